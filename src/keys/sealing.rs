@@ -1,0 +1,273 @@
+//! X25519 sealing keys, key ids and agreement (SPEC.md §4.3, §4.4).
+
+use core::fmt;
+
+use curve25519_dalek::montgomery::MontgomeryPoint;
+use curve25519_dalek::scalar::Scalar;
+use rand_core::CryptoRng;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use x25519_dalek::{PublicKey, StaticSecret};
+use zeroize::{ZeroizeOnDrop, Zeroizing};
+
+use super::KeyError;
+use crate::kdf::derive_labeled;
+use crate::labels;
+
+/// Length of a [`SealingKeyId`].
+pub const KEY_ID_LEN: usize = 16;
+
+/// A device's X25519 static secret. Zeroized on drop, not `Clone`; `Debug`
+/// shows only the key id.
+pub struct SealingSecretKey(StaticSecret);
+
+impl ZeroizeOnDrop for SealingSecretKey {}
+
+impl SealingSecretKey {
+    /// Draws 32 random bytes from `rng`.
+    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(bytes.as_mut());
+        Self::from_bytes(&bytes)
+    }
+
+    /// The key for 32 secret bytes (clamped by X25519 when used, RFC 7748 §5).
+    pub fn from_bytes(bytes: &[u8; 32]) -> Self {
+        Self(StaticSecret::from(*bytes))
+    }
+
+    /// The 32 secret bytes, for storing the key. Handle with care.
+    pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.0.to_bytes())
+    }
+
+    /// The matching public key, `X25519(secret, 9)`.
+    pub fn public_key(&self) -> SealingPublicKey {
+        SealingPublicKey(PublicKey::from(&self.0).to_bytes())
+    }
+
+    /// X25519 agreement with a peer's public key (SPEC.md §4.4). Fails with
+    /// [`KeyError::NonContributory`] when the result is all zeros, which is
+    /// the case exactly when the peer key has small order.
+    pub fn agree(&self, peer: &SealingPublicKey) -> Result<SharedSecret, KeyError> {
+        let shared = self.0.diffie_hellman(&PublicKey::from(peer.0));
+        if shared.was_contributory() {
+            Ok(SharedSecret(shared))
+        } else {
+            Err(KeyError::NonContributory)
+        }
+    }
+}
+
+impl fmt::Debug for SealingSecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SealingSecretKey")
+            .field("key_id", &self.public_key().key_id())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A raw X25519 shared secret. Zeroized on drop; `Debug` prints no secret.
+pub struct SharedSecret(x25519_dalek::SharedSecret);
+
+impl ZeroizeOnDrop for SharedSecret {}
+
+impl SharedSecret {
+    /// The 32 shared bytes. Only key derivations should read these.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for SharedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SharedSecret(<secret>)")
+    }
+}
+
+/// `p = 2^255 - 19`, little-endian.
+const FIELD_PRIME_LE: [u8; 32] = {
+    let mut p = [0xffu8; 32];
+    p[0] = 0xed;
+    p[31] = 0x7f;
+    p
+};
+
+/// An X25519 public key as 32 bytes. Any 32 bytes can be held (RFC 7748
+/// decoding is total); [`SealingPublicKey::validate`] applies the registration
+/// rules of SPEC.md §4.3.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SealingPublicKey([u8; 32]);
+
+impl SealingPublicKey {
+    /// Wraps 32 bytes without checks.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The 32-byte encoding.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0
+    }
+
+    /// The 32-byte encoding, borrowed.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// True if the encoding is the canonical one: top bit clear and `u < p`.
+    pub fn is_canonical(&self) -> bool {
+        // Compare as little-endian integers from the most significant byte down.
+        // Public data, so a plain comparison is fine.
+        self.0.iter().rev().cmp(FIELD_PRIME_LE.iter().rev()) == core::cmp::Ordering::Less
+    }
+
+    /// True if the point has order 1, 2, 4 or 8 on the curve or its twist,
+    /// i.e. `[8]P` is the point at infinity (u = 0 after the ladder).
+    pub fn has_small_order(&self) -> bool {
+        let eight = Scalar::from(8u8);
+        let cleared = &MontgomeryPoint(self.0) * &eight;
+        bool::from(cleared.0.ct_eq(&[0u8; 32]))
+    }
+
+    /// The registration rules (SPEC.md §4.3): canonical, then not small order.
+    pub fn validate(&self) -> Result<(), KeyError> {
+        if !self.is_canonical() {
+            return Err(KeyError::NonCanonicalSealingKey);
+        }
+        if self.has_small_order() {
+            return Err(KeyError::SmallOrderSealingKey);
+        }
+        Ok(())
+    }
+
+    /// The key id: `derive_labeled("", pk, "sealing key id", "", 16)` (SPEC.md §4.3).
+    pub fn key_id(&self) -> SealingKeyId {
+        let mut id = [0u8; KEY_ID_LEN];
+        // A 16-byte output with a constant label cannot exceed any limit.
+        let _ = derive_labeled(b"", &self.0, labels::kdf::SEALING_KEY_ID, b"", &mut id);
+        SealingKeyId(id)
+    }
+}
+
+impl fmt::Debug for SealingPublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealingPublicKey(")?;
+        super::write_hex(f, &self.0)?;
+        f.write_str(")")
+    }
+}
+
+/// The id of a sealing key: 16 bytes derived from its public key, so anyone can
+/// check it. Messages name the key ids they were sealed with.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SealingKeyId([u8; KEY_ID_LEN]);
+
+impl SealingKeyId {
+    /// Wraps 16 bytes (for decoding; derive real ids with [`SealingPublicKey::key_id`]).
+    pub fn from_bytes(bytes: [u8; KEY_ID_LEN]) -> Self {
+        Self(bytes)
+    }
+
+    /// The 16 bytes.
+    pub fn to_bytes(&self) -> [u8; KEY_ID_LEN] {
+        self.0
+    }
+
+    /// The 16 bytes, borrowed.
+    pub fn as_bytes(&self) -> &[u8; KEY_ID_LEN] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SealingKeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealingKeyId(")?;
+        super::write_hex(f, &self.0)?;
+        f.write_str(")")
+    }
+}
+
+impl fmt::Display for SealingKeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        super::write_hex(f, &self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p_minus(k: u8) -> [u8; 32] {
+        let mut b = FIELD_PRIME_LE;
+        b[0] -= k;
+        b
+    }
+
+    fn le_hex(s: &str) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn canonical_boundary() {
+        assert!(SealingPublicKey::from_bytes(p_minus(1)).is_canonical());
+        assert!(!SealingPublicKey::from_bytes(FIELD_PRIME_LE).is_canonical());
+        let mut top = [0u8; 32];
+        top[0] = 9;
+        assert!(SealingPublicKey::from_bytes(top).is_canonical());
+        top[31] = 0x80;
+        assert!(!SealingPublicKey::from_bytes(top).is_canonical());
+    }
+
+    #[test]
+    fn exactly_the_five_canonical_small_order_points_are_rejected() {
+        let small = [
+            [0u8; 32],
+            {
+                let mut one = [0u8; 32];
+                one[0] = 1;
+                one
+            },
+            le_hex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"),
+            le_hex("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157"),
+            p_minus(1),
+        ];
+        for bytes in small {
+            let key = SealingPublicKey::from_bytes(bytes);
+            assert!(key.has_small_order(), "{key:?}");
+            assert_eq!(key.validate(), Err(KeyError::SmallOrderSealingKey));
+            let secret = SealingSecretKey::from_bytes(&[0x42; 32]);
+            assert_eq!(secret.agree(&key).unwrap_err(), KeyError::NonContributory);
+        }
+        let base = {
+            let mut b = [0u8; 32];
+            b[0] = 9;
+            b
+        };
+        assert!(!SealingPublicKey::from_bytes(base).has_small_order());
+        assert_eq!(SealingPublicKey::from_bytes(base).validate(), Ok(()));
+    }
+
+    #[test]
+    fn agreement_is_symmetric() {
+        let a = SealingSecretKey::from_bytes(&[1; 32]);
+        let b = SealingSecretKey::from_bytes(&[2; 32]);
+        let ab = a.agree(&b.public_key()).unwrap();
+        let ba = b.agree(&a.public_key()).unwrap();
+        assert_eq!(ab.as_bytes(), ba.as_bytes());
+    }
+
+    #[test]
+    fn debug_prints_no_secret() {
+        let key = SealingSecretKey::from_bytes(&[0xcd; 32]);
+        let text = alloc::format!("{key:?}");
+        assert!(text.starts_with("SealingSecretKey"));
+        assert!(!text.contains("cdcd"));
+        let shared = key.agree(&SealingSecretKey::from_bytes(&[3; 32]).public_key()).unwrap();
+        assert_eq!(alloc::format!("{shared:?}"), "SharedSecret(<secret>)");
+    }
+}

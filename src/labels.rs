@@ -1,0 +1,28 @@
+//! Every label LS3 uses, in one place (SPEC.md §3.1).
+//!
+//! KDF labels go through [`crate::kdf::Prk::expand_labeled`]; signature labels go
+//! through [`crate::keys::IdentitySecretKey::sign_labeled`]. Both prefix
+//! [`PROTOCOL_ID`] and length-prefix the label, so no two uses can collide.
+//!
+//! ```
+//! use letterseal::labels;
+//! assert_eq!(labels::PROTOCOL_ID, b"letterseal/LS3/v1");
+//! assert_eq!(labels::kdf::SEALING_KEY_ID, b"sealing key id");
+//! ```
+
+/// The protocol prefix of every labelled derivation and signature input.
+pub const PROTOCOL_ID: &[u8] = b"letterseal/LS3/v1";
+
+/// Labels of HKDF-Expand derivations.
+pub mod kdf {
+    /// Key id of a sealing public key (SPEC.md §4.3).
+    pub const SEALING_KEY_ID: &[u8] = b"sealing key id";
+    /// One party's half of a safety number (SPEC.md §6).
+    pub const SAFETY_NUMBER: &[u8] = b"safety number";
+}
+
+/// Labels (domains) of Ed25519 signatures.
+pub mod sig {
+    /// A device's key bundle (SPEC.md §5.1).
+    pub const KEY_BUNDLE: &[u8] = b"key bundle";
+}

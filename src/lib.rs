@@ -1,0 +1,59 @@
+//! # letterseal
+//!
+//! A Letter Sealing–style end-to-end encryption core for messaging apps: X25519
+//! sealing keys signed by Ed25519 identity keys, labelled HKDF-SHA-256 and
+//! AES-256-GCM, as a pure API — no I/O, no clock, no global state. Randomness
+//! and time are arguments.
+//!
+//! `SPEC.md` in the repository is the normative protocol; every function that
+//! implements a step names its section.
+//!
+//! The module tree follows the protocol:
+//!
+//! | module | SPEC.md | what |
+//! |---|---|---|
+//! | [`codec`] | §2 | strict byte encodings |
+//! | [`labels`], [`kdf`] | §3.1 | every label; the labelled HKDF |
+//! | [`aead`] | §3.3 | the AES-256-GCM path |
+//! | [`ids`], [`keys`], [`device`] | §4 | user/device ids, identity and sealing keys, key ids |
+//! | [`registration`] | §5 | key bundles: client signs, server verifies |
+//! | [`safety_number`] | §6 | fingerprints for out-of-band comparison |
+//! | `vectors` (feature `vectors`) | §10 | the test-vector schema, checker and generator |
+//!
+//! ```
+//! use letterseal::device::DeviceKeys;
+//! use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+//! use letterseal::registration::{KeyBundle, NoDirectory, RegistrationPolicy};
+//! use letterseal::time::Timestamp;
+//! # use rand_core::SeedableRng;
+//! # let mut rng = rand_chacha::ChaCha20Rng::from_seed([9; 32]);
+//!
+//! let now = Timestamp::from_unix_seconds(1_800_000_000);
+//! let mut alice = DeviceKeys::generate(
+//!     &mut rng,
+//!     DeviceAddress::new(UserId::new("alice").unwrap(), DeviceId::new(1)),
+//! );
+//! let wire = alice.add_sealing_key(&mut rng, now, 7 * 86_400).encode();
+//! let verified = KeyBundle::decode(&wire)
+//!     .and_then(|b| b.verify(&RegistrationPolicy::default(), now, None, &NoDirectory));
+//! assert!(verified.is_ok());
+//! ```
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod aead;
+pub mod codec;
+pub mod device;
+pub mod ids;
+pub mod kdf;
+pub mod keys;
+pub mod labels;
+pub mod registration;
+pub mod safety_number;
+pub mod time;
+#[cfg(feature = "vectors")]
+pub mod vectors;
