@@ -96,7 +96,10 @@ pub fn seal_in_place_detached(
     // which a `&mut [u8]` on a 64-bit target could in theory reach; the
     // ciphertext is then left unwritten and we return an all-zero tag that can
     // never verify, so the failure surfaces at the receiver instead of a panic.
-    match key.cipher().encrypt_inout_detached(&nonce, aad, buffer.into()) {
+    match key
+        .cipher()
+        .encrypt_inout_detached(&nonce, aad, buffer.into())
+    {
         Ok(tag) => tag.into(),
         Err(_) => {
             buffer.zeroize();
@@ -155,7 +158,8 @@ mod tests {
     #[test]
     fn gcm_spec_test_case_16() {
         // McGrew & Viega, "The GCM mode of operation", test case 16 (256-bit key, 96-bit IV, AAD).
-        let key: [u8; 32] = hex_lit("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308");
+        let key: [u8; 32] =
+            hex_lit("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308");
         let iv: [u8; 12] = hex_lit("cafebabefacedbaddecaf888");
         let pt = hex_vec(
             "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39",
@@ -169,7 +173,10 @@ mod tests {
         let nonce = AeadNonce::from_bytes(iv);
         let sealed = seal(&key, &nonce, &aad, &pt);
         assert_eq!(sealed, expected);
-        assert_eq!(open(&key, &nonce, &aad, &sealed).unwrap().as_slice(), pt.as_slice());
+        assert_eq!(
+            open(&key, &nonce, &aad, &sealed).unwrap().as_slice(),
+            pt.as_slice()
+        );
     }
 
     #[test]

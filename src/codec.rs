@@ -155,7 +155,10 @@ impl<'a> Reader<'a> {
 
     /// Takes the next `n` bytes.
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        let (head, tail) = self.rest.split_at_checked(n).ok_or(DecodeError::Truncated)?;
+        let (head, tail) = self
+            .rest
+            .split_at_checked(n)
+            .ok_or(DecodeError::Truncated)?;
         self.rest = tail;
         Ok(head)
     }
@@ -228,7 +231,10 @@ mod tests {
         w.u16(0x0203);
         w.u32(0x0405_0607);
         w.u64(0x0809_0a0b_0c0d_0e0f);
-        assert_eq!(w.as_bytes(), &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+        assert_eq!(
+            w.as_bytes(),
+            &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+        );
         let bytes = w.into_bytes();
         let mut r = Reader::new(&bytes);
         assert_eq!(r.u8(), Ok(1));
@@ -241,7 +247,10 @@ mod tests {
     #[test]
     fn reader_rejects_truncation_and_trailing_bytes() {
         assert_eq!(Reader::new(&[0, 1, 2]).u32(), Err(DecodeError::Truncated));
-        assert_eq!(Reader::new(&[3, b'a', b'b']).bytes_u8(), Err(DecodeError::Truncated));
+        assert_eq!(
+            Reader::new(&[3, b'a', b'b']).bytes_u8(),
+            Err(DecodeError::Truncated)
+        );
         assert_eq!(
             Reader::new(&[0, 0, 0, 9, 1]).bytes_u32(),
             Err(DecodeError::Truncated)

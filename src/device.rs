@@ -147,7 +147,10 @@ impl fmt::Debug for DeviceKeys {
         f.debug_struct("DeviceKeys")
             .field("address", &self.address)
             .field("identity", &self.identity.public_key())
-            .field("sealing_key_ids", &self.sealing.keys().collect::<alloc::vec::Vec<_>>())
+            .field(
+                "sealing_key_ids",
+                &self.sealing.keys().collect::<alloc::vec::Vec<_>>(),
+            )
             .finish()
     }
 }

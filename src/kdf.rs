@@ -170,7 +170,10 @@ mod tests {
     #[test]
     fn over_long_output_is_an_error() {
         let mut out = alloc::vec![0u8; MAX_OUTPUT_LEN + 1];
-        assert_eq!(hkdf_sha256(b"", b"k", b"", &mut out), Err(KdfError::OutputTooLong));
+        assert_eq!(
+            hkdf_sha256(b"", b"k", b"", &mut out),
+            Err(KdfError::OutputTooLong)
+        );
         assert_eq!(
             derive_labeled(b"", b"k", b"l", b"", &mut out),
             Err(KdfError::OutputTooLong)

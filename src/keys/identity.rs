@@ -185,7 +185,10 @@ mod tests {
             0x07, 0x3a, 0x0e, 0xe1, 0x72, 0xf3, 0xda, 0xa6, 0x23, 0x25, 0xaf, 0x02, 0x1a, 0x68,
             0xf7, 0x07, 0x51, 0x1a,
         ];
-        assert_eq!(IdentitySecretKey::from_seed(&seed).public_key().to_bytes(), public);
+        assert_eq!(
+            IdentitySecretKey::from_seed(&seed).public_key().to_bytes(),
+            public
+        );
     }
 
     #[test]
@@ -193,7 +196,11 @@ mod tests {
         let key = IdentitySecretKey::from_seed(&[5; 32]);
         let public = key.public_key();
         let sig = key.sign_labeled(labels::sig::KEY_BUNDLE, b"content");
-        assert!(public.verify_labeled(labels::sig::KEY_BUNDLE, b"content", &sig).is_ok());
+        assert!(
+            public
+                .verify_labeled(labels::sig::KEY_BUNDLE, b"content", &sig)
+                .is_ok()
+        );
         assert_eq!(
             public.verify_labeled(labels::sig::KEY_BUNDLE, b"Content", &sig),
             Err(KeyError::BadSignature)
@@ -209,7 +216,10 @@ mod tests {
         // The neutral element (0, 1) encodes as 01 00..00.
         let mut identity = [0u8; 32];
         identity[0] = 1;
-        assert_eq!(IdentityPublicKey::from_bytes(&identity), Err(KeyError::InvalidIdentityKey));
+        assert_eq!(
+            IdentityPublicKey::from_bytes(&identity),
+            Err(KeyError::InvalidIdentityKey)
+        );
     }
 
     #[test]

@@ -267,7 +267,9 @@ mod tests {
         let text = alloc::format!("{key:?}");
         assert!(text.starts_with("SealingSecretKey"));
         assert!(!text.contains("cdcd"));
-        let shared = key.agree(&SealingSecretKey::from_bytes(&[3; 32]).public_key()).unwrap();
+        let shared = key
+            .agree(&SealingSecretKey::from_bytes(&[3; 32]).public_key())
+            .unwrap();
         assert_eq!(alloc::format!("{shared:?}"), "SharedSecret(<secret>)");
     }
 }

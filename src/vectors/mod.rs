@@ -1,0 +1,288 @@
+//! Test vectors (SPEC.md §10): the JSON schema, the checker auditors run, and
+//! the generator that wrote the repository's files. Feature `vectors`.
+//!
+//! The checker is pure: it takes a file's text and returns a report, so the CLI
+//! (`letterseal vectors verify`) and `cargo test` run exactly the same code.
+//! It understands two schemas:
+//!
+//! - `letterseal-vectors-v1` — ours, one file per protocol step (see
+//!   `test-vectors/README.md` for each step's inputs and outputs);
+//! - Wycheproof `xdh_comp_schema_v1.json`, `hkdf_test_schema_v1.json` and
+//!   `aead_test_schema_v1.json`, run through the crate's X25519, HKDF and
+//!   AES-256-GCM paths.
+//!
+//! ```
+//! use letterseal::vectors::{check_file, generate};
+//!
+//! for file in generate::all().unwrap() {
+//!     let text = file.to_json();
+//!     let report = check_file(&text).unwrap();
+//!     assert_eq!(report.failed.len(), 0, "{}", report.step);
+//!     assert!(report.passed > 0);
+//! }
+//! ```
+
+pub mod generate;
+mod steps;
+mod wycheproof;
+
+use alloc::collections::BTreeSet;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The schema name of our vector files.
+pub const SCHEMA: &str = "letterseal-vectors-v1";
+
+/// Whether a case must succeed or fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The step must produce exactly the case's `output`.
+    Valid,
+    /// The step must fail with the case's `error`.
+    Invalid,
+}
+
+/// One vector file: one protocol step (SPEC.md §10).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VectorFile {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// The protocol step the cases exercise.
+    pub step: String,
+    /// What the step does.
+    pub description: String,
+    /// The SPEC.md section of the step.
+    pub spec_section: String,
+    /// Explanations of the flags used by the cases.
+    #[serde(default)]
+    pub notes: serde_json::Map<String, Value>,
+    /// Must equal `tests.len()`.
+    pub number_of_tests: usize,
+    /// The cases.
+    pub tests: Vec<TestCase>,
+}
+
+impl VectorFile {
+    /// Pretty-printed JSON with a trailing newline, as stored in the repository.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}
+
+/// One test case.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TestCase {
+    /// Unique within the file.
+    pub tc_id: u64,
+    /// What the case checks.
+    pub comment: String,
+    /// Wycheproof-style flags; each is explained in the file's `notes`.
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// The step's inputs.
+    pub input: Map<String, Value>,
+    /// The expected outputs (empty for invalid cases).
+    #[serde(default)]
+    pub output: Map<String, Value>,
+    /// Valid or invalid.
+    pub result: Verdict,
+    /// For invalid cases: the expected error's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The outcome of checking one file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileReport {
+    /// The step (or Wycheproof algorithm) of the file.
+    pub step: String,
+    /// Number of cases that behaved as stated.
+    pub passed: usize,
+    /// Number of cases that do not apply to this crate (Wycheproof groups with
+    /// other key or nonce sizes).
+    pub skipped: usize,
+    /// Cases that did not behave as stated: `(tcId, reason)`.
+    pub failed: Vec<(u64, String)>,
+}
+
+/// A file that could not be checked at all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VectorError {
+    /// Not JSON, or JSON of an unknown shape.
+    Parse(String),
+    /// A schema or step this runner does not know.
+    UnknownStep(String),
+    /// The file contradicts the schema (for example a wrong `numberOfTests`).
+    Inconsistent(String),
+}
+
+impl fmt::Display for VectorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Parse(e) => write!(f, "cannot parse: {e}"),
+            Self::UnknownStep(s) => write!(f, "unknown step or schema: {s}"),
+            Self::Inconsistent(e) => write!(f, "inconsistent file: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for VectorError {}
+
+/// Why one case could not be run as written.
+#[derive(Debug)]
+enum CaseError {
+    /// The protocol step failed with this error name (expected for invalid cases).
+    Protocol(&'static str),
+    /// The case's inputs are missing or malformed (always a failure).
+    BadInput(String),
+}
+
+impl fmt::Display for CaseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Protocol(name) => write!(f, "error {name}"),
+            Self::BadInput(reason) => write!(f, "bad input: {reason}"),
+        }
+    }
+}
+
+type StepOutput = Result<Map<String, Value>, CaseError>;
+
+/// Checks one vector file given as text.
+pub fn check_file(text: &str) -> Result<FileReport, VectorError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| VectorError::Parse(e.to_string()))?;
+    let schema = value
+        .get("schema")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if schema == SCHEMA {
+        let file: VectorFile =
+            serde_json::from_value(value).map_err(|e| VectorError::Parse(e.to_string()))?;
+        check_vector_file(&file)
+    } else {
+        wycheproof::check(schema, &value)
+    }
+}
+
+/// Checks a parsed file of our schema.
+pub fn check_vector_file(file: &VectorFile) -> Result<FileReport, VectorError> {
+    if file.schema != SCHEMA {
+        return Err(VectorError::UnknownStep(file.schema.clone()));
+    }
+    let step =
+        steps::lookup(&file.step).ok_or_else(|| VectorError::UnknownStep(file.step.clone()))?;
+    if file.number_of_tests != file.tests.len() {
+        return Err(VectorError::Inconsistent(alloc::format!(
+            "numberOfTests is {} but there are {} tests",
+            file.number_of_tests,
+            file.tests.len()
+        )));
+    }
+    let mut ids = BTreeSet::new();
+    let mut report = FileReport {
+        step: file.step.clone(),
+        ..FileReport::default()
+    };
+    for case in &file.tests {
+        if !ids.insert(case.tc_id) {
+            return Err(VectorError::Inconsistent(alloc::format!(
+                "duplicate tcId {}",
+                case.tc_id
+            )));
+        }
+        if let Some(flag) = case.flags.iter().find(|f| !file.notes.contains_key(*f)) {
+            return Err(VectorError::Inconsistent(alloc::format!(
+                "tcId {}: flag {flag} has no note",
+                case.tc_id
+            )));
+        }
+        match judge(case, step(&case.input)) {
+            Ok(()) => report.passed += 1,
+            Err(reason) => report.failed.push((case.tc_id, reason)),
+        }
+    }
+    Ok(report)
+}
+
+/// Compares a step's result with the case's expectation.
+fn judge(case: &TestCase, actual: StepOutput) -> Result<(), String> {
+    match (case.result, &case.error, actual) {
+        (Verdict::Valid, None, Ok(output)) if output == case.output => Ok(()),
+        (Verdict::Valid, None, Ok(output)) => Err(alloc::format!(
+            "output differs: expected {}, got {}",
+            Value::Object(case.output.clone()),
+            Value::Object(output)
+        )),
+        (Verdict::Valid, None, Err(e)) => Err(alloc::format!("expected success, got {e}")),
+        (Verdict::Valid, Some(_), _) => Err("valid case names an error".into()),
+        (Verdict::Invalid, None, _) => Err("invalid case names no error".into()),
+        (Verdict::Invalid, Some(_), _) if !case.output.is_empty() => {
+            Err("invalid case has outputs".into())
+        }
+        (Verdict::Invalid, Some(expected), Err(CaseError::Protocol(name)))
+            if name == expected.as_str() =>
+        {
+            Ok(())
+        }
+        (Verdict::Invalid, Some(expected), Err(e)) => {
+            Err(alloc::format!("expected error {expected}, got {e}"))
+        }
+        (Verdict::Invalid, Some(expected), Ok(_)) => Err(alloc::format!(
+            "expected error {expected}, but the step succeeded"
+        )),
+    }
+}
+
+/// Accessors for a case's inputs.
+struct Inputs<'a>(&'a Map<String, Value>);
+
+impl Inputs<'_> {
+    fn value(&self, key: &str) -> Result<&Value, CaseError> {
+        self.0
+            .get(key)
+            .ok_or_else(|| CaseError::BadInput(alloc::format!("missing input {key}")))
+    }
+
+    fn bytes(&self, key: &str) -> Result<Vec<u8>, CaseError> {
+        hex_value(self.value(key)?, key)
+    }
+
+    fn array<const N: usize>(&self, key: &str) -> Result<[u8; N], CaseError> {
+        self.bytes(key)?
+            .try_into()
+            .map_err(|_| CaseError::BadInput(alloc::format!("input {key} must be {N} bytes")))
+    }
+
+    fn optional_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, CaseError> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => hex_value(v, key).map(Some),
+        }
+    }
+
+    fn u64(&self, key: &str) -> Result<u64, CaseError> {
+        self.value(key)?
+            .as_u64()
+            .ok_or_else(|| CaseError::BadInput(alloc::format!("input {key} must be an integer")))
+    }
+}
+
+fn hex_value(value: &Value, key: &str) -> Result<Vec<u8>, CaseError> {
+    let text = value
+        .as_str()
+        .ok_or_else(|| CaseError::BadInput(alloc::format!("{key} must be a hex string")))?;
+    hex::decode(text).map_err(|_| CaseError::BadInput(alloc::format!("{key} is not hex")))
+}
+
+fn hex_string(bytes: &[u8]) -> Value {
+    Value::String(hex::encode(bytes))
+}

@@ -1,0 +1,275 @@
+//! One function per protocol step: parse a case's inputs, run the step through
+//! the crate's public API, return its outputs or its error's name.
+//! The inputs and outputs of each step are documented in `test-vectors/README.md`.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use serde_json::{Map, Value};
+
+use super::{CaseError, Inputs, StepOutput, hex_string};
+use crate::aead::{self, AeadKey, AeadNonce};
+use crate::ids::{DeviceAddress, DeviceId, UserId};
+use crate::kdf::{self, KdfError, Prk};
+use crate::keys::{
+    IdentityPublicKey, IdentitySecretKey, KeyError, SealingPublicKey, SealingSecretKey,
+};
+use crate::registration::{KeyBundle, RegistrationPolicy};
+use crate::safety_number::SafetyNumber;
+use crate::time::Timestamp;
+
+/// A step's checker.
+pub(super) type Step = fn(&Map<String, Value>) -> StepOutput;
+
+/// Every step this release can check, by name.
+pub(super) const STEPS: &[(&str, Step)] = &[
+    ("identity-keygen", identity_keygen),
+    ("identity-public-key", identity_public_key),
+    ("sealing-keygen", sealing_keygen),
+    ("sealing-key-validate", sealing_key_validate),
+    ("x25519-agreement", x25519_agreement),
+    ("hkdf-sha256", hkdf_sha256),
+    ("labeled-derive", labeled_derive),
+    ("aes-256-gcm", aes_256_gcm),
+    ("bundle-sign", bundle_sign),
+    ("bundle-verify", bundle_verify),
+    ("safety-number", safety_number),
+];
+
+pub(super) fn lookup(step: &str) -> Option<Step> {
+    STEPS
+        .iter()
+        .find(|(name, _)| *name == step)
+        .map(|(_, f)| *f)
+}
+
+fn outputs<const N: usize>(pairs: [(&str, Value); N]) -> StepOutput {
+    Ok(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+fn key_error(e: KeyError) -> CaseError {
+    CaseError::Protocol(match e {
+        KeyError::InvalidIdentityKey => "InvalidIdentityKey",
+        KeyError::BadSignature => "BadSignature",
+        KeyError::NonCanonicalSealingKey => "NonCanonicalSealingKey",
+        KeyError::SmallOrderSealingKey => "SmallOrderSealingKey",
+        KeyError::NonContributory => "NonContributory",
+    })
+}
+
+fn kdf_error(e: KdfError) -> CaseError {
+    CaseError::Protocol(match e {
+        KdfError::OutputTooLong => "OutputTooLong",
+        KdfError::LabelTooLong => "LabelTooLong",
+    })
+}
+
+fn user_id(bytes: Vec<u8>) -> Result<UserId, CaseError> {
+    UserId::new(bytes).map_err(|_| CaseError::BadInput("user id must be 1..=255 bytes".into()))
+}
+
+fn device_id(input: &Inputs<'_>, key: &str) -> Result<DeviceId, CaseError> {
+    u32::try_from(input.u64(key)?)
+        .map(DeviceId::new)
+        .map_err(|_| CaseError::BadInput(alloc::format!("{key} must fit in u32")))
+}
+
+fn output_len(input: &Inputs<'_>) -> Result<usize, CaseError> {
+    usize::try_from(input.u64("length")?).map_err(|_| CaseError::BadInput("length".into()))
+}
+
+/// §4.2: seed → identity public key.
+fn identity_keygen(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let key = IdentitySecretKey::from_seed(&input.array("seed")?);
+    outputs([("publicKey", hex_string(key.public_key().as_bytes()))])
+}
+
+/// §4.2: is this a valid identity public key?
+fn identity_public_key(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let key = IdentityPublicKey::from_bytes(&input.array("publicKey")?).map_err(key_error)?;
+    outputs([("publicKey", hex_string(key.as_bytes()))])
+}
+
+/// §4.3: secret → public key and key id.
+fn sealing_keygen(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let public = SealingSecretKey::from_bytes(&input.array("secret")?).public_key();
+    outputs([
+        ("publicKey", hex_string(public.as_bytes())),
+        ("keyId", hex_string(public.key_id().as_bytes())),
+    ])
+}
+
+/// §4.3: registration checks of a sealing public key; its key id.
+fn sealing_key_validate(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let public = SealingPublicKey::from_bytes(input.array("publicKey")?);
+    public.validate().map_err(key_error)?;
+    outputs([("keyId", hex_string(public.key_id().as_bytes()))])
+}
+
+/// §4.4: agreement, refusing the all-zero result.
+fn x25519_agreement(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let secret = SealingSecretKey::from_bytes(&input.array("secret")?);
+    let public = SealingPublicKey::from_bytes(input.array("publicKey")?);
+    let shared = secret.agree(&public).map_err(key_error)?;
+    outputs([("shared", hex_string(shared.as_bytes()))])
+}
+
+/// RFC 5869 HKDF-SHA-256 through the crate's path (§3.1).
+fn hkdf_sha256(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let (salt, ikm, info) = (
+        input.bytes("salt")?,
+        input.bytes("ikm")?,
+        input.bytes("info")?,
+    );
+    let mut okm = alloc::vec![0u8; output_len(&input)?];
+    kdf::hkdf_sha256(&salt, &ikm, &info, &mut okm).map_err(kdf_error)?;
+    outputs([("okm", hex_string(&okm))])
+}
+
+/// §3.1: the labelled derivation.
+fn labeled_derive(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let (salt, ikm) = (input.bytes("salt")?, input.bytes("ikm")?);
+    let (label, context) = (input.bytes("label")?, input.bytes("context")?);
+    let len = output_len(&input)?;
+    if len > kdf::MAX_OUTPUT_LEN {
+        // Refuse before allocating an attacker-chosen amount of memory.
+        return Err(kdf_error(KdfError::OutputTooLong));
+    }
+    let mut okm = alloc::vec![0u8; len];
+    Prk::extract(&salt, &ikm)
+        .expand_labeled(&label, &context, &mut okm)
+        .map_err(kdf_error)?;
+    outputs([("okm", hex_string(&okm))])
+}
+
+/// §3.3: AES-256-GCM seal, then open of the result.
+fn aes_256_gcm(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let key = AeadKey::from_bytes(input.array("key")?);
+    let nonce = AeadNonce::from_bytes(input.array("nonce")?);
+    let (aad, plaintext) = (input.bytes("aad")?, input.bytes("plaintext")?);
+    let sealed = aead::seal(&key, &nonce, &aad, &plaintext);
+    let opened =
+        aead::open(&key, &nonce, &aad, &sealed).map_err(|_| CaseError::Protocol("AeadError"))?;
+    if opened.as_slice() != plaintext.as_slice() {
+        return Err(CaseError::BadInput("open(seal(m)) != m".into()));
+    }
+    outputs([("sealed", hex_string(&sealed))])
+}
+
+/// §5.2: build and sign a bundle.
+fn bundle_sign(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let identity = IdentitySecretKey::from_seed(&input.array("identitySeed")?);
+    let sealing = SealingSecretKey::from_bytes(&input.array("sealingSecret")?);
+    let owner = DeviceAddress::new(
+        user_id(input.bytes("userId")?)?,
+        device_id(&input, "deviceId")?,
+    );
+    let bundle = crate::registration::BundleContent::new(
+        owner,
+        identity.public_key(),
+        sealing.public_key(),
+        Timestamp::from_unix_seconds(input.u64("notBefore")?),
+        Timestamp::from_unix_seconds(input.u64("notAfter")?),
+    )
+    .sign(&identity);
+    outputs([("bundle", hex_string(&bundle.encode()))])
+}
+
+/// §5.3: decode and verify a bundle as a server would.
+fn bundle_verify(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let bytes = input.bytes("bundle")?;
+    let policy = RegistrationPolicy {
+        max_lifetime_seconds: input.u64("maxLifetime")?,
+        max_clock_skew_seconds: input.u64("maxClockSkew")?,
+    };
+    let now = Timestamp::from_unix_seconds(input.u64("now")?);
+    let pinned = match input.optional_bytes("pinnedIdentityKey")? {
+        None => None,
+        Some(bytes) => {
+            let bytes: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| CaseError::BadInput("pinnedIdentityKey must be 32 bytes".into()))?;
+            Some(
+                IdentityPublicKey::from_bytes(&bytes)
+                    .map_err(|_| CaseError::BadInput("pinnedIdentityKey invalid".into()))?,
+            )
+        }
+    };
+    let registered = registered_keys(&input)?;
+    let directory = |key: &SealingPublicKey| {
+        registered
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, owner)| owner.clone())
+    };
+    let protocol = |e: crate::registration::RegistrationError| CaseError::Protocol(e.name());
+    let verified = KeyBundle::decode(&bytes)
+        .map_err(protocol)?
+        .verify(&policy, now, pinned.as_ref(), &directory)
+        .map_err(protocol)?;
+    outputs([
+        ("userId", hex_string(verified.owner().user.as_bytes())),
+        ("deviceId", Value::from(verified.owner().device.get())),
+        (
+            "identityKey",
+            hex_string(verified.identity_key().as_bytes()),
+        ),
+        ("sealingKey", hex_string(verified.sealing_key().as_bytes())),
+        ("keyId", hex_string(verified.sealing_key_id().as_bytes())),
+    ])
+}
+
+/// The `registered` input of `bundle-verify`: `[{sealingKey, userId, deviceId}]`.
+fn registered_keys(
+    input: &Inputs<'_>,
+) -> Result<Vec<(SealingPublicKey, DeviceAddress)>, CaseError> {
+    let Some(list) = input.0.get("registered") else {
+        return Ok(Vec::new());
+    };
+    let list = list
+        .as_array()
+        .ok_or_else(|| CaseError::BadInput("registered must be an array".into()))?;
+    list.iter()
+        .map(|entry| {
+            let entry = entry
+                .as_object()
+                .ok_or_else(|| CaseError::BadInput("registered entries are objects".into()))?;
+            let entry = Inputs(entry);
+            let owner = DeviceAddress::new(
+                user_id(entry.bytes("userId")?)?,
+                device_id(&entry, "deviceId")?,
+            );
+            Ok((
+                SealingPublicKey::from_bytes(entry.array("sealingKey")?),
+                owner,
+            ))
+        })
+        .collect()
+}
+
+/// §6: safety number of two parties.
+fn safety_number(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let party = |user: &str, key: &str| -> Result<(UserId, IdentityPublicKey), CaseError> {
+        let id = user_id(input.bytes(user)?)?;
+        let key = IdentityPublicKey::from_bytes(&input.array(key)?).map_err(key_error)?;
+        Ok((id, key))
+    };
+    let (a, ka) = party("userIdA", "identityKeyA")?;
+    let (b, kb) = party("userIdB", "identityKeyB")?;
+    let number = SafetyNumber::new((&a, &ka), (&b, &kb));
+    outputs([
+        ("digits", Value::String(number.digits())),
+        ("bytes", hex_string(&number.to_bytes())),
+    ])
+}
