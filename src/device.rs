@@ -27,12 +27,13 @@ use core::fmt;
 use rand_core::CryptoRng;
 
 use crate::ids::DeviceAddress;
-use crate::keys::{IdentitySecretKey, SealingKeyId, SealingSecretKey};
+use crate::keys::{IdentitySecretKey, SealingKeyId, SealingPublicKey, SealingSecretKey};
 use crate::registration::{BundleContent, KeyBundle};
 use crate::time::Timestamp;
 
 struct LiveSealingKey {
     secret: SealingSecretKey,
+    public: SealingPublicKey,
     not_before: Timestamp,
     not_after: Timestamp,
 }
@@ -92,38 +93,31 @@ impl DeviceKeys {
         not_after: Timestamp,
     ) -> KeyBundle {
         let public = secret.public_key();
-        let key_id = public.key_id();
-        self.sealing.insert(
-            key_id,
-            LiveSealingKey {
-                secret,
-                not_before,
-                not_after,
-            },
-        );
-        BundleContent::new(
-            self.address.clone(),
-            self.identity.public_key(),
+        let key = LiveSealingKey {
+            secret,
             public,
             not_before,
             not_after,
+        };
+        let bundle = self.sign_bundle(&key);
+        self.sealing.insert(bundle.content().sealing_key_id, key);
+        bundle
+    }
+
+    fn sign_bundle(&self, key: &LiveSealingKey) -> KeyBundle {
+        BundleContent::new(
+            self.address.clone(),
+            self.identity.public_key(),
+            key.public,
+            key.not_before,
+            key.not_after,
         )
         .sign(&self.identity)
     }
 
     /// The signed bundle of a live sealing key.
     pub fn bundle(&self, key_id: &SealingKeyId) -> Option<KeyBundle> {
-        let key = self.sealing.get(key_id)?;
-        Some(
-            BundleContent::new(
-                self.address.clone(),
-                self.identity.public_key(),
-                key.secret.public_key(),
-                key.not_before,
-                key.not_after,
-            )
-            .sign(&self.identity),
-        )
+        self.sealing.get(key_id).map(|key| self.sign_bundle(key))
     }
 
     /// The live sealing key with this id.

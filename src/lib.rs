@@ -57,3 +57,8 @@ pub mod safety_number;
 pub mod time;
 #[cfg(feature = "vectors")]
 pub mod vectors;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -146,7 +146,7 @@ fn generate(dir: &Path) -> Result<ExitCode, String> {
 }
 
 fn bundle_verify(hex_bundle: &str, now: Option<&str>) -> Result<ExitCode, String> {
-    let bytes = decode_hex(hex_bundle.trim())?;
+    let bytes = hex::decode(hex_bundle.trim()).map_err(|e| format!("not hex: {e}"))?;
     let now = match now {
         Some(n) => n
             .parse()
@@ -179,18 +179,4 @@ fn bundle_verify(hex_bundle: &str, now: Option<&str>) -> Result<ExitCode, String
             Ok(ExitCode::FAILURE)
         }
     }
-}
-
-fn decode_hex(text: &str) -> Result<Vec<u8>, String> {
-    if text.len() % 2 != 0 || !text.is_ascii() {
-        return Err("not hex".into());
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            text.get(i..i + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                .ok_or_else(|| "not hex".to_string())
-        })
-        .collect()
 }

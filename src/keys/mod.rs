@@ -28,7 +28,9 @@ mod sealing;
 use core::fmt;
 
 pub use identity::{IdentityPublicKey, IdentitySecretKey, SIGNATURE_LEN, Signature};
-pub use sealing::{KEY_ID_LEN, SealingKeyId, SealingPublicKey, SealingSecretKey, SharedSecret};
+pub use sealing::{
+    KEY_ID_LEN, SMALL_ORDER_U, SealingKeyId, SealingPublicKey, SealingSecretKey, SharedSecret,
+};
 
 /// Why a key operation failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

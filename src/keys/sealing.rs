@@ -2,8 +2,6 @@
 
 use core::fmt;
 
-use curve25519_dalek::montgomery::MontgomeryPoint;
-use curve25519_dalek::scalar::Scalar;
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -93,6 +91,31 @@ const FIELD_PRIME_LE: [u8; 32] = {
     p
 };
 
+/// The canonical u-coordinates of the points of small order on Curve25519 and
+/// its twist: 0, 1, two points of order 8, and p - 1 (SPEC.md §4.3).
+pub const SMALL_ORDER_U: [[u8; 32]; 5] = [
+    [0; 32],
+    [
+        1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0,
+    ],
+    [
+        0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4,
+        0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49,
+        0xb8, 0x00,
+    ],
+    [
+        0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef,
+        0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f,
+        0x11, 0x57,
+    ],
+    {
+        let mut p_minus_1 = FIELD_PRIME_LE;
+        p_minus_1[0] = 0xec;
+        p_minus_1
+    },
+];
+
 /// An X25519 public key as 32 bytes. Any 32 bytes can be held (RFC 7748
 /// decoding is total); [`SealingPublicKey::validate`] applies the registration
 /// rules of SPEC.md §4.3.
@@ -122,12 +145,26 @@ impl SealingPublicKey {
         self.0.iter().rev().cmp(FIELD_PRIME_LE.iter().rev()) == core::cmp::Ordering::Less
     }
 
-    /// True if the point has order 1, 2, 4 or 8 on the curve or its twist,
-    /// i.e. `[8]P` is the point at infinity (u = 0 after the ladder).
+    /// True if the point has order 1, 2, 4 or 8 on the curve or its twist, i.e.
+    /// `[8]P` is the point at infinity. The encoding is first reduced as X25519
+    /// reads it (top bit masked, then mod p); among the reduced values exactly
+    /// the five in [`SMALL_ORDER_U`] have small order (SPEC.md §4.3), which a
+    /// unit test confirms against the Montgomery ladder.
     pub fn has_small_order(&self) -> bool {
-        let eight = Scalar::from(8u8);
-        let cleared = &MontgomeryPoint(self.0) * &eight;
-        bool::from(cleared.0.ct_eq(&[0u8; 32]))
+        let mut u = self.0;
+        if let Some(top) = u.last_mut() {
+            *top &= 0x7f;
+        }
+        if !SealingPublicKey(u).is_canonical() {
+            // u is in p..2^255-1, so u - p is in 0..18: only the low byte is left.
+            let low = u[0].wrapping_sub(FIELD_PRIME_LE[0]);
+            u = [0u8; 32];
+            u[0] = low;
+        }
+        SMALL_ORDER_U
+            .iter()
+            .fold(subtle::Choice::from(0), |found, bad| found | u.ct_eq(bad))
+            .into()
     }
 
     /// The registration rules (SPEC.md §4.3): canonical, then not small order.
@@ -197,19 +234,13 @@ impl fmt::Display for SealingKeyId {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use curve25519_dalek::montgomery::MontgomeryPoint;
+    use curve25519_dalek::scalar::Scalar;
 
     fn p_minus(k: u8) -> [u8; 32] {
         let mut b = FIELD_PRIME_LE;
         b[0] -= k;
         b
-    }
-
-    fn le_hex(s: &str) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap();
-        }
-        out
     }
 
     #[test]
@@ -223,26 +254,58 @@ mod tests {
         assert!(!SealingPublicKey::from_bytes(top).is_canonical());
     }
 
+    /// `[8]P == O` with the Montgomery ladder: the definition the list encodes.
+    fn ladder_small_order(bytes: [u8; 32]) -> bool {
+        (MontgomeryPoint(bytes) * Scalar::from(8u8)).0 == [0u8; 32]
+    }
+
     #[test]
-    fn exactly_the_five_canonical_small_order_points_are_rejected() {
-        let small = [
-            [0u8; 32],
-            {
-                let mut one = [0u8; 32];
-                one[0] = 1;
-                one
-            },
-            le_hex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"),
-            le_hex("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157"),
-            p_minus(1),
-        ];
-        for bytes in small {
+    fn the_five_listed_points_have_small_order_by_the_ladder() {
+        for bytes in SMALL_ORDER_U {
+            assert!(ladder_small_order(bytes), "{bytes:02x?}");
             let key = SealingPublicKey::from_bytes(bytes);
-            assert!(key.has_small_order(), "{key:?}");
+            assert!(key.has_small_order());
             assert_eq!(key.validate(), Err(KeyError::SmallOrderSealingKey));
             let secret = SealingSecretKey::from_bytes(&[0x42; 32]);
             assert_eq!(secret.agree(&key).unwrap_err(), KeyError::NonContributory);
         }
+    }
+
+    #[test]
+    fn list_and_ladder_agree_on_other_values() {
+        // Values around p (some with the top bit set), small values, and a spread of others.
+        let mut values: alloc::vec::Vec<[u8; 32]> = (0u8..=38)
+            .flat_map(|k| {
+                let mut v = FIELD_PRIME_LE;
+                v[0] = 0xd9 + k;
+                let mut top = v;
+                top[31] |= 0x80;
+                [v, top]
+            })
+            .collect();
+        values.extend((0u8..=255).map(|b| {
+            let mut v = [b; 32];
+            v[0] = b.wrapping_mul(37);
+            v
+        }));
+        values.extend((0u8..=20).map(|k| {
+            let mut v = [0u8; 32];
+            v[0] = k;
+            v
+        }));
+        for bytes in values {
+            let mut masked = bytes;
+            masked[31] &= 0x7f;
+            assert_eq!(
+                SealingPublicKey::from_bytes(bytes).has_small_order(),
+                ladder_small_order(masked),
+                "{bytes:02x?}"
+            );
+        }
+    }
+
+    #[test]
+    fn canonical_values_near_p_are_handled() {
         let base = {
             let mut b = [0u8; 32];
             b[0] = 9;
@@ -250,6 +313,14 @@ mod tests {
         };
         assert!(!SealingPublicKey::from_bytes(base).has_small_order());
         assert_eq!(SealingPublicKey::from_bytes(base).validate(), Ok(()));
+        // p and p + 1 encode 0 and 1: small order, but rejected first as non-canonical.
+        let mut p_plus_1 = FIELD_PRIME_LE;
+        p_plus_1[0] += 1;
+        for bytes in [FIELD_PRIME_LE, p_plus_1] {
+            let key = SealingPublicKey::from_bytes(bytes);
+            assert!(key.has_small_order());
+            assert_eq!(key.validate(), Err(KeyError::NonCanonicalSealingKey));
+        }
     }
 
     #[test]

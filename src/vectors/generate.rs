@@ -458,7 +458,9 @@ fn labeled_derive() -> Result<VectorFile, String> {
     let mut r = rng("labeled-derive");
     let ikm: [u8; 32] = random(&mut r);
     let salt: [u8; 16] = random(&mut r);
-    let cases: [(&str, &[u8], &[u8], &[u8], u64, &[&str]); 8] = [
+    /// (comment, salt, label, context, length, flags)
+    type Case<'a> = (&'a str, &'a [u8], &'a [u8], &'a [u8], u64, &'a [&'a str]);
+    let cases: [Case<'_>; 8] = [
         (
             "key id label",
             b"",
@@ -581,7 +583,9 @@ fn bundle_sign() -> Result<VectorFile, String> {
         &[("EdgeCase", "Boundary value of a field")],
     );
     let mut r = rng("bundle-sign");
-    let cases: [(&str, &[u8], u64, u64, u64, &[&str]); 5] = [
+    /// (comment, user id, device id, notBefore, notAfter, flags)
+    type Case<'a> = (&'a str, &'a [u8], u64, u64, u64, &'a [&'a str]);
+    let cases: [Case<'_>; 5] = [
         (
             "typical phone",
             b"alice@example.org",

@@ -1,0 +1,1095 @@
+#!/usr/bin/env python3
+"""Independent reference cross-check of the letterseal protocol test vectors.
+
+Every expected result in test-vectors/*.json is recomputed from SPEC.md (sections 2-6 and
+Appendix A) alone, using only the Python standard library and the `cryptography` package. The
+Rust sources are deliberately not consulted: the point is a second, independent reading of the
+specification.
+
+Where it is cheap, each primitive is computed twice -- once through `cryptography` (OpenSSL) and
+once with plain Python integers -- and the two must agree; a disagreement is reported as a
+failure of the case, never silently resolved.
+
+    python3 test-vectors/tools/crosscheck.py [DIR]        check every vector file in DIR
+    python3 test-vectors/tools/crosscheck.py --self-test  mutate expectations in memory and
+                                                          confirm each mutation is caught
+
+DIR defaults to the test-vectors directory this script lives in. Exit status: 0 when every case
+of every expected file passes, 1 otherwise (including a missing or empty file).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import hmac
+import json
+import sys
+import time
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+SCHEMA = "letterseal-vectors-v1"
+EXPECTED_STEPS = [
+    "identity-keygen",
+    "identity-public-key",
+    "sealing-keygen",
+    "sealing-key-validate",
+    "x25519-agreement",
+    "labeled-derive",
+    "bundle-sign",
+    "bundle-verify",
+    "safety-number",
+]
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------------------------
+
+
+class Reject(Exception):
+    """The step fails with the protocol error `name` (what an invalid vector must produce)."""
+
+    def __init__(self, name: str, detail: str = ""):
+        super().__init__(name if not detail else f"{name} ({detail})")
+        self.name = name
+        self.detail = detail
+
+
+class Disagree(Exception):
+    """Two independent computations inside this reference disagree (a bug here or in a library)."""
+
+
+class BadInput(Exception):
+    """The vector's input is not shaped as the file's description says."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Constants (SPEC §3, Appendix A)
+# ---------------------------------------------------------------------------------------------
+
+PROTOCOL_ID = b"letterseal/LS3/v1"
+assert len(PROTOCOL_ID) == 17
+LABEL_KEY_ID = b"sealing key id"
+LABEL_SAFETY = b"safety number"
+LABEL_BUNDLE = b"key bundle"
+
+P = 2**255 - 19
+HASH_LEN = 32
+MAX_L = 255 * HASH_LEN  # 8160
+
+# ---------------------------------------------------------------------------------------------
+# Encoding helpers (SPEC §1 notation, §2.1)
+# ---------------------------------------------------------------------------------------------
+
+
+def u8(x: int) -> bytes:
+    return x.to_bytes(1, "big")
+
+
+def u16(x: int) -> bytes:
+    return x.to_bytes(2, "big")
+
+
+def u32(x: int) -> bytes:
+    return x.to_bytes(4, "big")
+
+
+def u64(x: int) -> bytes:
+    return x.to_bytes(8, "big")
+
+
+def lp8(x: bytes) -> bytes:
+    return u8(len(x)) + x
+
+
+def check_user_id(uid: bytes) -> None:
+    # §4.1: 1 to 255 opaque bytes.
+    if not 1 <= len(uid) <= 255:
+        raise BadInput(f"user id of {len(uid)} bytes (SPEC 4.1 allows 1..255)")
+
+
+def address(uid: bytes, device_id: int) -> bytes:
+    # §4.1: address = lp8(user id) ‖ u32(device id)
+    return lp8(uid) + u32(device_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# HKDF-SHA-256 and DeriveLabeled (SPEC §3.1)
+# ---------------------------------------------------------------------------------------------
+
+
+def hkdf_extract(salt: bytes, ikm: bytes) -> bytes:
+    if not salt:
+        salt = bytes(HASH_LEN)  # RFC 5869 default
+    return hmac.new(salt, ikm, hashlib.sha256).digest()
+
+
+def hkdf_expand(prk: bytes, info: bytes, length: int) -> bytes:
+    if length > MAX_L:
+        raise Reject("OutputTooLong")
+    out, t, i = b"", b"", 1
+    while len(out) < length:
+        t = hmac.new(prk, t + info + u8(i), hashlib.sha256).digest()
+        out += t
+        i += 1
+    return out[:length]
+
+
+def labeled_info(label: bytes, context: bytes, length: int) -> bytes:
+    # info = PROTOCOL_ID ‖ u16(L) ‖ u8(len(label)) ‖ label ‖ u32(len(context)) ‖ context
+    return PROTOCOL_ID + u16(length) + u8(len(label)) + label + u32(len(context)) + context
+
+
+def derive_labeled(salt: bytes, ikm: bytes, label: bytes, context: bytes, length: int) -> bytes:
+    # SPEC §3.1 names both limits but not which wins when both are exceeded; we check L first.
+    if length < 0 or length > MAX_L:
+        raise Reject("OutputTooLong", f"L = {length} > {MAX_L}")
+    if len(label) > 255:
+        raise Reject("LabelTooLong", f"label of {len(label)} bytes")
+    info = labeled_info(label, context, length)
+    okm = hkdf_expand(hkdf_extract(salt, ikm), info, length)
+    # Second computation through `cryptography` (it refuses length 0, which is fine: empty).
+    if length > 0:
+        other = HKDF(
+            algorithm=hashes.SHA256(), length=length, salt=salt if salt else None, info=info
+        ).derive(ikm)
+        if other != okm:
+            raise Disagree("hmac/hashlib HKDF and cryptography HKDF differ")
+    return okm
+
+
+def key_id(pk: bytes) -> bytes:
+    # §4.3: key_id(pk) = DeriveLabeled("", pk, "sealing key id", "", 16)
+    return derive_labeled(b"", pk, LABEL_KEY_ID, b"", 16)
+
+
+# ---------------------------------------------------------------------------------------------
+# X25519 and sealing-key validation (SPEC §3.4, §4.3, §4.4) with Python integers
+# ---------------------------------------------------------------------------------------------
+
+A24 = 121665  # (486662 - 2) / 4
+MONT_A = 486662
+
+
+def x25519_py(k: bytes, u: bytes) -> bytes:
+    """RFC 7748 §5, literally: clamp the scalar, mask the top bit of u, Montgomery ladder."""
+    kk = bytearray(k)
+    kk[0] &= 248
+    kk[31] &= 127
+    kk[31] |= 64
+    scalar = int.from_bytes(kk, "little")
+    x1 = (int.from_bytes(u, "little") & ((1 << 255) - 1)) % P
+    x2, z2, x3, z3, swap = 1, 0, x1, 1, 0
+    for t in reversed(range(255)):
+        kt = (scalar >> t) & 1
+        swap ^= kt
+        if swap:
+            x2, x3, z2, z3 = x3, x2, z3, z2
+        swap = kt
+        a = (x2 + z2) % P
+        aa = a * a % P
+        b = (x2 - z2) % P
+        bb = b * b % P
+        e = (aa - bb) % P
+        c = (x3 + z3) % P
+        d = (x3 - z3) % P
+        da = d * a % P
+        cb = c * b % P
+        x3 = (da + cb) ** 2 % P
+        z3 = x1 * (da - cb) ** 2 % P
+        x2 = aa * bb % P
+        z2 = e * (aa + A24 * e) % P
+    if swap:
+        x2, x3, z2, z3 = x3, x2, z3, z2
+    return (x2 * pow(z2, P - 2, P) % P).to_bytes(32, "little")
+
+
+def x25519_both(secret: bytes, pk: bytes) -> bytes | None:
+    """X25519 through OpenSSL and through x25519_py; None means the result is all zeros."""
+    mine = x25519_py(secret, pk)
+    try:
+        theirs = X25519PrivateKey.from_private_bytes(secret).exchange(
+            X25519PublicKey.from_public_bytes(pk)
+        )
+    except ValueError:
+        theirs = None  # OpenSSL refuses an all-zero shared secret
+    if theirs is not None and theirs == bytes(32):
+        theirs = None
+    mine_or_none = None if mine == bytes(32) else mine
+    if mine_or_none != theirs:
+        raise Disagree(f"X25519: python {mine.hex()} vs cryptography {theirs!r}")
+    return mine_or_none
+
+
+def mont_double(x: int, z: int) -> tuple[int, int]:
+    # x-only doubling on By^2 = x^3 + A x^2 + x (exact for every input, curve or twist).
+    t = (x * x - z * z) % P
+    return t * t % P, 4 * x * z * (x * x + MONT_A * x * z + z * z) % P
+
+
+def mont_diffadd(x2: int, z2: int, x3: int, z3: int, x1: int) -> tuple[int, int]:
+    # x(Q+R) given x(Q), x(R) and x(Q-R) = x1.
+    a, b = (x2 + z2) % P, (x2 - z2) % P
+    c, d = (x3 + z3) % P, (x3 - z3) % P
+    da, cb = d * a % P, c * b % P
+    return (da + cb) ** 2 % P, x1 * (da - cb) ** 2 % P
+
+
+def mont_ladder(k: int, u: int) -> tuple[int, int]:
+    """[k]P in projective x-only form (X:Z), Z == 0 for the point at infinity. Starts from
+    (R0, R1) = (P, 2P) at the top bit so R0 is only ever doubled or added with difference P."""
+    assert k >= 1
+    r0, r1 = (u % P, 1), mont_double(u % P, 1)
+    for bit in bin(k)[3:]:
+        if bit == "1":
+            r0, r1 = mont_diffadd(*r0, *r1, u), mont_double(*r1)
+        else:
+            r0, r1 = mont_double(*r0), mont_diffadd(*r0, *r1, u)
+    return r0
+
+
+def x_small_order(u: int) -> bool:
+    """[8]P == O, with the ladder, cross-checked against three exact doublings."""
+    _, z = mont_ladder(8, u)
+    x, zz = u % P, 1
+    for _ in range(3):
+        x, zz = mont_double(x, zz)
+    if (z == 0) != (zz == 0):
+        raise Disagree(f"ladder and doubling chain disagree on [8]P for u = {u}")
+    return zz == 0
+
+
+def validate_sealing_key(pk: bytes) -> None:
+    # §4.3, checked in this order.
+    if len(pk) != 32:
+        raise BadInput("sealing key is not 32 bytes")
+    if pk[31] & 0x80:
+        raise Reject("NonCanonicalSealingKey", "top bit set")
+    u = int.from_bytes(pk, "little")
+    if u >= P:
+        raise Reject("NonCanonicalSealingKey", "u >= p")
+    if x_small_order(u):
+        raise Reject("SmallOrderSealingKey")
+
+
+SPEC_SMALL_ORDER_U = [
+    0,
+    1,
+    P - 1,
+    325606250916557431795983626356110631294008115727848805560023387167927233504,
+    39382357235489614581723060781553021112529911719440698176882885853963445705823,
+]
+
+
+def _poly_mul(a: list[int], b: list[int]) -> list[int]:
+    if not a or not b:
+        return []
+    w = 600  # Kronecker substitution: every coefficient product fits in 600 bits
+    ia = sum(c << (w * i) for i, c in enumerate(a))
+    ib = sum(c << (w * i) for i, c in enumerate(b))
+    r, mask = ia * ib, (1 << w) - 1
+    return [((r >> (w * i)) & mask) % P for i in range(len(a) + len(b) - 1)]
+
+
+def _poly_trim(a: list[int]) -> list[int]:
+    while a and a[-1] == 0:
+        a.pop()
+    return a
+
+
+def _poly_mod(a: list[int], m: list[int]) -> list[int]:
+    a = _poly_trim(a[:])
+    dm, inv = len(m) - 1, pow(m[-1], P - 2, P)
+    while len(a) - 1 >= dm:
+        c, s = a[-1] * inv % P, len(a) - 1 - dm
+        for i in range(dm + 1):
+            a[s + i] = (a[s + i] - c * m[i]) % P
+        _poly_trim(a)
+    return a
+
+
+def _poly_sub(a: list[int], b: list[int]) -> list[int]:
+    n = max(len(a), len(b))
+    return _poly_trim(
+        [((a[i] if i < len(a) else 0) - (b[i] if i < len(b) else 0)) % P for i in range(n)]
+    )
+
+
+def check_spec_small_order_list() -> list[str]:
+    """SPEC §4.3 claims exactly five canonical u fail [8]P != O and lists them. Prove it:
+    Z8(X), the Z coordinate of [8](X:1) under exact doubling, vanishes exactly at the small-order
+    u (doubling has no (0:0) degeneracy for (X:Z) != (0:0)), so the number of distinct roots in
+    F_p is deg gcd(Z8, X^p - X). Returns a list of problems (empty = SPEC is right)."""
+    problems = []
+    xs, zs = [0, 1], [1]
+    for _ in range(3):
+        x2, z2, xz = _poly_mul(xs, xs), _poly_mul(zs, zs), _poly_mul(xs, zs)
+        d = _poly_sub(x2, z2)
+        # X^2 + A*XZ + Z^2, as X^2 - (-(A*XZ)) - (-(Z^2))
+        inner = _poly_sub(_poly_sub(x2, [(-MONT_A * c) % P for c in xz]), [(-c) % P for c in z2])
+        xs, zs = _poly_trim(_poly_mul(d, d)), _poly_trim(_poly_mul([4], _poly_mul(xz, inner)))
+    inv = pow(zs[-1], P - 2, P)
+    m = [c * inv % P for c in zs]
+    r = [1]
+    for bit in bin(P)[2:]:
+        r = _poly_mod(_poly_mul(r, r), m)
+        if bit == "1":
+            r = _poly_mod(_poly_mul(r, [0, 1]), m)
+    a, b = m, _poly_sub(r, [0, 1])
+    while b:
+        a, b = b, _poly_mod(a, b)
+    n_roots = len(a) - 1
+    if n_roots != 5:
+        problems.append(f"[8]P = O has {n_roots} canonical solutions u, SPEC says exactly five")
+
+    def ev(poly, x):
+        acc = 0
+        for c in reversed(poly):
+            acc = (acc * x + c) % P
+        return acc
+
+    for u in SPEC_SMALL_ORDER_U:
+        if ev(a, u) != 0 or not x_small_order(u):
+            problems.append(f"SPEC lists u = {u} as small order but [8]P != O")
+    if len(set(SPEC_SMALL_ORDER_U)) != 5:
+        problems.append("SPEC's list of small-order u has duplicates")
+    # Neighbours of the listed values must pass (ladder sanity on the boundary).
+    for u in [2, 3, 9, P - 2, P - 3]:
+        if x_small_order(u):
+            problems.append(f"ladder calls u = {u} small order")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Ed25519 with Python integers (RFC 8032 §5.1), used for decoding, small-order checks and
+# strict verification (SPEC §3.2, §4.2)
+# ---------------------------------------------------------------------------------------------
+
+ED_D = (-121665 * pow(121666, P - 2, P)) % P
+ED_L = 2**252 + 27742317777372353535851937790883648493
+SQRT_M1 = pow(2, (P - 1) // 4, P)
+ED_BY = 4 * pow(5, P - 2, P) % P
+
+
+def _recover_x(y: int, sign: int) -> int | None:
+    # RFC 8032 §5.1.3 steps 2-4
+    uu = (y * y - 1) % P
+    vv = (ED_D * y * y + 1) % P
+    x = uu * pow(vv, 3, P) * pow(uu * pow(vv, 7, P), (P - 5) // 8, P) % P
+    if vv * x * x % P == uu:
+        pass
+    elif vv * x * x % P == (-uu) % P:
+        x = x * SQRT_M1 % P
+    else:
+        return None
+    if x == 0 and sign == 1:
+        return None
+    if x & 1 != sign:
+        x = P - x
+    return x
+
+
+ED_B = (_recover_x(ED_BY, 0), ED_BY, 1, _recover_x(ED_BY, 0) * ED_BY % P)
+ED_O = (0, 1, 1, 0)
+
+
+def ed_add(p1, p2):
+    x1, y1, z1, t1 = p1
+    x2, y2, z2, t2 = p2
+    a = (y1 - x1) * (y2 - x2) % P
+    b = (y1 + x1) * (y2 + x2) % P
+    c = t1 * 2 * ED_D * t2 % P
+    d = z1 * 2 * z2 % P
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return (e * f % P, g * h % P, f * g % P, e * h % P)
+
+
+def ed_mul(k: int, pt):
+    q = ED_O
+    while k:
+        if k & 1:
+            q = ed_add(q, pt)
+        pt = ed_add(pt, pt)
+        k >>= 1
+    return q
+
+
+def ed_neg(pt):
+    x, y, z, t = pt
+    return ((-x) % P, y, z, (-t) % P)
+
+
+def ed_is_neutral(pt) -> bool:
+    x, y, z, _ = pt
+    return x % P == 0 and (y - z) % P == 0
+
+
+def ed_encode(pt) -> bytes:
+    x, y, z, _ = pt
+    zi = pow(z, P - 2, P)
+    x, y = x * zi % P, y * zi % P
+    return (y | ((x & 1) << 255)).to_bytes(32, "little")
+
+
+def ed_decode(s: bytes):
+    """RFC 8032 §5.1.3. Returns None when the bytes are not a point. Note: non-canonical y
+    (y >= p) is rejected here, as RFC 8032 requires."""
+    if len(s) != 32:
+        return None
+    n = int.from_bytes(s, "little")
+    sign, y = n >> 255, n & ((1 << 255) - 1)
+    if y >= P:
+        return None
+    x = _recover_x(y, sign)
+    if x is None:
+        return None
+    return (x, y, 1, x * y % P)
+
+
+def ed_small_order(pt) -> bool:
+    q = pt
+    for _ in range(3):
+        q = ed_add(q, q)
+    return ed_is_neutral(q)
+
+
+def parse_identity_key(pk: bytes):
+    """SPEC §4.2: must decode to a curve point and must not have small order."""
+    pt = ed_decode(pk)
+    if pt is None:
+        raise Reject("InvalidIdentityKey", "not a curve point")
+    if ed_small_order(pt):
+        raise Reject("InvalidIdentityKey", "small order")
+    return pt
+
+
+def ed_secret_expand(seed: bytes) -> tuple[int, bytes]:
+    h = hashlib.sha512(seed).digest()
+    a = bytearray(h[:32])
+    a[0] &= 248
+    a[31] &= 127
+    a[31] |= 64
+    return int.from_bytes(a, "little"), h[32:]
+
+
+def ed_public_py(seed: bytes) -> bytes:
+    a, _ = ed_secret_expand(seed)
+    return ed_encode(ed_mul(a, ED_B))
+
+
+def ed_public_both(seed: bytes) -> bytes:
+    theirs = (
+        Ed25519PrivateKey.from_private_bytes(seed)
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
+    mine = ed_public_py(seed)
+    if mine != theirs:
+        raise Disagree(f"Ed25519 public key: python {mine.hex()} vs cryptography {theirs.hex()}")
+    return mine
+
+
+def ed_sign_both(seed: bytes, msg: bytes) -> bytes:
+    theirs = Ed25519PrivateKey.from_private_bytes(seed).sign(msg)
+    a, prefix = ed_secret_expand(seed)
+    pub = ed_encode(ed_mul(a, ED_B))
+    r = int.from_bytes(hashlib.sha512(prefix + msg).digest(), "little") % ED_L
+    rr = ed_encode(ed_mul(r, ED_B))
+    k = int.from_bytes(hashlib.sha512(rr + pub + msg).digest(), "little") % ED_L
+    mine = rr + ((r + k * a) % ED_L).to_bytes(32, "little")
+    if mine != theirs:
+        raise Disagree("Ed25519 signature: python and cryptography differ")
+    return mine
+
+
+def ed_verify_strict(pk: bytes, msg: bytes, sig: bytes) -> tuple[bool, str]:
+    """Strict verification as SPEC §3.2 describes it: A and R must decode and not be of small
+    order, S must be canonical (< L), and the cofactorless equation must hold with the
+    recomputed R compared byte for byte. Cross-checked against OpenSSL's verdict, which is
+    cofactorless but does not reject small-order A or R."""
+    a_pt = ed_decode(pk)
+    if a_pt is None or ed_small_order(a_pt):
+        return False, "A invalid or of small order"
+    if len(sig) != 64:
+        return False, "signature length"
+    r_bytes, s = sig[:32], int.from_bytes(sig[32:], "little")
+    if s >= ED_L:
+        return False, "non-canonical S"
+    r_pt = ed_decode(r_bytes)
+    if r_pt is None:
+        return False, "R does not decode"
+    if ed_small_order(r_pt):
+        return False, "R of small order"
+    k = int.from_bytes(hashlib.sha512(r_bytes + pk + msg).digest(), "little") % ED_L
+    mine = ed_encode(ed_add(ed_mul(s, ED_B), ed_neg(ed_mul(k, a_pt)))) == r_bytes
+    try:
+        Ed25519PublicKey.from_public_bytes(pk).verify(sig, msg)
+        theirs = True
+    except InvalidSignature:
+        theirs = False
+    if mine != theirs:
+        raise Disagree(f"Ed25519 verify: python says {mine}, cryptography says {theirs}")
+    return mine, "" if mine else "equation does not hold"
+
+
+def sign_labeled(seed: bytes, label: bytes, content: bytes) -> bytes:
+    return ed_sign_both(seed, PROTOCOL_ID + lp8(label) + content)
+
+
+def verify_labeled(pk: bytes, label: bytes, content: bytes, sig: bytes) -> tuple[bool, str]:
+    return ed_verify_strict(pk, PROTOCOL_ID + lp8(label) + content, sig)
+
+
+# ---------------------------------------------------------------------------------------------
+# Key bundles (SPEC §5)
+# ---------------------------------------------------------------------------------------------
+
+
+class Reader:
+    """§2.2 strict decoding: check each length before reading."""
+
+    def __init__(self, data: bytes):
+        self.data, self.pos = data, 0
+
+    def take(self, n: int, what: str) -> bytes:
+        if self.pos + n > len(self.data):
+            raise Reject("Malformed", f"truncated in {what}")
+        out = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def int_be(self, n: int, what: str) -> int:
+        return int.from_bytes(self.take(n, what), "big")
+
+    def finish(self) -> None:
+        if self.pos != len(self.data):
+            raise Reject("Malformed", f"{len(self.data) - self.pos} trailing bytes")
+
+
+def encode_tbs(uid, device_id, ik, sk, kid, not_before, not_after) -> bytes:
+    return (
+        u8(1) + lp8(uid) + u32(device_id) + ik + sk + kid + u64(not_before) + u64(not_after)
+    )
+
+
+def decode_bundle(data: bytes) -> dict:
+    """§5.1 + §2.2. SPEC does not order UnsupportedVersion / Malformed / InvalidIdentityKey
+    among themselves; this reference reads the version first, then the whole structure, then
+    validates the identity key."""
+    r = Reader(data)
+    version = r.int_be(1, "version")
+    if version != 1:
+        raise Reject("UnsupportedVersion", f"version {version}")
+    uid_len = r.int_be(1, "user id length")
+    if uid_len == 0:
+        raise Reject("Malformed", "empty user id (SPEC 4.1)")
+    uid = r.take(uid_len, "user id")
+    device_id = r.int_be(4, "device id")
+    ik = r.take(32, "identity key")
+    sk = r.take(32, "sealing key")
+    kid = r.take(16, "key id")
+    not_before = r.int_be(8, "not_before")
+    not_after = r.int_be(8, "not_after")
+    tbs_end = r.pos
+    sig = r.take(64, "signature")
+    r.finish()
+    parse_identity_key(ik)
+    b = dict(
+        uid=uid, device_id=device_id, ik=ik, sk=sk, kid=kid,
+        not_before=not_before, not_after=not_after, tbs=data[:tbs_end], sig=sig,
+    )
+    # §2.2: re-encoding a decoded value yields the input bytes.
+    if encode_tbs(uid, device_id, ik, sk, kid, not_before, not_after) + sig != data:
+        raise Disagree("bundle re-encoding differs from the input")
+    return b
+
+
+def verify_bundle(data, now, max_lifetime, max_clock_skew, pinned, owner_of) -> dict:
+    # 1. decoding
+    b = decode_bundle(data)
+    # 2. signature
+    ok, why = verify_labeled(b["ik"], LABEL_BUNDLE, b["tbs"], b["sig"])
+    if not ok:
+        raise Reject("BadSignature", why)
+    # 3, 4. sealing key canonical / not of small order
+    validate_sealing_key(b["sk"])
+    # 5. key id
+    if b["kid"] != key_id(b["sk"]):
+        raise Reject("WrongKeyId")
+    nb, na = b["not_before"], b["not_after"]
+    # 6 - 9. validity window (mathematical integers: SPEC does not say how u64 overflow of
+    # now + max_clock_skew is handled)
+    if not na > nb:
+        raise Reject("InvalidValidityWindow")
+    if not na - nb <= max_lifetime:
+        raise Reject("LifetimeTooLong")
+    if not now + max_clock_skew >= nb:
+        raise Reject("NotYetValid")
+    if not now < na:
+        raise Reject("Expired")
+    # 10. pinned identity key
+    if pinned is not None and pinned != b["ik"]:
+        raise Reject("IdentityKeyMismatch")
+    # 11. directory lookup
+    owner = owner_of(b["sk"])
+    if owner is not None and owner != address(b["uid"], b["device_id"]):
+        raise Reject("DuplicateSealingKey")
+    return b
+
+
+# ---------------------------------------------------------------------------------------------
+# Steps: input dict -> output dict, or raise Reject
+# ---------------------------------------------------------------------------------------------
+
+
+def h(inp: dict, key: str, size: int | None = None) -> bytes:
+    if key not in inp:
+        raise BadInput(f"input {key!r} missing")
+    v = inp[key]
+    if not isinstance(v, str) or v != v.lower():
+        raise BadInput(f"input {key!r} is not lowercase hex")
+    try:
+        out = bytes.fromhex(v)
+    except ValueError as e:
+        raise BadInput(f"input {key!r}: {e}") from None
+    if size is not None and len(out) != size:
+        raise BadInput(f"input {key!r} is {len(out)} bytes, expected {size}")
+    return out
+
+
+def n(inp: dict, key: str, bits: int) -> int:
+    v = inp.get(key)
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < 2**bits:
+        raise BadInput(f"input {key!r} is not a u{bits}")
+    return v
+
+
+def step_identity_keygen(inp):
+    pub = ed_public_both(h(inp, "seed", 32))
+    parse_identity_key(pub)  # a generated key is always a valid identity key
+    return {"publicKey": pub.hex()}
+
+
+def step_identity_public_key(inp):
+    pk = h(inp, "publicKey", 32)
+    parse_identity_key(pk)
+    return {"publicKey": pk.hex()}
+
+
+def step_sealing_keygen(inp):
+    secret = h(inp, "secret", 32)
+    pub = x25519_both(secret, (9).to_bytes(32, "little"))
+    theirs = (
+        X25519PrivateKey.from_private_bytes(secret)
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
+    if pub != theirs:
+        raise Disagree("X25519 public key: ladder and cryptography's public_key() differ")
+    validate_sealing_key(pub)
+    return {"publicKey": pub.hex(), "keyId": key_id(pub).hex()}
+
+
+def step_sealing_key_validate(inp):
+    pk = h(inp, "publicKey", 32)
+    validate_sealing_key(pk)
+    return {"keyId": key_id(pk).hex()}
+
+
+def step_x25519_agreement(inp):
+    shared = x25519_both(h(inp, "secret", 32), h(inp, "publicKey", 32))
+    if shared is None:
+        raise Reject("NonContributory")
+    return {"shared": shared.hex()}
+
+
+def step_labeled_derive(inp):
+    length = inp.get("length")
+    if not isinstance(length, int) or isinstance(length, bool) or length < 0:
+        raise BadInput("length is not a non-negative integer")
+    okm = derive_labeled(h(inp, "salt"), h(inp, "ikm"), h(inp, "label"), h(inp, "context"), length)
+    return {"okm": okm.hex()}
+
+
+def step_bundle_sign(inp):
+    seed = h(inp, "identitySeed", 32)
+    secret = h(inp, "sealingSecret", 32)
+    uid = h(inp, "userId")
+    check_user_id(uid)
+    device_id = n(inp, "deviceId", 32)
+    nb, na = n(inp, "notBefore", 64), n(inp, "notAfter", 64)
+    ik = ed_public_both(seed)
+    sk = x25519_both(secret, (9).to_bytes(32, "little"))
+    if sk is None:
+        raise Disagree("sealing public key is all zeros")
+    tbs = encode_tbs(uid, device_id, ik, sk, key_id(sk), nb, na)
+    bundle = tbs + sign_labeled(seed, LABEL_BUNDLE, tbs)
+    # Round trip: what we sign must decode and carry a signature that strictly verifies.
+    b = decode_bundle(bundle)
+    if not verify_labeled(b["ik"], LABEL_BUNDLE, b["tbs"], b["sig"])[0]:
+        raise Disagree("freshly signed bundle does not verify")
+    return {"bundle": bundle.hex()}
+
+
+def step_bundle_verify(inp):
+    data = h(inp, "bundle")
+    now = n(inp, "now", 64)
+    max_lifetime = n(inp, "maxLifetime", 64)
+    max_clock_skew = n(inp, "maxClockSkew", 64)
+    pinned = None if inp.get("pinnedIdentityKey") is None else h(inp, "pinnedIdentityKey", 32)
+    registered = inp.get("registered")
+    if not isinstance(registered, list):
+        raise BadInput("registered is not a list")
+    directory: dict[bytes, bytes] = {}
+    for entry in registered:
+        sk = h(entry, "sealingKey", 32)
+        uid = h(entry, "userId")
+        check_user_id(uid)
+        addr = address(uid, n(entry, "deviceId", 32))
+        if directory.get(sk, addr) != addr:
+            raise BadInput("registered maps one sealing key to two devices")
+        directory[sk] = addr
+    b = verify_bundle(data, now, max_lifetime, max_clock_skew, pinned, directory.get)
+    return {
+        "userId": b["uid"].hex(),
+        "deviceId": b["device_id"],
+        "identityKey": b["ik"].hex(),
+        "sealingKey": b["sk"].hex(),
+        "keyId": b["kid"].hex(),
+    }
+
+
+def fingerprint(uid: bytes, ik: bytes) -> bytes:
+    # §6: DeriveLabeled("", identity key, "safety number", lp8(user id), 32)
+    return derive_labeled(b"", ik, LABEL_SAFETY, lp8(uid), 32)
+
+
+def step_safety_number(inp):
+    ua, ub = h(inp, "userIdA"), h(inp, "userIdB")
+    check_user_id(ua)
+    check_user_id(ub)
+    ka, kb = h(inp, "identityKeyA", 32), h(inp, "identityKeyB", 32)
+    low, high = sorted([fingerprint(ua, ka), fingerprint(ub, kb)])
+    digits = ""
+    for fp in (low, high):
+        for g in range(6):
+            digits += "%05d" % (int.from_bytes(fp[5 * g : 5 * g + 5], "big") % 100000)
+    assert len(digits) == 60
+    out = bytes([1]) + low + high
+    assert len(out) == 65
+    return {"digits": digits, "bytes": out.hex()}
+
+
+STEPS = {
+    "identity-keygen": step_identity_keygen,
+    "identity-public-key": step_identity_public_key,
+    "sealing-keygen": step_sealing_keygen,
+    "sealing-key-validate": step_sealing_key_validate,
+    "x25519-agreement": step_x25519_agreement,
+    "labeled-derive": step_labeled_derive,
+    "bundle-sign": step_bundle_sign,
+    "bundle-verify": step_bundle_verify,
+    "safety-number": step_safety_number,
+}
+assert list(STEPS) == EXPECTED_STEPS
+
+# ---------------------------------------------------------------------------------------------
+# Runner
+# ---------------------------------------------------------------------------------------------
+
+
+def _short(v, limit: int = 72) -> str:
+    r = repr(v)
+    return r if len(r) <= limit else r[: limit - 12] + f"...({len(r)} chars)"
+
+
+def _describe_diff(expected, got) -> str:
+    if isinstance(expected, str) and isinstance(got, str) and (len(expected) > 40 or len(got) > 40):
+        i = next((i for i, (a, b) in enumerate(zip(expected, got)) if a != b),
+                 min(len(expected), len(got)))
+        return (f"expected {len(expected)} chars, reference {len(got)} chars, first difference at "
+                f"char {i}: expected ...{expected[max(0, i - 8): i + 8]!r}, "
+                f"reference ...{got[max(0, i - 8): i + 8]!r}")
+    return f"expected {expected!r}, reference {got!r}"
+
+
+def check_case(step: str, tc: dict) -> str | None:
+    """None if the case passes, else the reason it fails."""
+    result = tc.get("result")
+    if result not in ("valid", "invalid"):
+        return f"result is {result!r}"
+    expected = tc.get("output")
+    if not isinstance(expected, dict) or not isinstance(tc.get("input"), dict):
+        return "input/output is not an object"
+    try:
+        got = STEPS[step](tc["input"])
+        rejected = None
+    except Reject as e:
+        got, rejected = None, e
+    except Disagree as e:
+        return f"reference disagrees with itself: {e}"
+    except BadInput as e:
+        return f"bad input: {e}"
+    if result == "valid":
+        if "error" in tc:
+            return f"valid case carries error {tc['error']!r}"
+        if rejected is not None:
+            return f"expected valid, reference rejects with {rejected}"
+        problems = []
+        for key in sorted(set(expected) | set(got)):
+            if key not in expected:
+                problems.append(f"output {key!r} missing from vector")
+            elif key not in got:
+                problems.append(f"unexpected output {key!r}")
+            elif expected[key] != got[key]:
+                problems.append(f"{key}: {_describe_diff(expected[key], got[key])}")
+        return "; ".join(problems) or None
+    # invalid
+    error = tc.get("error")
+    if not isinstance(error, str) or not error:
+        return "invalid case without an error name"
+    if expected:
+        return f"invalid case with non-empty output {_short(expected)}"
+    if rejected is None:
+        return f"expected {error}, reference accepts with {_short(got)}"
+    if rejected.name != error:
+        return f"expected {error}, reference rejects with {rejected}"
+    return None
+
+
+def check_file_shape(step: str, doc) -> list[str]:
+    problems = []
+    if not isinstance(doc, dict):
+        return ["not a JSON object"]
+    if doc.get("schema") != SCHEMA:
+        problems.append(f"schema is {doc.get('schema')!r}")
+    if doc.get("step") != step:
+        problems.append(f"step is {doc.get('step')!r}")
+    tests = doc.get("tests")
+    if not isinstance(tests, list) or not tests:
+        return problems + ["no tests"]
+    if doc.get("numberOfTests") != len(tests):
+        problems.append(f"numberOfTests {doc.get('numberOfTests')} != {len(tests)} cases")
+    ids = [t.get("tcId") for t in tests if isinstance(t, dict)]
+    if len(ids) != len(tests) or len(set(ids)) != len(ids):
+        problems.append("tcIds missing or not unique")
+    notes = doc.get("notes") or {}
+    for t in tests:
+        for f in t.get("flags", []) if isinstance(t, dict) else []:
+            if f not in notes:
+                problems.append(f"tcId {t.get('tcId')}: flag {f!r} not described in notes")
+    return problems
+
+
+def cross_case_checks(step: str, tests: list) -> dict:
+    """Claims made by the files' notes that span two cases."""
+    extra = {}
+    if step == "safety-number":
+        for prev, tc in zip(tests, tests[1:]):
+            if "Swapped" in tc.get("flags", []):
+                a, b = prev.get("input", {}), tc.get("input", {})
+                swapped = {
+                    "userIdA": a.get("userIdB"), "userIdB": a.get("userIdA"),
+                    "identityKeyA": a.get("identityKeyB"), "identityKeyB": a.get("identityKeyA"),
+                }
+                if b != swapped:
+                    extra[tc.get("tcId")] = "flag Swapped but inputs are not the previous case's swapped"
+                elif tc.get("output") != prev.get("output"):
+                    extra[tc.get("tcId")] = "swapped parties give a different expected output"
+    return extra
+
+
+def run(docs: dict, quiet: bool = False) -> tuple[int, int, bool, dict]:
+    """docs: step -> parsed JSON (or None if missing/unreadable, with a reason string).
+    Returns (passed, failed, file_problems, failures[step] = {tcId: reason})."""
+    passed = failed = 0
+    file_problems = False
+    failures: dict = {}
+    for step in EXPECTED_STEPS:
+        name = f"{step}.json"
+        doc = docs.get(step)
+        if doc is None or isinstance(doc, str):
+            file_problems = True
+            failures[step] = {None: doc or "missing"}
+            if not quiet:
+                print(f"FAIL {name}: {doc or 'missing'}")
+            continue
+        shape = check_file_shape(step, doc)
+        tests = doc.get("tests") if isinstance(doc, dict) else None
+        if not isinstance(tests, list):
+            tests = []
+        bad: dict = {}
+        extra = cross_case_checks(step, tests)
+        for tc in tests:
+            if not isinstance(tc, dict):
+                bad["?"] = "case is not an object"
+                continue
+            reason = check_case(step, tc)
+            if reason is None and tc.get("tcId") in extra:
+                reason = extra[tc.get("tcId")]
+            if reason is None:
+                passed += 1
+            else:
+                bad[tc.get("tcId")] = reason
+        failed += len(bad)
+        if shape:
+            file_problems = True
+        if bad or shape:
+            failures[step] = dict(bad)
+            if shape:
+                failures[step][None] = "; ".join(shape)
+        if not quiet:
+            if not bad and not shape:
+                print(f"ok  {name}: {len(tests)} cases")
+            else:
+                print(f"FAIL {name}: {len(bad)} of {len(tests)} cases failed"
+                      + (f"; file: {'; '.join(shape)}" if shape else ""))
+                for tcid, reason in bad.items():
+                    print(f"     tcId {tcid}: {reason}")
+    return passed, failed, file_problems, failures
+
+
+def load(directory: Path) -> dict:
+    docs = {}
+    for step in EXPECTED_STEPS:
+        path = directory / f"{step}.json"
+        if not path.is_file():
+            docs[step] = f"missing ({path})"
+            continue
+        try:
+            text = path.read_text()
+            if not text.strip():
+                docs[step] = "empty file"
+                continue
+            docs[step] = json.loads(text)
+        except (OSError, ValueError) as e:
+            docs[step] = f"unreadable: {e}"
+    return docs
+
+
+# ---------------------------------------------------------------------------------------------
+# Self-test
+# ---------------------------------------------------------------------------------------------
+
+
+def _flip_hex(s: str) -> str:
+    i = len(s) - 1
+    return s[:i] + "%x" % (int(s[i], 16) ^ 1)
+
+
+def _is_hex(v) -> bool:
+    return isinstance(v, str) and len(v) > 0 and all(c in "0123456789abcdef" for c in v)
+
+
+def self_test(directory: Path) -> int:
+    docs = load(directory)
+    passed, failed, file_problems, _ = run(docs, quiet=True)
+    if failed or file_problems:
+        print(f"self-test: the unmodified vectors do not pass ({failed} failed); fix that first")
+        return 1
+    print(f"unmodified vectors: {passed} passed")
+    mutations = []  # (description, step, mutated docs, expected failing tcId or None)
+
+    for step in EXPECTED_STEPS:
+        tests = docs[step]["tests"]
+        # 1. flip a hex digit of an output of one valid case
+        for tc in tests:
+            if tc["result"] == "valid":
+                keys = [k for k, v in sorted(tc["output"].items()) if _is_hex(v)]
+                if keys:
+                    m = copy.deepcopy(docs)
+                    mt = next(t for t in m[step]["tests"] if t["tcId"] == tc["tcId"])
+                    mt["output"][keys[0]] = _flip_hex(mt["output"][keys[0]])
+                    mutations.append((f"flip a hex digit of output {keys[0]}", step, m, tc["tcId"]))
+                    break
+        else:
+            print(f"self-test: {step} has no valid case with a hex output to mutate")
+            return 1
+        # 2. change the expected error of one invalid case
+        invalid = [t for t in tests if t["result"] == "invalid"]
+        if invalid:
+            tc = invalid[-1]
+            names = [e for e in docs[step].get("notes", {}) if e in {t.get("error") for t in tests}]
+            other = next((e for e in names if e != tc["error"]), "NotARealError")
+            m = copy.deepcopy(docs)
+            mt = next(t for t in m[step]["tests"] if t["tcId"] == tc["tcId"])
+            mt["error"] = other
+            mutations.append((f"error {tc['error']} -> {other}", step, m, tc["tcId"]))
+            # 3. call an invalid case valid, with some other case's output
+            donor = next((t for t in tests if t["result"] == "valid"), None)
+            if donor is not None:
+                m = copy.deepcopy(docs)
+                mt = next(t for t in m[step]["tests"] if t["tcId"] == tc["tcId"])
+                mt["result"] = "valid"
+                del mt["error"]
+                mt["output"] = copy.deepcopy(donor["output"])
+                mutations.append(("invalid case relabelled valid", step, m, tc["tcId"]))
+        # 4. call a valid case invalid
+        tc = next(t for t in tests if t["result"] == "valid")
+        m = copy.deepcopy(docs)
+        mt = next(t for t in m[step]["tests"] if t["tcId"] == tc["tcId"])
+        mt["result"], mt["error"], mt["output"] = "invalid", "Malformed", {}
+        mutations.append(("valid case relabelled invalid (Malformed)", step, m, tc["tcId"]))
+
+    # 5. a missing file and an empty file must fail the run
+    m = copy.deepcopy(docs)
+    m["bundle-verify"] = "missing (self-test)"
+    mutations.append(("bundle-verify.json missing", "bundle-verify", m, None))
+    m = copy.deepcopy(docs)
+    m["safety-number"]["tests"] = []
+    m["safety-number"]["numberOfTests"] = 0
+    mutations.append(("safety-number.json with no tests", "safety-number", m, None))
+
+    undetected = 0
+    for desc, step, m, tcid in mutations:
+        _, failed, file_problems, failures = run(m, quiet=True)
+        caught = (failed > 0 or file_problems) and tcid in failures.get(step, {})
+        if tcid is None:
+            caught = file_problems and step in failures
+        where = f"{step} tcId {tcid}" if tcid is not None else step
+        if caught:
+            reason = failures[step][tcid]
+            print(f"detected    {where}: {desc} -> {reason}")
+        else:
+            undetected += 1
+            print(f"UNDETECTED  {where}: {desc}")
+    print(f"self-test: {len(mutations) - undetected} of {len(mutations)} mutations detected")
+    return 1 if undetected else 0
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("directory", nargs="?", type=Path,
+                    default=Path(__file__).resolve().parents[1],
+                    help="directory holding the vector files (default: %(default)s)")
+    ap.add_argument("--self-test", action="store_true",
+                    help="mutate expected outputs in memory and confirm each is reported")
+    args = ap.parse_args()
+    start = time.monotonic()
+
+    spec_problems = check_spec_small_order_list()
+    for p in spec_problems:
+        print(f"FAIL SPEC 4.3: {p}")
+
+    if args.self_test:
+        rc = self_test(args.directory)
+        return 1 if rc or spec_problems else 0
+
+    passed, failed, file_problems, _ = run(load(args.directory))
+    print(f"(SPEC 4.3 small-order list {'ok' if not spec_problems else 'WRONG'}; "
+          f"{time.monotonic() - start:.1f} s)")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed or file_problems or spec_problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
