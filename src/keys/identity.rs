@@ -75,11 +75,15 @@ fn signature_input(label: &[u8], content: &[u8]) -> Vec<u8> {
 pub struct IdentityPublicKey(VerifyingKey);
 
 impl IdentityPublicKey {
-    /// Parses 32 bytes, rejecting encodings that are not a curve point and
-    /// points of small order (SPEC.md §4.2).
+    /// Parses 32 bytes, rejecting encodings that are not a curve point, that
+    /// are not canonical (`y ≥ p`, or the sign bit set for `x = 0`), and points
+    /// of small order (SPEC.md §4.2).
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, KeyError> {
         let key = VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::InvalidIdentityKey)?;
-        if key.is_weak() {
+        // curve25519-dalek's decompression reduces y mod p; re-encoding exposes
+        // any other encoding of the same point.
+        let canonical = key.to_edwards().compress().to_bytes() == *bytes;
+        if !canonical || key.is_weak() {
             return Err(KeyError::InvalidIdentityKey);
         }
         Ok(Self(key))
@@ -220,6 +224,22 @@ mod tests {
             IdentityPublicKey::from_bytes(&identity),
             Err(KeyError::InvalidIdentityKey)
         );
+    }
+
+    #[test]
+    fn non_canonical_identity_keys_are_rejected() {
+        // y = p + 3 decodes (mod p) to a point of large order, but is not canonical.
+        let mut y_plus_p = [0xffu8; 32];
+        y_plus_p[0] = 0xf0;
+        y_plus_p[31] = 0x7f;
+        assert_eq!(
+            IdentityPublicKey::from_bytes(&y_plus_p),
+            Err(KeyError::InvalidIdentityKey)
+        );
+        // The canonical encoding of the same point (y = 3) is accepted.
+        let mut y3 = [0u8; 32];
+        y3[0] = 3;
+        assert!(IdentityPublicKey::from_bytes(&y3).is_ok());
     }
 
     #[test]

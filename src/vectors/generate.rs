@@ -251,7 +251,15 @@ fn identity_public_key() -> Result<VectorFile, String> {
             json!({ "publicKey": h(key.as_bytes()) }),
         )?;
     }
-    let bad: [(&str, &str); 7] = [
+    let bad: [(&str, &str); 9] = [
+        (
+            "f0ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "y = p + 3: not canonical (y = 3 is a point of large order)",
+        ),
+        (
+            "0100000000000000000000000000000000000000000000000000000000000080",
+            "x = 0 with the sign bit set (non-canonical neutral element)",
+        ),
         (
             "0100000000000000000000000000000000000000000000000000000000000000",
             "neutral element (order 1)",

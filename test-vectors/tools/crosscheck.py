@@ -11,11 +11,22 @@ once with plain Python integers -- and the two must agree; a disagreement is rep
 failure of the case, never silently resolved.
 
     python3 test-vectors/tools/crosscheck.py [DIR]        check every vector file in DIR
+    python3 test-vectors/tools/crosscheck.py -v [DIR]     ... and print every case's verdict
     python3 test-vectors/tools/crosscheck.py --self-test  mutate expectations in memory and
                                                           confirm each mutation is caught
 
 DIR defaults to the test-vectors directory this script lives in. Exit status: 0 when every case
-of every expected file passes, 1 otherwise (including a missing or empty file).
+of every expected file passes, 1 otherwise (including a missing or empty file). Each run also
+proves SPEC §4.3's claim that exactly five canonical u have [8]P = O (the list implementations
+MAY use instead of a ladder), by counting the roots of the doubling polynomial in F_p.
+
+Readings of SPEC.md this reference had to choose (none is exercised by the current vectors):
+  * bundle decoding (§5.1, check 1): the version byte is checked first, then the whole
+    structure (truncation / trailing bytes / empty user id -> Malformed), then the identity key;
+  * an identity key must decode per RFC 8032 §5.1.3, which rejects y >= p (ed25519-dalek's
+    decompression, named in §3.2, accepts such encodings);
+  * DeriveLabeled checks L before the label length when both are out of range;
+  * validity-window arithmetic (§5.3 checks 6-9) uses unbounded integers.
 """
 from __future__ import annotations
 
@@ -819,8 +830,9 @@ def _describe_diff(expected, got) -> str:
     return f"expected {expected!r}, reference {got!r}"
 
 
-def check_case(step: str, tc: dict) -> str | None:
-    """None if the case passes, else the reason it fails."""
+def check_case(step: str, tc: dict, trace: list | None = None) -> str | None:
+    """None if the case passes, else the reason it fails. Appends the reference's own verdict
+    to `trace` when given."""
     result = tc.get("result")
     if result not in ("valid", "invalid"):
         return f"result is {result!r}"
@@ -836,6 +848,8 @@ def check_case(step: str, tc: dict) -> str | None:
         return f"reference disagrees with itself: {e}"
     except BadInput as e:
         return f"bad input: {e}"
+    if trace is not None:
+        trace.append(f"rejects: {rejected}" if rejected else f"accepts: {_short(got, 100)}")
     if result == "valid":
         if "error" in tc:
             return f"valid case carries error {tc['error']!r}"
@@ -879,11 +893,16 @@ def check_file_shape(step: str, doc) -> list[str]:
     ids = [t.get("tcId") for t in tests if isinstance(t, dict)]
     if len(ids) != len(tests) or len(set(ids)) != len(ids):
         problems.append("tcIds missing or not unique")
+    # test-vectors/README.md: every flag has a note; invalid cases carry their error as a flag.
     notes = doc.get("notes") or {}
     for t in tests:
-        for f in t.get("flags", []) if isinstance(t, dict) else []:
+        if not isinstance(t, dict):
+            continue
+        for f in t.get("flags", []):
             if f not in notes:
                 problems.append(f"tcId {t.get('tcId')}: flag {f!r} not described in notes")
+        if t.get("result") == "invalid" and t.get("error") not in t.get("flags", []):
+            problems.append(f"tcId {t.get('tcId')}: error {t.get('error')!r} is not among its flags")
     return problems
 
 
@@ -905,13 +924,15 @@ def cross_case_checks(step: str, tests: list) -> dict:
     return extra
 
 
-def run(docs: dict, quiet: bool = False) -> tuple[int, int, bool, dict]:
-    """docs: step -> parsed JSON (or None if missing/unreadable, with a reason string).
-    Returns (passed, failed, file_problems, failures[step] = {tcId: reason})."""
+def run(docs: dict, quiet: bool = False, verbose: bool = False,
+        steps: list | None = None) -> tuple[int, int, bool, dict]:
+    """docs: step -> parsed JSON, or a string saying why the file is missing/unreadable.
+    Returns (passed, failed, file_problems, failures[step] = {tcId: reason}); a file-level
+    problem is recorded under tcId None. `steps` restricts the run (used by the self-test)."""
     passed = failed = 0
     file_problems = False
     failures: dict = {}
-    for step in EXPECTED_STEPS:
+    for step in steps or EXPECTED_STEPS:
         name = f"{step}.json"
         doc = docs.get(step)
         if doc is None or isinstance(doc, str):
@@ -930,7 +951,12 @@ def run(docs: dict, quiet: bool = False) -> tuple[int, int, bool, dict]:
             if not isinstance(tc, dict):
                 bad["?"] = "case is not an object"
                 continue
-            reason = check_case(step, tc)
+            trace: list = []
+            reason = check_case(step, tc, trace)
+            if verbose:
+                print(f"     {step} tcId {tc.get('tcId')} ({tc.get('result')}"
+                      f"{' ' + str(tc.get('error')) if tc.get('result') == 'invalid' else ''}): "
+                      f"reference {trace[0] if trace else '-'}")
             if reason is None and tc.get("tcId") in extra:
                 reason = extra[tc.get("tcId")]
             if reason is None:
@@ -1030,14 +1056,25 @@ def self_test(directory: Path) -> int:
                 del mt["error"]
                 mt["output"] = copy.deepcopy(donor["output"])
                 mutations.append(("invalid case relabelled valid", step, m, tc["tcId"]))
-        # 4. call a valid case invalid
+        # 4. change a non-hex output (digits text, device id number), where a file has one
+        for tc in tests:
+            keys = [k for k, v in sorted(tc["output"].items())
+                    if (isinstance(v, int) and not isinstance(v, bool)) or k == "digits"]
+            if tc["result"] == "valid" and keys:
+                m = copy.deepcopy(docs)
+                mt = next(t for t in m[step]["tests"] if t["tcId"] == tc["tcId"])
+                v = mt["output"][keys[0]]
+                mt["output"][keys[0]] = v + 1 if isinstance(v, int) else v[:-1] + str((int(v[-1]) + 1) % 10)
+                mutations.append((f"change output {keys[0]}", step, m, tc["tcId"]))
+                break
+        # 5. call a valid case invalid
         tc = next(t for t in tests if t["result"] == "valid")
         m = copy.deepcopy(docs)
         mt = next(t for t in m[step]["tests"] if t["tcId"] == tc["tcId"])
         mt["result"], mt["error"], mt["output"] = "invalid", "Malformed", {}
         mutations.append(("valid case relabelled invalid (Malformed)", step, m, tc["tcId"]))
 
-    # 5. a missing file and an empty file must fail the run
+    # 6. a missing file and an empty file must fail the run
     m = copy.deepcopy(docs)
     m["bundle-verify"] = "missing (self-test)"
     mutations.append(("bundle-verify.json missing", "bundle-verify", m, None))
@@ -1048,7 +1085,8 @@ def self_test(directory: Path) -> int:
 
     undetected = 0
     for desc, step, m, tcid in mutations:
-        _, failed, file_problems, failures = run(m, quiet=True)
+        # Only the mutated file needs re-running; the missing/empty-file mutations run everything.
+        _, failed, file_problems, failures = run(m, quiet=True, steps=None if tcid is None else [step])
         caught = (failed > 0 or file_problems) and tcid in failures.get(step, {})
         if tcid is None:
             caught = file_problems and step in failures
@@ -1071,6 +1109,8 @@ def main() -> int:
     ap.add_argument("directory", nargs="?", type=Path,
                     default=Path(__file__).resolve().parents[1],
                     help="directory holding the vector files (default: %(default)s)")
+    ap.add_argument("-v", "--verbose", action="store_true",
+                    help="print the reference's verdict (and rejection detail) for every case")
     ap.add_argument("--self-test", action="store_true",
                     help="mutate expected outputs in memory and confirm each is reported")
     args = ap.parse_args()
@@ -1084,7 +1124,7 @@ def main() -> int:
         rc = self_test(args.directory)
         return 1 if rc or spec_problems else 0
 
-    passed, failed, file_problems, _ = run(load(args.directory))
+    passed, failed, file_problems, _ = run(load(args.directory), verbose=args.verbose)
     print(f"(SPEC 4.3 small-order list {'ok' if not spec_problems else 'WRONG'}; "
           f"{time.monotonic() - start:.1f} s)")
     print(f"{passed} passed, {failed} failed")
