@@ -12,24 +12,32 @@
 //! let me = DeviceAddress::new(UserId::new("bob").unwrap(), DeviceId::new(7));
 //! let mut device = DeviceKeys::generate(&mut rng, me);
 //! let first = device.add_sealing_key(&mut rng, now, 86_400);
-//! let second = device.add_sealing_key(&mut rng, now, 86_400); // rotation
+//! let second = device.add_sealing_key(&mut rng, now.saturating_add(60), 86_400); // rotation
 //! assert_eq!(device.live_key_ids().count(), 2);
+//! assert_eq!(device.current_sealing_key_id(), Some(second.content().sealing_key_id));
 //!
 //! // Retiring deletes the private key for good.
-//! assert!(device.retire(first.content().sealing_key_id));
-//! assert!(device.sealing_key(&first.content().sealing_key_id).is_none());
-//! assert!(device.sealing_key(&second.content().sealing_key_id).is_some());
+//! let first_id = first.content().sealing_key_id;
+//! assert!(device.retire(first_id));
+//! assert!(device.sealing_key(&first_id).is_none());
+//! assert!(device.is_retired(&first_id));
 //! ```
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
 use core::fmt;
 
 use rand_core::CryptoRng;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::ids::DeviceAddress;
 use crate::keys::{IdentitySecretKey, SealingKeyId, SealingPublicKey, SealingSecretKey};
 use crate::registration::{BundleContent, KeyBundle};
 use crate::time::Timestamp;
+
+/// Version of the serialized device state.
+pub const DEVICE_STATE_VERSION: u32 = 1;
 
 struct LiveSealingKey {
     secret: SealingSecretKey,
@@ -38,11 +46,16 @@ struct LiveSealingKey {
     not_after: Timestamp,
 }
 
-/// A device's identity key and its live sealing keys, by key id.
+/// A device's identity key, its live sealing keys by key id, and the ids of
+/// keys it has retired.
+///
+/// Serializes (serde) with a version number; the serialized form contains the
+/// secret keys, so store it as carefully as the keys themselves.
 pub struct DeviceKeys {
     address: DeviceAddress,
     identity: IdentitySecretKey,
     sealing: BTreeMap<SealingKeyId, LiveSealingKey>,
+    retired: BTreeSet<SealingKeyId>,
 }
 
 impl DeviceKeys {
@@ -57,6 +70,7 @@ impl DeviceKeys {
             address,
             identity,
             sealing: BTreeMap::new(),
+            retired: BTreeSet::new(),
         }
     }
 
@@ -100,8 +114,14 @@ impl DeviceKeys {
             not_after,
         };
         let bundle = self.sign_bundle(&key);
-        self.sealing.insert(bundle.content().sealing_key_id, key);
+        self.keep(key);
         bundle
+    }
+
+    fn keep(&mut self, key: LiveSealingKey) {
+        let key_id = key.public.key_id();
+        self.retired.remove(&key_id);
+        self.sealing.insert(key_id, key);
     }
 
     fn sign_bundle(&self, key: &LiveSealingKey) -> KeyBundle {
@@ -125,14 +145,34 @@ impl DeviceKeys {
         self.sealing.get(key_id).map(|k| &k.secret)
     }
 
+    /// The key new messages are sealed with: the live key with the latest
+    /// `not_before` (ties: the larger key id).
+    pub fn current_sealing_key_id(&self) -> Option<SealingKeyId> {
+        self.sealing
+            .iter()
+            .max_by_key(|(id, k)| (k.not_before, **id))
+            .map(|(id, _)| *id)
+    }
+
     /// Ids of all live sealing keys, in ascending order.
     pub fn live_key_ids(&self) -> impl Iterator<Item = &SealingKeyId> {
         self.sealing.keys()
     }
 
-    /// Deletes (and zeroizes) a sealing private key. Returns whether it was live.
+    /// Deletes (and zeroizes) a sealing private key and remembers its id as
+    /// retired. Returns whether it was live. Messages sealed to it can no
+    /// longer be opened by anyone holding this state.
     pub fn retire(&mut self, key_id: SealingKeyId) -> bool {
-        self.sealing.remove(&key_id).is_some()
+        let was_live = self.sealing.remove(&key_id).is_some();
+        if was_live {
+            self.retired.insert(key_id);
+        }
+        was_live
+    }
+
+    /// Whether this device retired the key.
+    pub fn is_retired(&self, key_id: &SealingKeyId) -> bool {
+        self.retired.contains(key_id)
     }
 }
 
@@ -141,10 +181,77 @@ impl fmt::Debug for DeviceKeys {
         f.debug_struct("DeviceKeys")
             .field("address", &self.address)
             .field("identity", &self.identity.public_key())
-            .field(
-                "sealing_key_ids",
-                &self.sealing.keys().collect::<alloc::vec::Vec<_>>(),
-            )
+            .field("sealing_key_ids", &self.sealing.keys().collect::<Vec<_>>())
+            .field("retired", &self.retired.len())
             .finish()
+    }
+}
+
+/// The serialized form of [`DeviceKeys`]; zeroized on drop.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+struct DeviceState {
+    version: u32,
+    #[zeroize(skip)]
+    address: DeviceAddress,
+    identity_seed: [u8; 32],
+    sealing: Vec<SealingKeyState>,
+    #[zeroize(skip)]
+    retired: Vec<SealingKeyId>,
+}
+
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+struct SealingKeyState {
+    secret: [u8; 32],
+    #[zeroize(skip)]
+    not_before: Timestamp,
+    #[zeroize(skip)]
+    not_after: Timestamp,
+}
+
+impl Serialize for DeviceKeys {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        DeviceState {
+            version: DEVICE_STATE_VERSION,
+            address: self.address.clone(),
+            identity_seed: *self.identity.to_seed(),
+            sealing: self
+                .sealing
+                .values()
+                .map(|k| SealingKeyState {
+                    secret: *k.secret.to_bytes(),
+                    not_before: k.not_before,
+                    not_after: k.not_after,
+                })
+                .collect(),
+            retired: self.retired.iter().copied().collect(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for DeviceKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let state = DeviceState::deserialize(deserializer)?;
+        if state.version != DEVICE_STATE_VERSION {
+            return Err(serde::de::Error::custom(alloc::format!(
+                "unsupported device state version {}",
+                state.version
+            )));
+        }
+        let mut device = DeviceKeys::from_identity(
+            state.address.clone(),
+            IdentitySecretKey::from_seed(&state.identity_seed),
+        );
+        for key in &state.sealing {
+            let secret = SealingSecretKey::from_bytes(&key.secret);
+            device.keep(LiveSealingKey {
+                public: secret.public_key(),
+                secret,
+                not_before: key.not_before,
+                not_after: key.not_after,
+            });
+        }
+        device.retired = state.retired.iter().copied().collect();
+        Ok(device)
     }
 }

@@ -19,6 +19,10 @@ pub mod kdf {
     pub const SEALING_KEY_ID: &[u8] = b"sealing key id";
     /// One party's half of a safety number (SPEC.md §6).
     pub const SAFETY_NUMBER: &[u8] = b"safety number";
+    /// The chain key of one direction of a pairwise session (SPEC.md §7.4).
+    pub const PAIRWISE_CHAIN: &[u8] = b"pairwise chain";
+    /// The keys of one pairwise message (SPEC.md §7.4).
+    pub const PAIRWISE_MESSAGE: &[u8] = b"pairwise message";
 }
 
 /// Labels (domains) of Ed25519 signatures.

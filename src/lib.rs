@@ -18,6 +18,7 @@
 //! | [`ids`], [`keys`], [`device`] | §4 | user/device ids, identity and sealing keys, key ids |
 //! | [`registration`] | §5 | key bundles: client signs, server verifies |
 //! | [`safety_number`] | §6 | fingerprints for out-of-band comparison |
+//! | [`pairwise`] | §7 | 1:1 sessions: seal, open, replay window, key rotation |
 //! | `vectors` (feature `vectors`) | §10 | the test-vector schema, checker and generator |
 //!
 //! ```
@@ -52,6 +53,7 @@ pub mod ids;
 pub mod kdf;
 pub mod keys;
 pub mod labels;
+pub mod pairwise;
 pub mod registration;
 pub mod safety_number;
 pub mod time;
