@@ -193,6 +193,7 @@ struct DeviceState {
     version: u32,
     #[zeroize(skip)]
     address: DeviceAddress,
+    #[serde(with = "crate::serde_hex")]
     identity_seed: [u8; 32],
     sealing: Vec<SealingKeyState>,
     #[zeroize(skip)]
@@ -201,6 +202,7 @@ struct DeviceState {
 
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 struct SealingKeyState {
+    #[serde(with = "crate::serde_hex")]
     secret: [u8; 32],
     #[zeroize(skip)]
     not_before: Timestamp,

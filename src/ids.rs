@@ -34,9 +34,21 @@ impl std::error::Error for InvalidUserId {}
 
 /// An account identifier chosen by the application: 1 to 255 opaque bytes
 /// (usually UTF-8). Compared byte for byte.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "Vec<u8>", into = "Vec<u8>")]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UserId(Vec<u8>);
+
+impl Serialize for UserId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        crate::serde_hex::serialize(&self.0, serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for UserId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let bytes = crate::serde_hex::deserialize_vec(deserializer)?;
+        Self::new(bytes).map_err(serde::de::Error::custom)
+    }
+}
 
 impl UserId {
     /// Checks the length and wraps the bytes.

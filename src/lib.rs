@@ -56,6 +56,7 @@ pub mod labels;
 pub mod pairwise;
 pub mod registration;
 pub mod safety_number;
+mod serde_hex;
 pub mod time;
 #[cfg(feature = "vectors")]
 pub mod vectors;

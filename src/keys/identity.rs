@@ -70,9 +70,21 @@ fn signature_input(label: &[u8], content: &[u8]) -> Vec<u8> {
 }
 
 /// A device's Ed25519 identity public key: a valid, canonical point of large order.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "[u8; 32]", into = "[u8; 32]")]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct IdentityPublicKey(VerifyingKey);
+
+impl Serialize for IdentityPublicKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        crate::serde_hex::serialize(self.as_bytes(), serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for IdentityPublicKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let bytes = crate::serde_hex::deserialize::<D, 32>(deserializer)?;
+        Self::from_bytes(&bytes).map_err(serde::de::Error::custom)
+    }
+}
 
 impl IdentityPublicKey {
     /// Parses 32 bytes, rejecting encodings that are not a curve point, that

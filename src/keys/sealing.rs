@@ -120,7 +120,7 @@ pub const SMALL_ORDER_U: [[u8; 32]; 5] = [
 /// decoding is total); [`SealingPublicKey::validate`] applies the registration
 /// rules of SPEC.md §4.3.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct SealingPublicKey([u8; 32]);
+pub struct SealingPublicKey(#[serde(with = "crate::serde_hex")] [u8; 32]);
 
 impl SealingPublicKey {
     /// Wraps 32 bytes without checks.
@@ -198,7 +198,7 @@ impl fmt::Debug for SealingPublicKey {
 /// The id of a sealing key: 16 bytes derived from its public key, so anyone can
 /// check it. Messages name the key ids they were sealed with.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct SealingKeyId([u8; KEY_ID_LEN]);
+pub struct SealingKeyId(#[serde(with = "crate::serde_hex")] [u8; KEY_ID_LEN]);
 
 impl SealingKeyId {
     /// Wraps 16 bytes (for decoding; derive real ids with [`SealingPublicKey::key_id`]).

@@ -197,6 +197,7 @@ struct Party {
 /// A peer sealing key known from a verified bundle.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct PeerKey {
+    key_id: SealingKeyId,
     public: SealingPublicKey,
     not_before: Timestamp,
     not_after: Timestamp,
@@ -223,7 +224,8 @@ pub struct Session {
     version: u32,
     local: Party,
     peer: Party,
-    peer_keys: BTreeMap<SealingKeyId, PeerKey>,
+    /// The peer's known sealing keys (a handful at most).
+    peer_keys: Vec<PeerKey>,
     peer_current: SealingKeyId,
     next_counter: u64,
     window: ReplayWindow,
@@ -263,15 +265,12 @@ impl Session {
             return Err(SessionError::SelfSession);
         }
         let (not_before, not_after) = peer.validity();
-        let mut peer_keys = BTreeMap::new();
-        peer_keys.insert(
-            peer.sealing_key_id(),
-            PeerKey {
-                public: *peer.sealing_key(),
-                not_before,
-                not_after,
-            },
-        );
+        let peer_keys = alloc::vec![PeerKey {
+            key_id: peer.sealing_key_id(),
+            public: *peer.sealing_key(),
+            not_before,
+            not_after,
+        }];
         Ok(Self {
             version: SESSION_STATE_VERSION,
             local: Party {
@@ -329,15 +328,15 @@ impl Session {
             return Err(SessionError::PeerMismatch);
         }
         let (not_before, not_after) = bundle.validity();
-        let current_start = self.peer_keys.get(&self.peer_current).map(|k| k.not_before);
-        self.peer_keys.insert(
-            bundle.sealing_key_id(),
-            PeerKey {
-                public: *bundle.sealing_key(),
-                not_before,
-                not_after,
-            },
-        );
+        let current_start = self.peer_key(&self.peer_current).map(|k| k.not_before);
+        let key_id = bundle.sealing_key_id();
+        self.peer_keys.retain(|k| k.key_id != key_id);
+        self.peer_keys.push(PeerKey {
+            key_id,
+            public: *bundle.sealing_key(),
+            not_before,
+            not_after,
+        });
         if current_start.is_none_or(|start| not_before >= start) {
             self.peer_current = bundle.sealing_key_id();
         }
@@ -351,7 +350,13 @@ impl Session {
             return false;
         }
         self.chains.retain(|(_, _, peer), _| *peer != key_id);
-        self.peer_keys.remove(&key_id).is_some()
+        let before = self.peer_keys.len();
+        self.peer_keys.retain(|k| k.key_id != key_id);
+        self.peer_keys.len() != before
+    }
+
+    fn peer_key(&self, key_id: &SealingKeyId) -> Option<&PeerKey> {
+        self.peer_keys.iter().find(|k| k.key_id == *key_id)
     }
 
     fn check_device(&self, device: &DeviceKeys) -> bool {
@@ -383,7 +388,8 @@ impl Session {
                     .ok_or(ChainError::UnknownLocal)?;
                 let peer_key = self
                     .peer_keys
-                    .get(&peer_id)
+                    .iter()
+                    .find(|k| k.key_id == peer_id)
                     .ok_or(ChainError::UnknownPeer)?;
                 let shared = secret
                     .agree(&peer_key.public)
@@ -495,7 +501,7 @@ impl Session {
             .map_err(|_| OpenError::Malformed(DecodeError::Truncated))?;
 
         if device.sealing_key(&header.sender_key_id).is_some()
-            && self.peer_keys.contains_key(&header.recipient_key_id)
+            && self.peer_key(&header.recipient_key_id).is_some()
         {
             return Err(OpenError::Reflected);
         }
@@ -505,7 +511,7 @@ impl Session {
         if device.sealing_key(&header.recipient_key_id).is_none() {
             return Err(OpenError::UnknownRecipientKey(header.recipient_key_id));
         }
-        if !self.peer_keys.contains_key(&header.sender_key_id) {
+        if self.peer_key(&header.sender_key_id).is_none() {
             return Err(OpenError::UnknownSenderKey(header.sender_key_id));
         }
         let counter = header.counter;
