@@ -38,7 +38,7 @@ fn every_vector_file_passes() {
     json_files(&vector_dir(), &mut files);
     assert!(
         files.len() >= 15,
-        "expected at least 15 vector files, found {}",
+        "expected at least 20 vector files, found {}",
         files.len()
     );
     let mut total = 0;
@@ -53,7 +53,7 @@ fn every_vector_file_passes() {
         assert!(report.passed > 0, "{} ran no case", path.display());
         total += report.passed;
     }
-    assert!(total >= 790, "only {total} cases passed");
+    assert!(total >= 840, "only {total} cases passed");
 }
 
 #[test]
@@ -86,6 +86,7 @@ fn every_step_file_has_positive_and_negative_cases() {
             "sealing-keygen",
             "bundle-sign",
             "safety-number",
+            "pairwise-message-keys",
         ];
         if !total_function.contains(&file.step.as_str()) {
             assert!(invalid > 0, "{} has no invalid case", file.step);
@@ -93,31 +94,63 @@ fn every_step_file_has_positive_and_negative_cases() {
     }
 }
 
-#[test]
-fn bundle_verify_has_one_invalid_case_per_rejection() {
-    let path = vector_dir().join("bundle-verify.json");
+fn assert_invalid_cases_for(step: &str, errors: &[&str]) {
+    let path = vector_dir().join(format!("{step}.json"));
     let file: letterseal::vectors::VectorFile =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    for error in [
-        "Malformed",
-        "UnsupportedVersion",
-        "InvalidIdentityKey",
-        "BadSignature",
-        "NonCanonicalSealingKey",
-        "SmallOrderSealingKey",
-        "WrongKeyId",
-        "InvalidValidityWindow",
-        "LifetimeTooLong",
-        "NotYetValid",
-        "Expired",
-        "IdentityKeyMismatch",
-        "DuplicateSealingKey",
-    ] {
+    for error in errors {
         assert!(
-            file.tests.iter().any(|t| t.error.as_deref() == Some(error)),
-            "no invalid case for {error}"
+            file.tests
+                .iter()
+                .any(|t| t.error.as_deref() == Some(*error)),
+            "{step}: no invalid case for {error}"
         );
     }
+}
+
+#[test]
+fn pairwise_open_has_one_invalid_case_per_check() {
+    // Every check of SPEC §7.5 reachable from bytes (WrongDevice and
+    // NonContributory cannot arise from a verified bundle and a message).
+    assert_invalid_cases_for(
+        "pairwise-open",
+        &[
+            "Malformed",
+            "UnsupportedVersion",
+            "Reflected",
+            "RetiredKey",
+            "UnknownRecipientKey",
+            "UnknownSenderKey",
+            "Replay",
+            "TooOld",
+            "CommitmentMismatch",
+            "AuthenticationFailed",
+        ],
+    );
+    assert_invalid_cases_for("pairwise-header", &["Malformed", "UnsupportedVersion"]);
+    assert_invalid_cases_for("pairwise-seal", &["CounterExhausted"]);
+}
+
+#[test]
+fn bundle_verify_has_one_invalid_case_per_rejection() {
+    assert_invalid_cases_for(
+        "bundle-verify",
+        &[
+            "Malformed",
+            "UnsupportedVersion",
+            "InvalidIdentityKey",
+            "BadSignature",
+            "NonCanonicalSealingKey",
+            "SmallOrderSealingKey",
+            "WrongKeyId",
+            "InvalidValidityWindow",
+            "LifetimeTooLong",
+            "NotYetValid",
+            "Expired",
+            "IdentityKeyMismatch",
+            "DuplicateSealingKey",
+        ],
+    );
 }
 
 /// The checker must notice a wrong expected output, a wrong error name and a

@@ -40,6 +40,11 @@ impl PartyKeys<'_> {
 pub struct ChainKey([u8; 32]);
 
 impl ChainKey {
+    /// Wraps raw bytes (for test vectors; sessions derive chain keys themselves).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// The raw bytes (for test vectors).
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0

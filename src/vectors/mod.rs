@@ -269,6 +269,15 @@ impl Inputs<'_> {
         }
     }
 
+    /// A list of hex strings; a missing key is an empty list.
+    fn hex_list(&self, key: &str) -> Result<Vec<Vec<u8>>, CaseError> {
+        match self.0.get(key) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => items.iter().map(|v| hex_value(v, key)).collect(),
+            Some(_) => Err(CaseError::BadInput(alloc::format!("{key} must be a list"))),
+        }
+    }
+
     fn u64(&self, key: &str) -> Result<u64, CaseError> {
         self.value(key)?
             .as_u64()
@@ -282,6 +291,45 @@ fn hex_value(value: &Value, key: &str) -> Result<Vec<u8>, CaseError> {
         .ok_or_else(|| CaseError::BadInput(alloc::format!("{key} must be a hex string")))?;
     hex::decode(text).map_err(|_| CaseError::BadInput(alloc::format!("{key} is not hex")))
 }
+
+/// Randomness fixed by a vector: yields the given bytes, then zeros. Only for
+/// reproducing published vectors; it is not random.
+struct FixedRng {
+    bytes: Vec<u8>,
+    position: usize,
+}
+
+impl FixedRng {
+    fn new(bytes: Vec<u8>) -> Self {
+        Self { bytes, position: 0 }
+    }
+}
+
+impl rand_core::TryRng for FixedRng {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let mut b = [0u8; 4];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let mut b = [0u8; 8];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for d in dst {
+            *d = self.bytes.get(self.position).copied().unwrap_or(0);
+            self.position = self.position.saturating_add(1);
+        }
+        Ok(())
+    }
+}
+
+impl rand_core::TryCryptoRng for FixedRng {}
 
 fn hex_string(bytes: &[u8]) -> Value {
     Value::String(hex::encode(bytes))

@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use serde_json::{Map, Value};
 
 use super::{CaseError, Inputs, StepOutput, hex_string};
+
 use crate::aead::{self, AeadKey, AeadNonce};
 use crate::ids::{DeviceAddress, DeviceId, UserId};
 use crate::kdf::{self, KdfError, Prk};
@@ -17,6 +18,8 @@ use crate::keys::{
 use crate::registration::{KeyBundle, RegistrationPolicy};
 use crate::safety_number::SafetyNumber;
 use crate::time::Timestamp;
+
+mod pairwise;
 
 /// A step's checker.
 pub(super) type Step = fn(&Map<String, Value>) -> StepOutput;
@@ -34,6 +37,11 @@ pub(super) const STEPS: &[(&str, Step)] = &[
     ("bundle-sign", bundle_sign),
     ("bundle-verify", bundle_verify),
     ("safety-number", safety_number),
+    ("pairwise-header", pairwise::header),
+    ("pairwise-chain-key", pairwise::chain_key),
+    ("pairwise-message-keys", pairwise::message_keys),
+    ("pairwise-seal", pairwise::seal),
+    ("pairwise-open", pairwise::open),
 ];
 
 pub(super) fn lookup(step: &str) -> Option<Step> {
@@ -43,11 +51,11 @@ pub(super) fn lookup(step: &str) -> Option<Step> {
         .map(|(_, f)| *f)
 }
 
-fn outputs<const N: usize>(pairs: [(&str, Value); N]) -> StepOutput {
+pub(super) fn outputs<const N: usize>(pairs: [(&str, Value); N]) -> StepOutput {
     Ok(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
 
-fn key_error(e: KeyError) -> CaseError {
+pub(super) fn key_error(e: KeyError) -> CaseError {
     CaseError::Protocol(match e {
         KeyError::InvalidIdentityKey => "InvalidIdentityKey",
         KeyError::BadSignature => "BadSignature",
@@ -64,11 +72,11 @@ fn kdf_error(e: KdfError) -> CaseError {
     })
 }
 
-fn user_id(bytes: Vec<u8>) -> Result<UserId, CaseError> {
+pub(super) fn user_id(bytes: Vec<u8>) -> Result<UserId, CaseError> {
     UserId::new(bytes).map_err(|_| CaseError::BadInput("user id must be 1..=255 bytes".into()))
 }
 
-fn device_id(input: &Inputs<'_>, key: &str) -> Result<DeviceId, CaseError> {
+pub(super) fn device_id(input: &Inputs<'_>, key: &str) -> Result<DeviceId, CaseError> {
     u32::try_from(input.u64(key)?)
         .map(DeviceId::new)
         .map_err(|_| CaseError::BadInput(alloc::format!("{key} must fit in u32")))

@@ -23,6 +23,8 @@ use crate::labels;
 use crate::registration::BundleContent;
 use crate::time::Timestamp;
 
+mod pairwise;
+
 /// Builds every vector file this release publishes, in a fixed order.
 pub fn all() -> Result<Vec<VectorFile>, String> {
     Ok(vec![
@@ -35,6 +37,11 @@ pub fn all() -> Result<Vec<VectorFile>, String> {
         bundle_sign()?,
         bundle_verify()?,
         safety_number()?,
+        pairwise::header()?,
+        pairwise::chain_key()?,
+        pairwise::message_keys()?,
+        pairwise::seal()?,
+        pairwise::open()?,
     ])
 }
 
