@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use getrandom::SysRng;
 use letterseal::device::DeviceKeys;
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+use letterseal::keys::SealingKeyId;
+use letterseal::pairwise::{ContentType, Session};
 use letterseal::registration::{BundleContent, KeyBundle, RegistrationPolicy, VerifiedBundle};
 use letterseal::safety_number::SafetyNumber;
 use letterseal::time::Timestamp;
@@ -45,6 +47,157 @@ impl Server {
             Err(e) => println!("  server: REJECTED {who}'s bundle: {} — {e}", e.name()),
         }
     }
+}
+
+/// Alice and Bob talk over LS3 pairwise sessions; Mallory replays and reflects.
+fn conversation(
+    rng: &mut UnwrapErr<SysRng>,
+    alice: &DeviceKeys,
+    bob: &mut DeviceKeys,
+    server: &Server,
+) -> Result<(), String> {
+    let bundle_of = |who: &DeviceKeys| -> Result<VerifiedBundle, String> {
+        server
+            .registered
+            .iter()
+            .filter(|b| b.owner() == who.address())
+            .max_by_key(|b| b.validity().0)
+            .cloned()
+            .ok_or_else(|| format!("{} is not registered", who.address()))
+    };
+    println!(
+        "8. Alice fetches Bob's verified bundle and opens a session; Bob does the same. No handshake."
+    );
+    let mut at_alice = Session::new(alice, &bundle_of(bob)?).map_err(|e| e.to_string())?;
+    let mut at_bob = Session::new(bob, &bundle_of(alice)?).map_err(|e| e.to_string())?;
+    // Bob's first bundle is registered too; Alice learns both keys and seals to the newest.
+    for extra in server
+        .registered
+        .iter()
+        .filter(|b| b.owner() == bob.address())
+    {
+        at_alice.add_peer_bundle(extra).map_err(|e| e.to_string())?;
+    }
+
+    let lines = [
+        "Hi Bob! Lunch at noon?",
+        "I'll bring the tickets.",
+        "See you there.",
+    ];
+    let mut sealed = Vec::new();
+    for line in lines {
+        let message = at_alice
+            .seal(
+                alice,
+                rng,
+                ContentType::Text,
+                line.as_bytes(),
+                b"chat alice-bob",
+            )
+            .map_err(|e| e.to_string())?;
+        println!(
+            "   Alice seals {:?} -> {} bytes on the wire",
+            line,
+            message.len()
+        );
+        sealed.push(message);
+    }
+    println!("9. The network delivers them out of order: 0, 2, 1.");
+    for i in [0usize, 2, 1] {
+        let opened = at_bob
+            .open(bob, &sealed[i], b"chat alice-bob")
+            .map_err(|e| e.to_string())?;
+        let note = match (opened.skipped, opened.late) {
+            (0, false) => String::new(),
+            (n, false) => format!(" ({n} earlier message(s) not yet received)"),
+            (_, true) => " (late: fills the gap)".to_string(),
+        };
+        println!(
+            "   Bob opens #{}: {:?}{note}",
+            opened.counter,
+            String::from_utf8_lossy(&opened.plaintext)
+        );
+    }
+    let reply = at_bob
+        .seal(
+            bob,
+            rng,
+            ContentType::Text,
+            b"Great, see you!",
+            b"chat alice-bob",
+        )
+        .map_err(|e| e.to_string())?;
+    let opened = at_alice
+        .open(alice, &reply, b"chat alice-bob")
+        .map_err(|e| e.to_string())?;
+    println!(
+        "   Alice opens Bob's reply: {:?}",
+        String::from_utf8_lossy(&opened.plaintext)
+    );
+
+    println!("10. Mallory replays Alice's first message to Bob.");
+    match at_bob.open(bob, &sealed[0], b"chat alice-bob") {
+        Err(e) => println!("   Bob rejects it: {} — {e}", e.name()),
+        Ok(_) => return Err("replay was accepted".into()),
+    }
+    println!("11. Mallory reflects Alice's message back to Alice, as if Bob had sent it.");
+    match at_alice.open(alice, &sealed[1], b"chat alice-bob") {
+        Err(e) => println!("   Alice rejects it: {} — {e}", e.name()),
+        Ok(_) => return Err("reflection was accepted".into()),
+    }
+    println!("12. Mallory flips one bit of Bob's next message.");
+    let next = at_bob
+        .seal(
+            bob,
+            rng,
+            ContentType::Text,
+            b"Running 5 min late",
+            b"chat alice-bob",
+        )
+        .map_err(|e| e.to_string())?;
+    let mut tampered = next.clone();
+    if let Some(byte) = tampered.last_mut() {
+        *byte ^= 1;
+    }
+    match at_alice.open(alice, &tampered, b"chat alice-bob") {
+        Err(e) => println!("   Alice rejects it: {} — {e}", e.name()),
+        Ok(_) => return Err("tampered message was accepted".into()),
+    }
+    let opened = at_alice
+        .open(alice, &next, b"chat alice-bob")
+        .map_err(|e| e.to_string())?;
+    println!(
+        "   The genuine message still opens (nothing changed on failure): {:?}",
+        String::from_utf8_lossy(&opened.plaintext)
+    );
+    println!(
+        "13. Bob retires his older sealing key; a message sealed to it can no longer be opened."
+    );
+    let old = bob
+        .live_key_ids()
+        .copied()
+        .find(|id| Some(*id) != bob.current_sealing_key_id())
+        .ok_or("Bob has only one key")?;
+    let mut stale = Session::new(alice, &bundle_of_key(server, old)?).map_err(|e| e.to_string())?;
+    let late = stale
+        .seal(alice, rng, ContentType::Text, b"to the old key", b"")
+        .map_err(|e| e.to_string())?;
+    bob.retire(old);
+    let mut fresh_bob = Session::new(bob, &bundle_of(alice)?).map_err(|e| e.to_string())?;
+    match fresh_bob.open(bob, &late, b"") {
+        Err(e) => println!("   Bob: {} — {e}", e.name()),
+        Ok(_) => return Err("message to a retired key was opened".into()),
+    }
+    Ok(())
+}
+
+fn bundle_of_key(server: &Server, key_id: SealingKeyId) -> Result<VerifiedBundle, String> {
+    server
+        .registered
+        .iter()
+        .find(|b| b.sealing_key_id() == key_id)
+        .cloned()
+        .ok_or_else(|| "key not registered".to_string())
 }
 
 fn user(name: &str) -> Result<UserId, String> {
@@ -104,7 +257,9 @@ pub(crate) fn run() -> Result<ExitCode, String> {
 
     println!("4. An attacker on the network changes one byte of Bob's bundle.");
     let mut tampered = bob_bundle.encode();
-    if let Some(byte) = tampered.get_mut(20) {
+    // The last byte of not_after: the attacker extends the key's lifetime.
+    let not_after_end = tampered.len() - 65;
+    if let Some(byte) = tampered.get_mut(not_after_end) {
         *byte ^= 0x01;
     }
     server.register("Bob (tampered)", &tampered, now);
@@ -143,6 +298,7 @@ pub(crate) fn run() -> Result<ExitCode, String> {
             "MISMATCH"
         }
     );
-    println!("Pairwise sessions, groups and attachments join this walk-through as they land.");
+    conversation(&mut rng, &alice, &mut bob, &server)?;
+    println!("Groups and attachments join this walk-through as they land.");
     Ok(ExitCode::SUCCESS)
 }
