@@ -84,8 +84,7 @@ fn conversation(
         "I'll bring the tickets.",
         "See you there.",
     ];
-    let mut sealed = Vec::new();
-    for line in lines {
+    let mut seal = |line: &str| -> Result<Vec<u8>, String> {
         let message = at_alice
             .seal(
                 alice,
@@ -96,16 +95,16 @@ fn conversation(
             )
             .map_err(|e| e.to_string())?;
         println!(
-            "   Alice seals {:?} -> {} bytes on the wire",
-            line,
+            "   Alice seals {line:?} -> {} bytes on the wire",
             message.len()
         );
-        sealed.push(message);
-    }
+        Ok(message)
+    };
+    let sealed = [seal(lines[0])?, seal(lines[1])?, seal(lines[2])?];
     println!("9. The network delivers them out of order: 0, 2, 1.");
-    for i in [0usize, 2, 1] {
+    for message in [&sealed[0], &sealed[2], &sealed[1]] {
         let opened = at_bob
-            .open(bob, &sealed[i], b"chat alice-bob")
+            .open(bob, message, b"chat alice-bob")
             .map_err(|e| e.to_string())?;
         let note = match (opened.skipped, opened.late) {
             (0, false) => String::new(),
