@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Independent reference cross-check of the letterseal protocol test vectors.
 
-Every expected result in test-vectors/*.json is recomputed from SPEC.md (sections 2-6 and
-Appendix A) alone, using only the Python standard library and the `cryptography` package. The
+Every expected result in test-vectors/*.json is recomputed from SPEC.md (sections 2-7 and
+Appendix A) and test-vectors/README.md (the step table and "Devices in the pairwise steps") alone, using only the Python standard library and the `cryptography` package. The
 Rust sources are deliberately not consulted: the point is a second, independent reading of the
 specification.
 
@@ -26,12 +26,29 @@ Readings of SPEC.md this reference had to choose (none is exercised by the curre
   * an identity key must decode per RFC 8032 §5.1.3, which rejects y >= p (ed25519-dalek's
     decompression, named in §3.2, accepts such encodings);
   * DeriveLabeled checks L before the label length when both are out of range;
-  * validity-window arithmetic (§5.3 checks 6-9) uses unbounded integers.
+  * validity-window arithmetic (§5.3 checks 6-9) uses unbounded integers;
+  * §7.3 lists UnsupportedVersion and Malformed (kind, length) without an order: the version
+    byte is checked first, then the kind byte, then the length;
+  * the `pairwise-header` step decodes a header alone, which must be exactly 92 bytes (its
+    notes; SPEC §7.3 states only the message rule, at least 108 bytes);
+  * `skipped` for a late message (c < h, SPEC §7.5 defines it only for c > h and the first
+    message) is 0;
+  * the `delivered` messages of a `pairwise-open` case are opened with empty associated data
+    (the README does not say), and each must open;
+  * session setup (§7.1) verifies the peer bundle (§5.3 checks 1-9, default policy, at
+    `notBefore`) before the SelfSession check; seal's tie rule "larger key id" compares bytes
+    lexicographically.
+
+The pairwise steps simulate devices and sessions (§4.5, §7.1, §7.5): a device's key set (live
+keys by key id, retired key ids), the peer's verified keys, the send counter and the replay
+window; AES-256-GCM is `cryptography`'s AESGCM. Note claims spanning cases (Direction,
+UnknownKeyShare, Gap, OutOfOrder, Rotation) are checked too.
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import hashlib
 import hmac
 import json
@@ -39,10 +56,11 @@ import sys
 import time
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 SCHEMA = "letterseal-vectors-v1"
@@ -56,6 +74,11 @@ EXPECTED_STEPS = [
     "bundle-sign",
     "bundle-verify",
     "safety-number",
+    "pairwise-header",
+    "pairwise-chain-key",
+    "pairwise-message-keys",
+    "pairwise-seal",
+    "pairwise-open",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -221,6 +244,7 @@ def x25519_py(k: bytes, u: bytes) -> bytes:
     return (x2 * pow(z2, P - 2, P) % P).to_bytes(32, "little")
 
 
+@functools.lru_cache(maxsize=None)  # pure; the self-test re-runs the same cases many times
 def x25519_both(secret: bytes, pk: bytes) -> bytes | None:
     """X25519 through OpenSSL and through x25519_py; None means the result is all zeros."""
     mine = x25519_py(secret, pk)
@@ -494,6 +518,7 @@ def ed_public_py(seed: bytes) -> bytes:
     return ed_encode(ed_mul(a, ED_B))
 
 
+@functools.lru_cache(maxsize=None)  # pure; the self-test re-runs the same cases many times
 def ed_public_both(seed: bytes) -> bytes:
     theirs = (
         Ed25519PrivateKey.from_private_bytes(seed)
@@ -519,6 +544,7 @@ def ed_sign_both(seed: bytes, msg: bytes) -> bytes:
     return mine
 
 
+@functools.lru_cache(maxsize=None)  # pure; the self-test re-runs the same cases many times
 def ed_verify_strict(pk: bytes, msg: bytes, sig: bytes) -> tuple[bool, str]:
     """Strict verification as SPEC §3.2 describes it: A and R must decode and not be of small
     order, S must be canonical (< L), and the cofactorless equation must hold with the
@@ -797,6 +823,332 @@ def step_safety_number(inp):
     return {"digits": digits, "bytes": out.hex()}
 
 
+# ---------------------------------------------------------------------------------------------
+# Pairwise sessions (SPEC §7)
+# ---------------------------------------------------------------------------------------------
+
+LABEL_CHAIN = b"pairwise chain"
+LABEL_MESSAGE = b"pairwise message"
+BOUND_LEN = 44
+HEADER_LEN = 92
+TAG_LEN = 16
+MIN_MESSAGE_LEN = HEADER_LEN + TAG_LEN  # 108
+U64_MAX = 2**64 - 1
+REPLAY_WINDOW = 1024
+# test-vectors/README.md, "Devices in the pairwise steps": default policy and key lifetimes.
+DEFAULT_MAX_LIFETIME = 90 * 86400
+DEFAULT_MAX_CLOCK_SKEW = 300
+DEVICE_KEY_LIFETIME = 30 * 86400
+
+
+def expect_inputs(inp: dict, required: set, optional: set = frozenset()) -> None:
+    """The pairwise steps' inputs are exactly those the README lists; an unknown key would mean
+    the vector relies on something this reference does not model."""
+    missing = required - set(inp)
+    extra = set(inp) - required - set(optional)
+    if missing or extra:
+        raise BadInput(f"inputs missing {sorted(missing)}, unexpected {sorted(extra)}")
+
+
+def hex_list(inp: dict, key: str, size: int, optional: bool = False) -> list[bytes]:
+    if key not in inp and optional:
+        return []
+    v = inp.get(key)
+    if not isinstance(v, list):
+        raise BadInput(f"input {key!r} is not a list")
+    return [h({"x": x}, "x", size) for x in v]
+
+
+def encode_bound(content_type: int, sender_kid: bytes, recipient_kid: bytes, counter: int) -> bytes:
+    # §7.3: u8(version = 1) ‖ u8(kind = 1) ‖ u16(content type) ‖ sender key id (16)
+    #       ‖ recipient key id (16) ‖ u64(counter)
+    out = u8(1) + u8(1) + u16(content_type) + sender_kid + recipient_kid + u64(counter)
+    assert len(out) == BOUND_LEN
+    return out
+
+
+def decode_pairwise(data: bytes, header_only: bool) -> dict:
+    """§7.3. header_only: the `pairwise-header` step (exactly 92 bytes, per its notes); else a
+    message (at least 108 bytes). SPEC lists the three rejections without an order; this
+    reference checks the version byte first, then the kind byte, then the length (an input too
+    short to hold the byte being checked is Malformed)."""
+    if len(data) < 1:
+        raise Reject("Malformed", "empty")
+    if data[0] != 1:
+        raise Reject("UnsupportedVersion", f"version {data[0]}")
+    if len(data) < 2:
+        raise Reject("Malformed", "no kind byte")
+    if data[1] != 1:
+        raise Reject("Malformed", f"kind {data[1]}")
+    if header_only and len(data) != HEADER_LEN:
+        raise Reject("Malformed", f"header of {len(data)} bytes, not {HEADER_LEN}")
+    if not header_only and len(data) < MIN_MESSAGE_LEN:
+        raise Reject("Malformed", f"message of {len(data)} bytes < {MIN_MESSAGE_LEN}")
+    r = Reader(data)
+    r.take(2, "version, kind")
+    content_type = r.int_be(2, "content type")
+    sender_kid = r.take(16, "sender key id")
+    recipient_kid = r.take(16, "recipient key id")
+    counter = r.int_be(8, "counter")
+    salt = r.take(16, "salt")
+    commitment = r.take(32, "commitment")
+    header = data[:HEADER_LEN]
+    body = data[HEADER_LEN:]
+    bound = encode_bound(content_type, sender_kid, recipient_kid, counter)
+    # §2.2: re-encoding the decoded header yields the input bytes.
+    if bound + salt + commitment != header or bound != data[:BOUND_LEN]:
+        raise Disagree("header re-encoding differs from the input")
+    return dict(content_type=content_type, sender_kid=sender_kid, recipient_kid=recipient_kid,
+                counter=counter, salt=salt, commitment=commitment, bound=bound, header=header,
+                body=body)
+
+
+def party(uid: bytes, device_id: int, ik: bytes, sealing_pk: bytes) -> bytes:
+    # §7.4: party(X) = address(X) ‖ identity key(X) (32) ‖ sealing public key(X) (32)
+    check_user_id(uid)
+    if len(ik) != 32 or len(sealing_pk) != 32:
+        raise BadInput("identity or sealing key is not 32 bytes")
+    return address(uid, device_id) + ik + sealing_pk
+
+
+def chain_key(secret: bytes, peer_pk: bytes, party_s: bytes, party_r: bytes) -> tuple[bytes, bytes]:
+    """§7.4: shared = Agree(own secret, other's public key); chain over party(S) ‖ party(R)."""
+    shared = x25519_both(secret, peer_pk)
+    if shared is None:
+        raise Reject("NonContributory")
+    return shared, derive_labeled(b"", shared, LABEL_CHAIN, party_s + party_r, 32)
+
+
+def message_keys(chain: bytes, salt: bytes, bound: bytes) -> tuple[bytes, bytes, bytes]:
+    # §7.4: keys = DeriveLabeled(salt, chain, "pairwise message", bound, 76), split 32/12/32
+    keys = derive_labeled(salt, chain, LABEL_MESSAGE, bound, 76)
+    return keys[0:32], keys[32:44], keys[44:76]
+
+
+def x25519_public(secret: bytes) -> bytes:
+    pk = x25519_both(secret, (9).to_bytes(32, "little"))
+    if pk is None:
+        raise Disagree("sealing public key is all zeros")
+    return pk
+
+
+class Device:
+    """A device as test-vectors/README.md builds it: identity key from the seed; sealing secrets,
+    retired ones first and then live ones, the i-th valid from notBefore + i for 30 days."""
+
+    def __init__(self, seed, uid, device_id, live, retired, not_before):
+        check_user_id(uid)
+        self.uid, self.device_id = uid, device_id
+        self.ik = ed_public_both(seed)
+        parse_identity_key(self.ik)
+        self.address = address(uid, device_id)
+        self.live: dict[bytes, dict] = {}  # key id -> {secret, pk, not_before, not_after}
+        self.retired: set[bytes] = set()
+        for i, secret in enumerate(retired + live):
+            pk = x25519_public(secret)
+            validate_sealing_key(pk)
+            kid = key_id(pk)
+            if kid in self.live or kid in self.retired:
+                raise BadInput("the device lists one sealing secret twice")
+            nb = not_before + i
+            if i < len(retired):
+                self.retired.add(kid)  # §7.6 retire(key id): private key deleted, id recorded
+            else:
+                self.live[kid] = dict(secret=secret, pk=pk, not_before=nb,
+                                      not_after=nb + DEVICE_KEY_LIFETIME)
+        if not self.live:
+            raise BadInput("the device has no live sealing key")
+
+    def current_kid(self) -> bytes:
+        # §7.5: latest not_before; ties: larger key id
+        return max(self.live, key=lambda kid: (self.live[kid]["not_before"], kid))
+
+
+class ReplayWindow:
+    """§7.5: highest accepted counter h and the accepted counters among h-1023 ... h."""
+
+    def __init__(self):
+        self.h: int | None = None
+        self.accepted: set[int] = set()
+
+    def check(self, c: int) -> None:
+        if self.h is None or c > self.h:
+            return
+        if self.h - c >= REPLAY_WINDOW:
+            raise Reject("TooOld", f"h = {self.h}, c = {c}")
+        if c in self.accepted:
+            raise Reject("Replay", f"c = {c}")
+
+    def record(self, c: int) -> tuple[int, bool]:
+        """Returns (skipped, late). SPEC defines `skipped` for c > h and for the first message
+        only; a late message (c < h) skips nothing new, so it reports 0."""
+        if self.h is None:
+            skipped, late, self.h = c, False, c
+        elif c > self.h:
+            skipped, late, self.h = c - self.h - 1, False, c
+        else:
+            skipped, late = 0, True
+        self.accepted.add(c)
+        self.accepted = {x for x in self.accepted if self.h - x < REPLAY_WINDOW}
+        return skipped, late
+
+
+class Session:
+    """§7.1: built from the local device and the peer's bundle, verified (§5.3 checks 1-9) at
+    `now` with the default policy."""
+
+    def __init__(self, local: Device, peer_bundle: bytes, now: int):
+        b = verify_bundle(peer_bundle, now, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_CLOCK_SKEW,
+                          None, lambda _sk: None)
+        if address(b["uid"], b["device_id"]) == local.address or b["ik"] == local.ik:
+            raise Reject("SelfSession")
+        self.local = local
+        self.peer_uid, self.peer_device_id, self.peer_ik = b["uid"], b["device_id"], b["ik"]
+        self.peer_keys = {b["kid"]: dict(pk=b["sk"], not_before=b["not_before"],
+                                         not_after=b["not_after"])}
+        self.send_counter = 0
+        self.window = ReplayWindow()
+
+    def peer_current_kid(self) -> bytes:
+        return max(self.peer_keys, key=lambda kid: (self.peer_keys[kid]["not_before"], kid))
+
+    def local_party(self, kid: bytes) -> bytes:
+        return party(self.local.uid, self.local.device_id, self.local.ik, self.local.live[kid]["pk"])
+
+    def peer_party(self, kid: bytes) -> bytes:
+        return party(self.peer_uid, self.peer_device_id, self.peer_ik, self.peer_keys[kid]["pk"])
+
+    def seal(self, salt: bytes, content_type: int, plaintext: bytes, ad: bytes) -> bytes:
+        if self.send_counter == U64_MAX:
+            raise Reject("CounterExhausted")
+        s_kid, r_kid = self.local.current_kid(), self.peer_current_kid()
+        _, chain = chain_key(self.local.live[s_kid]["secret"], self.peer_keys[r_kid]["pk"],
+                             self.local_party(s_kid), self.peer_party(r_kid))
+        bound = encode_bound(content_type, s_kid, r_kid, self.send_counter)
+        key, nonce, commitment = message_keys(chain, salt, bound)
+        header = bound + salt + commitment
+        assert len(header) == HEADER_LEN
+        message = header + AESGCM(key).encrypt(nonce, plaintext, header + ad)
+        self.send_counter += 1
+        # Round trip through this reference's own decoder.
+        d = decode_pairwise(message, header_only=False)
+        if (d["bound"], d["salt"], d["commitment"]) != (bound, salt, commitment):
+            raise Disagree("sealed message does not decode to what was sealed")
+        return message
+
+    def open(self, message: bytes, ad: bytes) -> dict:
+        # §7.5, checks in order; nothing changes state before all pass.
+        d = decode_pairwise(message, header_only=False)  # 1
+        s_kid, r_kid = d["sender_kid"], d["recipient_kid"]
+        if s_kid in self.local.live and r_kid in self.peer_keys:  # 2
+            raise Reject("Reflected")
+        if r_kid in self.local.retired:  # 3
+            raise Reject("RetiredKey")
+        if r_kid not in self.local.live:  # 4
+            raise Reject("UnknownRecipientKey")
+        if s_kid not in self.peer_keys:  # 5
+            raise Reject("UnknownSenderKey")
+        self.window.check(d["counter"])  # 6
+        # Direction peer -> local: party(S) = peer, party(R) = local; Agree(sk_R, pk_S).
+        _, chain = chain_key(self.local.live[r_kid]["secret"], self.peer_keys[s_kid]["pk"],
+                             self.peer_party(s_kid), self.local_party(r_kid))
+        key, nonce, commitment = message_keys(chain, d["salt"], d["bound"])
+        if not hmac.compare_digest(commitment, d["commitment"]):  # 7
+            raise Reject("CommitmentMismatch")
+        try:  # 8
+            plaintext = AESGCM(key).decrypt(nonce, d["body"], d["header"] + ad)
+        except InvalidTag:
+            raise Reject("AuthenticationFailed") from None
+        skipped, late = self.window.record(d["counter"])
+        return dict(content_type=d["content_type"], plaintext=plaintext, counter=d["counter"],
+                    skipped=skipped, late=late)
+
+
+def step_pairwise_header(inp):
+    expect_inputs(inp, {"header"})
+    d = decode_pairwise(h(inp, "header"), header_only=True)
+    return {
+        "contentType": d["content_type"],
+        "senderKeyId": d["sender_kid"].hex(),
+        "recipientKeyId": d["recipient_kid"].hex(),
+        "counter": d["counter"],
+        "salt": d["salt"].hex(),
+        "commitment": d["commitment"].hex(),
+        "bound": d["bound"].hex(),
+    }
+
+
+def step_pairwise_chain_key(inp):
+    sides = ("sender", "recipient")
+    fields = ("UserId", "DeviceId", "IdentityKey", "SealingKey")
+    expect_inputs(inp, {"senderSealingSecret"} | {s + f for s in sides for f in fields})
+    secret = h(inp, "senderSealingSecret", 32)
+    pk_s = h(inp, "senderSealingKey", 32)
+    if x25519_public(secret) != pk_s:
+        raise BadInput("senderSealingKey is not the public key of senderSealingSecret")
+    parties = {
+        s: party(h(inp, s + "UserId"), n(inp, s + "DeviceId", 32), h(inp, s + "IdentityKey", 32),
+                 h(inp, s + "SealingKey", 32))
+        for s in sides
+    }
+    shared, chain = chain_key(secret, h(inp, "recipientSealingKey", 32),
+                              parties["sender"], parties["recipient"])
+    return {"shared": shared.hex(), "chainKey": chain.hex()}
+
+
+def step_pairwise_message_keys(inp):
+    expect_inputs(inp, {"chainKey", "salt", "bound"})
+    key, nonce, commitment = message_keys(h(inp, "chainKey", 32), h(inp, "salt", 16),
+                                          h(inp, "bound", BOUND_LEN))
+    return {"aeadKey": key.hex(), "nonce": nonce.hex(), "commitment": commitment.hex()}
+
+
+def step_pairwise_seal(inp):
+    expect_inputs(inp, {"senderIdentitySeed", "senderUserId", "senderDeviceId",
+                        "senderSealingSecrets", "recipientBundle", "notBefore", "counter", "salt",
+                        "contentType", "plaintext", "associatedData"})
+    not_before = n(inp, "notBefore", 64)
+    sender = Device(h(inp, "senderIdentitySeed", 32), h(inp, "senderUserId"),
+                    n(inp, "senderDeviceId", 32), hex_list(inp, "senderSealingSecrets", 32), [],
+                    not_before)
+    session = Session(sender, h(inp, "recipientBundle"), not_before)
+    session.send_counter = n(inp, "counter", 64)
+    message = session.seal(h(inp, "salt", 16), n(inp, "contentType", 16), h(inp, "plaintext"),
+                           h(inp, "associatedData"))
+    return {"message": message.hex()}
+
+
+def step_pairwise_open(inp):
+    expect_inputs(inp, {"recipientIdentitySeed", "recipientUserId", "recipientDeviceId",
+                        "recipientSealingSecrets", "senderBundle", "notBefore", "delivered",
+                        "message", "associatedData"},
+                  {"recipientRetiredSealingSecrets"})
+    not_before = n(inp, "notBefore", 64)
+    recipient = Device(h(inp, "recipientIdentitySeed", 32), h(inp, "recipientUserId"),
+                       n(inp, "recipientDeviceId", 32), hex_list(inp, "recipientSealingSecrets", 32),
+                       hex_list(inp, "recipientRetiredSealingSecrets", 32, optional=True),
+                       not_before)
+    session = Session(recipient, h(inp, "senderBundle"), not_before)
+    delivered = inp.get("delivered")
+    if not isinstance(delivered, list):
+        raise BadInput("delivered is not a list")
+    for i, m in enumerate(delivered):
+        # The README does not say which associated data the delivered messages were sealed
+        # with; this reference opens them with the empty string.
+        try:
+            session.open(h({"m": m}, "m"), b"")
+        except Reject as e:
+            raise BadInput(f"delivered[{i}] does not open: {e}") from None
+    r = session.open(h(inp, "message"), h(inp, "associatedData"))
+    return {
+        "contentType": r["content_type"],
+        "plaintext": r["plaintext"].hex(),
+        "counter": r["counter"],
+        "skipped": r["skipped"],
+        "late": r["late"],
+    }
+
+
 STEPS = {
     "identity-keygen": step_identity_keygen,
     "identity-public-key": step_identity_public_key,
@@ -807,6 +1159,11 @@ STEPS = {
     "bundle-sign": step_bundle_sign,
     "bundle-verify": step_bundle_verify,
     "safety-number": step_safety_number,
+    "pairwise-header": step_pairwise_header,
+    "pairwise-chain-key": step_pairwise_chain_key,
+    "pairwise-message-keys": step_pairwise_message_keys,
+    "pairwise-seal": step_pairwise_seal,
+    "pairwise-open": step_pairwise_open,
 }
 assert list(STEPS) == EXPECTED_STEPS
 
@@ -861,7 +1218,7 @@ def check_case(step: str, tc: dict, trace: list | None = None) -> str | None:
                 problems.append(f"output {key!r} missing from vector")
             elif key not in got:
                 problems.append(f"unexpected output {key!r}")
-            elif expected[key] != got[key]:
+            elif type(expected[key]) is not type(got[key]) or expected[key] != got[key]:
                 problems.append(f"{key}: {_describe_diff(expected[key], got[key])}")
         return "; ".join(problems) or None
     # invalid
@@ -921,6 +1278,41 @@ def cross_case_checks(step: str, tests: list) -> dict:
                     extra[tc.get("tcId")] = "flag Swapped but inputs are not the previous case's swapped"
                 elif tc.get("output") != prev.get("output"):
                     extra[tc.get("tcId")] = "swapped parties give a different expected output"
+    if step == "pairwise-chain-key":
+        sides = {"sender": "recipient", "recipient": "sender"}
+        fields = ("UserId", "DeviceId", "IdentityKey", "SealingKey")
+        for i, tc in enumerate(tests):
+            flags, inp, out = tc.get("flags", []), tc.get("input", {}), tc.get("output", {})
+            if "Direction" in flags:
+                # "The reverse direction of the previous case: same shared secret, other chain"
+                prev = tests[i - 1] if i > 0 else {}
+                pin, pout = prev.get("input", {}), prev.get("output", {})
+                if any(inp.get(s + f) != pin.get(o + f) for s, o in sides.items() for f in fields):
+                    extra[tc.get("tcId")] = "flag Direction but the parties are not the previous case's swapped"
+                elif pout.get("shared") != out.get("shared") or pout.get("chainKey") == out.get("chainKey"):
+                    extra[tc.get("tcId")] = "flag Direction: expected shared differs or chain key is equal"
+            if "UnknownKeyShare" in flags:
+                # "Carol registered Alice's sealing key: same shared secret, other chain"
+                twins = [t for t in tests[:i] if t.get("result") == "valid"
+                         and all(t["input"].get("recipient" + f) == inp.get("recipient" + f) for f in fields)
+                         and t["input"].get("senderSealingKey") == inp.get("senderSealingKey")
+                         and (t["input"].get("senderUserId"), t["input"].get("senderIdentityKey"))
+                         != (inp.get("senderUserId"), inp.get("senderIdentityKey"))]
+                if not twins:
+                    extra[tc.get("tcId")] = "flag UnknownKeyShare but no earlier case shares the sealing keys"
+                elif any(t["output"].get("shared") != out.get("shared")
+                         or t["output"].get("chainKey") == out.get("chainKey") for t in twins):
+                    extra[tc.get("tcId")] = "flag UnknownKeyShare: expected shared differs or chain key is equal"
+    if step in ("pairwise-seal", "pairwise-open"):
+        for tc in tests:
+            flags, inp, out = tc.get("flags", []), tc.get("input", {}), tc.get("output", {})
+            who = "sender" if step == "pairwise-seal" else "recipient"
+            if "Rotation" in flags and len(inp.get(who + "SealingSecrets") or []) < 2:
+                extra[tc.get("tcId")] = f"flag Rotation but the {who} has fewer than two live keys"
+            if "Gap" in flags and not (isinstance(out.get("skipped"), int) and out["skipped"] > 0):
+                extra[tc.get("tcId")] = "flag Gap but the expected output skips nothing"
+            if "OutOfOrder" in flags and (out.get("late") is not True or not inp.get("delivered")):
+                extra[tc.get("tcId")] = "flag OutOfOrder but nothing was delivered before or late is not true"
     return extra
 
 
@@ -1078,10 +1470,66 @@ def self_test(directory: Path) -> int:
     m = copy.deepcopy(docs)
     m["bundle-verify"] = "missing (self-test)"
     mutations.append(("bundle-verify.json missing", "bundle-verify", m, None))
+    for step in EXPECTED_STEPS:
+        if step.startswith("pairwise-"):
+            m = copy.deepcopy(docs)
+            m[step] = "missing (self-test)"
+            mutations.append((f"{step}.json missing", step, m, None))
     m = copy.deepcopy(docs)
     m["safety-number"]["tests"] = []
     m["safety-number"]["numberOfTests"] = 0
     mutations.append(("safety-number.json with no tests", "safety-number", m, None))
+
+    # 7. the pairwise steps are stateful: mutate inputs and confirm the reference follows them
+    def by_flag(step, flag, result="valid"):
+        return next((t for t in docs[step]["tests"] if flag in t.get("flags", [])
+                     and t["result"] == result), None)
+
+    def mutate_input(desc, step, tc, fn):
+        if tc is None:
+            print(f"self-test: {step} has no case for mutation {desc!r}")
+            return False
+        m = copy.deepcopy(docs)
+        mt = next(t for t in m[step]["tests"] if t["tcId"] == tc["tcId"])
+        fn(mt)
+        mutations.append((desc, step, m, tc["tcId"]))
+        return True
+
+    def flip_body(mt):
+        mt["input"]["message"] = _flip_hex(mt["input"]["message"])
+
+    def flip_late(mt):
+        mt["output"]["late"] = not mt["output"]["late"]
+
+    ok = all([
+        mutate_input("Gap case with its delivered messages dropped", "pairwise-open",
+                     by_flag("pairwise-open", "Gap"),
+                     lambda mt: mt["input"].update(delivered=[])),
+        mutate_input("Replay case with its delivered messages dropped", "pairwise-open",
+                     by_flag("pairwise-open", "Replay", "invalid"),
+                     lambda mt: mt["input"].update(delivered=[])),
+        mutate_input("TooOld case with its delivered messages dropped", "pairwise-open",
+                     by_flag("pairwise-open", "TooOld", "invalid"),
+                     lambda mt: mt["input"].update(delivered=[])),
+        mutate_input("RetiredKey case with the retired key made live again", "pairwise-open",
+                     by_flag("pairwise-open", "RetiredKey", "invalid"),
+                     lambda mt: mt["input"].update(recipientSealingSecrets=mt["input"].pop(
+                         "recipientRetiredSealingSecrets") + mt["input"]["recipientSealingSecrets"])),
+        mutate_input("flip the last hex digit of a valid message's tag", "pairwise-open",
+                     next(t for t in docs["pairwise-open"]["tests"] if t["result"] == "valid"),
+                     flip_body),
+        mutate_input("flip the boolean output late", "pairwise-open",
+                     by_flag("pairwise-open", "OutOfOrder"), flip_late),
+        mutate_input("Rotation case with the sender's key order reversed", "pairwise-seal",
+                     by_flag("pairwise-seal", "Rotation"),
+                     lambda mt: mt["input"]["senderSealingSecrets"].reverse()),
+        mutate_input("Direction case with the parties' device ids exchanged", "pairwise-chain-key",
+                     by_flag("pairwise-chain-key", "Direction"),
+                     lambda mt: mt["input"].update(senderDeviceId=mt["input"]["recipientDeviceId"],
+                                                   recipientDeviceId=mt["input"]["senderDeviceId"])),
+    ])
+    if not ok:
+        return 1
 
     undetected = 0
     for desc, step, m, tcid in mutations:
