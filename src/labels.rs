@@ -23,10 +23,22 @@ pub mod kdf {
     pub const PAIRWISE_CHAIN: &[u8] = b"pairwise chain";
     /// The keys of one pairwise message (SPEC.md §7.4).
     pub const PAIRWISE_MESSAGE: &[u8] = b"pairwise message";
+    /// The hash of a group roster (SPEC.md §8.1).
+    pub const ROSTER_HASH: &[u8] = b"roster hash";
+    /// The digest of a wrap in a distribution (SPEC.md §8.2).
+    pub const WRAP_DIGEST: &[u8] = b"wrap digest";
+    /// A member's sender chain in one epoch (SPEC.md §8.5).
+    pub const GROUP_SENDER_CHAIN: &[u8] = b"group sender chain";
+    /// The keys of one group message (SPEC.md §8.5).
+    pub const GROUP_MESSAGE: &[u8] = b"group message";
 }
 
 /// Labels (domains) of Ed25519 signatures.
 pub mod sig {
     /// A device's key bundle (SPEC.md §5.1).
     pub const KEY_BUNDLE: &[u8] = b"key bundle";
+    /// A group epoch distribution (SPEC.md §8.2).
+    pub const GROUP_DISTRIBUTION: &[u8] = b"group distribution";
+    /// A group message (SPEC.md §8.5).
+    pub const GROUP_MESSAGE: &[u8] = b"group message";
 }

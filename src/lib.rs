@@ -19,6 +19,7 @@
 //! | [`registration`] | §5 | key bundles: client signs, server verifies |
 //! | [`safety_number`] | §6 | fingerprints for out-of-band comparison |
 //! | [`pairwise`] | §7 | 1:1 sessions: seal, open, replay window, key rotation |
+//! | [`group`] | §8 | rosters, signed epoch distributions, per-sender signed group messages |
 //! | `vectors` (feature `vectors`) | §10 | the test-vector schema, checker and generator |
 //!
 //! ```
@@ -49,6 +50,7 @@ extern crate std;
 pub mod aead;
 pub mod codec;
 pub mod device;
+pub mod group;
 pub mod ids;
 pub mod kdf;
 pub mod keys;
