@@ -157,11 +157,10 @@ pub struct Distribution {
 }
 
 impl Distribution {
-    pub(crate) fn sign(
-        core: DistributionCore,
-        wraps: Vec<Vec<u8>>,
-        identity: &IdentitySecretKey,
-    ) -> Self {
+    /// Signs `core` with `identity` and attaches the wraps. The signer is not
+    /// checked against the core's distributor: a mismatch fails verification
+    /// with [`GroupError::BadSignature`] or [`GroupError::DistributorNotMember`].
+    pub fn sign(core: DistributionCore, wraps: Vec<Vec<u8>>, identity: &IdentitySecretKey) -> Self {
         let core_bytes = core.encode();
         let signature = identity.sign_labeled(labels::sig::GROUP_DISTRIBUTION, &core_bytes);
         Self {
@@ -256,7 +255,8 @@ impl Distribution {
         })
     }
 
-    pub(crate) fn signature(&self) -> &Signature {
+    /// The distributor's signature over the core.
+    pub fn signature(&self) -> &Signature {
         &self.signature
     }
 
