@@ -38,7 +38,7 @@ fn every_vector_file_passes() {
     json_files(&vector_dir(), &mut files);
     assert!(
         files.len() >= 15,
-        "expected at least 20 vector files, found {}",
+        "expected at least 26 vector files, found {}",
         files.len()
     );
     let mut total = 0;
@@ -53,7 +53,7 @@ fn every_vector_file_passes() {
         assert!(report.passed > 0, "{} ran no case", path.display());
         total += report.passed;
     }
-    assert!(total >= 840, "only {total} cases passed");
+    assert!(total >= 900, "only {total} cases passed");
 }
 
 #[test]
@@ -87,6 +87,7 @@ fn every_step_file_has_positive_and_negative_cases() {
             "bundle-sign",
             "safety-number",
             "pairwise-message-keys",
+            "group-sender-chain",
         ];
         if !total_function.contains(&file.step.as_str()) {
             assert!(invalid > 0, "{} has no invalid case", file.step);
@@ -129,6 +130,57 @@ fn pairwise_open_has_one_invalid_case_per_check() {
     );
     assert_invalid_cases_for("pairwise-header", &["Malformed", "UnsupportedVersion"]);
     assert_invalid_cases_for("pairwise-seal", &["CounterExhausted"]);
+}
+
+#[test]
+fn group_files_have_one_invalid_case_per_check() {
+    assert_invalid_cases_for("group-roster-hash", &["InvalidRoster"]);
+    assert_invalid_cases_for(
+        "group-distribution-verify",
+        &[
+            "Malformed",
+            "UnsupportedVersion",
+            "RosterHashMismatch",
+            "DistributorNotMember",
+            "InvalidEpoch",
+            "BadSignature",
+            "WrapListMismatch",
+            "WrapMismatch",
+            "StaleEpoch",
+        ],
+    );
+    assert_invalid_cases_for(
+        "group-distribution-process",
+        &[
+            "WrongGroup",
+            "BadSignature",
+            "DistributorMismatch",
+            "NotAMember",
+            "StaleEpoch",
+            "MissingWrap",
+            "WrapMismatch",
+            "WrapRejected",
+            "InvalidWrap",
+        ],
+    );
+    assert_invalid_cases_for("group-seal", &["CounterExhausted", "NotAMember"]);
+    assert_invalid_cases_for(
+        "group-open",
+        &[
+            "Malformed",
+            "UnsupportedVersion",
+            "WrongGroup",
+            "UnknownEpoch",
+            "EpochExpired",
+            "UnknownSender",
+            "OwnMessage",
+            "BadSignature",
+            "Replay",
+            "TooOld",
+            "CommitmentMismatch",
+            "AuthenticationFailed",
+        ],
+    );
 }
 
 #[test]

@@ -6,10 +6,11 @@ use core::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::KIND_GROUP_MESSAGE;
-use super::roster::{GroupId, Member, RosterHash};
+use super::roster::{GroupId, RosterHash};
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::ids::DeviceAddress;
 use crate::kdf::derive_labeled;
+use crate::keys::IdentityPublicKey;
 use crate::labels;
 use crate::pairwise::kdf::{MessageKeys, derive_message_keys};
 use crate::pairwise::{COMMITMENT_LEN, ContentType, SALT_LEN, VERSION};
@@ -132,14 +133,15 @@ pub fn sender_chain(
     group_id: &GroupId,
     epoch: u64,
     roster_hash: &RosterHash,
-    sender: &Member,
+    sender: &DeviceAddress,
+    sender_identity: &IdentityPublicKey,
 ) -> SenderChain {
     let mut context = Writer::with_capacity(128 + group_id.as_bytes().len());
     group_id.encode(&mut context);
     context.u64(epoch);
     context.raw(roster_hash.as_bytes());
-    sender.address.encode(&mut context);
-    context.raw(sender.identity_key.as_bytes());
+    sender.encode(&mut context);
+    context.raw(sender_identity.as_bytes());
     let mut out = [0u8; 32];
     // Constant label, 32-byte output: cannot fail.
     let _ = derive_labeled(

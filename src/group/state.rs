@@ -449,7 +449,8 @@ impl Group {
             &group_id,
             epoch.epoch,
             &epoch.roster_hash,
-            me,
+            &me.address,
+            &me.identity_key,
         );
         let keys = chain.message_keys(&header.salt, &header.bound_fields());
         header.commitment = keys.commitment;
@@ -544,7 +545,8 @@ impl Group {
             &self.group_id,
             epoch.epoch,
             &epoch.roster_hash,
-            sender,
+            &sender.address,
+            &sender.identity_key,
         );
         let keys = chain.message_keys(&header.salt, &header.bound_fields());
         if !keys.commitment_matches(&header.commitment) {

@@ -23,6 +23,7 @@ use crate::labels;
 use crate::registration::BundleContent;
 use crate::time::Timestamp;
 
+mod group;
 mod pairwise;
 
 /// Builds every vector file this release publishes, in a fixed order.
@@ -42,6 +43,12 @@ pub fn all() -> Result<Vec<VectorFile>, String> {
         pairwise::message_keys()?,
         pairwise::seal()?,
         pairwise::open()?,
+        group::roster_hash()?,
+        group::sender_chain_file()?,
+        group::distribution_verify()?,
+        group::distribution_process()?,
+        group::seal()?,
+        group::open()?,
     ])
 }
 

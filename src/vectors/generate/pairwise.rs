@@ -11,6 +11,7 @@ use rand_chacha::ChaCha20Rng;
 use serde_json::{Map, Value, json};
 
 use super::{Builder, DAY, T0, h, random, rng, small_order_points};
+use crate::device::DeviceKeys;
 use crate::ids::{DeviceAddress, DeviceId, UserId};
 use crate::keys::{IdentitySecretKey, SealingSecretKey};
 use crate::registration::BundleContent;
@@ -18,16 +19,16 @@ use crate::time::Timestamp;
 use crate::vectors::{VectorFile, steps};
 
 /// A device as the pairwise steps describe it: identity seed, ids, sealing secrets.
-struct Fixture {
-    user: &'static [u8],
-    device: u32,
-    identity_seed: [u8; 32],
-    sealing: Vec<[u8; 32]>,
-    retired: Vec<[u8; 32]>,
+pub(super) struct Fixture {
+    pub(super) user: &'static [u8],
+    pub(super) device: u32,
+    pub(super) identity_seed: [u8; 32],
+    pub(super) sealing: Vec<[u8; 32]>,
+    pub(super) retired: Vec<[u8; 32]>,
 }
 
 impl Fixture {
-    fn new(r: &mut ChaCha20Rng, user: &'static [u8], device: u32) -> Self {
+    pub(super) fn new(r: &mut ChaCha20Rng, user: &'static [u8], device: u32) -> Self {
         Self {
             user,
             device,
@@ -38,7 +39,7 @@ impl Fixture {
     }
 
     /// The inputs describing this device, with field names prefixed.
-    fn inputs(&self, prefix: &str, into: &mut Map<String, Value>) {
+    pub(super) fn inputs(&self, prefix: &str, into: &mut Map<String, Value>) {
         let hexes = |keys: &[[u8; 32]]| Value::Array(keys.iter().map(h).collect());
         into.insert(
             alloc::format!("{prefix}IdentitySeed"),
@@ -58,7 +59,39 @@ impl Fixture {
         }
     }
 
-    fn address(&self) -> Result<DeviceAddress, String> {
+    /// The device's keys, built as the steps build them (SPEC.md §4.5).
+    pub(super) fn keys(&self) -> Result<DeviceKeys, String> {
+        let identity = IdentitySecretKey::from_seed(&self.identity_seed);
+        let mut keys = DeviceKeys::from_identity(self.address()?, identity);
+        for (i, secret) in self.retired.iter().chain(self.sealing.iter()).enumerate() {
+            let start = Timestamp::from_unix_seconds(T0 + i as u64);
+            keys.insert_sealing_key(
+                SealingSecretKey::from_bytes(secret),
+                start,
+                start.saturating_add(30 * DAY),
+            );
+        }
+        for secret in &self.retired {
+            keys.retire(SealingSecretKey::from_bytes(secret).public_key().key_id());
+        }
+        Ok(keys)
+    }
+
+    /// The verified bundle of the newest sealing key.
+    pub(super) fn verified_bundle(&self) -> Result<crate::registration::VerifiedBundle, String> {
+        crate::registration::KeyBundle::decode(&self.bundle()?)
+            .and_then(|b| {
+                b.verify(
+                    &crate::registration::RegistrationPolicy::default(),
+                    Timestamp::from_unix_seconds(T0 + 10),
+                    None,
+                    &crate::registration::NoDirectory,
+                )
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    pub(super) fn address(&self) -> Result<DeviceAddress, String> {
         Ok(DeviceAddress::new(
             UserId::new(self.user).map_err(|e| e.to_string())?,
             DeviceId::new(self.device),
@@ -66,7 +99,7 @@ impl Fixture {
     }
 
     /// The bundle of the newest sealing key, valid like the steps' devices (SPEC.md §5.1).
-    fn bundle(&self) -> Result<Vec<u8>, String> {
+    pub(super) fn bundle(&self) -> Result<Vec<u8>, String> {
         let index = self.retired.len() + self.sealing.len() - 1;
         let secret = self.sealing.last().ok_or("no sealing key")?;
         let start = Timestamp::from_unix_seconds(T0 + index as u64);
@@ -83,7 +116,7 @@ impl Fixture {
     }
 }
 
-fn run(step: &str, input: &Value) -> Result<Map<String, Value>, String> {
+pub(super) fn run(step: &str, input: &Value) -> Result<Map<String, Value>, String> {
     let f = steps::lookup(step).ok_or("unknown step")?;
     let input = input.as_object().ok_or("input must be an object")?;
     f(input).map_err(|e| alloc::format!("{step}: {e}"))

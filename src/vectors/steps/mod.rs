@@ -19,6 +19,7 @@ use crate::registration::{KeyBundle, RegistrationPolicy};
 use crate::safety_number::SafetyNumber;
 use crate::time::Timestamp;
 
+mod group;
 mod pairwise;
 
 /// A step's checker.
@@ -42,6 +43,12 @@ pub(super) const STEPS: &[(&str, Step)] = &[
     ("pairwise-message-keys", pairwise::message_keys),
     ("pairwise-seal", pairwise::seal),
     ("pairwise-open", pairwise::open),
+    ("group-roster-hash", group::roster_hash),
+    ("group-sender-chain", group::sender_chain_key),
+    ("group-distribution-verify", group::distribution_verify),
+    ("group-distribution-process", group::distribution_process),
+    ("group-seal", group::seal),
+    ("group-open", group::open),
 ];
 
 pub(super) fn lookup(step: &str) -> Option<Step> {

@@ -101,7 +101,7 @@ pub(super) fn message_keys(input: &Map<String, Value>) -> StepOutput {
 /// Builds a device from `<prefix>IdentitySeed`, `<prefix>UserId`, `<prefix>DeviceId`, the live
 /// `<prefix>SealingSecrets` and the `<prefix>RetiredSealingSecrets`, all valid for
 /// `[notBefore, notBefore + 30 days)` with increasing `not_before` in list order.
-fn device(input: &Inputs<'_>, prefix: &str) -> Result<DeviceKeys, CaseError> {
+pub(super) fn device(input: &Inputs<'_>, prefix: &str) -> Result<DeviceKeys, CaseError> {
     let name = |field: &str| alloc::format!("{prefix}{field}");
     let address = DeviceAddress::new(
         user_id(input.bytes(&name("UserId"))?)?,
@@ -136,7 +136,7 @@ fn device(input: &Inputs<'_>, prefix: &str) -> Result<DeviceKeys, CaseError> {
     Ok(device)
 }
 
-fn peer_bundle(input: &Inputs<'_>, key: &str) -> Result<VerifiedBundle, CaseError> {
+pub(super) fn peer_bundle(input: &Inputs<'_>, key: &str) -> Result<VerifiedBundle, CaseError> {
     let now = Timestamp::from_unix_seconds(input.u64("notBefore")?);
     KeyBundle::decode(&input.bytes(key)?)
         .and_then(|b| {
