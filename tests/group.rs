@@ -181,7 +181,14 @@ fn a_member_cannot_impersonate_another() {
         salt: [9; 16],
         commitment: [0; 32],
     };
-    let chain = sender_chain(&secret, &w.id, 1, &roster.hash(&w.id), &bob_member);
+    let chain = sender_chain(
+        &secret,
+        &w.id,
+        1,
+        &roster.hash(&w.id),
+        &bob_member.address,
+        &bob_member.identity_key,
+    );
     let keys = chain.message_keys(&header.salt, &header.bound_fields());
     header.commitment = keys.commitment;
     let head = header.encode();
