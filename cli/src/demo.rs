@@ -3,7 +3,12 @@
 use std::process::ExitCode;
 
 use getrandom::SysRng;
+use std::collections::BTreeMap;
+
 use letterseal::device::DeviceKeys;
+use letterseal::group::{
+    Distribution, EpochSecret, GracePolicy, Group, GroupHeader, GroupId, sender_chain,
+};
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::keys::SealingKeyId;
 use letterseal::pairwise::{ContentType, Session};
@@ -190,6 +195,179 @@ fn conversation(
     Ok(())
 }
 
+/// A group of three: messages, a forged "from Bob", a removal.
+fn group_scene(
+    rng: &mut UnwrapErr<SysRng>,
+    alice: &DeviceKeys,
+    bob: &DeviceKeys,
+    server: &mut Server,
+    now: Timestamp,
+) -> Result<(), String> {
+    println!(
+        "14. Carol registers; Alice creates the group \"book club\" for Alice, Bob and Carol."
+    );
+    let mut carol = DeviceKeys::generate(rng, DeviceAddress::new(user("carol")?, DeviceId::new(1)));
+    let carol_bundle = carol.add_sealing_key(rng, now, 30 * 86_400);
+    server.register("Carol", &carol_bundle.encode(), now);
+    let newest = |who: &DeviceKeys| -> Result<VerifiedBundle, String> {
+        let current = who.current_sealing_key_id().ok_or("no sealing key")?;
+        bundle_of_key(server, current)
+    };
+    let (a, b, c) = (newest(alice)?, newest(bob)?, newest(&carol)?);
+    let id = GroupId::new("book club").map_err(|e| e.to_string())?;
+    let state =
+        |who: &DeviceKeys| Group::new(id.clone(), who.address().clone(), GracePolicy::default());
+    let (mut g_alice, mut g_bob, mut g_carol) = (state(alice), state(bob), state(&carol));
+    let mut alice_sessions = BTreeMap::new();
+    let (first, _) = g_alice
+        .distribute(
+            rng,
+            alice,
+            &[a.clone(), b.clone(), c.clone()],
+            &mut alice_sessions,
+            now,
+        )
+        .map_err(|e| e.to_string())?;
+    first.verify_for_server(None).map_err(|e| e.to_string())?;
+    println!(
+        "   The server checks the signed distribution (epoch {}, {} wraps, {} bytes) without any secret",
+        first.core().epoch,
+        first.wraps().len(),
+        first.encode().len()
+    );
+    let mut bob_alice = Session::new(bob, &a).map_err(|e| e.to_string())?;
+    let mut carol_alice = Session::new(&carol, &a).map_err(|e| e.to_string())?;
+    let view = |d: &Distribution, who: &DeviceKeys| {
+        d.for_member(who.address())
+            .ok_or_else(|| "no wrap".to_string())
+    };
+    g_bob
+        .process(bob, &view(&first, bob)?, &mut bob_alice, now)
+        .map_err(|e| e.to_string())?;
+    g_carol
+        .process(&carol, &view(&first, &carol)?, &mut carol_alice, now)
+        .map_err(|e| e.to_string())?;
+    println!("   Bob and Carol each receive only their own wrap, and unwrap epoch 1.");
+
+    let from_bob = g_bob
+        .seal(rng, bob, ContentType::Text, b"Chapter 3 by Friday?", b"")
+        .map_err(|e| e.to_string())?;
+    for (name, g) in [("Alice", &mut g_alice), ("Carol", &mut g_carol)] {
+        let opened = g.open(&from_bob, b"", now).map_err(|e| e.to_string())?;
+        println!(
+            "   {name} reads from {}: {:?}",
+            opened.sender,
+            String::from_utf8_lossy(&opened.plaintext)
+        );
+    }
+
+    println!("15. Carol, who holds the epoch secret, forges a message \"from Bob\".");
+    let forged = forge_from(&g_carol, &id, &b, &carol)?;
+    match g_alice.open(&forged, b"", now) {
+        Err(e) => println!("   Alice rejects it: {} — {e}", e.name()),
+        Ok(_) => return Err("forged group message accepted".into()),
+    }
+
+    println!("16. Alice removes Carol: a new epoch for Alice and Bob only.");
+    let (second, change) = g_alice
+        .distribute(rng, alice, &[a, b], &mut alice_sessions, now)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "   Epoch {}: left {:?}; Carol gets a wrap? {}",
+        change.epoch,
+        change
+            .left
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        if second.for_member(carol.address()).is_some() {
+            "yes"
+        } else {
+            "no"
+        }
+    );
+    g_bob
+        .process(bob, &view(&second, bob)?, &mut bob_alice, now)
+        .map_err(|e| e.to_string())?;
+    let secret_plan = g_alice
+        .seal(
+            rng,
+            alice,
+            ContentType::Text,
+            b"Surprise party for Carol on Sunday",
+            b"",
+        )
+        .map_err(|e| e.to_string())?;
+    let opened = g_bob
+        .open(&secret_plan, b"", now)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "   Bob reads: {:?}",
+        String::from_utf8_lossy(&opened.plaintext)
+    );
+    match g_carol.open(&secret_plan, b"", now) {
+        Err(e) => println!("   Carol cannot: {} — {e}", e.name()),
+        Ok(_) => return Err("removed member read a new message".into()),
+    }
+    Ok(())
+}
+
+/// What a malicious member can build: Bob's sender chain from the epoch
+/// secret it holds, but only its own signature.
+fn forge_from(
+    g_carol: &Group,
+    id: &GroupId,
+    bob: &VerifiedBundle,
+    carol: &DeviceKeys,
+) -> Result<Vec<u8>, String> {
+    let state = serde_json::to_value(g_carol).map_err(|e| e.to_string())?;
+    let secret_hex = state
+        .get("epochs")
+        .and_then(|e| e.as_array())
+        .and_then(|e| e.last())
+        .and_then(|e| e.get("secret"))
+        .and_then(|s| s.as_str())
+        .ok_or("no epoch")?;
+    let secret: [u8; 32] = hex::decode(secret_hex)
+        .map_err(|e| e.to_string())?
+        .try_into()
+        .map_err(|_| "secret length")?;
+    let roster = g_carol.roster().ok_or("no roster")?;
+    let epoch = g_carol.current_epoch().ok_or("no epoch")?;
+    let mut header = GroupHeader {
+        content_type: ContentType::Text,
+        group_id: id.clone(),
+        epoch,
+        sender: bob.owner().clone(),
+        counter: 100,
+        salt: [7; 16],
+        commitment: [0; 32],
+    };
+    let chain = sender_chain(
+        &EpochSecret::from_bytes(secret),
+        id,
+        epoch,
+        &roster.hash(id),
+        bob.owner(),
+        bob.identity_key(),
+    );
+    let keys = chain.message_keys(&header.salt, &header.bound_fields());
+    header.commitment = keys.commitment;
+    let head = header.encode();
+    let mut out = head.clone();
+    out.extend(letterseal::aead::seal(
+        &keys.aead_key,
+        &keys.nonce,
+        &head,
+        b"Bob: send Carol $500",
+    ));
+    let signature = carol
+        .identity()
+        .sign_labeled(letterseal::labels::sig::GROUP_MESSAGE, &out);
+    out.extend_from_slice(&signature.to_bytes());
+    Ok(out)
+}
+
 fn bundle_of_key(server: &Server, key_id: SealingKeyId) -> Result<VerifiedBundle, String> {
     server
         .registered
@@ -298,6 +476,7 @@ pub(crate) fn run() -> Result<ExitCode, String> {
         }
     );
     conversation(&mut rng, &alice, &mut bob, &server)?;
-    println!("Groups and attachments join this walk-through as they land.");
+    group_scene(&mut rng, &alice, &bob, &mut server, now)?;
+    println!("Attachments and the legacy format join this walk-through as they land.");
     Ok(ExitCode::SUCCESS)
 }

@@ -161,7 +161,21 @@ impl fmt::Display for GroupError {
             Self::WrapRejected(e) => write!(f, "wrap rejected: {e}"),
             Self::Session(e) => write!(f, "session: {e}"),
             Self::Seal(e) => write!(f, "sealing a wrap: {e}"),
-            other => f.write_str(other.name()),
+            Self::InvalidGroupId => f.write_str("group id must be 1 to 255 bytes"),
+            Self::InvalidRoster => f.write_str("roster is empty, unordered, or has a bad member"),
+            Self::RosterHashMismatch => f.write_str("roster does not match the signed roster hash"),
+            Self::DistributorNotMember => f.write_str("distributor is not a member"),
+            Self::InvalidEpoch => f.write_str("epoch is not after the previous epoch"),
+            Self::BadSignature => f.write_str("distributor signature does not verify"),
+            Self::WrapListMismatch => f.write_str("wraps do not match the other members"),
+            Self::WrapMismatch => f.write_str("wrap does not match its signed digest"),
+            Self::StaleEpoch => f.write_str("epoch is not newer than the current one"),
+            Self::WrongGroup => f.write_str("distribution is for another group"),
+            Self::DistributorMismatch => f.write_str("session is not with the distributor"),
+            Self::NotAMember => f.write_str("this device is not in the roster"),
+            Self::MissingWrap => f.write_str("no wrap for this device"),
+            Self::InvalidWrap => f.write_str("wrap carries no 32-byte group key"),
+            Self::WrongDevice => f.write_str("device does not belong to this group state"),
         }
     }
 }
@@ -263,7 +277,12 @@ impl fmt::Display for GroupOpenError {
             Self::EpochExpired(e) => write!(f, "epoch {e} is past its grace period"),
             Self::Replay { counter } => write!(f, "replay of counter {counter}"),
             Self::TooOld { counter } => write!(f, "counter {counter} is outside the window"),
-            other => f.write_str(other.name()),
+            Self::WrongGroup => f.write_str("message is for another group"),
+            Self::UnknownSender => f.write_str("sender is not in the epoch's roster"),
+            Self::OwnMessage => f.write_str("message was sent by this device"),
+            Self::BadSignature => f.write_str("sender signature does not verify"),
+            Self::CommitmentMismatch => f.write_str("key commitment mismatch"),
+            Self::AuthenticationFailed => f.write_str("authentication failed"),
         }
     }
 }
