@@ -127,6 +127,22 @@ pub fn open_in_place_detached(
         })
 }
 
+/// `header ‖ associated_data`: the AEAD associated data of LS3 messages, whose
+/// headers have a self-delimiting encoding. Borrows when there is nothing to append.
+pub(crate) fn header_and_associated<'a>(
+    header: &'a [u8],
+    associated_data: &[u8],
+) -> alloc::borrow::Cow<'a, [u8]> {
+    if associated_data.is_empty() {
+        alloc::borrow::Cow::Borrowed(header)
+    } else {
+        let mut aad = Vec::with_capacity(header.len() + associated_data.len());
+        aad.extend_from_slice(header);
+        aad.extend_from_slice(associated_data);
+        alloc::borrow::Cow::Owned(aad)
+    }
+}
+
 /// Encrypts `plaintext`; returns `ciphertext ‖ tag`.
 pub fn seal(key: &AeadKey, nonce: &AeadNonce, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(plaintext.len() + TAG_LEN);

@@ -461,7 +461,7 @@ impl Group {
         out.extend_from_slice(plaintext);
         let tag = {
             let (head, body) = out.split_at_mut(header.len());
-            let aad = aad(head, associated_data);
+            let aad = aead::header_and_associated(head, associated_data);
             aead::seal_in_place_detached(&keys.aead_key, &keys.nonce, &aad, body)
         };
         out.extend_from_slice(&tag);
@@ -552,7 +552,7 @@ impl Group {
         if !keys.commitment_matches(&header.commitment) {
             return Err(GroupOpenError::CommitmentMismatch);
         }
-        let aad = aad(head, associated_data);
+        let aad = aead::header_and_associated(head, associated_data);
         let mut plaintext = Zeroizing::new(ciphertext.to_vec());
         aead::open_in_place_detached(&keys.aead_key, &keys.nonce, &aad, &mut plaintext, &tag)
             .map_err(|_| GroupOpenError::AuthenticationFailed)?;
@@ -604,14 +604,3 @@ fn diff(epoch: u64, distributor: &DeviceAddress, old: &Roster, new: &Roster) -> 
     }
 }
 
-/// `header ‖ associated_data`.
-fn aad<'a>(header: &'a [u8], associated_data: &[u8]) -> alloc::borrow::Cow<'a, [u8]> {
-    if associated_data.is_empty() {
-        alloc::borrow::Cow::Borrowed(header)
-    } else {
-        let mut v = Vec::with_capacity(header.len() + associated_data.len());
-        v.extend_from_slice(header);
-        v.extend_from_slice(associated_data);
-        alloc::borrow::Cow::Owned(v)
-    }
-}

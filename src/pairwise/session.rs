@@ -465,7 +465,7 @@ impl Session {
         out.extend_from_slice(plaintext);
         let tag = {
             let (head, body) = out.split_at_mut(HEADER_LEN);
-            let aad = associated(head, associated_data);
+            let aad = aead::header_and_associated(head, associated_data);
             aead::seal_in_place_detached(&keys.aead_key, &keys.nonce, &aad, body)
         };
         out.extend_from_slice(&tag);
@@ -538,7 +538,7 @@ impl Session {
             return Err(OpenError::CommitmentMismatch);
         }
         let head = sealed.get(..HEADER_LEN).unwrap_or_default();
-        let aad = associated(head, associated_data);
+        let aad = aead::header_and_associated(head, associated_data);
         let mut plaintext = Zeroizing::new(ciphertext.to_vec());
         aead::open_in_place_detached(&keys.aead_key, &keys.nonce, &aad, &mut plaintext, &tag)
             .map_err(|_| OpenError::AuthenticationFailed)?;
@@ -562,14 +562,3 @@ enum ChainError {
     NonContributory,
 }
 
-/// AEAD associated data: `header ‖ associated_data` (the header has a fixed length).
-fn associated<'a>(header: &'a [u8], associated_data: &[u8]) -> alloc::borrow::Cow<'a, [u8]> {
-    if associated_data.is_empty() {
-        alloc::borrow::Cow::Borrowed(header)
-    } else {
-        let mut aad = Vec::with_capacity(header.len() + associated_data.len());
-        aad.extend_from_slice(header);
-        aad.extend_from_slice(associated_data);
-        alloc::borrow::Cow::Owned(aad)
-    }
-}
