@@ -60,6 +60,44 @@ impl AeadKey {
     fn cipher(&self) -> Aes256Gcm {
         Aes256Gcm::new(&self.0.into())
     }
+
+    /// Runs the key schedule once, for many messages under one key (attachment chunks).
+    pub fn prepare(&self) -> PreparedKey {
+        PreparedKey(self.cipher())
+    }
+}
+
+/// An AES-256-GCM key with its key schedule done, for sealing or opening many
+/// chunks under one key. The expanded key is zeroized on drop.
+pub struct PreparedKey(Aes256Gcm);
+
+impl fmt::Debug for PreparedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PreparedKey(<secret>)")
+    }
+}
+
+impl PreparedKey {
+    /// As [`seal_in_place_detached`], without repeating the key schedule.
+    pub fn seal_in_place_detached(
+        &self,
+        nonce: &AeadNonce,
+        aad: &[u8],
+        buffer: &mut [u8],
+    ) -> [u8; TAG_LEN] {
+        seal_with(&self.0, nonce, aad, buffer)
+    }
+
+    /// As [`open_in_place_detached`], without repeating the key schedule.
+    pub fn open_in_place_detached(
+        &self,
+        nonce: &AeadNonce,
+        aad: &[u8],
+        buffer: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<(), AeadError> {
+        open_with(&self.0, nonce, aad, buffer, tag)
+    }
 }
 
 impl fmt::Debug for AeadKey {
@@ -91,15 +129,21 @@ pub fn seal_in_place_detached(
     aad: &[u8],
     buffer: &mut [u8],
 ) -> [u8; TAG_LEN] {
+    seal_with(&key.cipher(), nonce, aad, buffer)
+}
+
+fn seal_with(
+    cipher: &Aes256Gcm,
+    nonce: &AeadNonce,
+    aad: &[u8],
+    buffer: &mut [u8],
+) -> [u8; TAG_LEN] {
     let nonce = Nonce::from(nonce.0);
     // Encryption only fails for inputs longer than GCM's 2^36 - 32 byte limit,
     // which a `&mut [u8]` on a 64-bit target could in theory reach; the
     // ciphertext is then left unwritten and we return an all-zero tag that can
     // never verify, so the failure surfaces at the receiver instead of a panic.
-    match key
-        .cipher()
-        .encrypt_inout_detached(&nonce, aad, buffer.into())
-    {
+    match cipher.encrypt_inout_detached(&nonce, aad, buffer.into()) {
         Ok(tag) => tag.into(),
         Err(_) => {
             buffer.zeroize();
@@ -117,9 +161,19 @@ pub fn open_in_place_detached(
     buffer: &mut [u8],
     tag: &[u8; TAG_LEN],
 ) -> Result<(), AeadError> {
+    open_with(&key.cipher(), nonce, aad, buffer, tag)
+}
+
+fn open_with(
+    cipher: &Aes256Gcm,
+    nonce: &AeadNonce,
+    aad: &[u8],
+    buffer: &mut [u8],
+    tag: &[u8; TAG_LEN],
+) -> Result<(), AeadError> {
     let nonce = Nonce::from(nonce.0);
     let tag = Tag::from(*tag);
-    key.cipher()
+    cipher
         .decrypt_inout_detached(&nonce, aad, buffer.into(), &tag)
         .map_err(|_| {
             buffer.zeroize();

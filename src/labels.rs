@@ -31,6 +31,8 @@ pub mod kdf {
     pub const GROUP_SENDER_CHAIN: &[u8] = b"group sender chain";
     /// The keys of one group message (SPEC.md §8.5).
     pub const GROUP_MESSAGE: &[u8] = b"group message";
+    /// The stream keys of one attachment (SPEC.md §9.2).
+    pub const ATTACHMENT: &[u8] = b"attachment";
 }
 
 /// Labels (domains) of Ed25519 signatures.

@@ -20,6 +20,8 @@
 //! | [`safety_number`] | §6 | fingerprints for out-of-band comparison |
 //! | [`pairwise`] | §7 | 1:1 sessions: seal, open, replay window, key rotation |
 //! | [`group`] | §8 | rosters, signed epoch distributions, per-sender signed group messages |
+//! | `legacy` (feature `legacy`) | §11 | byte-compatible LINE Letter Sealing v1/v2, for interoperability |
+//! | [`attachment`] | §9 | streaming, key-committing, random-access file sealing |
 //! | `vectors` (feature `vectors`) | §10 | the test-vector schema, checker and generator |
 //!
 //! ```
@@ -48,6 +50,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod aead;
+pub mod attachment;
 pub mod codec;
 pub mod device;
 pub mod group;
@@ -55,6 +58,8 @@ pub mod ids;
 pub mod kdf;
 pub mod keys;
 pub mod labels;
+#[cfg(feature = "legacy")]
+pub mod legacy;
 pub mod pairwise;
 pub mod registration;
 pub mod safety_number;
