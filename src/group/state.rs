@@ -603,4 +603,3 @@ fn diff(epoch: u64, distributor: &DeviceAddress, old: &Roster, new: &Roster) -> 
         rekeyed,
     }
 }
-

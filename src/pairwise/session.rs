@@ -561,4 +561,3 @@ enum ChainError {
     UnknownPeer,
     NonContributory,
 }
-
