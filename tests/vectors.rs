@@ -133,6 +133,29 @@ fn pairwise_open_has_one_invalid_case_per_check() {
 }
 
 #[test]
+fn attachment_files_have_one_invalid_case_per_check() {
+    assert_invalid_cases_for("attachment-seal", &["InvalidChunkSize"]);
+    assert_invalid_cases_for(
+        "attachment-open",
+        &[
+            "UnsupportedVersion",
+            "Malformed",
+            "ChunkSizeMismatch",
+            "CommitmentMismatch",
+            "ChunkAuthenticationFailed",
+            "Truncated",
+            "TooLong",
+            "SizeMismatch",
+            "DigestMismatch",
+        ],
+    );
+    assert_invalid_cases_for(
+        "attachment-chunk",
+        &["InvalidChunk", "ChunkAuthenticationFailed", "CommitmentMismatch"],
+    );
+}
+
+#[test]
 fn group_files_have_one_invalid_case_per_check() {
     assert_invalid_cases_for("group-roster-hash", &["InvalidRoster"]);
     assert_invalid_cases_for(

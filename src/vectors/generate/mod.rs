@@ -23,6 +23,7 @@ use crate::labels;
 use crate::registration::BundleContent;
 use crate::time::Timestamp;
 
+mod attachment;
 mod group;
 mod pairwise;
 
@@ -49,6 +50,9 @@ pub fn all() -> Result<Vec<VectorFile>, String> {
         group::distribution_process()?,
         group::seal()?,
         group::open()?,
+        attachment::seal()?,
+        attachment::open()?,
+        attachment::chunk()?,
     ])
 }
 

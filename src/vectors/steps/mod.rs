@@ -19,7 +19,10 @@ use crate::registration::{KeyBundle, RegistrationPolicy};
 use crate::safety_number::SafetyNumber;
 use crate::time::Timestamp;
 
+mod attachment;
 mod group;
+#[cfg(feature = "legacy")]
+mod legacy;
 mod pairwise;
 
 /// A step's checker.
@@ -49,6 +52,33 @@ pub(super) const STEPS: &[(&str, Step)] = &[
     ("group-distribution-process", group::distribution_process),
     ("group-seal", group::seal),
     ("group-open", group::open),
+    ("attachment-seal", attachment::seal),
+    ("attachment-open", attachment::open),
+    ("attachment-chunk", attachment::chunk),
+    #[cfg(feature = "legacy")]
+    ("legacy-v1-seal", legacy::v1_seal),
+    #[cfg(feature = "legacy")]
+    ("legacy-v1-open", legacy::v1_open),
+    #[cfg(feature = "legacy")]
+    ("legacy-v2-seal", legacy::v2_seal),
+    #[cfg(feature = "legacy")]
+    ("legacy-v2-open", legacy::v2_open),
+    #[cfg(feature = "legacy")]
+    ("legacy-group-key", legacy::group_key),
+    #[cfg(feature = "legacy")]
+    ("legacy-group-wrap", legacy::group_wrap),
+    #[cfg(feature = "legacy")]
+    ("legacy-group-unwrap", legacy::group_unwrap),
+    #[cfg(feature = "legacy")]
+    ("legacy-group-seal", legacy::group_seal),
+    #[cfg(feature = "legacy")]
+    ("legacy-group-open", legacy::group_open),
+    #[cfg(feature = "legacy")]
+    ("legacy-media-seal", legacy::media_seal),
+    #[cfg(feature = "legacy")]
+    ("legacy-media-open", legacy::media_open),
+    #[cfg(feature = "legacy")]
+    ("legacy-payload", legacy::payload),
 ];
 
 pub(super) fn lookup(step: &str) -> Option<Step> {
