@@ -6,7 +6,9 @@ use alloc::string::String;
 use serde_json::{Map, Value};
 
 use super::outputs;
-use crate::attachment::{AttachmentOpener, AttachmentSealer, FileDescriptor, FileKey, RandomAccess};
+use crate::attachment::{
+    AttachmentOpener, AttachmentSealer, FileDescriptor, FileKey, RandomAccess,
+};
 use crate::vectors::{CaseError, Inputs, StepOutput, hex_string};
 
 fn error(e: crate::attachment::AttachmentError) -> CaseError {
@@ -35,7 +37,10 @@ pub(super) fn seal(input: &Map<String, Value>) -> StepOutput {
     blob.extend(sealer.update(&input.bytes("plaintext")?).map_err(error)?);
     let (last, descriptor) = sealer.finish().map_err(error)?;
     blob.extend(last);
-    outputs([("blob", hex_string(&blob)), ("descriptor", hex_string(&descriptor.encode()))])
+    outputs([
+        ("blob", hex_string(&blob)),
+        ("descriptor", hex_string(&descriptor.encode())),
+    ])
 }
 
 /// §9.3: open a whole blob (fed in one piece) with its descriptor.
@@ -43,7 +48,10 @@ pub(super) fn open(input: &Map<String, Value>) -> StepOutput {
     let input = Inputs(input);
     let descriptor = FileDescriptor::decode(&input.bytes("descriptor")?).map_err(error)?;
     let mut opener = AttachmentOpener::new(&descriptor);
-    let mut plaintext = opener.update(&input.bytes("blob")?).map_err(error)?.to_vec();
+    let mut plaintext = opener
+        .update(&input.bytes("blob")?)
+        .map_err(error)?
+        .to_vec();
     plaintext.extend_from_slice(&opener.finish().map_err(error)?);
     outputs([("plaintext", hex_string(&plaintext))])
 }
@@ -53,7 +61,10 @@ pub(super) fn chunk(input: &Map<String, Value>) -> StepOutput {
     let input = Inputs(input);
     let descriptor = FileDescriptor::decode(&input.bytes("descriptor")?).map_err(error)?;
     let access = RandomAccess::new(&descriptor, &input.bytes("header")?).map_err(error)?;
-    let index = u32::try_from(input.u64("index")?).map_err(|_| CaseError::BadInput("index".into()))?;
-    let plaintext = access.open_chunk(index, &input.bytes("chunk")?).map_err(error)?;
+    let index =
+        u32::try_from(input.u64("index")?).map_err(|_| CaseError::BadInput("index".into()))?;
+    let plaintext = access
+        .open_chunk(index, &input.bytes("chunk")?)
+        .map_err(error)?;
     outputs([("plaintext", hex_string(&plaintext))])
 }
