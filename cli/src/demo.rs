@@ -477,6 +477,10 @@ pub(crate) fn run() -> Result<ExitCode, String> {
     );
     conversation(&mut rng, &alice, &mut bob, &server)?;
     group_scene(&mut rng, &alice, &bob, &mut server, now)?;
-    println!("Attachments and the legacy format join this walk-through as they land.");
+    println!(
+        "17. The published attacks on LINE Letter Sealing, against the legacy format and LS3:"
+    );
+    let rows = letterseal_cli::attacks::run_all()?;
+    println!("{}", letterseal_cli::attacks::table(&rows));
     Ok(ExitCode::SUCCESS)
 }
