@@ -375,7 +375,8 @@ impl AttachmentOpener {
         }
         let mut out = Zeroizing::new(Vec::new());
         self.open_buffer(true, &mut out)?;
-        if self.opened != self.size {
+        let expected_chunks = chunk_count(self.size, self.chunk_size);
+        if self.opened != self.size || u64::from(self.index) + 1 != expected_chunks {
             return Err(AttachmentError::SizeMismatch);
         }
         let digest: [u8; 32] = self.hasher.clone().finalize().into();
@@ -469,5 +470,41 @@ impl RandomAccess {
             )
             .map_err(|_| AttachmentError::ChunkAuthenticationFailed { index })?;
         Ok(plain)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sender that ends a full file with an extra empty last chunk (which an
+    /// honest sealer never does) is refused, as random access would refuse it.
+    #[test]
+    fn extra_empty_last_chunk_is_refused() {
+        let file_key = FileKey::from_bytes([3; 32]);
+        let salt = [4u8; SALT_LEN];
+        let sealer = AttachmentSealer::with_key(file_key.clone(), salt, 16, "x").unwrap();
+        let keys = derive(&file_key, &salt, 16);
+        let mut blob = sealer.header().to_vec();
+        let mut chunk0 = [7u8; 16];
+        let tag0 =
+            keys.cipher
+                .seal_in_place_detached(&nonce(&keys.prefix, 0, false), b"", &mut chunk0);
+        blob.extend_from_slice(&chunk0);
+        blob.extend_from_slice(&tag0);
+        let tag1 = keys
+            .cipher
+            .seal_in_place_detached(&nonce(&keys.prefix, 1, true), b"", &mut []);
+        blob.extend_from_slice(&tag1);
+        let descriptor = FileDescriptor {
+            file_key,
+            size: 16,
+            chunk_size: 16,
+            digest: Sha256::digest(&blob).into(),
+            media_type: "x".into(),
+        };
+        let mut opener = AttachmentOpener::new(&descriptor);
+        assert_eq!(opener.update(&blob).unwrap().as_slice(), &[7u8; 16]);
+        assert_eq!(opener.finish().unwrap_err(), AttachmentError::SizeMismatch);
     }
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Independent reference cross-check of the letterseal protocol test vectors.
 
-Every expected result in test-vectors/*.json is recomputed from SPEC.md (sections 2-8 and
-Appendix A) and test-vectors/README.md (the step table and the paragraphs on devices and group
+Every expected result in test-vectors/*.json is recomputed from SPEC.md (sections 2-9 and
+Appendix A -- dropped from SPEC.md in 18f5e8b; the labels are its last version's plus §9.2's
+"attachment") and test-vectors/README.md (the step table and the paragraphs on devices and group
 states) alone, using only the Python standard library and the `cryptography` package. The Rust
 sources are deliberately not consulted: the point is a second, independent reading of the
 specification.
@@ -69,6 +70,30 @@ where SPEC is silent and a vector would depend on the choice the reference refus
   * the `delivered` messages of a `group-open` case use the case's associatedData and `now`
     (* the README says so only for pairwise-open; all delivered group messages have empty AD).
 
+Readings of SPEC.md §9 (attachments); * marks the unexercised ones:
+  * descriptor decoding (§9.4 names no errors): the version byte first (UnsupportedVersion), then
+    the structure -- truncated, trailing bytes -- is Malformed, as §5.1 says for bundles and the
+    attachment-open notes say (§2.2 alone would call these Truncated / TrailingBytes); * a
+    descriptor that decodes but breaks §9.2 / §9.4 (chunk size outside 1 … 2^24, n >= 2^32, a
+    media type that is not printable ASCII) has no error name: BadInput; * the descriptor is
+    decoded before the blob's header is looked at;
+  * attachment-open reads the whole 54-byte header before checking it; a shorter stream is
+    Truncated (* when the bytes it has already show a wrong version, kind or chunk size, the
+    verdict would depend on an order SPEC does not give: BadInput);
+  * the last-chunk flag of the stream opener comes from the stream's shape, as §9.3 says, not
+    from the descriptor's size; each chunk authenticates before its plaintext counts towards
+    TooLong (attachment-open tcId 13 pins this: a length-first check would say TooLong); then
+    SizeMismatch; the digest (SHA-256 of the whole blob, header included) is checked last;
+  * * the stream opener does not compare its chunk count with max(1, ceil(size / chunk size)):
+    a blob whose full last chunk was sealed non-last and followed by an empty last chunk (which
+    §9.2 forbids a sealer to produce) opens, while random access rejects its chunk 0;
+  * random access (attachment-chunk): the header checks first, then index < n and the exact
+    length (InvalidChunk), then the tag, with the flag from the descriptor's size; the `header`
+    input must be exactly 54 bytes (BadInput otherwise);
+  * attachment-seal checks the chunk size first (InvalidChunkSize); * a media type that is not
+    printable ASCII of at most 255 bytes: BadInput. Each chunk is sealed twice (AESGCM and AES
+    block cipher + Python GHASH) and every sealed blob must open whole and chunk by chunk.
+
 The pairwise steps simulate devices and sessions (§4.5, §7.1, §7.5): a device's key set (live
 keys by key id, retired key ids), the peer's verified keys, the send counter and the replay
 window; AES-256-GCM is `cryptography`'s AESGCM. The group steps add rosters (§8.1), the
@@ -96,6 +121,7 @@ from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -121,6 +147,9 @@ EXPECTED_STEPS = [
     "group-distribution-process",
     "group-seal",
     "group-open",
+    "attachment-seal",
+    "attachment-open",
+    "attachment-chunk",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -1729,6 +1758,265 @@ def step_group_open(inp):
     }
 
 
+# ---------------------------------------------------------------------------------------------
+# Attachments (SPEC §9)
+# ---------------------------------------------------------------------------------------------
+
+LABEL_ATTACHMENT = b"attachment"
+ATTACHMENT_KIND = 4
+ATTACHMENT_BOUND_LEN = 6  # u8(1) ‖ u8(kind = 4) ‖ u32(chunk size)
+ATTACHMENT_HEADER_LEN = 54  # bound (6) ‖ salt (16) ‖ commitment (32)
+ATTACHMENT_KEYS_LEN = 71  # aead key (32) ‖ prefix (7) ‖ commitment (32)
+MAX_CHUNK_SIZE = 2**24
+MAX_CHUNKS = 2**32  # chunk indexes 0 … n−1 < 2^32
+FILE_KEY_LEN = 32
+
+
+def _gf128_mul(x: int, y: int) -> int:
+    """Multiplication in GF(2^128) with GCM's bit order (SP 800-38D §6.3, Algorithm 1)."""
+    r, z, v = 0xE1 << 120, 0, y
+    for i in range(127, -1, -1):
+        if (x >> i) & 1:
+            z ^= v
+        v = (v >> 1) ^ r if v & 1 else v >> 1
+    return z
+
+
+def _ghash(hk: int, data: bytes) -> int:
+    y = 0
+    for i in range(0, len(data), 16):
+        y = _gf128_mul(y ^ int.from_bytes(data[i : i + 16], "big"), hk)
+    return y
+
+
+def gcm_seal_py(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """AES-256-GCM from the AES block cipher (ECB through `cryptography`) and a Python GHASH:
+    SP 800-38D §7.1 with a 96-bit IV (J0 = IV ‖ 0^31 ‖ 1)."""
+    assert len(key) == 32 and len(nonce) == 12
+    nblocks = (len(plaintext) + 15) // 16
+    counters = b"".join(nonce + u32(j) for j in range(1, nblocks + 2))  # J0, inc32(J0), ...
+    enc = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    hk = int.from_bytes(enc.update(bytes(16)), "big")
+    stream = enc.update(counters) + enc.finalize()
+    ek_j0, ks = stream[:16], stream[16:]
+    ct = bytes(a ^ b for a, b in zip(plaintext, ks))
+    pad = lambda b: b + bytes(-len(b) % 16)  # noqa: E731
+    s = _ghash(hk, pad(aad) + pad(ct) + u64(8 * len(aad)) + u64(8 * len(ct)))
+    return ct + (s ^ int.from_bytes(ek_j0, "big")).to_bytes(16, "big")
+
+
+def gcm_seal_both(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    theirs = AESGCM(key).encrypt(nonce, plaintext, aad)
+    if gcm_seal_py(key, nonce, plaintext, aad) != theirs:
+        raise Disagree("AES-256-GCM: AESGCM and AES-ECB + Python GHASH differ")
+    return theirs
+
+
+def chunk_count(size: int, chunk_size: int) -> int:
+    # §9.2: n = max(1, ceil(size / chunk size))
+    return max(1, -(-size // chunk_size))
+
+
+def attachment_bound(chunk_size: int) -> bytes:
+    return u8(1) + u8(ATTACHMENT_KIND) + u32(chunk_size)
+
+
+def attachment_keys(file_key: bytes, salt: bytes, bound: bytes) -> tuple[bytes, bytes, bytes]:
+    # §9.2: keys = DeriveLabeled(salt, file key, "attachment", bound, 71)
+    keys = derive_labeled(salt, file_key, LABEL_ATTACHMENT, bound, ATTACHMENT_KEYS_LEN)
+    return keys[0:32], keys[32:39], keys[39:71]
+
+
+def chunk_nonce(prefix: bytes, index: int, last: bool) -> bytes:
+    # §9.2: nonce_i = prefix ‖ u32(i) ‖ u8(1 if i = n−1 else 0)
+    assert len(prefix) == 7 and 0 <= index < MAX_CHUNKS
+    return prefix + u32(index) + u8(1 if last else 0)
+
+
+def check_media_type(media: bytes) -> None:
+    # §9.4: printable ASCII (0x20-0x7e), at most 255 bytes. SPEC names no error for a violation.
+    if len(media) > 255 or any(not 0x20 <= b <= 0x7E for b in media):
+        raise BadInput(f"media type {media!r} is not printable ASCII of at most 255 bytes "
+                       "(SPEC 9.4 names no error)")
+
+
+def encode_descriptor(file_key, size, chunk_size, digest, media) -> bytes:
+    # §9.4: u8(1) ‖ file key (32) ‖ u64(size) ‖ u32(chunk size) ‖ SHA-256(blob) (32) ‖ lp8(media type)
+    return u8(1) + file_key + u64(size) + u32(chunk_size) + digest + lp8(media)
+
+
+def decode_descriptor(data: bytes) -> dict:
+    """§9.4 with §2.1/§2.2. SPEC names no error for descriptor decoding; the vector notes say
+    version other than 1 -> UnsupportedVersion, a malformed descriptor -> Malformed (as §5.1 does
+    for bundles: Malformed covers truncation and trailing bytes). The version byte is checked
+    first, then the structure. A descriptor that decodes but breaks §9.2/§9.4 (chunk size
+    outside 1 … 2^24, n >= 2^32, a media type that is not printable ASCII) has no error name in
+    SPEC: BadInput."""
+    if len(data) < 1:
+        raise Reject("Malformed", "empty descriptor")
+    if data[0] != 1:
+        raise Reject("UnsupportedVersion", f"descriptor version {data[0]}")
+    r = Reader(data)
+    r.take(1, "descriptor version")
+    file_key = r.take(FILE_KEY_LEN, "file key")
+    size = r.int_be(8, "size")
+    chunk_size = r.int_be(4, "chunk size")
+    digest = r.take(32, "digest")
+    media = r.take(r.int_be(1, "media type length"), "media type")
+    r.finish()
+    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+        raise BadInput(f"descriptor chunk size {chunk_size} outside 1 … 2^24 (SPEC names no error)")
+    if chunk_count(size, chunk_size) > MAX_CHUNKS:
+        raise BadInput("descriptor size needs 2^32 chunks or more (SPEC names no error)")
+    check_media_type(media)
+    if encode_descriptor(file_key, size, chunk_size, digest, media) != data:
+        raise Disagree("descriptor re-encoding differs from the input")
+    return dict(file_key=file_key, size=size, chunk_size=chunk_size, digest=digest, media=media)
+
+
+def check_attachment_header(header: bytes, desc: dict) -> tuple[bytes, bytes]:
+    """§9.3, in order: version 1, kind 4, the descriptor's chunk size, the commitment (constant
+    time). Returns (aead key, nonce prefix)."""
+    assert len(header) == ATTACHMENT_HEADER_LEN
+    if header[0] != 1:
+        raise Reject("UnsupportedVersion", f"header version {header[0]}")
+    if header[1] != ATTACHMENT_KIND:
+        raise Reject("Malformed", f"header kind {header[1]}")
+    chunk_size = int.from_bytes(header[2:6], "big")
+    if chunk_size != desc["chunk_size"]:
+        raise Reject("ChunkSizeMismatch", f"header {chunk_size}, descriptor {desc['chunk_size']}")
+    b = ATTACHMENT_BOUND_LEN
+    bound, salt, commitment = header[:b], header[b : b + 16], header[b + 16 :]
+    assert bound == attachment_bound(chunk_size)
+    key, prefix, expected = attachment_keys(desc["file_key"], salt, bound)
+    if not hmac.compare_digest(expected, commitment):
+        raise Reject("CommitmentMismatch")
+    return key, prefix
+
+
+def open_chunk(key: bytes, prefix: bytes, index: int, last: bool, sealed: bytes) -> bytes:
+    if index >= MAX_CHUNKS:
+        raise BadInput("chunk index 2^32 reached (SPEC 9.2 bounds n, names no error)")
+    try:
+        return AESGCM(key).decrypt(chunk_nonce(prefix, index, last), sealed, b"")
+    except InvalidTag:
+        raise Reject("ChunkAuthenticationFailed", f"chunk {index}{' (last)' if last else ''}") from None
+
+
+def attachment_open(desc: dict, blob: bytes) -> bytes:
+    """§9.3 over a stream fed in one piece. The last-chunk flag comes from the stream's shape
+    (a full sealed chunk followed by more data is non-last; what is left at the end is last),
+    each chunk is authenticated before its plaintext counts towards TooLong, and the digest is
+    checked after everything else."""
+    if len(blob) < ATTACHMENT_HEADER_LEN:
+        # SPEC does not say whether a streaming opener checks the version/kind/chunk size bytes
+        # it already has before reporting Truncated; refuse to guess when it matters.
+        cs = blob[2:6]
+        if (blob[:1] not in (b"", b"\x01") or blob[1:2] not in (b"", u8(ATTACHMENT_KIND))
+                or (len(cs) == 4 and int.from_bytes(cs, "big") != desc["chunk_size"])):
+            raise BadInput("stream ends inside a header whose first bytes are already wrong: "
+                           "SPEC 9.3 does not order Truncated against the header checks")
+        raise Reject("Truncated", f"{len(blob)} bytes, inside the header")
+    key, prefix = check_attachment_header(blob[:ATTACHMENT_HEADER_LEN], desc)
+    sealed_full = desc["chunk_size"] + TAG_LEN
+    pos, index, out = ATTACHMENT_HEADER_LEN, 0, []
+    total = 0
+    while True:
+        rest = len(blob) - pos
+        if rest > sealed_full:
+            last, sealed = False, blob[pos : pos + sealed_full]
+        elif TAG_LEN <= rest:
+            last, sealed = True, blob[pos:]
+        else:
+            raise Reject("Truncated", f"{rest} bytes at the end: no last chunk")
+        pt = open_chunk(key, prefix, index, last, sealed)
+        total += len(pt)
+        if total > desc["size"]:
+            raise Reject("TooLong", f"{total} bytes of plaintext > {desc['size']}")
+        out.append(pt)
+        pos += len(sealed)
+        index += 1
+        if last:
+            break
+    if total < desc["size"]:
+        raise Reject("SizeMismatch", f"{total} bytes of plaintext < {desc['size']}")
+    if not hmac.compare_digest(hashlib.sha256(blob).digest(), desc["digest"]):
+        raise Reject("DigestMismatch")
+    return b"".join(out)
+
+
+def attachment_chunk(desc: dict, header: bytes, index: int, sealed: bytes) -> bytes:
+    """§9.3 random access: the header check, then chunk i at its place, with the last flag and
+    its length computed from the descriptor's size."""
+    key, prefix = check_attachment_header(header, desc)
+    cs, size = desc["chunk_size"], desc["size"]
+    n_chunks = chunk_count(size, cs)
+    if index >= n_chunks:
+        raise Reject("InvalidChunk", f"index {index} >= n = {n_chunks}")
+    last = index == n_chunks - 1
+    expected_len = (size - (n_chunks - 1) * cs if last else cs) + TAG_LEN
+    if len(sealed) != expected_len:
+        raise Reject("InvalidChunk", f"{len(sealed)} bytes at index {index}, expected {expected_len}")
+    return open_chunk(key, prefix, index, last, sealed)
+
+
+def attachment_seal(file_key, salt, chunk_size, media, plaintext) -> tuple[bytes, bytes]:
+    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+        raise Reject("InvalidChunkSize", f"{chunk_size}")
+    check_media_type(media)
+    n_chunks = chunk_count(len(plaintext), chunk_size)
+    if n_chunks > MAX_CHUNKS:
+        raise BadInput("2^32 chunks or more (SPEC names no error)")
+    bound = attachment_bound(chunk_size)
+    key, prefix, commitment = attachment_keys(file_key, salt, bound)
+    header = bound + salt + commitment
+    assert len(header) == ATTACHMENT_HEADER_LEN
+    chunks = []
+    for i in range(n_chunks):
+        p_i = plaintext[i * chunk_size : (i + 1) * chunk_size]
+        assert (len(p_i) == chunk_size) or (i == n_chunks - 1 and len(p_i) <= chunk_size)
+        chunks.append(gcm_seal_both(key, chunk_nonce(prefix, i, i == n_chunks - 1), p_i, b""))
+    blob = header + b"".join(chunks)
+    descriptor = encode_descriptor(file_key, len(plaintext), chunk_size,
+                                   hashlib.sha256(blob).digest(), media)
+    # Round trips: the whole blob opens, and so does every chunk on its own.
+    desc = decode_descriptor(descriptor)
+    if attachment_open(desc, blob) != plaintext:
+        raise Disagree("sealed attachment does not open to its plaintext")
+    for i, c in enumerate(chunks):
+        if attachment_chunk(desc, header, i, c) != plaintext[i * chunk_size : (i + 1) * chunk_size]:
+            raise Disagree(f"chunk {i} does not open alone")
+    return blob, descriptor
+
+
+def step_attachment_seal(inp):
+    expect_inputs(inp, {"fileKey", "salt", "chunkSize", "mediaType", "plaintext"})
+    media = inp.get("mediaType")
+    if not isinstance(media, str):
+        raise BadInput("mediaType is not text")
+    try:
+        media_bytes = media.encode("ascii")
+    except UnicodeEncodeError:
+        raise BadInput("mediaType is not ASCII (SPEC 9.4 names no error)") from None
+    blob, descriptor = attachment_seal(h(inp, "fileKey", FILE_KEY_LEN), h(inp, "salt", 16),
+                                       n(inp, "chunkSize", 32), media_bytes, h(inp, "plaintext"))
+    return {"blob": blob.hex(), "descriptor": descriptor.hex()}
+
+
+def step_attachment_open(inp):
+    expect_inputs(inp, {"descriptor", "blob"})
+    # The descriptor is known before the stream starts (§9.3), so it is decoded first.
+    desc = decode_descriptor(h(inp, "descriptor"))
+    return {"plaintext": attachment_open(desc, h(inp, "blob")).hex()}
+
+
+def step_attachment_chunk(inp):
+    expect_inputs(inp, {"descriptor", "header", "index", "chunk"})
+    desc = decode_descriptor(h(inp, "descriptor"))
+    header = h(inp, "header", ATTACHMENT_HEADER_LEN)
+    return {"plaintext": attachment_chunk(desc, header, n(inp, "index", 64), h(inp, "chunk")).hex()}
+
+
 STEPS = {
     "identity-keygen": step_identity_keygen,
     "identity-public-key": step_identity_public_key,
@@ -1750,6 +2038,9 @@ STEPS = {
     "group-distribution-process": step_group_distribution_process,
     "group-seal": step_group_seal,
     "group-open": step_group_open,
+    "attachment-seal": step_attachment_seal,
+    "attachment-open": step_attachment_open,
+    "attachment-chunk": step_attachment_chunk,
 }
 assert list(STEPS) == EXPECTED_STEPS
 
@@ -1912,6 +2203,34 @@ def cross_case_checks(step: str, tests: list) -> dict:
                            and e.get("epoch") == out.get("epoch")), {})
                 if ep.get("supersededAt") is None or inp.get("maxAge") is None:
                     extra[tc.get("tcId")] = "flag Grace but the message's epoch is not superseded under a maxAge"
+    if step == "attachment-seal":
+        for tc in tests:
+            inp = tc.get("input", {})
+            if "ChunkBoundary" in tc.get("flags", []):
+                # "Size at or next to a multiple of the chunk size"
+                cs, pt = inp.get("chunkSize"), inp.get("plaintext")
+                if not (isinstance(cs, int) and cs > 0 and isinstance(pt, str)
+                        and (len(pt) // 2) % cs in {0, 1, cs - 1}):
+                    extra[tc.get("tcId")] = "flag ChunkBoundary but the size is not at or next to a multiple of the chunk size"
+    if step == "attachment-chunk":
+        # Valid cases that share a descriptor and header and cover every index 0 … n-1 are the
+        # pieces of one blob: header ‖ chunks in index order must hash to the descriptor's digest.
+        groups: dict = {}
+        for tc in tests:
+            inp = tc.get("input", {})
+            if tc.get("result") == "valid":
+                key = (inp.get("descriptor"), inp.get("header"))
+                groups.setdefault(key, {})[inp.get("index")] = (tc.get("tcId"), inp.get("chunk"))
+        for (desc_hex, header_hex), chunks in groups.items():
+            try:
+                desc = decode_descriptor(bytes.fromhex(desc_hex))
+                blob = bytes.fromhex(header_hex) + b"".join(
+                    bytes.fromhex(chunks[i][1]) for i in range(chunk_count(desc["size"], desc["chunk_size"])))
+            except (KeyError, TypeError, ValueError, Reject, BadInput):
+                continue  # not all indexes present (or the cases fail on their own)
+            if hashlib.sha256(blob).digest() != desc["digest"]:
+                for tcid, _ in chunks.values():
+                    extra[tcid] = "the valid chunks of this descriptor, joined, do not hash to its digest"
     if step == "group-roster-hash":
         # Same members (any order) and same group id: same hash; another group id: another hash.
         seen: dict = {}
@@ -2016,6 +2335,32 @@ def _is_hex(v) -> bool:
     return isinstance(v, str) and len(v) > 0 and all(c in "0123456789abcdef" for c in v)
 
 
+def _patch_descriptor(desc_hex: str, size=None, digest=None, media=None) -> str:
+    """A §9.4 descriptor with some fields replaced (raw slicing: the input must be well formed)."""
+    d = bytes.fromhex(desc_hex)
+    fk, sz, cs, dg, md = d[1:33], int.from_bytes(d[33:41], "big"), d[41:45], d[45:77], d[78:]
+    return (u8(d[0]) + fk + u64(sz if size is None else size) + cs
+            + (dg if digest is None else digest)
+            + lp8(md if media is None else media.encode())).hex()
+
+
+def _reseal_attachment(desc_hex: str, blob_hex: str, plaintext_hex: str, last_flag: bool = True,
+                       index_offset: int = 0, header_aad: bool = False) -> tuple[str, str]:
+    """Re-seal a blob's plaintext under its own header (the descriptor carries the file key),
+    optionally breaking one rule of §9.2, and return (blob, descriptor with the fresh digest)."""
+    d, blob, pt = bytes.fromhex(desc_hex), bytes.fromhex(blob_hex), bytes.fromhex(plaintext_hex)
+    header = blob[:ATTACHMENT_HEADER_LEN]
+    cs = int.from_bytes(header[2:6], "big")
+    key, prefix, _ = attachment_keys(d[1:33], header[6:22], header[:6])
+    n_chunks = chunk_count(len(pt), cs)
+    out = header
+    for i in range(n_chunks):
+        last = i == n_chunks - 1 and last_flag
+        out += AESGCM(key).encrypt(chunk_nonce(prefix, i + index_offset, last),
+                                   pt[i * cs : (i + 1) * cs], header if header_aad else b"")
+    return out.hex(), _patch_descriptor(desc_hex, digest=hashlib.sha256(out).digest())
+
+
 def self_test(directory: Path) -> int:
     docs = load(directory)
     passed, failed, file_problems, _ = run(docs, quiet=True)
@@ -2082,7 +2427,7 @@ def self_test(directory: Path) -> int:
     m["bundle-verify"] = "missing (self-test)"
     mutations.append(("bundle-verify.json missing", "bundle-verify", m, None))
     for step in EXPECTED_STEPS:
-        if step.startswith(("pairwise-", "group-")):
+        if step.startswith(("pairwise-", "group-", "attachment-")):
             m = copy.deepcopy(docs)
             m[step] = "missing (self-test)"
             mutations.append((f"{step}.json missing", step, m, None))
@@ -2203,6 +2548,66 @@ def self_test(directory: Path) -> int:
     if not ok:
         return 1
 
+    # 8b. attachments: descriptor fields the steps depend on, and consistent re-seals (fresh
+    #     digest) that break one rule of §9.2 each -- the file key is in the descriptor
+    sa, so, sc = "attachment-seal", "attachment-open", "attachment-chunk"
+
+    def set_desc(mt, **kw):
+        mt["input"]["descriptor"] = _patch_descriptor(mt["input"]["descriptor"], **kw)
+
+    def desc_size(tc):
+        return int(tc["input"]["descriptor"][66:82], 16)
+
+    def reseal(**kw):
+        def fn(mt):
+            mt["input"]["blob"], mt["input"]["descriptor"] = _reseal_attachment(
+                mt["input"]["descriptor"], mt["input"]["blob"], mt["output"]["plaintext"], **kw)
+        return fn
+
+    open_multi = next(t for t in docs[so]["tests"] if t["result"] == "valid"
+                      and len(t["output"]["plaintext"]) // 2 > 2 * int(t["input"]["descriptor"][82:90], 16))
+    chunk_one = next(t for t in docs[sc]["tests"] if t["result"] == "valid" and t["input"]["index"] == 1)
+    past_end = by_error(sc, "InvalidChunk")
+    boundary = next(t for t in docs[sa]["tests"] if "ChunkBoundary" in t.get("flags", [])
+                    and len(t["input"]["plaintext"]) // 2 == t["input"]["chunkSize"])
+    biggest_bad = max((t for t in docs[sa]["tests"] if t.get("error") == "InvalidChunkSize"),
+                      key=lambda t: t["input"]["chunkSize"])
+    # The reference's sealing layout reproduces the open vector's blob byte for byte.
+    d0 = _reseal_attachment(open_multi["input"]["descriptor"], open_multi["input"]["blob"],
+                            open_multi["output"]["plaintext"])
+    if d0 != (open_multi["input"]["blob"], open_multi["input"]["descriptor"]):
+        print(f"self-test: re-sealing {so} tcId {open_multi['tcId']} does not reproduce its blob")
+        return 1
+    print(f"reproduced  {so} tcId {open_multi['tcId']}: blob and descriptor re-sealed from the "
+          "descriptor's file key, the header's salt and the plaintext")
+    ok = all([
+        mutate_input("InvalidChunkSize case at chunk size 2^24 (the top of the range)", sa,
+                     biggest_bad, lambda mt: mt["input"].update(chunkSize=MAX_CHUNK_SIZE)),
+        mutate_input("ChunkBoundary case (size = chunk size) sealed in chunks one byte larger", sa,
+                     boundary, bump("chunkSize")),
+        mutate_input("valid seal with another media type", sa, first_valid(sa),
+                     lambda mt: mt["input"].update(mediaType=mt["input"]["mediaType"] + "x")),
+        mutate_input("TooLong case with the descriptor's size one larger (the real size)", so,
+                     by_error(so, "TooLong"), lambda mt: set_desc(mt, size=desc_size(mt) + 1)),
+        mutate_input("SizeMismatch case with the descriptor's size one smaller (the real size)", so,
+                     by_error(so, "SizeMismatch"), lambda mt: set_desc(mt, size=desc_size(mt) - 1)),
+        mutate_input("valid blob with its last byte dropped", so, open_multi,
+                     lambda mt: mt["input"].update(blob=mt["input"]["blob"][:-2])),
+        mutate_input("valid blob re-sealed with its last chunk flagged non-last (fresh digest)", so,
+                     open_multi, reseal(last_flag=False)),
+        mutate_input("valid blob re-sealed with chunk indexes starting at 1 (fresh digest)", so,
+                     open_multi, reseal(index_offset=1)),
+        mutate_input("valid blob re-sealed with the header as AAD (fresh digest)", so,
+                     open_multi, reseal(header_aad=True)),
+        mutate_input("chunk 1 read with the descriptor's size 32 (index 1 becomes the last)", sc,
+                     chunk_one, lambda mt: set_desc(mt, size=2 * int(mt["input"]["descriptor"][82:90], 16))),
+        mutate_input("InvalidChunk case with the descriptor's size one chunk larger", sc, past_end,
+                     lambda mt: set_desc(mt, size=desc_size(mt) + int(mt["input"]["descriptor"][82:90], 16))),
+        mutate_input("valid chunk read at the next index", sc, chunk_one, bump("index")),
+    ])
+    if not ok:
+        return 1
+
     # 9. changes that MUST NOT change any verdict (the reference must not be too strict)
     invariants = []  # (description, step, mutated docs)
 
@@ -2223,6 +2628,11 @@ def self_test(directory: Path) -> int:
          only_epoch(lambda e: e["members"].reverse()))
     keep("Grace case opened exactly at supersededAt + maxAge", go, by_flag(go, "Grace"),
          lambda mt: mt["input"].update(now=mt["input"]["epochs"][0]["supersededAt"] + mt["input"]["maxAge"]))
+
+    keep("valid blob opened with another media type in the descriptor", so, open_multi,
+         lambda mt: set_desc(mt, media="text/plain"))
+    keep("valid chunk read with another digest in the descriptor (random access cannot check it)",
+         sc, chunk_one, lambda mt: set_desc(mt, digest=bytes(32)))
 
     wrongly_rejected = 0
     for desc, step, m in invariants:
