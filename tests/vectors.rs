@@ -155,7 +155,11 @@ fn attachment_files_have_one_invalid_case_per_check() {
     );
     assert_invalid_cases_for(
         "attachment-chunk",
-        &["InvalidChunk", "ChunkAuthenticationFailed", "CommitmentMismatch"],
+        &[
+            "InvalidChunk",
+            "ChunkAuthenticationFailed",
+            "CommitmentMismatch",
+        ],
     );
 }
 
