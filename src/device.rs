@@ -145,6 +145,11 @@ impl DeviceKeys {
         self.sealing.get(key_id).map(|k| &k.secret)
     }
 
+    /// The public half of a live sealing key (stored, not recomputed).
+    pub fn sealing_public_key(&self, key_id: &SealingKeyId) -> Option<&SealingPublicKey> {
+        self.sealing.get(key_id).map(|k| &k.public)
+    }
+
     /// The key new messages are sealed with: the live key with the latest
     /// `not_before` (ties: the larger key id).
     pub fn current_sealing_key_id(&self) -> Option<SealingKeyId> {

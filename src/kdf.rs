@@ -75,7 +75,7 @@ impl Prk {
 
     /// HKDF-Expand(prk, info, out.len()) with a raw `info`.
     pub fn expand(&self, info: &[u8], out: &mut [u8]) -> Result<(), KdfError> {
-        self.expand_parts(&[info], out)
+        expand_with(&self.hkdf()?, &[info], out)
     }
 
     /// HKDF-Expand with the LS3 labelled `info` (SPEC.md §3.1).
@@ -85,35 +85,51 @@ impl Prk {
         context: &[u8],
         out: &mut [u8],
     ) -> Result<(), KdfError> {
-        let out_len = u16::try_from(out.len()).map_err(|_| KdfError::OutputTooLong)?;
-        let label_len = u8::try_from(label.len()).map_err(|_| KdfError::LabelTooLong)?;
-        let context_len = u32::try_from(context.len()).map_err(|_| KdfError::LabelTooLong)?;
-        self.expand_parts(
-            &[
-                PROTOCOL_ID,
-                &out_len.to_be_bytes(),
-                &[label_len],
-                label,
-                &context_len.to_be_bytes(),
-                context,
-            ],
-            out,
-        )
+        expand_labeled_with(&self.hkdf()?, label, context, out)
     }
 
-    fn expand_parts(&self, info: &[&[u8]], out: &mut [u8]) -> Result<(), KdfError> {
-        if out.len() > MAX_OUTPUT_LEN {
-            return Err(KdfError::OutputTooLong);
-        }
-        let hk = Hkdf::<Sha256>::from_prk(&self.0).map_err(|_| KdfError::OutputTooLong)?;
-        hk.expand_multi_info(info, out)
-            .map_err(|_| KdfError::OutputTooLong)
+    /// The HKDF state holding this PRK (a 32-byte PRK is always accepted).
+    fn hkdf(&self) -> Result<Hkdf<Sha256>, KdfError> {
+        Hkdf::<Sha256>::from_prk(&self.0).map_err(|_| KdfError::OutputTooLong)
     }
+}
+
+/// Expand with the labelled `info`, from an HKDF state that already holds the PRK.
+fn expand_labeled_with(
+    hk: &Hkdf<Sha256>,
+    label: &[u8],
+    context: &[u8],
+    out: &mut [u8],
+) -> Result<(), KdfError> {
+    let out_len = u16::try_from(out.len()).map_err(|_| KdfError::OutputTooLong)?;
+    let label_len = u8::try_from(label.len()).map_err(|_| KdfError::LabelTooLong)?;
+    let context_len = u32::try_from(context.len()).map_err(|_| KdfError::LabelTooLong)?;
+    expand_with(
+        hk,
+        &[
+            PROTOCOL_ID,
+            &out_len.to_be_bytes(),
+            &[label_len],
+            label,
+            &context_len.to_be_bytes(),
+            context,
+        ],
+        out,
+    )
+}
+
+fn expand_with(hk: &Hkdf<Sha256>, info: &[&[u8]], out: &mut [u8]) -> Result<(), KdfError> {
+    if out.len() > MAX_OUTPUT_LEN {
+        return Err(KdfError::OutputTooLong);
+    }
+    hk.expand_multi_info(info, out)
+        .map_err(|_| KdfError::OutputTooLong)
 }
 
 /// RFC 5869 HKDF-SHA-256: Expand(Extract(salt, ikm), info, out.len()).
 pub fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8]) -> Result<(), KdfError> {
-    Prk::extract(salt, ikm).expand(info, out)
+    let (_, hk) = Hkdf::<Sha256>::extract(Some(salt), ikm);
+    expand_with(&hk, &[info], out)
 }
 
 /// The LS3 labelled derivation (SPEC.md §3.1):
@@ -125,7 +141,9 @@ pub fn derive_labeled(
     context: &[u8],
     out: &mut [u8],
 ) -> Result<(), KdfError> {
-    Prk::extract(salt, ikm).expand_labeled(label, context, out)
+    // One extract whose HMAC state serves the expand directly (no second key setup).
+    let (_, hk) = Hkdf::<Sha256>::extract(Some(salt), ikm);
+    expand_labeled_with(&hk, label, context, out)
 }
 
 #[cfg(test)]

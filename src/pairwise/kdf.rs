@@ -10,7 +10,7 @@ use super::header::{BOUND_FIELDS_LEN, COMMITMENT_LEN, SALT_LEN};
 use crate::aead::{AeadKey, AeadNonce, KEY_LEN, NONCE_LEN};
 use crate::codec::Writer;
 use crate::ids::DeviceAddress;
-use crate::kdf::{Prk, derive_labeled};
+use crate::kdf::derive_labeled;
 use crate::keys::{IdentityPublicKey, SealingPublicKey, SharedSecret};
 use crate::labels;
 
@@ -131,7 +131,7 @@ pub(crate) fn derive_message_keys(
 ) -> MessageKeys {
     let mut okm = zeroize::Zeroizing::new([0u8; MESSAGE_KEYS_LEN]);
     // Constant label and a 76-byte output: cannot fail.
-    let _ = Prk::extract(salt, chain).expand_labeled(label, context, okm.as_mut());
+    let _ = derive_labeled(salt, chain, label, context, okm.as_mut());
     let (key, rest) = okm.split_at(KEY_LEN);
     let (nonce, commitment) = rest.split_at(NONCE_LEN);
     let mut k = [0u8; KEY_LEN];

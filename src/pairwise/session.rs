@@ -394,7 +394,9 @@ impl Session {
                 let shared = secret
                     .agree(&peer_key.public)
                     .map_err(|_| ChainError::NonContributory)?;
-                let local_public = secret.public_key();
+                let local_public = *device
+                    .sealing_public_key(&local_id)
+                    .ok_or(ChainError::UnknownLocal)?;
                 let local = PartyKeys {
                     address: &self.local.address,
                     identity_key: &self.local.identity_key,
