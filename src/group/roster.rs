@@ -130,7 +130,21 @@ impl Roster {
     pub fn from_bundles<'a>(
         bundles: impl IntoIterator<Item = &'a VerifiedBundle>,
     ) -> Result<Self, GroupError> {
-        Self::new(bundles.into_iter().map(Member::from_bundle).collect())
+        let mut members: Vec<Member> = bundles.into_iter().map(Member::from_bundle).collect();
+        members.sort_by(|a, b| a.address.cmp(&b.address));
+        // KeyBundle::verify already checked every sealing key and key id.
+        Self::check_order(members)
+    }
+
+    fn check_order(members: Vec<Member>) -> Result<Self, GroupError> {
+        let ordered = members.windows(2).all(|w| match w {
+            [a, b] => a.address < b.address,
+            _ => true,
+        });
+        if members.is_empty() || u32::try_from(members.len()).is_err() || !ordered {
+            return Err(GroupError::InvalidRoster);
+        }
+        Ok(Self(members))
     }
 
     fn from_sorted(members: Vec<Member>) -> Result<Self, GroupError> {

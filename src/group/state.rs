@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use super::distribution::{Distribution, DistributionCore, wrap_associated_data, wrap_digest};
 use super::message::{EpochSecret, GroupHeader, sender_chain};
-use super::roster::{GroupId, Member, Roster, RosterHash};
+use super::roster::{GroupId, Roster, RosterHash};
 use super::{GroupError, GroupOpenError, GroupSealError};
 use crate::aead::{self, TAG_LEN};
 use crate::codec::{DecodeError, Reader};
@@ -245,15 +245,17 @@ impl Group {
 
         // Build every wrap before touching any state, so a failure changes nothing
         // but the sessions' counters of wraps already sealed.
-        let mut wraps = Vec::with_capacity(roster.len().saturating_sub(1));
-        let mut digests = Vec::with_capacity(roster.len().saturating_sub(1));
+        let mut entries = Vec::with_capacity(roster.len().saturating_sub(1));
         for bundle in members.iter().filter(|b| *b.owner() != self.local) {
-            let session = match sessions.entry(bundle.owner().clone()) {
-                alloc::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                alloc::collections::btree_map::Entry::Vacant(e) => {
-                    e.insert(Session::new(device, bundle).map_err(GroupError::Session)?)
-                }
-            };
+            if !sessions.contains_key(bundle.owner()) {
+                sessions.insert(
+                    bundle.owner().clone(),
+                    Session::new(device, bundle).map_err(GroupError::Session)?,
+                );
+            }
+            let session = sessions.get_mut(bundle.owner()).ok_or(GroupError::Session(
+                crate::pairwise::SessionError::PeerMismatch,
+            ))?;
             if session.peer_current_key_id() != bundle.sealing_key_id() {
                 session
                     .add_peer_bundle(bundle)
@@ -262,25 +264,18 @@ impl Group {
             let wrap = session
                 .seal(device, rng, ContentType::GroupKey, secret.as_bytes(), &ad)
                 .map_err(GroupError::Seal)?;
-            digests.push((bundle.owner().clone(), wrap_digest(&wrap)));
+            let digest = wrap_digest(&wrap);
+            entries.push((bundle.owner().clone(), digest, wrap));
+        }
+        // Wraps in roster order (members may be given in any order; sorted
+        // input is one run for the stable sort). Moved, not cloned.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut wrap_digests = Vec::with_capacity(entries.len());
+        let mut wraps = Vec::with_capacity(entries.len());
+        for (address, digest, wrap) in entries {
+            wrap_digests.push((address, digest));
             wraps.push(wrap);
         }
-        // Wraps in roster order (members may be given in any order).
-        let mut order: Vec<usize> = (0..digests.len()).collect();
-        order.sort_by(|&a, &b| {
-            digests
-                .get(a)
-                .map(|d| &d.0)
-                .cmp(&digests.get(b).map(|d| &d.0))
-        });
-        let wrap_digests: Vec<_> = order
-            .iter()
-            .filter_map(|&i| digests.get(i).cloned())
-            .collect();
-        let wraps: Vec<_> = order
-            .iter()
-            .filter_map(|&i| wraps.get(i).cloned())
-            .collect();
 
         let core = DistributionCore {
             group_id: self.group_id.clone(),
@@ -577,24 +572,41 @@ fn expired(epoch: &Epoch, grace: GracePolicy, now: Timestamp) -> bool {
 }
 
 fn diff(epoch: u64, distributor: &DeviceAddress, old: &Roster, new: &Roster) -> EpochChange {
-    let joined = new
-        .members()
-        .iter()
-        .filter(|m| old.get(&m.address).is_none())
-        .map(|m| m.address.clone())
-        .collect();
-    let left = old
-        .members()
-        .iter()
-        .filter(|m| new.get(&m.address).is_none())
-        .map(|m| m.address.clone())
-        .collect();
-    let rekeyed = new
-        .members()
-        .iter()
-        .filter(|m| old.get(&m.address).is_some_and(|o: &Member| o != *m))
-        .map(|m| m.address.clone())
-        .collect();
+    use core::cmp::Ordering;
+    // One merge walk over the two rosters (both sorted by address).
+    let (mut joined, mut left, mut rekeyed) = (Vec::new(), Vec::new(), Vec::new());
+    let mut o = old.members().iter().peekable();
+    let mut n = new.members().iter().peekable();
+    loop {
+        match (o.peek(), n.peek()) {
+            (Some(a), Some(b)) => match a.address.cmp(&b.address) {
+                Ordering::Less => {
+                    left.push(a.address.clone());
+                    o.next();
+                }
+                Ordering::Greater => {
+                    joined.push(b.address.clone());
+                    n.next();
+                }
+                Ordering::Equal => {
+                    if a != b {
+                        rekeyed.push(b.address.clone());
+                    }
+                    o.next();
+                    n.next();
+                }
+            },
+            (Some(a), None) => {
+                left.push(a.address.clone());
+                o.next();
+            }
+            (None, Some(b)) => {
+                joined.push(b.address.clone());
+                n.next();
+            }
+            (None, None) => break,
+        }
+    }
     EpochChange {
         epoch,
         distributor: distributor.clone(),

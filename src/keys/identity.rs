@@ -91,10 +91,20 @@ impl IdentityPublicKey {
     /// are not canonical (`y ≥ p`, or the sign bit set for `x = 0`), and points
     /// of small order (SPEC.md §4.2).
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, KeyError> {
+        // Canonical: y < p on the bytes (sign bit masked). A set sign bit with
+        // x = 0 only occurs for y = ±1, points of small order that is_weak rejects.
+        const P: [u8; 32] = {
+            let mut p = [0xffu8; 32];
+            p[0] = 0xed;
+            p[31] = 0x7f;
+            p
+        };
+        let mut y = *bytes;
+        if let Some(top) = y.last_mut() {
+            *top &= 0x7f;
+        }
+        let canonical = y.iter().rev().cmp(P.iter().rev()) == core::cmp::Ordering::Less;
         let key = VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::InvalidIdentityKey)?;
-        // curve25519-dalek's decompression reduces y mod p; re-encoding exposes
-        // any other encoding of the same point.
-        let canonical = key.to_edwards().compress().to_bytes() == *bytes;
         if !canonical || key.is_weak() {
             return Err(KeyError::InvalidIdentityKey);
         }
