@@ -1,0 +1,673 @@
+//! Fuzz target: `Group::open` at a member of an established group (SPEC.md
+//! §8.5–8.7).
+//!
+//! A fixture is built once, deterministically (a fixed ChaCha20 seed), so the
+//! checked-in seeds stay valid: devices Alice (`alice`/1), Bob (`bob`/2) and
+//! Carol (`carol`/3), bundles verified with `NoDirectory`; Alice distributes
+//! epoch 1 to all three, and Bob and Carol process it. Then the messages of
+//! the *sent* table are sealed: in epoch 1, Alice's counters 0–2 and 1030 and
+//! Carol's counters 0–1 (the *legitimate* messages, each with one of the
+//! associated-data variants), Bob's counter 0 (his own), and two messages
+//! Carol, misbehaving, signed after breaking them (a flipped key commitment;
+//! a flipped tag). Alice then makes epoch 2 for {Alice, Bob} (Carol removed;
+//! the default grace policy keeps epoch 1 for a day), Bob processes it, and
+//! Alice seals counter 0 of epoch 2. Bob's group state is saved (JSON) four
+//! times, each with the `now` it is opened at: after epoch 1 (S0); after also
+//! opening Alice's counter 1030 and Carol's counter 1 (S1: Alice's counters
+//! 0..=6 are `TooOld`); after also processing epoch 2 (S2); S2 two days later
+//! (S3: epoch 1 has expired).
+//!
+//! Input: `selector ‖ message`. The selector's low nibble (mod 4) picks the
+//! associated data, its high nibble (mod 4) the saved state. Checks:
+//!
+//! - `open` never panics, and the header decoder is strict (a decoded header
+//!   re-encodes to the bytes it was read from);
+//! - the result is predicted from the bytes and the fixture, following the
+//!   order of SPEC.md §8.6: format, group, epoch held, grace period, sender in
+//!   the epoch's roster, not Bob, the signature (only messages of the sent
+//!   table verify: anything else is `BadSignature`), the sender's replay
+//!   window, then `CommitmentMismatch` or `AuthenticationFailed` for Carol's
+//!   broken messages and for the wrong associated data, else success;
+//! - a failed open leaves the serialized group state byte-identical;
+//! - a message that opens is a legitimate message, byte for byte, with its
+//!   associated data (anything else is a **forgery**), with the right sender,
+//!   epoch, content type, plaintext, counter and gap report; opening it again,
+//!   before or after saving and reloading the state, fails with `Replay` and
+//!   changes nothing.
+//!
+//! This file is the target's whole logic, shared by the cargo-fuzz target
+//! (`fuzz/fuzz_targets/group_open.rs`) and the corpus replay in
+//! `tests/fuzz_corpus.rs`, which both include it with `#[path]`.
+//! The seeds in `fuzz/corpus/group_open/` are generated from the fixture
+//! (`seeds` below): a change to the fixture, or to anything its bytes depend
+//! on, needs them regenerated (`cargo test --test fuzz_corpus -- --ignored
+//! regenerate_group_seeds`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use letterseal::codec::Reader;
+use letterseal::device::DeviceKeys;
+use letterseal::group::{
+    GracePolicy, Group, GroupHeader, GroupId, GroupOpenError, KIND_GROUP_MESSAGE,
+};
+use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+use letterseal::keys::SIGNATURE_LEN;
+use letterseal::labels;
+use letterseal::pairwise::{ContentType, Session, VERSION, WINDOW_SIZE};
+use letterseal::registration::{KeyBundle, NoDirectory, RegistrationPolicy, VerifiedBundle};
+use letterseal::time::Timestamp;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+// ---- fixture ----------------------------------------------------------------
+
+const T0: u64 = 1_800_000_000;
+const DAY: u64 = 86_400;
+const GROUP_ID: &[u8] = b"fuzz group";
+/// The associated-data variants; the selector's low nibble picks one.
+const ASSOCIATED_DATA: [&[u8]; 4] = [b"", b"chat 42", b"chat 43", &[0xa5; 200]];
+/// Alice's last epoch-1 counter (opened in S1).
+const FAR_COUNTER: u64 = 1030;
+/// When epoch 2 is made and processed (epoch 1 is superseded then).
+const EPOCH_2_AT: u64 = T0 + 3_600;
+/// The AEAD tag length.
+const TAG_LEN: usize = 16;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Sealed by `Group::seal`.
+    Legit,
+    /// Carol flipped a bit of the key commitment, then signed.
+    BadCommitment,
+    /// Carol flipped a bit of the AEAD tag, then signed.
+    BadTag,
+}
+
+/// A message sealed at setup.
+struct Sent {
+    kind: Kind,
+    /// Index into `ASSOCIATED_DATA`.
+    ad: usize,
+    sealed: Vec<u8>,
+    sender: DeviceAddress,
+    epoch: u64,
+    counter: u64,
+    content_type: ContentType,
+    plaintext: Vec<u8>,
+}
+
+/// A saved state of Bob's group, and what it holds.
+struct State {
+    saved: Vec<u8>,
+    /// The `now` messages are opened at.
+    now: Timestamp,
+    /// Epochs held, and those of them past their grace period at `now`.
+    epochs: Vec<u64>,
+    expired: Vec<u64>,
+    /// Messages opened: (epoch, sender, counter).
+    opened: Vec<(u64, DeviceAddress, u64)>,
+}
+
+struct Fixture {
+    group_id: GroupId,
+    bob: DeviceAddress,
+    /// The members of each epoch.
+    rosters: BTreeMap<u64, Vec<DeviceAddress>>,
+    /// S0..S3.
+    states: Vec<State>,
+    sent: Vec<Sent>,
+}
+
+fn verified(bundle: KeyBundle, at: Timestamp) -> VerifiedBundle {
+    bundle
+        .verify(&RegistrationPolicy::default(), at, None, &NoDirectory)
+        .expect("fixture bundle verifies")
+}
+
+fn device(rng: &mut ChaCha20Rng, user: &str, id: u32) -> (DeviceKeys, VerifiedBundle) {
+    let t0 = Timestamp::from_unix_seconds(T0);
+    let address = DeviceAddress::new(UserId::new(user).expect("user id"), DeviceId::new(id));
+    let mut keys = DeviceKeys::generate(rng, address);
+    let bundle = verified(keys.add_sealing_key(rng, t0, 30 * DAY), t0);
+    (keys, bundle)
+}
+
+fn save(group: &Group) -> Vec<u8> {
+    serde_json::to_vec(group).expect("group state serializes")
+}
+
+/// The length of the header `sealed` starts with.
+fn header_len(sealed: &[u8]) -> usize {
+    let mut r = Reader::new(sealed);
+    GroupHeader::decode(&mut r).expect("fixture header");
+    sealed.len() - r.remaining()
+}
+
+fn seal(
+    group: &mut Group,
+    device: &DeviceKeys,
+    rng: &mut ChaCha20Rng,
+    ad: usize,
+    content_type: ContentType,
+    plaintext: &[u8],
+) -> Sent {
+    let sealed = group
+        .seal(rng, device, content_type, plaintext, ASSOCIATED_DATA[ad])
+        .expect("fixture seal");
+    let header = GroupHeader::decode(&mut Reader::new(&sealed)).expect("fixture header");
+    Sent {
+        kind: Kind::Legit,
+        ad,
+        sealed,
+        sender: device.address().clone(),
+        epoch: header.epoch,
+        counter: header.counter,
+        content_type,
+        plaintext: plaintext.to_vec(),
+    }
+}
+
+/// `sent`, broken as `kind` says and signed again by `device`.
+fn break_and_sign(mut sent: Sent, device: &DeviceKeys, kind: Kind) -> Sent {
+    let signed_len = sent.sealed.len() - SIGNATURE_LEN;
+    let at = match kind {
+        Kind::BadCommitment => header_len(&sent.sealed) - 1,
+        Kind::BadTag | Kind::Legit => signed_len - TAG_LEN,
+    };
+    sent.sealed.truncate(signed_len);
+    sent.sealed[at] ^= 0x01;
+    let signature = device
+        .identity()
+        .sign_labeled(labels::sig::GROUP_MESSAGE, &sent.sealed);
+    sent.sealed.extend_from_slice(&signature.to_bytes());
+    sent.kind = kind;
+    sent
+}
+
+fn build_fixture() -> Fixture {
+    let mut rng = ChaCha20Rng::from_seed([0x67; 32]);
+    let t0 = Timestamp::from_unix_seconds(T0);
+    let (alice, a) = device(&mut rng, "alice", 1);
+    let (bob, b) = device(&mut rng, "bob", 2);
+    let (carol, c) = device(&mut rng, "carol", 3);
+    let group_id = GroupId::new(GROUP_ID).expect("group id");
+    let member = |keys: &DeviceKeys| {
+        Group::new(
+            group_id.clone(),
+            keys.address().clone(),
+            GracePolicy::default(),
+        )
+    };
+
+    // Epoch 1: Alice distributes, Bob and Carol process.
+    let mut at_alice = member(&alice);
+    let mut at_bob = member(&bob);
+    let mut at_carol = member(&carol);
+    let mut sessions = BTreeMap::new();
+    let (d1, _) = at_alice
+        .distribute(
+            &mut rng,
+            &alice,
+            &[a.clone(), b.clone(), c],
+            &mut sessions,
+            t0,
+        )
+        .expect("epoch 1");
+    let mut bob_with_alice = Session::new(&bob, &a).expect("session at Bob");
+    let mut carol_with_alice = Session::new(&carol, &a).expect("session at Carol");
+    for (group, keys, session) in [
+        (&mut at_bob, &bob, &mut bob_with_alice),
+        (&mut at_carol, &carol, &mut carol_with_alice),
+    ] {
+        let view = d1.for_member(keys.address()).expect("a view");
+        group
+            .process(keys, &view, session, t0)
+            .expect("epoch 1 processed");
+    }
+
+    let long: Vec<u8> = (0..300u16).map(|i| (i % 251) as u8).collect();
+    let mut sent = vec![
+        seal(
+            &mut at_alice,
+            &alice,
+            &mut rng,
+            0,
+            ContentType::Text,
+            b"hello group",
+        ),
+        seal(
+            &mut at_alice,
+            &alice,
+            &mut rng,
+            1,
+            ContentType::Location,
+            b"48.8584,2.2945",
+        ),
+        seal(
+            &mut at_carol,
+            &carol,
+            &mut rng,
+            2,
+            ContentType::Application(0x8001),
+            b"",
+        ),
+        seal(
+            &mut at_carol,
+            &carol,
+            &mut rng,
+            3,
+            ContentType::from(0x1234),
+            &long,
+        ),
+        seal(
+            &mut at_alice,
+            &alice,
+            &mut rng,
+            1,
+            ContentType::Text,
+            b"are you there?",
+        ),
+        seal(
+            &mut at_bob,
+            &bob,
+            &mut rng,
+            0,
+            ContentType::Text,
+            b"from Bob",
+        ),
+    ];
+    // Messages Bob never receives, up to the far counter.
+    for _ in 3..FAR_COUNTER {
+        at_alice
+            .seal(&mut rng, &alice, ContentType::Text, b"", b"")
+            .expect("fixture seal");
+    }
+    sent.push(seal(
+        &mut at_alice,
+        &alice,
+        &mut rng,
+        0,
+        ContentType::Control,
+        b"far ahead",
+    ));
+    for kind in [Kind::BadCommitment, Kind::BadTag] {
+        let m = seal(
+            &mut at_carol,
+            &carol,
+            &mut rng,
+            0,
+            ContentType::Text,
+            b"broken",
+        );
+        sent.push(break_and_sign(m, &carol, kind));
+    }
+
+    let now = t0.saturating_add(600);
+    let mut states = vec![State {
+        saved: save(&at_bob),
+        now,
+        epochs: vec![1],
+        expired: vec![],
+        opened: vec![],
+    }];
+    let mut opened = Vec::new();
+    for (sender, counter) in [(alice.address(), FAR_COUNTER), (carol.address(), 1)] {
+        let m = sent
+            .iter()
+            .find(|m| m.sender == *sender && m.counter == counter)
+            .expect("sent");
+        at_bob
+            .open(&m.sealed, ASSOCIATED_DATA[m.ad], now)
+            .expect("fixture message opens");
+        opened.push((1, sender.clone(), counter));
+    }
+    states.push(State {
+        saved: save(&at_bob),
+        now,
+        epochs: vec![1],
+        expired: vec![],
+        opened: opened.clone(),
+    });
+
+    // Epoch 2, without Carol.
+    let at = Timestamp::from_unix_seconds(EPOCH_2_AT);
+    let (d2, _) = at_alice
+        .distribute(&mut rng, &alice, &[a, b], &mut sessions, at)
+        .expect("epoch 2");
+    let view = d2.for_member(bob.address()).expect("a view");
+    at_bob
+        .process(&bob, &view, &mut bob_with_alice, at)
+        .expect("epoch 2 processed");
+    sent.push(seal(
+        &mut at_alice,
+        &alice,
+        &mut rng,
+        2,
+        ContentType::Text,
+        b"after Carol left",
+    ));
+    for (later, expired) in [(600, vec![]), (2 * DAY, vec![1])] {
+        states.push(State {
+            saved: save(&at_bob),
+            now: at.saturating_add(later),
+            epochs: vec![1, 2],
+            expired,
+            opened: opened.clone(),
+        });
+    }
+    // The fixture's own bookkeeping agrees with the group state.
+    for state in &states {
+        let mut group: Group = serde_json::from_slice(&state.saved).expect("state loads");
+        assert_eq!(group.openable_epochs(), state.epochs);
+        group.expire(state.now);
+        let live: Vec<u64> = state
+            .epochs
+            .iter()
+            .copied()
+            .filter(|e| !state.expired.contains(e))
+            .collect();
+        assert_eq!(group.openable_epochs(), live);
+    }
+    let everyone = vec![
+        alice.address().clone(),
+        bob.address().clone(),
+        carol.address().clone(),
+    ];
+    let rosters = BTreeMap::from([
+        (1, everyone),
+        (2, vec![alice.address().clone(), bob.address().clone()]),
+    ]);
+    Fixture {
+        group_id,
+        bob: bob.address().clone(),
+        rosters,
+        states,
+        sent,
+    }
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(build_fixture)
+}
+
+// ---- check ----------------------------------------------------------------
+
+/// The result SPEC.md §8.6 gives for `sealed` with associated data `ad` at
+/// `state`: `Ok(())` if it opens.
+fn expected_result(
+    fx: &Fixture,
+    state: &State,
+    sealed: &[u8],
+    ad: usize,
+) -> Result<(), GroupOpenError> {
+    use letterseal::codec::DecodeError::{InvalidValue, Truncated};
+    match sealed {
+        [] => return Err(GroupOpenError::Malformed(Truncated)),
+        [v, ..] if *v != VERSION => return Err(GroupOpenError::UnsupportedVersion(*v)),
+        [_] => return Err(GroupOpenError::Malformed(Truncated)),
+        [_, k, ..] if *k != KIND_GROUP_MESSAGE => {
+            return Err(GroupOpenError::Malformed(InvalidValue));
+        }
+        _ => {}
+    }
+    let mut r = Reader::new(sealed);
+    let Ok(header) = GroupHeader::decode(&mut r) else {
+        return Err(GroupOpenError::Malformed(Truncated));
+    };
+    let header_len = sealed.len() - r.remaining();
+    assert_eq!(
+        header.encode(),
+        sealed[..header_len],
+        "a decoded header must re-encode to the bytes it was read from"
+    );
+    if sealed.len() < header_len + TAG_LEN + SIGNATURE_LEN {
+        return Err(GroupOpenError::Malformed(Truncated));
+    }
+    if header.group_id != fx.group_id {
+        return Err(GroupOpenError::WrongGroup);
+    }
+    let epoch = header.epoch;
+    if !state.epochs.contains(&epoch) {
+        return Err(GroupOpenError::UnknownEpoch(epoch));
+    }
+    if state.expired.contains(&epoch) {
+        return Err(GroupOpenError::EpochExpired(epoch));
+    }
+    if !fx.rosters[&epoch].contains(&header.sender) {
+        return Err(GroupOpenError::UnknownSender);
+    }
+    if header.sender == fx.bob {
+        return Err(GroupOpenError::OwnMessage);
+    }
+    let Some(m) = fx.sent.iter().find(|m| m.sealed == sealed) else {
+        return Err(GroupOpenError::BadSignature);
+    };
+    let counter = header.counter;
+    let seen = |c: u64| {
+        state
+            .opened
+            .iter()
+            .any(|(e, s, n)| *e == epoch && *s == header.sender && *n == c)
+    };
+    let highest = state
+        .opened
+        .iter()
+        .filter(|(e, s, _)| *e == epoch && *s == header.sender)
+        .map(|(_, _, n)| *n)
+        .max();
+    match highest {
+        Some(h) if counter <= h && h - counter >= WINDOW_SIZE => {
+            return Err(GroupOpenError::TooOld { counter });
+        }
+        _ if seen(counter) => return Err(GroupOpenError::Replay { counter }),
+        _ => {}
+    }
+    match m.kind {
+        Kind::BadCommitment => Err(GroupOpenError::CommitmentMismatch),
+        Kind::BadTag => Err(GroupOpenError::AuthenticationFailed),
+        Kind::Legit if m.ad != ad => Err(GroupOpenError::AuthenticationFailed),
+        Kind::Legit => Ok(()),
+    }
+}
+
+/// Errors are compared by variant for `Malformed` (SPEC.md names no finer
+/// reason) and exactly otherwise.
+fn same_error(got: &GroupOpenError, want: &GroupOpenError) -> bool {
+    match (got, want) {
+        (GroupOpenError::Malformed(_), GroupOpenError::Malformed(_)) => true,
+        _ => got == want,
+    }
+}
+
+/// Runs the target on one input; panics if an invariant is violated.
+pub(crate) fn check(data: &[u8]) {
+    let Some((&selector, sealed)) = data.split_first() else {
+        return;
+    };
+    let fx = fixture();
+    let ad_index = usize::from(selector & 0x0f) % ASSOCIATED_DATA.len();
+    let ad = ASSOCIATED_DATA[ad_index];
+    let state = &fx.states[usize::from(selector >> 4) % fx.states.len()];
+    let mut group: Group = serde_json::from_slice(&state.saved).expect("saved state loads");
+    let expected = expected_result(fx, state, sealed, ad_index);
+
+    match group.open(sealed, ad, state.now) {
+        Err(err) => {
+            assert_eq!(
+                save(&group),
+                state.saved,
+                "a failed open ({err:?}) changed the group state"
+            );
+            match &expected {
+                Err(want) => assert!(
+                    same_error(&err, want),
+                    "open failed with {err:?}, expected {want:?}"
+                ),
+                Ok(()) => panic!("open failed with {err:?}, expected it to open"),
+            }
+        }
+        Ok(opened) => {
+            let Some(legit) = fx
+                .sent
+                .iter()
+                .find(|m| m.kind == Kind::Legit && m.sealed == sealed && m.ad == ad_index)
+            else {
+                panic!("FORGERY: a message nobody sealed opened: {opened:?}");
+            };
+            assert_eq!(
+                expected,
+                Ok(()),
+                "opened although {expected:?} was expected"
+            );
+            assert_ne!(opened.sender, fx.bob, "Bob opened his own message");
+            assert_eq!(opened.sender, legit.sender);
+            assert_eq!(opened.epoch, legit.epoch);
+            assert_eq!(opened.content_type, legit.content_type);
+            assert_eq!(opened.plaintext.as_slice(), legit.plaintext.as_slice());
+            assert_eq!(opened.counter, legit.counter);
+            let counter = opened.counter;
+            let highest = state
+                .opened
+                .iter()
+                .filter(|(e, s, _)| *e == legit.epoch && *s == legit.sender)
+                .map(|(_, _, n)| *n)
+                .max();
+            let (skipped, late) = match highest {
+                None => (counter, false),
+                Some(h) if counter > h => (counter - h - 1, false),
+                Some(_) => (0, true),
+            };
+            assert_eq!((opened.skipped, opened.late), (skipped, late), "gap report");
+
+            let after = save(&group);
+            assert_ne!(
+                after, state.saved,
+                "a successful open did not record the counter"
+            );
+            let replay = group.open(sealed, ad, state.now).map(|_| ());
+            assert_eq!(replay, Err(GroupOpenError::Replay { counter }));
+            assert_eq!(save(&group), after, "a replay changed the group state");
+            let mut reloaded: Group = serde_json::from_slice(&after).expect("state reloads");
+            let replay = reloaded.open(sealed, ad, state.now).map(|_| ());
+            assert_eq!(replay, Err(GroupOpenError::Replay { counter }));
+        }
+    }
+}
+
+// ---- replay test only (tests/fuzz_corpus.rs) --------------------------------
+
+/// What opening a `group_open` input gives: "Ok" or the error's name.
+#[cfg(test)]
+pub(crate) fn outcome(data: &[u8]) -> &'static str {
+    let Some((&selector, sealed)) = data.split_first() else {
+        return "empty input";
+    };
+    let fx = fixture();
+    let ad = ASSOCIATED_DATA[usize::from(selector & 0x0f) % ASSOCIATED_DATA.len()];
+    let state = &fx.states[usize::from(selector >> 4) % fx.states.len()];
+    let mut group: Group = serde_json::from_slice(&state.saved).unwrap();
+    match group.open(sealed, ad, state.now) {
+        Ok(_) => "Ok",
+        Err(e) => e.name(),
+    }
+}
+
+/// The `group_open` seeds, from the fixture.
+#[cfg(test)]
+pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let fx = fixture();
+    let find = |user: &str, epoch: u64, counter: u64| -> &Sent {
+        fx.sent
+            .iter()
+            .find(|m| {
+                m.sender.user.as_bytes() == user.as_bytes()
+                    && m.epoch == epoch
+                    && m.counter == counter
+            })
+            .unwrap()
+    };
+    // selector = state << 4 | associated-data index
+    let input = |state: u8, m: &Sent, bytes: &[u8]| -> Vec<u8> {
+        let mut v = vec![state << 4 | u8::try_from(m.ad).unwrap()];
+        v.extend_from_slice(bytes);
+        v
+    };
+    let legit = |state: u8, m: &Sent| input(state, m, &m.sealed);
+    let flip = |m: &Sent, at: usize, mask: u8| -> Vec<u8> {
+        let mut bytes = m.sealed.clone();
+        bytes[at] ^= mask;
+        input(0, m, &bytes)
+    };
+    let (a0, a1, a2, far) = (
+        find("alice", 1, 0),
+        find("alice", 1, 1),
+        find("alice", 1, 2),
+        find("alice", 1, FAR_COUNTER),
+    );
+    let (c0, c1, bad_commitment, bad_tag) = (
+        find("carol", 1, 0),
+        find("carol", 1, 1),
+        find("carol", 1, 2),
+        find("carol", 1, 3),
+    );
+    assert_eq!(
+        (bad_commitment.kind, bad_tag.kind),
+        (Kind::BadCommitment, Kind::BadTag)
+    );
+    let (e2, own) = (find("alice", 2, 0), find("bob", 1, 0));
+    // header = u8(1) ‖ u8(2) ‖ u16(type) ‖ lp8(group id) ‖ u64(epoch)
+    //        ‖ lp8(user) ‖ u32(device) ‖ u64(counter) ‖ salt ‖ commitment
+    let group_id_at = 5;
+    let epoch_last = 5 + GROUP_ID.len() + 7;
+    let alice_device_last = epoch_last + 1 + 1 + "alice".len() + 3;
+    let signature_at = a0.sealed.len() - SIGNATURE_LEN;
+    let mut wrong_ad = legit(0, a0);
+    wrong_ad[0] = 1;
+    vec![
+        ("legit_alice_c0", legit(0, a0)),
+        ("legit_alice_c1_location", legit(0, a1)),
+        ("legit_carol_c0_app_empty", legit(0, c0)),
+        ("legit_carol_c1_unknown_type_long_ad", legit(0, c1)),
+        ("legit_alice_c1030_control", legit(0, far)),
+        ("s1_alice_c2_too_old", legit(1, a2)),
+        ("s1_carol_c0_late", legit(1, c0)),
+        ("s1_alice_c1030_replay", legit(1, far)),
+        ("s2_alice_e2_c0", legit(2, e2)),
+        ("s0_alice_e2_unknown_epoch", legit(0, e2)),
+        ("s3_carol_c0_expired", legit(3, c0)),
+        ("own_bob_c0", legit(0, own)),
+        ("signed_bad_commitment", legit(0, bad_commitment)),
+        ("signed_bad_tag", legit(0, bad_tag)),
+        ("mut_wrong_ad", wrong_ad),
+        ("mut_signature_bit", flip(a0, signature_at, 0x01)),
+        (
+            "mut_ciphertext_bit",
+            flip(a0, signature_at - TAG_LEN - 1, 0x01),
+        ),
+        ("mut_group_id", flip(a0, group_id_at, 0x01)),
+        ("mut_sender_device", flip(a0, alice_device_last, 0x02)),
+        ("s2_carol_claims_epoch_2", {
+            let mut v = flip(c0, epoch_last, 0x03);
+            v[0] = 2 << 4 | u8::try_from(c0.ad).unwrap();
+            v
+        }),
+        ("mut_version_2", flip(a0, 0, 0x03)),
+        ("mut_kind_3", flip(a0, 1, 0x01)),
+        (
+            "trunc_header_only",
+            input(
+                0,
+                a0,
+                &a0.sealed[..signature_at - TAG_LEN - "hello group".len()],
+            ),
+        ),
+    ]
+}
