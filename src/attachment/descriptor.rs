@@ -14,9 +14,18 @@ use crate::pairwise::VERSION;
 /// Longest media type in bytes.
 pub const MAX_MEDIA_TYPE_LEN: usize = 255;
 
-/// A random 32-byte key for one attachment. Zeroized on drop; no secret in `Debug`.
-#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+/// A random 32-byte key for one attachment. Zeroized on drop; no secret in
+/// `Debug`; compared in constant time.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct FileKey([u8; 32]);
+
+impl PartialEq for FileKey {
+    fn eq(&self, other: &Self) -> bool {
+        bool::from(subtle::ConstantTimeEq::ct_eq(&self.0[..], &other.0[..]))
+    }
+}
+
+impl Eq for FileKey {}
 
 impl FileKey {
     /// Draws a fresh key.

@@ -146,23 +146,21 @@ impl SealingPublicKey {
     }
 
     /// True if the point has order 1, 2, 4 or 8 on the curve or its twist, i.e.
-    /// `[8]P` is the point at infinity. The encoding is first reduced as X25519
-    /// reads it (top bit masked, then mod p); among the reduced values exactly
-    /// the five in [`SMALL_ORDER_U`] have small order (SPEC.md §4.3), which a
-    /// unit test confirms against the Montgomery ladder.
+    /// `[8]P` is the point at infinity. X25519 masks the top bit; among the
+    /// masked encodings exactly seven have small order: the five canonical ones
+    /// in [`SMALL_ORDER_U`] and `p`, `p + 1` (encodings of 0 and 1). The key is
+    /// compared with all seven in constant time (SPEC.md §4.3), which a unit test
+    /// confirms against the Montgomery ladder.
     pub fn has_small_order(&self) -> bool {
         let mut u = self.0;
         if let Some(top) = u.last_mut() {
             *top &= 0x7f;
         }
-        if !SealingPublicKey(u).is_canonical() {
-            // u is in p..2^255-1, so u - p is in 0..18: only the low byte is left.
-            let low = u[0].wrapping_sub(FIELD_PRIME_LE[0]);
-            u = [0u8; 32];
-            u[0] = low;
-        }
+        let mut p_plus_1 = FIELD_PRIME_LE;
+        p_plus_1[0] = 0xee;
         SMALL_ORDER_U
             .iter()
+            .chain([&FIELD_PRIME_LE, &p_plus_1])
             .fold(subtle::Choice::from(0), |found, bad| found | u.ct_eq(bad))
             .into()
     }

@@ -8,9 +8,10 @@ use aes::Aes256;
 use aes_gcm::aead::array::{Array, ArraySize};
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{AesGcm, Tag};
-use cbc::cipher::block_padding::Pkcs7;
+use cbc::cipher::block_padding::{NoPadding, Pkcs7};
 use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
 use sha2::{Digest, Sha256};
+use subtle::{ConstantTimeEq, ConstantTimeLess};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::LegacyError;
@@ -97,12 +98,70 @@ pub(crate) fn cbc_decrypt(
     }
     let mut buffer = Zeroizing::new(ciphertext.to_vec());
     let decryptor = cbc::Decryptor::<Aes256>::new(key.into(), iv.into());
-    let len = decryptor
-        .decrypt_padded::<Pkcs7>(&mut buffer)
-        .map(<[u8]>::len)
+    decryptor
+        .decrypt_padded::<NoPadding>(&mut buffer)
         .map_err(|_| LegacyError::DecryptionFailed)?;
+    let len = pkcs7_unpadded_len(&buffer).ok_or(LegacyError::DecryptionFailed)?;
     buffer.truncate(len);
     Ok(buffer)
+}
+
+/// AES-256-CBC decryption of a ciphertext whose plaintext must be exactly
+/// `plaintext_len` bytes: the PKCS#7 padding must be exactly
+/// `ciphertext.len() - plaintext_len` bytes. Checked in constant time with a
+/// single accept/reject branch (the group-key wrap: 48 → 32 bytes).
+pub(crate) fn cbc_decrypt_exact(
+    key: &[u8; 32],
+    iv: &[u8; 16],
+    ciphertext: &[u8],
+    plaintext_len: usize,
+) -> Result<Zeroizing<Vec<u8>>, LegacyError> {
+    let pad = ciphertext
+        .len()
+        .checked_sub(plaintext_len)
+        .and_then(|p| u8::try_from(p).ok())
+        .filter(|p| (1..=BLOCK_LEN as u8).contains(p))
+        .ok_or(LegacyError::Malformed)?;
+    if !ciphertext.len().is_multiple_of(BLOCK_LEN) {
+        return Err(LegacyError::Malformed);
+    }
+    let mut buffer = Zeroizing::new(ciphertext.to_vec());
+    let decryptor = cbc::Decryptor::<Aes256>::new(key.into(), iv.into());
+    decryptor
+        .decrypt_padded::<NoPadding>(&mut buffer)
+        .map_err(|_| LegacyError::DecryptionFailed)?;
+    let last = buffer
+        .last_chunk::<BLOCK_LEN>()
+        .ok_or(LegacyError::Malformed)?;
+    let mut valid = subtle::Choice::from(1);
+    for (i, byte) in last.iter().rev().enumerate() {
+        let in_padding = (i as u8).ct_lt(&pad);
+        valid &= !in_padding | byte.ct_eq(&pad);
+    }
+    if !bool::from(valid) {
+        buffer.zeroize();
+        return Err(LegacyError::DecryptionFailed);
+    }
+    buffer.truncate(plaintext_len);
+    Ok(buffer)
+}
+
+/// The length without PKCS#7 padding, checked in constant time with one branch
+/// at the end: the group-key wrap is unwrapped without a MAC, so a data-dependent
+/// padding check would be a finer padding oracle than accept/reject.
+fn pkcs7_unpadded_len(buffer: &[u8]) -> Option<usize> {
+    let last = buffer.last_chunk::<BLOCK_LEN>()?;
+    let pad = last[BLOCK_LEN - 1];
+    let mut valid = !pad.ct_eq(&0) & pad.ct_lt(&(BLOCK_LEN as u8 + 1));
+    for (i, byte) in last.iter().rev().enumerate() {
+        let in_padding = (i as u8).ct_lt(&pad);
+        valid &= !in_padding | byte.ct_eq(&pad);
+    }
+    if bool::from(valid) {
+        buffer.len().checked_sub(usize::from(pad))
+    } else {
+        None
+    }
 }
 
 /// AES-256-GCM with an `N`-byte nonce (12: standard; 16: GHASH-derived J0),
@@ -177,6 +236,38 @@ mod tests {
             *b = i as u8;
         }
         assert_eq!(fold(&counting), [16u8; 16]);
+    }
+
+    #[test]
+    fn constant_time_unpadding_agrees_with_pkcs7() {
+        // An obvious (variable-time) reference of RFC 5652 §6.3 padding.
+        fn naive(buffer: &[u8]) -> Option<usize> {
+            let pad = usize::from(*buffer.last()?);
+            let tail = buffer.get(buffer.len().checked_sub(pad)?..)?;
+            ((1..=16).contains(&pad) && tail.iter().all(|&b| usize::from(b) == pad))
+                .then(|| buffer.len() - pad)
+        }
+        for pad in 0u8..=255 {
+            for filler in [0u8, 1, 16, 17, 0xff] {
+                let mut block = [filler; 32];
+                block[31] = pad;
+                for i in 0..usize::from(pad.min(16)) {
+                    block[31 - i] = pad;
+                }
+                assert_eq!(
+                    pkcs7_unpadded_len(&block),
+                    naive(&block),
+                    "pad {pad}, filler {filler}"
+                );
+                let mut broken = block;
+                broken[30] ^= 0x40;
+                assert_eq!(
+                    pkcs7_unpadded_len(&broken),
+                    naive(&broken),
+                    "pad {pad}, broken"
+                );
+            }
+        }
     }
 
     #[test]

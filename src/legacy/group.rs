@@ -175,11 +175,13 @@ pub fn unwrap_group_key(
     let shared = crypto::agree(member, creator)?;
     let wrap_key = crypto::message_key(&shared, b"");
     let iv = crypto::message_iv(&shared, b"");
-    let plaintext = crypto::cbc_decrypt(&wrap_key, &iv, &wrap.0)?;
+    // One constant-time decision: the wrap is unauthenticated CBC, so the
+    // padding check must not become a finer oracle than accept/reject.
+    let plaintext = crypto::cbc_decrypt_exact(&wrap_key, &iv, &wrap.0, 32)?;
     let bytes: &[u8; 32] = plaintext
         .as_slice()
         .try_into()
-        .map_err(|_| LegacyError::DecryptionFailed)?;
+        .map_err(|_| LegacyError::Malformed)?;
     Ok(GroupKey::from_bytes(bytes))
 }
 

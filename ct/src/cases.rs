@@ -1,0 +1,1475 @@
+//! The cases. Each function is `#[inline(never)]` so that its name appears in
+//! every valgrind stack trace it causes.
+//!
+//! Pattern of a case:
+//! 1. compute the expected result with nothing marked;
+//! 2. `ct::secret` the secret inputs (copies carry the mark: memcheck tracks
+//!    definedness through moves and copies);
+//! 3. run exactly one crate operation;
+//! 4. `ct::public` its final public result (ciphertext, derived key handed to
+//!    the caller, accept/reject decision) and compare with the expected one.
+//!
+//! Results that are public because they depend only on public inputs (e.g. a
+//! KDF's `Ok`, which depends only on lengths) are *not* declassified: if one of
+//! them turned out to depend on a secret, the harness's own branch on it would
+//! be reported.
+//!
+//! Secrets the crate only lends by reference (a `SharedSecret`, the sealing
+//! key inside `DeviceKeys` or `LegacyKeyPair`) are marked in place; the epoch
+//! secret of `Group::distribute` is marked by the RNG that produces it.
+
+use letterseal::aead::{self, AeadKey, AeadNonce, TAG_LEN};
+use letterseal::attachment::{
+    AttachmentOpener, AttachmentSealer, FileDescriptor, FileKey, RandomAccess,
+};
+use letterseal::device::DeviceKeys;
+use letterseal::group::{
+    Distribution, EpochSecret, GracePolicy, Group, GroupId, RosterHash, sender_chain,
+};
+use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+use letterseal::kdf::{Prk, derive_labeled};
+use letterseal::keys::{
+    IdentityPublicKey, IdentitySecretKey, KeyError, SMALL_ORDER_U, SealingPublicKey,
+    SealingSecretKey,
+};
+use letterseal::labels;
+use letterseal::legacy::chunks::Chunks;
+use letterseal::legacy::group::{
+    GroupKey, open_group, seal_group_with, unwrap_group_key, wrap_group_key,
+};
+use letterseal::legacy::ids::{LegacyContentType, LegacyKeyId, LineId};
+use letterseal::legacy::keys::LegacyKeyPair;
+use letterseal::legacy::media::{MediaKeyMaterial, open_media, seal_media};
+use letterseal::legacy::v1::{open_v1, seal_v1_with_salt};
+use letterseal::legacy::v2::{Envelope, V2Nonce, open_v2, seal_v2_with};
+use letterseal::legacy::{LegacyError, Opened as LegacyOpened};
+use letterseal::pairwise::kdf::{ChainKey, MessageKeys, PartyKeys, chain_key, message_keys};
+use letterseal::pairwise::{BOUND_FIELDS_LEN, SALT_LEN};
+use letterseal::pairwise::{ContentType, OpenError, Opened as SessionOpened, Session};
+use letterseal::registration::{NoDirectory, RegistrationPolicy, VerifiedBundle};
+use letterseal::safety_number::SafetyNumber;
+use letterseal::time::Timestamp;
+use std::collections::BTreeMap;
+
+use crate::ct;
+use crate::{Case, Kind};
+
+type R = Result<(), String>;
+
+macro_rules! case {
+    ($kind:ident, $name:literal, $f:path) => {
+        Case {
+            name: $name,
+            kind: Kind::$kind,
+            run: $f,
+        }
+    };
+}
+
+/// Every case, in the order they run.
+pub static ALL: &[Case] = &[
+    // §3.1 labelled derivation
+    case!(
+        Check,
+        "kdf::derive_labeled (secret ikm)",
+        kdf_derive_labeled
+    ),
+    case!(
+        Check,
+        "kdf::Prk::extract + Prk::expand_labeled (secret ikm, 200-byte output)",
+        kdf_prk_expand_labeled
+    ),
+    // §3.3 AEAD
+    case!(
+        Check,
+        "aead::seal (secret key, secret plaintext)",
+        aead_seal
+    ),
+    case!(
+        Check,
+        "aead::AeadKey::prepare + PreparedKey::seal_in_place_detached (secret key, secret plaintext)",
+        aead_prepared_seal
+    ),
+    case!(
+        Check,
+        "aead::open_in_place_detached, valid tag (secret key; decision declassified)",
+        aead_open_valid
+    ),
+    case!(
+        Check,
+        "aead::open_in_place_detached, forged tag (secret key; decision declassified)",
+        aead_open_forged
+    ),
+    case!(
+        Check,
+        "aead::PreparedKey::open_in_place_detached, valid tag (secret key)",
+        aead_prepared_open_valid
+    ),
+    // §7.4 pairwise key schedule
+    case!(
+        Check,
+        "pairwise::kdf::chain_key (secret shared secret)",
+        pairwise_chain_key
+    ),
+    case!(
+        Check,
+        "pairwise::kdf::message_keys (secret chain key)",
+        pairwise_message_keys
+    ),
+    case!(
+        Check,
+        "pairwise::kdf::MessageKeys::commitment_matches (both sides secret; bool declassified)",
+        pairwise_commitment_matches
+    ),
+    // §7.5 whole pairwise sessions (beyond the brief: the state machine around the above)
+    case!(
+        Check,
+        "pairwise::Session::seal (secret local sealing key, secret plaintext)",
+        session_seal
+    ),
+    case!(
+        Check,
+        "pairwise::Session::open (secret local sealing key; decisions)",
+        session_open
+    ),
+    // §8.5 group sender chains
+    case!(
+        Check,
+        "group::sender_chain (secret epoch secret)",
+        group_sender_chain
+    ),
+    case!(
+        Check,
+        "group::SenderChain::message_keys (secret sender chain)",
+        group_message_keys
+    ),
+    // §8.2-8.6 whole group operations (beyond the brief)
+    case!(
+        Check,
+        "group::Group::distribute (secret epoch secret from the RNG)",
+        group_distribute
+    ),
+    case!(
+        Check,
+        "group::Group::process (secret member sealing key; decisions)",
+        group_process
+    ),
+    case!(
+        Check,
+        "group::Group::seal (secret epoch secret, secret plaintext)",
+        group_seal
+    ),
+    case!(
+        Check,
+        "group::Group::open (secret epoch secret; decisions)",
+        group_open
+    ),
+    // §6, §4.3 comparisons
+    case!(
+        Check,
+        "safety_number::SafetyNumber::matches_scanned (secret scanned value; bool declassified)",
+        safety_number_matches_scanned
+    ),
+    case!(
+        Check,
+        "keys::SealingPublicKey::has_small_order (secret-marked key; bool declassified)",
+        sealing_has_small_order
+    ),
+    // §3.2, §4.2 Ed25519 identity keys (beyond the brief: signing uses the long-term secret)
+    case!(
+        Check,
+        "keys::IdentitySecretKey::from_seed + public_key + sign_labeled (secret seed)",
+        identity_sign
+    ),
+    // §3.4, §4.4 X25519
+    case!(
+        Check,
+        "x25519_dalek::x25519 (secret scalar)",
+        x25519_primitive
+    ),
+    case!(
+        Check,
+        "x25519_dalek::StaticSecret::diffie_hellman + SharedSecret::was_contributory (secret scalar; bool declassified)",
+        x25519_dalek_dh_contributory
+    ),
+    case!(
+        Check,
+        "x25519_dalek::PublicKey::from(&StaticSecret) (secret scalar, basepoint)",
+        x25519_dalek_public_key
+    ),
+    case!(
+        Check,
+        "keys::SealingSecretKey::public_key (secret scalar)",
+        sealing_public_key
+    ),
+    case!(
+        Check,
+        "keys::SealingSecretKey::agree (secret scalar; wrapper branch on was_contributory is a decision)",
+        sealing_agree
+    ),
+    // §9 attachments
+    case!(
+        Check,
+        "attachment::AttachmentSealer::with_key + update + finish (secret file key, secret plaintext)",
+        attachment_sealer
+    ),
+    case!(
+        Check,
+        "attachment::AttachmentOpener::new + update + finish (secret file key; decisions declassified)",
+        attachment_opener
+    ),
+    case!(
+        Check,
+        "attachment::RandomAccess::new + open_chunk (secret file key; decisions declassified)",
+        attachment_random_access
+    ),
+    // §11 legacy
+    case!(
+        Check,
+        "legacy::v1::seal_v1_with_salt (secret sender key, secret plaintext)",
+        legacy_v1_seal
+    ),
+    case!(
+        Check,
+        "legacy::v1::open_v1, valid message (secret recipient key; MAC decision and PKCS#7 length)",
+        legacy_v1_open
+    ),
+    case!(
+        Check,
+        "legacy::v2::open_v2, valid message, 12- and 16-byte nonce (secret recipient key; decision)",
+        legacy_v2_open
+    ),
+    case!(
+        Check,
+        "legacy::group::wrap_group_key (secret creator key, secret group key)",
+        legacy_group_wrap
+    ),
+    case!(
+        Check,
+        "legacy::group::unwrap_group_key, valid wrap (secret member key; unauthenticated CBC + PKCS#7)",
+        legacy_group_unwrap
+    ),
+    case!(
+        Check,
+        "legacy::group::open_group, valid message (secret group key; decision)",
+        legacy_group_open
+    ),
+    case!(
+        Check,
+        "legacy::media::seal_media (secret key material, secret plaintext)",
+        legacy_media_seal
+    ),
+    case!(
+        Check,
+        "legacy::media::open_media, valid blob (secret key material; HMAC decision)",
+        legacy_media_open
+    ),
+    // Must be flagged.
+    case!(
+        Control,
+        "control: early-exit byte comparison of secret data",
+        control_early_exit_compare
+    ),
+    case!(
+        Control,
+        "control: table lookup indexed by a secret byte",
+        control_secret_index
+    ),
+    // API probes outside the protocol operations.
+    case!(
+        Probe,
+        "probe: attachment::FileKey == (derived PartialEq)",
+        probe_file_key_eq
+    ),
+];
+
+// ---------------------------------------------------------------------------
+// Fixtures
+
+/// Deterministic, irregular bytes (no RNG: the check must be reproducible).
+fn bytes<const N: usize>(seed: u8) -> [u8; N] {
+    core::array::from_fn(|i| {
+        (i as u8)
+            .wrapping_mul(0x9d)
+            .wrapping_add(seed)
+            .rotate_left(3)
+            ^ seed
+    })
+}
+
+fn vec_bytes(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(0x3b).wrapping_add(seed) ^ ((i >> 8) as u8))
+        .collect()
+}
+
+fn check(ok: bool, what: &str) -> R {
+    if ok { Ok(()) } else { Err(what.to_owned()) }
+}
+
+fn address(user: &str, device: u32) -> DeviceAddress {
+    DeviceAddress::new(
+        UserId::new(user).expect("valid user id"),
+        DeviceId::new(device),
+    )
+}
+
+fn identity(seed: u8) -> IdentityPublicKey {
+    IdentitySecretKey::from_seed(&[seed; 32]).public_key()
+}
+
+/// Declassifies a legacy open's result: the `Result` itself (discriminant,
+/// `Vec` header, key ids) and the plaintext bytes.
+fn declassify_legacy(
+    mut r: Result<LegacyOpened, LegacyError>,
+) -> Result<LegacyOpened, LegacyError> {
+    ct::public(&mut r);
+    if let Ok(opened) = &r {
+        ct::public_in_place(opened.plaintext.as_slice());
+    }
+    r
+}
+
+// ---------------------------------------------------------------------------
+// §3.1 KDF
+
+#[inline(never)]
+fn kdf_derive_labeled() -> R {
+    let salt = bytes::<16>(1);
+    let ikm = bytes::<32>(2);
+    let context = b"ct-check context";
+    let mut expected = [0u8; 76];
+    derive_labeled(
+        &salt,
+        &ikm,
+        labels::kdf::PAIRWISE_MESSAGE,
+        context,
+        &mut expected,
+    )
+    .map_err(|e| format!("{e:?}"))?;
+
+    let mut secret_ikm = ikm;
+    ct::secret(&mut secret_ikm);
+    let mut out = [0u8; 76];
+    let r = derive_labeled(
+        &salt,
+        &secret_ikm,
+        labels::kdf::PAIRWISE_MESSAGE,
+        context,
+        &mut out,
+    );
+    ct::public(&mut out);
+    check(
+        r.is_ok() && out == expected,
+        "derive_labeled output differs",
+    )
+}
+
+#[inline(never)]
+fn kdf_prk_expand_labeled() -> R {
+    let ikm = bytes::<32>(3);
+    let mut expected = [0u8; 200];
+    Prk::extract(b"", &ikm)
+        .expand_labeled(labels::kdf::ATTACHMENT, b"ctx", &mut expected)
+        .map_err(|e| format!("{e:?}"))?;
+
+    let mut secret_ikm = ikm;
+    ct::secret(&mut secret_ikm);
+    let prk = Prk::extract(b"", &secret_ikm);
+    let mut out = [0u8; 200];
+    let r = prk.expand_labeled(labels::kdf::ATTACHMENT, b"ctx", &mut out);
+    ct::public(&mut out);
+    check(
+        r.is_ok() && out == expected,
+        "expand_labeled output differs",
+    )
+}
+
+// ---------------------------------------------------------------------------
+// §3.3 AEAD
+
+const AAD: &[u8] = b"associated data, public";
+
+fn aead_fixture() -> ([u8; 32], AeadNonce, Vec<u8>) {
+    // 100 bytes: six full blocks and a partial one.
+    (
+        bytes::<32>(10),
+        AeadNonce::from_bytes(bytes::<12>(11)),
+        vec_bytes(100, 12),
+    )
+}
+
+#[inline(never)]
+fn aead_seal() -> R {
+    let (key, nonce, plaintext) = aead_fixture();
+    let expected = aead::seal(&AeadKey::from_bytes(key), &nonce, AAD, &plaintext);
+
+    let mut secret_key = key;
+    let mut secret_plaintext = plaintext;
+    ct::secret(&mut secret_key);
+    ct::secret(secret_plaintext.as_mut_slice());
+    let key = AeadKey::from_bytes(secret_key);
+    let mut sealed = aead::seal(&key, &nonce, AAD, &secret_plaintext);
+    ct::public(sealed.as_mut_slice());
+    check(sealed == expected, "sealed bytes differ")
+}
+
+#[inline(never)]
+fn aead_prepared_seal() -> R {
+    let (key, nonce, plaintext) = aead_fixture();
+    let mut expected = plaintext.clone();
+    let expected_tag =
+        AeadKey::from_bytes(key)
+            .prepare()
+            .seal_in_place_detached(&nonce, AAD, &mut expected);
+
+    let mut secret_key = key;
+    let mut buffer = plaintext;
+    ct::secret(&mut secret_key);
+    ct::secret(buffer.as_mut_slice());
+    let prepared = AeadKey::from_bytes(secret_key).prepare();
+    let mut tag = prepared.seal_in_place_detached(&nonce, AAD, &mut buffer);
+    ct::public(buffer.as_mut_slice());
+    ct::public(&mut tag);
+    check(
+        buffer == expected && tag == expected_tag,
+        "sealed bytes differ",
+    )
+}
+
+/// `(key, nonce, ciphertext, tag, plaintext)` of a valid message.
+fn aead_sealed() -> ([u8; 32], AeadNonce, Vec<u8>, [u8; TAG_LEN], Vec<u8>) {
+    let (key, nonce, plaintext) = aead_fixture();
+    let mut ciphertext = plaintext.clone();
+    let tag = aead::seal_in_place_detached(&AeadKey::from_bytes(key), &nonce, AAD, &mut ciphertext);
+    (key, nonce, ciphertext, tag, plaintext)
+}
+
+#[inline(never)]
+fn aead_open_valid() -> R {
+    let (key, nonce, ciphertext, tag, plaintext) = aead_sealed();
+    let mut secret_key = key;
+    ct::secret(&mut secret_key);
+    let key = AeadKey::from_bytes(secret_key);
+    // Ciphertext, tag, nonce and AAD are public (they come off the wire).
+    let mut buffer = ciphertext;
+    let r = ct::declassify(aead::open_in_place_detached(
+        &key,
+        &nonce,
+        AAD,
+        &mut buffer,
+        &tag,
+    ));
+    ct::public(buffer.as_mut_slice());
+    check(
+        r.is_ok() && buffer == plaintext,
+        "valid message did not open",
+    )
+}
+
+#[inline(never)]
+fn aead_open_forged() -> R {
+    let (key, nonce, ciphertext, mut tag, _) = aead_sealed();
+    tag[7] ^= 0x20;
+    let mut secret_key = key;
+    ct::secret(&mut secret_key);
+    let key = AeadKey::from_bytes(secret_key);
+    let mut buffer = ciphertext;
+    let r = ct::declassify(aead::open_in_place_detached(
+        &key,
+        &nonce,
+        AAD,
+        &mut buffer,
+        &tag,
+    ));
+    // On failure the buffer is zeroized (defined zeros): nothing to declassify.
+    check(
+        r.is_err() && buffer.iter().all(|&b| b == 0),
+        "forged tag accepted or buffer kept",
+    )
+}
+
+#[inline(never)]
+fn aead_prepared_open_valid() -> R {
+    let (key, nonce, ciphertext, tag, plaintext) = aead_sealed();
+    let mut secret_key = key;
+    ct::secret(&mut secret_key);
+    let prepared = AeadKey::from_bytes(secret_key).prepare();
+    let mut buffer = ciphertext;
+    let r = ct::declassify(prepared.open_in_place_detached(&nonce, AAD, &mut buffer, &tag));
+    ct::public(buffer.as_mut_slice());
+    check(
+        r.is_ok() && buffer == plaintext,
+        "valid message did not open",
+    )
+}
+
+// ---------------------------------------------------------------------------
+// §7.4 pairwise key schedule
+
+#[inline(never)]
+fn pairwise_chain_key() -> R {
+    let a_secret = SealingSecretKey::from_bytes(&bytes::<32>(20));
+    let b_secret = SealingSecretKey::from_bytes(&bytes::<32>(21));
+    let (a_pub, b_pub) = (a_secret.public_key(), b_secret.public_key());
+    let (a_addr, b_addr) = (address("alice", 1), address("bob", 7));
+    let (a_id, b_id) = (identity(1), identity(2));
+    let sender = PartyKeys {
+        address: &a_addr,
+        identity_key: &a_id,
+        sealing_key: &a_pub,
+    };
+    let recipient = PartyKeys {
+        address: &b_addr,
+        identity_key: &b_id,
+        sealing_key: &b_pub,
+    };
+    let shared = a_secret.agree(&b_pub).map_err(|e| format!("{e:?}"))?;
+    let expected = chain_key(&shared, &sender, &recipient);
+
+    // The shared secret is only lent out by reference: mark it in place.
+    ct::secret_in_place(shared.as_bytes());
+    let chain = chain_key(&shared, &sender, &recipient);
+    ct::public_in_place(chain.as_bytes());
+    check(chain.as_bytes() == expected.as_bytes(), "chain key differs")
+}
+
+fn declassify_message_keys(keys: &mut MessageKeys) {
+    ct::public_in_place(keys.aead_key.as_bytes());
+    ct::public(&mut keys.nonce);
+    ct::public(&mut keys.commitment);
+}
+
+fn same_message_keys(a: &MessageKeys, b: &MessageKeys) -> bool {
+    a.aead_key.as_bytes() == b.aead_key.as_bytes()
+        && a.nonce == b.nonce
+        && a.commitment == b.commitment
+}
+
+#[inline(never)]
+fn pairwise_message_keys() -> R {
+    let chain = bytes::<32>(30);
+    let salt = bytes::<SALT_LEN>(31);
+    let bound = bytes::<BOUND_FIELDS_LEN>(32);
+    let expected = message_keys(&ChainKey::from_bytes(chain), &salt, &bound);
+
+    let mut secret_chain = chain;
+    ct::secret(&mut secret_chain);
+    let chain = ChainKey::from_bytes(secret_chain);
+    let mut keys = message_keys(&chain, &salt, &bound);
+    declassify_message_keys(&mut keys);
+    check(same_message_keys(&keys, &expected), "message keys differ")
+}
+
+#[inline(never)]
+fn pairwise_commitment_matches() -> R {
+    let chain = ChainKey::from_bytes(bytes::<32>(33));
+    let mut keys = message_keys(
+        &chain,
+        &bytes::<SALT_LEN>(34),
+        &bytes::<BOUND_FIELDS_LEN>(35),
+    );
+    let mut received = keys.commitment;
+    ct::secret(&mut keys.commitment);
+    ct::secret(&mut received);
+    let equal = ct::declassify(keys.commitment_matches(&received));
+    received[17] ^= 0x01;
+    let one_bit_off = ct::declassify(keys.commitment_matches(&received));
+    received[17] ^= 0x01;
+    received[0] ^= 0x80;
+    let first_byte_off = ct::declassify(keys.commitment_matches(&received));
+    check(
+        equal && !one_bit_off && !first_byte_off,
+        "commitment_matches gave a wrong answer",
+    )
+}
+
+// ---------------------------------------------------------------------------
+// §7.5 whole sessions, §8 whole groups
+
+/// A deterministic RNG (splitmix64) with the traits letterseal takes. It
+/// optionally marks every 32-byte draw secret: in `Group::distribute` that is
+/// exactly the epoch secret (salts are 16 bytes).
+struct TestRng {
+    state: u64,
+    mark_32_byte_draws: bool,
+}
+
+impl TestRng {
+    fn new(seed: u64) -> Self {
+        Self {
+            state: seed,
+            mark_32_byte_draws: false,
+        }
+    }
+}
+
+impl rand_core::TryRng for TestRng {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(self.try_next_u64()? as u32)
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        Ok(z ^ (z >> 31))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for chunk in dst.chunks_mut(8) {
+            let word = self.try_next_u64()?.to_le_bytes();
+            chunk.copy_from_slice(word.get(..chunk.len()).unwrap_or_default());
+        }
+        if self.mark_32_byte_draws && dst.len() == 32 {
+            ct::secret(dst);
+        }
+        Ok(())
+    }
+}
+
+impl rand_core::TryCryptoRng for TestRng {}
+
+const T0: u64 = 1_800_000_000;
+
+fn now() -> Timestamp {
+    Timestamp::from_unix_seconds(T0)
+}
+
+/// A device with one sealing key and its verified bundle (nothing marked).
+fn test_device(rng: &mut TestRng, user: &str) -> Result<(DeviceKeys, VerifiedBundle), String> {
+    let mut keys = DeviceKeys::generate(rng, address(user, 1));
+    let bundle = keys
+        .add_sealing_key(rng, now(), 30 * 86_400)
+        .verify(&RegistrationPolicy::default(), now(), None, &NoDirectory)
+        .map_err(|e| format!("{e:?}"))?;
+    Ok((keys, bundle))
+}
+
+/// Marks a device's current sealing secret key in place.
+fn mark_sealing_key(device: &DeviceKeys) -> R {
+    let id = device.current_sealing_key_id().ok_or("no sealing key")?;
+    let key = device.sealing_key(&id).ok_or("no sealing key")?;
+    assert_eq!(
+        size_of::<SealingSecretKey>(),
+        32,
+        "SealingSecretKey is exactly the 32 secret bytes"
+    );
+    ct::secret_in_place(key);
+    Ok(())
+}
+
+fn declassify_session_opened(r: Result<SessionOpened, OpenError>) -> Result<SessionOpened, String> {
+    let mut r = r;
+    ct::public(&mut r);
+    let opened = r.map_err(|e| format!("{e:?}"))?;
+    ct::public_in_place(opened.plaintext.as_slice());
+    Ok(opened)
+}
+
+#[inline(never)]
+fn session_seal() -> R {
+    let mut rng = TestRng::new(1);
+    let (alice, alice_bundle) = test_device(&mut rng, "alice")?;
+    let (bob, bob_bundle) = test_device(&mut rng, "bob")?;
+    let mut at_alice = Session::new(&alice, &bob_bundle).map_err(|e| format!("{e:?}"))?;
+    let mut at_bob = Session::new(&bob, &alice_bundle).map_err(|e| format!("{e:?}"))?;
+    let plaintext = vec_bytes(61, 100);
+
+    mark_sealing_key(&alice)?;
+    let mut secret_plaintext = plaintext.clone();
+    ct::secret(secret_plaintext.as_mut_slice());
+    let r = at_alice.seal(&alice, &mut rng, ContentType::Text, &secret_plaintext, AAD);
+    let mut sealed = r.map_err(|e| format!("{e:?}"))?;
+    ct::public(sealed.as_mut_slice());
+
+    let opened = at_bob
+        .open(&bob, &sealed, AAD)
+        .map_err(|e| format!("{e:?}"))?;
+    check(
+        opened.plaintext.as_slice() == plaintext,
+        "session round trip differs",
+    )
+}
+
+#[inline(never)]
+fn session_open() -> R {
+    let mut rng = TestRng::new(2);
+    let (alice, alice_bundle) = test_device(&mut rng, "alice")?;
+    let (bob, bob_bundle) = test_device(&mut rng, "bob")?;
+    let mut at_alice = Session::new(&alice, &bob_bundle).map_err(|e| format!("{e:?}"))?;
+    let mut at_bob = Session::new(&bob, &alice_bundle).map_err(|e| format!("{e:?}"))?;
+    let plaintext = vec_bytes(61, 101);
+    let sealed = at_alice
+        .seal(&alice, &mut rng, ContentType::Text, &plaintext, AAD)
+        .map_err(|e| format!("{e:?}"))?;
+
+    mark_sealing_key(&bob)?;
+    let opened = declassify_session_opened(at_bob.open(&bob, &sealed, AAD))?;
+    check(
+        opened.plaintext.as_slice() == plaintext && opened.counter == 0,
+        "session open differs",
+    )
+}
+
+struct GroupPair {
+    rng: TestRng,
+    alice: DeviceKeys,
+    bob: DeviceKeys,
+    alice_group: Group,
+    bob_group: Group,
+    /// Bob's session with Alice (the distributor).
+    bob_session: Session,
+    /// The distribution, declassified (it is public: it goes to the server).
+    distribution: Distribution,
+}
+
+/// Two members; Alice distributes epoch 1 (the epoch secret is marked secret
+/// if `secret_epoch`), Bob has not processed it yet.
+fn group_pair(seed: u64, secret_epoch: bool) -> Result<GroupPair, String> {
+    let err = |e: &dyn core::fmt::Debug| format!("{e:?}");
+    let mut rng = TestRng::new(seed);
+    let (alice, alice_bundle) = test_device(&mut rng, "alice")?;
+    let (bob, bob_bundle) = test_device(&mut rng, "bob")?;
+    let id = GroupId::new(b"ct-check group").map_err(|e| err(&e))?;
+    let mut alice_group = Group::new(id.clone(), alice.address().clone(), GracePolicy::default());
+    let bob_group = Group::new(id, bob.address().clone(), GracePolicy::default());
+    let mut alice_sessions = BTreeMap::new();
+    rng.mark_32_byte_draws = secret_epoch;
+    let distributed = alice_group.distribute(
+        &mut rng,
+        &alice,
+        &[alice_bundle.clone(), bob_bundle],
+        &mut alice_sessions,
+        now(),
+    );
+    rng.mark_32_byte_draws = false;
+    let (distribution, _) = distributed.map_err(|e| err(&e))?;
+    // Declassify the whole distribution (signature over secret-derived wraps).
+    let mut wire = distribution.encode();
+    ct::public(wire.as_mut_slice());
+    let distribution = Distribution::decode(&wire).map_err(|e| err(&e))?;
+    let bob_session = Session::new(&bob, &alice_bundle).map_err(|e| err(&e))?;
+    Ok(GroupPair {
+        rng,
+        alice,
+        bob,
+        alice_group,
+        bob_group,
+        bob_session,
+        distribution,
+    })
+}
+
+#[inline(never)]
+fn group_distribute() -> R {
+    // The case is the distribution inside group_pair (secret epoch secret);
+    // here only check that it is the expected one.
+    let reference = group_pair(3, false)?;
+    let marked = group_pair(3, true)?;
+    check(
+        marked.distribution.encode() == reference.distribution.encode(),
+        "distribution differs",
+    )
+}
+
+#[inline(never)]
+fn group_process() -> R {
+    let mut g = group_pair(4, false)?;
+    let view = g
+        .distribution
+        .for_member(g.bob.address())
+        .ok_or("no view for bob")?;
+    mark_sealing_key(&g.bob)?;
+    let r = g
+        .bob_group
+        .process(&g.bob, &view, &mut g.bob_session, now());
+    ct::declassify(r).map_err(|e| format!("{e:?}"))?;
+    check(
+        g.bob_group.current_epoch() == Some(1),
+        "epoch not installed",
+    )
+}
+
+#[inline(never)]
+fn group_seal() -> R {
+    let mut g = group_pair(5, true)?;
+    let plaintext = vec_bytes(70, 102);
+    let view = g
+        .distribution
+        .for_member(g.bob.address())
+        .ok_or("no view for bob")?;
+    g.bob_group
+        .process(&g.bob, &view, &mut g.bob_session, now())
+        .map_err(|e| format!("{e:?}"))?;
+
+    let mut secret_plaintext = plaintext.clone();
+    ct::secret(secret_plaintext.as_mut_slice());
+    let r = g.alice_group.seal(
+        &mut g.rng,
+        &g.alice,
+        ContentType::Text,
+        &secret_plaintext,
+        AAD,
+    );
+    let mut sealed = r.map_err(|e| format!("{e:?}"))?;
+    ct::public(sealed.as_mut_slice());
+
+    let opened = g
+        .bob_group
+        .open(&sealed, AAD, now())
+        .map_err(|e| format!("{e:?}"))?;
+    check(
+        opened.plaintext.as_slice() == plaintext,
+        "group round trip differs",
+    )
+}
+
+#[inline(never)]
+fn group_open() -> R {
+    let mut g = group_pair(6, false)?;
+    let plaintext = vec_bytes(70, 103);
+    let sealed = g
+        .alice_group
+        .seal(&mut g.rng, &g.alice, ContentType::Text, &plaintext, AAD)
+        .map_err(|e| format!("{e:?}"))?;
+    // Bob's epoch secret is the plaintext of Alice's wrap, opened with Bob's
+    // (secret) sealing key: it is secret from the start.
+    let view = g
+        .distribution
+        .for_member(g.bob.address())
+        .ok_or("no view for bob")?;
+    mark_sealing_key(&g.bob)?;
+    let processed = g
+        .bob_group
+        .process(&g.bob, &view, &mut g.bob_session, now());
+    ct::declassify(processed).map_err(|e| format!("{e:?}"))?;
+
+    let mut r = g.bob_group.open(&sealed, AAD, now());
+    ct::public(&mut r);
+    let opened = r.map_err(|e| format!("{e:?}"))?;
+    ct::public_in_place(opened.plaintext.as_slice());
+    check(
+        opened.plaintext.as_slice() == plaintext,
+        "group open differs",
+    )
+}
+
+// ---------------------------------------------------------------------------
+// §8.5 group
+
+fn group_fixture() -> (GroupId, RosterHash, DeviceAddress, IdentityPublicKey) {
+    (
+        GroupId::new(b"ct-check group").expect("valid group id"),
+        RosterHash::from_bytes(bytes::<32>(40)),
+        address("carol", 3),
+        identity(3),
+    )
+}
+
+#[inline(never)]
+fn group_sender_chain() -> R {
+    let (group, roster_hash, sender, sender_id) = group_fixture();
+    let secret = bytes::<32>(41);
+    let expected = sender_chain(
+        &EpochSecret::from_bytes(secret),
+        &group,
+        5,
+        &roster_hash,
+        &sender,
+        &sender_id,
+    );
+
+    let mut secret_bytes = secret;
+    ct::secret(&mut secret_bytes);
+    let epoch_secret = EpochSecret::from_bytes(secret_bytes);
+    let chain = sender_chain(&epoch_secret, &group, 5, &roster_hash, &sender, &sender_id);
+    ct::public_in_place(chain.as_bytes());
+    check(
+        chain.as_bytes() == expected.as_bytes(),
+        "sender chain differs",
+    )
+}
+
+#[inline(never)]
+fn group_message_keys() -> R {
+    let (group, roster_hash, sender, sender_id) = group_fixture();
+    let chain = sender_chain(
+        &EpochSecret::from_bytes(bytes::<32>(42)),
+        &group,
+        5,
+        &roster_hash,
+        &sender,
+        &sender_id,
+    );
+    let salt = bytes::<SALT_LEN>(43);
+    let bound = vec_bytes(57, 44);
+    let expected = chain.message_keys(&salt, &bound);
+
+    ct::secret_in_place(chain.as_bytes());
+    let mut keys = chain.message_keys(&salt, &bound);
+    declassify_message_keys(&mut keys);
+    check(
+        same_message_keys(&keys, &expected),
+        "group message keys differ",
+    )
+}
+
+// ---------------------------------------------------------------------------
+// §6, §4.3 comparisons
+
+#[inline(never)]
+fn safety_number_matches_scanned() -> R {
+    let alice = (UserId::new("alice").expect("id"), identity(1));
+    let bob = (UserId::new("bob").expect("id"), identity(2));
+    let number = SafetyNumber::new((&alice.0, &alice.1), (&bob.0, &bob.1));
+    let mut scanned = number.to_bytes();
+    ct::secret(&mut scanned);
+    let equal = ct::declassify(number.matches_scanned(&scanned));
+    scanned[40] ^= 0x04;
+    let differs = ct::declassify(number.matches_scanned(&scanned));
+    scanned[40] ^= 0x04;
+    // A shorter scan: the length is public, the comparison is not run.
+    let short = ct::declassify(number.matches_scanned(&scanned[..64]));
+    check(
+        equal && !differs && !short,
+        "matches_scanned gave a wrong answer",
+    )
+}
+
+/// Keys of every kind `has_small_order` distinguishes: an ordinary key, each
+/// small-order value, non-canonical encodings of small-order and ordinary
+/// values, and one with the top bit set.
+fn small_order_inputs() -> Vec<[u8; 32]> {
+    let mut inputs = vec![
+        SealingSecretKey::from_bytes(&bytes::<32>(50))
+            .public_key()
+            .to_bytes(),
+    ];
+    inputs.extend(SMALL_ORDER_U);
+    let mut p_plus_1 = [0xffu8; 32];
+    p_plus_1[0] = 0xee;
+    p_plus_1[31] = 0x7f;
+    let mut p_plus_9 = p_plus_1;
+    p_plus_9[0] = 0xf6;
+    let mut top_bit = inputs[0];
+    top_bit[31] |= 0x80;
+    inputs.extend([p_plus_1, p_plus_9, top_bit, [0xff; 32]]);
+    inputs
+}
+
+#[inline(never)]
+fn sealing_has_small_order() -> R {
+    for input in small_order_inputs() {
+        let expected = SealingPublicKey::from_bytes(input).has_small_order();
+        let mut secret_input = input;
+        ct::secret(&mut secret_input);
+        let key = SealingPublicKey::from_bytes(secret_input);
+        let got = ct::declassify(key.has_small_order());
+        if got != expected {
+            return Err(format!("has_small_order differs for {input:02x?}"));
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// §3.2 Ed25519
+
+#[inline(never)]
+fn identity_sign() -> R {
+    let seed = bytes::<32>(55);
+    let content = vec_bytes(90, 56);
+    let reference = IdentitySecretKey::from_seed(&seed);
+    let expected_public = reference.public_key();
+    let expected_signature = reference
+        .sign_labeled(labels::sig::GROUP_MESSAGE, &content)
+        .to_bytes();
+
+    let mut secret_seed = seed;
+    ct::secret(&mut secret_seed);
+    let key = IdentitySecretKey::from_seed(&secret_seed);
+    let mut public = key.public_key().to_bytes();
+    let mut signature = key
+        .sign_labeled(labels::sig::GROUP_MESSAGE, &content)
+        .to_bytes();
+    ct::public(&mut public);
+    ct::public(&mut signature);
+    check(
+        public == expected_public.to_bytes() && signature == expected_signature,
+        "public key or signature differs",
+    )
+}
+
+// ---------------------------------------------------------------------------
+// §3.4, §4.4 X25519
+
+fn peer_public() -> [u8; 32] {
+    SealingSecretKey::from_bytes(&bytes::<32>(61))
+        .public_key()
+        .to_bytes()
+}
+
+#[inline(never)]
+fn x25519_primitive() -> R {
+    let scalar = bytes::<32>(60);
+    let u = peer_public();
+    let expected = x25519_dalek::x25519(scalar, u);
+
+    let mut secret_scalar = scalar;
+    ct::secret(&mut secret_scalar);
+    let mut out = x25519_dalek::x25519(secret_scalar, u);
+    ct::public(&mut out);
+    check(out == expected, "x25519 output differs")
+}
+
+#[inline(never)]
+fn x25519_dalek_dh_contributory() -> R {
+    let scalar = bytes::<32>(62);
+    for (u, contributory) in [(peer_public(), true), (SMALL_ORDER_U[2], false)] {
+        let expected = x25519_dalek::StaticSecret::from(scalar)
+            .diffie_hellman(&x25519_dalek::PublicKey::from(u))
+            .to_bytes();
+        let mut secret_scalar = scalar;
+        ct::secret(&mut secret_scalar);
+        let secret = x25519_dalek::StaticSecret::from(secret_scalar);
+        let shared = secret.diffie_hellman(&x25519_dalek::PublicKey::from(u));
+        // The one bit the wrapper branches on, declassified before any branch.
+        let was_contributory = ct::declassify(shared.was_contributory());
+        let mut out = shared.to_bytes();
+        ct::public(&mut out);
+        if out != expected || was_contributory != contributory {
+            return Err(format!("diffie_hellman differs for peer {u:02x?}"));
+        }
+    }
+    Ok(())
+}
+
+#[inline(never)]
+fn x25519_dalek_public_key() -> R {
+    let scalar = bytes::<32>(63);
+    let expected =
+        x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(scalar)).to_bytes();
+    let mut secret_scalar = scalar;
+    ct::secret(&mut secret_scalar);
+    let mut public =
+        x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(secret_scalar)).to_bytes();
+    ct::public(&mut public);
+    check(public == expected, "public key differs")
+}
+
+#[inline(never)]
+fn sealing_public_key() -> R {
+    let scalar = bytes::<32>(64);
+    let expected = SealingSecretKey::from_bytes(&scalar).public_key();
+    let mut secret_scalar = scalar;
+    ct::secret(&mut secret_scalar);
+    let key = SealingSecretKey::from_bytes(&secret_scalar);
+    let mut public = key.public_key();
+    ct::public(&mut public);
+    check(public == expected, "public key differs")
+}
+
+#[inline(never)]
+fn sealing_agree() -> R {
+    let scalar = bytes::<32>(65);
+    let peers = [
+        SealingPublicKey::from_bytes(peer_public()),
+        SealingPublicKey::from_bytes(SMALL_ORDER_U[3]),
+    ];
+    for peer in peers {
+        let expected = SealingSecretKey::from_bytes(&scalar)
+            .agree(&peer)
+            .map(|s| *s.as_bytes());
+        let mut secret_scalar = scalar;
+        ct::secret(&mut secret_scalar);
+        let key = SealingSecretKey::from_bytes(&secret_scalar);
+        // `agree` branches on `was_contributory()` internally (suppressed as
+        // a public decision, see supp/decisions.supp); the `Result`
+        // discriminant is written after that branch and is not declassified.
+        let got = match key.agree(&peer) {
+            Ok(shared) => {
+                ct::public_in_place(shared.as_bytes());
+                Ok(*shared.as_bytes())
+            }
+            Err(e) => Err(e),
+        };
+        if got != expected {
+            return Err(format!("agree differs for peer {peer:?}"));
+        }
+        if peer.has_small_order() != (got == Err(KeyError::NonContributory)) {
+            return Err("agree did not refuse exactly the small-order peer".into());
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// §9 attachments
+
+const CHUNK: u32 = 64;
+const MEDIA: &str = "image/jpeg";
+
+/// Seals with pieces that straddle chunk boundaries: 200 bytes in 64-byte
+/// chunks (3 full + 8-byte last chunk).
+fn seal_attachment(
+    file_key: [u8; 32],
+    plaintext: &[u8],
+    declassify: bool,
+) -> Result<(Vec<u8>, FileDescriptor), String> {
+    let err = |e| format!("{e:?}");
+    let salt = bytes::<16>(71);
+    let sealer = AttachmentSealer::with_key(FileKey::from_bytes(file_key), salt, CHUNK, MEDIA)
+        .map_err(err)?;
+    let mut sealer = sealer;
+    if declassify {
+        // The header carries the key commitment: public output.
+        ct::public_in_place(sealer.header().as_slice());
+    }
+    let mut blob = sealer.header().to_vec();
+    for piece in [&plaintext[..70], &plaintext[70..71], &plaintext[71..]] {
+        let mut out = sealer.update(piece).map_err(err)?;
+        if declassify {
+            ct::public(out.as_mut_slice());
+        }
+        blob.extend_from_slice(&out);
+    }
+    let (mut last, mut descriptor) = sealer.finish().map_err(err)?;
+    if declassify {
+        ct::public(last.as_mut_slice());
+        ct::public(&mut descriptor.digest);
+        ct::public_in_place(descriptor.file_key.as_bytes());
+    }
+    blob.extend_from_slice(&last);
+    Ok((blob, descriptor))
+}
+
+#[inline(never)]
+fn attachment_sealer() -> R {
+    let file_key = bytes::<32>(70);
+    let plaintext = vec_bytes(200, 72);
+    let (expected_blob, expected_descriptor) = seal_attachment(file_key, &plaintext, false)?;
+
+    let mut secret_key = file_key;
+    let mut secret_plaintext = plaintext;
+    ct::secret(&mut secret_key);
+    ct::secret(secret_plaintext.as_mut_slice());
+    let (blob, descriptor) = seal_attachment(secret_key, &secret_plaintext, true)?;
+    check(blob == expected_blob, "sealed blob differs")?;
+    check(
+        descriptor.size == 200 && descriptor == expected_descriptor,
+        "descriptor differs",
+    )
+}
+
+#[inline(never)]
+fn attachment_opener() -> R {
+    let plaintext = vec_bytes(200, 73);
+    let (blob, descriptor) = seal_attachment(bytes::<32>(74), &plaintext, false)?;
+    ct::secret_in_place(descriptor.file_key.as_bytes());
+    let mut opener = AttachmentOpener::new(&descriptor);
+    let mut out = Vec::new();
+    for piece in blob.chunks(50) {
+        let r = ct::declassify(opener.update(piece));
+        let opened = r.map_err(|e| format!("{e:?}"))?;
+        ct::public_in_place(opened.as_slice());
+        out.extend_from_slice(&opened);
+    }
+    let r = ct::declassify(opener.finish());
+    let opened = r.map_err(|e| format!("{e:?}"))?;
+    ct::public_in_place(opened.as_slice());
+    out.extend_from_slice(&opened);
+    check(out == plaintext, "opened plaintext differs")
+}
+
+#[inline(never)]
+fn attachment_random_access() -> R {
+    let plaintext = vec_bytes(200, 75);
+    let (blob, descriptor) = seal_attachment(bytes::<32>(76), &plaintext, false)?;
+    ct::secret_in_place(descriptor.file_key.as_bytes());
+    let header = blob.get(..54).ok_or("short blob")?;
+    // Not declassified: `RandomAccess` holds the (secret) stream keys. The
+    // commitment check branches inside `new` (a decision, suppressed); the
+    // discriminant written after that branch is public.
+    let access = RandomAccess::new(&descriptor, header).map_err(|e| format!("{e:?}"))?;
+    for index in [1u32, 3] {
+        let range = access.chunk_range(index).ok_or("no range")?;
+        let sealed = blob.get(range.clone()).ok_or("short blob")?;
+        let opened =
+            ct::declassify(access.open_chunk(index, sealed)).map_err(|e| format!("{e:?}"))?;
+        ct::public_in_place(opened.as_slice());
+        let start = index as usize * CHUNK as usize;
+        let expected = plaintext
+            .get(start..(start + CHUNK as usize).min(200))
+            .ok_or("range")?;
+        check(opened.as_slice() == expected, "random-access chunk differs")?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// §11 legacy
+
+fn legacy_parties() -> (LegacyKeyPair, [LegacyKeyPair; 1]) {
+    (
+        LegacyKeyPair::from_bytes(LegacyKeyId::new(100), &bytes::<32>(80)),
+        [LegacyKeyPair::from_bytes(
+            LegacyKeyId::new(200),
+            &bytes::<32>(81),
+        )],
+    )
+}
+
+/// Marks the secret key inside a key pair. The pair's public key was computed
+/// before, with nothing marked, so it stays public (as it is).
+fn mark_pair_secret(pair: &LegacyKeyPair) {
+    assert_eq!(
+        size_of::<SealingSecretKey>(),
+        32,
+        "SealingSecretKey is exactly the 32 secret bytes"
+    );
+    ct::secret_in_place(pair.secret_key());
+}
+
+#[inline(never)]
+fn legacy_v1_seal() -> R {
+    let (alice, bob) = legacy_parties();
+    let plaintext = vec_bytes(37, 82);
+    let salt = bytes::<8>(83);
+    let expected = seal_v1_with_salt(&salt, &alice, &bob[0].public(), &plaintext)
+        .map_err(|e| format!("{e:?}"))?;
+
+    mark_pair_secret(&alice);
+    let mut secret_plaintext = plaintext;
+    ct::secret(secret_plaintext.as_mut_slice());
+    let chunks = seal_v1_with_salt(&salt, &alice, &bob[0].public(), &secret_plaintext)
+        .map_err(|e| format!("{e:?}"))?;
+    for chunk in chunks.as_slices() {
+        ct::public_in_place(chunk);
+    }
+    check(chunks == expected, "v1 chunks differ")
+}
+
+#[inline(never)]
+fn legacy_v1_open() -> R {
+    let (alice, bob) = legacy_parties();
+    // 37 bytes: the last block carries 11 bytes of PKCS#7 padding.
+    let plaintext = vec_bytes(37, 84);
+    let chunks = seal_v1_with_salt(&bytes::<8>(85), &alice, &bob[0].public(), &plaintext)
+        .map_err(|e| format!("{e:?}"))?;
+    mark_pair_secret(&bob[0]);
+    let opened = declassify_legacy(open_v1(&bob, &alice.public_key(), &chunks))
+        .map_err(|e| format!("{e:?}"))?;
+    check(
+        opened.plaintext.as_slice() == plaintext,
+        "v1 plaintext differs",
+    )
+}
+
+#[inline(never)]
+fn legacy_v2_open() -> R {
+    let (alice, bob) = legacy_parties();
+    let envelope = Envelope {
+        to: LineId::parse("u0123456789abcdef0123456789abcdef").map_err(|e| format!("{e:?}"))?,
+        from: LineId::parse("ufedcba9876543210fedcba9876543210").map_err(|e| format!("{e:?}"))?,
+        content_type: LegacyContentType::TEXT,
+    };
+    let plaintext = vec_bytes(45, 86);
+    mark_pair_secret(&bob[0]);
+    for nonce in [
+        V2Nonce::Standard(bytes::<12>(87)),
+        V2Nonce::Long(bytes::<16>(88)),
+    ] {
+        // Sealed by alice, whose key is not marked.
+        let chunks: Chunks = seal_v2_with(
+            &bytes::<16>(89),
+            &nonce,
+            &alice,
+            &bob[0].public(),
+            &envelope,
+            &plaintext,
+        )
+        .map_err(|e| format!("{e:?}"))?;
+        let opened = declassify_legacy(open_v2(&bob, &alice.public_key(), &envelope, &chunks))
+            .map_err(|e| format!("{e:?}"))?;
+        check(
+            opened.plaintext.as_slice() == plaintext,
+            "v2 plaintext differs",
+        )?;
+    }
+    Ok(())
+}
+
+fn legacy_envelope(to: &str) -> Result<Envelope, String> {
+    Ok(Envelope {
+        to: LineId::parse(to).map_err(|e| format!("{e:?}"))?,
+        from: LineId::parse("ufedcba9876543210fedcba9876543210").map_err(|e| format!("{e:?}"))?,
+        content_type: LegacyContentType::TEXT,
+    })
+}
+
+#[inline(never)]
+fn legacy_group_wrap() -> R {
+    let (creator, member) = legacy_parties();
+    let group_key = bytes::<32>(94);
+    let expected = wrap_group_key(
+        creator.secret_key(),
+        &member[0].public_key(),
+        &GroupKey::from_random(&group_key),
+    )
+    .map_err(|e| format!("{e:?}"))?;
+
+    mark_pair_secret(&creator);
+    let mut secret_group_key = group_key;
+    ct::secret(&mut secret_group_key);
+    let key = GroupKey::from_random(&secret_group_key);
+    let wrap = wrap_group_key(creator.secret_key(), &member[0].public_key(), &key)
+        .map_err(|e| format!("{e:?}"))?;
+    let mut wrap_bytes = *wrap.as_bytes();
+    ct::public(&mut wrap_bytes);
+    check(wrap_bytes == *expected.as_bytes(), "group key wrap differs")
+}
+
+#[inline(never)]
+fn legacy_group_unwrap() -> R {
+    let (creator, member) = legacy_parties();
+    let group_key = GroupKey::from_random(&bytes::<32>(95));
+    let wrap = wrap_group_key(creator.secret_key(), &member[0].public_key(), &group_key)
+        .map_err(|e| format!("{e:?}"))?;
+
+    mark_pair_secret(&member[0]);
+    let r = unwrap_group_key(member[0].secret_key(), &creator.public_key(), &wrap);
+    let mut unwrapped = *ct::declassify(r).map_err(|e| format!("{e:?}"))?.to_bytes();
+    ct::public(&mut unwrapped);
+    check(
+        unwrapped == *group_key.to_bytes(),
+        "unwrapped group key differs",
+    )
+}
+
+#[inline(never)]
+fn legacy_group_open() -> R {
+    let (sender, _) = legacy_parties();
+    let group_key = GroupKey::from_random(&bytes::<32>(96));
+    let group_key_id = LegacyKeyId::new(300);
+    let envelope = legacy_envelope("c0123456789abcdef0123456789abcdef")?;
+    let plaintext = vec_bytes(33, 97);
+    let chunks = seal_group_with(
+        &bytes::<16>(98),
+        &V2Nonce::Standard(bytes::<12>(99)),
+        &sender,
+        &group_key.public(group_key_id),
+        &envelope,
+        &plaintext,
+    )
+    .map_err(|e| format!("{e:?}"))?;
+
+    let mut secret_bytes = *group_key.to_bytes();
+    ct::secret(&mut secret_bytes);
+    let key = GroupKey::from_bytes(&secret_bytes);
+    let opened = declassify_legacy(open_group(
+        &key,
+        group_key_id,
+        &sender.public_key(),
+        &envelope,
+        &chunks,
+    ))
+    .map_err(|e| format!("{e:?}"))?;
+    check(
+        opened.plaintext.as_slice() == plaintext,
+        "group plaintext differs",
+    )
+}
+
+#[inline(never)]
+fn legacy_media_seal() -> R {
+    let km = bytes::<32>(90);
+    let plaintext = vec_bytes(77, 91);
+    let expected =
+        seal_media(&MediaKeyMaterial::from_bytes(km), &plaintext).map_err(|e| format!("{e:?}"))?;
+
+    let mut secret_km = km;
+    let mut secret_plaintext = plaintext;
+    ct::secret(&mut secret_km);
+    ct::secret(secret_plaintext.as_mut_slice());
+    let mut blob = seal_media(&MediaKeyMaterial::from_bytes(secret_km), &secret_plaintext)
+        .map_err(|e| format!("{e:?}"))?;
+    ct::public(blob.as_mut_slice());
+    check(blob == expected, "media blob differs")
+}
+
+#[inline(never)]
+fn legacy_media_open() -> R {
+    let km = bytes::<32>(92);
+    let plaintext = vec_bytes(77, 93);
+    let blob =
+        seal_media(&MediaKeyMaterial::from_bytes(km), &plaintext).map_err(|e| format!("{e:?}"))?;
+
+    let mut secret_km = km;
+    ct::secret(&mut secret_km);
+    let km = MediaKeyMaterial::from_bytes(secret_km);
+    let mut r = open_media(&km, &blob);
+    ct::public(&mut r);
+    let opened = r.map_err(|e| format!("{e:?}"))?;
+    ct::public_in_place(opened.as_slice());
+    check(opened.as_slice() == plaintext, "media plaintext differs")
+}
+
+// ---------------------------------------------------------------------------
+// Controls: must be reported.
+
+/// The classic leak: returns at the first differing byte.
+#[inline(never)]
+fn leaky_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    for (x, y) in a.iter().zip(b) {
+        if core::hint::black_box(*x) != *y {
+            return false;
+        }
+    }
+    true
+}
+
+#[inline(never)]
+fn control_early_exit_compare() -> R {
+    let tag = bytes::<16>(100);
+    let mut secret_tag = tag;
+    ct::secret(&mut secret_tag);
+    let equal = ct::declassify(leaky_eq(&secret_tag, &tag));
+    check(equal, "leaky_eq gave a wrong answer")
+}
+
+#[inline(never)]
+fn control_secret_index() -> R {
+    static TABLE: [u8; 256] = {
+        let mut t = [0u8; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = (i as u8).wrapping_mul(7) ^ 0x63;
+            i += 1;
+        }
+        t
+    };
+    let mut secret = [0x42u8];
+    ct::secret(&mut secret);
+    let mut out = TABLE[core::hint::black_box(secret[0]) as usize];
+    ct::public(&mut out);
+    check(out == TABLE[0x42], "table lookup gave a wrong answer")
+}
+
+// ---------------------------------------------------------------------------
+// Probes.
+
+#[inline(never)]
+fn probe_file_key_eq() -> R {
+    let key = bytes::<32>(110);
+    let mut secret_key = key;
+    ct::secret(&mut secret_key);
+    let equal = ct::declassify(FileKey::from_bytes(secret_key) == FileKey::from_bytes(key));
+    check(equal, "FileKey == gave a wrong answer")
+}
