@@ -25,6 +25,8 @@ mod attachment_open;
 mod bundle_verify;
 #[path = "../fuzz/logic/codec_reader.rs"]
 mod codec_reader;
+#[path = "../fuzz/logic/group_conversation.rs"]
+mod group_conversation;
 #[path = "../fuzz/logic/group_distribution.rs"]
 mod group_distribution;
 #[path = "../fuzz/logic/group_open.rs"]
@@ -32,6 +34,8 @@ mod group_open;
 #[cfg(feature = "legacy")]
 #[path = "../fuzz/logic/legacy_open.rs"]
 mod legacy_open;
+#[path = "../fuzz/logic/pairwise_conversation.rs"]
+mod pairwise_conversation;
 #[path = "../fuzz/logic/pairwise_header.rs"]
 mod pairwise_header;
 #[path = "../fuzz/logic/pairwise_open.rs"]
@@ -200,6 +204,72 @@ fn regenerate_pairwise_seeds() {
     }
 }
 
+/// Requires that the seeds of a conversation target, together, reach every
+/// outcome in `wanted` (each seed is a program reaching several).
+fn require_conversation_outcomes(
+    target: &str,
+    files: &[(String, Vec<u8>)],
+    outcomes: impl Fn(&[u8]) -> BTreeSet<String>,
+    wanted: &[&str],
+) {
+    let reached: BTreeSet<String> = files.iter().flat_map(|(_, data)| outcomes(data)).collect();
+    for want in wanted {
+        assert!(
+            reached.contains(*want),
+            "no seed in fuzz/corpus/{target} reaches {want:?} (reached: {reached:?}); \
+             if the fixture or the program format changed, regenerate the seeds (fuzz/README.md)"
+        );
+    }
+}
+
+#[test]
+fn pairwise_conversation_corpus() {
+    let files = replay("pairwise_conversation", pairwise_conversation::check);
+    require_conversation_outcomes(
+        "pairwise_conversation",
+        &files,
+        pairwise_conversation::outcomes,
+        &[
+            "seal Ok",
+            "seal CounterExhausted",
+            "seal NoSealingKey",
+            "deliver Ok",
+            "deliver Ok late",
+            "deliver Ok skipped",
+            "deliver RetiredKey",
+            "deliver UnknownRecipientKey",
+            "deliver UnknownSenderKey",
+            "retry Ok",
+            "deliver Replay",
+            "deliver TooOld",
+            "duplicate Replay",
+            "duplicate TooOld",
+            "duplicate Ok skipped",
+            "reused counter Replay",
+            "tamper Malformed",
+            "tamper UnsupportedVersion",
+            "tamper CommitmentMismatch",
+            "tamper AuthenticationFailed",
+            "tamper UnknownSenderKey",
+            "tamper UnknownRecipientKey",
+            "reflect Reflected",
+            "reflect UnknownRecipientKey",
+            "rollback",
+            "jump",
+        ],
+    );
+}
+
+/// Writes the seed programs of `pairwise_conversation` and
+/// `group_conversation`:
+/// `cargo test --test fuzz_corpus -- --ignored regenerate_conversation_seeds`.
+#[test]
+#[ignore = "writes fuzz/corpus/*_conversation; run by hand to regenerate the seeds"]
+fn regenerate_conversation_seeds() {
+    write_seeds("pairwise_conversation", &pairwise_conversation::seeds());
+    write_seeds("group_conversation", &group_conversation::seeds());
+}
+
 // ---- groups -----------------------------------------------------------------
 
 #[test]
@@ -258,6 +328,57 @@ fn group_open_corpus() {
             "TooOld",
             "CommitmentMismatch",
             "AuthenticationFailed",
+        ],
+    );
+}
+
+#[test]
+fn group_conversation_corpus() {
+    let files = replay("group_conversation", group_conversation::check);
+    require_conversation_outcomes(
+        "group_conversation",
+        &files,
+        group_conversation::outcomes,
+        &[
+            "distribute",
+            "process Ok",
+            "process StaleEpoch",
+            "redeliver Ok",
+            "redeliver NotAMember",
+            "redeliver WrapRejected",
+            "redeliver StaleEpoch",
+            "redeliver WrapMismatch",
+            "redeliver DistributorMismatch",
+            "tampered distribution undecodable Malformed",
+            "tampered distribution InvalidEpoch",
+            "tampered distribution BadSignature",
+            "seal Ok",
+            "seal NoEpoch",
+            "seal CounterExhausted",
+            "open Ok",
+            "open Ok late",
+            "open Ok skipped",
+            "retry Ok",
+            "open UnknownEpoch",
+            "open EpochExpired",
+            "open UnknownSender",
+            "open CommitmentMismatch",
+            "open TooOld",
+            "any OwnMessage",
+            "any Replay",
+            "any Ok",
+            "non-member UnknownEpoch",
+            "non-member UnknownSender",
+            "reused counter Replay",
+            "tamper BadSignature",
+            "tamper CommitmentMismatch",
+            "tamper AuthenticationFailed",
+            "tamper WrongGroup",
+            "tamper Malformed",
+            "tamper UnsupportedVersion",
+            "restore",
+            "expire",
+            "jump",
         ],
     );
 }
@@ -388,6 +509,16 @@ fn generated_seeds_are_current() {
     ] {
         require_current(target, &seeds, "regenerate_group_seeds");
     }
+    require_current(
+        "pairwise_conversation",
+        &pairwise_conversation::seeds(),
+        "regenerate_conversation_seeds",
+    );
+    require_current(
+        "group_conversation",
+        &group_conversation::seeds(),
+        "regenerate_conversation_seeds",
+    );
     require_current(
         "attachment_open",
         &attachment_open::seeds(),
