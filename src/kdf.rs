@@ -186,6 +186,23 @@ mod tests {
     }
 
     #[test]
+    fn two_step_raw_expand_matches_one_shot_hkdf() {
+        let mut one_shot = [0u8; 42];
+        let mut two_step = [0u8; 42];
+        hkdf_sha256(b"salt", b"ikm", b"info", &mut one_shot).unwrap();
+        Prk::extract(b"salt", b"ikm")
+            .expand(b"info", &mut two_step)
+            .unwrap();
+        assert_eq!(one_shot, two_step);
+        assert_ne!(two_step, [0u8; 42]);
+        let mut too_long = alloc::vec![0u8; MAX_OUTPUT_LEN + 1];
+        assert_eq!(
+            Prk::extract(b"", b"k").expand(b"", &mut too_long),
+            Err(KdfError::OutputTooLong)
+        );
+    }
+
+    #[test]
     fn over_long_output_is_an_error() {
         let mut out = alloc::vec![0u8; MAX_OUTPUT_LEN + 1];
         assert_eq!(

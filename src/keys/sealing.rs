@@ -242,6 +242,15 @@ mod tests {
     }
 
     #[test]
+    fn key_id_displays_as_lowercase_hex() {
+        let id = SealingKeyId::from_bytes([
+            0x00, 0x01, 0x0a, 0xff, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 0x90, 0xa0,
+            0xb0, 0xc0,
+        ]);
+        assert_eq!(alloc::format!("{id}"), "00010aff102030405060708090a0b0c0");
+    }
+
+    #[test]
     fn canonical_boundary() {
         assert!(SealingPublicKey::from_bytes(p_minus(1)).is_canonical());
         assert!(!SealingPublicKey::from_bytes(FIELD_PRIME_LE).is_canonical());
