@@ -197,6 +197,15 @@ impl AttachmentSealer {
             if self.buffer.len() == cs {
                 self.seal_buffer(false, &mut out)?;
             }
+            if self.buffer.is_empty() && data.len() > cs {
+                // A full chunk with more data after it: not the last, seal it
+                // straight from `data` into `out` (one copy instead of two).
+                let (chunk, rest) = data.split_at(cs);
+                self.seal_direct(chunk, &mut out)?;
+                self.size = self.size.saturating_add(cs as u64);
+                data = rest;
+                continue;
+            }
             let take = (cs - self.buffer.len()).min(data.len());
             let (head, tail) = data.split_at(take);
             self.buffer.extend_from_slice(head);
@@ -204,6 +213,24 @@ impl AttachmentSealer {
             data = tail;
         }
         Ok(out)
+    }
+
+    fn seal_direct(&mut self, plain: &[u8], out: &mut Vec<u8>) -> Result<(), AttachmentError> {
+        let n = nonce(&self.keys.prefix, self.index, false);
+        let start = out.len();
+        out.extend_from_slice(plain);
+        let tag = self.keys.cipher.seal_in_place_detached(
+            &n,
+            b"",
+            out.get_mut(start..).unwrap_or_default(),
+        );
+        out.extend_from_slice(&tag);
+        self.digest.update(out.get(start..).unwrap_or_default());
+        self.index = self
+            .index
+            .checked_add(1)
+            .ok_or(AttachmentError::TooManyChunks)?;
+        Ok(())
     }
 
     fn seal_buffer(&mut self, last: bool, out: &mut Vec<u8>) -> Result<(), AttachmentError> {
@@ -299,28 +326,41 @@ impl AttachmentOpener {
     }
 
     fn consume(&mut self, mut data: &[u8]) -> Result<Zeroizing<Vec<u8>>, AttachmentError> {
-        self.hasher.update(data);
-        let sealed_chunk = self.chunk_size as usize + TAG_LEN;
-        let mut out = Zeroizing::new(Vec::new());
+        let cs = self.chunk_size as usize;
+        let sealed_chunk = cs + TAG_LEN;
         if self.keys.is_none() {
             let take = (HEADER_LEN - self.buffer.len()).min(data.len());
             let (head, tail) = data.split_at(take);
+            self.hasher.update(head);
             self.buffer.extend_from_slice(head);
             data = tail;
             if self.buffer.len() < HEADER_LEN {
-                return Ok(out);
+                return Ok(Zeroizing::new(Vec::new()));
             }
             let descriptor_view = self.view();
             self.keys = Some(keys_for(&descriptor_view, &self.buffer)?);
             self.buffer.clear();
         }
+        // Sized up front: a growing Vec would leave plaintext in freed memory.
+        let chunks = (self.buffer.len() + data.len()) / sealed_chunk;
+        let mut out = Zeroizing::new(Vec::with_capacity(chunks * cs));
         while !data.is_empty() {
             if self.buffer.len() == sealed_chunk {
                 // More bytes follow, so the held chunk is not the last.
                 self.open_buffer(false, &mut out)?;
             }
+            if self.buffer.is_empty() && data.len() > sealed_chunk {
+                // A whole sealed chunk with more after it: open it straight
+                // from `data` into `out`, hashing it while it is hot.
+                let (chunk, rest) = data.split_at(sealed_chunk);
+                self.hasher.update(chunk);
+                self.open_into(chunk, false, &mut out)?;
+                data = rest;
+                continue;
+            }
             let take = (sealed_chunk - self.buffer.len()).min(data.len());
             let (head, tail) = data.split_at(take);
+            self.hasher.update(head);
             self.buffer.extend_from_slice(head);
             data = tail;
         }
@@ -339,25 +379,49 @@ impl AttachmentOpener {
     }
 
     fn open_buffer(&mut self, last: bool, out: &mut Vec<u8>) -> Result<(), AttachmentError> {
+        // The buffer only ever holds ciphertext: plaintext is written to `out`.
+        let buffer = core::mem::take(&mut self.buffer);
+        let result = self.open_into(&buffer, last, out);
+        self.buffer = buffer;
+        self.buffer.clear();
+        result
+    }
+
+    /// Opens one sealed chunk, appending its plaintext to `out` only if it authenticates.
+    fn open_into(
+        &mut self,
+        sealed: &[u8],
+        last: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), AttachmentError> {
         let keys = self.keys.as_ref().ok_or(AttachmentError::Truncated)?;
         let index = self.index;
-        let split = self
-            .buffer
+        let split = sealed
             .len()
             .checked_sub(TAG_LEN)
             .ok_or(AttachmentError::Truncated)?;
-        let (body, tag) = self.buffer.split_at_mut(split);
-        let tag: [u8; TAG_LEN] = (&*tag).try_into().map_err(|_| AttachmentError::Truncated)?;
-        keys.cipher
-            .open_in_place_detached(&nonce(&keys.prefix, index, last), b"", body, &tag)
-            .map_err(|_| AttachmentError::ChunkAuthenticationFailed { index })?;
+        let (body, tag) = sealed.split_at(split);
+        let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| AttachmentError::Truncated)?;
+        let start = out.len();
+        out.extend_from_slice(body);
+        if keys
+            .cipher
+            .open_in_place_detached(
+                &nonce(&keys.prefix, index, last),
+                b"",
+                out.get_mut(start..).unwrap_or_default(),
+                &tag,
+            )
+            .is_err()
+        {
+            // Zeroized by the AEAD on failure (it is ciphertext anyway).
+            out.truncate(start);
+            return Err(AttachmentError::ChunkAuthenticationFailed { index });
+        }
         self.opened = self.opened.saturating_add(body.len() as u64);
         if self.opened > self.size {
             return Err(AttachmentError::TooLong);
         }
-        out.extend_from_slice(body);
-        zeroize::Zeroize::zeroize(&mut self.buffer[..]);
-        self.buffer.clear();
         if !last {
             self.index = index.checked_add(1).ok_or(AttachmentError::TooManyChunks)?;
         }
