@@ -279,7 +279,7 @@ fn group_impersonation(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
 }
 
 /// Mallory's forgery "from `claimed`": the right chain, her own signature.
-fn forge_group_message(
+pub fn forge_group_message(
     g_mallory: &Group,
     id: &GroupId,
     claimed: &DeviceKeys,

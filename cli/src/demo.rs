@@ -6,9 +6,7 @@ use getrandom::SysRng;
 use std::collections::BTreeMap;
 
 use letterseal::device::DeviceKeys;
-use letterseal::group::{
-    Distribution, EpochSecret, GracePolicy, Group, GroupHeader, GroupId, sender_chain,
-};
+use letterseal::group::{Distribution, GracePolicy, Group, GroupId};
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::keys::SealingKeyId;
 use letterseal::pairwise::{ContentType, Session};
@@ -262,7 +260,7 @@ fn group_scene(
     }
 
     println!("15. Carol, who holds the epoch secret, forges a message \"from Bob\".");
-    let forged = forge_from(&g_carol, &id, &b, &carol)?;
+    let forged = letterseal_cli::attacks::forge_group_message(&g_carol, &id, bob, &carol)?;
     match g_alice.open(&forged, b"", now) {
         Err(e) => println!("   Alice rejects it: {} — {e}", e.name()),
         Ok(_) => return Err("forged group message accepted".into()),
@@ -310,62 +308,6 @@ fn group_scene(
         Ok(_) => return Err("removed member read a new message".into()),
     }
     Ok(())
-}
-
-/// What a malicious member can build: Bob's sender chain from the epoch
-/// secret it holds, but only its own signature.
-fn forge_from(
-    g_carol: &Group,
-    id: &GroupId,
-    bob: &VerifiedBundle,
-    carol: &DeviceKeys,
-) -> Result<Vec<u8>, String> {
-    let state = serde_json::to_value(g_carol).map_err(|e| e.to_string())?;
-    let secret_hex = state
-        .get("epochs")
-        .and_then(|e| e.as_array())
-        .and_then(|e| e.last())
-        .and_then(|e| e.get("secret"))
-        .and_then(|s| s.as_str())
-        .ok_or("no epoch")?;
-    let secret: [u8; 32] = hex::decode(secret_hex)
-        .map_err(|e| e.to_string())?
-        .try_into()
-        .map_err(|_| "secret length")?;
-    let roster = g_carol.roster().ok_or("no roster")?;
-    let epoch = g_carol.current_epoch().ok_or("no epoch")?;
-    let mut header = GroupHeader {
-        content_type: ContentType::Text,
-        group_id: id.clone(),
-        epoch,
-        sender: bob.owner().clone(),
-        counter: 100,
-        salt: [7; 16],
-        commitment: [0; 32],
-    };
-    let chain = sender_chain(
-        &EpochSecret::from_bytes(secret),
-        id,
-        epoch,
-        &roster.hash(id),
-        bob.owner(),
-        bob.identity_key(),
-    );
-    let keys = chain.message_keys(&header.salt, &header.bound_fields());
-    header.commitment = keys.commitment;
-    let head = header.encode();
-    let mut out = head.clone();
-    out.extend(letterseal::aead::seal(
-        &keys.aead_key,
-        &keys.nonce,
-        &head,
-        b"Bob: send Carol $500",
-    ));
-    let signature = carol
-        .identity()
-        .sign_labeled(letterseal::labels::sig::GROUP_MESSAGE, &out);
-    out.extend_from_slice(&signature.to_bytes());
-    Ok(out)
 }
 
 fn bundle_of_key(server: &Server, key_id: SealingKeyId) -> Result<VerifiedBundle, String> {
