@@ -1,0 +1,93 @@
+//! Every type that holds a secret zeroizes on drop (checked at compile time)
+//! and prints no secret in `Debug` (checked at run time).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use letterseal::aead::AeadKey;
+use letterseal::attachment::FileKey;
+use letterseal::group::EpochSecret;
+use letterseal::kdf::Prk;
+use letterseal::keys::{IdentitySecretKey, SealingSecretKey, SharedSecret};
+use letterseal::pairwise::kdf::ChainKey;
+use zeroize::ZeroizeOnDrop;
+
+fn zeroize_on_drop<T: ZeroizeOnDrop>() {}
+
+#[test]
+fn secret_types_are_zeroize_on_drop() {
+    zeroize_on_drop::<IdentitySecretKey>();
+    zeroize_on_drop::<SealingSecretKey>();
+    zeroize_on_drop::<SharedSecret>();
+    zeroize_on_drop::<Prk>();
+    zeroize_on_drop::<AeadKey>();
+    zeroize_on_drop::<ChainKey>();
+    zeroize_on_drop::<letterseal::group::SenderChain>();
+    zeroize_on_drop::<EpochSecret>();
+    zeroize_on_drop::<FileKey>();
+    #[cfg(feature = "legacy")]
+    {
+        zeroize_on_drop::<letterseal::legacy::keys::LegacyKeyPair>();
+        zeroize_on_drop::<letterseal::legacy::group::GroupKey>();
+        zeroize_on_drop::<letterseal::legacy::media::MediaKeyMaterial>();
+    }
+}
+
+/// `Debug` of a value built from `secret` must not contain the secret in hex
+/// (or any 8-byte window of it) nor as a decimal byte list.
+fn assert_hidden(debug: &str, secret: &[u8]) {
+    let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    for window in hex.as_bytes().windows(16) {
+        let w = std::str::from_utf8(window).unwrap();
+        assert!(!debug.contains(w), "secret bytes {w} visible in {debug}");
+    }
+    let decimal = format!("{:?}", &secret[..4]);
+    assert!(
+        !debug.contains(&decimal[1..decimal.len() - 1]),
+        "secret visible in {debug}"
+    );
+}
+
+#[test]
+fn debug_prints_no_secret() {
+    let secret: Vec<u8> = (0..32u8)
+        .map(|i| i.wrapping_mul(37).wrapping_add(11))
+        .collect();
+    let s32: [u8; 32] = secret.clone().try_into().unwrap();
+    assert_hidden(
+        &format!("{:?}", IdentitySecretKey::from_seed(&s32)),
+        &secret,
+    );
+    let sealing = SealingSecretKey::from_bytes(&s32);
+    assert_hidden(&format!("{sealing:?}"), &secret);
+    let peer = SealingSecretKey::from_bytes(&[9; 32]).public_key();
+    let shared = sealing.agree(&peer).unwrap();
+    assert_hidden(&format!("{shared:?}"), shared.as_bytes());
+    let prk = Prk::extract(b"", &secret);
+    assert_hidden(&format!("{prk:?}"), &secret);
+    assert_hidden(&format!("{:?}", AeadKey::from_bytes(s32)), &secret);
+    assert_hidden(
+        &format!("{:?}", AeadKey::from_bytes(s32).prepare()),
+        &secret,
+    );
+    assert_hidden(&format!("{:?}", ChainKey::from_bytes(s32)), &secret);
+    assert_hidden(&format!("{:?}", EpochSecret::from_bytes(s32)), &secret);
+    assert_hidden(&format!("{:?}", FileKey::from_bytes(s32)), &secret);
+    #[cfg(feature = "legacy")]
+    {
+        use letterseal::legacy::ids::LegacyKeyId;
+        let pair = letterseal::legacy::keys::LegacyKeyPair::from_bytes(LegacyKeyId::new(1), &s32);
+        assert_hidden(&format!("{pair:?}"), &secret);
+        let group = letterseal::legacy::group::GroupKey::from_bytes(&s32);
+        assert_hidden(&format!("{group:?}"), &secret);
+        let km = letterseal::legacy::media::MediaKeyMaterial::from_bytes(s32);
+        assert_hidden(&format!("{km:?}"), &secret);
+        assert_hidden(
+            &format!("{:?}", km.derive_keys()),
+            km.derive_keys().enc_key(),
+        );
+    }
+}
