@@ -248,22 +248,8 @@ fn group_impersonation(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
             now(),
         )
         .map_err(err)?;
-    let mut g_bob = Group::new(id.clone(), bob.address().clone(), GracePolicy::default());
-    let mut bob_alice = Session::new(&bob, &a_b).map_err(err)?;
-    let view = dist.for_member(bob.address()).ok_or("no view")?;
-    g_bob
-        .process(&bob, &view, &mut bob_alice, now())
-        .map_err(err)?;
-    let mut g_mallory = Group::new(
-        id.clone(),
-        mallory.address().clone(),
-        GracePolicy::default(),
-    );
-    let mut mallory_alice = Session::new(&mallory, &a_b).map_err(err)?;
-    let view = dist.for_member(mallory.address()).ok_or("no view")?;
-    g_mallory
-        .process(&mallory, &view, &mut mallory_alice, now())
-        .map_err(err)?;
+    let mut g_bob = join(&bob, &a_b, &dist, &id)?;
+    let g_mallory = join(&mallory, &a_b, &dist, &id)?;
     let forged = forge_group_message(&g_mallory, &id, &alice, &mallory)?;
     let ls3 = g_bob.open(&forged, b"", now());
     Ok(AttackRow {
@@ -276,6 +262,23 @@ fn group_impersonation(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
             .err()
             .map_or("OPENED".into(), |e| format!("rejected: {}", e.name())),
     })
+}
+
+/// `member`'s state after processing its view of `dist` over a fresh session
+/// with the distributor.
+fn join(
+    member: &DeviceKeys,
+    distributor: &VerifiedBundle,
+    dist: &letterseal::group::Distribution,
+    id: &GroupId,
+) -> Result<Group> {
+    let mut group = Group::new(id.clone(), member.address().clone(), GracePolicy::default());
+    let mut session = Session::new(member, distributor).map_err(err)?;
+    let view = dist.for_member(member.address()).ok_or("no view")?;
+    group
+        .process(member, &view, &mut session, now())
+        .map_err(err)?;
+    Ok(group)
 }
 
 /// Mallory's forgery "from `claimed`": the right chain, her own signature.
@@ -377,12 +380,7 @@ fn removed_member(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
             now(),
         )
         .map_err(err)?;
-    let mut g_carol = Group::new(id.clone(), carol3.address().clone(), GracePolicy::default());
-    let mut carol_alice = Session::new(&carol3, &a_b).map_err(err)?;
-    let view = dist.for_member(carol3.address()).ok_or("no view")?;
-    g_carol
-        .process(&carol3, &view, &mut carol_alice, now())
-        .map_err(err)?;
+    let mut g_carol = join(&carol3, &a_b, &dist, &id)?;
     g_alice
         .distribute(rng, &alice, &[a_b, b_b], &mut sessions, now())
         .map_err(err)?;
