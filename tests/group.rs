@@ -416,6 +416,65 @@ fn distribution_rejections_each_have_their_own_error() {
 }
 
 #[test]
+fn distributor_and_member_keys_must_be_the_rostered_ones() {
+    let mut w = world(15, 3, GracePolicy::default());
+    let (alice, bob, carol) = (0usize, 1usize, 2usize);
+    let good = w.distribute(alice, &[alice, bob, carol], &[]);
+    let carol_view = good.for_member(&w.address(carol)).unwrap();
+
+    // A session with Alice's address under another identity (a reinstall) is not the
+    // distributor the roster names.
+    let alice_address = w.address(alice);
+    let mut reinstalled = DeviceKeys::generate(&mut w.rng, alice_address);
+    let reinstalled_bundle = reinstalled
+        .add_sealing_key(&mut w.rng, now(), 86_400)
+        .verify(&RegistrationPolicy::default(), now(), None, &NoDirectory)
+        .unwrap();
+    let c = &mut w.devices[carol];
+    let mut to_impostor = Session::new(&c.keys, &reinstalled_bundle).unwrap();
+    assert_eq!(
+        c.group
+            .process(&c.keys, &carol_view, &mut to_impostor, now())
+            .unwrap_err(),
+        GroupError::DistributorMismatch
+    );
+
+    // Carol rotated and retired the sealing key the roster names: not a member under it.
+    let rostered = w.devices[carol].bundle.sealing_key_id();
+    let c = &mut w.devices[carol];
+    c.keys
+        .add_sealing_key(&mut w.rng, now().saturating_add(60), 86_400);
+    assert!(c.keys.retire(rostered));
+    let before = w.state(carol);
+    assert_eq!(
+        w.process(carol, alice, &carol_view).unwrap_err(),
+        GroupError::NotAMember
+    );
+    assert_eq!(w.state(carol), before);
+}
+
+#[test]
+fn redistribution_seals_to_a_rotated_member_key() {
+    let mut w = world(16, 3, GracePolicy::default());
+    let (alice, bob, carol) = (0usize, 1usize, 2usize);
+    w.distribute(alice, &[alice, bob, carol], &[bob, carol]);
+
+    // Bob rotates; Alice's next distribution (her session still seals to Bob's old key)
+    // must use the bundle she is given, so Bob can retire the old key at once.
+    let old = w.devices[bob].bundle.sealing_key_id();
+    let b = &mut w.devices[bob];
+    b.bundle = b
+        .keys
+        .add_sealing_key(&mut w.rng, now().saturating_add(60), 86_400)
+        .verify(&RegistrationPolicy::default(), now(), None, &NoDirectory)
+        .unwrap();
+    assert!(b.keys.retire(old));
+    w.distribute(alice, &[alice, bob, carol], &[bob, carol]);
+    let text = w.send(alice, b"after rotation");
+    assert_eq!(w.open(bob, &text).unwrap(), b"after rotation");
+}
+
+#[test]
 fn wraps_bind_group_epoch_and_roster() {
     // The wrap is a pairwise message whose associated data carries the group,
     // epoch and roster hash: opened with anything else it fails.

@@ -9,7 +9,7 @@
 
 use letterseal::device::DeviceKeys;
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
-use letterseal::keys::SealingSecretKey;
+use letterseal::keys::{IdentitySecretKey, SealingSecretKey};
 use letterseal::pairwise::kdf::{PartyKeys, chain_key, message_keys};
 use letterseal::pairwise::{
     ContentType, HEADER_LEN, Header, OpenError, SealError, Session, SessionError, WINDOW_SIZE,
@@ -203,6 +203,21 @@ fn header_tampering_is_caught_by_the_intended_check() {
         at_bob.open(bob, &flip(20), b"").unwrap_err(),
         OpenError::UnknownRecipientKey(_)
     ));
+    // Only one half of the reflection pattern (sender key is Bob's own, recipient key is not
+    // Alice's): not a reflection, so the sender-key check answers.
+    let mut from_self = sealed.clone();
+    from_self.copy_within(20..36, 4);
+    assert_eq!(
+        at_bob.open(bob, &from_self, b"").unwrap_err(),
+        OpenError::UnknownSenderKey(header(&from_self).sender_key_id)
+    );
+    // The other half (recipient key is Alice's, sender key is Alice's): unknown recipient.
+    let mut to_peer = sealed.clone();
+    to_peer.copy_within(4..20, 20);
+    assert_eq!(
+        at_bob.open(bob, &to_peer, b"").unwrap_err(),
+        OpenError::UnknownRecipientKey(header(&to_peer).recipient_key_id)
+    );
     assert_eq!(
         at_bob.open(bob, &flip(43), b"").unwrap_err(),
         OpenError::CommitmentMismatch
@@ -282,6 +297,24 @@ fn wrong_session_or_wrong_device_fails() {
             .unwrap_err(),
         SealError::WrongDevice
     );
+    // Both halves of "this device" count: Bob's address under a new identity (a reinstall)
+    // and Bob's identity under another address are each a different device.
+    let reinstalled = DeviceKeys::generate(&mut p.rng, p.bob.keys.address().clone());
+    let other_address = DeviceAddress::new(UserId::new("bob").unwrap(), DeviceId::new(9));
+    let same_identity = IdentitySecretKey::from_seed(&p.bob.keys.identity().to_seed());
+    let moved = DeviceKeys::from_identity(other_address, same_identity);
+    for wrong in [&reinstalled, &moved] {
+        assert_eq!(
+            p.at_bob.open(wrong, &sealed, b"").unwrap_err(),
+            OpenError::WrongDevice
+        );
+        assert_eq!(
+            p.at_bob
+                .seal(wrong, &mut p.rng, ContentType::Text, b"", b"")
+                .unwrap_err(),
+            SealError::WrongDevice
+        );
+    }
     assert!(p.b_opens(&sealed).is_ok());
 }
 
@@ -291,8 +324,10 @@ fn replay_too_old_out_of_order_and_gaps() {
     let m: Vec<Vec<u8>> = (0..5)
         .map(|i| p.a_to_b(format!("m{i}").as_bytes()))
         .collect();
+    assert_eq!(p.at_bob.highest_received(), None);
     let o = p.b_opens(&m[0]).unwrap();
     assert_eq!((o.counter, o.skipped, o.late), (0, 0, false));
+    assert_eq!(p.at_bob.highest_received(), Some(0));
     assert_eq!(
         p.b_opens(&m[0]).unwrap_err(),
         OpenError::Replay { counter: 0 }
@@ -301,6 +336,7 @@ fn replay_too_old_out_of_order_and_gaps() {
     let o = p.b_opens(&m[3]).unwrap();
     assert_eq!((o.counter, o.skipped, o.late), (3, 2, false));
     assert_eq!(p.at_bob.missing_counters(), [1, 2]);
+    assert_eq!(p.at_bob.highest_received(), Some(3));
     // Out of order within the window opens and fills the gap.
     let o = p.b_opens(&m[2]).unwrap();
     assert_eq!((o.counter, o.skipped, o.late), (2, 0, true));
@@ -318,6 +354,11 @@ fn replay_too_old_out_of_order_and_gaps() {
     let o = p.b_opens(&last).unwrap();
     assert_eq!(o.counter, 4 + WINDOW_SIZE);
     assert_eq!(o.skipped, WINDOW_SIZE - 1);
+    // Missing: exactly the window below the highest (WINDOW_SIZE - 1 counters), nothing older.
+    assert_eq!(
+        p.at_bob.missing_counters(),
+        (5..4 + WINDOW_SIZE).collect::<Vec<_>>()
+    );
     let before = state(&p.at_bob);
     assert_eq!(
         p.b_opens(&m[1]).unwrap_err(),
@@ -577,6 +618,45 @@ fn rotation_on_both_sides_and_retire() {
     assert_eq!(
         p.b_opens(&from_new).unwrap().sender_key_id,
         new_alice.sealing_key_id()
+    );
+}
+
+#[test]
+fn removing_a_peer_key() {
+    let mut p = pair(13);
+    let old_bob = p.bob.bundle.sealing_key_id();
+    let from_old = p
+        .at_bob
+        .seal(&p.bob.keys, &mut p.rng, ContentType::Text, b"old", b"")
+        .unwrap();
+    // The current key cannot be removed; a key never learned is not there to remove.
+    assert!(!p.at_alice.remove_peer_key(old_bob));
+    assert!(!p.at_alice.remove_peer_key(p.alice.bundle.sealing_key_id()));
+
+    let new_bob = verify(p.bob.keys.add_sealing_key(
+        &mut p.rng,
+        now().saturating_add(60),
+        30 * DAY,
+    ));
+    p.at_alice.add_peer_bundle(&new_bob).unwrap();
+    let from_new = p
+        .at_bob
+        .seal(&p.bob.keys, &mut p.rng, ContentType::Text, b"new", b"")
+        .unwrap();
+    assert!(p.at_alice.remove_peer_key(old_bob));
+    assert!(!p.at_alice.remove_peer_key(old_bob));
+
+    // Messages from the removed key are now from an unknown key; the new key still works.
+    let before = state(&p.at_alice);
+    assert_eq!(
+        p.at_alice.open(&p.alice.keys, &from_old, b"").unwrap_err(),
+        OpenError::UnknownSenderKey(old_bob)
+    );
+    assert_eq!(state(&p.at_alice), before);
+    let o = p.at_alice.open(&p.alice.keys, &from_new, b"").unwrap();
+    assert_eq!(
+        (o.sender_key_id, o.plaintext.as_slice()),
+        (new_bob.sealing_key_id(), &b"new"[..])
     );
 }
 

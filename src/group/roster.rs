@@ -136,6 +136,7 @@ impl Roster {
         Self::check_order(members)
     }
 
+    /// Checks order, uniqueness and count of members whose keys are already known valid.
     fn check_order(members: Vec<Member>) -> Result<Self, GroupError> {
         let ordered = members.windows(2).all(|w| match w {
             [a, b] => a.address < b.address,
@@ -148,17 +149,13 @@ impl Roster {
     }
 
     fn from_sorted(members: Vec<Member>) -> Result<Self, GroupError> {
-        let ordered = members.windows(2).all(|w| match w {
-            [a, b] => a.address < b.address,
-            _ => true,
-        });
         let keys_valid = members.iter().all(|m| {
             m.sealing_key.validate().is_ok() && m.sealing_key.key_id() == m.sealing_key_id
         });
-        if members.is_empty() || u32::try_from(members.len()).is_err() || !ordered || !keys_valid {
+        if !keys_valid {
             return Err(GroupError::InvalidRoster);
         }
-        Ok(Self(members))
+        Self::check_order(members)
     }
 
     /// The members, in roster order.
@@ -258,5 +255,85 @@ impl fmt::Debug for RosterHash {
         f.write_str("RosterHash(")?;
         crate::keys::write_hex(f, &self.0)?;
         f.write_str(")")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::DeviceKeys;
+    use crate::ids::{DeviceId, UserId};
+    use crate::registration::{NoDirectory, RegistrationPolicy};
+    use crate::time::Timestamp;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    fn bundle(rng: &mut ChaCha20Rng, keys: &mut DeviceKeys) -> VerifiedBundle {
+        let now = Timestamp::from_unix_seconds(1_800_000_000);
+        keys.add_sealing_key(rng, now, 86_400)
+            .verify(&RegistrationPolicy::default(), now, None, &NoDirectory)
+            .unwrap()
+    }
+
+    fn device(rng: &mut ChaCha20Rng, user: &str) -> DeviceKeys {
+        let address = DeviceAddress::new(UserId::new(user).unwrap(), DeviceId::new(1));
+        DeviceKeys::generate(rng, address)
+    }
+
+    #[test]
+    fn from_bundles_refuses_empty_and_repeated_devices() {
+        let mut rng = ChaCha20Rng::from_seed([3; 32]);
+        let mut a = device(&mut rng, "a");
+        let mut b = device(&mut rng, "b");
+        let (a1, a2, b1) = (
+            bundle(&mut rng, &mut a),
+            bundle(&mut rng, &mut a),
+            bundle(&mut rng, &mut b),
+        );
+        assert_eq!(Roster::from_bundles([]), Err(GroupError::InvalidRoster));
+        assert_eq!(
+            Roster::from_bundles([&a1, &a1]),
+            Err(GroupError::InvalidRoster)
+        );
+        // Two sealing keys of one device are still one device.
+        assert_eq!(
+            Roster::from_bundles([&b1, &a1, &a2]),
+            Err(GroupError::InvalidRoster)
+        );
+        let roster = Roster::from_bundles([&b1, &a2]).unwrap();
+        assert!(!roster.is_empty());
+        assert_eq!(roster.len(), 2);
+        let addresses: Vec<_> = roster.members().iter().map(|m| &m.address).collect();
+        assert_eq!(addresses, [a.address(), b.address()]);
+    }
+
+    #[test]
+    fn decode_accepts_an_exact_fit_and_refuses_impossible_counts() {
+        // One-byte user ids make the smallest members (86 bytes), so the count check is tight.
+        let mut rng = ChaCha20Rng::from_seed([4; 32]);
+        let mut bundles = Vec::new();
+        for user in ["x", "y", "z"] {
+            let mut keys = device(&mut rng, user);
+            bundles.push(bundle(&mut rng, &mut keys));
+        }
+        let roster = Roster::from_bundles(&bundles).unwrap();
+        let mut w = Writer::new();
+        roster.encode(&mut w);
+        let bytes = w.into_bytes();
+        assert_eq!(bytes.len(), 4 + 3 * 86);
+        assert_eq!(Roster::decode(&mut Reader::new(&bytes)), Ok(roster));
+
+        let mut short = bytes.clone();
+        short.truncate(bytes.len() - 1);
+        assert_eq!(
+            Roster::decode(&mut Reader::new(&short)),
+            Err(GroupError::Malformed(DecodeError::Truncated))
+        );
+        let mut huge = bytes;
+        huge.splice(..4, u32::MAX.to_be_bytes());
+        assert_eq!(
+            Roster::decode(&mut Reader::new(&huge)),
+            Err(GroupError::Malformed(DecodeError::Truncated))
+        );
     }
 }

@@ -563,3 +563,87 @@ enum ChainError {
     UnknownPeer,
     NonContributory,
 }
+
+#[cfg(test)]
+mod tests {
+    //! The chain cache is invisible through the API (it only saves an X25519), so its
+    //! hygiene — no chain of a retired or removed key stays in memory — is checked here.
+    use super::*;
+    use crate::ids::{DeviceId, UserId};
+    use crate::registration::{NoDirectory, RegistrationPolicy};
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    const DAY: u64 = 86_400;
+
+    fn verified(bundle: crate::registration::KeyBundle, now: Timestamp) -> VerifiedBundle {
+        bundle
+            .verify(&RegistrationPolicy::default(), now, None, &NoDirectory)
+            .unwrap()
+    }
+
+    fn cached_with(session: &Session, key_id: SealingKeyId) -> usize {
+        session
+            .chains
+            .keys()
+            .filter(|(_, local, peer)| *local == key_id || *peer == key_id)
+            .count()
+    }
+
+    #[test]
+    fn chains_of_retired_and_removed_keys_are_dropped() {
+        let mut rng = ChaCha20Rng::from_seed([42; 32]);
+        let now = Timestamp::from_unix_seconds(1_800_000_000);
+        let address = |user: &str| DeviceAddress::new(UserId::new(user).unwrap(), DeviceId::new(1));
+        let mut alice = DeviceKeys::generate(&mut rng, address("alice"));
+        let mut bob = DeviceKeys::generate(&mut rng, address("bob"));
+        let alice_bundle = verified(alice.add_sealing_key(&mut rng, now, 30 * DAY), now);
+        let bob_old = verified(bob.add_sealing_key(&mut rng, now, 30 * DAY), now);
+        let mut at_alice = Session::new(&alice, &bob_old).unwrap();
+        let mut at_bob = Session::new(&bob, &alice_bundle).unwrap();
+        let old = bob_old.sealing_key_id();
+
+        let to_old = at_alice
+            .seal(&alice, &mut rng, ContentType::Text, b"1", b"")
+            .unwrap();
+        at_bob.open(&bob, &to_old, b"").unwrap();
+        let from_old = at_bob
+            .seal(&bob, &mut rng, ContentType::Text, b"2", b"")
+            .unwrap();
+        at_alice.open(&alice, &from_old, b"").unwrap();
+        assert_eq!(cached_with(&at_bob, old), 2);
+        assert_eq!(cached_with(&at_alice, old), 2);
+
+        // Bob rotates and retires the old key; his next open forgets its chains.
+        let bob_new = verified(
+            bob.add_sealing_key(&mut rng, now.saturating_add(60), DAY),
+            now,
+        );
+        let new = bob_new.sealing_key_id();
+        at_alice.add_peer_bundle(&bob_new).unwrap();
+        let to_new = at_alice
+            .seal(&alice, &mut rng, ContentType::Text, b"3", b"")
+            .unwrap();
+        assert!(bob.retire(old));
+        at_bob.open(&bob, &to_new, b"").unwrap();
+        assert_eq!(cached_with(&at_bob, old), 0);
+        assert_eq!(cached_with(&at_bob, new), 1);
+
+        // Alice removes the old peer key: its chains go, the new key's stay.
+        assert!(at_alice.remove_peer_key(old));
+        assert_eq!(cached_with(&at_alice, old), 0);
+        assert_eq!(cached_with(&at_alice, new), 1);
+
+        // Once more through a seal: Bob rotates again and retires the second key.
+        let bob_newest = verified(
+            bob.add_sealing_key(&mut rng, now.saturating_add(120), DAY),
+            now,
+        );
+        assert!(bob.retire(new));
+        at_bob
+            .seal(&bob, &mut rng, ContentType::Text, b"4", b"")
+            .unwrap();
+        assert_eq!(cached_with(&at_bob, new), 0);
+        assert_eq!(cached_with(&at_bob, bob_newest.sealing_key_id()), 1);
+    }
+}
