@@ -434,9 +434,7 @@ impl AttachmentOpener {
         if self.failed {
             return Err(AttachmentError::Finished);
         }
-        if self.keys.is_none() || self.buffer.len() < TAG_LEN {
-            return Err(AttachmentError::Truncated);
-        }
+        // A missing header or a last chunk shorter than a tag is `Truncated` (from `open_into`).
         let mut out = Zeroizing::new(Vec::new());
         self.open_buffer(true, &mut out)?;
         let expected_chunks = chunk_count(self.size, self.chunk_size);
@@ -570,5 +568,33 @@ mod tests {
         let mut opener = AttachmentOpener::new(&descriptor);
         assert_eq!(opener.update(&blob).unwrap().as_slice(), &[7u8; 16]);
         assert_eq!(opener.finish().unwrap_err(), AttachmentError::SizeMismatch);
+    }
+
+    /// The opener's output is allocated once, at its final size: a Vec that grew would
+    /// have left copies of plaintext in freed memory. (Three chunks, not a power of two,
+    /// so doubling growth could not land on the same capacity.)
+    #[test]
+    fn opener_output_is_sized_once() {
+        let chunk = 1024usize;
+        let mut sealer = AttachmentSealer::with_key(
+            FileKey::from_bytes([5; 32]),
+            [6; SALT_LEN],
+            chunk as u32,
+            "x",
+        )
+        .unwrap();
+        let mut blob = sealer.header().to_vec();
+        blob.extend(sealer.update(&[9u8; 3 * 1024 + 10]).unwrap());
+        let (tail, descriptor) = sealer.finish().unwrap();
+        blob.extend(tail);
+        let mut opener = AttachmentOpener::new(&descriptor);
+        // Header and three full chunks and part of the fourth: three chunks open.
+        let first = HEADER_LEN + 3 * (chunk + TAG_LEN) + 5;
+        let out = opener.update(blob.get(..first).unwrap()).unwrap();
+        assert_eq!(out.len(), 3 * chunk);
+        assert_eq!(out.capacity(), out.len());
+        let rest = opener.update(blob.get(first..).unwrap()).unwrap();
+        assert!(rest.is_empty());
+        assert_eq!(opener.finish().unwrap().as_slice(), &[9u8; 10]);
     }
 }

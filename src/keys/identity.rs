@@ -218,6 +218,21 @@ mod tests {
     }
 
     #[test]
+    fn conversions_and_order_follow_the_encoding() {
+        let a = IdentitySecretKey::from_seed(&[1; 32]).public_key();
+        let b = IdentitySecretKey::from_seed(&[2; 32]).public_key();
+        assert_eq!(<[u8; 32]>::from(a), *a.as_bytes());
+        assert_eq!(IdentityPublicKey::try_from(<[u8; 32]>::from(b)), Ok(b));
+        // Ordered by the 32-byte encoding (rosters and maps sort by it).
+        let by_bytes = a.as_bytes().cmp(b.as_bytes());
+        assert_ne!(by_bytes, core::cmp::Ordering::Equal);
+        assert_eq!(a.cmp(&b), by_bytes);
+        assert_eq!(a.partial_cmp(&b), Some(by_bytes));
+        assert_eq!(b.partial_cmp(&a), Some(by_bytes.reverse()));
+        assert_eq!(a.partial_cmp(&a), Some(core::cmp::Ordering::Equal));
+    }
+
+    #[test]
     fn labelled_signature_binds_label_and_content() {
         let key = IdentitySecretKey::from_seed(&[5; 32]);
         let public = key.public_key();
