@@ -185,6 +185,12 @@ mod tests {
     }
 
     #[test]
+    fn device_id_keeps_its_number() {
+        assert_eq!(DeviceId::new(7).get(), 7);
+        assert_eq!(DeviceId::new(u32::MAX).get(), u32::MAX);
+    }
+
+    #[test]
     fn address_round_trips() {
         let a = DeviceAddress::new(UserId::new("bob").unwrap(), DeviceId::new(9));
         let mut w = Writer::new();

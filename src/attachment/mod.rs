@@ -154,3 +154,16 @@ impl fmt::Display for AttachmentError {
 
 #[cfg(feature = "std")]
 impl std::error::Error for AttachmentError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_the_specified_ones() {
+        // SPEC.md §9.2: default chunk size 65536, allowed 1 ..= 2^24; 54-byte header.
+        assert_eq!(DEFAULT_CHUNK_SIZE, 65_536);
+        assert_eq!((MIN_CHUNK_SIZE, MAX_CHUNK_SIZE), (1, 16_777_216));
+        assert_eq!(HEADER_LEN, 54);
+    }
+}
