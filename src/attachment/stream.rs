@@ -584,7 +584,7 @@ mod tests {
         )
         .unwrap();
         let mut blob = sealer.header().to_vec();
-        blob.extend(sealer.update(&[9u8; 3 * 1024 + 10]).unwrap());
+        blob.extend(sealer.update(&alloc::vec![9u8; 3 * chunk + 10]).unwrap());
         let (tail, descriptor) = sealer.finish().unwrap();
         blob.extend(tail);
         let mut opener = AttachmentOpener::new(&descriptor);
