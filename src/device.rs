@@ -194,6 +194,7 @@ impl fmt::Debug for DeviceKeys {
 
 /// The serialized form of [`DeviceKeys`]; zeroized on drop.
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
 struct DeviceState {
     version: u32,
     #[zeroize(skip)]
@@ -206,6 +207,7 @@ struct DeviceState {
 }
 
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
 struct SealingKeyState {
     #[serde(with = "crate::serde_hex")]
     secret: [u8; 32],

@@ -134,6 +134,7 @@ impl fmt::Display for DeviceId {
 
 /// A (user, device) pair: the owner of an identity key and its sealing keys.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeviceAddress {
     /// The account.
     pub user: UserId,

@@ -68,6 +68,7 @@ impl fmt::Debug for GroupId {
 
 /// One member device of a group: its address and the keys the roster vouches for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Member {
     /// The device.
     pub address: DeviceAddress,

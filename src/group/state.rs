@@ -29,6 +29,7 @@ pub const GROUP_STATE_VERSION: u32 = 1;
 /// is deleted once it is more than `previous_epochs` epochs behind, or once
 /// `max_age_seconds` have passed since it was superseded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GracePolicy {
     /// How many superseded epochs to keep (0: delete at once).
     pub previous_epochs: u32,
@@ -92,12 +93,14 @@ impl fmt::Debug for GroupOpened {
 }
 
 #[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SenderWindow {
     sender: DeviceAddress,
     window: ReplayWindow,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Epoch {
     epoch: u64,
     roster: Roster,
@@ -145,6 +148,7 @@ impl Epoch {
 /// still in their grace period. Serializes (serde) with a version; the
 /// serialized form contains epoch secrets.
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Group {
     #[serde(deserialize_with = "expect_state_version")]
     version: u32,

@@ -189,6 +189,7 @@ impl fmt::Debug for Opened {
 
 /// The public facts of one end of the session.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Party {
     address: DeviceAddress,
     identity_key: IdentityPublicKey,
@@ -196,6 +197,7 @@ struct Party {
 
 /// A peer sealing key known from a verified bundle.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PeerKey {
     key_id: SealingKeyId,
     public: SealingPublicKey,
@@ -219,6 +221,7 @@ type ChainCache = BTreeMap<(Direction, SealingKeyId, SealingKeyId), ChainKey>;
 /// effect immediately. Derived chain keys are cached in memory only (never
 /// serialized) and dropped once their local key is retired.
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Session {
     #[serde(deserialize_with = "expect_state_version")]
     version: u32,

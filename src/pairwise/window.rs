@@ -30,6 +30,7 @@ pub struct Delivery {
 /// Which counters of one direction have been accepted: the highest, and a
 /// bitmap of the `WINDOW_SIZE` counters ending at it (bit `c mod WINDOW_SIZE`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReplayWindow {
     highest: Option<u64>,
     seen: [u64; WORDS],
