@@ -85,6 +85,20 @@ pub(crate) fn cbc_encrypt(key: &[u8; 32], iv: &[u8; 16], plaintext: &[u8]) -> Ve
     }
 }
 
+/// AES-256-CBC decryption of whole blocks, padding left in place (callers check
+/// the length is a non-zero multiple of 16 first).
+fn cbc_decrypt_blocks(
+    key: &[u8; 32],
+    iv: &[u8; 16],
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, LegacyError> {
+    let mut buffer = Zeroizing::new(ciphertext.to_vec());
+    cbc::Decryptor::<Aes256>::new(key.into(), iv.into())
+        .decrypt_padded::<NoPadding>(&mut buffer)
+        .map_err(|_| LegacyError::DecryptionFailed)?;
+    Ok(buffer)
+}
+
 /// AES-256-CBC decryption and PKCS#7 removal. A ciphertext that is empty or
 /// not a multiple of 16 bytes, and every padding error, is
 /// [`LegacyError::DecryptionFailed`]; the buffer is zeroized on failure.
@@ -96,11 +110,7 @@ pub(crate) fn cbc_decrypt(
     if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(BLOCK_LEN) {
         return Err(LegacyError::DecryptionFailed);
     }
-    let mut buffer = Zeroizing::new(ciphertext.to_vec());
-    let decryptor = cbc::Decryptor::<Aes256>::new(key.into(), iv.into());
-    decryptor
-        .decrypt_padded::<NoPadding>(&mut buffer)
-        .map_err(|_| LegacyError::DecryptionFailed)?;
+    let mut buffer = cbc_decrypt_blocks(key, iv, ciphertext)?;
     let len = pkcs7_unpadded_len(&buffer).ok_or(LegacyError::DecryptionFailed)?;
     buffer.truncate(len);
     Ok(buffer)
@@ -125,11 +135,7 @@ pub(crate) fn cbc_decrypt_exact(
     if !ciphertext.len().is_multiple_of(BLOCK_LEN) {
         return Err(LegacyError::Malformed);
     }
-    let mut buffer = Zeroizing::new(ciphertext.to_vec());
-    let decryptor = cbc::Decryptor::<Aes256>::new(key.into(), iv.into());
-    decryptor
-        .decrypt_padded::<NoPadding>(&mut buffer)
-        .map_err(|_| LegacyError::DecryptionFailed)?;
+    let mut buffer = cbc_decrypt_blocks(key, iv, ciphertext)?;
     let last = buffer
         .last_chunk::<BLOCK_LEN>()
         .ok_or(LegacyError::Malformed)?;
