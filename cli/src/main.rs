@@ -196,7 +196,10 @@ fn main() -> ExitCode {
         },
     };
     if let Err(e) = std::io::stdout().lock().write_all(out.as_bytes()) {
-        report_error(&format!("cannot write the output: {e}"));
+        // A reader that went away (`letterseal ... | head`) needs no message, as with SIGPIPE.
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            report_error(&format!("cannot write the output: {e}"));
+        }
         return ExitCode::from(2);
     }
     match result {

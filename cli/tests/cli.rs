@@ -845,6 +845,37 @@ fn huge_input_through_a_pipe_is_refused_without_reading_it_all() {
 }
 
 #[test]
+fn output_that_cannot_be_written_exits_2_without_a_panic() {
+    // A reader that went away: exit 2, quietly.
+    let mut child = letterseal_std()
+        .args(["vectors", "verify"])
+        .arg(vector_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    // A full disk: exit 2 with the reason.
+    #[cfg(target_os = "linux")]
+    {
+        let output = letterseal_std()
+            .args(["vectors", "verify"])
+            .arg(vector_dir())
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let (_, stderr) = assert_clean_exit(&output, 2);
+        assert!(
+            stderr.starts_with("error: cannot write the output: "),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
 fn a_huge_file_is_refused_before_it_is_read() {
     let (_dir, path) = huge_file("huge.json");
     let output = letterseal()
