@@ -31,8 +31,7 @@ pub(crate) fn verify(
     now: Option<u64>,
     out: &mut String,
 ) -> Result<Outcome, CommandError> {
-    let input =
-        read_limited(source, MAX_BUNDLE_INPUT).map_err(|e| hint_for_hex_argument(source, e))?;
+    let input = read_limited(source, MAX_BUNDLE_INPUT).map_err(|e| read_error(source, &e))?;
     if input.is_empty() {
         return Err(CommandError(format!(
             "{}: empty input, no bundle",
@@ -95,9 +94,10 @@ fn decode(input: &[u8], format: Format) -> Result<Vec<u8>, String> {
     }
 }
 
-/// The old `bundle verify HEX` took the bundle on the command line; say so when a missing file's
-/// name looks like hex.
-fn hint_for_hex_argument(source: &Source, error: String) -> CommandError {
+/// The error for an input that could not be read, named. The old `bundle verify HEX` took the
+/// bundle on the command line, so a missing file whose name looks like hex gets a hint.
+fn read_error(source: &Source, error: &str) -> CommandError {
+    let error = format!("{}: {error}", source.name());
     let looks_like_hex = match source {
         Source::File(path) => path.to_str().is_some_and(|s| {
             s.len() >= 2 && !path.exists() && s.bytes().all(|b| b.is_ascii_hexdigit())

@@ -47,48 +47,38 @@ pub(crate) fn path_name(path: &Path) -> String {
 }
 
 /// Reads at most `limit` bytes from `source`; a larger input is an error, never a partial read.
-/// An empty input is returned as empty: the caller decides what that means.
+/// An empty input is returned as empty: the caller decides what that means. Error messages do
+/// not repeat the source's name ([`Source::name`]); the caller adds it where it is needed.
 pub(crate) fn read_limited(source: &Source, limit: u64) -> Result<Vec<u8>, String> {
-    let name = source.name();
     match source {
-        Source::Stdin => read_to_limit(io::stdin().lock(), limit, &name),
+        Source::Stdin => read_to_limit(io::stdin().lock(), limit),
         Source::File(path) => {
-            let file = open_file(path)?;
-            let metadata = file
-                .metadata()
-                .map_err(|e| format!("{name}: cannot read: {e}"))?;
+            let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+            let metadata = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
             if metadata.is_dir() {
-                return Err(format!("{name}: is a directory, not a file"));
+                return Err("is a directory, not a file".into());
             }
             if metadata.is_file() && metadata.len() > limit {
-                return Err(too_large(&name, limit, Some(metadata.len())));
+                return Err(format!(
+                    "{} bytes is more than the limit of {limit} bytes",
+                    metadata.len()
+                ));
             }
-            read_to_limit(file, limit, &name)
+            read_to_limit(file, limit)
         }
     }
 }
 
-fn open_file(path: &Path) -> Result<File, String> {
-    File::open(path).map_err(|e| format!("{}: cannot open: {e}", path_name(path)))
-}
-
-fn read_to_limit(reader: impl Read, limit: u64, name: &str) -> Result<Vec<u8>, String> {
+fn read_to_limit(reader: impl Read, limit: u64) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     reader
         .take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("{name}: cannot read: {e}"))?;
+        .map_err(|e| format!("cannot read: {e}"))?;
     if u64::try_from(bytes.len()).map_or(true, |len| len > limit) {
-        return Err(too_large(name, limit, None));
+        return Err(format!("more than the limit of {limit} bytes"));
     }
     Ok(bytes)
-}
-
-fn too_large(name: &str, limit: u64, size: Option<u64>) -> String {
-    match size {
-        Some(size) => format!("{name}: {size} bytes is more than the limit of {limit} bytes"),
-        None => format!("{name}: more than the limit of {limit} bytes"),
-    }
 }
 
 #[cfg(test)]
@@ -97,16 +87,16 @@ mod tests {
 
     #[test]
     fn a_reader_at_the_limit_is_read_and_one_byte_more_is_refused() {
-        assert_eq!(read_to_limit(&[7u8; 4][..], 4, "x").unwrap(), [7u8; 4]);
-        let err = read_to_limit(&[7u8; 5][..], 4, "x").unwrap_err();
-        assert!(err.contains("more than the limit of 4 bytes"), "{err}");
-        assert_eq!(read_to_limit(&[][..], 4, "x").unwrap(), Vec::<u8>::new());
+        assert_eq!(read_to_limit(&[7u8; 4][..], 4).unwrap(), [7u8; 4]);
+        let err = read_to_limit(&[7u8; 5][..], 4).unwrap_err();
+        assert_eq!(err, "more than the limit of 4 bytes");
+        assert_eq!(read_to_limit(&[][..], 4).unwrap(), Vec::<u8>::new());
     }
 
     #[test]
     fn an_endless_reader_costs_at_most_the_limit() {
-        let err = read_to_limit(io::repeat(0), 1 << 20, "zeros").unwrap_err();
-        assert!(err.starts_with("zeros: more than the limit"), "{err}");
+        let err = read_to_limit(io::repeat(0), 1 << 20).unwrap_err();
+        assert_eq!(err, "more than the limit of 1048576 bytes");
     }
 
     #[test]

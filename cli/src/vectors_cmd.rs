@@ -118,7 +118,7 @@ pub(crate) fn verify(
         .map(|input| match input {
             Ok(source) => Checked {
                 name: source.name(),
-                result: check(&source).map_err(|e| strip_name(e, &source.name())),
+                result: check(&source),
             },
             Err((name, error)) => Checked {
                 name,
@@ -142,8 +142,9 @@ pub(crate) fn verify(
     };
     if json {
         let report = json_report(&checked, outcome, [passed, failed, skipped, errors]);
-        out.push_str(&serde_json::to_string_pretty(&report).unwrap_or_default());
-        out.push('\n');
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| CommandError(format!("cannot format the JSON report: {e}")))?;
+        outln!(out, "{text}");
     } else {
         text_report(&checked, out);
         outln!(
@@ -160,14 +161,6 @@ pub(crate) fn verify(
         ))),
         _ => Ok(outcome),
     }
-}
-
-/// Messages from [`read_limited`] start with the input's name; the report names it already.
-fn strip_name(error: String, name: &str) -> String {
-    error
-        .strip_prefix(name)
-        .and_then(|rest| rest.strip_prefix(": "))
-        .map_or_else(|| error.clone(), str::to_string)
 }
 
 fn text_report(checked: &[Checked], out: &mut String) {
