@@ -35,7 +35,8 @@ use crate::labels::{self, PROTOCOL_ID};
 /// Largest HKDF-SHA-256 output: 255 blocks of 32 bytes.
 pub const MAX_OUTPUT_LEN: usize = 255 * 32;
 
-/// Why a derivation was refused.
+/// Why a derivation was refused. When a labelled derivation breaks both limits, the error is
+/// `OutputTooLong` (the output length is checked first, SPEC.md §3.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KdfError {
@@ -98,6 +99,9 @@ impl Prk {
 }
 
 /// Expand with the labelled `info`, from an HKDF state that already holds the PRK.
+///
+/// The checks run in SPEC.md §3.1's order: the output length first, then the label (and context)
+/// length, so a request over both limits is `OutputTooLong`.
 fn expand_labeled_with(
     hk: &Hkdf<Sha256>,
     label: &[u8],
@@ -108,13 +112,17 @@ fn expand_labeled_with(
 }
 
 /// The one place the labelled `info` of SPEC.md §3.1 is built; the context
-/// is given as consecutive parts so callers need not concatenate them.
+/// is given as consecutive parts so callers need not concatenate them. The
+/// output length is checked before the label (SPEC.md §3.1).
 fn expand_labeled_parts(
     hk: &Hkdf<Sha256>,
     label: &[u8],
     context: &[&[u8]],
     out: &mut [u8],
 ) -> Result<(), KdfError> {
+    if out.len() > MAX_OUTPUT_LEN {
+        return Err(KdfError::OutputTooLong);
+    }
     let out_len = u16::try_from(out.len()).map_err(|_| KdfError::OutputTooLong)?;
     let label_len = u8::try_from(label.len()).map_err(|_| KdfError::LabelTooLong)?;
     let context_len = context
@@ -414,6 +422,26 @@ mod tests {
         );
         let mut max = alloc::vec![0u8; MAX_OUTPUT_LEN];
         assert!(hkdf_sha256(b"", b"k", b"", &mut max).is_ok());
+    }
+
+    #[test]
+    fn output_length_is_checked_before_label_length() {
+        let label = [b'x'; 256];
+        // Just over the HKDF limit, and beyond what u16(L) can encode.
+        for len in [MAX_OUTPUT_LEN + 1, usize::from(u16::MAX) + 1] {
+            let mut out = alloc::vec![0u8; len];
+            assert_eq!(
+                derive_labeled(b"", b"k", &label, b"", &mut out),
+                Err(KdfError::OutputTooLong),
+                "L = {len}"
+            );
+            assert_eq!(
+                Prk::extract(b"", b"k").expand_labeled(&label, b"", &mut out),
+                Err(KdfError::OutputTooLong),
+                "L = {len}"
+            );
+            assert!(out.iter().all(|&b| b == 0), "nothing written");
+        }
     }
 
     #[test]

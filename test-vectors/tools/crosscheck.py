@@ -27,7 +27,6 @@ Readings of SPEC.md this reference had to choose (none is exercised by the curre
     structure (truncation / trailing bytes / empty user id -> Malformed), then the identity key;
   * an identity key must decode per RFC 8032 §5.1.3, which rejects y >= p (ed25519-dalek's
     decompression, named in §3.2, accepts such encodings);
-  * DeriveLabeled checks L before the label length when both are out of range;
   * validity-window arithmetic (§5.3 checks 6-9) uses unbounded integers;
   * §7.3 lists UnsupportedVersion and Malformed (kind, length) without an order: the version
     byte is checked first, then the kind byte, then the length;
@@ -317,7 +316,7 @@ def hedged_salt(secret: bytes, random32: bytes, context: bytes, ad: bytes, plain
 
 
 def derive_labeled(salt: bytes, ikm: bytes, label: bytes, context: bytes, length: int) -> bytes:
-    # SPEC §3.1 names both limits but not which wins when both are exceeded; we check L first.
+    # SPEC §3.1: L is checked first, so a request outside both limits is OutputTooLong.
     if length < 0 or length > MAX_L:
         raise Reject("OutputTooLong", f"L = {length} > {MAX_L}")
     if len(label) > 255:
