@@ -244,7 +244,14 @@ fn descriptor_is_checked() {
         AttachmentError::TooLong
     );
     let mut wrong = d.clone();
-    wrong.digest[0] ^= 1;
+    let letterseal::attachment::Binding::Content(digest) = wrong.binding else {
+        panic!("the default sealer binds the content");
+    };
+    let mut flipped = *digest.as_bytes();
+    flipped[0] ^= 1;
+    wrong.binding = letterseal::attachment::Binding::Content(
+        letterseal::attachment::ContentDigest::from_bytes(flipped),
+    );
     assert_eq!(
         open(&blob, &wrong, &[100]).unwrap_err(),
         AttachmentError::DigestMismatch

@@ -63,8 +63,8 @@
 use std::sync::OnceLock;
 
 use letterseal::attachment::{
-    AttachmentError, AttachmentOpener, AttachmentSealer, FileDescriptor, FileKey, HEADER_LEN,
-    RandomAccess, chunk_count,
+    AttachmentError, AttachmentOpener, AttachmentSealer, Binding, ContentDigest, FileDescriptor,
+    FileKey, HEADER_LEN, RandomAccess, chunk_count,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
@@ -165,7 +165,7 @@ fn descriptor(fx: &Fixture, i: usize, variant: u8) -> FileDescriptor {
     match variant {
         0 => {}
         1 => d.media_type = "image/jpeg".into(),
-        2 => d.digest[31] ^= 0x01,
+        2 => d.binding = flip_binding(d.binding),
         3 => d.size += 1,
         4 => d.size = d.size.wrapping_sub(1),
         5 => d.chunk_size = if d.chunk_size == 16 { 64 } else { 16 },
@@ -178,6 +178,22 @@ fn descriptor(fx: &Fixture, i: usize, variant: u8) -> FileDescriptor {
         _ => d.size = u64::MAX,
     }
     d
+}
+
+/// The binding with its digest changed (an unbound descriptor becomes bound to a wrong digest).
+fn flip_binding(binding: Binding) -> Binding {
+    match binding {
+        Binding::Content(d) => {
+            let mut b = *d.as_bytes();
+            b[31] ^= 0x01;
+            Binding::Content(ContentDigest::from_bytes(b))
+        }
+        Binding::LegacyBlobSha256(mut d) => {
+            d[31] ^= 0x01;
+            Binding::LegacyBlobSha256(d)
+        }
+        Binding::Unbound => Binding::Content(ContentDigest::from_bytes([0; 32])),
+    }
 }
 
 /// `u16be` of the first two bytes (missing bytes are zero) and the rest.
@@ -230,7 +246,7 @@ fn same_blob_fields(d: &FileDescriptor, owner: &FileDescriptor) -> bool {
     d.file_key == owner.file_key
         && d.size == owner.size
         && d.chunk_size == owner.chunk_size
-        && d.digest == owner.digest
+        && d.binding == owner.binding
 }
 
 /// For a matching descriptor and `len` bytes of the legitimate blob: the
