@@ -835,8 +835,10 @@ impl<'a> VerifiedOpener<'a> {
         };
         let rest = out.get_mut(self.written..).unwrap_or_default();
         let result = if self.opener.update_len(data.len()) > rest.len() {
-            // More chunks than the descriptor's size allows.
-            Err(AttachmentError::TooLong)
+            // More chunks than the descriptor's size allows: this fails, with the streaming
+            // opener's verdict (each chunk authenticates before it counts towards `TooLong`),
+            // found through its allocating form. Only malformed input gets here.
+            self.opener.update(data).and(Err(AttachmentError::TooLong))
         } else {
             self.opener.update_into(data, rest)
         };
@@ -861,7 +863,11 @@ impl<'a> VerifiedOpener<'a> {
         };
         let rest = out.get_mut(self.written..).unwrap_or_default();
         let result = if self.opener.finish_len() > rest.len() {
-            Err(AttachmentError::TooLong)
+            // As in `update`: the streaming opener's verdict, into a scratch buffer.
+            let mut scratch = Zeroizing::new(alloc::vec![0u8; self.opener.finish_len()]);
+            self.opener
+                .finish_into(&mut scratch)
+                .and(Err(AttachmentError::TooLong))
         } else {
             self.opener.finish_into(rest)
         };
