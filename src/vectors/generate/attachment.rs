@@ -328,9 +328,17 @@ pub(super) fn open() -> Result<VectorFile, String> {
         v
     };
     let d1 = format1(&descriptor, &blob);
-    b.valid("format 1 descriptor, 40 bytes", &["Format1"], case(&d1, &blob))?;
+    b.valid(
+        "format 1 descriptor, 40 bytes",
+        &["Format1"],
+        case(&d1, &blob),
+    )?;
     let e1 = format1(&empty_desc, &empty_blob);
-    b.valid("format 1 descriptor, empty file", &["Format1"], case(&e1, &empty_blob))?;
+    b.valid(
+        "format 1 descriptor, empty file",
+        &["Format1"],
+        case(&e1, &empty_blob),
+    )?;
     let mut d1_bad = d1.clone();
     d1_bad[binding_at + 3] ^= 1;
     b.invalid(
