@@ -86,7 +86,10 @@ fn main() {
     let binding = match args.next().as_deref() {
         None | Some("content") => BindingMode::Content,
         Some("unbound") => BindingMode::Unbound,
-        Some(other) => panic!("unknown binding {other}: content or unbound"),
+        Some(other) => {
+            eprintln!("unknown binding {other}: content or unbound");
+            std::process::exit(2)
+        }
     };
     let sealed_piece = MIB + (MIB / CHUNK + 1) * TAG_LEN;
     let mut sealed_buf = vec![0u8; sealed_piece];

@@ -340,9 +340,7 @@ impl AttachmentSealer {
     pub fn update_len(&self, data_len: usize) -> usize {
         let cs = self.chunk_size as usize;
         let total = self.buffer.len().saturating_add(data_len);
-        (total.saturating_sub(1) / cs)
-            .checked_mul(cs + TAG_LEN)
-            .unwrap_or(usize::MAX)
+        (total.saturating_sub(1) / cs).saturating_mul(cs + TAG_LEN)
     }
 
     /// How many bytes [`finish_into`](Self::finish_into) writes: the held chunk and its tag.
@@ -510,7 +508,7 @@ impl AttachmentSealer {
 /// What an opener checks at the end, besides the size and the last chunk.
 enum OpenerCheck {
     None,
-    Content(ContentHasher, ContentDigest),
+    Content(alloc::boxed::Box<ContentHasher>, ContentDigest),
     Blob(Sha256, [u8; 32]),
 }
 
@@ -549,7 +547,7 @@ impl AttachmentOpener {
     pub fn new(descriptor: &FileDescriptor) -> Self {
         let check = match descriptor.binding {
             Binding::Unbound => OpenerCheck::None,
-            Binding::Content(d) => OpenerCheck::Content(ContentHasher::new(), d),
+            Binding::Content(d) => OpenerCheck::Content(alloc::boxed::Box::default(), d),
             Binding::LegacyBlobSha256(d) => OpenerCheck::Blob(Sha256::new(), d),
         };
         Self {
@@ -582,9 +580,7 @@ impl AttachmentOpener {
             0
         };
         let total = held.saturating_add(data_len);
-        (total.saturating_sub(1) / sealed_chunk)
-            .checked_mul(self.chunk_size as usize)
-            .unwrap_or(usize::MAX)
+        (total.saturating_sub(1) / sealed_chunk).saturating_mul(self.chunk_size as usize)
     }
 
     /// How many plaintext bytes [`finish_into`](Self::finish_into) releases: the held chunk's.
