@@ -727,3 +727,17 @@ proptest! {
         prop_assert_eq!(verified.unwrap_err(), open(&bad, &d, &pieces).unwrap_err());
     }
 }
+
+#[test]
+fn debug_prints_no_secret() {
+    let plain = data(300, 17);
+    let (_, d) = seal(&plain, CS, &[300], 17);
+    let digest = ContentDigest::of(&plain);
+    let shown = format!(
+        "{d:?} {digest:?} {:?}",
+        letterseal::attachment::ContentHasher::new()
+    );
+    assert!(!shown.contains(&hex::encode(d.file_key.as_bytes())[..12]));
+    assert!(!shown.contains(&hex::encode(digest.as_bytes())[..12]));
+    assert!(shown.contains("content digest"));
+}
