@@ -16,7 +16,7 @@ use super::{
     HEADER_LEN, KIND_ATTACHMENT,
 };
 use crate::aead::{AeadKey, AeadNonce, PreparedKey, TAG_LEN};
-use crate::codec::{DecodeError, Reader, Writer};
+use crate::codec::{DecodeError, Reader};
 use crate::kdf::Prk;
 use crate::labels;
 use crate::pairwise::VERSION;
@@ -60,15 +60,10 @@ struct StreamKeys {
     commitment: [u8; COMMITMENT_LEN],
 }
 
-/// `u8(1) ‖ u8(4) ‖ u32(chunk size)`.
+/// `u8(1) ‖ u8(4) ‖ u32(chunk size)` (on the stack: opening allocates nothing past `new`).
 fn bound(chunk_size: u32) -> [u8; 6] {
-    let mut w = Writer::with_capacity(6);
-    w.u8(VERSION);
-    w.u8(KIND_ATTACHMENT);
-    w.u32(chunk_size);
-    let mut out = [0u8; 6];
-    out.copy_from_slice(w.as_bytes());
-    out
+    let [a, b, c, d] = chunk_size.to_be_bytes();
+    [VERSION, KIND_ATTACHMENT, a, b, c, d]
 }
 
 /// `DeriveLabeled(salt, file key, "attachment", bound, 71)` → key ‖ prefix ‖ commitment.
