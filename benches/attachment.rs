@@ -14,7 +14,8 @@
 //! | `letterseal_hedged` (seal) | `attachment::seal_into`: BLAKE3 pass, hedged key, then the stream |
 //! | `letterseal_verified` (open) | `attachment::open_into`: nothing released before the verdict |
 //! | `letterseal_vec_content` | the allocating `update`/`finish` (one `Vec` per piece; the opener's `Zeroizing<Vec>` wipes on drop) |
-//! | `baseline` | the bare AEAD: one key schedule, one detached seal per 64 KiB chunk in place with its own nonce (open: ciphertext → separate plaintext buffer) |
+//! | `baseline` | the bare AEAD doing the same job: one key schedule, one detached seal per 64 KiB chunk with its own nonce, plaintext → separate ciphertext buffer (open: ciphertext → separate plaintext buffer); RustCrypto out of place, *ring* (in place only) copy then in place |
+//! | `cost_bare_in_place` (seal) | the bare AEAD sealing the buffer in place (no separate output) |
 //! | `cost_blake3`, `cost_sha256` (seal) | BLAKE3 (derive-key mode) and SHA-256 over the plaintext alone: the digest candidates of SPEC.md §9.4 |
 //!
 //! Every entry reports `Throughput::Bytes` of plaintext.
@@ -142,6 +143,14 @@ fn bare_seal(key: &bare::Key, buffer: &mut [u8], tags: &mut [[u8; TAG_LEN]]) {
     }
 }
 
+/// The same job as the sealer: ciphertext into a separate buffer.
+fn bare_seal_into(key: &bare::Key, plain: &[u8], out: &mut [u8], tags: &mut [[u8; TAG_LEN]]) {
+    let chunks = plain.chunks(CHUNK).zip(out.chunks_mut(CHUNK));
+    for (i, ((p, c), tag)) in chunks.zip(tags).enumerate() {
+        *tag = key.seal_into(&chunk_nonce(i), b"", p, c);
+    }
+}
+
 fn bare_open(key: &bare::Key, ct: &[u8], tags: &[[u8; TAG_LEN]], out: &mut [u8]) {
     let chunks = ct.chunks(CHUNK).zip(out.chunks_mut(CHUNK));
     for (i, ((c, p), tag)) in chunks.zip(tags).enumerate() {
@@ -206,6 +215,9 @@ fn attachment(c: &mut Criterion) {
             b.iter(|| crate_seal_vec(&f))
         });
         g.bench_function(format!("baseline/{name}"), |b| {
+            b.iter(|| bare_seal_into(&key, black_box(&f.plaintext), &mut work, &mut tags))
+        });
+        g.bench_function(format!("cost_bare_in_place/{name}"), |b| {
             b.iter(|| bare_seal(&key, black_box(&mut work), &mut tags))
         });
         g.bench_function(format!("cost_blake3/{name}"), |b| {

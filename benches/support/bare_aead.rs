@@ -27,6 +27,15 @@ impl Key {
             .decrypt_inout_detached(&(*n).into(), aad, buf.into(), &(*tag).into())
             .unwrap();
     }
+    /// Plaintext → separate ciphertext buffer (out of place).
+    pub fn seal_into(&self, n: &[u8; 12], aad: &[u8], pt: &[u8], ct: &mut [u8]) -> [u8; 16] {
+        use aes_gcm::AeadInOut;
+        use aes_gcm::aead::inout::InOutBuf;
+        self.0
+            .encrypt_inout_detached(&(*n).into(), aad, InOutBuf::new(pt, ct).unwrap())
+            .unwrap()
+            .into()
+    }
     /// Ciphertext → separate plaintext buffer.
     pub fn open_into(&self, n: &[u8; 12], aad: &[u8], ct: &[u8], tag: &[u8; 16], out: &mut [u8]) {
         use aes_gcm::AeadInOut;
@@ -67,6 +76,11 @@ impl Key {
                 0..,
             )
             .unwrap();
+    }
+    /// Plaintext → separate ciphertext buffer: ring seals in place only, so copy first.
+    pub fn seal_into(&self, n: &[u8; 12], aad: &[u8], pt: &[u8], ct: &mut [u8]) -> [u8; 16] {
+        ct.copy_from_slice(pt);
+        self.seal(n, aad, ct)
     }
     /// Ciphertext → separate plaintext buffer: ring opens in place, so copy first.
     pub fn open_into(&self, n: &[u8; 12], aad: &[u8], ct: &[u8], tag: &[u8; 16], out: &mut [u8]) {
