@@ -39,7 +39,13 @@ pub mod kdf {
     pub const HEDGED_SALT: &[u8] = b"hedged salt";
     /// The keys of a sealed state blob (SPEC.md §12).
     pub const STATE_BLOB: &[u8] = b"state blob";
+    /// A hedged sealer's file key and salt, from its randomness and the content digest
+    /// (SPEC.md §9.1).
+    pub const ATTACHMENT_HEDGE: &[u8] = b"attachment hedge";
 }
+
+/// The BLAKE3 key-derivation context of an attachment's content digest (SPEC.md §9.4).
+pub const ATTACHMENT_CONTENT_CONTEXT: &str = "letterseal/LS3/v1 attachment content";
 
 /// Labels (domains) of Ed25519 signatures.
 pub mod sig {

@@ -21,6 +21,8 @@ use std::path::PathBuf;
 
 #[path = "../fuzz/logic/attachment_open.rs"]
 mod attachment_open;
+#[path = "../fuzz/logic/attachment_seal.rs"]
+mod attachment_seal;
 #[path = "../fuzz/logic/bundle_verify.rs"]
 mod bundle_verify;
 #[path = "../fuzz/logic/codec_reader.rs"]
@@ -420,6 +422,25 @@ fn attachment_open_corpus() {
     );
 }
 
+#[test]
+fn attachment_seal_corpus() {
+    let files = replay("attachment_seal", attachment_seal::check);
+    require_outcomes(
+        "attachment_seal",
+        &files,
+        attachment_seal::outcome,
+        &["content", "unbound", "hedged", "ContentDigestMismatch"],
+    );
+}
+
+/// Writes the seed corpus of `attachment_seal`:
+/// `cargo test --test fuzz_corpus -- --ignored regenerate_attachment_seal_seeds`.
+#[test]
+#[ignore = "writes fuzz/corpus/attachment_seal; run by hand to regenerate the seeds"]
+fn regenerate_attachment_seal_seeds() {
+    write_seeds("attachment_seal", &attachment_seal::seeds());
+}
+
 /// Writes the seed corpus of `attachment_open` from its fixture:
 /// `cargo test --test fuzz_corpus -- --ignored regenerate_attachment_open_seeds`.
 #[test]
@@ -544,6 +565,11 @@ fn generated_seeds_are_current() {
         "attachment_open",
         &attachment_open::seeds(),
         "regenerate_attachment_open_seeds",
+    );
+    require_current(
+        "attachment_seal",
+        &attachment_seal::seeds(),
+        "regenerate_attachment_seal_seeds",
     );
     require_current(
         "state_deserialize",

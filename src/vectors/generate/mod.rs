@@ -51,6 +51,7 @@ pub fn all() -> Result<Vec<VectorFile>, String> {
         group::seal()?,
         group::open()?,
         attachment::seal()?,
+        attachment::seal_hedged()?,
         attachment::open()?,
         attachment::chunk()?,
     ])

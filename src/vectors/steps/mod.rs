@@ -53,6 +53,7 @@ pub(super) const STEPS: &[(&str, Step)] = &[
     ("group-seal", group::seal),
     ("group-open", group::open),
     ("attachment-seal", attachment::seal),
+    ("attachment-seal-hedged", attachment::seal_hedged),
     ("attachment-open", attachment::open),
     ("attachment-chunk", attachment::chunk),
     #[cfg(feature = "legacy")]
