@@ -40,7 +40,7 @@
 //! );
 //! let wire = alice.add_sealing_key(&mut rng, now, 7 * 86_400).encode();
 //! let verified = KeyBundle::decode(&wire)
-//!     .and_then(|b| b.verify(&RegistrationPolicy::default(), now, None, &NoDirectory));
+//!     .and_then(|b| b.verify(&alice.address().clone().into(), &RegistrationPolicy::default(), now, None, &NoDirectory));
 //! assert!(verified.is_ok());
 //! ```
 #![no_std]

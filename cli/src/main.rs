@@ -12,7 +12,7 @@ mod demo;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use letterseal::registration::{KeyBundle, NoDirectory, RegistrationPolicy};
+use letterseal::registration::{ExpectedOwner, KeyBundle, NoDirectory, RegistrationPolicy};
 use letterseal::time::Timestamp;
 use letterseal::vectors::{self, FileReport};
 
@@ -157,7 +157,11 @@ fn bundle_verify(hex_bundle: &str, now: Option<&str>) -> Result<ExitCode, String
             .as_secs(),
     };
     let result = KeyBundle::decode(&bytes).and_then(|b| {
+        // Checked on its own, a bundle is expected to belong to the device it names
+        // (printed below); a server passes the uploader it authenticated instead.
+        let owner = ExpectedOwner::Device(b.content().owner.clone());
         b.verify(
+            &owner,
             &RegistrationPolicy::default(),
             Timestamp::from_unix_seconds(now),
             None,
@@ -171,6 +175,7 @@ fn bundle_verify(hex_bundle: &str, now: Option<&str>) -> Result<ExitCode, String
             println!("  identity key {:?}", v.identity_key());
             println!("  sealing key  {:?}", v.sealing_key());
             println!("  key id       {}", v.sealing_key_id());
+            println!("  KEM key id   {}", v.kem_key_id());
             println!("  valid        {nb} .. {na}");
             Ok(ExitCode::SUCCESS)
         }
