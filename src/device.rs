@@ -38,7 +38,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use crate::codec::{Reader, Writer};
 use crate::ids::DeviceAddress;
 use crate::keys::{
-    IdentitySecretKey, KEM_SEED_LEN, KemDecapsulationKey, KemKeyId, SealingKeyId, SealingPublicKey,
+    IdentitySecretKey, KEM_SEED_LEN, KemDecapsulationKey, SealingKeyId, SealingPublicKey,
     SealingSecretKey,
 };
 use crate::registration::{BundleContent, KeyBundle, OneTimeKeyBundle, OneTimeKeyContent};
@@ -139,7 +139,9 @@ impl DeviceKeys {
     }
 
     /// Keeps an existing sealing key and its ML-KEM key pair live and returns
-    /// their signed bundle. (Re-inserting a retired key makes it live again.)
+    /// their signed bundle. Re-inserting a retired key makes it live again; a
+    /// key whose id is one of this device's one-time keys, unused or used (only
+    /// possible with a repeating RNG or a reused secret), stops being one.
     pub fn insert_sealing_key(
         &mut self,
         secret: SealingSecretKey,
@@ -158,6 +160,8 @@ impl DeviceKeys {
         let bundle = self.sign_bundle(&key);
         let key_id = public.key_id();
         self.retired.remove(&key_id);
+        self.one_time.remove(&key_id);
+        self.consumed.remove(&key_id);
         self.sealing.insert(key_id, key);
         bundle
     }
@@ -384,21 +388,20 @@ impl DeviceKeys {
 
     /// Rebuilds a device from its parts, checking the invariants of SPEC.md
     /// §12.2: validity windows not empty, keys valid, no id twice, and live,
-    /// retired, one-time and consumed ids pairwise disjoint.
+    /// retired, one-time and consumed ids pairwise disjoint. (Every state the
+    /// API can build satisfies them, so every export imports.)
     fn from_parts(
         address: DeviceAddress,
         identity: IdentitySecretKey,
         parts: Parts,
     ) -> Result<Self, StateError> {
         let mut device = Self::from_identity(address, identity);
-        let mut kem_ids = BTreeSet::<KemKeyId>::new();
         for (secret, kem, not_before, not_after) in parts.sealing {
             check("sealing.not_after", not_after > not_before)?;
             let public = secret.public_key();
             check("sealing.secret", public.validate().is_ok())?;
             let key_id = public.key_id();
             check("sealing.repeated", !device.sealing.contains_key(&key_id))?;
-            check("sealing.kem_seed", kem_ids.insert(kem.key_id()))?;
             device.sealing.insert(
                 key_id,
                 LiveSealingKey {
