@@ -56,8 +56,6 @@ pub const KEM_SEED_LEN: usize = 64;
 pub const KEM_KEY_ID_LEN: usize = 16;
 /// Length of a [`KemSharedSecret`].
 pub const KEM_SHARED_SECRET_LEN: usize = 32;
-/// Length of the expanded decapsulation key FIPS 203 derives from the seed.
-const KEM_EXPANDED_KEY_LEN: usize = 2400;
 
 /// An ML-KEM-768 encapsulation (public) key that passed the FIPS 203 §7.2
 /// input check: [`KEM_ENCAPSULATION_KEY_LEN`] bytes whose 12-bit
@@ -180,7 +178,8 @@ fn key_id_of(ek: &[u8; KEM_ENCAPSULATION_KEY_LEN]) -> KemKeyId {
     KemKeyId(id)
 }
 
-/// The expanded ML-KEM decapsulation key (2400 bytes), zeroized on drop.
+/// The expanded ML-KEM decapsulation key (FIPS 203 `dk`, 2400 bytes),
+/// zeroized on drop.
 struct ExpandedKey(MlKem768PrivateKey);
 
 impl Drop for ExpandedKey {
@@ -284,8 +283,6 @@ impl fmt::Debug for KemDecapsulationKey {
             .finish_non_exhaustive()
     }
 }
-
-const _: () = assert!(KEM_EXPANDED_KEY_LEN == 2400);
 
 /// An ML-KEM-768 ciphertext: exactly [`KEM_CIPHERTEXT_LEN`] bytes.
 #[derive(Clone, PartialEq, Eq)]
