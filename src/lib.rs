@@ -66,6 +66,8 @@ pub mod registration;
 pub mod safety_number;
 mod serde_hex;
 pub mod state;
+#[doc(hidden)]
+pub mod shim_kem_bundles;
 pub mod time;
 #[cfg(feature = "vectors")]
 pub mod vectors;

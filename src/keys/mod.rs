@@ -24,6 +24,8 @@
 
 mod identity;
 mod sealing;
+mod kem;
+pub use kem::*;
 
 use core::fmt;
 
