@@ -1,411 +1,380 @@
-//! Pairwise-session costs (SPEC.md §7), each beside the bare primitives the
-//! construction needs, so every group reads as a ratio `letterseal / baseline`.
+//! Pairwise-session costs (SPEC.md §7, the LS3 ratchet), each beside the bare
+//! primitives the step needs, so every group reads as a ratio `letterseal / baseline`.
 //!
-//! | group | `letterseal` | `baseline` |
+//! | group | `letterseal` | `baseline` (the floor) |
 //! |---|---|---|
-//! | `pairwise_seal_open/{64B,1KiB,16KiB,1MiB}` | `Session::seal` by Alice + `Session::open` by Bob, chains cached | per side HKDF-SHA-256 extract + expand (76 bytes, §3.1 info) and `Aes256Gcm::new`; encrypt + decrypt, 92-byte AAD |
-//! | `pairwise_first_message` | the same, 1 KiB, on a fresh pair of sessions | 2× X25519 + the 1 KiB `pairwise_seal_open` baseline |
+//! | `ratchet_same_direction/{64B,1KiB,16KiB,1MiB}` | Alice seals, Bob opens, in one epoch (no DH step) | per side one HKDF-SHA-256 (extract + a 76-byte expand, as one message-key derivation), one AES-256 key setup, and AES-256-GCM encryption (Alice) / decryption (Bob) with a 113-byte AAD |
+//! | `ratchet_ping_pong/1KiB` | one turn with the direction alternating: the sender's sending step and seal, the receiver's receiving step and open | the same, plus one X25519 key generation and two X25519 agreements (the new key with the peer's, and the receiver's) and one more HKDF per side (the root step) |
+//! | `ratchet_kem_step_turn/1KiB` | a turn that is a KEM step | the ping-pong floor plus ML-KEM-768 encapsulation, key generation and decapsulation |
+//! | `ratchet_first_message/1KiB` | a fresh pair: Alice's first seal (hybrid start) and Bob's open (hybrid start as responder) | X25519 key generation, four agreements (`dh1`, `dh2` on each side), ML-KEM-768 encapsulation and decapsulation, one more HKDF per side (the start's derivation), and the same-direction floor |
 //!
-//! The seal/open baseline is exactly the per-message work of SPEC.md §7.4–7.5
-//! with the chain already known: on each side one `DeriveLabeled(salt (16),
-//! chain (32), "pairwise message", bound header fields (44), 76)`, one AES-256
-//! key setup, then encryption (sender) or decryption (receiver) in place with
-//! the 92-byte header as associated data. The crate is called with empty
-//! caller associated data so its AAD is the same 92 bytes.
+//! The floors use libcrux's ML-KEM-768 and RustCrypto's `x25519-dalek`,
+//! `hkdf` and `aes-gcm` directly: the same primitives the crate calls, with no
+//! protocol logic around them.
 //!
-//! A fresh session also derives each direction's chain: one X25519 and one
-//! `DeriveLabeled("", shared, "pairwise chain", party(S) ‖ party(R), 32)` per
-//! side. `pairwise_first_message` therefore has a third entry,
-//! `baseline_all_primitives`, that adds the two chain derivations to the
-//! `baseline`: the floor any implementation of the first message pays.
-//!
-//! Before timing, the baseline inputs (chain, info, salt, header) are rebuilt
-//! from SPEC.md with the raw primitives and checked against a message sealed
-//! by the crate, so the baseline provably does the same derivations.
+//! Besides the timings, the bench prints the size of a session state blob
+//! holding the most skipped message secrets the default policy allows (2 000).
 //!
 //! Run: `cargo bench --bench pairwise -- --warm-up-time 1 --measurement-time 3`.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::hint::black_box;
 
-use aes_gcm::aead::{AeadInOut, KeyInit, Nonce};
+use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Tag};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use hkdf::Hkdf;
 use letterseal::device::DeviceKeys;
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
-use letterseal::labels;
-use letterseal::pairwise::{
-    BOUND_FIELDS_LEN, COMMITMENT_LEN, ContentType, HEADER_LEN, SALT_LEN, Session,
-};
+use letterseal::pairwise::{ContentType, RatchetPolicy, Session};
 use letterseal::registration::{NoDirectory, RegistrationPolicy, VerifiedBundle};
+use letterseal::state::StorageKey;
 use letterseal::time::Timestamp;
+use libcrux_ml_kem::mlkem768;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 use sha2::Sha256;
+use x25519_dalek::{PublicKey, StaticSecret};
 
-const SEED: [u8; 32] = [0x7a; 32];
-const LIFETIME_SECONDS: u64 = 30 * 86_400;
-const MESSAGE_KEYS_LEN: usize = 32 + 12 + COMMITMENT_LEN;
-const FIRST_MESSAGE_LEN: usize = 1024;
 const SIZES: [(&str, usize); 4] = [
     ("64B", 64),
     ("1KiB", 1024),
     ("16KiB", 16 * 1024),
     ("1MiB", 1024 * 1024),
 ];
+/// A message header without the optional fields is 113 bytes (SPEC.md §7.3).
+const AAD_LEN: usize = 113;
+/// The labelled `info` of a message-key derivation is about this long.
+const INFO_LEN: usize = 60;
 
-/// The time every bench runs at (keys are valid for 30 days from it).
 fn now() -> Timestamp {
     Timestamp::from_unix_seconds(1_800_000_000)
 }
 
-fn rng() -> ChaCha20Rng {
-    ChaCha20Rng::from_seed(SEED)
+fn rng(seed: u8) -> ChaCha20Rng {
+    ChaCha20Rng::from_seed([seed; 32])
 }
 
-fn random_bytes(rng: &mut ChaCha20Rng, len: usize) -> Vec<u8> {
-    let mut out = vec![0u8; len];
-    rng.fill_bytes(&mut out);
-    out
-}
-
-/// The labelled HKDF info (SPEC.md §3.1):
-/// `PROTOCOL_ID ‖ u16(L) ‖ u8(len(label)) ‖ label ‖ u32(len(context)) ‖ context`.
-fn labeled_info(label: &[u8], context: &[u8], out_len: usize) -> Vec<u8> {
-    let mut info = Vec::new();
-    info.extend_from_slice(labels::PROTOCOL_ID);
-    info.extend_from_slice(&u16::try_from(out_len).unwrap().to_be_bytes());
-    info.push(u8::try_from(label.len()).unwrap());
-    info.extend_from_slice(label);
-    info.extend_from_slice(&u32::try_from(context.len()).unwrap().to_be_bytes());
-    info.extend_from_slice(context);
-    info
-}
-
-/// One device with one sealing key, and its verified bundle.
 struct Party {
     keys: DeviceKeys,
     bundle: VerifiedBundle,
-    /// X25519 secret and public key of the sealing key, for the baselines.
-    secret: [u8; 32],
-    public: [u8; 32],
 }
 
-impl Party {
-    fn new(rng: &mut ChaCha20Rng, name: &str) -> Self {
-        let now = now();
-        let address = DeviceAddress::new(UserId::new(name).unwrap(), DeviceId::new(1));
-        let mut keys = DeviceKeys::generate(rng, address);
-        let bundle = keys
-            .add_sealing_key(rng, now, LIFETIME_SECONDS)
-            .verify(
-                &keys.address().clone().into(),
-                &RegistrationPolicy::default(),
-                now,
-                None,
-                &NoDirectory,
-            )
-            .expect("fixture bundle verifies");
-        let secret = *keys
-            .sealing_key(&bundle.sealing_key_id())
-            .unwrap()
-            .to_bytes();
-        let public = bundle.sealing_key().to_bytes();
-        Self {
-            keys,
-            bundle,
-            secret,
-            public,
-        }
-    }
-
-    /// `party(X) = address ‖ identity key ‖ sealing public key` (SPEC.md §7.4),
-    /// with `address = u8(len(user)) ‖ user ‖ u32(device)` (§4.1).
-    fn encode(&self) -> Vec<u8> {
-        let address = self.bundle.owner();
-        let user = address.user.as_bytes();
-        let mut out = vec![u8::try_from(user.len()).unwrap()];
-        out.extend_from_slice(user);
-        out.extend_from_slice(&address.device.get().to_be_bytes());
-        out.extend_from_slice(self.bundle.identity_key().as_bytes());
-        out.extend_from_slice(&self.public);
-        out
-    }
-}
-
-fn fresh_sessions(alice: &Party, bob: &Party) -> (Session, Session) {
-    (
-        Session::new(&alice.keys, &bob.bundle).unwrap(),
-        Session::new(&bob.keys, &alice.bundle).unwrap(),
-    )
-}
-
-/// `DeriveLabeled("", Agree(sk_S, pk_R), "pairwise chain", party(S) ‖ party(R), 32)`.
-fn raw_chain(sender_secret: [u8; 32], recipient_public: [u8; 32], info: &[u8]) -> [u8; 32] {
-    let shared = x25519_dalek::x25519(sender_secret, recipient_public);
-    let mut chain = [0u8; 32];
-    Hkdf::<Sha256>::new(Some(b""), &shared)
-        .expand(info, &mut chain)
-        .expect("HKDF output length is valid");
-    chain
-}
-
-/// HKDF-SHA-256 extract + expand of the 76 message-key bytes, then the AES-256
-/// key setup: `(cipher, nonce, commitment)`.
-fn raw_message_cipher(
-    salt: &[u8],
-    chain: &[u8; 32],
-    info: &[u8],
-) -> (Aes256Gcm, Nonce<Aes256Gcm>, [u8; COMMITMENT_LEN]) {
-    let mut okm = [0u8; MESSAGE_KEYS_LEN];
-    Hkdf::<Sha256>::new(Some(salt), chain)
-        .expand(info, &mut okm)
-        .expect("HKDF output length is valid");
-    let (key, rest) = okm.split_at(32);
-    let (nonce, commitment) = rest.split_at(12);
-    let key: [u8; 32] = key.try_into().unwrap();
-    let nonce: [u8; 12] = nonce.try_into().unwrap();
-    (
-        Aes256Gcm::new(&key.into()),
-        Nonce::<Aes256Gcm>::from(nonce),
-        commitment.try_into().unwrap(),
-    )
-}
-
-/// The per-message inputs of the baseline, taken from one real crate message.
-struct RawMessage {
-    /// `info("pairwise message", bound header fields, 76)`.
-    info: Vec<u8>,
-    salt: [u8; SALT_LEN],
-    /// The whole header: the AEAD associated data.
-    header: [u8; HEADER_LEN],
-}
-
-/// Sender and receiver of one message with the bare primitives: per side one
-/// HKDF extract + expand and one AES key setup; encrypt, then decrypt in place
-/// (`buffer` holds the plaintext again afterwards).
-fn raw_seal_open(
-    m: &RawMessage,
-    sender_chain: &[u8; 32],
-    receiver_chain: &[u8; 32],
-    buffer: &mut [u8],
-) {
-    let (cipher, nonce, _commitment) = raw_message_cipher(
-        black_box(&m.salt),
-        black_box(sender_chain),
-        black_box(&m.info),
-    );
-    let tag = cipher
-        .encrypt_inout_detached(&nonce, black_box(&m.header), buffer.into())
-        .unwrap();
-    let (cipher, nonce, _commitment) = raw_message_cipher(
-        black_box(&m.salt),
-        black_box(receiver_chain),
-        black_box(&m.info),
-    );
-    cipher
-        .decrypt_inout_detached(&nonce, black_box(&m.header), buffer.into(), &tag)
-        .unwrap();
-}
-
-/// Rebuilds one crate-sealed message's keys from SPEC.md §7.4 with the raw
-/// primitives and decrypts it: the baseline then measures the same work.
-fn check_baseline_matches_crate(sealed: &[u8], plaintext: &[u8], chain: &[u8; 32]) -> RawMessage {
-    let (header, body) = sealed.split_at(HEADER_LEN);
-    let header: [u8; HEADER_LEN] = header.try_into().unwrap();
-    let (bound, rest) = header.split_at(BOUND_FIELDS_LEN);
-    let (salt, commitment) = rest.split_at(SALT_LEN);
-    let info = labeled_info(labels::kdf::PAIRWISE_MESSAGE, bound, MESSAGE_KEYS_LEN);
-    let (cipher, nonce, derived_commitment) = raw_message_cipher(salt, chain, &info);
-    assert_eq!(
-        derived_commitment.as_slice(),
-        commitment,
-        "baseline derives the crate's keys"
-    );
-    let (ciphertext, tag) = body.split_at(body.len() - 16);
-    let mut buffer = ciphertext.to_vec();
-    let tag: [u8; 16] = tag.try_into().unwrap();
-    cipher
-        .decrypt_inout_detached(
-            &nonce,
-            &header,
-            buffer.as_mut_slice().into(),
-            &Tag::from(tag),
+fn party(rng: &mut ChaCha20Rng, name: &str) -> Party {
+    let address = DeviceAddress::new(UserId::new(name).unwrap(), DeviceId::new(1));
+    let mut keys = DeviceKeys::generate(rng, address);
+    let bundle = keys
+        .add_sealing_key(rng, now(), 30 * 86_400)
+        .verify(
+            &keys.address().clone().into(),
+            &RegistrationPolicy::default(),
+            now(),
+            None,
+            &NoDirectory,
         )
-        .expect("baseline opens the crate's message");
-    assert_eq!(buffer, plaintext);
-    RawMessage {
-        info,
-        salt: salt.try_into().unwrap(),
-        header,
-    }
+        .unwrap();
+    Party { keys, bundle }
 }
 
-struct Fixture {
+/// Alice and Bob with sessions that have exchanged one message each way.
+struct Pair {
+    rng: ChaCha20Rng,
     alice: Party,
     bob: Party,
-    /// `info("pairwise chain", party(Alice) ‖ party(Bob), 32)`.
-    chain_info_ab: Vec<u8>,
-    /// The Alice → Bob chain.
-    chain: [u8; 32],
-    message: RawMessage,
+    at_alice: Session,
+    at_bob: Session,
 }
 
-fn fixture(rng: &mut ChaCha20Rng) -> Fixture {
-    let alice = Party::new(rng, "alice");
-    let bob = Party::new(rng, "bob");
-    let (a, b) = (alice.encode(), bob.encode());
-    let chain_info_ab = labeled_info(
-        labels::kdf::PAIRWISE_CHAIN,
-        &[a.as_slice(), &b].concat(),
-        32,
-    );
-    let chain = raw_chain(alice.secret, bob.public, &chain_info_ab);
-    // Both ends agree on the same chain.
-    assert_eq!(chain, raw_chain(bob.secret, alice.public, &chain_info_ab));
-
-    let (mut at_alice, _) = fresh_sessions(&alice, &bob);
-    let plaintext = random_bytes(rng, FIRST_MESSAGE_LEN);
-    let sealed = at_alice
-        .seal(&alice.keys, rng, now(), ContentType::Text, &plaintext, b"")
+fn pair(seed: u8, policy: RatchetPolicy) -> Pair {
+    let mut rng = rng(seed);
+    let mut alice = party(&mut rng, "alice");
+    let mut bob = party(&mut rng, "bob");
+    let mut at_alice = Session::new(&alice.keys, &bob.bundle)
+        .unwrap()
+        .with_policy(policy);
+    let mut at_bob = Session::new(&bob.keys, &alice.bundle)
+        .unwrap()
+        .with_policy(policy);
+    let m = at_alice
+        .seal(&alice.keys, &mut rng, now(), ContentType::Text, b"hi", b"")
         .unwrap();
-    let message = check_baseline_matches_crate(&sealed, &plaintext, &chain);
-    Fixture {
+    at_bob.open(&mut bob.keys, now(), &m, b"").unwrap();
+    let r = at_bob
+        .seal(&bob.keys, &mut rng, now(), ContentType::Text, b"hi", b"")
+        .unwrap();
+    at_alice.open(&mut alice.keys, now(), &r, b"").unwrap();
+    Pair {
+        rng,
         alice,
         bob,
-        chain_info_ab,
-        chain,
-        message,
+        at_alice,
+        at_bob,
     }
 }
 
-fn seal_open(c: &mut Criterion) {
-    let mut rng = rng();
-    let f = fixture(&mut rng);
+/// One message-key derivation: HKDF extract (16-byte salt, 32-byte key) and a 76-byte expand.
+fn hkdf_76(salt: &[u8; 16], key: &[u8; 32], info: &[u8]) -> [u8; 76] {
+    let hk = Hkdf::<Sha256>::new(Some(salt), key);
+    let mut out = [0u8; 76];
+    hk.expand(info, &mut out).unwrap();
+    out
+}
 
-    // An established session: the first message caches both chains.
-    let (mut at_alice, mut at_bob) = fresh_sessions(&f.alice, &f.bob);
-    let warm_up = at_alice
-        .seal(
-            &f.alice.keys,
-            &mut rng,
-            now(),
-            ContentType::Text,
-            b"hi",
-            b"",
-        )
+/// Per side of a message: HKDF, AES key setup, and GCM seal (or open).
+fn floor_message(buffer: &mut [u8], aad: &[u8], info: &[u8]) {
+    let keys = hkdf_76(&[1; 16], &[2; 32], info);
+    let cipher = Aes256Gcm::new(keys[..32].try_into().unwrap());
+    let nonce: [u8; 12] = keys[32..44].try_into().unwrap();
+    let tag: Tag = cipher
+        .encrypt_inout_detached(&nonce.into(), aad, buffer.into())
         .unwrap();
-    at_bob.open(&f.bob.keys, now(), &warm_up, b"").unwrap();
+    let keys = hkdf_76(&[1; 16], &[2; 32], info);
+    let cipher = Aes256Gcm::new(keys[..32].try_into().unwrap());
+    cipher
+        .decrypt_inout_detached(&nonce.into(), aad, buffer.into(), &tag)
+        .unwrap();
+}
 
-    let mut g = c.benchmark_group("pairwise_seal_open");
+fn same_direction(c: &mut Criterion) {
+    let mut g = c.benchmark_group("ratchet_same_direction");
+    let aad = [0x5a; AAD_LEN];
+    let info = [0x33; INFO_LEN];
     for (name, len) in SIZES {
-        let plaintext = random_bytes(&mut rng, len);
-        let opened = at_bob
-            .open(
-                &f.bob.keys,
-                now(),
-                &at_alice
-                    .seal(
-                        &f.alice.keys,
-                        &mut rng,
-                        now(),
-                        ContentType::Text,
-                        &plaintext,
-                        b"",
-                    )
-                    .unwrap(),
-                b"",
-            )
-            .unwrap();
-        assert_eq!(opened.plaintext.as_slice(), plaintext.as_slice());
-        let mut buffer = plaintext.clone();
-        raw_seal_open(&f.message, &f.chain, &f.chain, &mut buffer);
-        assert_eq!(buffer, plaintext);
-
+        let mut p = pair(1, RatchetPolicy::default());
+        let mut plaintext = vec![0u8; len];
+        p.rng.fill_bytes(&mut plaintext);
         g.throughput(Throughput::Bytes(len as u64));
         g.bench_function(BenchmarkId::new("letterseal", name), |b| {
             b.iter(|| {
-                let sealed = at_alice
+                let sealed = p
+                    .at_alice
                     .seal(
-                        &f.alice.keys,
-                        &mut rng,
+                        &p.alice.keys,
+                        &mut p.rng,
                         now(),
                         ContentType::Text,
                         black_box(&plaintext),
                         b"",
                     )
                     .unwrap();
-                at_bob
-                    .open(&f.bob.keys, now(), black_box(&sealed), b"")
+                p.at_bob
+                    .open(&mut p.bob.keys, now(), black_box(&sealed), b"")
                     .unwrap()
             });
         });
+        let mut buffer = plaintext.clone();
         g.bench_function(BenchmarkId::new("baseline", name), |b| {
-            b.iter(|| raw_seal_open(&f.message, &f.chain, &f.chain, black_box(&mut buffer)));
+            b.iter(|| floor_message(black_box(&mut buffer), &aad, &info));
         });
     }
+    g.finish();
+}
+
+/// The DH part of a turn's floor: a new key pair, its agreement with the
+/// peer's key, and the receiver's agreement with the new key.
+fn floor_dh(peer_secret: &StaticSecret, peer_public: &PublicKey, seed: [u8; 32]) -> [u8; 32] {
+    let new = StaticSecret::from(seed);
+    let new_public = PublicKey::from(&new);
+    let a = new.diffie_hellman(peer_public);
+    let b = peer_secret.diffie_hellman(&new_public);
+    let mut out = *a.as_bytes();
+    out[0] ^= b.as_bytes()[0];
+    out
+}
+
+/// One root step per side (an extract and a 96-byte expand).
+fn floor_root(dh: &[u8; 32]) {
+    for _ in 0..2 {
+        let hk = Hkdf::<Sha256>::new(Some(&[7; 32]), dh);
+        let mut out = [0u8; 96];
+        hk.expand(&[1; 40], &mut out).unwrap();
+        black_box(out);
+    }
+}
+
+fn ping_pong(c: &mut Criterion) {
+    let mut g = c.benchmark_group("ratchet_ping_pong");
+    let aad = [0x5a; AAD_LEN];
+    let info = [0x33; INFO_LEN];
+    let plaintext = vec![0x42u8; 1024];
+    let mut p = pair(2, RatchetPolicy {
+        kem_every_steps: u32::MAX,
+        kem_every_seconds: u64::MAX,
+        ..RatchetPolicy::default()
+    });
+    let mut alice_turn = true;
+    g.throughput(Throughput::Bytes(1024));
+    g.bench_function(BenchmarkId::new("letterseal", "1KiB"), |b| {
+        b.iter(|| {
+            let opened = if alice_turn {
+                let m = p
+                    .at_alice
+                    .seal(&p.alice.keys, &mut p.rng, now(), ContentType::Text, &plaintext, b"")
+                    .unwrap();
+                p.at_bob.open(&mut p.bob.keys, now(), &m, b"").unwrap()
+            } else {
+                let m = p
+                    .at_bob
+                    .seal(&p.bob.keys, &mut p.rng, now(), ContentType::Text, &plaintext, b"")
+                    .unwrap();
+                p.at_alice.open(&mut p.alice.keys, now(), &m, b"").unwrap()
+            };
+            alice_turn = !alice_turn;
+            opened
+        });
+    });
+    let peer = StaticSecret::from([9u8; 32]);
+    let peer_public = PublicKey::from(&peer);
+    let mut buffer = plaintext.clone();
+    let mut seed = [3u8; 32];
+    g.bench_function(BenchmarkId::new("baseline", "1KiB"), |b| {
+        b.iter(|| {
+            seed[0] = seed[0].wrapping_add(1);
+            let dh = floor_dh(&peer, &peer_public, seed);
+            floor_root(&dh);
+            floor_message(black_box(&mut buffer), &aad, &info);
+        });
+    });
+    g.finish();
+}
+
+fn kem_step_turn(c: &mut Criterion) {
+    let mut g = c.benchmark_group("ratchet_kem_step_turn");
+    let aad = [0x5a; AAD_LEN];
+    let info = [0x33; INFO_LEN];
+    let plaintext = vec![0x42u8; 1024];
+    // A KEM step on every sending step where one is allowed: every turn of one side alternately.
+    let mut p = pair(3, RatchetPolicy {
+        kem_every_steps: 1,
+        ..RatchetPolicy::default()
+    });
+    let mut alice_turn = true;
+    g.throughput(Throughput::Bytes(1024));
+    g.bench_function(BenchmarkId::new("letterseal", "1KiB"), |b| {
+        b.iter(|| {
+            let opened = if alice_turn {
+                let m = p
+                    .at_alice
+                    .seal(&p.alice.keys, &mut p.rng, now(), ContentType::Text, &plaintext, b"")
+                    .unwrap();
+                p.at_bob.open(&mut p.bob.keys, now(), &m, b"").unwrap()
+            } else {
+                let m = p
+                    .at_bob
+                    .seal(&p.bob.keys, &mut p.rng, now(), ContentType::Text, &plaintext, b"")
+                    .unwrap();
+                p.at_alice.open(&mut p.alice.keys, now(), &m, b"").unwrap()
+            };
+            alice_turn = !alice_turn;
+            opened
+        });
+    });
+    let peer = StaticSecret::from([9u8; 32]);
+    let peer_public = PublicKey::from(&peer);
+    let kem = mlkem768::generate_key_pair([5u8; 64]);
+    let mut buffer = plaintext.clone();
+    let mut seed = [3u8; 32];
+    g.bench_function(BenchmarkId::new("baseline", "1KiB"), |b| {
+        b.iter(|| {
+            seed[0] = seed[0].wrapping_add(1);
+            let dh = floor_dh(&peer, &peer_public, seed);
+            let (ct, _) = mlkem768::encapsulate(kem.public_key(), seed);
+            black_box(mlkem768::generate_key_pair([seed[0]; 64]));
+            black_box(mlkem768::decapsulate(kem.private_key(), &ct));
+            floor_root(&dh);
+            floor_message(black_box(&mut buffer), &aad, &info);
+        });
+    });
     g.finish();
 }
 
 fn first_message(c: &mut Criterion) {
-    let mut rng = rng();
-    let f = fixture(&mut rng);
-    let plaintext = random_bytes(&mut rng, FIRST_MESSAGE_LEN);
-    let mut buffer = plaintext.clone();
-
-    let mut g = c.benchmark_group("pairwise_first_message");
-    g.throughput(Throughput::Bytes(FIRST_MESSAGE_LEN as u64));
-    g.bench_function("letterseal", |b| {
+    let mut g = c.benchmark_group("ratchet_first_message");
+    let aad = [0x5a; AAD_LEN];
+    let info = [0x33; INFO_LEN];
+    let plaintext = vec![0x42u8; 1024];
+    let mut rng = rng(4);
+    let alice = party(&mut rng, "alice");
+    let mut bob = party(&mut rng, "bob");
+    g.throughput(Throughput::Bytes(1024));
+    g.bench_function(BenchmarkId::new("letterseal", "1KiB"), |b| {
         b.iter_batched(
-            || fresh_sessions(&f.alice, &f.bob),
+            || {
+                (
+                    Session::new(&alice.keys, &bob.bundle).unwrap(),
+                    Session::new(&bob.keys, &alice.bundle).unwrap(),
+                )
+            },
             |(mut at_alice, mut at_bob)| {
-                let sealed = at_alice
-                    .seal(
-                        &f.alice.keys,
-                        &mut rng,
-                        now(),
-                        ContentType::Text,
-                        black_box(&plaintext),
-                        b"",
-                    )
+                let m = at_alice
+                    .seal(&alice.keys, &mut rng, now(), ContentType::Text, &plaintext, b"")
                     .unwrap();
-                let opened = at_bob
-                    .open(&f.bob.keys, now(), black_box(&sealed), b"")
-                    .unwrap();
-                // Returned, so criterion drops the sessions (and the plaintext,
-                // ~0.1 µs of zeroizing) outside the timing.
-                (at_alice, at_bob, opened)
+                at_bob.open(&mut bob.keys, now(), &m, b"").unwrap()
             },
             BatchSize::SmallInput,
         );
     });
-    g.bench_function("baseline", |b| {
-        b.iter(|| {
-            let shared_a = x25519_dalek::x25519(black_box(f.alice.secret), black_box(f.bob.public));
-            let shared_b = x25519_dalek::x25519(black_box(f.bob.secret), black_box(f.alice.public));
-            raw_seal_open(&f.message, &f.chain, &f.chain, black_box(&mut buffer));
-            (shared_a, shared_b)
-        });
-    });
-    g.bench_function("baseline_all_primitives", |b| {
-        b.iter(|| {
-            // Each side: X25519 + chain HKDF, then the message itself.
-            let sender = raw_chain(
-                black_box(f.alice.secret),
-                black_box(f.bob.public),
-                black_box(&f.chain_info_ab),
-            );
-            let receiver = raw_chain(
-                black_box(f.bob.secret),
-                black_box(f.alice.public),
-                black_box(&f.chain_info_ab),
-            );
-            raw_seal_open(&f.message, &sender, &receiver, black_box(&mut buffer));
+    let a = StaticSecret::from([1u8; 32]);
+    let b_secret = StaticSecret::from([2u8; 32]);
+    let (a_public, b_public) = (PublicKey::from(&a), PublicKey::from(&b_secret));
+    let kem = mlkem768::generate_key_pair([5u8; 64]);
+    let mut buffer = plaintext.clone();
+    let mut seed = [3u8; 32];
+    g.bench_function(BenchmarkId::new("baseline", "1KiB"), |bench| {
+        bench.iter(|| {
+            seed[0] = seed[0].wrapping_add(1);
+            let e = StaticSecret::from(seed);
+            let e_public = PublicKey::from(&e);
+            black_box(a.diffie_hellman(&b_public));
+            black_box(e.diffie_hellman(&b_public));
+            black_box(b_secret.diffie_hellman(&a_public));
+            let dh = b_secret.diffie_hellman(&e_public);
+            let (ct, _) = mlkem768::encapsulate(kem.public_key(), seed);
+            black_box(mlkem768::decapsulate(kem.private_key(), &ct));
+            floor_root(dh.as_bytes());
+            floor_message(black_box(&mut buffer), &aad, &info);
         });
     });
     g.finish();
 }
 
-criterion_group!(benches, seal_open, first_message);
+/// Prints the size of a session blob with the most skipped secrets the default policy allows.
+fn state_size(_: &mut Criterion) {
+    let mut p = pair(5, RatchetPolicy::default());
+    let policy = RatchetPolicy::default();
+    let key = StorageKey::from_bytes([1; 32]);
+    let empty = p.at_bob.export(&mut p.rng, &key).unwrap().as_bytes().len();
+    // Skip max_skip per epoch until the store is full: Alice seals, Bob opens only the last.
+    let mut stored = 0u64;
+    while stored + u64::from(policy.max_skip) <= u64::from(policy.max_skipped) {
+        let mut last = Vec::new();
+        for _ in 0..=policy.max_skip {
+            last = p
+                .at_alice
+                .seal(&p.alice.keys, &mut p.rng, now(), ContentType::Text, b"x", b"")
+                .unwrap();
+        }
+        stored += p.at_bob.open(&mut p.bob.keys, now(), &last, b"").unwrap().skipped;
+        let reply = p
+            .at_bob
+            .seal(&p.bob.keys, &mut p.rng, now(), ContentType::Text, b"y", b"")
+            .unwrap();
+        p.at_alice.open(&mut p.alice.keys, now(), &reply, b"").unwrap();
+    }
+    let full = p.at_bob.export(&mut p.rng, &key).unwrap().as_bytes().len();
+    eprintln!(
+        "session state blob: {empty} bytes after a first exchange; {full} bytes with {stored} \
+         stored skipped message secrets ({:.1} bytes each)",
+        (full - empty) as f64 / stored as f64
+    );
+}
+
+criterion_group!(
+    benches,
+    same_direction,
+    ping_pong,
+    kem_step_turn,
+    first_message,
+    state_size
+);
 criterion_main!(benches);

@@ -77,6 +77,12 @@ impl Prk {
         Self(bytes)
     }
 
+    /// A PRK that is already a uniformly random 32-byte key (a ratchet chain
+    /// key or message secret), for `ExpandLabeled` (SPEC.md §3.1).
+    pub(crate) fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// HKDF-Expand(prk, info, out.len()) with a raw `info`.
     pub fn expand(&self, info: &[u8], out: &mut [u8]) -> Result<(), KdfError> {
         expand_with(&self.hkdf()?, &[info], out)
@@ -230,6 +236,20 @@ impl HedgeKey {
         };
         key.prf.0.copy_from_slice(prf);
         key.hash_key.copy_from_slice(hash_key);
+        key
+    }
+
+    /// The hedging keys of a ratchet message secret `MK` (SPEC.md §7.4):
+    /// `prf = MK`, `H = ExpandLabeled(MK, "hedge", "", 16)`.
+    pub(crate) fn from_message_secret(secret: &[u8; 32]) -> Self {
+        let mut key = Self {
+            prf: Prk(*secret),
+            hash_key: [0; 16],
+        };
+        // Constant label, 16-byte output: cannot fail.
+        let _ = key
+            .prf
+            .expand_labeled(labels::kdf::HEDGE, b"", &mut key.hash_key);
         key
     }
 

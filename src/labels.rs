@@ -21,10 +21,18 @@ pub mod kdf {
     pub const KEM_KEY_ID: &[u8] = b"kem key id";
     /// One party's half of a safety number (SPEC.md §6).
     pub const SAFETY_NUMBER: &[u8] = b"safety number";
-    /// The chain key of one direction of a pairwise session (SPEC.md §7.4).
-    pub const PAIRWISE_CHAIN: &[u8] = b"pairwise chain";
-    /// The keys of one pairwise message (SPEC.md §7.4).
-    pub const PAIRWISE_MESSAGE: &[u8] = b"pairwise message";
+    /// The hybrid initial derivation of a ratchet state (SPEC.md §7.5).
+    pub const RATCHET_INIT: &[u8] = b"ratchet init";
+    /// The id of a ratchet state (SPEC.md §7.5).
+    pub const RATCHET_SESSION_ID: &[u8] = b"ratchet session id";
+    /// A root step of the ratchet (SPEC.md §7.4).
+    pub const RATCHET_ROOT: &[u8] = b"ratchet root";
+    /// A chain key's successor (SPEC.md §7.4).
+    pub const CHAIN_STEP: &[u8] = b"chain step";
+    /// A message's secret, from its chain key (SPEC.md §7.4).
+    pub const MESSAGE_SECRET: &[u8] = b"message secret";
+    /// The keys of one pairwise message, from its secret (SPEC.md §7.4).
+    pub const MESSAGE_KEYS: &[u8] = b"message keys";
     /// The hash of a group roster (SPEC.md §8.1).
     pub const ROSTER_HASH: &[u8] = b"roster hash";
     /// The digest of a wrap in a distribution (SPEC.md §8.2).

@@ -313,7 +313,7 @@ fn descriptor_travels_in_a_pairwise_file_reference_message() {
         (k, b)
     };
     let (alice, ab) = mk("alice");
-    let (bob, bb) = mk("bob");
+    let (mut bob, bb) = mk("bob");
     let plain = data(5000, 9);
     let (blob, d) = seal(&plain, CS, &[5000], 9);
     let mut at_alice = Session::new(&alice, &bb).unwrap();
@@ -328,7 +328,7 @@ fn descriptor_travels_in_a_pairwise_file_reference_message() {
             b"",
         )
         .unwrap();
-    let opened = at_bob.open(&bob, now, &msg, b"").unwrap();
+    let opened = at_bob.open(&mut bob, now, &msg, b"").unwrap();
     assert_eq!(opened.content_type, ContentType::FileReference);
     let received = FileDescriptor::decode(&opened.plaintext).unwrap();
     assert_eq!(open(&blob, &received, &[4096]).unwrap(), plain);

@@ -36,16 +36,10 @@ mod group_open;
 #[cfg(feature = "legacy")]
 #[path = "../fuzz/logic/legacy_open.rs"]
 mod legacy_open;
-#[path = "../fuzz/logic/pairwise_conversation.rs"]
-mod pairwise_conversation;
 #[path = "../fuzz/logic/pairwise_header.rs"]
 mod pairwise_header;
-#[path = "../fuzz/logic/pairwise_open.rs"]
-mod pairwise_open;
 #[path = "../fuzz/logic/sealing_key_checks.rs"]
 mod sealing_key_checks;
-#[path = "../fuzz/logic/state_deserialize.rs"]
-mod state_deserialize;
 #[path = "../fuzz/logic/state_import.rs"]
 mod state_import;
 
@@ -202,42 +196,6 @@ fn pairwise_header_corpus() {
     );
 }
 
-#[test]
-fn pairwise_open_corpus() {
-    let files = replay("pairwise_open", pairwise_open::check);
-    // The seeds must stay valid (the fixture is deterministic) and reach every
-    // outcome of `open` that the fixture allows.
-    require_outcomes(
-        "pairwise_open",
-        &files,
-        pairwise_open::outcome,
-        &[
-            "Ok",
-            "Malformed",
-            "UnsupportedVersion",
-            "Reflected",
-            "RetiredKey",
-            "UnknownRecipientKey",
-            "UnknownSenderKey",
-            "Replay",
-            "TooOld",
-            "CommitmentMismatch",
-            "AuthenticationFailed",
-        ],
-    );
-}
-
-/// Writes the seed corpora of `pairwise_open` and `pairwise_header` from the
-/// fixture. Run after changing the fixture or the message format:
-/// `cargo test --test fuzz_corpus -- --ignored regenerate_pairwise_seeds`.
-#[test]
-#[ignore = "writes fuzz/corpus/pairwise_*; run by hand to regenerate the seeds"]
-fn regenerate_pairwise_seeds() {
-    for (target, seeds) in pairwise_open::seeds() {
-        write_seeds(target, &seeds);
-    }
-}
-
 /// Requires that the seeds of a conversation target, together, reach every
 /// outcome in `wanted` (each seed is a program reaching several).
 fn require_conversation_outcomes(
@@ -256,51 +214,11 @@ fn require_conversation_outcomes(
     }
 }
 
-#[test]
-fn pairwise_conversation_corpus() {
-    let files = replay("pairwise_conversation", pairwise_conversation::check);
-    require_conversation_outcomes(
-        "pairwise_conversation",
-        &files,
-        pairwise_conversation::outcomes,
-        &[
-            "seal Ok",
-            "seal CounterExhausted",
-            "seal NoSealingKey",
-            "deliver Ok",
-            "deliver Ok late",
-            "deliver Ok skipped",
-            "deliver RetiredKey",
-            "deliver UnknownRecipientKey",
-            "deliver UnknownSenderKey",
-            "retry Ok",
-            "deliver Replay",
-            "deliver TooOld",
-            "duplicate Replay",
-            "duplicate TooOld",
-            "duplicate Ok skipped",
-            "reused counter Replay",
-            "tamper Malformed",
-            "tamper UnsupportedVersion",
-            "tamper CommitmentMismatch",
-            "tamper AuthenticationFailed",
-            "tamper UnknownSenderKey",
-            "tamper UnknownRecipientKey",
-            "reflect Reflected",
-            "reflect UnknownRecipientKey",
-            "rollback",
-            "jump",
-        ],
-    );
-}
-
-/// Writes the seed programs of `pairwise_conversation` and
-/// `group_conversation`:
+/// Writes the seed programs of `group_conversation`:
 /// `cargo test --test fuzz_corpus -- --ignored regenerate_conversation_seeds`.
 #[test]
 #[ignore = "writes fuzz/corpus/*_conversation; run by hand to regenerate the seeds"]
 fn regenerate_conversation_seeds() {
-    write_seeds("pairwise_conversation", &pairwise_conversation::seeds());
     write_seeds("group_conversation", &group_conversation::seeds());
 }
 
@@ -522,32 +440,6 @@ fn regenerate_legacy_open_seeds() {
 // ---- saved states -----------------------------------------------------------
 
 #[test]
-fn state_deserialize_corpus() {
-    let files = replay("state_deserialize", state_deserialize::check);
-    require_outcomes(
-        "state_deserialize",
-        &files,
-        state_deserialize::outcome,
-        &[
-            "Session loads",
-            "Session rejected",
-            "DeviceKeys loads",
-            "DeviceKeys rejected",
-            "Group loads",
-            "Group rejected",
-        ],
-    );
-}
-
-/// Writes the seed corpus of `state_deserialize` from its fixture:
-/// `cargo test --test fuzz_corpus -- --ignored regenerate_state_deserialize_seeds`.
-#[test]
-#[ignore = "writes fuzz/corpus/state_deserialize; run by hand to regenerate the seeds"]
-fn regenerate_state_deserialize_seeds() {
-    write_seeds("state_deserialize", &state_deserialize::seeds());
-}
-
-#[test]
 fn state_import_corpus() {
     let files = replay("state_import", state_import::check);
     require_outcomes(
@@ -572,20 +464,12 @@ fn regenerate_state_import_seeds() {
 /// files, so a change that alters a fixture's bytes is caught here.
 #[test]
 fn generated_seeds_are_current() {
-    for (target, seeds) in pairwise_open::seeds() {
-        require_current(target, &seeds, "regenerate_pairwise_seeds");
-    }
     for (target, seeds) in [
         ("group_distribution", group_distribution::seeds()),
         ("group_open", group_open::seeds()),
     ] {
         require_current(target, &seeds, "regenerate_group_seeds");
     }
-    require_current(
-        "pairwise_conversation",
-        &pairwise_conversation::seeds(),
-        "regenerate_conversation_seeds",
-    );
     require_current(
         "group_conversation",
         &group_conversation::seeds(),
@@ -600,11 +484,6 @@ fn generated_seeds_are_current() {
         "attachment_seal",
         &attachment_seal::seeds(),
         "regenerate_attachment_seal_seeds",
-    );
-    require_current(
-        "state_deserialize",
-        &state_deserialize::seeds(),
-        "regenerate_state_deserialize_seeds",
     );
     require_current(
         "state_import",

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use letterseal::device::DeviceKeys;
 use letterseal::group::{GracePolicy, Group, GroupId};
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
-use letterseal::pairwise::{ContentType, Session};
+use letterseal::pairwise::ContentType;
 use letterseal::registration::{NoDirectory, RegistrationPolicy, VerifiedBundle};
 use letterseal::time::Timestamp;
 use rand_chacha::ChaCha20Rng;
@@ -153,13 +153,7 @@ fn session_device_and_group_states_load_strictly() {
     // One-time keys, one used: every list of the device state holds objects.
     let one_time = bob.add_one_time_keys(&mut rng, 2, now(), 86_400);
     assert!(bob.consume_one_time_key(one_time[0].content().key_id));
-    let mut at_alice = Session::new(&alice, &bob_bundle).unwrap();
-    let mut at_bob = Session::new(&bob, &alice_bundle).unwrap();
-    let sealed = at_alice
-        .seal(&alice, &mut rng, now(), ContentType::Text, b"hi", b"")
-        .unwrap();
-    at_bob.open(&bob, now(), &sealed, b"").unwrap();
-    assert!(loads_strictly(&at_bob, "Session") >= 5);
+    // Sessions hold ratchet secrets and persist only as sealed blobs (no JSON form).
     assert!(loads_strictly(&bob, "DeviceKeys") >= 5);
 
     let id = GroupId::new("g").unwrap();
@@ -204,14 +198,12 @@ fn refused<T: DeserializeOwned>(value: Value, expect: &str) {
     );
 }
 
-/// Values the invariants of SPEC.md §12.2 forbid are refused, naming the field; changes
-/// that provably do not change behaviour (the order of the peer's keys) are accepted.
+/// Values the invariants of SPEC.md §12.2 forbid are refused, naming the field.
 #[test]
 fn states_breaking_an_invariant_are_refused() {
     let mut rng = ChaCha20Rng::from_seed([22; 32]);
-    let (mut alice, alice_bundle) = device(&mut rng, "alice");
-    let (bob, bob_bundle) = device(&mut rng, "bob");
-    let newer = alice
+    let (mut alice, _) = device(&mut rng, "alice");
+    alice
         .add_sealing_key(&mut rng, now().saturating_add(60), 86_400)
         .verify(
             &alice.address().clone().into(),
@@ -221,75 +213,6 @@ fn states_breaking_an_invariant_are_refused() {
             &NoDirectory,
         )
         .unwrap();
-    let mut at_alice = Session::new(&alice, &bob_bundle).unwrap();
-    let mut at_bob = Session::new(&bob, &alice_bundle).unwrap();
-    at_bob.add_peer_bundle(&newer).unwrap();
-    for _ in 0..3 {
-        let m = at_alice
-            .seal(&alice, &mut rng, now(), ContentType::Text, b"x", b"")
-            .unwrap();
-        at_bob.open(&bob, now(), &m, b"").unwrap();
-    }
-
-    // The replay window: the highest counter must be marked, no bit above it, none without it.
-    refused::<Session>(
-        edited(&at_bob, &["window", "seen", "0"], |v| *v = 0.into()),
-        "window",
-    );
-    refused::<Session>(
-        edited(&at_bob, &["window", "seen", "0"], |v| *v = 0b1_0111.into()),
-        "window",
-    );
-    refused::<Session>(
-        edited(&at_bob, &["window", "highest"], |v| *v = Value::Null),
-        "window",
-    );
-    refused::<Session>(
-        edited(&at_bob, &["window", "highest"], |v| *v = 1.into()),
-        "window",
-    );
-    // Peer keys: the current one must be known, windows not empty, ids must match the keys.
-    refused::<Session>(
-        edited(&at_bob, &["peer_current"], |v| *v = "00".repeat(16).into()),
-        "peer_current",
-    );
-    refused::<Session>(
-        edited(&at_bob, &["peer_keys", "0", "not_after"], |v| *v = 0.into()),
-        "peer_keys.not_after",
-    );
-    refused::<Session>(
-        edited(&at_bob, &["peer_keys", "0", "key_id"], |v| {
-            *v = "11".repeat(16).into()
-        }),
-        "peer_keys.key_id",
-    );
-    refused::<Session>(
-        edited(&at_bob, &["peer_keys"], |v| {
-            let first = v[0].clone();
-            v.as_array_mut().unwrap().push(first);
-        }),
-        "peer_keys.repeated",
-    );
-    refused::<Session>(
-        edited(&at_bob, &["peer_keys"], |v| *v = Value::Array(vec![])),
-        "peer_keys",
-    );
-    refused::<Session>(
-        edited(&at_bob, &["peer"], |v| {
-            *v = serde_json::to_value(&at_bob).unwrap()["local"].clone()
-        }),
-        "peer",
-    );
-    // Reordering the peer's keys changes nothing (lookups are by id): accepted, same state.
-    let reordered = edited(&at_bob, &["peer_keys"], |v| {
-        v.as_array_mut().unwrap().reverse()
-    });
-    let loaded: Session = serde_json::from_value(reordered).unwrap();
-    assert_eq!(
-        serde_json::to_value(&loaded).unwrap(),
-        serde_json::to_value(&at_bob).unwrap()
-    );
-
     // Device keys: retired ids must not be live, validity windows not empty.
     let live = alice.live_key_ids().next().unwrap().to_string();
     refused::<DeviceKeys>(

@@ -118,14 +118,14 @@ fn replay(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let again = open_v2(&keys, &alice.public_key(), &env, &chunks).is_ok();
 
     let (a, ab) = device(rng, "alice")?;
-    let (b, bb) = device(rng, "bob")?;
+    let (mut b, bb) = device(rng, "bob")?;
     let mut at_a = Session::new(&a, &bb).map_err(err)?;
     let mut at_b = Session::new(&b, &ab).map_err(err)?;
     let sealed = at_a
         .seal(&a, rng, now(), ContentType::Text, b"transfer $10", b"")
         .map_err(err)?;
-    at_b.open(&b, now(), &sealed, b"").map_err(err)?;
-    let ls3 = at_b.open(&b, now(), &sealed, b"");
+    at_b.open(&mut b, now(), &sealed, b"").map_err(err)?;
+    let ls3 = at_b.open(&mut b, now(), &sealed, b"");
     Ok(AttackRow {
         attack: "Replay of a 1:1 message",
         source: "FOCI 2017 (v1); LINE-Break 2025 (v2)",
@@ -150,7 +150,7 @@ fn reorder(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
         && open_v2(&keys, &alice.public_key(), &env, &first).is_ok();
 
     let (a, ab) = device(rng, "alice")?;
-    let (b, bb) = device(rng, "bob")?;
+    let (mut b, bb) = device(rng, "bob")?;
     let mut at_a = Session::new(&a, &bb).map_err(err)?;
     let mut at_b = Session::new(&b, &ab).map_err(err)?;
     let m0 = at_a
@@ -159,8 +159,8 @@ fn reorder(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let m1 = at_a
         .seal(&a, rng, now(), ContentType::Text, b"no", b"")
         .map_err(err)?;
-    let later = at_b.open(&b, now(), &m1, b"").map_err(err)?;
-    let earlier = at_b.open(&b, now(), &m0, b"").map_err(err)?;
+    let later = at_b.open(&mut b, now(), &m1, b"").map_err(err)?;
+    let earlier = at_b.open(&mut b, now(), &m0, b"").map_err(err)?;
     Ok(AttackRow {
         attack: "Reordering (and dropping) messages",
         source: "FOCI 2017; LINE-Break 2025",
@@ -168,7 +168,7 @@ fn reorder(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
         legacy: "messages 1, 0 open with no indication".into(),
         ls3_protected: later.skipped == 1 && earlier.late,
         ls3: format!(
-            "detected: #1 reports {} missing, #0 arrives flagged late; beyond the window: TooOld",
+            "detected: #1 reports {} missing, #0 arrives flagged late; beyond the skip limit: TooManySkipped",
             later.skipped
         ),
     })
@@ -185,13 +185,13 @@ fn reflection(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let reflected = Chunks::new([salt, c, mac, recipient, sender]);
     let legacy = open_v1(&[alice], &bob.public_key(), &reflected);
 
-    let (a, _) = device(rng, "alice")?;
+    let (mut a, _) = device(rng, "alice")?;
     let (_, bb) = device(rng, "bob")?;
     let mut at_a = Session::new(&a, &bb).map_err(err)?;
     let sealed = at_a
         .seal(&a, rng, now(), ContentType::Text, b"I owe Bob $100", b"")
         .map_err(err)?;
-    let ls3 = at_a.open(&a, now(), &sealed, b"");
+    let ls3 = at_a.open(&mut a, now(), &sealed, b"");
     Ok(AttackRow {
         attack: "Reflection: own message shown as the peer's",
         source: "LINE-Break 2025",
@@ -240,8 +240,8 @@ fn group_impersonation(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
 
     // LS3: M holds the epoch secret, derives S's chain, but can only sign as M.
     let (alice, a_b) = device(rng, "alice")?;
-    let (bob, b_b) = device(rng, "bob")?;
-    let (mallory, m_b) = device(rng, "mallory")?;
+    let (mut bob, b_b) = device(rng, "bob")?;
+    let (mut mallory, m_b) = device(rng, "mallory")?;
     let id = GroupId::new("club").map_err(err)?;
     let mut g_alice = Group::new(id.clone(), alice.address().clone(), GracePolicy::default());
     let mut sessions = BTreeMap::new();
@@ -254,8 +254,8 @@ fn group_impersonation(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
             now(),
         )
         .map_err(err)?;
-    let mut g_bob = join(&bob, &a_b, &dist, &id)?;
-    let g_mallory = join(&mallory, &a_b, &dist, &id)?;
+    let mut g_bob = join(&mut bob, &a_b, &dist, &id)?;
+    let g_mallory = join(&mut mallory, &a_b, &dist, &id)?;
     let forged = forge_group_message(&g_mallory, &id, &alice, &mallory)?;
     let ls3 = g_bob.open(&forged, b"", now());
     Ok(AttackRow {
@@ -273,7 +273,7 @@ fn group_impersonation(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
 /// `member`'s state after processing its view of `dist` over a fresh session
 /// with the distributor.
 fn join(
-    member: &DeviceKeys,
+    member: &mut DeviceKeys,
     distributor: &VerifiedBundle,
     dist: &letterseal::group::Distribution,
     id: &GroupId,
@@ -373,7 +373,7 @@ fn removed_member(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     // LS3: removal is a new epoch; Carol gets no wrap and cannot open it.
     let (alice, a_b) = device(rng, "alice")?;
     let (_bob, b_b) = device(rng, "bob")?;
-    let (carol3, c_b) = device(rng, "carol")?;
+    let (mut carol3, c_b) = device(rng, "carol")?;
     let id = GroupId::new("club").map_err(err)?;
     let mut g_alice = Group::new(id.clone(), alice.address().clone(), GracePolicy::default());
     let mut sessions = BTreeMap::new();
@@ -386,7 +386,7 @@ fn removed_member(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
             now(),
         )
         .map_err(err)?;
-    let mut g_carol = join(&carol3, &a_b, &dist, &id)?;
+    let mut g_carol = join(&mut carol3, &a_b, &dist, &id)?;
     g_alice
         .distribute(rng, &alice, &[a_b, b_b], &mut sessions, now())
         .map_err(err)?;

@@ -63,7 +63,7 @@ impl Server {
 /// Alice and Bob talk over LS3 pairwise sessions; Mallory replays and reflects.
 fn conversation(
     rng: &mut UnwrapErr<SysRng>,
-    alice: &DeviceKeys,
+    alice: &mut DeviceKeys,
     bob: &mut DeviceKeys,
     server: &Server,
     now: Timestamp,
@@ -209,7 +209,7 @@ fn conversation(
 fn group_scene(
     rng: &mut UnwrapErr<SysRng>,
     alice: &DeviceKeys,
-    bob: &DeviceKeys,
+    bob: &mut DeviceKeys,
     server: &mut Server,
     now: Timestamp,
 ) -> Result<(), String> {
@@ -251,11 +251,13 @@ fn group_scene(
         d.for_member(who.address())
             .ok_or_else(|| "no wrap".to_string())
     };
+    let bob_first = view(&first, bob)?;
     g_bob
-        .process(bob, &view(&first, bob)?, &mut bob_alice, now)
+        .process(bob, &bob_first, &mut bob_alice, now)
         .map_err(|e| e.to_string())?;
+    let carol_view = view(&first, &carol)?;
     g_carol
-        .process(&carol, &view(&first, &carol)?, &mut carol_alice, now)
+        .process(&mut carol, &carol_view, &mut carol_alice, now)
         .map_err(|e| e.to_string())?;
     println!("   Bob and Carol each receive only their own wrap, and unwrap epoch 1.");
 
@@ -296,8 +298,9 @@ fn group_scene(
             "no"
         }
     );
+    let bob_second = view(&second, bob)?;
     g_bob
-        .process(bob, &view(&second, bob)?, &mut bob_alice, now)
+        .process(bob, &bob_second, &mut bob_alice, now)
         .map_err(|e| e.to_string())?;
     let secret_plan = g_alice
         .seal(
@@ -433,8 +436,8 @@ pub(crate) fn run() -> Result<ExitCode, String> {
             "MISMATCH"
         }
     );
-    conversation(&mut rng, &alice, &mut bob, &server, now)?;
-    group_scene(&mut rng, &alice, &bob, &mut server, now)?;
+    conversation(&mut rng, &mut alice, &mut bob, &server, now)?;
+    group_scene(&mut rng, &alice, &mut bob, &mut server, now)?;
     println!(
         "17. The published attacks on LINE Letter Sealing, against the legacy format and LS3:"
     );

@@ -19,7 +19,9 @@ use crate::aead::{AeadKey, AeadNonce, PreparedKey, TAG_LEN};
 use crate::codec::{DecodeError, Reader};
 use crate::kdf::Prk;
 use crate::labels;
-use crate::pairwise::VERSION;
+
+/// Version byte of the attachment header (SPEC.md §9.2).
+const VERSION: u8 = 1;
 
 /// Length of the header's salt.
 pub const SALT_LEN: usize = 16;

@@ -11,7 +11,7 @@ use crate::ids::DeviceAddress;
 use crate::kdf::derive_labeled;
 use crate::keys::{IdentitySecretKey, SIGNATURE_LEN, Signature};
 use crate::labels;
-use crate::pairwise::VERSION;
+use super::GROUP_VERSION as VERSION;
 
 /// The signed part of a distribution.
 #[derive(Clone, Debug, PartialEq, Eq)]

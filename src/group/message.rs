@@ -13,7 +13,8 @@ use crate::kdf::derive_labeled;
 use crate::keys::IdentityPublicKey;
 use crate::labels;
 use crate::pairwise::kdf::{MessageKeys, derive_message_keys};
-use crate::pairwise::{COMMITMENT_LEN, ContentType, SALT_LEN, VERSION};
+use super::GROUP_VERSION as VERSION;
+use crate::pairwise::{COMMITMENT_LEN, ContentType, SALT_LEN};
 
 /// A decoded group message header.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -68,6 +68,8 @@ pub use state::{EpochChange, GROUP_STATE_VERSION, GracePolicy, Group, GroupOpene
 use crate::codec::DecodeError;
 use crate::pairwise::{OpenError, SealError, SessionError};
 
+/// Wire version of group messages and distributions (SPEC.md §8).
+pub const GROUP_VERSION: u8 = 1;
 /// Message kind byte of group messages.
 pub const KIND_GROUP_MESSAGE: u8 = 2;
 /// Message kind byte of distributions (and of wrap associated data).

@@ -315,7 +315,7 @@ impl Group {
             let session = sessions.get_mut(bundle.owner()).ok_or(GroupError::Session(
                 crate::pairwise::SessionError::PeerMismatch,
             ))?;
-            if session.peer_current_key_id() != bundle.sealing_key_id() {
+            if session.peer_current_key_id() != Some(bundle.sealing_key_id()) {
                 session
                     .add_peer_bundle(bundle)
                     .map_err(GroupError::Session)?;
@@ -362,7 +362,7 @@ impl Group {
     /// current; on failure nothing changed.
     pub fn process(
         &mut self,
-        device: &DeviceKeys,
+        device: &mut DeviceKeys,
         distribution: &Distribution,
         session: &mut Session,
         now: Timestamp,

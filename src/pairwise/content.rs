@@ -56,6 +56,15 @@ impl From<ContentType> for u16 {
 }
 
 impl ContentType {
+    /// The chain this content type travels on (SPEC.md §7.2): group keys and
+    /// control messages on the control chain, everything else on the message chain.
+    pub fn chain(self) -> Chain {
+        match self {
+            Self::GroupKey | Self::Control => Chain::Control,
+            _ => Chain::Message,
+        }
+    }
+
     /// The wire code.
     pub fn code(self) -> u16 {
         self.into()
@@ -83,5 +92,34 @@ mod tests {
         }
         assert_eq!(ContentType::from(0x8000), ContentType::Application(0x8000));
         assert_eq!(ContentType::from(5), ContentType::Unknown(5));
+    }
+}
+
+/// The two chains of a ratchet epoch (SPEC.md §7.4): control traffic never
+/// waits behind chat traffic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Chain {
+    /// Text, locations, files and application content.
+    Message,
+    /// Group keys and control messages.
+    Control,
+}
+
+impl Chain {
+    /// The chain's code in saved states.
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Self::Message => 0,
+            Self::Control => 1,
+        }
+    }
+
+    /// The chain of a code in a saved state.
+    pub(crate) fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0 => Some(Self::Message),
+            1 => Some(Self::Control),
+            _ => None,
+        }
     }
 }

@@ -41,18 +41,22 @@
 mod content;
 mod header;
 pub mod kdf;
+mod persist;
+mod ratchet;
 mod session;
 mod window;
 
-pub use content::{APPLICATION_BASE, ContentType};
+pub use content::{APPLICATION_BASE, Chain, ContentType};
 pub use header::{
-    BOUND_FIELDS_LEN, COMMITMENT_LEN, HEADER_LEN, Header, KIND_PAIRWISE, SALT_LEN, VERSION,
+    COMMITMENT_LEN, FIXED_FIELDS_LEN, FLAG_INIT, FLAG_KEM_STEP, FLAG_ONE_TIME, Header, InitFields, KIND_PAIRWISE,
+    KemStepFields, MIN_HEADER_LEN, SALT_LEN, SESSION_ID_LEN, SessionId, VERSION,
 };
+pub use ratchet::RatchetPolicy;
 pub use session::{
-    EXPIRY_SKEW_SECONDS, OpenError, Opened, SESSION_BLOB_VERSION, SESSION_STATE_VERSION, SealError,
-    Session, SessionError,
+    EXPIRY_SKEW_SECONDS, MAX_SEEN_SESSIONS, MAX_STATES, OpenError, Opened, SESSION_BLOB_VERSION,
+    SealError, Session, SessionError,
 };
 pub use window::{Delivery, ReplayWindow, WINDOW_SIZE, WindowError};
 
-/// Bytes a sealed message adds to its plaintext: header and tag.
-pub const OVERHEAD: usize = HEADER_LEN + crate::aead::TAG_LEN;
+/// Bytes a sealed message adds to its plaintext at least: the smallest header and the tag.
+pub const OVERHEAD: usize = MIN_HEADER_LEN + crate::aead::TAG_LEN;

@@ -1,38 +1,40 @@
-//! The pairwise session (SPEC.md §7.5–7.7).
+//! The pairwise session (SPEC.md §7.5–7.10): the ratchet states of one peer
+//! device, how they start, and which one seals.
 
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::fmt;
 
 use rand_core::CryptoRng;
-#[cfg(feature = "json-state")]
-use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::ContentType;
-use super::header::{HEADER_LEN, Header};
-use super::kdf::{ChainKey, PartyKeys, chain_key, message_keys};
-use super::window::{ReplayWindow, WINDOW_ENCODED_LEN, WindowError};
-use crate::aead::{self, TAG_LEN};
+use super::content::{Chain, ContentType};
+use super::header::{Header, InitFields, SessionId};
+use super::kdf::{InitialSecrets, PartyKeys, initial_keys, session_id};
+use super::ratchet::{
+    Body, LocalKem, PeerKem, RatchetKeyPair, RatchetPolicy, RatchetState, ReceivingEpoch,
+    SendingChain, SendingEpoch,
+};
+use crate::aead::TAG_LEN;
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::device::DeviceKeys;
 use crate::ids::DeviceAddress;
-use crate::kdf::HedgeKey;
-use crate::keys::{IdentityPublicKey, SealingKeyId, SealingPublicKey};
-use crate::registration::VerifiedBundle;
-use crate::state::{
-    self, SealedState, StateCodec, StateError, StateKind, StorageKey, check, field, read_list,
-    write_len,
+use crate::keys::{
+    IdentityPublicKey, KemEncapsulationKey, KemKeyId, SealingKeyId, SealingPublicKey,
 };
+use crate::registration::VerifiedBundle;
+use crate::registration::VerifiedOneTimeKey;
+use crate::state::{self, SealedState, StateError, StorageKey};
 use crate::time::Timestamp;
 
-/// Version of the JSON session state (feature `json-state`; SPEC.md §12.3).
-pub const SESSION_STATE_VERSION: u32 = 1;
 /// Layout version of the session state in a sealed blob (SPEC.md §12.2).
-pub const SESSION_BLOB_VERSION: u16 = 2;
+pub const SESSION_BLOB_VERSION: u16 = 3;
 /// Seconds a sealing key stays usable after its `not_after`, for clock skew
-/// between devices (SPEC.md §7.5).
+/// between devices (SPEC.md §7.8).
 pub const EXPIRY_SKEW_SECONDS: u64 = 300;
+/// Most ratchet states a session holds (SPEC.md §7.9).
+pub const MAX_STATES: usize = 4;
+/// How many session ids a session remembers having held (SPEC.md §7.9).
+pub const MAX_SEEN_SESSIONS: usize = 1_024;
 
 /// Why a session could not be created or updated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,16 +66,19 @@ pub enum SealError {
     WrongDevice,
     /// The device has no live sealing key.
     NoSealingKey,
-    /// The counter reached `u64::MAX`; start a new session.
-    CounterExhausted,
     /// The device's newest sealing key is past its `not_after` (plus
     /// [`EXPIRY_SKEW_SECONDS`]): register a new one first.
     LocalKeyExpired(SealingKeyId),
-    /// The peer's current sealing key is past its `not_after` (plus
+    /// The newest peer bundle the session knows is past its `not_after` (plus
     /// [`EXPIRY_SKEW_SECONDS`]): fetch the peer's new bundle first.
     PeerKeyExpired(SealingKeyId),
+    /// The chain's message number reached `2^32 − 1`; the peer must reply
+    /// (a new epoch) before more can be sealed.
+    CounterExhausted,
     /// The agreement produced the all-zero value (impossible with verified keys).
     NonContributory,
+    /// The ratchet state is inconsistent (unreachable for states this crate built).
+    InvalidState,
 }
 
 impl SealError {
@@ -82,10 +87,11 @@ impl SealError {
         match self {
             Self::WrongDevice => "WrongDevice",
             Self::NoSealingKey => "NoSealingKey",
-            Self::CounterExhausted => "CounterExhausted",
             Self::LocalKeyExpired(_) => "LocalKeyExpired",
             Self::PeerKeyExpired(_) => "PeerKeyExpired",
+            Self::CounterExhausted => "CounterExhausted",
             Self::NonContributory => "NonContributory",
+            Self::InvalidState => "InvalidState",
         }
     }
 }
@@ -99,7 +105,8 @@ impl fmt::Display for SealError {
                 Self::WrongDevice => "device does not belong to this session",
                 Self::NoSealingKey => "device has no live sealing key",
                 Self::CounterExhausted => "message counter exhausted",
-                _ => "X25519 result is all zeros",
+                Self::NonContributory => "X25519 result is all zeros",
+                _ => "ratchet state is inconsistent",
             }),
         }
     }
@@ -117,31 +124,52 @@ impl std::error::Error for SealError {}
 pub enum OpenError {
     /// Not a well-formed LS3 pairwise message.
     Malformed(DecodeError),
-    /// An LS3 version this release does not know.
+    /// A wire version this release does not know (1 is LS3 draft 1's static sessions).
     UnsupportedVersion(u8),
     /// The device passed in is not the session's local device.
     WrongDevice,
-    /// The message was sealed by this device to its peer (a reflection).
+    /// A message of a ratchet state this session does not hold, without the
+    /// fields that start one.
+    UnknownSession,
+    /// A message of a ratchet state this session held before and dropped:
+    /// start afresh.
+    StaleSession,
+    /// The message was sealed by this device (a reflection).
     Reflected,
-    /// Sealed to a sealing key this device has retired; nobody can open it.
+    /// A session start addressed to a sealing key this device has retired.
     RetiredKey(SealingKeyId),
-    /// Sealed to a key id that is not one of this device's keys.
+    /// A session start addressed to a sealing key (or KEM key) this device
+    /// never had.
     UnknownRecipientKey(SealingKeyId),
-    /// Sealed with a key id the session does not know for the peer (fetch the
-    /// peer's new bundle, or the message is not from this peer).
+    /// A session start from a sealing key the session does not know for the
+    /// peer: fetch the peer's bundle and retry.
     UnknownSenderKey(SealingKeyId),
-    /// Sealed with a peer key past its `not_after` (plus [`EXPIRY_SKEW_SECONDS`]).
+    /// A session start naming a one-time key this device does not have.
+    UnknownOneTimeKey(SealingKeyId),
+    /// A session start naming a one-time key that was already used.
+    ConsumedOneTimeKey(SealingKeyId),
+    /// A session start addressed to a sealing key of this device that has expired.
+    LocalKeyExpired(SealingKeyId),
+    /// The newest peer bundle the session knows (or, for a session start, the
+    /// peer's key it names) is past its `not_after` (plus [`EXPIRY_SKEW_SECONDS`]).
     PeerKeyExpired(SealingKeyId),
-    /// This counter was already accepted.
+    /// This message was already opened.
     Replay {
-        /// The repeated counter.
+        /// The message's number in its chain.
         counter: u64,
     },
-    /// The counter is too far behind the highest accepted one.
+    /// The message's secret is gone: outside the replay window, its epoch no
+    /// longer stored, or its skipped secret expired.
     TooOld {
-        /// The stale counter.
+        /// The message's number in its chain.
         counter: u64,
     },
+    /// Opening would store more skipped secrets than the policy allows.
+    TooManySkipped,
+    /// A new peer ratchet key before this side has sent any.
+    UnexpectedRatchetKey,
+    /// A KEM step encapsulated to a KEM key this side does not hold.
+    UnknownKemKey(KemKeyId),
     /// The key commitment does not match the derived keys.
     CommitmentMismatch,
     /// The AEAD tag does not verify (tampered ciphertext or associated data).
@@ -157,13 +185,21 @@ impl OpenError {
             Self::Malformed(_) => "Malformed",
             Self::UnsupportedVersion(_) => "UnsupportedVersion",
             Self::WrongDevice => "WrongDevice",
+            Self::UnknownSession => "UnknownSession",
+            Self::StaleSession => "StaleSession",
             Self::Reflected => "Reflected",
             Self::RetiredKey(_) => "RetiredKey",
             Self::UnknownRecipientKey(_) => "UnknownRecipientKey",
             Self::UnknownSenderKey(_) => "UnknownSenderKey",
+            Self::UnknownOneTimeKey(_) => "UnknownOneTimeKey",
+            Self::ConsumedOneTimeKey(_) => "ConsumedOneTimeKey",
+            Self::LocalKeyExpired(_) => "LocalKeyExpired",
             Self::PeerKeyExpired(_) => "PeerKeyExpired",
             Self::Replay { .. } => "Replay",
             Self::TooOld { .. } => "TooOld",
+            Self::TooManySkipped => "TooManySkipped",
+            Self::UnexpectedRatchetKey => "UnexpectedRatchetKey",
+            Self::UnknownKemKey(_) => "UnknownKemKey",
             Self::CommitmentMismatch => "CommitmentMismatch",
             Self::AuthenticationFailed => "AuthenticationFailed",
             Self::NonContributory => "NonContributory",
@@ -179,12 +215,20 @@ impl fmt::Display for OpenError {
             Self::RetiredKey(id) => write!(f, "sealed to retired key {id}"),
             Self::UnknownRecipientKey(id) => write!(f, "sealed to unknown key {id}"),
             Self::UnknownSenderKey(id) => write!(f, "unknown sender key {id}"),
-            Self::PeerKeyExpired(id) => write!(f, "sender key {id} has expired"),
-            Self::Replay { counter } => write!(f, "replay of counter {counter}"),
-            Self::TooOld { counter } => write!(f, "counter {counter} is outside the window"),
+            Self::UnknownOneTimeKey(id) => write!(f, "unknown one-time key {id}"),
+            Self::ConsumedOneTimeKey(id) => write!(f, "one-time key {id} was already used"),
+            Self::LocalKeyExpired(id) => write!(f, "own sealing key {id} has expired"),
+            Self::PeerKeyExpired(id) => write!(f, "peer sealing key {id} has expired"),
+            Self::Replay { counter } => write!(f, "replay of message {counter}"),
+            Self::TooOld { counter } => write!(f, "the secret of message {counter} is gone"),
+            Self::UnknownKemKey(id) => write!(f, "KEM step to unknown key {id:?}"),
             other => f.write_str(match other {
                 Self::WrongDevice => "device does not belong to this session",
+                Self::UnknownSession => "message of an unknown ratchet state",
+                Self::StaleSession => "message of a dropped ratchet state",
                 Self::Reflected => "message was sealed by this device (reflection)",
+                Self::TooManySkipped => "too many skipped messages",
+                Self::UnexpectedRatchetKey => "new peer ratchet key before this side sent",
                 Self::CommitmentMismatch => "key commitment mismatch",
                 Self::AuthenticationFailed => "authentication failed",
                 _ => "X25519 result is all zeros",
@@ -202,15 +246,17 @@ pub struct Opened {
     pub content_type: ContentType,
     /// The plaintext (zeroized on drop).
     pub plaintext: Zeroizing<Vec<u8>>,
-    /// The sender's counter.
+    /// The chain it travelled on.
+    pub chain: Chain,
+    /// The ratchet state it belongs to.
+    pub session_id: SessionId,
+    /// Whether it started a new ratchet state (the peer started afresh).
+    pub started_session: bool,
+    /// The message's number in its chain.
     pub counter: u64,
-    /// The sealing key the sender used.
-    pub sender_key_id: SealingKeyId,
-    /// The sealing key of this device the message was sealed to.
-    pub recipient_key_id: SealingKeyId,
-    /// Counters this message skipped over: messages not (yet) received.
+    /// Messages this one skipped over (their secrets are stored; they may still arrive).
     pub skipped: u64,
-    /// True if the message arrived after a later one (filling a gap).
+    /// True if it arrived after later ones (opened from a stored secret).
     pub late: bool,
 }
 
@@ -219,90 +265,74 @@ impl fmt::Debug for Opened {
         f.debug_struct("Opened")
             .field("content_type", &self.content_type)
             .field("plaintext_len", &self.plaintext.len())
+            .field("chain", &self.chain)
+            .field("session_id", &self.session_id)
+            .field("started_session", &self.started_session)
             .field("counter", &self.counter)
             .field("skipped", &self.skipped)
             .field("late", &self.late)
-            .finish_non_exhaustive()
+            .finish()
     }
 }
 
 /// The public facts of one end of the session.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "json-state", derive(Serialize, Deserialize))]
-#[cfg_attr(feature = "json-state", serde(deny_unknown_fields))]
-struct Party {
-    address: DeviceAddress,
-    identity_key: IdentityPublicKey,
+pub(crate) struct Party {
+    pub(crate) address: DeviceAddress,
+    pub(crate) identity_key: IdentityPublicKey,
 }
 
-impl Party {
-    fn encode(&self, w: &mut Writer) {
-        self.address.encode(w);
-        w.raw(self.identity_key.as_bytes());
-    }
-
-    fn decode(r: &mut Reader<'_>, name: &'static str) -> Result<Self, StateError> {
-        let address = field(name, DeviceAddress::decode(r))?;
-        let identity_key = IdentityPublicKey::from_bytes(&field(name, r.array())?)
-            .map_err(|_| StateError::Invalid { field: name })?;
-        Ok(Self {
-            address,
-            identity_key,
-        })
-    }
-}
-
-/// A peer sealing key known from a verified bundle.
+/// A peer bundle the session knows.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "json-state", derive(Serialize, Deserialize))]
-#[cfg_attr(feature = "json-state", serde(deny_unknown_fields))]
-struct PeerKey {
-    key_id: SealingKeyId,
-    public: SealingPublicKey,
-    not_before: Timestamp,
-    not_after: Timestamp,
+pub(crate) struct PeerBundle {
+    pub(crate) key_id: SealingKeyId,
+    pub(crate) sealing_key: SealingPublicKey,
+    pub(crate) kem_key: KemEncapsulationKey,
+    pub(crate) not_before: Timestamp,
+    pub(crate) not_after: Timestamp,
 }
 
-impl PeerKey {
-    /// Whether the key is past its `not_after` plus the skew allowance at `now`.
+impl PeerBundle {
     fn expired_at(&self, now: Timestamp) -> bool {
         now >= self.not_after.saturating_add(EXPIRY_SKEW_SECONDS)
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Direction {
-    Outgoing,
-    Incoming,
+/// A peer one-time key offered for this side's next session start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PeerOneTimeKey {
+    pub(crate) key_id: SealingKeyId,
+    pub(crate) key: SealingPublicKey,
 }
 
-/// A derived chain key and its hedging keys (SPEC.md §3.5), cached together.
-struct CachedChain {
-    key: ChainKey,
-    hedge: HedgeKey,
+/// A ratchet state and when it was last used (for dropping the least recent).
+pub(crate) struct Slot {
+    pub(crate) state: RatchetState,
+    pub(crate) last_used: u64,
 }
 
-/// Cached chain keys: one per direction and pair of sealing keys.
-type ChainCache = BTreeMap<(Direction, SealingKeyId, SealingKeyId), CachedChain>;
-
-/// A pairwise LS3 session between this device and one peer device.
+/// A pairwise session with one peer device: the LS3 ratchet (SPEC.md §7).
 ///
-/// The session holds only public data and counters; the device's secrets stay
-/// in [`DeviceKeys`], which every call takes, so retiring a key there takes
-/// effect immediately. Derived chain keys are cached in memory only (never
-/// exported) and dropped once their local key is retired. Persist it with
-/// [`Self::export`] and [`Self::import`] (SPEC.md §12).
+/// Created from the peer's verified bundle, it can seal at once: the first
+/// seal starts a ratchet state (hybrid X25519 + ML-KEM-768 agreement); the
+/// peer's first message starts one on its side. Every message advances a
+/// chain (forward secrecy); every change of speaking direction is a
+/// Diffie-Hellman step (post-compromise security); every few turns an ML-KEM
+/// step (post-quantum post-compromise security). The session holds secrets:
+/// persist it with [`Self::export`] (SPEC.md §12).
 pub struct Session {
-    local: Party,
-    peer: Party,
-    /// The peer's known sealing keys (a handful at most), by ascending key id.
-    peer_keys: Vec<PeerKey>,
-    peer_current: SealingKeyId,
-    next_counter: u64,
-    window: ReplayWindow,
-    /// Generation of the last export (0: never exported).
-    generation: u64,
-    chains: ChainCache,
+    pub(crate) local: Party,
+    pub(crate) peer: Party,
+    /// The peer's bundles by ascending key id.
+    pub(crate) peer_bundles: Vec<PeerBundle>,
+    pub(crate) one_time_key: Option<PeerOneTimeKey>,
+    pub(crate) slots: Vec<Slot>,
+    pub(crate) current: Option<SessionId>,
+    /// Session ids held before, oldest first.
+    pub(crate) seen: Vec<SessionId>,
+    pub(crate) policy: RatchetPolicy,
+    pub(crate) clock: u64,
+    pub(crate) generation: u64,
 }
 
 impl fmt::Debug for Session {
@@ -310,28 +340,21 @@ impl fmt::Debug for Session {
         f.debug_struct("Session")
             .field("local", &self.local.address)
             .field("peer", &self.peer.address)
-            .field("peer_current", &self.peer_current)
-            .field("next_counter", &self.next_counter)
-            .field("highest_received", &self.window.highest())
+            .field("current", &self.current)
+            .field("states", &self.slots.len())
             .finish_non_exhaustive()
     }
 }
 
 impl Session {
-    /// A session with the peer of a verified bundle (SPEC.md §7.1). No message
-    /// from the peer is needed first: either side can seal at once.
+    /// A session with the peer of a verified bundle (SPEC.md §7.1), with the
+    /// default [`RatchetPolicy`]. No message from the peer is needed first.
     pub fn new(device: &DeviceKeys, peer: &VerifiedBundle) -> Result<Self, SessionError> {
         let local_identity = device.identity().public_key();
         if peer.owner() == device.address() || *peer.identity_key() == local_identity {
             return Err(SessionError::SelfSession);
         }
         let (not_before, not_after) = peer.validity();
-        let peer_keys = alloc::vec![PeerKey {
-            key_id: peer.sealing_key_id(),
-            public: *peer.sealing_key(),
-            not_before,
-            not_after,
-        }];
         Ok(Self {
             local: Party {
                 address: device.address().clone(),
@@ -341,63 +364,590 @@ impl Session {
                 address: peer.owner().clone(),
                 identity_key: *peer.identity_key(),
             },
-            peer_keys,
-            peer_current: peer.sealing_key_id(),
-            next_counter: 0,
-            window: ReplayWindow::default(),
+            peer_bundles: alloc::vec![PeerBundle {
+                key_id: peer.sealing_key_id(),
+                sealing_key: *peer.sealing_key(),
+                kem_key: peer.kem_key().clone(),
+                not_before,
+                not_after,
+            }],
+            one_time_key: None,
+            slots: Vec::new(),
+            current: None,
+            seen: Vec::new(),
+            policy: RatchetPolicy::default(),
+            clock: 0,
             generation: 0,
-            chains: ChainCache::new(),
         })
     }
 
-    /// Rebuilds a session from saved parts, checking every invariant of
-    /// SPEC.md §12.2; an error names the field.
-    fn from_parts(
-        local: Party,
-        peer: Party,
-        mut peer_keys: Vec<PeerKey>,
-        peer_current: SealingKeyId,
-        next_counter: u64,
-        window: ReplayWindow,
-    ) -> Result<Self, StateError> {
-        check(
-            "peer",
-            local.address != peer.address && local.identity_key != peer.identity_key,
-        )?;
-        check("peer_keys", !peer_keys.is_empty())?;
-        for key in &peer_keys {
-            check("peer_keys.public", key.public.validate().is_ok())?;
-            check("peer_keys.key_id", key.public.key_id() == key.key_id)?;
-            check("peer_keys.not_after", key.not_after > key.not_before)?;
+    /// Uses `policy` for limits and KEM-step schedules (SPEC.md §7.6–7.7).
+    pub fn with_policy(mut self, policy: RatchetPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Offers one of the peer's verified one-time keys for this side's next
+    /// session start (SPEC.md §7.5): forward secrecy for the peer's static key.
+    pub fn with_one_time_key(mut self, key: &VerifiedOneTimeKey) -> Result<Self, SessionError> {
+        if *key.owner() != self.peer.address || *key.identity_key() != self.peer.identity_key {
+            return Err(SessionError::PeerMismatch);
         }
-        // Order does not change behaviour (lookups are by id); repeats do.
-        peer_keys.sort_by_key(|k| k.key_id);
-        check(
-            "peer_keys.repeated",
-            peer_keys.windows(2).all(|w| match w {
-                [a, b] => a.key_id != b.key_id,
-                _ => true,
+        self.one_time_key = Some(PeerOneTimeKey {
+            key_id: key.key_id(),
+            key: *key.key(),
+        });
+        Ok(self)
+    }
+
+    /// The peer device.
+    pub fn peer(&self) -> &DeviceAddress {
+        &self.peer.address
+    }
+
+    /// The peer's identity key (compare it by safety number).
+    pub fn peer_identity_key(&self) -> &IdentityPublicKey {
+        &self.peer.identity_key
+    }
+
+    /// The ratchet state new messages are sealed in, once there is one.
+    pub fn current_session_id(&self) -> Option<SessionId> {
+        self.current
+    }
+
+    /// Messages of the current ratchet state that were skipped over and have
+    /// not arrived yet (their secrets are stored): chain and number, oldest
+    /// epoch first. This is the gap report's running total.
+    pub fn missing(&self) -> Vec<(Chain, u32)> {
+        self.current
+            .and_then(|id| self.slot_index(&id))
+            .and_then(|i| self.slots.get(i))
+            .map(|slot| {
+                slot.state
+                    .skipped
+                    .iter()
+                    .map(|s| (s.chain, s.n))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The ratchet policy.
+    pub fn policy(&self) -> &RatchetPolicy {
+        &self.policy
+    }
+
+    /// The newest peer bundle's sealing key id (the one a session start uses).
+    pub fn peer_current_key_id(&self) -> Option<SealingKeyId> {
+        self.newest_peer_bundle().map(|b| b.key_id)
+    }
+
+    fn newest_peer_bundle(&self) -> Option<&PeerBundle> {
+        self.peer_bundles
+            .iter()
+            .max_by_key(|b| (b.not_before, b.key_id))
+    }
+
+    /// Learns a new bundle of the peer (rotation, SPEC.md §7.8): it extends the
+    /// session's validity, and later session starts use the newest.
+    pub fn add_peer_bundle(&mut self, bundle: &VerifiedBundle) -> Result<(), SessionError> {
+        if *bundle.owner() != self.peer.address || *bundle.identity_key() != self.peer.identity_key
+        {
+            return Err(SessionError::PeerMismatch);
+        }
+        let (not_before, not_after) = bundle.validity();
+        let entry = PeerBundle {
+            key_id: bundle.sealing_key_id(),
+            sealing_key: *bundle.sealing_key(),
+            kem_key: bundle.kem_key().clone(),
+            not_before,
+            not_after,
+        };
+        match self
+            .peer_bundles
+            .binary_search_by_key(&entry.key_id, |b| b.key_id)
+        {
+            Ok(i) => {
+                if let Some(slot) = self.peer_bundles.get_mut(i) {
+                    *slot = entry;
+                }
+            }
+            Err(i) => self.peer_bundles.insert(i, entry),
+        }
+        Ok(())
+    }
+
+    /// Forgets a peer bundle (for example after it expired). The newest cannot
+    /// be removed.
+    pub fn remove_peer_key(&mut self, key_id: SealingKeyId) -> bool {
+        if self.peer_current_key_id() == Some(key_id) {
+            return false;
+        }
+        let before = self.peer_bundles.len();
+        self.peer_bundles.retain(|b| b.key_id != key_id);
+        self.peer_bundles.len() != before
+    }
+
+    /// Deletes stored skipped message secrets past their lifetime (SPEC.md §7.7).
+    pub fn expire(&mut self, now: Timestamp) {
+        let policy = self.policy;
+        for slot in &mut self.slots {
+            slot.state.expire(now, &policy);
+        }
+    }
+
+    fn check_device(&self, device: &DeviceKeys) -> bool {
+        *device.address() == self.local.address
+            && device.identity().public_key() == self.local.identity_key
+    }
+
+    fn peer_expiry_check(&self, now: Timestamp) -> Result<(), SealingKeyId> {
+        match self.peer_bundles.iter().max_by_key(|b| b.not_after) {
+            Some(newest) if newest.expired_at(now) => Err(newest.key_id),
+            Some(_) => Ok(()),
+            None => Err(SealingKeyId::from_bytes([0; 16])),
+        }
+    }
+
+    fn slot_index(&self, id: &SessionId) -> Option<usize> {
+        self.slots.iter().position(|s| s.state.session_id == *id)
+    }
+
+    /// Seals a message to the peer (SPEC.md §7.7), starting a ratchet state
+    /// first if the session has none. Refuses expired keys at `now`
+    /// ([`EXPIRY_SKEW_SECONDS`] of skew allowed). `associated_data` is
+    /// authenticated, not sent; the peer passes the same bytes to
+    /// [`Session::open`]. Returns the message.
+    pub fn seal<R: CryptoRng + ?Sized>(
+        &mut self,
+        device: &DeviceKeys,
+        rng: &mut R,
+        now: Timestamp,
+        content_type: ContentType,
+        plaintext: &[u8],
+        associated_data: &[u8],
+    ) -> Result<Vec<u8>, SealError> {
+        if !self.check_device(device) {
+            return Err(SealError::WrongDevice);
+        }
+        let local_id = device
+            .current_sealing_key_id()
+            .ok_or(SealError::NoSealingKey)?;
+        if device
+            .sealing_key_validity(&local_id)
+            .is_none_or(|(_, not_after)| now >= not_after.saturating_add(EXPIRY_SKEW_SECONDS))
+        {
+            return Err(SealError::LocalKeyExpired(local_id));
+        }
+        self.peer_expiry_check(now)
+            .map_err(SealError::PeerKeyExpired)?;
+        let policy = self.policy;
+        self.clock = self.clock.saturating_add(1);
+        let clock = self.clock;
+        if let Some(i) = self.current.and_then(|id| self.slot_index(&id)) {
+            let slot = self.slots.get_mut(i).ok_or(SealError::InvalidState)?;
+            let sealed = slot.state.seal(
+                rng,
+                now,
+                &policy,
+                content_type,
+                plaintext,
+                associated_data,
+            )?;
+            slot.last_used = clock;
+            return Ok(sealed);
+        }
+        // No ratchet state yet: start one (SPEC.md §7.5).
+        let (mut state, used_one_time) = self.initiate(device, rng, now, local_id)?;
+        let sealed = state.seal(
+            rng,
+            now,
+            &policy,
+            content_type,
+            plaintext,
+            associated_data,
+        )?;
+        if used_one_time {
+            self.one_time_key = None;
+        }
+        self.install(state, clock, true);
+        Ok(sealed)
+    }
+
+    /// Starts a ratchet state as initiator (SPEC.md §7.5). Changes nothing.
+    fn initiate<R: CryptoRng + ?Sized>(
+        &self,
+        device: &DeviceKeys,
+        rng: &mut R,
+        now: Timestamp,
+        local_id: SealingKeyId,
+    ) -> Result<(RatchetState, bool), SealError> {
+        let peer = self
+            .newest_peer_bundle()
+            .ok_or(SealError::InvalidState)?
+            .clone();
+        let local_secret = device
+            .sealing_key(&local_id)
+            .ok_or(SealError::NoSealingKey)?;
+        let local_public = *device
+            .sealing_public_key(&local_id)
+            .ok_or(SealError::NoSealingKey)?;
+        let ephemeral = RatchetKeyPair::generate(rng);
+        let nc = |_| SealError::NonContributory;
+        let dh1 = local_secret.agree(&peer.sealing_key).map_err(nc)?;
+        let dh2 = ephemeral.secret.agree(&peer.sealing_key).map_err(nc)?;
+        let dh3 = match &self.one_time_key {
+            Some(otk) => Some(ephemeral.secret.agree(&otk.key).map_err(nc)?),
+            None => None,
+        };
+        let (kem_ciphertext, kem_secret) = peer.kem_key.encapsulate(rng);
+        let initiator = PartyKeys {
+            address: &self.local.address,
+            identity_key: &self.local.identity_key,
+            sealing_key: &local_public,
+        };
+        let responder = PartyKeys {
+            address: &self.peer.address,
+            identity_key: &self.peer.identity_key,
+            sealing_key: &peer.sealing_key,
+        };
+        let kem_key_id = peer.kem_key.key_id();
+        let context = init_context(
+            &initiator,
+            &responder,
+            &ephemeral.public,
+            self.one_time_key.as_ref().map(|k| &k.key),
+            &kem_key_id,
+            kem_ciphertext.as_bytes(),
+        );
+        let keys = initial_keys(
+            &InitialSecrets {
+                static_static: &dh1,
+                ephemeral_static: &dh2,
+                one_time: dh3.as_ref(),
+                kem: &kem_secret,
+            },
+            &context,
+        );
+        let id = session_id(&ephemeral.public, &initiator, &responder);
+        let init = InitFields {
+            initiator_key_id: local_id,
+            responder_key_id: peer.key_id,
+            kem_key_id,
+            kem_ciphertext,
+            one_time_key_id: self.one_time_key.as_ref().map(|k| k.key_id),
+        };
+        let state = RatchetState {
+            session_id: id,
+            init: Some(init),
+            root: keys.root,
+            own: Some(ephemeral),
+            own_previous: Vec::new(),
+            sending: Some(SendingEpoch {
+                message: SendingChain {
+                    key: keys.message,
+                    next: 0,
+                },
+                control: SendingChain {
+                    key: keys.control,
+                    next: 0,
+                },
+                kem_step: None,
             }),
-        )?;
-        check(
-            "peer_current",
-            peer_keys.iter().any(|k| k.key_id == peer_current),
-        )?;
-        Ok(Self {
-            local,
-            peer,
-            peer_keys,
-            peer_current,
-            next_counter,
-            window,
-            generation: 0,
-            chains: ChainCache::new(),
+            previous_lengths: (0, 0),
+            receiving: None,
+            old_epochs: Vec::new(),
+            skipped: Vec::new(),
+            local_kem: LocalKem::Bundle(local_id),
+            peer_kem: PeerKem {
+                key: peer.kem_key,
+                reusable: true,
+                fresh: true,
+            },
+            steps_since_kem: 0,
+            last_kem_at: now,
+        };
+        Ok((state, self.one_time_key.is_some()))
+    }
+
+    /// Starts a ratchet state as responder from a message's `INIT` fields
+    /// (SPEC.md §7.5). Changes nothing.
+    fn respond(
+        &self,
+        device: &DeviceKeys,
+        now: Timestamp,
+        header: &Header,
+        init: &InitFields,
+    ) -> Result<RatchetState, OpenError> {
+        let own_id = init.responder_key_id;
+        if device.is_retired(&own_id) {
+            return Err(OpenError::RetiredKey(own_id));
+        }
+        let own_secret = device
+            .sealing_key(&own_id)
+            .ok_or(OpenError::UnknownRecipientKey(own_id))?;
+        let own_public = *device
+            .sealing_public_key(&own_id)
+            .ok_or(OpenError::UnknownRecipientKey(own_id))?;
+        let kem = device
+            .kem_key(&own_id)
+            .ok_or(OpenError::UnknownRecipientKey(own_id))?;
+        if kem.encapsulation_key().key_id() != init.kem_key_id {
+            return Err(OpenError::UnknownRecipientKey(own_id));
+        }
+        let peer = self
+            .peer_bundles
+            .binary_search_by_key(&init.initiator_key_id, |b| b.key_id)
+            .ok()
+            .and_then(|i| self.peer_bundles.get(i))
+            .ok_or(OpenError::UnknownSenderKey(init.initiator_key_id))?;
+        let one_time = match init.one_time_key_id {
+            Some(id) if device.is_consumed_one_time_key(&id) => {
+                return Err(OpenError::ConsumedOneTimeKey(id));
+            }
+            Some(id) => Some(
+                device
+                    .one_time_key(&id)
+                    .ok_or(OpenError::UnknownOneTimeKey(id))?,
+            ),
+            None => None,
+        };
+        if peer.expired_at(now) {
+            return Err(OpenError::PeerKeyExpired(peer.key_id));
+        }
+        if device
+            .sealing_key_validity(&own_id)
+            .is_none_or(|(_, not_after)| now >= not_after.saturating_add(EXPIRY_SKEW_SECONDS))
+        {
+            return Err(OpenError::LocalKeyExpired(own_id));
+        }
+        let ephemeral = header.ratchet_key;
+        let nc = |_| OpenError::NonContributory;
+        let dh1 = own_secret.agree(&peer.sealing_key).map_err(nc)?;
+        let dh2 = own_secret.agree(&ephemeral).map_err(nc)?;
+        let dh3 = match one_time {
+            Some(secret) => Some(secret.agree(&ephemeral).map_err(nc)?),
+            None => None,
+        };
+        let kem_secret = kem.decapsulate(&init.kem_ciphertext);
+        let initiator = PartyKeys {
+            address: &self.peer.address,
+            identity_key: &self.peer.identity_key,
+            sealing_key: &peer.sealing_key,
+        };
+        let responder = PartyKeys {
+            address: &self.local.address,
+            identity_key: &self.local.identity_key,
+            sealing_key: &own_public,
+        };
+        let one_time_public = one_time.map(|s| s.public_key());
+        let context = init_context(
+            &initiator,
+            &responder,
+            &ephemeral,
+            one_time_public.as_ref(),
+            &init.kem_key_id,
+            init.kem_ciphertext.as_bytes(),
+        );
+        let keys = initial_keys(
+            &InitialSecrets {
+                static_static: &dh1,
+                ephemeral_static: &dh2,
+                one_time: dh3.as_ref(),
+                kem: &kem_secret,
+            },
+            &context,
+        );
+        if session_id(&ephemeral, &initiator, &responder) != header.session_id {
+            return Err(OpenError::UnknownSession);
+        }
+        Ok(RatchetState {
+            session_id: header.session_id,
+            init: None,
+            root: keys.root,
+            own: None,
+            own_previous: Vec::new(),
+            sending: None,
+            previous_lengths: (0, 0),
+            receiving: Some(ReceivingEpoch::from_chains(
+                ephemeral,
+                keys.message,
+                keys.control,
+            )),
+            old_epochs: Vec::new(),
+            skipped: Vec::new(),
+            local_kem: LocalKem::Bundle(own_id),
+            peer_kem: PeerKem {
+                key: peer.kem_key.clone(),
+                reusable: true,
+                fresh: true,
+            },
+            steps_since_kem: 0,
+            last_kem_at: now,
         })
+    }
+
+    /// Adds a ratchet state (dropping the least recently used beyond
+    /// [`MAX_STATES`]) and records its id.
+    fn install(&mut self, state: RatchetState, clock: u64, make_current: bool) {
+        let id = state.session_id;
+        if make_current {
+            self.current = Some(id);
+        }
+        self.slots.push(Slot {
+            state,
+            last_used: clock,
+        });
+        while self.slots.len() > MAX_STATES {
+            let current = self.current;
+            let oldest = self
+                .slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| Some(s.state.session_id) != current)
+                .min_by_key(|(_, s)| s.last_used)
+                .map(|(i, _)| i);
+            match oldest {
+                Some(i) => {
+                    self.slots.remove(i);
+                }
+                None => break,
+            }
+        }
+        if !self.seen.contains(&id) {
+            self.seen.push(id);
+            if self.seen.len() > MAX_SEEN_SESSIONS {
+                self.seen.remove(0);
+            }
+        }
+    }
+
+    /// Opens a message from the peer (SPEC.md §7.7). Checks, in order: format,
+    /// the ratchet state (starting one from a message's `INIT` fields),
+    /// reflection, the peer's expiry at `now`, the message secret (replay,
+    /// skipped, caps, KEM step), the key commitment and the AEAD tag; only then
+    /// releases the plaintext and commits the state. A one-time key a start
+    /// used is deleted from `device` then.
+    pub fn open(
+        &mut self,
+        device: &mut DeviceKeys,
+        now: Timestamp,
+        sealed: &[u8],
+        associated_data: &[u8],
+    ) -> Result<Opened, OpenError> {
+        if !self.check_device(device) {
+            return Err(OpenError::WrongDevice);
+        }
+        let mut r = Reader::new(sealed);
+        let header = Header::decode(&mut r).map_err(|e| match e {
+            DecodeError::UnknownVersion(v) => OpenError::UnsupportedVersion(v),
+            other => OpenError::Malformed(other),
+        })?;
+        let header_len = sealed.len() - r.remaining();
+        let header_bytes = sealed
+            .get(..header_len)
+            .ok_or(OpenError::Malformed(DecodeError::Truncated))?;
+        let (ciphertext, tag) = r
+            .rest()
+            .split_last_chunk::<TAG_LEN>()
+            .ok_or(OpenError::Malformed(DecodeError::Truncated))?;
+        let body = Body {
+            header_bytes,
+            ciphertext,
+            tag,
+        };
+
+        let existing = self.slot_index(&header.session_id);
+        let mut started = None;
+        if existing.is_none() {
+            let init = header.init.as_ref().ok_or(OpenError::UnknownSession)?;
+            if self.seen.contains(&header.session_id) {
+                return Err(OpenError::StaleSession);
+            }
+            started = Some(self.respond(device, now, &header, init)?);
+        }
+        let state = match (existing, started.as_mut()) {
+            (Some(i), _) => self
+                .slots
+                .get(i)
+                .map(|s| &s.state)
+                .ok_or(OpenError::UnknownSession)?,
+            (None, Some(state)) => &*state,
+            (None, None) => return Err(OpenError::UnknownSession),
+        };
+        if state.is_own_ratchet_key(&header.ratchet_key) {
+            return Err(OpenError::Reflected);
+        }
+        if let Err(id) = self.peer_expiry_check(now) {
+            return Err(OpenError::PeerKeyExpired(id));
+        }
+        let policy = self.policy;
+        let opened = match (existing, started.as_mut()) {
+            (Some(i), _) => self
+                .slots
+                .get_mut(i)
+                .ok_or(OpenError::UnknownSession)?
+                .state
+                .open(device, now, &policy, &header, &body, associated_data)?,
+            (None, Some(state)) => {
+                state.open(device, now, &policy, &header, &body, associated_data)?
+            }
+            (None, None) => return Err(OpenError::UnknownSession),
+        };
+
+        // Commit (SPEC.md §7.9): the state becomes current unless this side's
+        // own unconfirmed start wins the tie.
+        self.clock = self.clock.saturating_add(1);
+        let clock = self.clock;
+        let started_session = started.is_some();
+        if let Some(state) = started {
+            if let Some(id) = header.init.as_ref().and_then(|i| i.one_time_key_id) {
+                device.consume_one_time_key(id);
+            }
+            let keep_own = self.current_wins_over(&header.session_id);
+            self.install(state, clock, !keep_own);
+        } else {
+            if let Some(slot) = self
+                .slots
+                .iter_mut()
+                .find(|s| s.state.session_id == header.session_id)
+            {
+                slot.last_used = clock;
+            }
+            if !self.current_wins_over(&header.session_id) {
+                self.current = Some(header.session_id);
+            }
+        }
+        Ok(Opened {
+            content_type: opened.content_type,
+            plaintext: opened.plaintext,
+            chain: opened.chain,
+            session_id: header.session_id,
+            started_session,
+            counter: opened.n.into(),
+            skipped: opened.skipped,
+            late: opened.late,
+        })
+    }
+
+    /// Whether the current state stays current when a message opens in
+    /// `other`: only if it is this side's own unconfirmed start with the
+    /// smaller session id (SPEC.md §7.9).
+    fn current_wins_over(&self, other: &SessionId) -> bool {
+        let Some(current) = self.current else {
+            return false;
+        };
+        current != *other
+            && current < *other
+            && self
+                .slots
+                .iter()
+                .any(|s| s.state.session_id == current && s.state.init.is_some())
     }
 
     /// Seals the session's state into a blob under `key` (SPEC.md §12), with
-    /// a generation one higher than the last export. Holds no secret besides
-    /// counters, but is sealed like every state so it cannot be edited.
+    /// a generation one higher than the last export. The blob holds the
+    /// ratchet's secrets.
     pub fn export<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
@@ -426,502 +976,25 @@ impl Session {
     pub fn generation(&self) -> u64 {
         self.generation
     }
-
-    /// The peer device.
-    pub fn peer(&self) -> &DeviceAddress {
-        &self.peer.address
-    }
-
-    /// The peer's identity key (compare it by safety number).
-    pub fn peer_identity_key(&self) -> &IdentityPublicKey {
-        &self.peer.identity_key
-    }
-
-    /// The peer sealing key new messages are sealed to.
-    pub fn peer_current_key_id(&self) -> SealingKeyId {
-        self.peer_current
-    }
-
-    /// The counter the next sealed message will carry.
-    pub fn next_counter(&self) -> u64 {
-        self.next_counter
-    }
-
-    /// The highest counter received from the peer.
-    pub fn highest_received(&self) -> Option<u64> {
-        self.window.highest()
-    }
-
-    /// Counters inside the replay window that have not arrived (dropped or
-    /// still in flight).
-    pub fn missing_counters(&self) -> Vec<u64> {
-        self.window.missing()
-    }
-
-    /// Learns a new sealing key of the peer (rotation, SPEC.md §7.6). The
-    /// newest key (latest `not_before`) becomes the one sealed to.
-    pub fn add_peer_bundle(&mut self, bundle: &VerifiedBundle) -> Result<(), SessionError> {
-        if *bundle.owner() != self.peer.address || *bundle.identity_key() != self.peer.identity_key
-        {
-            return Err(SessionError::PeerMismatch);
-        }
-        let (not_before, not_after) = bundle.validity();
-        let current_start = self.peer_key(&self.peer_current).map(|k| k.not_before);
-        let key_id = bundle.sealing_key_id();
-        let key = PeerKey {
-            key_id,
-            public: *bundle.sealing_key(),
-            not_before,
-            not_after,
-        };
-        match self.peer_keys.binary_search_by_key(&key_id, |k| k.key_id) {
-            Ok(i) => {
-                if let Some(slot) = self.peer_keys.get_mut(i) {
-                    *slot = key;
-                }
-            }
-            Err(i) => self.peer_keys.insert(i, key),
-        }
-        if current_start.is_none_or(|start| not_before >= start) {
-            self.peer_current = bundle.sealing_key_id();
-        }
-        Ok(())
-    }
-
-    /// Forgets a peer sealing key (for example after it expired). The current
-    /// key cannot be removed; add its successor first.
-    pub fn remove_peer_key(&mut self, key_id: SealingKeyId) -> bool {
-        if key_id == self.peer_current {
-            return false;
-        }
-        self.chains.retain(|(_, _, peer), _| *peer != key_id);
-        let before = self.peer_keys.len();
-        self.peer_keys.retain(|k| k.key_id != key_id);
-        self.peer_keys.len() != before
-    }
-
-    fn peer_key(&self, key_id: &SealingKeyId) -> Option<&PeerKey> {
-        self.peer_keys
-            .binary_search_by_key(key_id, |k| k.key_id)
-            .ok()
-            .and_then(|i| self.peer_keys.get(i))
-    }
-
-    fn check_device(&self, device: &DeviceKeys) -> bool {
-        *device.address() == self.local.address
-            && device.identity().public_key() == self.local.identity_key
-    }
-
-    /// Drops cached chains whose local sealing key is no longer live.
-    fn forget_retired(&mut self, device: &DeviceKeys) {
-        self.chains
-            .retain(|(_, local, _), _| device.sealing_key(local).is_some());
-    }
-
-    /// The chain key of one direction for one pair of keys, from the cache or
-    /// derived (one X25519).
-    fn chain(
-        &mut self,
-        device: &DeviceKeys,
-        direction: Direction,
-        local_id: SealingKeyId,
-        peer_id: SealingKeyId,
-    ) -> Result<&CachedChain, ChainError> {
-        use alloc::collections::btree_map::Entry;
-        match self.chains.entry((direction, local_id, peer_id)) {
-            Entry::Occupied(e) => Ok(e.into_mut()),
-            Entry::Vacant(e) => {
-                let secret = device
-                    .sealing_key(&local_id)
-                    .ok_or(ChainError::UnknownLocal)?;
-                let peer_key = self
-                    .peer_keys
-                    .binary_search_by_key(&peer_id, |k| k.key_id)
-                    .ok()
-                    .and_then(|i| self.peer_keys.get(i))
-                    .ok_or(ChainError::UnknownPeer)?;
-                let shared = secret
-                    .agree(&peer_key.public)
-                    .map_err(|_| ChainError::NonContributory)?;
-                let local_public = *device
-                    .sealing_public_key(&local_id)
-                    .ok_or(ChainError::UnknownLocal)?;
-                let local = PartyKeys {
-                    address: &self.local.address,
-                    identity_key: &self.local.identity_key,
-                    sealing_key: &local_public,
-                };
-                let peer = PartyKeys {
-                    address: &self.peer.address,
-                    identity_key: &self.peer.identity_key,
-                    sealing_key: &peer_key.public,
-                };
-                let key = match direction {
-                    Direction::Outgoing => chain_key(&shared, &local, &peer),
-                    Direction::Incoming => chain_key(&shared, &peer, &local),
-                };
-                let hedge = HedgeKey::derive(key.as_bytes());
-                Ok(e.insert(CachedChain { key, hedge }))
-            }
-        }
-    }
-
-    /// Seals a message to the peer (SPEC.md §7.5): the next counter, the
-    /// device's newest sealing key and the peer's current one, and a hedged
-    /// salt (SPEC.md §3.5) from 32 fresh bytes of `rng` and the message itself.
-    /// Returns `header ‖ ciphertext ‖ tag`. Refuses keys that expired before
-    /// `now` (allowing [`EXPIRY_SKEW_SECONDS`] of clock skew).
-    ///
-    /// `associated_data` is authenticated, not sent; the receiver must pass
-    /// the same bytes to [`Session::open`].
-    pub fn seal<R: CryptoRng + ?Sized>(
-        &mut self,
-        device: &DeviceKeys,
-        rng: &mut R,
-        now: Timestamp,
-        content_type: ContentType,
-        plaintext: &[u8],
-        associated_data: &[u8],
-    ) -> Result<Vec<u8>, SealError> {
-        if !self.check_device(device) {
-            return Err(SealError::WrongDevice);
-        }
-        let counter = self.next_counter;
-        if counter == u64::MAX {
-            return Err(SealError::CounterExhausted);
-        }
-        self.forget_retired(device);
-        let local_id = device
-            .current_sealing_key_id()
-            .ok_or(SealError::NoSealingKey)?;
-        if device
-            .sealing_key_validity(&local_id)
-            .is_none_or(|(_, not_after)| now >= not_after.saturating_add(EXPIRY_SKEW_SECONDS))
-        {
-            return Err(SealError::LocalKeyExpired(local_id));
-        }
-        let peer_id = self.peer_current;
-        if self.peer_key(&peer_id).is_none_or(|k| k.expired_at(now)) {
-            return Err(SealError::PeerKeyExpired(peer_id));
-        }
-        let mut header = Header {
-            content_type,
-            sender_key_id: local_id,
-            recipient_key_id: peer_id,
-            counter,
-            salt: [0; 16],
-            commitment: [0; 32],
-        };
-        let chain = self
-            .chain(device, Direction::Outgoing, local_id, peer_id)
-            .map_err(|e| match e {
-                ChainError::NonContributory => SealError::NonContributory,
-                ChainError::UnknownLocal | ChainError::UnknownPeer => SealError::NoSealingKey,
-            })?;
-        let bound = header.bound_fields();
-        header.salt = chain.hedge.salt(rng, &bound, associated_data, plaintext);
-        let keys = message_keys(&chain.key, &header.salt, &bound);
-        header.commitment = keys.commitment;
-        let header = header.encode();
-
-        let mut out = Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN);
-        out.extend_from_slice(&header);
-        out.extend_from_slice(plaintext);
-        let tag = {
-            let (head, body) = out.split_at_mut(HEADER_LEN);
-            let aad = aead::header_and_associated(head, associated_data);
-            aead::seal_in_place_detached(&keys.aead_key, &keys.nonce, &aad, body)
-        };
-        out.extend_from_slice(&tag);
-        self.next_counter = counter + 1;
-        Ok(out)
-    }
-
-    /// Opens a message from the peer (SPEC.md §7.5). Checks, in order: format,
-    /// reflection, recipient key, sender key, the sender key's expiry at
-    /// `now`, replay window, key commitment, AEAD tag; only then releases the
-    /// plaintext and records the counter.
-    pub fn open(
-        &mut self,
-        device: &DeviceKeys,
-        now: Timestamp,
-        sealed: &[u8],
-        associated_data: &[u8],
-    ) -> Result<Opened, OpenError> {
-        if !self.check_device(device) {
-            return Err(OpenError::WrongDevice);
-        }
-        let mut r = Reader::new(sealed);
-        let header = Header::decode(&mut r).map_err(|e| match e {
-            DecodeError::UnknownVersion(v) => OpenError::UnsupportedVersion(v),
-            other => OpenError::Malformed(other),
-        })?;
-        let body = r.rest();
-        let split = body
-            .len()
-            .checked_sub(TAG_LEN)
-            .ok_or(OpenError::Malformed(DecodeError::Truncated))?;
-        let (ciphertext, tag) = body.split_at(split);
-        let tag: [u8; TAG_LEN] = tag
-            .try_into()
-            .map_err(|_| OpenError::Malformed(DecodeError::Truncated))?;
-
-        if device.sealing_key(&header.sender_key_id).is_some()
-            && self.peer_key(&header.recipient_key_id).is_some()
-        {
-            return Err(OpenError::Reflected);
-        }
-        if device.is_retired(&header.recipient_key_id) {
-            return Err(OpenError::RetiredKey(header.recipient_key_id));
-        }
-        if device.sealing_key(&header.recipient_key_id).is_none() {
-            return Err(OpenError::UnknownRecipientKey(header.recipient_key_id));
-        }
-        match self.peer_key(&header.sender_key_id) {
-            None => return Err(OpenError::UnknownSenderKey(header.sender_key_id)),
-            Some(key) if key.expired_at(now) => {
-                return Err(OpenError::PeerKeyExpired(header.sender_key_id));
-            }
-            Some(_) => {}
-        }
-        let counter = header.counter;
-        let delivery = self.window.check(counter).map_err(|e| match e {
-            WindowError::Replay => OpenError::Replay { counter },
-            WindowError::TooOld => OpenError::TooOld { counter },
-        })?;
-
-        self.forget_retired(device);
-        let chain = self
-            .chain(
-                device,
-                Direction::Incoming,
-                header.recipient_key_id,
-                header.sender_key_id,
-            )
-            .map_err(|e| match e {
-                ChainError::NonContributory => OpenError::NonContributory,
-                ChainError::UnknownLocal => OpenError::UnknownRecipientKey(header.recipient_key_id),
-                ChainError::UnknownPeer => OpenError::UnknownSenderKey(header.sender_key_id),
-            })?;
-        let keys = message_keys(&chain.key, &header.salt, &header.bound_fields());
-        if !keys.commitment_matches(&header.commitment) {
-            return Err(OpenError::CommitmentMismatch);
-        }
-        let head = sealed.get(..HEADER_LEN).unwrap_or_default();
-        let aad = aead::header_and_associated(head, associated_data);
-        let mut plaintext = Zeroizing::new(ciphertext.to_vec());
-        aead::open_in_place_detached(&keys.aead_key, &keys.nonce, &aad, &mut plaintext, &tag)
-            .map_err(|_| OpenError::AuthenticationFailed)?;
-
-        self.window.accept(counter);
-        Ok(Opened {
-            content_type: header.content_type,
-            plaintext,
-            counter,
-            sender_key_id: header.sender_key_id,
-            recipient_key_id: header.recipient_key_id,
-            skipped: delivery.skipped,
-            late: delivery.late,
-        })
-    }
 }
 
-enum ChainError {
-    UnknownLocal,
-    UnknownPeer,
-    NonContributory,
-}
-
-impl StateCodec for Session {
-    const KIND: StateKind = StateKind::Session;
-    const VERSION: u16 = SESSION_BLOB_VERSION;
-
-    /// `local party ‖ peer party ‖ u32(n) ‖ n × (sealing key ‖ u64(not_before)
-    /// ‖ u64(not_after)) ‖ peer current key id ‖ u64(next counter) ‖ window`,
-    /// party = `address ‖ identity key`, peer keys by ascending key id.
-    fn encode_state(&self, w: &mut Writer) {
-        self.local.encode(w);
-        self.peer.encode(w);
-        write_len(w, self.peer_keys.len());
-        for key in &self.peer_keys {
-            w.raw(key.public.as_bytes());
-            w.u64(key.not_before.unix_seconds());
-            w.u64(key.not_after.unix_seconds());
-        }
-        w.raw(self.peer_current.as_bytes());
-        w.u64(self.next_counter);
-        self.window.encode(w);
+/// `party(A) ‖ party(B) ‖ E_A ‖ [OTK_B] ‖ KEM key id ‖ ct` (SPEC.md §7.5).
+fn init_context(
+    initiator: &PartyKeys<'_>,
+    responder: &PartyKeys<'_>,
+    ephemeral: &SealingPublicKey,
+    one_time: Option<&SealingPublicKey>,
+    kem_key_id: &KemKeyId,
+    kem_ciphertext: &[u8],
+) -> Vec<u8> {
+    let mut w = Writer::with_capacity(2 * (1 + 255 + 4 + 64) + 32 + 32 + 16 + kem_ciphertext.len());
+    initiator.encode(&mut w);
+    responder.encode(&mut w);
+    w.raw(ephemeral.as_bytes());
+    if let Some(key) = one_time {
+        w.raw(key.as_bytes());
     }
-
-    fn decode_state(r: &mut Reader<'_>) -> Result<Self, StateError> {
-        let local = Party::decode(r, "local")?;
-        let peer = Party::decode(r, "peer")?;
-        let mut last: Option<SealingKeyId> = None;
-        let peer_keys = read_list(r, "peer_keys", 48, |r| {
-            let public = SealingPublicKey::from_bytes(field("peer_keys.public", r.array())?);
-            let key_id = public.key_id();
-            check("peer_keys.order", last.is_none_or(|l| l < key_id))?;
-            last = Some(key_id);
-            Ok(PeerKey {
-                key_id,
-                public,
-                not_before: Timestamp::from_unix_seconds(field("peer_keys.not_before", r.u64())?),
-                not_after: Timestamp::from_unix_seconds(field("peer_keys.not_after", r.u64())?),
-            })
-        })?;
-        let peer_current = SealingKeyId::from_bytes(field("peer_current", r.array())?);
-        let next_counter = field("next_counter", r.u64())?;
-        check("window", r.remaining() >= WINDOW_ENCODED_LEN)?;
-        let window = ReplayWindow::decode(r, "window")?;
-        Self::from_parts(local, peer, peer_keys, peer_current, next_counter, window)
-    }
-}
-
-/// The JSON form of a session (feature `json-state`): every field required,
-/// loaded through the same invariant checks as a blob.
-#[cfg(feature = "json-state")]
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SessionJson {
-    version: u32,
-    local: Party,
-    peer: Party,
-    peer_keys: Vec<PeerKey>,
-    peer_current: SealingKeyId,
-    next_counter: u64,
-    window: ReplayWindow,
-}
-
-#[cfg(feature = "json-state")]
-impl Serialize for Session {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        SessionJson {
-            version: SESSION_STATE_VERSION,
-            local: self.local.clone(),
-            peer: self.peer.clone(),
-            peer_keys: self.peer_keys.clone(),
-            peer_current: self.peer_current,
-            next_counter: self.next_counter,
-            window: self.window.clone(),
-        }
-        .serialize(serializer)
-    }
-}
-
-#[cfg(feature = "json-state")]
-impl<'de> Deserialize<'de> for Session {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let json = SessionJson::deserialize(deserializer)?;
-        if json.version != SESSION_STATE_VERSION {
-            return Err(serde::de::Error::custom(alloc::format!(
-                "unsupported session state version {}",
-                json.version
-            )));
-        }
-        for key in &json.peer_keys {
-            if key.public.key_id() != key.key_id {
-                return Err(serde::de::Error::custom("peer_keys.key_id"));
-            }
-        }
-        Self::from_parts(
-            json.local,
-            json.peer,
-            json.peer_keys,
-            json.peer_current,
-            json.next_counter,
-            json.window,
-        )
-        .map_err(serde::de::Error::custom)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    //! The chain cache is invisible through the API (it only saves an X25519), so its
-    //! hygiene — no chain of a retired or removed key stays in memory — is checked here.
-    use super::*;
-    use crate::ids::{DeviceId, UserId};
-    use crate::registration::{NoDirectory, RegistrationPolicy};
-    use rand_chacha::ChaCha20Rng;
-    use rand_core::SeedableRng;
-
-    const DAY: u64 = 86_400;
-
-    fn verified(bundle: crate::registration::KeyBundle, now: Timestamp) -> VerifiedBundle {
-        let owner = bundle.content().owner.clone().into();
-        bundle
-            .verify(
-                &owner,
-                &RegistrationPolicy::default(),
-                now,
-                None,
-                &NoDirectory,
-            )
-            .unwrap()
-    }
-
-    fn cached_with(session: &Session, key_id: SealingKeyId) -> usize {
-        session
-            .chains
-            .keys()
-            .filter(|(_, local, peer)| *local == key_id || *peer == key_id)
-            .count()
-    }
-
-    #[test]
-    fn chains_of_retired_and_removed_keys_are_dropped() {
-        let mut rng = ChaCha20Rng::from_seed([42; 32]);
-        let now = Timestamp::from_unix_seconds(1_800_000_000);
-        let address = |user: &str| DeviceAddress::new(UserId::new(user).unwrap(), DeviceId::new(1));
-        let mut alice = DeviceKeys::generate(&mut rng, address("alice"));
-        let mut bob = DeviceKeys::generate(&mut rng, address("bob"));
-        let alice_bundle = verified(alice.add_sealing_key(&mut rng, now, 30 * DAY), now);
-        let bob_old = verified(bob.add_sealing_key(&mut rng, now, 30 * DAY), now);
-        let mut at_alice = Session::new(&alice, &bob_old).unwrap();
-        let mut at_bob = Session::new(&bob, &alice_bundle).unwrap();
-        let old = bob_old.sealing_key_id();
-
-        let to_old = at_alice
-            .seal(&alice, &mut rng, now, ContentType::Text, b"1", b"")
-            .unwrap();
-        at_bob.open(&bob, now, &to_old, b"").unwrap();
-        let from_old = at_bob
-            .seal(&bob, &mut rng, now, ContentType::Text, b"2", b"")
-            .unwrap();
-        at_alice.open(&alice, now, &from_old, b"").unwrap();
-        assert_eq!(cached_with(&at_bob, old), 2);
-        assert_eq!(cached_with(&at_alice, old), 2);
-
-        // Bob rotates and retires the old key; his next open forgets its chains.
-        let bob_new = verified(
-            bob.add_sealing_key(&mut rng, now.saturating_add(60), DAY),
-            now,
-        );
-        let new = bob_new.sealing_key_id();
-        at_alice.add_peer_bundle(&bob_new).unwrap();
-        let to_new = at_alice
-            .seal(&alice, &mut rng, now, ContentType::Text, b"3", b"")
-            .unwrap();
-        assert!(bob.retire(old));
-        at_bob.open(&bob, now, &to_new, b"").unwrap();
-        assert_eq!(cached_with(&at_bob, old), 0);
-        assert_eq!(cached_with(&at_bob, new), 1);
-
-        // Alice removes the old peer key: its chains go, the new key's stay.
-        assert!(at_alice.remove_peer_key(old));
-        assert_eq!(cached_with(&at_alice, old), 0);
-        assert_eq!(cached_with(&at_alice, new), 1);
-
-        // Once more through a seal: Bob rotates again and retires the second key.
-        let bob_newest = verified(
-            bob.add_sealing_key(&mut rng, now.saturating_add(120), DAY),
-            now,
-        );
-        assert!(bob.retire(new));
-        at_bob
-            .seal(&bob, &mut rng, now, ContentType::Text, b"4", b"")
-            .unwrap();
-        assert_eq!(cached_with(&at_bob, new), 0);
-        assert_eq!(cached_with(&at_bob, bob_newest.sealing_key_id()), 1);
-    }
+    w.raw(kem_key_id.as_bytes());
+    w.raw(kem_ciphertext);
+    w.into_bytes()
 }

@@ -32,7 +32,7 @@ mod pairwise;
 
 /// Builds every vector file this release publishes, in a fixed order.
 pub fn all() -> Result<Vec<VectorFile>, String> {
-    Ok(vec![
+    let mut files = vec![
         identity_keygen()?,
         identity_public_key()?,
         sealing_keygen()?,
@@ -45,10 +45,8 @@ pub fn all() -> Result<Vec<VectorFile>, String> {
         one_time_key_verify()?,
         safety_number()?,
         pairwise::header()?,
-        pairwise::chain_key()?,
-        pairwise::message_keys()?,
-        pairwise::seal()?,
-        pairwise::open()?,
+        pairwise::init()?,
+        pairwise::transcript()?,
         group::roster_hash()?,
         group::sender_chain_file()?,
         group::distribution_verify()?,
@@ -59,7 +57,9 @@ pub fn all() -> Result<Vec<VectorFile>, String> {
         attachment::seal_hedged()?,
         attachment::open()?,
         attachment::chunk()?,
-    ])
+    ];
+    files.extend(pairwise::kdf()?);
+    Ok(files)
 }
 
 struct Builder {

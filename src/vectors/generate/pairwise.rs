@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use rand_chacha::ChaCha20Rng;
 use serde_json::{Map, Value, json};
 
-use super::{Builder, DAY, T0, h, random, rng, small_order_points};
+use super::{Builder, DAY, T0, h, random, rng, small_order_points, unhex};
 use crate::device::DeviceKeys;
 use crate::ids::{DeviceAddress, DeviceId, UserId};
 use crate::keys::{IdentitySecretKey, SealingSecretKey};
@@ -126,593 +126,543 @@ pub(super) fn run(step: &str, input: &Value) -> Result<Map<String, Value>, Strin
     f(input).map_err(|e| alloc::format!("{step}: {e}"))
 }
 
-/// A `pairwise-seal` input.
-fn seal_input(
-    sender: &Fixture,
-    recipient: &Fixture,
-    counter: u64,
-    random: [u8; 32],
-    content_type: u16,
-    plaintext: &[u8],
-    ad: &[u8],
-) -> Result<Value, String> {
-    seal_input_at(
-        sender,
-        recipient,
-        counter,
-        random,
-        content_type,
-        plaintext,
-        ad,
-        T0 + 10,
-    )
+/// A transcript party's inputs (`alice`/`bob` of `ratchet-transcript`).
+fn party_input(f: &Fixture, one_time: &[[u8; 32]], lost_one_time: &[[u8; 32]]) -> Value {
+    let hexes = |keys: &[[u8; 32]]| Value::Array(keys.iter().map(h).collect());
+    let mut p = Map::new();
+    p.insert("identitySeed".into(), h(f.identity_seed));
+    p.insert("userId".into(), h(f.user));
+    p.insert("deviceId".into(), Value::from(f.device));
+    p.insert("sealingSecrets".into(), hexes(&f.sealing));
+    if !f.retired.is_empty() {
+        p.insert("retiredSealingSecrets".into(), hexes(&f.retired));
+    }
+    if !one_time.is_empty() {
+        p.insert("oneTimeSecrets".into(), hexes(one_time));
+    }
+    if !lost_one_time.is_empty() {
+        p.insert("lostOneTimeSecrets".into(), hexes(lost_one_time));
+    }
+    Value::Object(p)
 }
 
-/// A `pairwise-seal` input at a given time.
-#[allow(clippy::too_many_arguments)]
-fn seal_input_at(
-    sender: &Fixture,
-    recipient: &Fixture,
-    counter: u64,
-    random: [u8; 32],
-    content_type: u16,
-    plaintext: &[u8],
-    ad: &[u8],
+/// Builds a `ratchet-transcript` case: parties, options and events with their randomness.
+struct Script<'a> {
+    r: &'a mut ChaCha20Rng,
+    input: Map<String, Value>,
+    events: Vec<Value>,
+    sealed: usize,
     now: u64,
-) -> Result<Value, String> {
-    let mut input = Map::new();
-    sender.inputs("sender", &mut input);
-    input.insert("recipientBundle".into(), h(recipient.bundle()?));
-    input.insert("notBefore".into(), Value::from(T0 + 10));
-    input.insert("now".into(), Value::from(now));
-    input.insert("counter".into(), Value::from(counter));
-    input.insert("random".into(), h(random));
-    input.insert("contentType".into(), Value::from(content_type));
-    input.insert("plaintext".into(), h(plaintext));
-    input.insert("associatedData".into(), h(ad));
-    Ok(Value::Object(input))
 }
 
-/// Seals through the `pairwise-seal` step and returns the message bytes.
-fn seal_message(
-    r: &mut ChaCha20Rng,
-    sender: &Fixture,
-    recipient: &Fixture,
-    counter: u64,
-    plaintext: &[u8],
-    ad: &[u8],
-) -> Result<Vec<u8>, String> {
-    let out = run(
-        "pairwise-seal",
-        &seal_input(sender, recipient, counter, random(r), 0, plaintext, ad)?,
-    )?;
-    let text = out
-        .get("message")
-        .and_then(Value::as_str)
-        .ok_or("no message")?;
-    hex::decode(text).map_err(|e| e.to_string())
+/// Randomness offered to each seal: more than the most a seal draws (SPEC.md §7.7:
+/// 64 for a start, 128 for a KEM sending step, 32 for the salt).
+const SEAL_RANDOM: usize = 256;
+
+impl<'a> Script<'a> {
+    fn new(r: &'a mut ChaCha20Rng, alice: Value, bob: Value) -> Self {
+        let mut input = Map::new();
+        input.insert("alice".into(), alice);
+        input.insert("bob".into(), bob);
+        input.insert("notBefore".into(), Value::from(T0 + 10));
+        Self {
+            r,
+            input,
+            events: Vec::new(),
+            sealed: 0,
+            now: T0 + 20,
+        }
+    }
+
+    fn option(mut self, key: &str, value: Value) -> Self {
+        self.input.insert(key.into(), value);
+        self
+    }
+
+    fn seal_on(&mut self, who: &str, session: usize, content_type: u16, text: &[u8], ad: &[u8]) -> usize {
+        let mut random = alloc::vec![0u8; SEAL_RANDOM];
+        rand_core::Rng::fill_bytes(self.r, &mut random);
+        self.events.push(json!({
+            "seal": who, "session": session, "now": self.now, "contentType": content_type,
+            "plaintext": hex::encode(text), "associatedData": hex::encode(ad),
+            "random": hex::encode(random),
+        }));
+        self.sealed += 1;
+        self.sealed - 1
+    }
+
+    fn seal(&mut self, who: &str, text: &[u8]) -> usize {
+        self.seal_on(who, 0, 0, text, b"")
+    }
+
+    fn open_with(&mut self, who: &str, session: usize, message: usize, ad: &[u8], extra: Value) {
+        let mut event = json!({
+            "open": who, "session": session, "now": self.now, "message": message,
+            "associatedData": hex::encode(ad),
+        });
+        if let (Some(e), Some(x)) = (event.as_object_mut(), extra.as_object()) {
+            for (k, v) in x {
+                e.insert(k.clone(), v.clone());
+            }
+        }
+        self.events.push(event);
+    }
+
+    fn open(&mut self, who: &str, message: usize) {
+        self.open_with(who, 0, message, b"", json!({}));
+    }
+
+    fn event(&mut self, event: Value) {
+        self.events.push(event);
+    }
+
+    fn input(self) -> Value {
+        let mut input = self.input;
+        input.insert("events".into(), Value::Array(self.events));
+        Value::Object(input)
+    }
+}
+
+fn fast_kem_policy() -> Value {
+    json!({"maxSkip": 1000, "maxSkipped": 2000, "skippedLifetime": 7 * DAY,
+           "kemEverySteps": 2, "kemEverySeconds": 86_400})
 }
 
 pub(super) fn header() -> Result<VectorFile, String> {
     let mut b = Builder::new(
         "pairwise-header",
         "7.3",
-        "Decoding a 92-byte pairwise header: input header; outputs contentType, senderKeyId, recipientKeyId, \
-         counter, salt, commitment and bound (the 44 bytes bound into the message keys), or \
-         UnsupportedVersion / Malformed.",
+        "Decode a message header (no body): input header; outputs contentType, sessionId, \
+         ratchetKey, previousMessageChain, previousControlChain, n, the INIT fields \
+         (initiatorKeyId, responderKeyId, initKemKeyId, initKemCiphertext, oneTimeKeyId when \
+         present), the KEM-step fields (stepKemKeyId, stepKemCiphertext, newKemKey), salt, \
+         commitment and bound (the header without salt and commitment), or the decoding error.",
         &[
-            ("UnsupportedVersion", "Version byte other than 1"),
-            ("Malformed", "Wrong kind byte, or not exactly 92 bytes"),
+            ("Init", "The header carries the INIT fields"),
+            ("OneTime", "The start used a one-time key"),
+            ("KemStep", "The header carries the KEM-step fields"),
+            ("Malformed", "Not a well-formed header"),
+            ("UnsupportedVersion", "A version byte other than 2"),
         ],
     );
     let mut r = rng("pairwise-header");
     let alice = Fixture::new(&mut r, b"alice", 1);
     let bob = Fixture::new(&mut r, b"bob", 1);
-    let mut headers = Vec::new();
-    for (counter, ct, comment) in [
-        (0u64, 0u16, "first text message"),
-        (41, 1, "location, counter 41"),
-        (
-            u64::MAX - 1,
-            0x8001,
-            "application type, largest usable counter",
-        ),
-        (7, 999, "reserved content type is carried through"),
-    ] {
-        let input = seal_input(&alice, &bob, counter, random(&mut r), ct, b"x", b"")?;
-        let message = run("pairwise-seal", &input)?;
-        let text = message
-            .get("message")
-            .and_then(Value::as_str)
-            .ok_or("no message")?;
-        let header = hex::decode(text.get(..184).ok_or("short")?).map_err(|e| e.to_string())?;
-        b.valid(comment, &[], json!({ "header": h(&header) }))?;
-        headers.push(header);
+    let one_time: [u8; 32] = random(&mut r);
+    let mut script = Script::new(&mut r, party_input(&alice, &[], &[]), party_input(&bob, &[one_time], &[]))
+        .option("policy", fast_kem_policy())
+        .option("aliceOneTimeKey", Value::from(0));
+    let first = script.seal("alice", b"hi");
+    script.open("bob", first);
+    for _ in 0..3 {
+        let m = script.seal("bob", b"b");
+        script.open("alice", m);
+        let m = script.seal("alice", b"a");
+        script.open("bob", m);
     }
-    let base = headers.first().cloned().ok_or("no header")?;
-    let with = |i: usize, v: u8| {
-        let mut x = base.clone();
-        if let Some(byte) = x.get_mut(i) {
-            *byte = v;
-        }
-        x
+    let out = run("ratchet-transcript", &script.input())?;
+    let messages: Vec<Vec<u8>> = out
+        .get("results")
+        .and_then(Value::as_array)
+        .ok_or("no results")?
+        .iter()
+        .filter_map(|r| r.get("message").and_then(Value::as_str))
+        .map(hex::decode)
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let header_of = |m: &[u8]| -> Result<Vec<u8>, String> {
+        let mut reader = crate::codec::Reader::new(m);
+        crate::pairwise::Header::decode(&mut reader).map_err(|e| e.to_string())?;
+        Ok(m[..m.len() - reader.remaining()].to_vec())
     };
-    b.invalid(
-        "version 0",
-        "UnsupportedVersion",
-        json!({ "header": h(with(0, 0)) }),
-    )?;
-    b.invalid(
-        "version 2",
-        "UnsupportedVersion",
-        json!({ "header": h(with(0, 2)) }),
-    )?;
-    b.invalid(
-        "kind 2 (not pairwise)",
-        "Malformed",
-        json!({ "header": h(with(1, 2)) }),
-    )?;
-    b.invalid("91 bytes", "Malformed", json!({ "header": h(&base[..91]) }))?;
-    let mut long = base.clone();
-    long.push(0);
-    b.invalid("93 bytes", "Malformed", json!({ "header": h(long) }))?;
-    b.invalid("empty", "Malformed", json!({ "header": "" }))?;
-    b.finish()
-}
+    let init = header_of(&messages[0])?;
+    b.valid("first message: INIT with a one-time key", &["Init", "OneTime"], json!({ "header": h(&init) }))?;
+    let kem = messages
+        .iter()
+        .skip(1)
+        .map(|m| header_of(m))
+        .find(|hdr| hdr.as_ref().is_ok_and(|x| x[2] & crate::pairwise::FLAG_KEM_STEP != 0))
+        .ok_or("no KEM step in the script")??;
+    b.valid("a KEM step", &["KemStep"], json!({ "header": h(&kem) }))?;
+    let plain = header_of(&messages[1])?;
+    b.valid("a reply", &[], json!({ "header": h(&plain) }))?;
 
-fn party_inputs(f: &Fixture, prefix: &str, into: &mut Map<String, Value>) -> Result<(), String> {
-    let identity = IdentitySecretKey::from_seed(&f.identity_seed).public_key();
-    let sealing = SealingSecretKey::from_bytes(f.sealing.last().ok_or("no key")?).public_key();
-    into.insert(alloc::format!("{prefix}UserId"), h(f.user));
-    into.insert(alloc::format!("{prefix}DeviceId"), Value::from(f.device));
-    into.insert(
-        alloc::format!("{prefix}IdentityKey"),
-        h(identity.as_bytes()),
-    );
-    into.insert(alloc::format!("{prefix}SealingKey"), h(sealing.as_bytes()));
-    Ok(())
-}
-
-fn chain_input(sender: &Fixture, recipient: &Fixture) -> Result<Value, String> {
-    let mut input = Map::new();
-    input.insert(
-        "senderSealingSecret".into(),
-        h(sender.sealing.last().ok_or("no key")?),
-    );
-    party_inputs(sender, "sender", &mut input)?;
-    party_inputs(recipient, "recipient", &mut input)?;
-    Ok(Value::Object(input))
-}
-
-pub(super) fn chain_key() -> Result<VectorFile, String> {
-    let mut b = Builder::new(
-        "pairwise-chain-key",
-        "7.4",
-        "Chain key of the direction sender -> recipient: inputs senderSealingSecret and, for sender and \
-         recipient, UserId (hex), DeviceId, IdentityKey, SealingKey; outputs shared (X25519) and chainKey, \
-         or NonContributory.",
-        &[
-            (
-                "Direction",
-                "The reverse direction of the previous case: same shared secret, other chain",
-            ),
-            (
-                "UnknownKeyShare",
-                "Carol registered Alice's sealing key: same shared secret, other chain",
-            ),
-            (
-                "NonContributory",
-                "The recipient's sealing key has small order",
-            ),
-        ],
-    );
-    let mut r = rng("pairwise-chain-key");
-    let alice = Fixture::new(&mut r, b"alice@example.org", 1);
-    let bob = Fixture::new(&mut r, b"bob@example.org", 3);
-    b.valid("Alice -> Bob", &[], chain_input(&alice, &bob)?)?;
-    b.valid("Bob -> Alice", &["Direction"], chain_input(&bob, &alice)?)?;
-    let mut carol = Fixture::new(&mut r, b"carol@example.org", 1);
-    carol.sealing = alice.sealing.clone();
-    b.valid(
-        "Carol (holding Alice's sealing key) -> Bob",
-        &["UnknownKeyShare"],
-        chain_input(&carol, &bob)?,
-    )?;
-    let alice2 = Fixture::new(&mut r, b"alice@example.org", 2);
-    b.valid(
-        "Alice's second device -> Bob",
-        &[],
-        chain_input(&alice2, &bob)?,
-    )?;
-    let mut input = chain_input(&alice, &bob)?;
-    let (point, _) = small_order_points()?[0];
-    if let Some(obj) = input.as_object_mut() {
-        obj.insert("recipientSealingKey".into(), h(point));
+    let mut v1 = plain.clone();
+    v1[0] = 1;
+    b.invalid("version 1 (draft 1)", "UnsupportedVersion", json!({ "header": h(&v1) }))?;
+    b.invalid("truncated by one byte", "Malformed", json!({ "header": h(&plain[..plain.len() - 1]) }))?;
+    let mut extra = plain.clone();
+    extra.push(0);
+    b.invalid("one trailing byte", "Malformed", json!({ "header": h(&extra) }))?;
+    let mut kind = plain.clone();
+    kind[1] = 2;
+    b.invalid("kind 2", "Malformed", json!({ "header": h(&kind) }))?;
+    for (comment, flags) in [("an unknown flag", 0x08u8), ("ONE_TIME without INIT", 0x02)] {
+        let mut f = plain.clone();
+        f[2] = flags;
+        b.invalid(comment, "Malformed", json!({ "header": h(&f) }))?;
     }
-    b.invalid("recipient sealing key u = 0", "NonContributory", input)?;
+    for (point, _) in small_order_points()?.iter().take(2) {
+        let mut f = plain.clone();
+        f[21..53].copy_from_slice(point);
+        b.invalid("a small-order ratchet key", "Malformed", json!({ "header": h(&f) }))?;
+    }
+    let mut max = plain.clone();
+    max[61..65].copy_from_slice(&u32::MAX.to_be_bytes());
+    b.invalid("n = 2^32 - 1", "Malformed", json!({ "header": h(&max) }))?;
+    let mut bad_kem = kem.clone();
+    // The new KEM key starts after the fixed fields, its id and the ciphertext.
+    let at = crate::pairwise::FIXED_FIELDS_LEN + 16 + crate::keys::KEM_CIPHERTEXT_LEN;
+    bad_kem[at..at + 2].copy_from_slice(&[0xff, 0xff]);
+    b.invalid("a new KEM key failing the modulus check", "Malformed", json!({ "header": h(&bad_kem) }))?;
     b.finish()
 }
 
-pub(super) fn message_keys() -> Result<VectorFile, String> {
-    let mut b = Builder::new(
-        "pairwise-message-keys",
+pub(super) fn kdf() -> Result<Vec<VectorFile>, String> {
+    let mut r = rng("ratchet-kdf");
+    let mut root = Builder::new(
+        "ratchet-root",
         "7.4",
-        "Message keys: inputs chainKey, salt (16), bound (the 44 header bytes bound into the keys); outputs \
-         aeadKey, nonce, commitment.",
+        "A root step: inputs rootKey, dh (an X25519 result), kemSecret (absent unless a KEM step); \
+         outputs rootKey, messageChain, controlChain.",
+        &[("KemStep", "With a KEM shared secret")],
+    );
+    for i in 0..3 {
+        let flags: &[&str] = if i == 2 { &["KemStep"] } else { &[] };
+        let mut input = json!({ "rootKey": h(random::<32>(&mut r)), "dh": h(random::<32>(&mut r)) });
+        if i == 2 {
+            input["kemSecret"] = h(random::<32>(&mut r));
+        }
+        root.valid(&alloc::format!("root step {i}"), flags, input)?;
+    }
+    let mut chain = Builder::new(
+        "ratchet-chain",
+        "7.4",
+        "A chain step: input chainKey; outputs messageSecret, nextChainKey.",
         &[],
     );
-    let mut r = rng("pairwise-message-keys");
-    for i in 0..6u64 {
-        let mut bound = Vec::with_capacity(44);
-        bound.extend_from_slice(&[1, 1, 0, (i % 3) as u8]);
-        bound.extend_from_slice(&random::<32>(&mut r));
-        bound.extend_from_slice(&(i * 1000).to_be_bytes());
-        b.valid(
-            &alloc::format!("random chain, counter {}", i * 1000),
-            &[],
-            json!({ "chainKey": h(random::<32>(&mut r)), "salt": h(random::<16>(&mut r)), "bound": h(bound) }),
-        )?;
+    let mut key: [u8; 32] = random(&mut r);
+    for i in 0..3 {
+        let out = run("ratchet-chain", &json!({ "chainKey": h(key) }))?;
+        chain.valid(&alloc::format!("step {i} of one chain"), &[], json!({ "chainKey": h(key) }))?;
+        key = unhex(out.get("nextChainKey").and_then(Value::as_str).ok_or("next")?)?;
     }
-    b.finish()
-}
-
-pub(super) fn seal() -> Result<VectorFile, String> {
-    let mut b = Builder::new(
-        "pairwise-seal",
-        "7.5",
-        "Seal with fixed randomness: inputs sender device (senderIdentitySeed, senderUserId, senderDeviceId, \
-         senderSealingSecrets: the newest is used), recipientBundle (verified at notBefore), notBefore (keys \
-         of the device are valid from notBefore + index for 30 days), now, counter (the session's next \
-         counter), random (the 32 bytes the hedged salt draws, SPEC 3.5), contentType, plaintext, \
-         associatedData; output message, or the failed check of SPEC 7.5.",
-        &[
-            ("CounterExhausted", "The counter is 2^64 - 1"),
-            ("Rotation", "The sender has two live keys"),
-            (
-                "LocalKeyExpired",
-                "The sender's newest key expired before now (plus 300 s)",
-            ),
-            (
-                "PeerKeyExpired",
-                "The recipient's key expired before now (plus 300 s)",
-            ),
-            (
-                "RepeatedRandomness",
-                "The same 32 random bytes as another case",
-            ),
-        ],
+    let mut keys = Builder::new(
+        "ratchet-message-keys",
+        "7.4",
+        "A message's keys: inputs messageSecret, salt; outputs aeadKey, nonce, commitment.",
+        &[],
     );
-    let mut r = rng("pairwise-seal");
-    let alice = Fixture::new(&mut r, b"alice", 1);
-    let bob = Fixture::new(&mut r, b"bob", 1);
-    /// (comment, counter, content type, plaintext, associated data)
-    type Case<'a> = (&'a str, u64, u16, &'a [u8], &'a [u8]);
-    let cases: [Case<'_>; 6] = [
-        ("empty text", 0, 0, b"", b""),
-        ("one byte", 1, 0, b"!", b""),
-        (
-            "text with associated data",
-            2,
-            0,
-            b"hello Bob",
-            b"conversation 7",
-        ),
-        ("location", 17, 1, b"{\"lat\":35.68,\"lon\":139.76}", b""),
-        (
-            "application type, 100 bytes",
-            1000,
-            0x8123,
-            &[0xa5; 100],
-            b"app",
-        ),
-        ("largest usable counter", u64::MAX - 1, 0, b"last", b""),
-    ];
-    for (comment, counter, ct, pt, ad) in cases {
-        b.valid(
-            comment,
+    let secret: [u8; 32] = random(&mut r);
+    for i in 0..2 {
+        keys.valid(
+            &alloc::format!("salt {i}"),
             &[],
-            seal_input(&alice, &bob, counter, random(&mut r), ct, pt, ad)?,
+            json!({ "messageSecret": h(secret), "salt": h(random::<16>(&mut r)) }),
         )?;
     }
-    let mut rotated = Fixture::new(&mut r, b"alice", 1);
-    rotated.identity_seed = alice.identity_seed;
-    rotated.sealing = alloc::vec![alice.sealing[0], random(&mut r)];
-    b.valid(
-        "after rotation the newest key seals",
-        &["Rotation"],
-        seal_input(&rotated, &bob, 3, random(&mut r), 0, b"new key", b"")?,
-    )?;
-    // A repeated RNG output: the hedged salt still differs for another message.
-    let repeated = random(&mut r);
-    for (comment, pt) in [
-        ("repeated randomness, message A", &b"attack at dawn"[..]),
-        ("repeated randomness, message B", &b"attack at dusk"[..]),
+    let mut salt = Builder::new(
+        "ratchet-hedged-salt",
+        "3.5",
+        "A ratchet message's hedged salt (prf = messageSecret, H from it): inputs messageSecret, \
+         random (32), bound, associatedData, plaintext; output salt.",
+        &[("RepeatedRandomness", "The same random bytes as the case before")],
+    );
+    let random32: [u8; 32] = random(&mut r);
+    let bound: [u8; 65] = random(&mut r);
+    for (comment, flags, ad, pt) in [
+        ("plaintext A", &[][..], &b""[..], &b"attack at dawn"[..]),
+        ("plaintext B, same randomness", &["RepeatedRandomness"][..], b"", b"attack at dusk"),
+        ("same plaintext, other associated data", &["RepeatedRandomness"][..], b"chat 9", b"attack at dusk"),
+        ("bytes moved from plaintext to associated data", &["RepeatedRandomness"][..], b"chat 9a", b"ttack at dusk"),
     ] {
-        b.valid(
+        salt.valid(
             comment,
-            &["RepeatedRandomness"],
-            seal_input(&alice, &bob, 5, repeated, 0, pt, b"")?,
+            flags,
+            json!({ "messageSecret": h(secret), "random": h(random32), "bound": h(bound),
+                     "associatedData": h(ad), "plaintext": h(pt) }),
         )?;
     }
-    b.invalid(
-        "counter 2^64 - 1",
-        "CounterExhausted",
-        seal_input(&alice, &bob, u64::MAX, random(&mut r), 0, b"", b"")?,
-    )?;
-    // Bob's bundle is valid until T0 + 30 days, Alice's key until notBefore + 30 days;
-    // 300 s of skew are allowed after each.
-    let bob_expiry = T0 + 30 * DAY + 300;
-    let alice_expiry = T0 + 10 + 30 * DAY + 300;
-    b.valid(
-        "one second before the recipient key expires (skew allowance)",
-        &[],
-        seal_input_at(
-            &alice,
-            &bob,
-            0,
-            random(&mut r),
-            0,
-            b"late",
-            b"",
-            bob_expiry - 1,
-        )?,
-    )?;
-    b.invalid(
-        "recipient key expired",
-        "PeerKeyExpired",
-        seal_input_at(
-            &alice,
-            &bob,
-            0,
-            random(&mut r),
-            0,
-            b"too late",
-            b"",
-            bob_expiry,
-        )?,
-    )?;
-    b.invalid(
-        "sender key expired (checked before the recipient key)",
-        "LocalKeyExpired",
-        seal_input_at(
-            &alice,
-            &bob,
-            0,
-            random(&mut r),
-            0,
-            b"too late",
-            b"",
-            alice_expiry,
-        )?,
-    )?;
+    Ok(alloc::vec![root.finish()?, chain.finish()?, keys.finish()?, salt.finish()?])
+}
+
+pub(super) fn init() -> Result<VectorFile, String> {
+    let mut b = Builder::new(
+        "ratchet-init",
+        "7.5",
+        "The initiator's hybrid start: inputs initiator device (initiatorIdentitySeed, \
+         initiatorUserId, initiatorDeviceId, initiatorSealingSecrets: the newest is used), \
+         responderBundle (verified at notBefore), notBefore, oneTimeKey (the responder's one-time \
+         public key, absent if none), random (ephemeral secret 32 ‖ ML-KEM m 32); outputs \
+         ephemeralKey, kemCiphertext, sessionId, rootKey, messageChain, controlChain.",
+        &[("OneTime", "With a one-time key")],
+    );
+    let mut r = rng("ratchet-init");
+    let alice = Fixture::new(&mut r, b"alice", 1);
+    let bob = Fixture::new(&mut r, b"bob", 2);
+    for with_otk in [false, true] {
+        let mut input = Map::new();
+        alice.inputs("initiator", &mut input);
+        input.insert("responderBundle".into(), h(bob.bundle()?));
+        input.insert("notBefore".into(), Value::from(T0 + 10));
+        input.insert("random".into(), h(random::<64>(&mut r)));
+        let flags: &[&str] = if with_otk {
+            input.insert(
+                "oneTimeKey".into(),
+                h(SealingSecretKey::from_bytes(&random(&mut r)).public_key().as_bytes()),
+            );
+            &["OneTime"]
+        } else {
+            &[]
+        };
+        b.valid(if with_otk { "with a one-time key" } else { "without a one-time key" }, flags, Value::Object(input))?;
+    }
     b.finish()
 }
 
-fn open_input(
-    recipient: &Fixture,
-    sender: &Fixture,
-    delivered: &[Vec<u8>],
-    message: &[u8],
-    ad: &[u8],
-) -> Result<Value, String> {
-    open_input_at(recipient, sender, delivered, message, ad, T0 + 20)
-}
-
-fn open_input_at(
-    recipient: &Fixture,
-    sender: &Fixture,
-    delivered: &[Vec<u8>],
-    message: &[u8],
-    ad: &[u8],
-    now: u64,
-) -> Result<Value, String> {
-    let mut input = Map::new();
-    recipient.inputs("recipient", &mut input);
-    input.insert("senderBundle".into(), h(sender.bundle()?));
-    input.insert("notBefore".into(), Value::from(T0 + 10));
-    input.insert("now".into(), Value::from(now));
-    input.insert(
-        "delivered".into(),
-        Value::Array(delivered.iter().map(h).collect()),
-    );
-    input.insert("message".into(), h(message));
-    input.insert("associatedData".into(), h(ad));
-    Ok(Value::Object(input))
-}
-
-pub(super) fn open() -> Result<VectorFile, String> {
+pub(super) fn transcript() -> Result<VectorFile, String> {
     let mut b = Builder::new(
-        "pairwise-open",
-        "7.5",
-        "Open after the delivered messages were opened: inputs recipient device (recipientIdentitySeed, \
-         recipientUserId, recipientDeviceId, recipientSealingSecrets, recipientRetiredSealingSecrets), \
-         senderBundle, notBefore (the bundle is verified then), now, delivered (messages opened first, in \
-         order), message, associatedData; outputs contentType, plaintext, counter, skipped, late, or the \
-         failed check of SPEC 7.5.",
+        "ratchet-transcript",
+        "7.5-7.9",
+        "A scripted conversation (test-vectors/README.md): inputs alice, bob (devices), \
+         notBefore, policy, aliceKnows/bobKnows (the peer's sealing secrets whose bundles a side \
+         knows; default its live ones), aliceOneTimeKey, events (newSession, seal, open, expire); \
+         output results, one per event; an invalid case fails at its last event.",
         &[
-            ("OutOfOrder", "The message arrives after a later one"),
-            ("Gap", "Counters were skipped"),
-            ("Rotation", "The recipient has two live keys"),
-            ("Malformed", "Not a well-formed message"),
-            ("UnsupportedVersion", "Version byte other than 1"),
-            (
-                "Reflected",
-                "The recipient's own message to the sender, fed back to it",
-            ),
-            ("RetiredKey", "Sealed to a key the recipient retired"),
-            (
-                "UnknownRecipientKey",
-                "Sealed to a key the recipient never had",
-            ),
-            (
-                "UnknownSenderKey",
-                "Sealed with a key the session does not know for the sender",
-            ),
-            (
-                "PeerKeyExpired",
-                "The sender's key expired before now (plus 300 s)",
-            ),
-            ("Replay", "The counter was already accepted"),
-            (
-                "TooOld",
-                "The counter is 1024 or more below the highest accepted one",
-            ),
-            (
-                "CommitmentMismatch",
-                "The header's commitment does not match the derived keys",
-            ),
-            ("AuthenticationFailed", "The AEAD tag does not verify"),
+            ("PingPong", "The speaking direction alternates (a DH step per turn)"),
+            ("KemStep", "KEM steps every 2 sending steps"),
+            ("OutOfOrder", "Messages arrive out of order, across epochs"),
+            ("Control", "Control traffic beside chat traffic"),
+            ("OneTime", "The start uses a one-time key"),
+            ("Concurrent", "Both sides start at the same time"),
+            ("Replay", "A message is opened twice"),
+            ("Reflected", "A side opens its own message"),
+            ("UnknownSession", "A message of a state the side does not hold, without INIT"),
+            ("StaleSession", "A start of a state the side held and dropped"),
+            ("RetiredKey", "A start addressed to a retired key"),
+            ("UnknownRecipientKey", "A start addressed to a key the responder never had"),
+            ("UnknownSenderKey", "A start from a key the responder does not know for the peer"),
+            ("UnknownOneTimeKey", "A start naming a one-time key the responder does not have"),
+            ("ConsumedOneTimeKey", "A second start with one one-time key"),
+            ("PeerKeyExpired", "The peer's bundle expired"),
+            ("LocalKeyExpired", "The responder's own key expired"),
+            ("TooOld", "A skipped secret expired"),
+            ("TooManySkipped", "More skipped than the policy allows"),
+            ("UnexpectedRatchetKey", "A new peer ratchet key before the side sent"),
+            ("UnknownKemKey", "A KEM step to a key the side does not hold"),
+            ("CommitmentMismatch", "The salt was changed"),
+            ("AuthenticationFailed", "The ciphertext was changed"),
+            ("Malformed", "A truncated message"),
+            ("UnsupportedVersion", "Version byte 1"),
         ],
     );
-    let mut r = rng("pairwise-open");
+    let mut r = rng("ratchet-transcript");
     let alice = Fixture::new(&mut r, b"alice", 1);
     let bob = Fixture::new(&mut r, b"bob", 1);
-    let m: Vec<Vec<u8>> = (0..5u64)
-        .map(|i| {
-            seal_message(
-                &mut r,
-                &alice,
-                &bob,
-                i,
-                alloc::format!("message {i}").as_bytes(),
-                b"",
-            )
-        })
-        .collect::<Result<_, _>>()?;
-    let with_ad = seal_message(&mut r, &alice, &bob, 0, b"with associated data", b"chat 9")?;
-    b.valid(
-        "first message",
-        &[],
-        open_input(&bob, &alice, &[], &m[0], b"")?,
-    )?;
-    b.valid(
-        "with associated data",
-        &[],
-        open_input(&bob, &alice, &[], &with_ad, b"chat 9")?,
-    )?;
-    b.valid(
-        "gap: 0 then 4",
-        &["Gap"],
-        open_input(&bob, &alice, &m[..1], &m[4], b"")?,
-    )?;
-    b.valid(
-        "out of order: 3 then 1",
-        &["OutOfOrder"],
-        open_input(&bob, &alice, &m[3..4], &m[1], b"")?,
-    )?;
-    // Bob rotated: the message to his old key still opens while it is live.
+    fn plain<'a>(r: &'a mut ChaCha20Rng, alice: &Fixture, bob: &Fixture) -> Script<'a> {
+        Script::new(r, party_input(alice, &[], &[]), party_input(bob, &[], &[]))
+    }
+
+    // Valid conversations.
+    let mut s = plain(&mut r, &alice, &bob).option("policy", fast_kem_policy());
+    for round in 0..4u8 {
+        let m = s.seal("alice", &[b'a', round]);
+        s.open("bob", m);
+        let m = s.seal("bob", &[b'b', round]);
+        s.open("alice", m);
+    }
+    b.valid("ping-pong, four turns each way, KEM steps", &["PingPong", "KemStep"], s.input())?;
+
+    let mut s = plain(&mut r, &alice, &bob);
+    let first: Vec<usize> = (0..4u8).map(|i| s.seal("alice", &[i])).collect();
+    s.open("bob", first[2]);
+    s.open("bob", first[0]);
+    let reply = s.seal("bob", b"reply");
+    s.open("alice", reply);
+    let next = s.seal("alice", b"new epoch");
+    s.open("bob", next);
+    s.open("bob", first[3]);
+    s.open("bob", first[1]);
+    b.valid("out of order across epochs", &["OutOfOrder"], s.input())?;
+
+    let mut s = plain(&mut r, &alice, &bob);
+    let t0 = s.seal("alice", b"text 0");
+    let t1 = s.seal("alice", b"text 1");
+    let wrap = s.seal_on("alice", 0, 3, &[7; 32], b"group 1");
+    let t2 = s.seal("alice", b"text 2");
+    s.open_with("bob", 0, wrap, b"group 1", json!({}));
+    s.open("bob", t2);
+    s.open("bob", t0);
+    s.open("bob", t1);
+    b.valid("a group-key wrap on the control chain", &["Control"], s.input())?;
+
+    let otk: [u8; 32] = random(&mut r);
+    let mut s = Script::new(&mut r, party_input(&alice, &[], &[]), party_input(&bob, &[otk], &[]))
+        .option("aliceOneTimeKey", Value::from(0));
+    let m = s.seal("alice", b"with a one-time key");
+    s.open("bob", m);
+    let m = s.seal("bob", b"ok");
+    s.open("alice", m);
+    b.valid("a start with a one-time key", &["OneTime"], s.input())?;
+
+    let mut s = plain(&mut r, &alice, &bob);
+    let a = s.seal("alice", b"A first");
+    let bb = s.seal("bob", b"B first");
+    s.open("bob", a);
+    s.open("alice", bb);
+    let a2 = s.seal("alice", b"A second");
+    let b2 = s.seal("bob", b"B second");
+    s.open("bob", a2);
+    s.open("alice", b2);
+    let a3 = s.seal("alice", b"A third");
+    s.open("bob", a3);
+    let b3 = s.seal("bob", b"B third");
+    s.open("alice", b3);
+    b.valid("concurrent starts converge", &["Concurrent"], s.input())?;
+
+    // Failures, roughly in the order of SPEC 7.7.
+    let mut s = plain(&mut r, &alice, &bob);
+    let m = s.seal("alice", b"x");
+    s.open_with("bob", 0, m, b"", json!({"truncate": 40}));
+    b.invalid("truncated message", "Malformed", s.input())?;
+    let mut s = plain(&mut r, &alice, &bob);
+    let m = s.seal("alice", b"x");
+    s.open_with("bob", 0, m, b"", json!({"flip": [0, 3]}));
+    b.invalid("version 1", "UnsupportedVersion", s.input())?;
+
+    let mut s = plain(&mut r, &alice, &bob);
+    let m = s.seal("alice", b"x");
+    s.open("bob", m);
+    let reply = s.seal("bob", b"y");
+    s.event(json!({"newSession": "alice"}));
+    s.open_with("alice", 1, reply, b"", json!({}));
+    b.invalid("a reply opened by a fresh session", "UnknownSession", s.input())?;
+
+    let mut s = plain(&mut r, &alice, &bob);
+    let mut starts = alloc::vec![s.seal("alice", b"start 0")];
+    for k in 1..5usize {
+        s.event(json!({"newSession": "alice"}));
+        starts.push(s.seal_on("alice", k, 0, &[k as u8], b""));
+    }
+    for m in &starts {
+        s.open("bob", *m);
+    }
+    s.open("bob", starts[0]);
+    b.invalid("a dropped state's start again", "StaleSession", s.input())?;
+
     let mut bob_rotated = Fixture::new(&mut r, b"bob", 1);
     bob_rotated.identity_seed = bob.identity_seed;
-    bob_rotated.sealing = alloc::vec![bob.sealing[0], random(&mut r)];
-    b.valid(
-        "to the older of two live keys",
-        &["Rotation"],
-        open_input(&bob_rotated, &alice, &[], &m[0], b"")?,
-    )?;
+    bob_rotated.retired = bob.sealing.clone();
+    bob_rotated.sealing = alloc::vec![random(&mut r)];
+    let mut s = Script::new(&mut r, party_input(&alice, &[], &[]), party_input(&bob_rotated, &[], &[]))
+        .option("aliceKnows", json!([h(bob.sealing[0])]));
+    let m = s.seal("alice", b"x");
+    s.open("bob", m);
+    b.invalid("sealed to a key Bob retired", "RetiredKey", s.input())?;
 
-    // Failures, in the order of SPEC 7.5.
-    b.invalid(
-        "truncated to the header",
-        "Malformed",
-        open_input(&bob, &alice, &[], &m[0][..92], b"")?,
-    )?;
-    let mut v2 = m[0].clone();
-    v2[0] = 2;
-    b.invalid(
-        "version 2",
-        "UnsupportedVersion",
-        open_input(&bob, &alice, &[], &v2, b"")?,
-    )?;
-    let reflected = seal_message(&mut r, &bob, &alice, 0, b"Bob to Alice", b"")?;
-    b.invalid(
-        "Bob's own message to Alice",
-        "Reflected",
-        open_input(&bob, &alice, &[], &reflected, b"")?,
-    )?;
-    let mut bob_retired = Fixture::new(&mut r, b"bob", 1);
-    bob_retired.identity_seed = bob.identity_seed;
-    bob_retired.retired = bob.sealing.clone();
-    bob_retired.sealing = alloc::vec![random(&mut r)];
-    b.invalid(
-        "sealed to a retired key",
-        "RetiredKey",
-        open_input(&bob_retired, &alice, &[], &m[0], b"")?,
-    )?;
-    let mut bob_other = Fixture::new(&mut r, b"bob", 1);
-    bob_other.identity_seed = bob.identity_seed;
-    b.invalid(
-        "sealed to a key Bob never had",
-        "UnknownRecipientKey",
-        open_input(&bob_other, &alice, &[], &m[0], b"")?,
-    )?;
-    let carol = Fixture::new(&mut r, b"carol", 1);
-    let from_carol = seal_message(&mut r, &carol, &bob, 0, b"from Carol", b"")?;
-    b.invalid(
-        "from Carol, in the session with Alice",
-        "UnknownSenderKey",
-        open_input(&bob, &alice, &[], &from_carol, b"")?,
-    )?;
-    // Alice's bundle key (index 0) is valid until T0 + 30 days, plus 300 s of skew.
-    b.valid(
-        "one second before the sender key expires",
-        &[],
-        open_input_at(&bob, &alice, &[], &m[0], b"", T0 + 30 * DAY + 299)?,
-    )?;
-    b.invalid(
-        "sender key expired",
-        "PeerKeyExpired",
-        open_input_at(&bob, &alice, &[], &m[0], b"", T0 + 30 * DAY + 300)?,
-    )?;
-    b.invalid(
-        "replay",
-        "Replay",
-        open_input(&bob, &alice, &m[..1], &m[0], b"")?,
-    )?;
-    let far = seal_message(&mut r, &alice, &bob, 1024, b"far ahead", b"")?;
-    b.invalid(
-        "counter 0 after counter 1024",
-        "TooOld",
-        open_input(&bob, &alice, &[far], &m[0], b"")?,
-    )?;
-    let mut salt_flip = m[0].clone();
-    salt_flip[50] ^= 1;
-    b.invalid(
-        "salt modified",
-        "CommitmentMismatch",
-        open_input(&bob, &alice, &[], &salt_flip, b"")?,
-    )?;
-    let mut commit_flip = m[0].clone();
-    commit_flip[70] ^= 1;
-    b.invalid(
-        "commitment modified",
-        "CommitmentMismatch",
-        open_input(&bob, &alice, &[], &commit_flip, b"")?,
-    )?;
-    let mut counter_flip = m[0].clone();
-    counter_flip[43] ^= 1;
-    b.invalid(
-        "counter modified",
-        "CommitmentMismatch",
-        open_input(&bob, &alice, &[], &counter_flip, b"")?,
-    )?;
-    let mut body_flip = m[1].clone();
-    if let Some(last) = body_flip.last_mut() {
-        *last ^= 0x80;
-    }
-    b.invalid(
-        "tag modified",
-        "AuthenticationFailed",
-        open_input(&bob, &alice, &[], &body_flip, b"")?,
-    )?;
-    b.invalid(
-        "wrong associated data",
-        "AuthenticationFailed",
-        open_input(&bob, &alice, &[], &with_ad, b"chat 8")?,
-    )?;
-    b.invalid(
-        "associated data missing",
-        "AuthenticationFailed",
-        open_input(&bob, &alice, &[], &with_ad, b"")?,
-    )?;
+    let stranger: [u8; 32] = random(&mut r);
+    let mut s = plain(&mut r, &alice, &bob).option("aliceKnows", json!([h(stranger)]));
+    let m = s.seal("alice", b"x");
+    s.open("bob", m);
+    b.invalid("sealed to a key Bob never had", "UnknownRecipientKey", s.input())?;
+
+    let mut alice_rotated = Fixture::new(&mut r, b"alice", 1);
+    alice_rotated.identity_seed = alice.identity_seed;
+    alice_rotated.sealing = alloc::vec![alice.sealing[0], random(&mut r)];
+    let mut s = Script::new(&mut r, party_input(&alice_rotated, &[], &[]), party_input(&bob, &[], &[]))
+        .option("bobKnows", json!([h(alice.sealing[0])]));
+    let m = s.seal("alice", b"x");
+    s.open("bob", m);
+    b.invalid("from Alice's newer key, unknown to Bob", "UnknownSenderKey", s.input())?;
+
+    let lost: [u8; 32] = random(&mut r);
+    let mut s = Script::new(&mut r, party_input(&alice, &[], &[]), party_input(&bob, &[], &[lost]))
+        .option("aliceOneTimeKey", Value::from(0));
+    let m = s.seal("alice", b"x");
+    s.open("bob", m);
+    b.invalid("a one-time key Bob does not hold", "UnknownOneTimeKey", s.input())?;
+
+    let otk: [u8; 32] = random(&mut r);
+    let mut s = Script::new(&mut r, party_input(&alice, &[], &[]), party_input(&bob, &[otk], &[]))
+        .option("aliceOneTimeKey", Value::from(0));
+    let m = s.seal("alice", b"first");
+    s.open("bob", m);
+    s.event(json!({"newSession": "alice", "oneTimeKey": 0}));
+    let again = s.seal_on("alice", 1, 0, b"second", b"");
+    s.open("bob", again);
+    b.invalid("the one-time key used twice", "ConsumedOneTimeKey", s.input())?;
+
+    let mut s = plain(&mut r, &alice, &bob);
+    let m = s.seal("alice", b"x");
+    s.open("bob", m);
+    let m2 = s.seal("alice", b"late");
+    s.now = T0 + 10 + 30 * DAY + 300;
+    s.open("bob", m2);
+    b.invalid("the peer's bundle expired (300 s of skew allowed)", "PeerKeyExpired", s.input())?;
+
+    // Alice's live key is her second (valid from notBefore + 1), Bob's his first: Bob's expires first.
+    let mut s = Script::new(&mut r, party_input(&alice_rotated, &[], &[]), party_input(&bob, &[], &[]));
+    let m = s.seal("alice", b"x");
+    s.now = T0 + 10 + 30 * DAY + 300;
+    s.open("bob", m);
+    b.invalid("Bob's own key expired when the start arrives", "LocalKeyExpired", s.input())?;
+
+    let mut s = plain(&mut r, &alice, &bob);
+    let m = s.seal("alice", b"x");
+    s.open("bob", m);
+    s.open("bob", m);
+    b.invalid("the same message twice", "Replay", s.input())?;
+
+    let mut s = plain(&mut r, &alice, &bob);
+    let m = s.seal("alice", b"x");
+    s.open("alice", m);
+    b.invalid("Alice opens her own message", "Reflected", s.input())?;
+
+    let mut s = plain(&mut r, &alice, &bob);
+    let ms: Vec<usize> = (0..3u8).map(|i| s.seal("alice", &[i])).collect();
+    s.open("bob", ms[2]);
+    s.now += 7 * DAY + 1;
+    s.event(json!({"expire": "bob", "now": s.now}));
+    s.open("bob", ms[0]);
+    b.invalid("a skipped secret past its lifetime", "TooOld", s.input())?;
+
+    let mut s = plain(&mut r, &alice, &bob).option(
+        "policy",
+        json!({"maxSkip": 2, "maxSkipped": 4, "skippedLifetime": 7 * DAY, "kemEverySteps": 16,
+               "kemEverySeconds": 86_400}),
+    );
+    let ms: Vec<usize> = (0..4u8).map(|i| s.seal("alice", &[i])).collect();
+    s.open("bob", ms[3]);
+    b.invalid("three skipped, two allowed", "TooManySkipped", s.input())?;
+
+    let mut s = plain(&mut r, &alice, &bob);
+    let m0 = s.seal("alice", b"0");
+    let m1 = s.seal("alice", b"1");
+    s.open("bob", m0);
+    s.open_with("bob", 0, m1, b"", json!({"flip": [21, 1]}));
+    b.invalid("a changed ratchet key before Bob sent", "UnexpectedRatchetKey", s.input())?;
+
+    let mut s = plain(&mut r, &alice, &bob).option("policy", fast_kem_policy());
+    let m = s.seal("alice", b"0");
+    s.open("bob", m);
+    let m = s.seal("bob", b"1");
+    s.open("alice", m);
+    let m = s.seal("alice", b"2");
+    s.open("bob", m);
+    let kem = s.seal("bob", b"KEM step");
+    s.open_with("alice", 0, kem, b"", json!({"flip": [crate::pairwise::FIXED_FIELDS_LEN, 1]}));
+    b.invalid("a KEM step to another KEM key", "UnknownKemKey", s.input())?;
+
+    let mut s = plain(&mut r, &alice, &bob);
+    let m = s.seal("alice", b"0");
+    s.open("bob", m);
+    let m = s.seal("bob", b"salt");
+    s.open_with("alice", 0, m, b"", json!({"flip": [crate::pairwise::FIXED_FIELDS_LEN, 1]}));
+    b.invalid("the salt changed", "CommitmentMismatch", s.input())?;
+
+    let mut s = plain(&mut r, &alice, &bob);
+    let m = s.seal("alice", b"0");
+    s.open_with("bob", 0, m, b"other associated data", json!({}));
+    b.invalid("other associated data", "AuthenticationFailed", s.input())?;
     b.finish()
 }

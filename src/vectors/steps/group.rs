@@ -132,7 +132,7 @@ pub(super) fn distribution_verify(input: &Map<String, Value>) -> StepOutput {
 /// ones first, each must succeed), then `distribution`.
 pub(super) fn distribution_process(input: &Map<String, Value>) -> StepOutput {
     let input = Inputs(input);
-    let member = device(&input, "member")?;
+    let mut member = device(&input, "member")?;
     let distributor = peer_bundle(&input, "distributorBundle")?;
     let mut session = Session::new(&member, &distributor).map_err(|_| bad("session"))?;
     let mut group = Group::new(
@@ -145,12 +145,12 @@ pub(super) fn distribution_process(input: &Map<String, Value>) -> StepOutput {
         let d = Distribution::decode(earlier)
             .map_err(|e| bad(&alloc::format!("processed[{i}]: {e}")))?;
         group
-            .process(&member, &d, &mut session, now)
+            .process(&mut member, &d, &mut session, now)
             .map_err(|e| bad(&alloc::format!("processed[{i}] failed: {e}")))?;
     }
     let d = Distribution::decode(&input.bytes("distribution")?).map_err(group_error)?;
     let change = group
-        .process(&member, &d, &mut session, now)
+        .process(&mut member, &d, &mut session, now)
         .map_err(group_error)?;
     let state = serde_json::to_value(&group).map_err(|e| bad(&alloc::format!("{e}")))?;
     let secret = state

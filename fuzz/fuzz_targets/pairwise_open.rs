@@ -1,7 +1,0 @@
-//! cargo-fuzz target; its logic and checks are in `fuzz/logic/pairwise_open.rs`.
-#![no_main]
-
-#[path = "../logic/pairwise_open.rs"]
-mod logic;
-
-libfuzzer_sys::fuzz_target!(|data: &[u8]| logic::check(data));

@@ -1,0 +1,661 @@
+//! The LS3 ratchet (SPEC.md §7) between two devices: starts, replies,
+//! out-of-order delivery, replays, KEM steps, concurrent starts, reflection,
+//! persistence mid-conversation, and failure atomicity.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use letterseal::device::DeviceKeys;
+use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+use letterseal::pairwise::{
+    Chain, ContentType, FLAG_INIT, FLAG_KEM_STEP, OpenError, RatchetPolicy, SealError, Session,
+};
+use letterseal::registration::{NoDirectory, RegistrationPolicy, VerifiedBundle};
+use letterseal::state::StorageKey;
+use letterseal::time::Timestamp;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+const T0: u64 = 1_800_000_000;
+
+fn now() -> Timestamp {
+    Timestamp::from_unix_seconds(T0)
+}
+
+struct Side {
+    keys: DeviceKeys,
+    bundle: VerifiedBundle,
+}
+
+fn side(rng: &mut ChaCha20Rng, user: &str) -> Side {
+    let address = DeviceAddress::new(UserId::new(user).unwrap(), DeviceId::new(1));
+    let mut keys = DeviceKeys::generate(rng, address);
+    let bundle = keys
+        .add_sealing_key(rng, now(), 30 * 86_400)
+        .verify(
+            &keys.address().clone().into(),
+            &RegistrationPolicy::default(),
+            now(),
+            None,
+            &NoDirectory,
+        )
+        .unwrap();
+    Side { keys, bundle }
+}
+
+struct Pair {
+    rng: ChaCha20Rng,
+    alice: Side,
+    bob: Side,
+    at_alice: Session,
+    at_bob: Session,
+}
+
+fn pair(seed: u8, policy: RatchetPolicy) -> Pair {
+    let mut rng = ChaCha20Rng::from_seed([seed; 32]);
+    let alice = side(&mut rng, "alice");
+    let bob = side(&mut rng, "bob");
+    let at_alice = Session::new(&alice.keys, &bob.bundle)
+        .unwrap()
+        .with_policy(policy);
+    let at_bob = Session::new(&bob.keys, &alice.bundle)
+        .unwrap()
+        .with_policy(policy);
+    Pair {
+        rng,
+        alice,
+        bob,
+        at_alice,
+        at_bob,
+    }
+}
+
+impl Pair {
+    fn a_to_b(&mut self, text: &[u8]) -> Vec<u8> {
+        self.at_alice
+            .seal(&self.alice.keys, &mut self.rng, now(), ContentType::Text, text, b"")
+            .unwrap()
+    }
+
+    fn b_to_a(&mut self, text: &[u8]) -> Vec<u8> {
+        self.at_bob
+            .seal(&self.bob.keys, &mut self.rng, now(), ContentType::Text, text, b"")
+            .unwrap()
+    }
+
+    fn bob_opens(&mut self, m: &[u8]) -> Result<letterseal::pairwise::Opened, OpenError> {
+        self.at_bob.open(&mut self.bob.keys, now(), m, b"")
+    }
+
+    fn alice_opens(&mut self, m: &[u8]) -> Result<letterseal::pairwise::Opened, OpenError> {
+        self.at_alice.open(&mut self.alice.keys, now(), m, b"")
+    }
+}
+
+#[test]
+fn a_conversation_with_replies_opens_in_order_and_refuses_replays() {
+    let mut p = pair(1, RatchetPolicy::default());
+    let m0 = p.a_to_b(b"hello Bob");
+    assert_eq!(m0[2] & FLAG_INIT, FLAG_INIT, "the first message starts the session");
+    let opened = p.bob_opens(&m0).unwrap();
+    assert_eq!(opened.plaintext.as_slice(), b"hello Bob");
+    assert!(opened.started_session);
+    assert_eq!(p.bob_opens(&m0).unwrap_err(), OpenError::Replay { counter: 0 });
+
+    for round in 0..5u8 {
+        let reply = p.b_to_a(&[round; 3]);
+        assert_eq!(reply[2] & FLAG_INIT, 0);
+        assert_eq!(p.alice_opens(&reply).unwrap().plaintext.as_slice(), [round; 3]);
+        let next = p.a_to_b(&[round + 100; 2]);
+        assert_eq!(next[2] & FLAG_INIT, 0, "Alice heard back: no more INIT fields");
+        assert_eq!(p.bob_opens(&next).unwrap().plaintext.as_slice(), [round + 100; 2]);
+        assert_eq!(
+            p.bob_opens(&next).unwrap_err(),
+            OpenError::Replay { counter: 0 }
+        );
+    }
+    assert_eq!(
+        p.at_alice.current_session_id(),
+        p.at_bob.current_session_id()
+    );
+}
+
+#[test]
+fn out_of_order_and_dropped_messages_are_reported_and_old_epochs_still_open() {
+    let mut p = pair(2, RatchetPolicy::default());
+    let first: Vec<_> = (0..5u8).map(|i| p.a_to_b(&[i])).collect();
+    // 4 first: skips 0..3.
+    let o = p.bob_opens(&first[4]).unwrap();
+    assert_eq!((o.skipped, o.late, o.counter), (4, false, 4));
+    let o = p.bob_opens(&first[2]).unwrap();
+    assert_eq!((o.skipped, o.late, o.counter), (0, true, 2));
+    // Bob replies; Alice replies in a new epoch; the old epoch's messages still open.
+    let reply = p.b_to_a(b"r");
+    p.alice_opens(&reply).unwrap();
+    let second = p.a_to_b(b"new epoch");
+    assert!(p.bob_opens(&second).unwrap().plaintext.as_slice() == b"new epoch");
+    assert!(p.bob_opens(&first[0]).unwrap().late);
+    assert_eq!(
+        p.bob_opens(&first[0]).unwrap_err(),
+        OpenError::Replay { counter: 0 }
+    );
+    // Messages the new epoch's header says were sent in the old one and never arrived:
+    // first[1] and first[3] are still stored.
+    assert!(p.bob_opens(&first[3]).unwrap().late);
+    assert!(p.bob_opens(&first[1]).unwrap().late);
+}
+
+#[test]
+fn skips_beyond_the_cap_are_refused_and_change_nothing() {
+    let policy = RatchetPolicy {
+        max_skip: 5,
+        max_skipped: 8,
+        ..RatchetPolicy::default()
+    };
+    let mut p = pair(3, policy);
+    let ms: Vec<_> = (0..20u8).map(|i| p.a_to_b(&[i])).collect();
+    // 6 skipped in one chain > max_skip = 5.
+    assert_eq!(p.bob_opens(&ms[6]).unwrap_err(), OpenError::TooManySkipped);
+    assert_eq!(p.bob_opens(&ms[5]).unwrap().skipped, 5);
+    // 5 more would store 10 > max_skipped = 8; 2 more is fine.
+    assert_eq!(p.bob_opens(&ms[11]).unwrap_err(), OpenError::TooManySkipped);
+    assert_eq!(p.bob_opens(&ms[8]).unwrap().skipped, 2);
+    // The refused messages changed nothing: the stored ones still open, once.
+    for i in [0usize, 1, 2, 3, 4, 6, 7] {
+        assert!(p.bob_opens(&ms[i]).unwrap().late, "{i}");
+    }
+    assert_eq!(p.bob_opens(&ms[11]).unwrap().skipped, 2);
+}
+
+#[test]
+fn kem_steps_run_on_schedule_and_carry_their_fields_for_the_whole_epoch() {
+    let policy = RatchetPolicy {
+        kem_every_steps: 2,
+        ..RatchetPolicy::default()
+    };
+    let mut p = pair(5, policy);
+    let mut kem_steps = 0;
+    let m = p.a_to_b(b"start");
+    p.bob_opens(&m).unwrap();
+    for round in 0..8u8 {
+        let r1 = p.b_to_a(&[round]);
+        let r2 = p.b_to_a(&[round, round]);
+        assert_eq!(r1[2] & FLAG_KEM_STEP, r2[2] & FLAG_KEM_STEP);
+        if r1[2] & FLAG_KEM_STEP != 0 {
+            kem_steps += 1;
+        }
+        // Delivered out of order across the step.
+        assert_eq!(p.alice_opens(&r2).unwrap().plaintext.as_slice(), [round, round]);
+        assert!(p.alice_opens(&r1).unwrap().late);
+        let a = p.a_to_b(&[round; 4]);
+        if a[2] & FLAG_KEM_STEP != 0 {
+            kem_steps += 1;
+        }
+        p.bob_opens(&a).unwrap();
+    }
+    // A KEM step needs at least 2 sending steps since the last one and a fresh
+    // peer KEM key, so the two sides alternate: about one in three steps.
+    assert!(kem_steps >= 4, "only {kem_steps} KEM steps in 24 sending steps");
+}
+
+#[test]
+fn reflected_messages_are_refused() {
+    let mut p = pair(6, RatchetPolicy::default());
+    let m = p.a_to_b(b"to Bob");
+    assert_eq!(p.alice_opens(&m).unwrap_err(), OpenError::Reflected);
+    p.bob_opens(&m).unwrap();
+    let r = p.b_to_a(b"to Alice");
+    assert_eq!(p.bob_opens(&r).unwrap_err(), OpenError::Reflected);
+}
+
+#[test]
+fn concurrent_starts_converge_and_lose_nothing() {
+    let mut p = pair(7, RatchetPolicy::default());
+    let from_a = p.a_to_b(b"A first");
+    let from_b = p.b_to_a(b"B first");
+    // Both arrive; both open.
+    assert!(p.bob_opens(&from_a).unwrap().started_session);
+    assert!(p.alice_opens(&from_b).unwrap().started_session);
+    // After one more message each way, both seal in the same state.
+    let a2 = p.a_to_b(b"A second");
+    let b2 = p.b_to_a(b"B second");
+    p.bob_opens(&a2).unwrap();
+    p.alice_opens(&b2).unwrap();
+    let a3 = p.a_to_b(b"A third");
+    p.bob_opens(&a3).unwrap();
+    assert_eq!(
+        p.at_alice.current_session_id(),
+        p.at_bob.current_session_id()
+    );
+    let b3 = p.b_to_a(b"B third");
+    assert_eq!(p.alice_opens(&b3).unwrap().plaintext.as_slice(), b"B third");
+}
+
+#[test]
+fn sessions_persist_mid_conversation() {
+    let mut p = pair(8, RatchetPolicy::default());
+    let key = StorageKey::generate(&mut p.rng);
+    let m0 = p.a_to_b(b"0");
+    let m1 = p.a_to_b(b"1");
+    p.bob_opens(&m1).unwrap();
+    let blob = p.at_bob.export(&mut p.rng, &key).unwrap();
+    let mut restored = Session::import(&key, blob.as_bytes(), blob.generation()).unwrap();
+    // The skipped message opens in the restored session; replays are refused there too.
+    assert!(restored.open(&mut p.bob.keys, now(), &m0, b"").unwrap().late);
+    assert_eq!(
+        restored.open(&mut p.bob.keys, now(), &m1, b"").unwrap_err(),
+        OpenError::Replay { counter: 1 }
+    );
+    let reply = restored
+        .seal(&p.bob.keys, &mut p.rng, now(), ContentType::Text, b"from restored", b"")
+        .unwrap();
+    assert_eq!(p.alice_opens(&reply).unwrap().plaintext.as_slice(), b"from restored");
+    let blob = p.at_alice.export(&mut p.rng, &key).unwrap();
+    let mut alice_again = Session::import(&key, blob.as_bytes(), 1).unwrap();
+    let next = alice_again
+        .seal(&p.alice.keys, &mut p.rng, now(), ContentType::Text, b"again", b"")
+        .unwrap();
+    assert_eq!(
+        restored.open(&mut p.bob.keys, now(), &next, b"").unwrap().plaintext.as_slice(),
+        b"again"
+    );
+}
+
+#[test]
+fn a_tampered_byte_anywhere_is_refused_and_changes_nothing() {
+    let mut p = pair(9, RatchetPolicy::default());
+    let key = StorageKey::from_bytes([1; 32]);
+    let m = p.a_to_b(b"the first message, with the INIT fields");
+    for i in 0..m.len() {
+        let mut t = m.clone();
+        t[i] ^= 0x01;
+        assert!(p.bob_opens(&t).is_err(), "byte {i}");
+        assert_eq!(p.at_bob.current_session_id(), None, "byte {i} changed state");
+    }
+    p.bob_opens(&m).unwrap();
+    let reply = p.b_to_a(b"a reply in a new epoch");
+    let before = p.at_alice.export(&mut p.rng, &key).unwrap();
+    for i in 0..reply.len() {
+        let mut t = reply.clone();
+        t[i] ^= 0x80;
+        assert!(p.alice_opens(&t).is_err(), "byte {i}");
+    }
+    // Still opens, and the state is the one from before the attempts.
+    let after = p.at_alice.export(&mut p.rng, &key).unwrap();
+    let payload = |blob: &[u8]| {
+        letterseal::state::open_raw(
+            letterseal::state::StateKind::Session,
+            letterseal::pairwise::SESSION_BLOB_VERSION,
+            &key,
+            blob,
+            0,
+        )
+        .unwrap()
+        .0
+        .to_vec()
+    };
+    assert_eq!(payload(before.as_bytes()), payload(after.as_bytes()));
+    assert_eq!(p.alice_opens(&reply).unwrap().chain, Chain::Message);
+}
+
+#[test]
+fn control_traffic_has_its_own_chain() {
+    let mut p = pair(10, RatchetPolicy::default());
+    let chat: Vec<_> = (0..3u8).map(|i| p.a_to_b(&[i])).collect();
+    let wrap = p
+        .at_alice
+        .seal(&p.alice.keys, &mut p.rng, now(), ContentType::GroupKey, &[7; 32], b"")
+        .unwrap();
+    let o = p.bob_opens(&wrap).unwrap();
+    assert_eq!((o.chain, o.counter, o.skipped), (Chain::Control, 0, 0));
+    for m in &chat {
+        assert_eq!(p.bob_opens(m).unwrap().chain, Chain::Message);
+    }
+}
+
+#[test]
+fn sealing_refuses_expired_keys() {
+    let mut p = pair(11, RatchetPolicy::default());
+    let late = Timestamp::from_unix_seconds(T0 + 30 * 86_400 + 300);
+    assert!(matches!(
+        p.at_alice
+            .seal(&p.alice.keys, &mut p.rng, late, ContentType::Text, b"x", b""),
+        Err(SealError::LocalKeyExpired(_))
+    ));
+    let m = p.a_to_b(b"in time");
+    p.bob_opens(&m).unwrap();
+    let m = p.a_to_b(b"delivered late");
+    assert!(matches!(
+        p.at_bob.open(&mut p.bob.keys, late, &m, b""),
+        Err(OpenError::PeerKeyExpired(_))
+    ));
+    // A newer bundle of Alice's extends the session.
+    let newer = p
+        .alice
+        .keys
+        .add_sealing_key(&mut p.rng, Timestamp::from_unix_seconds(T0 + 86_400), 60 * 86_400)
+        .verify(
+            &p.alice.keys.address().clone().into(),
+            &RegistrationPolicy::default(),
+            Timestamp::from_unix_seconds(T0 + 86_400),
+            None,
+            &NoDirectory,
+        )
+        .unwrap();
+    p.at_bob.add_peer_bundle(&newer).unwrap();
+    assert!(p.at_bob.open(&mut p.bob.keys, late, &m, b"").is_ok());
+}
+
+/// The adversary copies Bob's whole state (session and device keys) at time t.
+fn stolen(p: &mut Pair, key: &StorageKey) -> (Session, DeviceKeys) {
+    let session = p.at_bob.export(&mut p.rng, key).unwrap();
+    let device = p.bob.keys.export(&mut p.rng, key).unwrap();
+    (
+        Session::import(key, session.as_bytes(), 0).unwrap(),
+        DeviceKeys::import(key, device.as_bytes(), 0).unwrap(),
+    )
+}
+
+/// Forward secrecy (SPEC.md §7): messages Bob opened before the compromise
+/// cannot be opened with his state from after it, nor can the adversary
+/// recover them by re-running the state on the recorded traffic.
+#[test]
+fn forward_secrecy_messages_before_the_compromise_stay_closed() {
+    let mut p = pair(20, RatchetPolicy::default());
+    let key = StorageKey::from_bytes([2; 32]);
+    let mut recorded = Vec::new();
+    for round in 0..3u8 {
+        let a = p.a_to_b(&[round]);
+        p.bob_opens(&a).unwrap();
+        recorded.push(a);
+        let b = p.b_to_a(&[round]);
+        p.alice_opens(&b).unwrap();
+    }
+    let (mut copy, mut device) = stolen(&mut p, &key);
+    for (i, m) in recorded.iter().enumerate() {
+        let err = copy.open(&mut device, now(), m, b"").unwrap_err();
+        assert!(
+            matches!(err, OpenError::Replay { .. } | OpenError::TooOld { .. }),
+            "message {i}: {err:?}"
+        );
+    }
+}
+
+/// Post-compromise security (SPEC.md §7): the adversary holds Bob's state
+/// from time t and sees all later traffic. Once Bob has sent (a new ratchet
+/// key) and Alice has answered, Alice's messages no longer open for it.
+#[test]
+fn post_compromise_security_heals_after_one_message_each_way() {
+    let mut p = pair(21, RatchetPolicy::default());
+    let key = StorageKey::from_bytes([3; 32]);
+    let m = p.a_to_b(b"before");
+    p.bob_opens(&m).unwrap();
+    let r = p.b_to_a(b"reply");
+    p.alice_opens(&r).unwrap();
+    let m = p.a_to_b(b"Alice's epoch on Bob's ratchet key");
+    p.bob_opens(&m).unwrap();
+    // The compromise: the adversary now holds Bob's ratchet secret and chains.
+    let (mut copy, mut device) = stolen(&mut p, &key);
+
+    // Alice keeps talking in her epoch: the copy reads along (no healing yet).
+    let a1 = p.a_to_b(b"still in the old epoch");
+    p.bob_opens(&a1).unwrap();
+    assert!(copy.open(&mut device, now(), &a1, b"").is_ok());
+    // Bob sends with a fresh ratchet key the adversary never saw.
+    let b1 = p.b_to_a(b"Bob heals");
+    p.alice_opens(&b1).unwrap();
+    // Alice answers in a new epoch built on Bob's new key: the copy is locked out.
+    for text in [&b"after healing"[..], b"and more"] {
+        let a = p.a_to_b(text);
+        p.bob_opens(&a).unwrap();
+        let err = copy.open(&mut device, now(), &a, b"").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                OpenError::CommitmentMismatch | OpenError::AuthenticationFailed
+            ),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
+fn round_trip_sizes_and_content_types() {
+    let mut p = pair(30, RatchetPolicy::default());
+    for (len, ct) in [
+        (0usize, ContentType::Text),
+        (1, ContentType::Location),
+        (1000, ContentType::FileReference),
+        (65_536, ContentType::Application(0x8123)),
+        (17, ContentType::Unknown(77)),
+        (32, ContentType::Control),
+    ] {
+        let plaintext: Vec<u8> = (0..len).map(|i| i as u8).collect();
+        let sealed = p
+            .at_alice
+            .seal(&p.alice.keys, &mut p.rng, now(), ct, &plaintext, b"ad")
+            .unwrap();
+        let opened = p.at_bob.open(&mut p.bob.keys, now(), &sealed, b"ad").unwrap();
+        assert_eq!(opened.plaintext.as_slice(), plaintext.as_slice());
+        assert_eq!(opened.content_type, ct);
+        assert_eq!(opened.chain, ct.chain());
+    }
+}
+
+#[test]
+fn header_tampering_is_caught_by_the_intended_check() {
+    let mut p = pair(31, RatchetPolicy::default());
+    let m = p.a_to_b(b"start");
+    p.bob_opens(&m).unwrap();
+    let r = p.b_to_a(b"reply");
+    p.alice_opens(&r).unwrap();
+    let sealed = p.a_to_b(b"hello");
+    let flip = |i: usize| {
+        let mut bad = sealed.clone();
+        bad[i] ^= 1;
+        bad
+    };
+    let check = |p: &mut Pair, i: usize| p.bob_opens(&flip(i)).unwrap_err();
+    assert_eq!(check(&mut p, 0), OpenError::UnsupportedVersion(3));
+    assert!(matches!(check(&mut p, 1), OpenError::Malformed(_))); // kind
+    assert!(matches!(check(&mut p, 2), OpenError::Malformed(_))); // flags: ONE_TIME alone
+    assert_eq!(check(&mut p, 4), OpenError::AuthenticationFailed); // content type: AAD
+    assert_eq!(check(&mut p, 5), OpenError::UnknownSession); // session id
+    // A changed ratchet key is a new epoch for Bob: its chain cannot match.
+    assert_eq!(check(&mut p, 21), OpenError::CommitmentMismatch);
+    // Previous-chain lengths: a new epoch stores them as skipped; for the current epoch they
+    // are only authenticated data.
+    assert_eq!(check(&mut p, 56), OpenError::AuthenticationFailed);
+    assert_eq!(check(&mut p, 64), OpenError::CommitmentMismatch); // n: another message secret
+    let salt = letterseal::pairwise::FIXED_FIELDS_LEN;
+    assert_eq!(check(&mut p, salt), OpenError::CommitmentMismatch);
+    assert_eq!(check(&mut p, salt + 16), OpenError::CommitmentMismatch); // commitment
+    assert_eq!(check(&mut p, salt + 48), OpenError::AuthenticationFailed); // ciphertext
+    assert_eq!(p.bob_opens(&sealed).unwrap().plaintext.as_slice(), b"hello");
+}
+
+#[test]
+fn wrong_associated_data_truncation_and_extension_fail() {
+    let mut p = pair(32, RatchetPolicy::default());
+    let sealed = p
+        .at_alice
+        .seal(&p.alice.keys, &mut p.rng, now(), ContentType::Text, b"x", b"chat 1")
+        .unwrap();
+    for ad in [&b""[..], b"chat 2", b"chat 1 "] {
+        assert_eq!(
+            p.at_bob.open(&mut p.bob.keys, now(), &sealed, ad).unwrap_err(),
+            OpenError::AuthenticationFailed
+        );
+    }
+    for len in [0, 1, 10, letterseal::pairwise::MIN_HEADER_LEN, sealed.len() - 1] {
+        assert!(p.at_bob.open(&mut p.bob.keys, now(), &sealed[..len], b"chat 1").is_err());
+    }
+    let mut longer = sealed.clone();
+    longer.push(0);
+    assert!(p.at_bob.open(&mut p.bob.keys, now(), &longer, b"chat 1").is_err());
+    assert!(p.at_bob.open(&mut p.bob.keys, now(), &sealed, b"chat 1").is_ok());
+}
+
+#[test]
+fn wrong_device_and_other_peers_are_refused() {
+    let mut p = pair(33, RatchetPolicy::default());
+    let m = p.a_to_b(b"x");
+    // Bob's session used with Alice's device.
+    assert_eq!(
+        p.at_bob.open(&mut p.alice.keys, now(), &m, b"").unwrap_err(),
+        OpenError::WrongDevice
+    );
+    assert!(matches!(
+        p.at_alice
+            .seal(&p.bob.keys, &mut p.rng, now(), ContentType::Text, b"x", b""),
+        Err(SealError::WrongDevice)
+    ));
+    // Carol's session with Bob does not open Alice's start: Carol's binding differs.
+    let mut rng = ChaCha20Rng::from_seed([34; 32]);
+    let carol = side(&mut rng, "carol");
+    let mut bob_carol = Session::new(&p.bob.keys, &carol.bundle).unwrap();
+    assert!(matches!(
+        bob_carol.open(&mut p.bob.keys, now(), &m, b"").unwrap_err(),
+        OpenError::UnknownSenderKey(_)
+    ));
+    // A bundle of another device is refused.
+    assert_eq!(
+        p.at_alice.add_peer_bundle(&carol.bundle).unwrap_err(),
+        letterseal::pairwise::SessionError::PeerMismatch
+    );
+    assert_eq!(
+        Session::new(&p.alice.keys, &p.alice.bundle).unwrap_err(),
+        letterseal::pairwise::SessionError::SelfSession
+    );
+}
+
+/// Unknown key share (Isobe–Minematsu): a server that skipped the duplicate check lets
+/// Carol register Alice's sealing key under Carol's identity. Alice's start names that key,
+/// but the session id and the initial derivation bind the initiator's address and identity
+/// key, so Bob's session with "Carol" does not accept it, and Bob's messages to Carol never
+/// open for Alice.
+#[test]
+fn unknown_key_share_gives_unrelated_sessions() {
+    let mut p = pair(35, RatchetPolicy::default());
+    let mut rng = ChaCha20Rng::from_seed([36; 32]);
+    let carol = DeviceKeys::generate(
+        &mut rng,
+        DeviceAddress::new(UserId::new("carol").unwrap(), DeviceId::new(1)),
+    );
+    let stolen = letterseal::registration::BundleContent::new(
+        carol.address().clone(),
+        carol.identity().public_key(),
+        *p.alice.bundle.sealing_key(),
+        p.alice.bundle.kem_key(),
+        now(),
+        now().saturating_add(86_400),
+    )
+    .sign(carol.identity())
+    .verify(
+        &carol.address().clone().into(),
+        &RegistrationPolicy::default(),
+        now(),
+        None,
+        &NoDirectory,
+    )
+    .unwrap();
+    assert_eq!(stolen.sealing_key_id(), p.alice.bundle.sealing_key_id());
+    let mut bob_carol = Session::new(&p.bob.keys, &stolen).unwrap();
+    let from_alice = p.a_to_b(b"from Alice");
+    assert_eq!(
+        bob_carol.open(&mut p.bob.keys, now(), &from_alice, b"").unwrap_err(),
+        OpenError::UnknownSession
+    );
+    assert!(p.bob_opens(&from_alice).is_ok());
+    let to_carol = bob_carol
+        .seal(&p.bob.keys, &mut p.rng, now(), ContentType::Text, b"for Carol", b"")
+        .unwrap();
+    let mut alice_bob = Session::new(&p.alice.keys, &p.bob.bundle).unwrap();
+    assert_eq!(
+        alice_bob.open(&mut p.alice.keys, now(), &to_carol, b"").unwrap_err(),
+        OpenError::UnknownSession
+    );
+}
+
+#[test]
+fn rotation_and_retirement() {
+    let mut p = pair(37, RatchetPolicy::default());
+    let m = p.a_to_b(b"on the first keys");
+    p.bob_opens(&m).unwrap();
+    // Bob rotates and retires his first key: the running session is unaffected.
+    let later = Timestamp::from_unix_seconds(T0 + 60);
+    let newer = p
+        .bob
+        .keys
+        .add_sealing_key(&mut p.rng, later, 30 * 86_400)
+        .verify(&p.bob.keys.address().clone().into(), &RegistrationPolicy::default(), later, None, &NoDirectory)
+        .unwrap();
+    assert!(p.bob.keys.retire(p.bob.bundle.sealing_key_id()));
+    let r = p.b_to_a(b"still talking");
+    p.alice_opens(&r).unwrap();
+    // A new start to the retired key is refused; one to the new key works.
+    let mut fresh = Session::new(&p.alice.keys, &p.bob.bundle).unwrap();
+    let start = fresh
+        .seal(&p.alice.keys, &mut p.rng, now(), ContentType::Text, b"x", b"")
+        .unwrap();
+    let mut bob_fresh = Session::new(&p.bob.keys, &p.alice.bundle).unwrap();
+    assert!(matches!(
+        bob_fresh.open(&mut p.bob.keys, now(), &start, b"").unwrap_err(),
+        OpenError::RetiredKey(_)
+    ));
+    fresh.add_peer_bundle(&newer).unwrap();
+    let mut again = Session::new(&p.alice.keys, &newer).unwrap();
+    let start = again
+        .seal(&p.alice.keys, &mut p.rng, later, ContentType::Text, b"y", b"")
+        .unwrap();
+    assert!(bob_fresh.open(&mut p.bob.keys, later, &start, b"").unwrap().started_session);
+    // The newest bundle cannot be removed; an older one can.
+    assert!(!fresh.remove_peer_key(newer.sealing_key_id()));
+    assert!(fresh.remove_peer_key(p.bob.bundle.sealing_key_id()));
+}
+
+#[test]
+fn one_time_keys_are_used_once() {
+    let mut rng = ChaCha20Rng::from_seed([38; 32]);
+    let alice = side(&mut rng, "alice");
+    let mut bob = side(&mut rng, "bob");
+    let otk = bob.keys.add_one_time_keys(&mut rng, 1, now(), 86_400).remove(0);
+    let otk = otk
+        .verify(&bob.keys.address().clone().into(), &RegistrationPolicy::default(), now(), None, &NoDirectory)
+        .unwrap();
+    let id = otk.key_id();
+    let mut first = Session::new(&alice.keys, &bob.bundle)
+        .unwrap()
+        .with_one_time_key(&otk)
+        .unwrap();
+    let m1 = first
+        .seal(&alice.keys, &mut rng, now(), ContentType::Text, b"1", b"")
+        .unwrap();
+    let mut second = Session::new(&alice.keys, &bob.bundle)
+        .unwrap()
+        .with_one_time_key(&otk)
+        .unwrap();
+    let m2 = second
+        .seal(&alice.keys, &mut rng, now(), ContentType::Text, b"2", b"")
+        .unwrap();
+    let mut at_bob = Session::new(&bob.keys, &alice.bundle).unwrap();
+    assert!(at_bob.open(&mut bob.keys, now(), &m1, b"").is_ok());
+    assert!(bob.keys.one_time_key(&id).is_none(), "deleted once used");
+    assert_eq!(
+        at_bob.open(&mut bob.keys, now(), &m2, b"").unwrap_err(),
+        OpenError::ConsumedOneTimeKey(id)
+    );
+}
+
+#[test]
+fn debug_output_contains_no_secret() {
+    let mut p = pair(39, RatchetPolicy::default());
+    let m = p.a_to_b(b"secret text");
+    let opened = p.bob_opens(&m).unwrap();
+    let shown = format!("{:?} {:?} {opened:?}", p.at_alice, p.at_bob);
+    assert!(!shown.contains("secret text"));
+    assert!(!shown.contains(&hex::encode(&opened.plaintext[..])));
+}
