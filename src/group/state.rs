@@ -1,5 +1,7 @@
-//! A member device's view of one group (SPEC.md §8.4–8.7).
+//! A member device's view of one group (SPEC.md §8.6–8.11): epochs, the
+//! pending proposal, processing distributions, sealing and opening.
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::fmt;
@@ -8,22 +10,28 @@ use rand_core::CryptoRng;
 use serde::{Deserialize, Deserializer, Serialize};
 use zeroize::Zeroizing;
 
-use super::distribution::{Distribution, DistributionCore, wrap_associated_data, wrap_digest};
-use super::message::{EpochSecret, GroupHeader, sender_chain};
-use super::roster::{GroupId, Roster, RosterHash};
+use super::distribution::{Base, CoreFields, Distribution, RosterSection};
+use super::message::GroupHeader;
+use super::policy::{RosterPolicy, check_permission};
+use super::roster::{Change, Changes, GroupId, Roster, RosterHash};
+use super::schedule::{
+    EpochSecret, EpochTag, Transcript, sender_chain, wrap_context, wrap_list_hash,
+};
 use super::{GroupError, GroupOpenError, GroupSealError};
 use crate::aead::{self, TAG_LEN};
 use crate::codec::{DecodeError, Reader};
 use crate::device::DeviceKeys;
 use crate::ids::DeviceAddress;
-use crate::keys::{SIGNATURE_LEN, Signature};
+use crate::keys::{IdentityPublicKey, SIGNATURE_LEN, Signature};
 use crate::labels;
-use crate::pairwise::{ContentType, ReplayWindow, SALT_LEN, Session, WindowError};
+use crate::pairwise::{
+    ContentType, ReplayWindow, SALT_LEN, Session, WRAP_LEN, WRAP_SALT_LEN, WindowError,
+};
 use crate::registration::VerifiedBundle;
 use crate::time::Timestamp;
 
 /// Version of the serialized group state.
-pub const GROUP_STATE_VERSION: u32 = 1;
+pub const GROUP_STATE_VERSION: u32 = 2;
 
 /// How long superseded epochs stay openable (for late messages). An old epoch
 /// is deleted once it is more than `previous_epochs` epochs behind, or once
@@ -47,19 +55,95 @@ impl Default for GracePolicy {
     }
 }
 
-/// What a new epoch changed, for the application to show.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What a new epoch changes, for the application to show.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EpochChange {
     /// The new epoch.
     pub epoch: u64,
     /// Who made it.
     pub distributor: DeviceAddress,
+    /// The device's first epoch of this group: every member is new to it,
+    /// and the lists below are empty (read [`Group::roster`]).
+    pub first_epoch: bool,
     /// Devices that joined.
     pub joined: Vec<DeviceAddress>,
     /// Devices that left.
     pub left: Vec<DeviceAddress>,
     /// Devices that stayed but changed their identity or sealing key.
     pub rekeyed: Vec<DeviceAddress>,
+}
+
+impl EpochChange {
+    pub(crate) fn from_changes(
+        epoch: u64,
+        distributor: &DeviceAddress,
+        changes: &Changes<'_>,
+    ) -> Self {
+        let (mut joined, mut left, mut rekeyed) = (Vec::new(), Vec::new(), Vec::new());
+        for c in &changes.list {
+            match c {
+                Change::Removed(m) => left.push(m.address()),
+                Change::Added(m) => joined.push(m.address()),
+                Change::Changed { new, .. } => rekeyed.push(new.address()),
+            }
+        }
+        // A delta lists removals before additions: keep each list in address order.
+        left.sort();
+        Self {
+            epoch,
+            distributor: distributor.clone(),
+            first_epoch: false,
+            joined,
+            left,
+            rekeyed,
+        }
+    }
+
+    fn first(epoch: u64, distributor: &DeviceAddress) -> Self {
+        Self {
+            epoch,
+            distributor: distributor.clone(),
+            first_epoch: true,
+            joined: Vec::new(),
+            left: Vec::new(),
+            rekeyed: Vec::new(),
+        }
+    }
+}
+
+/// A roster change this device made: the upload for the server, and what it
+/// changes. The group state holds it as *pending* until [`Group::commit`] or
+/// [`Group::abort`].
+#[derive(Clone, Debug)]
+pub struct Proposal {
+    /// The distribution to upload (every other member's wrap; a delta when
+    /// there is a previous epoch).
+    pub upload: Distribution,
+    /// What the new epoch changes.
+    pub change: EpochChange,
+}
+
+/// What processing a distribution did (SPEC.md §8.7).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Processed {
+    /// The epoch is now current.
+    Installed {
+        /// What it changed.
+        change: EpochChange,
+        /// This device's pending proposal for the same epoch was deleted (the
+        /// server ordered the other one first): redo the change on top.
+        discarded_proposal: bool,
+    },
+    /// This device's own pending proposal came back from the server: it is
+    /// committed (as [`Group::commit`] would).
+    Committed(EpochChange),
+    /// This exact epoch is already held: nothing changed.
+    AlreadyProcessed {
+        /// The epoch.
+        epoch: u64,
+    },
 }
 
 /// An opened group message.
@@ -101,19 +185,47 @@ struct SenderWindow {
 
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Epoch {
-    epoch: u64,
-    roster: Roster,
-    roster_hash: RosterHash,
-    distributor: DeviceAddress,
-    secret: EpochSecret,
-    next_counter: u64,
+pub(crate) struct Epoch {
+    pub(crate) epoch: u64,
+    pub(crate) transcript: Transcript,
+    pub(crate) tag: EpochTag,
+    pub(crate) roster: Roster,
+    pub(crate) roster_hash: RosterHash,
+    pub(crate) policy: RosterPolicy,
+    pub(crate) distributor: DeviceAddress,
+    pub(crate) secret: EpochSecret,
+    pub(crate) next_counter: u64,
     /// Sorted by sender; created when a sender's first message opens.
     windows: Vec<SenderWindow>,
-    superseded_at: Option<Timestamp>,
+    pub(crate) superseded_at: Option<Timestamp>,
 }
 
 impl Epoch {
+    #[allow(clippy::too_many_arguments)] // one argument per field of SPEC.md §8.11
+    pub(crate) fn new(
+        epoch: u64,
+        transcript: Transcript,
+        roster: Roster,
+        roster_hash: RosterHash,
+        policy: RosterPolicy,
+        distributor: DeviceAddress,
+        secret: EpochSecret,
+    ) -> Self {
+        Self {
+            epoch,
+            tag: transcript.epoch_tag(),
+            transcript,
+            roster,
+            roster_hash,
+            policy,
+            distributor,
+            secret,
+            next_counter: 0,
+            windows: Vec::new(),
+            superseded_at: None,
+        }
+    }
+
     fn window(&self, sender: &DeviceAddress) -> Option<&ReplayWindow> {
         self.windows
             .binary_search_by(|w| w.sender.cmp(sender))
@@ -144,9 +256,47 @@ impl Epoch {
     }
 }
 
-/// One device's state of one group: the current epoch and the superseded ones
-/// still in their grace period. Serializes (serde) with a version; the
-/// serialized form contains epoch secrets.
+/// This device's proposal, waiting for the server's answer.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pending {
+    epoch: Epoch,
+    change: EpochChange,
+}
+
+/// Decoded identity keys of senders and distributors, by their bytes (in
+/// memory only): decoding a key is a point decompression, which would
+/// otherwise add to every verification.
+#[derive(Clone, Default)]
+struct IdentityCache(BTreeMap<[u8; 32], IdentityPublicKey>);
+
+impl IdentityCache {
+    /// More cached keys than this are dropped at the next epoch change.
+    const SLACK: usize = 64;
+
+    fn key(&self, bytes: &[u8; 32]) -> Result<IdentityPublicKey, GroupError> {
+        match self.0.get(bytes) {
+            Some(key) => Ok(*key),
+            None => IdentityPublicKey::from_bytes(bytes).map_err(|_| GroupError::BadSignature),
+        }
+    }
+
+    /// Remembers a key that just verified a signature.
+    fn remember(&mut self, key: IdentityPublicKey) {
+        self.0.entry(key.to_bytes()).or_insert(key);
+    }
+
+    fn bound(&mut self, members: usize) {
+        if self.0.len() > members.saturating_mul(2).saturating_add(Self::SLACK) {
+            self.0.clear();
+        }
+    }
+}
+
+/// One device's state of one group: the current epoch, the superseded ones
+/// still in their grace period, and at most one pending proposal.
+/// Serializes (serde) with a version; the serialized form contains epoch
+/// secrets.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Group {
@@ -157,6 +307,9 @@ pub struct Group {
     grace: GracePolicy,
     /// Ascending by epoch; the last is current.
     epochs: Vec<Epoch>,
+    pending: Option<Box<Pending>>,
+    #[serde(skip)]
+    identities: IdentityCache,
 }
 
 fn expect_state_version<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
@@ -179,12 +332,14 @@ impl fmt::Debug for Group {
                 "epochs",
                 &self.epochs.iter().map(|e| e.epoch).collect::<Vec<_>>(),
             )
+            .field("pending", &self.pending_epoch())
             .finish_non_exhaustive()
     }
 }
 
 impl Group {
-    /// A device's state for a group it has no epoch of yet.
+    /// A device's state for a group it has no epoch of yet: it creates the
+    /// group with [`Group::propose`] or joins when it processes an epoch.
     pub fn new(group_id: GroupId, local: DeviceAddress, grace: GracePolicy) -> Self {
         Self {
             version: GROUP_STATE_VERSION,
@@ -192,6 +347,8 @@ impl Group {
             local,
             grace,
             epochs: Vec::new(),
+            pending: None,
+            identities: IdentityCache::default(),
         }
     }
 
@@ -200,14 +357,39 @@ impl Group {
         &self.group_id
     }
 
+    /// This device.
+    pub fn local(&self) -> &DeviceAddress {
+        &self.local
+    }
+
+    /// The grace policy.
+    pub fn grace(&self) -> GracePolicy {
+        self.grace
+    }
+
+    fn current(&self) -> Option<&Epoch> {
+        self.epochs.last()
+    }
+
     /// The current epoch number.
     pub fn current_epoch(&self) -> Option<u64> {
-        self.epochs.last().map(|e| e.epoch)
+        self.current().map(|e| e.epoch)
     }
 
     /// The current roster.
     pub fn roster(&self) -> Option<&Roster> {
-        self.epochs.last().map(|e| &e.roster)
+        self.current().map(|e| &e.roster)
+    }
+
+    /// The current roster-change policy.
+    pub fn policy(&self) -> Option<&RosterPolicy> {
+        self.current().map(|e| &e.policy)
+    }
+
+    /// The current epoch's transcript (SPEC.md §8.3): equal at two members
+    /// exactly when they hold the same history.
+    pub fn transcript(&self) -> Option<&Transcript> {
+        self.current().map(|e| &e.transcript)
     }
 
     /// Epoch numbers still openable, oldest first.
@@ -215,189 +397,303 @@ impl Group {
         self.epochs.iter().map(|e| e.epoch).collect()
     }
 
-    /// Starts a new epoch with `members` as its roster (SPEC.md §8.2): draws a
-    /// fresh secret, wraps it over the pairwise session with every other
-    /// member (creating missing sessions from the bundles: one X25519 each),
-    /// signs, installs the epoch locally and returns the distribution for the
-    /// server. Any membership change or rotation is such a new epoch.
-    pub fn distribute<R: CryptoRng + ?Sized>(
+    /// The epoch of the pending proposal, if any.
+    pub fn pending_epoch(&self) -> Option<u64> {
+        self.pending.as_ref().map(|p| p.epoch.epoch)
+    }
+
+    /// Makes a new epoch with `members` as its roster (SPEC.md §8.6): a fresh
+    /// secret wrapped for every other member over the wrap channel of its
+    /// pairwise session (missing sessions are created from the bundles: one
+    /// X25519 each), the confirmation, and the signature. `policy` is the new
+    /// roster-change policy (`None` keeps the current one; a new group then
+    /// gets [`RosterPolicy::any_member`]).
+    ///
+    /// Returns the upload for the server and holds the proposal as pending:
+    /// the current epoch stays in force until [`Group::commit`] (the server
+    /// accepted it) or [`Group::abort`]. A failure changes nothing in the
+    /// group; sessions may have been created or learned a member's key.
+    pub fn propose<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
         device: &DeviceKeys,
         members: &[VerifiedBundle],
+        policy: Option<RosterPolicy>,
         sessions: &mut BTreeMap<DeviceAddress, Session>,
-        now: Timestamp,
-    ) -> Result<(Distribution, EpochChange), GroupError> {
+    ) -> Result<Proposal, GroupError> {
         if *device.address() != self.local {
             return Err(GroupError::WrongDevice);
         }
+        if self.pending.is_some() {
+            return Err(GroupError::ProposalPending);
+        }
+        let current = self.current();
+        let epoch = match current {
+            None => 1,
+            Some(c) => c.epoch.checked_add(1).ok_or(GroupError::EpochExhausted)?,
+        };
         let roster = Roster::from_bundles(members)?;
+        let identity = device.identity().public_key();
         let me = roster
             .get(&self.local)
+            .filter(|m| m.identity_key_bytes() == identity.as_bytes())
             .ok_or(GroupError::DistributorNotMember)?;
-        if me.identity_key != device.identity().public_key() {
+        let my_key = me.sealing_key_id();
+        if device.sealing_public_key(&my_key) != Some(&me.sealing_key()) {
             return Err(GroupError::DistributorNotMember);
         }
-        let previous_epoch = self.current_epoch().unwrap_or(0);
-        let epoch = previous_epoch
-            .checked_add(1)
-            .ok_or(GroupError::InvalidEpoch)?;
-        let roster_hash = roster.hash(&self.group_id);
+        let policy = policy
+            .or_else(|| current.map(|c| c.policy.clone()))
+            .unwrap_or_default();
+        let user = self.local.user.as_bytes();
+        let (previous_transcript, change) = match current {
+            Some(c) => {
+                let was = c
+                    .roster
+                    .get(&self.local)
+                    .is_some_and(|m| m.identity_key_bytes() == identity.as_bytes());
+                if !was {
+                    return Err(GroupError::NotPreviousMember);
+                }
+                if !policy.has_admin_member(&roster) {
+                    return Err(GroupError::NoAdminMember);
+                }
+                let changes = c.roster.changes_to(&roster);
+                check_permission(Some((&c.policy, &changes)), &policy, user)?;
+                (
+                    c.transcript,
+                    EpochChange::from_changes(epoch, &self.local, &changes),
+                )
+            }
+            None => {
+                if !policy.has_admin_member(&roster) {
+                    return Err(GroupError::NoAdminMember);
+                }
+                check_permission(None, &policy, user)?;
+                (Transcript::NONE, EpochChange::first(epoch, &self.local))
+            }
+        };
+
         let mut secret = EpochSecret([0u8; 32]);
         rng.fill_bytes(&mut secret.0);
-        let ad = wrap_associated_data(&self.group_id, epoch, &roster_hash);
-
-        // Build every wrap before touching any state, so a failure changes nothing
-        // but the sessions' counters of wraps already sealed.
-        let mut entries = Vec::with_capacity(roster.len().saturating_sub(1));
-        for bundle in members.iter().filter(|b| *b.owner() != self.local) {
-            if !sessions.contains_key(bundle.owner()) {
-                sessions.insert(
-                    bundle.owner().clone(),
-                    Session::new(device, bundle).map_err(GroupError::Session)?,
-                );
-            }
-            let session = sessions.get_mut(bundle.owner()).ok_or(GroupError::Session(
-                crate::pairwise::SessionError::PeerMismatch,
-            ))?;
-            if session.peer_current_key_id() != bundle.sealing_key_id() {
+        let roster_hash = roster.hash(&self.group_id);
+        let context = wrap_context(
+            &self.group_id,
+            epoch,
+            &previous_transcript,
+            &roster_hash,
+            &self.local,
+        );
+        // Bundles in roster order (the roster was built from them, so they are distinct).
+        let mut sorted: Vec<&VerifiedBundle> = members.iter().collect();
+        sorted.sort_by(|a, b| a.owner().cmp(b.owner()));
+        let mut wraps: Vec<[u8; WRAP_LEN]> = Vec::with_capacity(roster.len().saturating_sub(1));
+        for bundle in sorted.into_iter().filter(|b| *b.owner() != self.local) {
+            let session = match sessions.entry(bundle.owner().clone()) {
+                alloc::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                alloc::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(Session::new(device, bundle).map_err(GroupError::Session)?)
+                }
+            };
+            let peer_key = bundle.sealing_key_id();
+            if session.peer_current_key_id() != peer_key {
                 session
                     .add_peer_bundle(bundle)
                     .map_err(GroupError::Session)?;
             }
+            let mut salt = [0u8; WRAP_SALT_LEN];
+            rng.fill_bytes(&mut salt);
             let wrap = session
-                .seal(device, rng, ContentType::GroupKey, secret.as_bytes(), &ad)
-                .map_err(GroupError::Seal)?;
-            let digest = wrap_digest(&wrap);
-            entries.push((bundle.owner().clone(), digest, wrap));
-        }
-        // Wraps in roster order (members may be given in any order; sorted
-        // input is one run for the stable sort). Moved, not cloned.
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut wrap_digests = Vec::with_capacity(entries.len());
-        let mut wraps = Vec::with_capacity(entries.len());
-        for (address, digest, wrap) in entries {
-            wrap_digests.push((address, digest));
+                .seal_group_key(
+                    device,
+                    &salt,
+                    &my_key,
+                    &peer_key,
+                    &context,
+                    secret.as_bytes(),
+                )
+                .map_err(GroupError::Wrap)?;
             wraps.push(wrap);
         }
-
-        let core = DistributionCore {
+        let fields = CoreFields {
             group_id: self.group_id.clone(),
             epoch,
-            previous_epoch,
+            previous_transcript,
             roster_hash,
+            policy: policy.clone(),
             distributor: self.local.clone(),
-            roster: roster.clone(),
-            wrap_digests,
+            distributor_identity: identity.to_bytes(),
+            wrap_list_hash: wrap_list_hash(wraps.as_flattened()),
         };
-        let distribution = Distribution::sign(core, wraps, device.identity());
-        let change = self.install(epoch, roster, roster_hash, self.local.clone(), secret, now);
-        Ok((distribution, change))
+        let core = fields.confirmed(&secret);
+        let section = match current {
+            Some(c) => RosterSection::Delta(c.roster.delta_to(&roster)),
+            None => RosterSection::Full(roster.clone()),
+        };
+        let upload = Distribution::sign(&core, device.identity(), section, wraps)?;
+        let transcript = upload.core().transcript();
+        self.pending = Some(Box::new(Pending {
+            epoch: Epoch::new(
+                epoch,
+                transcript,
+                roster,
+                roster_hash,
+                policy,
+                self.local.clone(),
+                secret,
+            ),
+            change: change.clone(),
+        }));
+        Ok(Proposal { upload, change })
     }
 
-    /// Processes a distribution received from the server (SPEC.md §8.4), with
-    /// the pairwise session to its distributor. On success the new epoch is
-    /// current; on failure nothing changed.
+    /// Installs the pending proposal: the server accepted it (SPEC.md §8.6).
+    pub fn commit(&mut self, now: Timestamp) -> Result<EpochChange, GroupError> {
+        let pending = self.pending.take().ok_or(GroupError::NothingPending)?;
+        let Pending { epoch, change } = *pending;
+        self.install(epoch, now);
+        Ok(change)
+    }
+
+    /// Deletes the pending proposal (the server refused it) and zeroizes its
+    /// secret. Returns its epoch number.
+    pub fn abort(&mut self) -> Result<u64, GroupError> {
+        let pending = self.pending.take().ok_or(GroupError::NothingPending)?;
+        Ok(pending.epoch.epoch)
+    }
+
+    /// Processes a distribution received from the server (SPEC.md §8.7):
+    /// a view (or an upload), with this device's pairwise sessions by peer
+    /// address. On failure nothing changes.
     pub fn process(
         &mut self,
         device: &DeviceKeys,
-        distribution: &Distribution,
-        session: &mut Session,
+        view: &Distribution,
+        sessions: &mut BTreeMap<DeviceAddress, Session>,
         now: Timestamp,
-    ) -> Result<EpochChange, GroupError> {
+    ) -> Result<Processed, GroupError> {
         if *device.address() != self.local {
             return Err(GroupError::WrongDevice);
         }
-        let core = distribution.core();
-        if core.group_id != self.group_id {
+        let core = view.core();
+        let f = core.fields();
+        if f.group_id != self.group_id {
             return Err(GroupError::WrongGroup);
         }
-        core.check(distribution.signature())?;
-        let distributor = core
-            .roster
-            .get(&core.distributor)
-            .ok_or(GroupError::DistributorNotMember)?;
-        if *session.peer() != core.distributor
-            || *session.peer_identity_key() != distributor.identity_key
-        {
-            return Err(GroupError::DistributorMismatch);
+        let key = self.identities.key(&f.distributor_identity)?;
+        core.verify_with(&key, view.signature())?;
+        core.check_epoch_number()?;
+        let transcript = core.transcript();
+        if let Some(held) = self.epochs.iter().find(|e| e.epoch == f.epoch) {
+            return if held.transcript == transcript {
+                Ok(Processed::AlreadyProcessed { epoch: f.epoch })
+            } else {
+                Err(GroupError::ConflictingEpoch)
+            };
         }
-        let me = core.roster.get(&self.local).ok_or(GroupError::NotAMember)?;
-        if me.identity_key != device.identity().public_key()
-            || device.sealing_key(&me.sealing_key_id).is_none()
+        let current = self.current();
+        if let Some(c) = current {
+            if f.epoch <= c.epoch {
+                return Err(GroupError::StaleEpoch);
+            }
+            if c.epoch.checked_add(1) != Some(f.epoch) {
+                return Err(GroupError::EpochGap);
+            }
+            if f.previous_transcript != c.transcript {
+                return Err(GroupError::ForkedHistory);
+            }
+        }
+        if f.distributor == self.local {
+            let mine = self
+                .pending
+                .as_ref()
+                .is_some_and(|p| p.epoch.transcript == transcript);
+            if !mine {
+                return Err(GroupError::NotPending);
+            }
+            return self.commit(now).map(Processed::Committed);
+        }
+        let base = current.map(|c| Base {
+            roster: &c.roster,
+            policy: &c.policy,
+        });
+        let rebuilt = view.check_roster(base, true)?;
+        let roster = &rebuilt.roster;
+        let my_index = roster.position(&self.local).ok_or(GroupError::NotAMember)?;
+        let me = roster.member(my_index).ok_or(GroupError::NotAMember)?;
+        let my_key = me.sealing_key_id();
+        if *me.identity_key_bytes() != device.identity().public_key().to_bytes()
+            || device.sealing_public_key(&my_key) != Some(&me.sealing_key())
         {
             return Err(GroupError::NotAMember);
         }
-        if self
-            .current_epoch()
-            .is_some_and(|current| core.epoch <= current)
+        let wrap = view
+            .wrap_at(roster, my_index)
+            .ok_or(GroupError::MissingWrap)?;
+        let session = sessions
+            .get_mut(&f.distributor)
+            .ok_or(GroupError::MissingSession)?;
+        if *session.peer() != f.distributor
+            || *session.peer_identity_key().as_bytes() != f.distributor_identity
         {
-            return Err(GroupError::StaleEpoch);
+            return Err(GroupError::DistributorMismatch);
         }
-        let digest = core
-            .digest_for(&self.local)
-            .ok_or(GroupError::MissingWrap)?;
-        let wrap = distribution
-            .wrap_for(&self.local)
-            .ok_or(GroupError::MissingWrap)?;
-        if wrap_digest(wrap) != *digest {
-            return Err(GroupError::WrapMismatch);
-        }
-        let ad = wrap_associated_data(&core.group_id, core.epoch, &core.roster_hash);
+        let distributor = roster
+            .get(&f.distributor)
+            .ok_or(GroupError::DistributorNotMember)?;
+        let context = wrap_context(
+            &f.group_id,
+            f.epoch,
+            &f.previous_transcript,
+            &f.roster_hash,
+            &f.distributor,
+        );
         let opened = session
-            .open(device, wrap, &ad)
+            .open_group_key(
+                device,
+                &my_key,
+                &distributor.sealing_key_id(),
+                &distributor.sealing_key(),
+                &context,
+                wrap,
+            )
             .map_err(GroupError::WrapRejected)?;
-        let secret: [u8; 32] = match (opened.content_type, opened.plaintext.as_slice().try_into()) {
-            (ContentType::GroupKey, Ok(bytes)) => bytes,
-            _ => return Err(GroupError::InvalidWrap),
-        };
-        Ok(self.install(
-            core.epoch,
-            core.roster.clone(),
-            core.roster_hash,
-            core.distributor.clone(),
-            EpochSecret(secret),
-            now,
-        ))
+        let secret = EpochSecret(*opened);
+        if !secret.confirms(core.unconfirmed(), core.confirmation()) {
+            return Err(GroupError::ConfirmationMismatch);
+        }
+        let change = rebuilt
+            .change
+            .unwrap_or_else(|| EpochChange::first(f.epoch, &f.distributor));
+        let epoch = Epoch::new(
+            f.epoch,
+            transcript,
+            rebuilt.roster,
+            f.roster_hash,
+            f.policy.clone(),
+            f.distributor.clone(),
+            secret,
+        );
+        let discarded_proposal = self.pending.take().is_some();
+        self.identities.remember(key);
+        self.install(epoch, now);
+        Ok(Processed::Installed {
+            change,
+            discarded_proposal,
+        })
     }
 
-    fn install(
-        &mut self,
-        epoch: u64,
-        roster: Roster,
-        roster_hash: RosterHash,
-        distributor: DeviceAddress,
-        secret: EpochSecret,
-        now: Timestamp,
-    ) -> EpochChange {
-        let change = match self.epochs.last() {
-            None => EpochChange {
-                epoch,
-                distributor: distributor.clone(),
-                joined: roster.members().iter().map(|m| m.address.clone()).collect(),
-                left: Vec::new(),
-                rekeyed: Vec::new(),
-            },
-            Some(old) => diff(epoch, &distributor, &old.roster, &roster),
-        };
+    fn install(&mut self, epoch: Epoch, now: Timestamp) {
         if let Some(old) = self.epochs.last_mut() {
             old.superseded_at = Some(now);
         }
-        self.epochs.push(Epoch {
-            epoch,
-            roster,
-            roster_hash,
-            distributor,
-            secret,
-            next_counter: 0,
-            windows: Vec::new(),
-            superseded_at: None,
-        });
+        let members = epoch.roster.len();
+        self.epochs.push(epoch);
         self.expire(now);
-        change
+        self.identities.bound(members);
     }
 
-    /// Deletes superseded epochs whose grace period is over (SPEC.md §8.7).
+    /// Deletes superseded epochs whose grace period is over (SPEC.md §8.10).
     pub fn expire(&mut self, now: Timestamp) {
         let keep = usize::try_from(self.grace.previous_epochs).unwrap_or(usize::MAX);
         let excess = self.epochs.len().saturating_sub(keep.saturating_add(1));
@@ -406,7 +702,7 @@ impl Group {
         self.epochs.retain(|e| !expired(e, grace, now));
     }
 
-    /// Seals a message to the group in the current epoch (SPEC.md §8.5):
+    /// Seals a message to the group in the current epoch (SPEC.md §8.8):
     /// encrypted under this device's sender chain, signed by its identity key.
     pub fn seal<R: CryptoRng + ?Sized>(
         &mut self,
@@ -425,7 +721,8 @@ impl Group {
             .roster
             .get(&self.local)
             .ok_or(GroupSealError::NotAMember)?;
-        if me.identity_key != device.identity().public_key() {
+        let identity = device.identity().public_key();
+        if me.identity_key_bytes() != identity.as_bytes() {
             return Err(GroupSealError::WrongDevice);
         }
         let counter = epoch.next_counter;
@@ -436,8 +733,9 @@ impl Group {
         rng.fill_bytes(&mut salt);
         let mut header = GroupHeader {
             content_type,
-            group_id: group_id.clone(),
+            group_id,
             epoch: epoch.epoch,
+            epoch_tag: epoch.tag,
             sender: self.local.clone(),
             counter,
             salt,
@@ -445,11 +743,9 @@ impl Group {
         };
         let chain = sender_chain(
             &epoch.secret,
-            &group_id,
-            epoch.epoch,
-            &epoch.roster_hash,
-            &me.address,
-            &me.identity_key,
+            &epoch.transcript,
+            &self.local,
+            identity.as_bytes(),
         );
         let keys = chain.message_keys(&header.salt, &header.bound_fields());
         header.commitment = keys.commitment;
@@ -472,10 +768,11 @@ impl Group {
         Ok(out)
     }
 
-    /// Opens a group message (SPEC.md §8.6). Checks, in order: format, group,
-    /// epoch (known and within its grace period at `now`), sender in that
-    /// epoch's roster, not our own, the sender's signature, its replay window,
-    /// the key commitment and the AEAD tag. A failure changes nothing.
+    /// Opens a group message (SPEC.md §8.9). Checks, in order: format, group,
+    /// epoch held and within its grace period at `now`, sender in that
+    /// epoch's roster, not this device, still a member (for a superseded
+    /// epoch), the sender's signature, the epoch tag, its replay window, the
+    /// key commitment and the AEAD tag. A failure changes nothing.
     pub fn open(
         &mut self,
         sealed: &[u8],
@@ -507,31 +804,50 @@ impl Group {
             return Err(GroupOpenError::WrongGroup);
         }
         let grace = self.grace;
-        let epoch = self
+        let index = self
             .epochs
-            .iter_mut()
-            .find(|e| e.epoch == header.epoch)
+            .iter()
+            .position(|e| e.epoch == header.epoch)
             .ok_or(GroupOpenError::UnknownEpoch(header.epoch))?;
-        if expired(epoch, grace, now) {
+        let is_current = index + 1 == self.epochs.len();
+        let (held, current) = match (self.epochs.get(index), self.epochs.last()) {
+            (Some(h), Some(c)) => (h, c),
+            _ => return Err(GroupOpenError::UnknownEpoch(header.epoch)),
+        };
+        if expired(held, grace, now) {
             return Err(GroupOpenError::EpochExpired(header.epoch));
         }
-        let sender = epoch
+        let sender = held
             .roster
             .get(&header.sender)
             .ok_or(GroupOpenError::UnknownSender)?;
         if header.sender == self.local {
             return Err(GroupOpenError::OwnMessage);
         }
-        sender
-            .identity_key
-            .verify_labeled(
-                labels::sig::GROUP_MESSAGE,
-                signed,
-                &Signature::from_bytes(signature),
-            )
+        if !is_current
+            && current
+                .roster
+                .get(&header.sender)
+                .is_none_or(|m| m.identity_key_bytes() != sender.identity_key_bytes())
+        {
+            return Err(GroupOpenError::SenderRemoved);
+        }
+        let identity = *sender.identity_key_bytes();
+        let key = self
+            .identities
+            .key(&identity)
             .map_err(|_| GroupOpenError::BadSignature)?;
+        key.verify_labeled(
+            labels::sig::GROUP_MESSAGE,
+            signed,
+            &Signature::from_bytes(signature),
+        )
+        .map_err(|_| GroupOpenError::BadSignature)?;
+        if header.epoch_tag != held.tag {
+            return Err(GroupOpenError::ForkedEpoch(header.epoch));
+        }
         let counter = header.counter;
-        let delivery = match epoch.window(&header.sender) {
+        let delivery = match held.window(&header.sender) {
             Some(window) => window.check(counter),
             None => ReplayWindow::default().check(counter),
         }
@@ -539,14 +855,7 @@ impl Group {
             WindowError::Replay => GroupOpenError::Replay { counter },
             WindowError::TooOld => GroupOpenError::TooOld { counter },
         })?;
-        let chain = sender_chain(
-            &epoch.secret,
-            &self.group_id,
-            epoch.epoch,
-            &epoch.roster_hash,
-            &sender.address,
-            &sender.identity_key,
-        );
+        let chain = sender_chain(&held.secret, &held.transcript, &header.sender, &identity);
         let keys = chain.message_keys(&header.salt, &header.bound_fields());
         if !keys.commitment_matches(&header.commitment) {
             return Err(GroupOpenError::CommitmentMismatch);
@@ -555,7 +864,10 @@ impl Group {
         let mut plaintext = Zeroizing::new(ciphertext.to_vec());
         aead::open_in_place_detached(&keys.aead_key, &keys.nonce, &aad, &mut plaintext, &tag)
             .map_err(|_| GroupOpenError::AuthenticationFailed)?;
-        epoch.accept(&header.sender, counter);
+        self.identities.remember(key);
+        if let Some(epoch) = self.epochs.get_mut(index) {
+            epoch.accept(&header.sender, counter);
+        }
         Ok(GroupOpened {
             sender: header.sender,
             epoch: header.epoch,
@@ -568,6 +880,33 @@ impl Group {
     }
 }
 
+#[cfg(feature = "vectors")]
+impl Group {
+    /// A state holding `epochs`, ascending by number (test vectors).
+    pub(crate) fn from_epochs(
+        group_id: GroupId,
+        local: DeviceAddress,
+        grace: GracePolicy,
+        epochs: Vec<Epoch>,
+    ) -> Result<Self, &'static str> {
+        let ascending = epochs.windows(2).all(|w| match w {
+            [a, b] => a.epoch < b.epoch,
+            _ => true,
+        });
+        if !ascending {
+            return Err("epochs must be listed oldest first");
+        }
+        let mut group = Self::new(group_id, local, grace);
+        group.epochs = epochs;
+        Ok(group)
+    }
+
+    /// The current epoch's secret (test vectors).
+    pub(crate) fn current_secret_for_vectors(&self) -> Option<[u8; 32]> {
+        self.current().map(|e| *e.secret.as_bytes())
+    }
+}
+
 fn expired(epoch: &Epoch, grace: GracePolicy, now: Timestamp) -> bool {
     match (epoch.superseded_at, grace.max_age_seconds) {
         (Some(at), Some(max_age)) => now.unix_seconds().saturating_sub(at.unix_seconds()) > max_age,
@@ -575,47 +914,15 @@ fn expired(epoch: &Epoch, grace: GracePolicy, now: Timestamp) -> bool {
     }
 }
 
-fn diff(epoch: u64, distributor: &DeviceAddress, old: &Roster, new: &Roster) -> EpochChange {
-    use core::cmp::Ordering;
-    // One merge walk over the two rosters (both sorted by address).
-    let (mut joined, mut left, mut rekeyed) = (Vec::new(), Vec::new(), Vec::new());
-    let mut o = old.members().iter().peekable();
-    let mut n = new.members().iter().peekable();
-    loop {
-        match (o.peek(), n.peek()) {
-            (Some(a), Some(b)) => match a.address.cmp(&b.address) {
-                Ordering::Less => {
-                    left.push(a.address.clone());
-                    o.next();
-                }
-                Ordering::Greater => {
-                    joined.push(b.address.clone());
-                    n.next();
-                }
-                Ordering::Equal => {
-                    if a != b {
-                        rekeyed.push(b.address.clone());
-                    }
-                    o.next();
-                    n.next();
-                }
-            },
-            (Some(a), None) => {
-                left.push(a.address.clone());
-                o.next();
-            }
-            (None, Some(b)) => {
-                joined.push(b.address.clone());
-                n.next();
-            }
-            (None, None) => break,
-        }
+impl Serialize for Roster {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        crate::serde_hex::serialize(self.as_bytes(), serializer)
     }
-    EpochChange {
-        epoch,
-        distributor: distributor.clone(),
-        joined,
-        left,
-        rekeyed,
+}
+
+impl<'de> Deserialize<'de> for Roster {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let bytes = crate::serde_hex::deserialize_vec(deserializer)?;
+        Self::from_bytes(&bytes).map_err(|_| serde::de::Error::custom("not a well-formed roster"))
     }
 }

@@ -48,7 +48,10 @@ pub use content::{APPLICATION_BASE, ContentType};
 pub use header::{
     BOUND_FIELDS_LEN, COMMITMENT_LEN, HEADER_LEN, Header, KIND_PAIRWISE, SALT_LEN, VERSION,
 };
-pub use session::{OpenError, Opened, SESSION_STATE_VERSION, SealError, Session, SessionError};
+pub use session::{
+    OpenError, Opened, SESSION_STATE_VERSION, SealError, Session, SessionError, WRAP_LEN,
+    WRAP_SALT_LEN, WRAPPED_SECRET_LEN, WrapError,
+};
 pub use window::{Delivery, ReplayWindow, WINDOW_SIZE, WindowError};
 
 /// Bytes a sealed message adds to its plaintext: header and tag.

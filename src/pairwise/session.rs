@@ -20,6 +20,9 @@ use crate::keys::{IdentityPublicKey, SealingKeyId, SealingPublicKey};
 use crate::registration::VerifiedBundle;
 use crate::time::Timestamp;
 
+mod wrap;
+pub use wrap::{WRAP_LEN, WRAP_SALT_LEN, WRAPPED_SECRET_LEN, WrapError};
+
 /// Version of the serialized session state.
 pub const SESSION_STATE_VERSION: u32 = 1;
 

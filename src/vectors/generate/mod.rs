@@ -46,6 +46,7 @@ pub fn all() -> Result<Vec<VectorFile>, String> {
         pairwise::open()?,
         group::roster_hash()?,
         group::sender_chain_file()?,
+        group::key_wrap()?,
         group::distribution_verify()?,
         group::distribution_process()?,
         group::seal()?,
