@@ -1,34 +1,29 @@
 //! Group costs (SPEC.md §8), each beside the raw work it is built on, so every
-//! criterion group reads as a ratio `letterseal / baseline`. `n` is the number
-//! of member devices including the distributor, so a distribution carries
-//! `n − 1` wraps.
+//! criterion group reads as a ratio `letterseal / floor`. `n` is the number of
+//! member devices including the distributor.
 //!
-//! | group | `letterseal` | `baseline` | target |
+//! | group | `letterseal` | `floor` | target |
 //! |---|---|---|---|
-//! | `group_distribute_cached/{n}` | `Group::distribute`, every session's chain cached | `n − 1` × `Session::seal` of 32 bytes (`GroupKey`, wrap associated data) | ≤ 1.5× |
-//! | `group_distribute_cold/{n}` | `Group::distribute`, empty session map | `n − 1` × `x25519_dalek::x25519` | ≤ 1.2× |
-//! | `group_seal_open/1KiB` | `Group::seal` + `Group::open` of 1 KiB | Ed25519 sign + `verify_strict` of the signed length, per side HKDF-SHA-256 (76 bytes) + AES-256-GCM key setup, encrypt + decrypt of 1 KiB | ≤ 1.2× |
-//! | `group_verify_for_server/5000` | `Distribution::verify_for_server` | — (absolute time) | — |
-//! | `group_process/5000` | `Group::process` of one member's view, steady state | — (absolute time) | — |
+//! | `group_process/{n}` | `Distribution::decode` + `Group::process` of a member's view of a change (one member removed: a delta), state in memory | Ed25519 `verify_strict` of the labelled core + SHA-256 of the new roster + one wrap open (HKDF-SHA-256 to 44 bytes, AES-256-GCM setup and 32-byte decryption) | ≤ 1.2× |
+//! | `group_verify_for_server/{n}` | `Distribution::decode` + `Distribution::verify_for_server` of that change's upload against the stored record | Ed25519 `verify_strict` of the labelled core + SHA-256 of the new roster + SHA-256 of the wraps | ≤ 1.2× |
+//! | `group_propose_cached/{n}` | `Group::propose` (and `abort`), every session's chain cached | `n − 1` × `Session::seal` of 32 bytes (what a pairwise wrap cost before groups v2) | sender side: no regression beyond 5% |
+//! | `group_propose_cold/{n}` | `Group::propose`, empty session map | `n − 1` × `x25519_dalek::x25519` | as above |
+//! | `group_seal_open/1KiB` | `Group::seal` + `Group::open` of 1 KiB | Ed25519 sign + `verify_strict`, per side HKDF-SHA-256 (76 bytes) + AES-256-GCM setup, encrypt + decrypt | as above |
 //!
 //! Extra entries, for attribution rather than targets:
 //!
-//! - `group_distribute_cached/{n}/baseline_all_primitives`: the primitives
-//!   SPEC.md §8.2 makes any implementation pay: per wrap one HKDF (76 bytes),
-//!   AES-256-GCM setup + 32-byte encryption and the wrap-digest HKDF; once the
-//!   roster-hash HKDF and the Ed25519 signature over the labelled core.
-//! - `group_verify_for_server/5000/baseline_all_primitives` and
-//!   `group_process/5000/baseline_all_primitives`: roster-hash HKDF, strict
-//!   Ed25519 verification of the labelled core, the wrap-digest HKDFs (all of
-//!   them, or the member's one), and for `process` the pairwise open of the
-//!   wrap (HKDF, AES-256-GCM setup, 32-byte decryption).
-//! - `…/letterseal_decode_and_verify` and `…/letterseal_decode_and_process`:
-//!   the same calls starting from the wire bytes (`Distribution::decode`),
-//!   which is what a server or member actually receives.
+//! - `group_process/{n}/letterseal_join`: a new member processing its first
+//!   epoch (full roster) from a fresh state;
+//! - `group_process/{n}/letterseal_from_saved_state`: the state loaded from
+//!   its saved form first (no decoded identity key cached: one point
+//!   decompression more), load excluded;
+//! - `group_propose_cached/{n}/floor_all_primitives`: per wrap one HKDF (44
+//!   bytes) and AES-256-GCM setup + 32-byte encryption; once the roster
+//!   hash, wrap list hash, transcript and confirmation HKDFs and the Ed25519
+//!   signature over the labelled core.
 //!
-//! Every baseline input has the length of the crate's input (labelled `info`
-//! and signature inputs, roster encoding, core, wraps), measured on the
-//! fixture.
+//! Every floor input has the length of the crate's input (labelled signature
+//! input, roster encoding, wraps), measured on the fixture.
 //!
 //! Run: `cargo bench --bench group -- --warm-up-time 1 --measurement-time 3`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -45,16 +40,16 @@ use ed25519_dalek::{Signer, SigningKey};
 use hkdf::Hkdf;
 use letterseal::device::DeviceKeys;
 use letterseal::group::{
-    Distribution, GracePolicy, Group, GroupId, Roster, RosterHash, wrap_associated_data,
+    Distribution, GracePolicy, Group, GroupId, ServerRecord, VerifiedDistribution,
 };
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::labels;
-use letterseal::pairwise::{BOUND_FIELDS_LEN, ContentType, HEADER_LEN, Session};
+use letterseal::pairwise::{ContentType, Session, WRAP_LEN};
 use letterseal::registration::{NoDirectory, RegistrationPolicy, VerifiedBundle};
 use letterseal::time::Timestamp;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 const SEED: [u8; 32] = [0x6b; 32];
 const LIFETIME_SECONDS: u64 = 30 * 86_400;
@@ -64,7 +59,10 @@ const SALT_LEN: usize = 16;
 const EPOCH_SECRET_LEN: usize = 32;
 /// Output of every message-key derivation: key (32) ‖ nonce (12) ‖ commitment (32).
 const MESSAGE_KEYS_LEN: usize = 76;
+/// Output of a wrap's key derivation: key (32) ‖ nonce (12).
+const WRAP_KEYS_LEN: usize = 44;
 const SIZES: [usize; 4] = [10, 100, 500, 5000];
+const CHECK_SIZES: [usize; 3] = [100, 500, 5000];
 const LARGE: usize = 5000;
 const MESSAGE_LEN: usize = 1024;
 
@@ -118,20 +116,6 @@ fn raw_decrypt(key: &[u8], nonce: &[u8], aad: &[u8], buffer: &mut [u8], tag: &Ta
         .is_ok()
 }
 
-/// `address = lp8(user id) ‖ u32(device id)` (SPEC.md §4.1).
-fn address_len(address: &DeviceAddress) -> usize {
-    1 + address.user.as_bytes().len() + 4
-}
-
-/// `u32(n) ‖ n × (address ‖ identity key ‖ sealing key ‖ key id)` (SPEC.md §8.1).
-fn roster_encoding_len(roster: &Roster) -> usize {
-    4 + roster
-        .members()
-        .iter()
-        .map(|m| address_len(&m.address) + 32 + 32 + 16)
-        .sum::<usize>()
-}
-
 /// `n` members, `member00000`, `member00001`, …, device 1 each. Member 0
 /// distributes, member 1 receives; the devices of the others are dropped, only
 /// their verified bundles are kept. Sizes use prefixes of the same roster.
@@ -148,34 +132,24 @@ impl Fixture {
         self.bundles.get(..n).unwrap()
     }
 
-    fn roster_hash(&self, n: usize) -> RosterHash {
-        Roster::from_bundles(self.members(n))
-            .unwrap()
-            .hash(&self.group_id)
-    }
-
-    fn distributor_group(&self) -> Group {
+    fn group(&self, who: &DeviceKeys) -> Group {
         Group::new(
             self.group_id.clone(),
-            self.distributor.address().clone(),
+            who.address().clone(),
             GracePolicy::default(),
         )
     }
 
-    fn receiver_group(&self) -> Group {
-        Group::new(
-            self.group_id.clone(),
-            self.receiver.address().clone(),
-            GracePolicy::default(),
-        )
+    /// The receiver's sessions: a fresh one with the distributor.
+    fn receiver_sessions(&self) -> BTreeMap<DeviceAddress, Session> {
+        let distributor = self.bundles.first().unwrap();
+        BTreeMap::from([(
+            distributor.owner().clone(),
+            Session::new(&self.receiver, distributor).unwrap(),
+        )])
     }
 
-    /// The receiver's fresh session with the distributor.
-    fn receiver_session(&self) -> Session {
-        Session::new(&self.receiver, self.bundles.first().unwrap()).unwrap()
-    }
-
-    /// The distributor's sealing secret, as raw bytes for the X25519 baseline.
+    /// The distributor's sealing secret, as raw bytes for the X25519 floor.
     fn distributor_sealing_secret(&self) -> [u8; 32] {
         let id = self.distributor.current_sealing_key_id().unwrap();
         *self.distributor.sealing_key(&id).unwrap().to_bytes()
@@ -212,82 +186,327 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-/// Large groups take tens to hundreds of milliseconds per iteration: a few
-/// flat samples are enough, and keep the whole run short.
+/// Large groups take milliseconds per iteration: a few flat samples are
+/// enough, and keep the whole run short.
 fn configure(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, n: usize) {
     g.sampling_mode(SamplingMode::Flat);
     if n >= LARGE {
-        g.sample_size(10);
-        g.measurement_time(Duration::from_secs(2));
+        g.sample_size(20);
+        g.measurement_time(Duration::from_secs(3));
     }
 }
 
-fn distribute_cached(c: &mut Criterion) {
+/// Epoch 1 for the first `n` members, then epoch 2 removing the last one:
+/// the server's verified uploads and the record stored after epoch 1.
+struct Change {
+    first: VerifiedDistribution,
+    record: ServerRecord,
+    second: VerifiedDistribution,
+}
+
+fn change(n: usize) -> Change {
+    let f = fixture();
+    let mut rng = rng(9);
+    let mut group = f.group(&f.distributor);
+    let mut sessions = BTreeMap::new();
+    let members = f.members(n);
+    let p1 = group
+        .propose(&mut rng, &f.distributor, members, None, &mut sessions)
+        .unwrap();
+    let first = p1
+        .upload
+        .verify_for_server(None, f.distributor.address())
+        .unwrap();
+    group.commit(f.now).unwrap();
+    let record = first.record();
+    let p2 = group
+        .propose(
+            &mut rng,
+            &f.distributor,
+            members.get(..n - 1).unwrap(),
+            None,
+            &mut sessions,
+        )
+        .unwrap();
+    let second = p2
+        .upload
+        .verify_for_server(Some(&record), f.distributor.address())
+        .unwrap();
+    Change {
+        first,
+        record,
+        second,
+    }
+}
+
+/// The floor of a member's processing: verify, hash the roster, open a wrap.
+struct ProcessFloor {
+    signed: Vec<u8>,
+    signature: ed25519_dalek::Signature,
+    verifier: ed25519_dalek::VerifyingKey,
+    roster: Vec<u8>,
+    chain: [u8; 32],
+    salt: [u8; SALT_LEN],
+    wrap_info: Vec<u8>,
+    wrap_aad: Vec<u8>,
+    sealed: [u8; EPOCH_SECRET_LEN],
+    tag: Tag,
+}
+
+impl ProcessFloor {
+    fn new(rng: &mut ChaCha20Rng, core_len: usize, roster_len: usize, context_len: usize) -> Self {
+        let signer = SigningKey::from_bytes(&random_array(rng));
+        let signed = random_bytes(
+            rng,
+            labeled_signature_input_len(labels::sig::GROUP_DISTRIBUTION, core_len),
+        );
+        let chain: [u8; 32] = random_array(rng);
+        let salt: [u8; SALT_LEN] = random_array(rng);
+        let wrap_info = random_bytes(
+            rng,
+            labeled_info_len(labels::kdf::GROUP_KEY_WRAP, context_len),
+        );
+        let wrap_aad = random_bytes(rng, context_len);
+        let mut keys = [0u8; WRAP_KEYS_LEN];
+        raw_hkdf(&salt, &chain, &wrap_info, &mut keys);
+        let mut sealed = [0x42u8; EPOCH_SECRET_LEN];
+        let tag = raw_encrypt(&keys[..32], &keys[32..44], &wrap_aad, &mut sealed);
+        Self {
+            signature: signer.sign(&signed),
+            verifier: signer.verifying_key(),
+            signed,
+            roster: random_bytes(rng, roster_len),
+            chain,
+            salt,
+            wrap_info,
+            wrap_aad,
+            sealed,
+            tag,
+        }
+    }
+
+    fn run(&self) -> [u8; EPOCH_SECRET_LEN] {
+        self.verifier
+            .verify_strict(black_box(&self.signed), &self.signature)
+            .unwrap();
+        black_box(Sha256::digest(black_box(&self.roster)));
+        let mut keys = [0u8; WRAP_KEYS_LEN];
+        raw_hkdf(
+            black_box(&self.salt),
+            black_box(&self.chain),
+            &self.wrap_info,
+            &mut keys,
+        );
+        let mut secret = self.sealed;
+        assert!(raw_decrypt(
+            &keys[..32],
+            &keys[32..44],
+            &self.wrap_aad,
+            &mut secret,
+            &self.tag
+        ));
+        secret
+    }
+}
+
+fn process(c: &mut Criterion) {
+    let f = fixture();
+    for n in CHECK_SIZES {
+        let ch = change(n);
+        let first = ch.first.view_for(f.receiver.address()).unwrap();
+        let second = ch.second.view_for(f.receiver.address()).unwrap();
+        let second_wire = second.encode();
+        let join_wire = ch
+            .second
+            .full_view_for(f.receiver.address())
+            .unwrap()
+            .encode();
+        // The receiver at epoch 1, in memory: its first epoch processed (one
+        // X25519 for the chain, the distributor's identity key decoded).
+        let setup = || {
+            let mut state = f.group(&f.receiver);
+            let mut sessions = f.receiver_sessions();
+            state
+                .process(&f.receiver, &first, &mut sessions, f.now)
+                .unwrap();
+            (state, sessions)
+        };
+        let saved = {
+            let (state, sessions) = setup();
+            (serde_json::to_vec(&state).unwrap(), sessions)
+        };
+        let core_len = second.core().as_bytes().len();
+        let f2 = second.core().fields();
+        let context_len = letterseal::group::wrap_context(
+            &f2.group_id,
+            f2.epoch,
+            &f2.previous_transcript,
+            &f2.roster_hash,
+            &f2.distributor,
+        )
+        .len();
+        let floor = ProcessFloor::new(
+            &mut rng(5),
+            core_len,
+            ch.second.roster().as_bytes().len(),
+            context_len,
+        );
+
+        let mut g = c.benchmark_group(format!("group_process/{n}"));
+        configure(&mut g, n);
+        g.bench_function("letterseal", |b| {
+            b.iter_batched(
+                setup,
+                |(mut state, mut sessions)| {
+                    let view = Distribution::decode(black_box(&second_wire)).unwrap();
+                    let done = state
+                        .process(&f.receiver, &view, &mut sessions, f.now)
+                        .unwrap();
+                    (state, sessions, done)
+                },
+                BatchSize::PerIteration,
+            );
+        });
+        g.bench_function("letterseal_from_saved_state", |b| {
+            b.iter_batched(
+                || {
+                    let state: Group = serde_json::from_slice(&saved.0).unwrap();
+                    let sessions = f.receiver_sessions();
+                    // Warm the chain cache only (as a stored session's key would be).
+                    (state, sessions)
+                },
+                |(mut state, mut sessions)| {
+                    let view = Distribution::decode(black_box(&second_wire)).unwrap();
+                    let done = state
+                        .process(&f.receiver, &view, &mut sessions, f.now)
+                        .unwrap();
+                    (state, sessions, done)
+                },
+                BatchSize::PerIteration,
+            );
+        });
+        g.bench_function("letterseal_join", |b| {
+            b.iter_batched(
+                || {
+                    let mut sessions = f.receiver_sessions();
+                    // Cache the pairwise chain, as a member with a session has it.
+                    let state = f.group(&f.receiver);
+                    let mut warm = f.group(&f.receiver);
+                    warm.process(&f.receiver, &first, &mut sessions, f.now)
+                        .unwrap();
+                    (state, sessions)
+                },
+                |(mut state, mut sessions)| {
+                    let view = Distribution::decode(black_box(&join_wire)).unwrap();
+                    let done = state
+                        .process(&f.receiver, &view, &mut sessions, f.now)
+                        .unwrap();
+                    (state, sessions, done)
+                },
+                BatchSize::PerIteration,
+            );
+        });
+        g.bench_function("floor", |b| b.iter(|| floor.run()));
+        g.finish();
+    }
+}
+
+fn verify_for_server(c: &mut Criterion) {
+    let f = fixture();
+    for n in CHECK_SIZES {
+        let ch = change(n);
+        let upload = ch.second.distribution().encode();
+        let record = ch.record.clone();
+        let mut rng = rng(4);
+        let signer = SigningKey::from_bytes(&random_array(&mut rng));
+        let signed = random_bytes(
+            &mut rng,
+            labeled_signature_input_len(
+                labels::sig::GROUP_DISTRIBUTION,
+                ch.second.distribution().core().as_bytes().len(),
+            ),
+        );
+        let signature = signer.sign(&signed);
+        let verifier = signer.verifying_key();
+        let roster = random_bytes(&mut rng, ch.second.roster().as_bytes().len());
+        let wraps = random_bytes(&mut rng, (n - 2) * WRAP_LEN);
+
+        let mut g = c.benchmark_group(format!("group_verify_for_server/{n}"));
+        configure(&mut g, n);
+        g.bench_function("letterseal", |b| {
+            b.iter(|| {
+                Distribution::decode(black_box(&upload))
+                    .unwrap()
+                    .verify_for_server(Some(&record), f.distributor.address())
+                    .unwrap()
+            });
+        });
+        g.bench_function("floor", |b| {
+            b.iter(|| {
+                verifier
+                    .verify_strict(black_box(&signed), &signature)
+                    .unwrap();
+                black_box(Sha256::digest(black_box(&roster)));
+                Sha256::digest(black_box(&wraps))
+            });
+        });
+        g.finish();
+    }
+}
+
+fn propose_cached(c: &mut Criterion) {
     let f = fixture();
     let mut rng = rng(1);
     for n in SIZES {
         let members = f.members(n);
-        let mut group = f.distributor_group();
+        let mut group = f.group(&f.distributor);
         let mut sessions = BTreeMap::new();
-        // Creates every session and caches its chain (one seal per session).
+        // Creates every session and caches its chain; epoch 1 is current.
         group
-            .distribute(&mut rng, &f.distributor, members, &mut sessions, f.now)
+            .propose(&mut rng, &f.distributor, members, None, &mut sessions)
             .unwrap();
+        group.commit(f.now).unwrap();
         assert_eq!(sessions.len(), n - 1);
-        let roster_hash = f.roster_hash(n);
-        let ad = wrap_associated_data(&f.group_id, 1, &roster_hash);
+        let sample = group
+            .propose(&mut rng, &f.distributor, members, None, &mut sessions)
+            .unwrap();
+        group.abort().unwrap();
+        let core_len = sample.upload.core().as_bytes().len();
         let secret = [0x42u8; EPOCH_SECRET_LEN];
+        let pairwise_ad = [7u8; 64];
 
         // Primitive floor: inputs of the crate's lengths.
-        let (sample, _) = f
-            .distributor_group()
-            .distribute(
-                &mut rng,
-                &f.distributor,
-                members,
-                &mut BTreeMap::new(),
-                f.now,
-            )
-            .unwrap();
-        let core_len = sample.core().encode().len();
-        let wrap_len = sample.wraps().first().unwrap().len();
-        assert_eq!(wrap_len, HEADER_LEN + EPOCH_SECRET_LEN + TAG_LEN);
-        let roster_bytes = random_bytes(&mut rng, roster_encoding_len(&sample.core().roster));
-        let roster_info = random_bytes(
-            &mut rng,
-            labeled_info_len(labels::kdf::ROSTER_HASH, 1 + f.group_id.as_bytes().len()),
-        );
-        let message_info = random_bytes(
-            &mut rng,
-            labeled_info_len(labels::kdf::PAIRWISE_MESSAGE, BOUND_FIELDS_LEN),
-        );
-        let digest_info = random_bytes(&mut rng, labeled_info_len(labels::kdf::WRAP_DIGEST, 0));
+        let roster_bytes = random_bytes(&mut rng, group.roster().unwrap().as_bytes().len());
+        let wraps_bytes = random_bytes(&mut rng, (n - 1) * WRAP_LEN);
+        let small_info = random_bytes(&mut rng, labeled_info_len(labels::kdf::ROSTER_HASH, 12));
+        let wrap_info = random_bytes(&mut rng, labeled_info_len(labels::kdf::GROUP_KEY_WRAP, 90));
         let chain: [u8; 32] = random_array(&mut rng);
         let salt: [u8; SALT_LEN] = random_array(&mut rng);
-        let wrap_aad = random_bytes(&mut rng, HEADER_LEN + ad.len());
-        let wrap = random_bytes(&mut rng, wrap_len);
+        let wrap_aad = random_bytes(&mut rng, 90);
         let signer = SigningKey::from_bytes(&random_array(&mut rng));
         let core = random_bytes(
             &mut rng,
             labeled_signature_input_len(labels::sig::GROUP_DISTRIBUTION, core_len),
         );
 
-        let mut g = c.benchmark_group(format!("group_distribute_cached/{n}"));
+        let mut g = c.benchmark_group(format!("group_propose_cached/{n}"));
         configure(&mut g, n);
         g.bench_function("letterseal", |b| {
             b.iter(|| {
-                group
-                    .distribute(
+                let p = group
+                    .propose(
                         &mut rng,
                         &f.distributor,
                         black_box(members),
+                        None,
                         &mut sessions,
-                        f.now,
                     )
-                    .unwrap()
+                    .unwrap();
+                group.abort().unwrap();
+                p
             });
         });
-        g.bench_function("baseline", |b| {
+        g.bench_function("floor", |b| {
             b.iter(|| {
                 for session in sessions.values_mut() {
                     let wrap = session
@@ -296,44 +515,35 @@ fn distribute_cached(c: &mut Criterion) {
                             &mut rng,
                             ContentType::GroupKey,
                             black_box(&secret),
-                            &ad,
+                            &pairwise_ad,
                         )
                         .unwrap();
                     black_box(wrap);
                 }
             });
         });
-        g.bench_function("baseline_all_primitives", |b| {
+        g.bench_function("floor_all_primitives", |b| {
             b.iter(|| {
                 for _ in 1..n {
-                    let mut keys = [0u8; MESSAGE_KEYS_LEN];
-                    raw_hkdf(
-                        black_box(&salt),
-                        black_box(&chain),
-                        &message_info,
-                        &mut keys,
-                    );
+                    let mut keys = [0u8; WRAP_KEYS_LEN];
+                    raw_hkdf(black_box(&salt), black_box(&chain), &wrap_info, &mut keys);
                     let mut body = secret;
                     let tag = raw_encrypt(&keys[..32], &keys[32..44], &wrap_aad, &mut body);
-                    let mut digest = [0u8; 32];
-                    raw_hkdf(b"", black_box(&wrap), &digest_info, &mut digest);
-                    black_box((body, tag, digest));
+                    black_box((body, tag));
                 }
-                let mut roster_hash = [0u8; 32];
-                raw_hkdf(
-                    b"",
-                    black_box(&roster_bytes),
-                    &roster_info,
-                    &mut roster_hash,
-                );
-                (roster_hash, signer.sign(black_box(&core)))
+                let mut out = [0u8; 32];
+                raw_hkdf(b"", black_box(&roster_bytes), &small_info, &mut out);
+                raw_hkdf(b"", black_box(&wraps_bytes), &small_info, &mut out);
+                raw_hkdf(b"", black_box(&core), &small_info, &mut out);
+                raw_hkdf(b"", black_box(&secret), &core, &mut out);
+                (out, signer.sign(black_box(&core)))
             });
         });
         g.finish();
     }
 }
 
-fn distribute_cold(c: &mut Criterion) {
+fn propose_cold(c: &mut Criterion) {
     let f = fixture();
     let mut rng = rng(2);
     let secret = f.distributor_sealing_secret();
@@ -344,39 +554,41 @@ fn distribute_cold(c: &mut Criterion) {
             .skip(1)
             .map(|b| b.sealing_key().to_bytes())
             .collect();
-        let mut group = f.distributor_group();
-        // One epoch already, as in steady state (the next one supersedes it).
+        let mut group = f.group(&f.distributor);
+        // One epoch already, as in steady state.
         group
-            .distribute(
+            .propose(
                 &mut rng,
                 &f.distributor,
                 members,
+                None,
                 &mut BTreeMap::new(),
-                f.now,
             )
             .unwrap();
+        group.commit(f.now).unwrap();
 
-        let mut g = c.benchmark_group(format!("group_distribute_cold/{n}"));
+        let mut g = c.benchmark_group(format!("group_propose_cold/{n}"));
         configure(&mut g, n);
         g.bench_function("letterseal", |b| {
             b.iter_batched(
                 BTreeMap::new,
                 |mut sessions| {
                     let out = group
-                        .distribute(
+                        .propose(
                             &mut rng,
                             &f.distributor,
                             black_box(members),
+                            None,
                             &mut sessions,
-                            f.now,
                         )
                         .unwrap();
+                    group.abort().unwrap();
                     (out, sessions)
                 },
                 BatchSize::PerIteration,
             );
         });
-        g.bench_function("baseline", |b| {
+        g.bench_function("floor", |b| {
             b.iter(|| {
                 for peer in &peers {
                     black_box(x25519_dalek::x25519(black_box(secret), black_box(*peer)));
@@ -391,28 +603,33 @@ fn seal_open(c: &mut Criterion) {
     let f = fixture();
     let mut rng = rng(3);
     let members = f.members(10);
-    let mut at_distributor = f.distributor_group();
-    let (distribution, _) = at_distributor
-        .distribute(
+    let mut at_distributor = f.group(&f.distributor);
+    let proposal = at_distributor
+        .propose(
             &mut rng,
             &f.distributor,
             members,
+            None,
             &mut BTreeMap::new(),
-            f.now,
         )
         .unwrap();
-    let mut at_receiver = f.receiver_group();
+    at_distributor.commit(f.now).unwrap();
+    let verified = proposal
+        .upload
+        .verify_for_server(None, f.distributor.address())
+        .unwrap();
+    let mut at_receiver = f.group(&f.receiver);
     at_receiver
         .process(
             &f.receiver,
-            &distribution.for_member(f.receiver.address()).unwrap(),
-            &mut f.receiver_session(),
+            &verified.view_for(f.receiver.address()).unwrap(),
+            &mut f.receiver_sessions(),
             f.now,
         )
         .unwrap();
     let plaintext = random_bytes(&mut rng, MESSAGE_LEN);
 
-    // Lengths of the crate's message, for the baseline.
+    // Lengths of the crate's message, for the floor.
     let sample = at_distributor
         .seal(&mut rng, &f.distributor, ContentType::Text, &plaintext, b"")
         .unwrap();
@@ -450,7 +667,7 @@ fn seal_open(c: &mut Criterion) {
             at_receiver.open(black_box(&sealed), b"", f.now).unwrap()
         });
     });
-    g.bench_function("baseline", |b| {
+    g.bench_function("floor", |b| {
         b.iter(|| {
             // Sender: message keys, encryption, signature.
             let mut keys = [0u8; MESSAGE_KEYS_LEN];
@@ -477,212 +694,12 @@ fn seal_open(c: &mut Criterion) {
     g.finish();
 }
 
-/// The primitives of the shared checks (SPEC.md §8.3): roster hash and the
-/// signature over the labelled core.
-struct CheckPrimitives {
-    roster_bytes: Vec<u8>,
-    roster_info: Vec<u8>,
-    core: Vec<u8>,
-    signature: ed25519_dalek::Signature,
-    verifier: ed25519_dalek::VerifyingKey,
-    wrap: Vec<u8>,
-    digest_info: Vec<u8>,
-}
-
-impl CheckPrimitives {
-    fn new(rng: &mut ChaCha20Rng, f: &Fixture, distribution: &Distribution) -> Self {
-        let core_len = distribution.core().encode().len();
-        let signer = SigningKey::from_bytes(&random_array(rng));
-        let core = random_bytes(
-            rng,
-            labeled_signature_input_len(labels::sig::GROUP_DISTRIBUTION, core_len),
-        );
-        Self {
-            roster_bytes: random_bytes(rng, roster_encoding_len(&distribution.core().roster)),
-            roster_info: random_bytes(
-                rng,
-                labeled_info_len(labels::kdf::ROSTER_HASH, 1 + f.group_id.as_bytes().len()),
-            ),
-            signature: signer.sign(&core),
-            verifier: signer.verifying_key(),
-            core,
-            wrap: random_bytes(rng, distribution.wraps().first().unwrap().len()),
-            digest_info: random_bytes(rng, labeled_info_len(labels::kdf::WRAP_DIGEST, 0)),
-        }
-    }
-
-    fn check(&self) -> [u8; 32] {
-        let mut roster_hash = [0u8; 32];
-        raw_hkdf(
-            b"",
-            black_box(&self.roster_bytes),
-            &self.roster_info,
-            &mut roster_hash,
-        );
-        self.verifier
-            .verify_strict(black_box(&self.core), &self.signature)
-            .unwrap();
-        roster_hash
-    }
-
-    fn wrap_digest(&self) -> [u8; 32] {
-        let mut digest = [0u8; 32];
-        raw_hkdf(b"", black_box(&self.wrap), &self.digest_info, &mut digest);
-        digest
-    }
-}
-
-fn verify_for_server(c: &mut Criterion) {
-    let f = fixture();
-    let mut rng = rng(4);
-    let members = f.members(LARGE);
-    let mut group = f.distributor_group();
-    let (distribution, _) = group
-        .distribute(
-            &mut rng,
-            &f.distributor,
-            members,
-            &mut BTreeMap::new(),
-            f.now,
-        )
-        .unwrap();
-    let wire = distribution.encode();
-    let last_epoch = Some(distribution.core().epoch - 1);
-    distribution.verify_for_server(last_epoch).unwrap();
-    let primitives = CheckPrimitives::new(&mut rng, f, &distribution);
-
-    let mut g = c.benchmark_group(format!("group_verify_for_server/{LARGE}"));
-    configure(&mut g, LARGE);
-    g.bench_function("letterseal", |b| {
-        b.iter(|| {
-            black_box(&distribution)
-                .verify_for_server(last_epoch)
-                .unwrap()
-        });
-    });
-    g.bench_function("letterseal_decode_and_verify", |b| {
-        b.iter(|| {
-            Distribution::decode(black_box(&wire))
-                .unwrap()
-                .verify_for_server(last_epoch)
-                .unwrap()
-        });
-    });
-    g.bench_function("baseline_all_primitives", |b| {
-        b.iter(|| {
-            let roster_hash = primitives.check();
-            for _ in 1..LARGE {
-                black_box(primitives.wrap_digest());
-            }
-            roster_hash
-        });
-    });
-    g.finish();
-}
-
-fn process(c: &mut Criterion) {
-    let f = fixture();
-    let mut rng = rng(5);
-    let members = f.members(LARGE);
-    let mut group = f.distributor_group();
-    let mut sessions = BTreeMap::new();
-    // Two epochs: the receiver processes the first in setup (fresh state, one
-    // X25519 for the chain) and the second in the measurement (steady state:
-    // a previous epoch to diff against, chain cached).
-    let mut next_view = || {
-        let (d, _) = group
-            .distribute(&mut rng, &f.distributor, members, &mut sessions, f.now)
-            .unwrap();
-        d.for_member(f.receiver.address()).unwrap()
-    };
-    let (first, second) = (&next_view(), &next_view());
-    let second_wire = second.encode();
-    let setup = || {
-        let mut state = f.receiver_group();
-        let mut session = f.receiver_session();
-        state
-            .process(&f.receiver, first, &mut session, f.now)
-            .unwrap();
-        (state, session)
-    };
-    {
-        let (mut state, mut session) = setup();
-        state
-            .process(&f.receiver, second, &mut session, f.now)
-            .unwrap();
-    }
-    let primitives = CheckPrimitives::new(&mut rng, f, second);
-    let ad_len = wrap_associated_data(&f.group_id, 1, &f.roster_hash(LARGE)).len();
-    let wrap_aad = random_bytes(&mut rng, HEADER_LEN + ad_len);
-    let message_info = random_bytes(
-        &mut rng,
-        labeled_info_len(labels::kdf::PAIRWISE_MESSAGE, BOUND_FIELDS_LEN),
-    );
-    let chain: [u8; 32] = random_array(&mut rng);
-    let salt: [u8; SALT_LEN] = random_array(&mut rng);
-    let mut keys = [0u8; MESSAGE_KEYS_LEN];
-    raw_hkdf(&salt, &chain, &message_info, &mut keys);
-    let mut body = [0x42u8; EPOCH_SECRET_LEN];
-    let tag = raw_encrypt(&keys[..32], &keys[32..44], &wrap_aad, &mut body);
-
-    let mut g = c.benchmark_group(format!("group_process/{LARGE}"));
-    configure(&mut g, LARGE);
-    g.bench_function("letterseal", |b| {
-        b.iter_batched(
-            setup,
-            |(mut state, mut session)| {
-                let change = state
-                    .process(&f.receiver, black_box(second), &mut session, f.now)
-                    .unwrap();
-                (state, session, change)
-            },
-            BatchSize::PerIteration,
-        );
-    });
-    g.bench_function("letterseal_decode_and_process", |b| {
-        b.iter_batched(
-            setup,
-            |(mut state, mut session)| {
-                let view = Distribution::decode(black_box(&second_wire)).unwrap();
-                let change = state
-                    .process(&f.receiver, &view, &mut session, f.now)
-                    .unwrap();
-                (state, session, change)
-            },
-            BatchSize::PerIteration,
-        );
-    });
-    g.bench_function("baseline_all_primitives", |b| {
-        b.iter(|| {
-            let roster_hash = primitives.check();
-            let digest = primitives.wrap_digest();
-            let mut keys = [0u8; MESSAGE_KEYS_LEN];
-            raw_hkdf(
-                black_box(&salt),
-                black_box(&chain),
-                &message_info,
-                &mut keys,
-            );
-            let mut secret = body;
-            assert!(raw_decrypt(
-                &keys[..32],
-                &keys[32..44],
-                &wrap_aad,
-                &mut secret,
-                &tag
-            ));
-            (roster_hash, digest, secret)
-        });
-    });
-    g.finish();
-}
-
 criterion_group!(
     benches,
-    distribute_cached,
-    distribute_cold,
-    seal_open,
+    process,
     verify_for_server,
-    process
+    propose_cached,
+    propose_cold,
+    seal_open
 );
 criterion_main!(benches);

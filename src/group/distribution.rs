@@ -315,10 +315,8 @@ impl Distribution {
             .ok()
             .filter(|k| k.saturating_mul(WRAP_LEN) <= r.remaining())
             .ok_or(GroupError::Malformed(DecodeError::Truncated))?;
-        let mut wraps = Vec::with_capacity(k);
-        for _ in 0..k {
-            wraps.push(r.array::<WRAP_LEN>()?);
-        }
+        let (chunks, _) = r.take(k * WRAP_LEN)?.as_chunks::<WRAP_LEN>();
+        let wraps = chunks.to_vec();
         r.finish()?;
         Ok(Self {
             core,

@@ -504,95 +504,65 @@ impl Roster {
     }
 
     /// Applies a delta to this roster (the previous epoch's): SPEC.md §8.5.
+    /// Unchanged members are copied in runs, with their offsets shifted.
     pub fn apply(&self, delta: &RosterDelta) -> Result<Roster, GroupError> {
         let invalid = GroupError::InvalidRosterDelta;
-        let mut bytes = Vec::with_capacity(self.bytes.len() + delta.bytes.len());
-        bytes.extend_from_slice(&[0; 4]);
-        let mut offsets = Vec::with_capacity(self.len() + delta.upserts());
-        let (mut removed, mut upserts) = (
-            delta.removed_iter().peekable(),
-            delta.upsert_iter().peekable(),
-        );
-        let mut i = 0usize;
-        let n = self.len();
+        let capacity = self.bytes.len().saturating_add(delta.bytes.len());
+        if u32::try_from(capacity).is_err() {
+            return Err(GroupError::Malformed(DecodeError::InvalidLength));
+        }
+        let mut out = RosterBuilder {
+            bytes: Vec::with_capacity(capacity),
+            offsets: Vec::with_capacity(self.len() + delta.upserts() + 1),
+        };
+        out.bytes.extend_from_slice(&[0; 4]);
+        let mut next = 0usize;
+        let mut removed = delta.removed_iter().peekable();
+        let mut upserts = delta.upsert_iter().peekable();
         loop {
-            let base = if i < n { self.member(i) } else { None };
-            if i < n && base.is_none() {
-                return Err(invalid);
-            }
-            let next_upsert = upserts.peek().copied();
-            let next_removed = removed.peek().copied();
-            match (base, next_upsert) {
+            let order = match (removed.peek(), upserts.peek()) {
                 (None, None) => break,
-                (Some(b), up) => {
-                    let up_order = up.map(|u| u.cmp_to(b.user, b.device));
-                    match up_order {
-                        Some(Ordering::Less) => {
-                            // An address not in the base: added (it must not be removed).
-                            let u = up.ok_or(invalid)?;
-                            if next_removed
-                                .is_some_and(|r| r.user == u.user && r.device == u.device)
-                            {
-                                return Err(invalid);
-                            }
-                            offsets.push(offset(bytes.len())?);
-                            bytes.extend_from_slice(u.encoding);
-                            upserts.next();
-                        }
-                        Some(Ordering::Equal) => {
-                            let u = up.ok_or(invalid)?;
-                            // Changed: must differ and must not also be removed.
-                            if u.encoding == b.encoding
-                                || next_removed
-                                    .is_some_and(|r| r.user == b.user && r.device == b.device)
-                            {
-                                return Err(invalid);
-                            }
-                            offsets.push(offset(bytes.len())?);
-                            bytes.extend_from_slice(u.encoding);
-                            upserts.next();
-                            i += 1;
-                        }
-                        Some(Ordering::Greater) | None => {
-                            // Removals are ascending: a removal before b names a non-member.
-                            match next_removed
-                                .map(|r| cmp_address(r.user, r.device, b.user, b.device))
-                            {
-                                Some(Ordering::Less) => return Err(invalid),
-                                Some(Ordering::Equal) => {
-                                    removed.next();
-                                }
-                                _ => {
-                                    offsets.push(offset(bytes.len())?);
-                                    bytes.extend_from_slice(b.encoding);
-                                }
-                            }
-                            i += 1;
-                        }
-                    }
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(r), Some(u)) => cmp_address(r.user, r.device, u.user, u.device),
+            };
+            match order {
+                // Removed and re-listed in one delta.
+                Ordering::Equal => return Err(invalid),
+                Ordering::Less => {
+                    let r = removed.next().ok_or(invalid)?;
+                    let p = self
+                        .search(r.user, r.device)
+                        .ok()
+                        .filter(|&p| p >= next)
+                        .ok_or(invalid)?;
+                    out.copy_run(self, next, p)?;
+                    next = p + 1;
                 }
-                (None, Some(u)) => {
-                    if next_removed.is_some() {
-                        return Err(invalid);
+                Ordering::Greater => {
+                    let u = upserts.next().ok_or(invalid)?;
+                    match self.search(u.user, u.device) {
+                        Ok(p) if p >= next => {
+                            // Changed: must differ from the previous entry.
+                            if self.member(p).is_some_and(|old| old.encoding == u.encoding) {
+                                return Err(invalid);
+                            }
+                            out.copy_run(self, next, p)?;
+                            out.push(u.encoding)?;
+                            next = p + 1;
+                        }
+                        Err(p) if p >= next => {
+                            out.copy_run(self, next, p)?;
+                            out.push(u.encoding)?;
+                            next = p;
+                        }
+                        _ => return Err(invalid),
                     }
-                    offsets.push(offset(bytes.len())?);
-                    bytes.extend_from_slice(u.encoding);
-                    upserts.next();
                 }
             }
         }
-        if removed.next().is_some() {
-            return Err(invalid);
-        }
-        if offsets.is_empty() {
-            return Err(GroupError::InvalidRoster);
-        }
-        let count = u32::try_from(offsets.len()).map_err(|_| GroupError::InvalidRoster)?;
-        offsets.push(offset(bytes.len())?);
-        if let Some(head) = bytes.get_mut(..4) {
-            head.copy_from_slice(&count.to_be_bytes());
-        }
-        Ok(Self { bytes, offsets })
+        out.copy_run(self, next, self.len())?;
+        out.finish()
     }
 
     /// What changed from `self` (the previous roster) to `new`, address by address.
@@ -600,6 +570,59 @@ impl Roster {
         let mut changes = Changes::default();
         walk(self, new, |c| changes.push(c));
         changes
+    }
+}
+
+/// A roster being assembled from runs of another roster and single members.
+struct RosterBuilder {
+    bytes: Vec<u8>,
+    offsets: Vec<u32>,
+}
+
+impl RosterBuilder {
+    /// Appends `base`'s members `from..to`, shifting their offsets.
+    fn copy_run(&mut self, base: &Roster, from: usize, to: usize) -> Result<(), GroupError> {
+        if from >= to {
+            return Ok(());
+        }
+        let bad = GroupError::InvalidRosterDelta;
+        let starts = base.offsets.get(from..to).ok_or(bad)?;
+        let start = *base.offsets.get(from).ok_or(bad)?;
+        let end = *base.offsets.get(to).ok_or(bad)?;
+        let here = offset(self.bytes.len())?;
+        // Every offset in the run is at least `start`, and the result fits (checked capacity).
+        self.offsets.extend(
+            starts
+                .iter()
+                .map(|o| o.wrapping_sub(start).wrapping_add(here)),
+        );
+        let run = base
+            .bytes
+            .get(usize::try_from(start).map_err(|_| bad)?..usize::try_from(end).map_err(|_| bad)?)
+            .ok_or(bad)?;
+        self.bytes.extend_from_slice(run);
+        Ok(())
+    }
+
+    fn push(&mut self, member: &[u8]) -> Result<(), GroupError> {
+        self.offsets.push(offset(self.bytes.len())?);
+        self.bytes.extend_from_slice(member);
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Roster, GroupError> {
+        if self.offsets.is_empty() {
+            return Err(GroupError::InvalidRoster);
+        }
+        let count = u32::try_from(self.offsets.len()).map_err(|_| GroupError::InvalidRoster)?;
+        self.offsets.push(offset(self.bytes.len())?);
+        if let Some(head) = self.bytes.get_mut(..4) {
+            head.copy_from_slice(&count.to_be_bytes());
+        }
+        Ok(Roster {
+            bytes: self.bytes,
+            offsets: self.offsets,
+        })
     }
 }
 
