@@ -54,9 +54,9 @@ fn seal_open_1kib(c: &mut Criterion) {
     let mut at_a = Session::new(&a, &bb).unwrap();
     let mut at_b = Session::new(&b, &ab).unwrap();
     let warm = at_a
-        .seal(&a, &mut rng, ContentType::Text, b"", b"")
+        .seal(&a, &mut rng, now, ContentType::Text, b"", b"")
         .unwrap();
-    at_b.open(&b, &warm, b"").unwrap();
+    at_b.open(&b, now, &warm, b"").unwrap();
 
     let mut g = c.benchmark_group("seal_open_1KiB");
     let mut counter = 0u64;
@@ -79,9 +79,9 @@ fn seal_open_1kib(c: &mut Criterion) {
     g.bench_function("ls3_pairwise", |bench| {
         bench.iter(|| {
             let sealed = at_a
-                .seal(&a, &mut rng2, ContentType::Text, &plaintext, b"")
+                .seal(&a, &mut rng2, now, ContentType::Text, &plaintext, b"")
                 .unwrap();
-            at_b.open(&b, black_box(&sealed), b"").unwrap()
+            at_b.open(&b, now, black_box(&sealed), b"").unwrap()
         });
     });
     g.finish();

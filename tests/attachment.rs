@@ -304,12 +304,13 @@ fn descriptor_travels_in_a_pairwise_file_reference_message() {
         .seal(
             &alice,
             &mut rng,
+            now,
             ContentType::FileReference,
             &d.encode(),
             b"",
         )
         .unwrap();
-    let opened = at_bob.open(&bob, &msg, b"").unwrap();
+    let opened = at_bob.open(&bob, now, &msg, b"").unwrap();
     assert_eq!(opened.content_type, ContentType::FileReference);
     let received = FileDescriptor::decode(&opened.plaintext).unwrap();
     assert_eq!(open(&blob, &received, &[4096]).unwrap(), plain);

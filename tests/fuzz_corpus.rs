@@ -44,6 +44,8 @@ mod pairwise_open;
 mod sealing_key_checks;
 #[path = "../fuzz/logic/state_deserialize.rs"]
 mod state_deserialize;
+#[path = "../fuzz/logic/state_import.rs"]
+mod state_import;
 
 /// `fuzz/corpus/<target>/`.
 fn corpus_dir(target: &str) -> PathBuf {
@@ -494,6 +496,25 @@ fn regenerate_state_deserialize_seeds() {
     write_seeds("state_deserialize", &state_deserialize::seeds());
 }
 
+#[test]
+fn state_import_corpus() {
+    let files = replay("state_import", state_import::check);
+    require_outcomes(
+        "state_import",
+        &files,
+        state_import::outcome,
+        &["ok", "WrongKind", "Invalid", "Tampered"],
+    );
+}
+
+/// Writes the seed corpus of `state_import` from its fixture:
+/// `cargo test --test fuzz_corpus --all-features -- --ignored regenerate_state_import_seeds`.
+#[test]
+#[ignore = "writes fuzz/corpus/state_import; run by hand to regenerate the seeds"]
+fn regenerate_state_import_seeds() {
+    write_seeds("state_import", &state_import::seeds());
+}
+
 // ---- generated corpora are current ------------------------------------------
 
 /// Every generated seed is checked in unchanged: regenerating gives the same
@@ -528,6 +549,11 @@ fn generated_seeds_are_current() {
         "state_deserialize",
         &state_deserialize::seeds(),
         "regenerate_state_deserialize_seeds",
+    );
+    require_current(
+        "state_import",
+        &state_import::seeds(),
+        "regenerate_state_import_seeds",
     );
     #[cfg(feature = "legacy")]
     require_current(

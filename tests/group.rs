@@ -19,9 +19,10 @@ use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::labels;
 use letterseal::pairwise::{ContentType, Session, WRAP_LEN, WrapError};
 use letterseal::registration::{NoDirectory, RegistrationPolicy, VerifiedBundle};
+use letterseal::state::{StateError, StateKind, StorageKey};
 use letterseal::time::Timestamp;
 use rand_chacha::ChaCha20Rng;
-use rand_core::{Rng, SeedableRng};
+use rand_core::SeedableRng;
 
 const T0: u64 = 1_800_000_000;
 
@@ -98,8 +99,14 @@ impl World {
     ) -> Result<Proposal, GroupError> {
         let bundles = self.bundles(members);
         let d = &mut self.devices[from];
-        d.group
-            .propose(&mut self.rng, &d.keys, &bundles, policy, &mut d.sessions)
+        d.group.propose(
+            &mut self.rng,
+            &d.keys,
+            &bundles,
+            policy,
+            &mut d.sessions,
+            now(),
+        )
     }
 
     /// The server's check of an upload by `from`; stores the record on success.
@@ -205,6 +212,7 @@ impl World {
         let secret = session
             .open_group_key(
                 &d.keys,
+                now(),
                 &me.sealing_key_id(),
                 &distributor.sealing_key_id(),
                 &distributor.sealing_key(),
@@ -267,8 +275,6 @@ impl Forge<'_> {
         let mut wraps = Vec::new();
         for m in sorted.into_iter().filter(|&m| m != from) {
             let bundle = w.devices[m].bundle.clone();
-            let mut salt = [0u8; 16];
-            w.rng.fill_bytes(&mut salt);
             let d = &mut w.devices[from];
             let session = d
                 .sessions
@@ -278,7 +284,8 @@ impl Forge<'_> {
                 session
                     .seal_group_key(
                         &d.keys,
-                        &salt,
+                        &mut w.rng,
+                        now(),
                         &my_key,
                         &bundle.sealing_key_id(),
                         &context,
@@ -586,13 +593,24 @@ fn wraps_do_not_depend_on_the_chat_channel() {
     let chats: Vec<Vec<u8>> = (0..1100)
         .map(|_| {
             to_bob
-                .seal(&alice.keys, &mut w.rng, ContentType::Text, b"chat", b"")
+                .seal(
+                    &alice.keys,
+                    &mut w.rng,
+                    now(),
+                    ContentType::Text,
+                    b"chat",
+                    b"",
+                )
                 .unwrap()
         })
         .collect();
     let bob = &mut w.devices[1];
     for m in chats.iter().rev() {
-        let _ = bob.sessions.get_mut(&a0).unwrap().open(&bob.keys, m, b"");
+        let _ = bob
+            .sessions
+            .get_mut(&a0)
+            .unwrap()
+            .open(&bob.keys, now(), m, b"");
     }
     let view = verified.view_for(&a1).unwrap();
     assert!(matches!(
@@ -1275,16 +1293,109 @@ fn state_round_trips_and_old_states_are_refused() {
         restored.open(&m0, b"", now()).unwrap_err(),
         GroupOpenError::Replay { counter: 0 }
     );
-    // The state saved by release 0.1 (version 1) is refused.
+    // The state saved by release 0.1 (JSON version 1) is refused, naming the version.
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let v1 = std::fs::read_to_string(dir.join("group-v1.json")).unwrap();
     let err = serde_json::from_str::<Group>(&v1).unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("unsupported group state version 1"),
-        "{err}"
-    );
+    let expected = StateError::UnsupportedStateVersion {
+        kind: StateKind::Group,
+        version: 1,
+    };
+    assert!(err.to_string().starts_with(&expected.to_string()), "{err}");
     assert!(!format!("{:?}", w.devices[1].group).contains("secret"));
+}
+
+#[test]
+fn state_blobs_round_trip_with_a_pending_proposal_and_refuse_bad_fields() {
+    let mut w = world(31, 3, GracePolicy::default());
+    let key = StorageKey::generate(&mut w.rng);
+    w.change(0, &[0, 1, 2], &[1, 2]);
+    let m0 = w.send(1, b"zero");
+    w.open(0, &m0).unwrap();
+    // Alice has a proposal pending when she saves.
+    let proposal = w.propose(0, &[0, 1], None).unwrap();
+    let blob = w.devices[0].group.export(&mut w.rng, &key).unwrap();
+    assert_eq!(blob.generation(), 1);
+    let mut restored = Group::import(&key, blob.as_bytes(), 1).unwrap();
+    assert_eq!(restored.generation(), 1);
+    assert_eq!(restored.pending_epoch(), Some(2));
+    assert_eq!(
+        serde_json::to_value(&restored).unwrap(),
+        serde_json::to_value(&w.devices[0].group).unwrap()
+    );
+    assert_eq!(
+        restored.open(&m0, b"", now()).unwrap_err(),
+        GroupOpenError::Replay { counter: 0 }
+    );
+    // The restored proposal commits to the same epoch the others process.
+    let verified = w.upload(0, &proposal.upload).unwrap();
+    assert_eq!(restored.commit(now()).unwrap(), proposal.change);
+    w.devices[0].group = restored;
+    w.process(1, &verified.view_for(&w.address(1)).unwrap())
+        .unwrap();
+    let m = w.send(0, b"after restore");
+    assert_eq!(w.open(1, &m).unwrap(), b"after restore");
+    // Rollback and foreign blobs.
+    let newer = w.devices[0].group.export(&mut w.rng, &key).unwrap();
+    assert_eq!(newer.generation(), 2);
+    assert_eq!(
+        Group::import(&key, blob.as_bytes(), 2).unwrap_err(),
+        StateError::RolledBack {
+            generation: 1,
+            minimum: 2
+        }
+    );
+    let other = StorageKey::generate(&mut w.rng);
+    assert_eq!(
+        Group::import(&other, newer.as_bytes(), 0).unwrap_err(),
+        StateError::WrongKey
+    );
+    // A layout version 1 blob (there never was one) is refused like the JSON.
+    let (payload, _) =
+        letterseal::state::open_raw(StateKind::Group, 2, &key, newer.as_bytes(), 0).unwrap();
+    let v1 = letterseal::state::seal_raw(StateKind::Group, 1, 3, &payload, &mut w.rng, &key);
+    assert_eq!(
+        Group::import(&key, v1.as_bytes(), 0).unwrap_err(),
+        StateError::UnsupportedStateVersion {
+            kind: StateKind::Group,
+            version: 1
+        }
+    );
+    // Field checks, on payloads sealed under the right key.
+    let gid_len = w.id.as_bytes().len();
+    let user_len = w.address(0).user.as_bytes().len();
+    let grace_flag = 1 + gid_len + 1 + user_len + 4 + 4;
+    let first_epoch = grace_flag + 1 + 8 + 4;
+    type Edit = Box<dyn Fn(&mut Vec<u8>)>;
+    let edits: Vec<(&str, Edit)> = vec![
+        (
+            "grace.max_age_seconds",
+            Box::new(move |p| p[grace_flag] = 2),
+        ),
+        (
+            "epochs.epoch",
+            Box::new(move |p| p[first_epoch..first_epoch + 8].fill(0)),
+        ),
+        ("pending", Box::new(|p| *p.last_mut().unwrap() = 2)),
+        ("(trailing bytes)", Box::new(|p| p.push(0))),
+    ];
+    for (name, edit) in edits {
+        let mut p = payload.to_vec();
+        edit(&mut p);
+        let blob = letterseal::state::seal_raw(StateKind::Group, 2, 9, &p, &mut w.rng, &key);
+        assert_eq!(
+            Group::import(&key, blob.as_bytes(), 0).unwrap_err(),
+            StateError::Invalid { field: name },
+            "{name}"
+        );
+    }
+    let mut short = payload.to_vec();
+    short.truncate(payload.len() - 1);
+    let blob = letterseal::state::seal_raw(StateKind::Group, 2, 9, &short, &mut w.rng, &key);
+    assert!(matches!(
+        Group::import(&key, blob.as_bytes(), 0).unwrap_err(),
+        StateError::Invalid { .. }
+    ));
 }
 
 /// 5,000 member devices in one process: create, remove one, exchange

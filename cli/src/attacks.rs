@@ -119,10 +119,10 @@ fn replay(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let mut at_a = Session::new(&a, &bb).map_err(err)?;
     let mut at_b = Session::new(&b, &ab).map_err(err)?;
     let sealed = at_a
-        .seal(&a, rng, ContentType::Text, b"transfer $10", b"")
+        .seal(&a, rng, now(), ContentType::Text, b"transfer $10", b"")
         .map_err(err)?;
-    at_b.open(&b, &sealed, b"").map_err(err)?;
-    let ls3 = at_b.open(&b, &sealed, b"");
+    at_b.open(&b, now(), &sealed, b"").map_err(err)?;
+    let ls3 = at_b.open(&b, now(), &sealed, b"");
     Ok(AttackRow {
         attack: "Replay of a 1:1 message",
         source: "FOCI 2017 (v1); LINE-Break 2025 (v2)",
@@ -151,13 +151,13 @@ fn reorder(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let mut at_a = Session::new(&a, &bb).map_err(err)?;
     let mut at_b = Session::new(&b, &ab).map_err(err)?;
     let m0 = at_a
-        .seal(&a, rng, ContentType::Text, b"yes", b"")
+        .seal(&a, rng, now(), ContentType::Text, b"yes", b"")
         .map_err(err)?;
     let m1 = at_a
-        .seal(&a, rng, ContentType::Text, b"no", b"")
+        .seal(&a, rng, now(), ContentType::Text, b"no", b"")
         .map_err(err)?;
-    let later = at_b.open(&b, &m1, b"").map_err(err)?;
-    let earlier = at_b.open(&b, &m0, b"").map_err(err)?;
+    let later = at_b.open(&b, now(), &m1, b"").map_err(err)?;
+    let earlier = at_b.open(&b, now(), &m0, b"").map_err(err)?;
     Ok(AttackRow {
         attack: "Reordering (and dropping) messages",
         source: "FOCI 2017; LINE-Break 2025",
@@ -186,9 +186,9 @@ fn reflection(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let (_, bb) = device(rng, "bob")?;
     let mut at_a = Session::new(&a, &bb).map_err(err)?;
     let sealed = at_a
-        .seal(&a, rng, ContentType::Text, b"I owe Bob $100", b"")
+        .seal(&a, rng, now(), ContentType::Text, b"I owe Bob $100", b"")
         .map_err(err)?;
-    let ls3 = at_a.open(&a, &sealed, b"");
+    let ls3 = at_a.open(&a, now(), &sealed, b"");
     Ok(AttackRow {
         attack: "Reflection: own message shown as the peer's",
         source: "LINE-Break 2025",
@@ -244,7 +244,7 @@ fn group_impersonation(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let (mut g_bob, _) = join(&bob, &a_b, &verified, &id)?;
     let (g_mallory, mut to_alice) = join(&mallory, &a_b, &verified, &id)?;
     let view = verified.view_for(mallory.address()).ok_or("no view")?;
-    let secret = member_secret(&mallory, &g_mallory, &view, &mut to_alice)?;
+    let secret = member_secret(&mallory, &g_mallory, &view, &mut to_alice, now())?;
     let forged = forge_group_message(&g_mallory, &secret, &alice, &mallory)?;
     let ls3 = g_bob.open(&forged, b"", now());
     Ok(AttackRow {
@@ -272,7 +272,7 @@ fn create(
         GracePolicy::default(),
     );
     let proposal = group
-        .propose(rng, creator, members, None, &mut BTreeMap::new())
+        .propose(rng, creator, members, None, &mut BTreeMap::new(), now())
         .map_err(err)?;
     proposal
         .upload
@@ -309,6 +309,7 @@ pub fn member_secret(
     group: &Group,
     view: &Distribution,
     session: &mut Session,
+    now: Timestamp,
 ) -> Result<EpochSecret> {
     let f = view.core().fields();
     let roster = group.roster().ok_or("no roster")?;
@@ -325,6 +326,7 @@ pub fn member_secret(
     let secret = session
         .open_group_key(
             member,
+            now,
             &me.sealing_key_id(),
             &distributor.sealing_key_id(),
             &distributor.sealing_key(),
@@ -420,6 +422,7 @@ fn removed_member(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
             &[a_b.clone(), b_b.clone(), c_b],
             None,
             &mut sessions,
+            now(),
         )
         .map_err(err)?;
     let verified = first
@@ -429,7 +432,7 @@ fn removed_member(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     g_alice.commit(now()).map_err(err)?;
     let (mut g_carol, _) = join(&carol3, &a_b, &verified, &id)?;
     let second = g_alice
-        .propose(rng, &alice, &[a_b, b_b], None, &mut sessions)
+        .propose(rng, &alice, &[a_b, b_b], None, &mut sessions, now())
         .map_err(err)?;
     second
         .upload

@@ -682,12 +682,19 @@ fn session_seal() -> R {
     mark_sealing_key(&alice)?;
     let mut secret_plaintext = plaintext.clone();
     ct::secret(secret_plaintext.as_mut_slice());
-    let r = at_alice.seal(&alice, &mut rng, ContentType::Text, &secret_plaintext, AAD);
+    let r = at_alice.seal(
+        &alice,
+        &mut rng,
+        now(),
+        ContentType::Text,
+        &secret_plaintext,
+        AAD,
+    );
     let mut sealed = r.map_err(|e| format!("{e:?}"))?;
     ct::public(sealed.as_mut_slice());
 
     let opened = at_bob
-        .open(&bob, &sealed, AAD)
+        .open(&bob, now(), &sealed, AAD)
         .map_err(|e| format!("{e:?}"))?;
     check(
         opened.plaintext.as_slice() == plaintext,
@@ -704,11 +711,11 @@ fn session_open() -> R {
     let mut at_bob = Session::new(&bob, &alice_bundle).map_err(|e| format!("{e:?}"))?;
     let plaintext = vec_bytes(61, 101);
     let sealed = at_alice
-        .seal(&alice, &mut rng, ContentType::Text, &plaintext, AAD)
+        .seal(&alice, &mut rng, now(), ContentType::Text, &plaintext, AAD)
         .map_err(|e| format!("{e:?}"))?;
 
     mark_sealing_key(&bob)?;
-    let opened = declassify_session_opened(at_bob.open(&bob, &sealed, AAD))?;
+    let opened = declassify_session_opened(at_bob.open(&bob, now(), &sealed, AAD))?;
     check(
         opened.plaintext.as_slice() == plaintext && opened.counter == 0,
         "session open differs",

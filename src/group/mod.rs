@@ -36,7 +36,7 @@
 //! let mut at_alice = Group::new(id.clone(), alice.address().clone(), GracePolicy::default());
 //! let mut alice_sessions = BTreeMap::new();
 //! let proposal = at_alice
-//!     .propose(&mut rng, &alice, &[alice_b.clone(), bob_b], None, &mut alice_sessions)
+//!     .propose(&mut rng, &alice, &[alice_b.clone(), bob_b], None, &mut alice_sessions, now)
 //!     .unwrap();
 //!
 //! // The server checks it without secrets, stores its record and fans out views.
@@ -81,7 +81,8 @@ pub use schedule::{
     wrap_context, wrap_list_hash,
 };
 pub use state::{
-    EpochChange, GROUP_STATE_VERSION, GracePolicy, Group, GroupOpened, Processed, Proposal,
+    EpochChange, GROUP_BLOB_VERSION, GROUP_STATE_VERSION, GracePolicy, Group, GroupOpened,
+    Processed, Proposal,
 };
 
 use crate::codec::DecodeError;

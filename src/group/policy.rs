@@ -37,6 +37,8 @@ enum Policy {
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PolicyRepr {
+    /// `null` for any member; required.
+    #[serde(deserialize_with = "Option::deserialize")]
     admins: Option<Vec<UserId>>,
 }
 

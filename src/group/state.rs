@@ -7,31 +7,39 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use rand_core::CryptoRng;
-use serde::{Deserialize, Deserializer, Serialize};
+#[cfg(feature = "json-state")]
+use serde::Deserializer;
+use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::distribution::{Base, CoreFields, Distribution, RosterSection};
 use super::message::GroupHeader;
 use super::policy::{RosterPolicy, check_permission};
-use super::roster::{Change, Changes, GroupId, Roster, RosterHash};
+use super::roster::{Change, Changes, GroupId, Roster};
 use super::schedule::{
     EpochSecret, EpochTag, Transcript, sender_chain, wrap_context, wrap_list_hash,
 };
 use super::{GroupError, GroupOpenError, GroupSealError};
 use crate::aead::{self, TAG_LEN};
-use crate::codec::{DecodeError, Reader};
+use crate::codec::{DecodeError, Reader, Writer};
 use crate::device::DeviceKeys;
 use crate::ids::DeviceAddress;
+use crate::kdf::HedgeKey;
 use crate::keys::{IdentityPublicKey, SIGNATURE_LEN, Signature};
 use crate::labels;
-use crate::pairwise::{
-    ContentType, ReplayWindow, SALT_LEN, Session, WRAP_LEN, WRAP_SALT_LEN, WindowError,
-};
+use crate::pairwise::{ContentType, ReplayWindow, SALT_LEN, Session, WRAP_LEN, WindowError};
 use crate::registration::VerifiedBundle;
+use crate::state::{
+    self, SealedState, StateCodec, StateError, StateKind, StorageKey, check, field, read_list,
+    write_len,
+};
 use crate::time::Timestamp;
 
-/// Version of the serialized group state.
+/// Version of the JSON group state (feature `json-state`; SPEC.md §12.3).
+/// Version 1, release 0.1's, is refused (SPEC.md §8.11).
 pub const GROUP_STATE_VERSION: u32 = 2;
+/// Layout version of the group state in a sealed blob (SPEC.md §8.11).
+pub const GROUP_BLOB_VERSION: u16 = 2;
 
 /// How long superseded epochs stay openable (for late messages). An old epoch
 /// is deleted once it is more than `previous_epochs` epochs behind, or once
@@ -42,6 +50,8 @@ pub struct GracePolicy {
     /// How many superseded epochs to keep (0: delete at once).
     pub previous_epochs: u32,
     /// How long a superseded epoch stays, in seconds (`None`: no time limit).
+    /// Required when loading: a missing value is an error, not "no limit".
+    #[serde(deserialize_with = "Option::deserialize")]
     pub max_age_seconds: Option<u64>,
 }
 
@@ -176,37 +186,40 @@ impl fmt::Debug for GroupOpened {
     }
 }
 
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone)]
+#[cfg_attr(feature = "json-state", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "json-state", serde(deny_unknown_fields))]
 struct SenderWindow {
     sender: DeviceAddress,
     window: ReplayWindow,
 }
 
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone)]
+#[cfg_attr(feature = "json-state", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "json-state", serde(deny_unknown_fields))]
 pub(crate) struct Epoch {
     pub(crate) epoch: u64,
     pub(crate) transcript: Transcript,
     pub(crate) tag: EpochTag,
     pub(crate) roster: Roster,
-    pub(crate) roster_hash: RosterHash,
     pub(crate) policy: RosterPolicy,
     pub(crate) distributor: DeviceAddress,
     pub(crate) secret: EpochSecret,
     pub(crate) next_counter: u64,
     /// Sorted by sender; created when a sender's first message opens.
     windows: Vec<SenderWindow>,
+    #[cfg_attr(
+        feature = "json-state",
+        serde(deserialize_with = "Option::deserialize")
+    )]
     pub(crate) superseded_at: Option<Timestamp>,
 }
 
 impl Epoch {
-    #[allow(clippy::too_many_arguments)] // one argument per field of SPEC.md §8.11
     pub(crate) fn new(
         epoch: u64,
         transcript: Transcript,
         roster: Roster,
-        roster_hash: RosterHash,
         policy: RosterPolicy,
         distributor: DeviceAddress,
         secret: EpochSecret,
@@ -216,7 +229,6 @@ impl Epoch {
             tag: transcript.epoch_tag(),
             transcript,
             roster,
-            roster_hash,
             policy,
             distributor,
             secret,
@@ -257,11 +269,11 @@ impl Epoch {
 }
 
 /// This device's proposal, waiting for the server's answer.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone)]
+#[cfg_attr(feature = "json-state", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "json-state", serde(deny_unknown_fields))]
 struct Pending {
     epoch: Epoch,
-    change: EpochChange,
 }
 
 /// Decoded identity keys of senders and distributors, by their bytes (in
@@ -294,13 +306,17 @@ impl IdentityCache {
 }
 
 /// One device's state of one group: the current epoch, the superseded ones
-/// still in their grace period, and at most one pending proposal.
-/// Serializes (serde) with a version; the serialized form contains epoch
-/// secrets.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// still in their grace period, and at most one pending proposal. Persist it
+/// with [`Group::export`] and [`Group::import`] (a sealed blob, SPEC.md §8.11,
+/// §12); with the feature `json-state` it also has a JSON form for debugging.
+/// Both contain epoch secrets.
+#[cfg_attr(feature = "json-state", derive(Serialize, Deserialize))]
+#[cfg_attr(
+    feature = "json-state",
+    serde(deny_unknown_fields, try_from = "GroupJson")
+)]
 pub struct Group {
-    #[serde(deserialize_with = "expect_state_version")]
+    #[cfg_attr(not(feature = "json-state"), allow(dead_code))]
     version: u32,
     group_id: GroupId,
     local: DeviceAddress,
@@ -308,18 +324,68 @@ pub struct Group {
     /// Ascending by epoch; the last is current.
     epochs: Vec<Epoch>,
     pending: Option<Box<Pending>>,
-    #[serde(skip)]
+    #[cfg_attr(feature = "json-state", serde(skip))]
+    generation: u64,
+    #[cfg_attr(feature = "json-state", serde(skip))]
     identities: IdentityCache,
 }
 
+/// The JSON form of a group state (feature `json-state`): every field
+/// required; loading goes through the blob layout's checks (SPEC.md §8.11).
+#[cfg(feature = "json-state")]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupJson {
+    #[serde(deserialize_with = "expect_state_version")]
+    version: u32,
+    group_id: GroupId,
+    local: DeviceAddress,
+    grace: GracePolicy,
+    epochs: Vec<Epoch>,
+    #[serde(deserialize_with = "Option::deserialize")]
+    pending: Option<Box<Pending>>,
+}
+
+#[cfg(feature = "json-state")]
+impl TryFrom<GroupJson> for Group {
+    type Error = StateError;
+    fn try_from(json: GroupJson) -> Result<Self, StateError> {
+        let unchecked = Self {
+            version: json.version,
+            group_id: json.group_id,
+            local: json.local,
+            grace: json.grace,
+            epochs: json.epochs,
+            pending: json.pending,
+            generation: 0,
+            identities: IdentityCache::default(),
+        };
+        // One set of invariant checks for both forms: the blob layout's.
+        let mut w = Writer::new();
+        unchecked.encode_state(&mut w);
+        let bytes = Zeroizing::new(w.into_bytes());
+        let mut r = Reader::new(&bytes);
+        let group = Self::decode_state(&mut r)?;
+        r.finish().map_err(|_| StateError::Invalid {
+            field: "(trailing bytes)",
+        })?;
+        Ok(group)
+    }
+}
+
+/// JSON version 1 is release 0.1's group state: refused (SPEC.md §8.11).
+#[cfg(feature = "json-state")]
 fn expect_state_version<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     let version = u32::deserialize(d)?;
     if version == GROUP_STATE_VERSION {
         Ok(version)
     } else {
-        Err(serde::de::Error::custom(alloc::format!(
-            "unsupported group state version {version}"
-        )))
+        Err(serde::de::Error::custom(
+            StateError::UnsupportedStateVersion {
+                kind: StateKind::Group,
+                version: u16::try_from(version).unwrap_or(u16::MAX),
+            },
+        ))
     }
 }
 
@@ -348,6 +414,7 @@ impl Group {
             grace,
             epochs: Vec::new(),
             pending: None,
+            generation: 0,
             identities: IdentityCache::default(),
         }
     }
@@ -420,6 +487,7 @@ impl Group {
         members: &[VerifiedBundle],
         policy: Option<RosterPolicy>,
         sessions: &mut BTreeMap<DeviceAddress, Session>,
+        now: Timestamp,
     ) -> Result<Proposal, GroupError> {
         if *device.address() != self.local {
             return Err(GroupError::WrongDevice);
@@ -501,12 +569,11 @@ impl Group {
                     .add_peer_bundle(bundle)
                     .map_err(GroupError::Session)?;
             }
-            let mut salt = [0u8; WRAP_SALT_LEN];
-            rng.fill_bytes(&mut salt);
             let wrap = session
                 .seal_group_key(
                     device,
-                    &salt,
+                    rng,
+                    now,
                     &my_key,
                     &peer_key,
                     &context,
@@ -537,12 +604,10 @@ impl Group {
                 epoch,
                 transcript,
                 roster,
-                roster_hash,
                 policy,
                 self.local.clone(),
                 secret,
             ),
-            change: change.clone(),
         }));
         Ok(Proposal { upload, change })
     }
@@ -550,7 +615,17 @@ impl Group {
     /// Installs the pending proposal: the server accepted it (SPEC.md §8.6).
     pub fn commit(&mut self, now: Timestamp) -> Result<EpochChange, GroupError> {
         let pending = self.pending.take().ok_or(GroupError::NothingPending)?;
-        let Pending { epoch, change } = *pending;
+        let epoch = pending.epoch;
+        // The current epoch cannot change while a proposal is pending (processing
+        // another epoch deletes the proposal): this is the change `propose` reported.
+        let change = match self.current() {
+            Some(c) => EpochChange::from_changes(
+                epoch.epoch,
+                &self.local,
+                &c.roster.changes_to(&epoch.roster),
+            ),
+            None => EpochChange::first(epoch.epoch, &self.local),
+        };
         self.install(epoch, now);
         Ok(change)
     }
@@ -651,6 +726,7 @@ impl Group {
         let opened = session
             .open_group_key(
                 device,
+                now,
                 &my_key,
                 &distributor.sealing_key_id(),
                 &distributor.sealing_key(),
@@ -669,7 +745,6 @@ impl Group {
             f.epoch,
             transcript,
             rebuilt.roster,
-            f.roster_hash,
             f.policy.clone(),
             f.distributor.clone(),
             secret,
@@ -729,8 +804,6 @@ impl Group {
         if counter == u64::MAX {
             return Err(GroupSealError::CounterExhausted);
         }
-        let mut salt = [0u8; SALT_LEN];
-        rng.fill_bytes(&mut salt);
         let mut header = GroupHeader {
             content_type,
             group_id,
@@ -738,7 +811,7 @@ impl Group {
             epoch_tag: epoch.tag,
             sender: self.local.clone(),
             counter,
-            salt,
+            salt: [0; SALT_LEN],
             commitment: [0; 32],
         };
         let chain = sender_chain(
@@ -747,7 +820,11 @@ impl Group {
             &self.local,
             identity.as_bytes(),
         );
-        let keys = chain.message_keys(&header.salt, &header.bound_fields());
+        // A hedged salt (SPEC.md §3.5): fresh randomness and the message.
+        let bound = header.bound_fields();
+        header.salt =
+            HedgeKey::derive(chain.as_bytes()).salt(rng, &bound, associated_data, plaintext);
+        let keys = chain.message_keys(&header.salt, &bound);
         header.commitment = keys.commitment;
         let header = header.encode();
 
@@ -880,6 +957,241 @@ impl Group {
     }
 }
 
+impl Group {
+    /// Seals the state as a blob under `key` (SPEC.md §8.11, §12), with a
+    /// generation one higher than the last export. The blob holds the epoch
+    /// secrets and the pending proposal.
+    pub fn export<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        key: &StorageKey,
+    ) -> Result<SealedState, StateError> {
+        let generation = state::next_generation(self.generation)?;
+        let sealed = state::seal(self, generation, rng, key);
+        self.generation = generation;
+        Ok(sealed)
+    }
+
+    /// Opens a blob made by [`Self::export`], refusing a generation below
+    /// `minimum_generation` (rollback) and any damaged, foreign or
+    /// inconsistent state, naming the field (SPEC.md §12.1). Layout version 1
+    /// (the release-0.1 group state, which had only a JSON form) is refused
+    /// with [`StateError::UnsupportedStateVersion`]: the device rejoins.
+    pub fn import(
+        key: &StorageKey,
+        blob: &[u8],
+        minimum_generation: u64,
+    ) -> Result<Self, StateError> {
+        let (mut group, generation) = state::open::<Self>(key, blob, minimum_generation)?;
+        group.generation = generation;
+        Ok(group)
+    }
+
+    /// The generation of the last export (or of the imported blob); 0 if none.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+}
+
+/// The shortest encoded epoch (one-byte ids, a one-member roster).
+const MIN_EPOCH_LEN: usize = 8 + 32 + 90 + 1 + 6 + 32 + 8 + 4 + 1 + 8;
+/// The shortest encoded sender window.
+/// (An address of at least 6 bytes and a window: `u8 ‖ u64 ‖ 16 × u64`, SPEC.md §12.2.)
+const MIN_WINDOW_LEN: usize = 6 + 1 + 8 + 16 * 8;
+
+fn encode_epoch(e: &Epoch, w: &mut Writer) {
+    w.u64(e.epoch);
+    w.raw(e.transcript.as_bytes());
+    w.raw(e.roster.as_bytes());
+    e.policy.encode(w);
+    e.distributor.encode(w);
+    w.raw(e.secret.as_bytes());
+    w.u64(e.next_counter);
+    write_len(w, e.windows.len());
+    for sw in &e.windows {
+        sw.sender.encode(w);
+        sw.window.encode(w);
+    }
+    w.u8(u8::from(e.superseded_at.is_some()));
+    w.u64(e.superseded_at.map_or(0, Timestamp::unix_seconds));
+}
+
+fn decode_epoch(r: &mut Reader<'_>, names: &EpochFields) -> Result<Epoch, StateError> {
+    let number = field(names.epoch, r.u64())?;
+    check(names.epoch, number >= 1)?;
+    let transcript = Transcript::from_bytes(field(names.transcript, r.array())?);
+    let roster = Roster::decode(r).map_err(|_| StateError::Invalid {
+        field: names.roster,
+    })?;
+    let policy = RosterPolicy::decode(r).map_err(|_| StateError::Invalid {
+        field: names.policy,
+    })?;
+    check(names.policy, policy.has_admin_member(&roster))?;
+    let distributor = field(names.distributor, DeviceAddress::decode(r))?;
+    check(names.distributor, roster.get(&distributor).is_some())?;
+    let secret = EpochSecret::from_bytes(field(names.secret, r.array())?);
+    let next_counter = field(names.next_counter, r.u64())?;
+    let mut last: Option<DeviceAddress> = None;
+    let windows = read_list(r, names.windows, MIN_WINDOW_LEN, |r| {
+        let sender = field(names.windows, DeviceAddress::decode(r))?;
+        check(names.windows, roster.get(&sender).is_some())?;
+        check(names.windows, last.as_ref().is_none_or(|l| *l < sender))?;
+        last = Some(sender.clone());
+        let window = ReplayWindow::decode(r, names.windows)?;
+        Ok(SenderWindow { sender, window })
+    })?;
+    let flag = field(names.superseded_at, r.u8())?;
+    let at = field(names.superseded_at, r.u64())?;
+    let superseded_at = match flag {
+        0 => {
+            check(names.superseded_at, at == 0)?;
+            None
+        }
+        1 => Some(Timestamp::from_unix_seconds(at)),
+        _ => {
+            return Err(StateError::Invalid {
+                field: names.superseded_at,
+            });
+        }
+    };
+    let mut epoch = Epoch::new(number, transcript, roster, policy, distributor, secret);
+    epoch.next_counter = next_counter;
+    epoch.windows = windows;
+    epoch.superseded_at = superseded_at;
+    Ok(epoch)
+}
+
+/// Field names of an epoch, as error paths.
+struct EpochFields {
+    epoch: &'static str,
+    transcript: &'static str,
+    roster: &'static str,
+    policy: &'static str,
+    distributor: &'static str,
+    secret: &'static str,
+    next_counter: &'static str,
+    windows: &'static str,
+    superseded_at: &'static str,
+}
+
+const EPOCH_FIELDS: EpochFields = EpochFields {
+    epoch: "epochs.epoch",
+    transcript: "epochs.transcript",
+    roster: "epochs.roster",
+    policy: "epochs.policy",
+    distributor: "epochs.distributor",
+    secret: "epochs.secret",
+    next_counter: "epochs.next_counter",
+    windows: "epochs.windows",
+    superseded_at: "epochs.superseded_at",
+};
+
+const PENDING_FIELDS: EpochFields = EpochFields {
+    epoch: "pending.epoch",
+    transcript: "pending.transcript",
+    roster: "pending.roster",
+    policy: "pending.policy",
+    distributor: "pending.distributor",
+    secret: "pending.secret",
+    next_counter: "pending.next_counter",
+    windows: "pending.windows",
+    superseded_at: "pending.superseded_at",
+};
+
+impl StateCodec for Group {
+    const KIND: StateKind = StateKind::Group;
+    const VERSION: u16 = GROUP_BLOB_VERSION;
+
+    /// `lp8(group id) ‖ local address ‖ u32(previous epochs) ‖ u8(0 | 1) ‖
+    /// u64(max age, 0 if none) ‖ u32(e) ‖ e × epoch ‖ u8(0 | 1) ‖ [pending epoch]`
+    /// (SPEC.md §8.11).
+    fn encode_state(&self, w: &mut Writer) {
+        self.group_id.encode(w);
+        self.local.encode(w);
+        w.u32(self.grace.previous_epochs);
+        w.u8(u8::from(self.grace.max_age_seconds.is_some()));
+        w.u64(self.grace.max_age_seconds.unwrap_or(0));
+        write_len(w, self.epochs.len());
+        for e in &self.epochs {
+            encode_epoch(e, w);
+        }
+        match &self.pending {
+            None => w.u8(0),
+            Some(p) => {
+                w.u8(1);
+                encode_epoch(&p.epoch, w);
+            }
+        }
+    }
+
+    fn decode_state(r: &mut Reader<'_>) -> Result<Self, StateError> {
+        let group_id = field("group_id", GroupId::decode(r))?;
+        let local = field("local", DeviceAddress::decode(r))?;
+        let previous_epochs = field("grace.previous_epochs", r.u32())?;
+        let flag = field("grace.max_age_seconds", r.u8())?;
+        let age = field("grace.max_age_seconds", r.u64())?;
+        let max_age_seconds = match flag {
+            0 => {
+                check("grace.max_age_seconds", age == 0)?;
+                None
+            }
+            1 => Some(age),
+            _ => {
+                return Err(StateError::Invalid {
+                    field: "grace.max_age_seconds",
+                });
+            }
+        };
+        let grace = GracePolicy {
+            previous_epochs,
+            max_age_seconds,
+        };
+        let epochs = read_list(r, "epochs", MIN_EPOCH_LEN, |r| {
+            decode_epoch(r, &EPOCH_FIELDS)
+        })?;
+        let ascending = epochs.windows(2).all(|pair| match pair {
+            [a, b] => a.epoch < b.epoch && a.superseded_at.is_some(),
+            _ => true,
+        });
+        check("epochs.order", ascending)?;
+        check(
+            "epochs.superseded_at",
+            epochs.last().is_none_or(|e| e.superseded_at.is_none()),
+        )?;
+        let keep = usize::try_from(previous_epochs).unwrap_or(usize::MAX);
+        check("epochs", epochs.len() <= keep.saturating_add(1))?;
+        let pending = match field("pending", r.u8())? {
+            0 => None,
+            1 => {
+                let e = decode_epoch(r, &PENDING_FIELDS)?;
+                let next = match epochs.last() {
+                    None => Some(1),
+                    Some(c) => c.epoch.checked_add(1),
+                };
+                check("pending.epoch", next == Some(e.epoch))?;
+                check("pending.distributor", e.distributor == local)?;
+                check(
+                    "pending.windows",
+                    e.windows.is_empty() && e.next_counter == 0,
+                )?;
+                check("pending.superseded_at", e.superseded_at.is_none())?;
+                Some(Box::new(Pending { epoch: e }))
+            }
+            _ => return Err(StateError::Invalid { field: "pending" }),
+        };
+        Ok(Self {
+            version: GROUP_STATE_VERSION,
+            group_id,
+            local,
+            grace,
+            epochs,
+            pending,
+            generation: 0,
+            identities: IdentityCache::default(),
+        })
+    }
+}
+
 #[cfg(feature = "vectors")]
 impl Group {
     /// A state holding `epochs`, ascending by number (test vectors).
@@ -914,12 +1226,14 @@ fn expired(epoch: &Epoch, grace: GracePolicy, now: Timestamp) -> bool {
     }
 }
 
+#[cfg(feature = "json-state")]
 impl Serialize for Roster {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         crate::serde_hex::serialize(self.as_bytes(), serializer)
     }
 }
 
+#[cfg(feature = "json-state")]
 impl<'de> Deserialize<'de> for Roster {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let bytes = crate::serde_hex::deserialize_vec(deserializer)?;

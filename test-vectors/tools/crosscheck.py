@@ -254,6 +254,71 @@ def labeled_info(label: bytes, context: bytes, length: int) -> bytes:
     return PROTOCOL_ID + u16(length) + u8(len(label)) + label + u32(len(context)) + context
 
 
+# ---------------------------------------------------------------------------------------------
+# Hedged salts (SPEC §3.5): POLYVAL (RFC 8452 §3) over the message, then a labelled Expand.
+# ---------------------------------------------------------------------------------------------
+
+# POLYVAL works in GF(2^128) modulo x^128 + x^127 + x^126 + x^121 + 1, with little-endian
+# field elements and the product dot(a, b) = a * b * x^-128 (RFC 8452 §3).
+_POLYVAL_MODULUS = (1 << 128) | (1 << 127) | (1 << 126) | (1 << 121) | 1
+
+
+def _gf_mul(a: int, b: int) -> int:
+    product = 0
+    while b:
+        if b & 1:
+            product ^= a
+        b >>= 1
+        a <<= 1
+    for bit in range(254, 127, -1):
+        if product >> bit & 1:
+            product ^= _POLYVAL_MODULUS << (bit - 128)
+    return product
+
+
+def _gf_pow(a: int, e: int) -> int:
+    result = 1
+    while e:
+        if e & 1:
+            result = _gf_mul(result, a)
+        a = _gf_mul(a, a)
+        e >>= 1
+    return result
+
+
+# The multiplicative group has order 2^128 - 1, so x^-128 = x^(2^128 - 1 - 128).
+_X_INV_128 = _gf_pow(2, (1 << 128) - 1 - 128)
+
+
+def polyval(h_key: bytes, data: bytes) -> bytes:
+    """RFC 8452 §3: S_0 = 0, S_j = dot(S_{j-1} + X_j, H); `data` is a multiple of 16 bytes."""
+    if len(h_key) != 16 or len(data) % 16:
+        raise ValueError("POLYVAL takes a 16-byte key and whole blocks")
+    hh = int.from_bytes(h_key, "little")
+    s = 0
+    for i in range(0, len(data), 16):
+        x = int.from_bytes(data[i:i + 16], "little")
+        s = _gf_mul(_gf_mul(s ^ x, hh), _X_INV_128)
+    return s.to_bytes(16, "little")
+
+
+def pad16(b: bytes) -> bytes:
+    return b + bytes(-len(b) % 16)
+
+
+def hedged_salt(secret: bytes, random32: bytes, context: bytes, ad: bytes, plaintext: bytes) -> bytes:
+    """SPEC §3.5: prf ‖ H = DeriveLabeled("", secret, "hedge", "", 48);
+    digest = POLYVAL(H, pad16(ad) ‖ pad16(pt) ‖ u64le(8·len(ad)) ‖ u64le(8·len(pt)));
+    salt = ExpandLabeled(prf, "hedged salt", random ‖ context ‖ digest, 16)."""
+    if len(random32) != 32:
+        raise BadInput("the hedge draws 32 random bytes")
+    keys = derive_labeled(b"", secret, b"hedge", b"", 48)
+    prf, h_key = keys[:32], keys[32:]
+    lengths = (8 * len(ad)).to_bytes(8, "little") + (8 * len(plaintext)).to_bytes(8, "little")
+    digest = polyval(h_key, pad16(ad) + pad16(plaintext) + lengths)
+    return hkdf_expand(prf, labeled_info(b"hedged salt", random32 + context + digest, 16), 16)
+
+
 def derive_labeled(salt: bytes, ikm: bytes, label: bytes, context: bytes, length: int) -> bytes:
     # SPEC §3.1 names both limits but not which wins when both are exceeded; we check L first.
     if length < 0 or length > MAX_L:
@@ -1067,6 +1132,9 @@ class ReplayWindow:
         return skipped, late
 
 
+EXPIRY_SKEW = 300  # §7.5: seconds a sealing key stays usable after its not_after
+
+
 class Session:
     """§7.1: built from the local device and the peer's bundle, verified (§5.3 checks 1-9) at
     `now` with the default policy."""
@@ -1092,13 +1160,20 @@ class Session:
     def peer_party(self, kid: bytes) -> bytes:
         return party(self.peer_uid, self.peer_device_id, self.peer_ik, self.peer_keys[kid]["pk"])
 
-    def seal(self, salt: bytes, content_type: int, plaintext: bytes, ad: bytes) -> bytes:
+    def seal(self, random32: bytes, now: int, content_type: int, plaintext: bytes,
+             ad: bytes) -> bytes:
         if self.send_counter == U64_MAX:
             raise Reject("CounterExhausted")
         s_kid, r_kid = self.local.current_kid(), self.peer_current_kid()
+        # §7.5: a key is expired at `now` once now >= not_after + 300 (clock skew).
+        if now >= self.local.live[s_kid]["not_after"] + EXPIRY_SKEW:
+            raise Reject("LocalKeyExpired")
+        if now >= self.peer_keys[r_kid]["not_after"] + EXPIRY_SKEW:
+            raise Reject("PeerKeyExpired")
         _, chain = chain_key(self.local.live[s_kid]["secret"], self.peer_keys[r_kid]["pk"],
                              self.local_party(s_kid), self.peer_party(r_kid))
         bound = encode_bound(content_type, s_kid, r_kid, self.send_counter)
+        salt = hedged_salt(chain, random32, bound, ad, plaintext)
         key, nonce, commitment = message_keys(chain, salt, bound)
         header = bound + salt + commitment
         assert len(header) == HEADER_LEN
@@ -1110,7 +1185,7 @@ class Session:
             raise Disagree("sealed message does not decode to what was sealed")
         return message
 
-    def open(self, message: bytes, ad: bytes) -> dict:
+    def open(self, message: bytes, ad: bytes, now: int) -> dict:
         # §7.5, checks in order; nothing changes state before all pass.
         d = decode_pairwise(message, header_only=False)  # 1
         s_kid, r_kid = d["sender_kid"], d["recipient_kid"]
@@ -1122,14 +1197,16 @@ class Session:
             raise Reject("UnknownRecipientKey")
         if s_kid not in self.peer_keys:  # 5
             raise Reject("UnknownSenderKey")
-        self.window.check(d["counter"])  # 6
+        if now >= self.peer_keys[s_kid]["not_after"] + EXPIRY_SKEW:  # 6
+            raise Reject("PeerKeyExpired")
+        self.window.check(d["counter"])  # 7
         # Direction peer -> local: party(S) = peer, party(R) = local; Agree(sk_R, pk_S).
         _, chain = chain_key(self.local.live[r_kid]["secret"], self.peer_keys[s_kid]["pk"],
                              self.peer_party(s_kid), self.local_party(r_kid))
         key, nonce, commitment = message_keys(chain, d["salt"], d["bound"])
-        if not hmac.compare_digest(commitment, d["commitment"]):  # 7
+        if not hmac.compare_digest(commitment, d["commitment"]):  # 8
             raise Reject("CommitmentMismatch")
-        try:  # 8
+        try:  # 9
             plaintext = AESGCM(key).decrypt(nonce, d["body"], d["header"] + ad)
         except InvalidTag:
             raise Reject("AuthenticationFailed") from None
@@ -1179,23 +1256,23 @@ def step_pairwise_message_keys(inp):
 
 def step_pairwise_seal(inp):
     expect_inputs(inp, {"senderIdentitySeed", "senderUserId", "senderDeviceId",
-                        "senderSealingSecrets", "recipientBundle", "notBefore", "counter", "salt",
-                        "contentType", "plaintext", "associatedData"})
+                        "senderSealingSecrets", "recipientBundle", "notBefore", "now", "counter",
+                        "random", "contentType", "plaintext", "associatedData"})
     not_before = n(inp, "notBefore", 64)
     sender = Device(h(inp, "senderIdentitySeed", 32), h(inp, "senderUserId"),
                     n(inp, "senderDeviceId", 32), hex_list(inp, "senderSealingSecrets", 32), [],
                     not_before)
     session = Session(sender, h(inp, "recipientBundle"), not_before)
     session.send_counter = n(inp, "counter", 64)
-    message = session.seal(h(inp, "salt", 16), n(inp, "contentType", 16), h(inp, "plaintext"),
-                           h(inp, "associatedData"))
+    message = session.seal(h(inp, "random", 32), n(inp, "now", 64), n(inp, "contentType", 16),
+                           h(inp, "plaintext"), h(inp, "associatedData"))
     return {"message": message.hex()}
 
 
 def step_pairwise_open(inp):
     expect_inputs(inp, {"recipientIdentitySeed", "recipientUserId", "recipientDeviceId",
-                        "recipientSealingSecrets", "senderBundle", "notBefore", "delivered",
-                        "message", "associatedData"},
+                        "recipientSealingSecrets", "senderBundle", "notBefore", "now",
+                        "delivered", "message", "associatedData"},
                   {"recipientRetiredSealingSecrets"})
     not_before = n(inp, "notBefore", 64)
     recipient = Device(h(inp, "recipientIdentitySeed", 32), h(inp, "recipientUserId"),
@@ -1209,10 +1286,10 @@ def step_pairwise_open(inp):
     for i, m in enumerate(delivered):
         # README: the delivered messages are opened with the same associatedData as the message.
         try:
-            session.open(h({"m": m}, "m"), h(inp, "associatedData"))
+            session.open(h({"m": m}, "m"), h(inp, "associatedData"), n(inp, "now", 64))
         except Reject as e:
             raise BadInput(f"delivered[{i}] does not open: {e}") from None
-    r = session.open(h(inp, "message"), h(inp, "associatedData"))
+    r = session.open(h(inp, "message"), h(inp, "associatedData"), n(inp, "now", 64))
     return {
         "contentType": r["content_type"],
         "plaintext": r["plaintext"].hex(),
@@ -1643,7 +1720,7 @@ def wrap_chain_seal(session: Session, local_kid: bytes, peer_kid: bytes) -> byte
 def step_group_key_wrap(inp):
     expect_inputs(inp, {"distributorIdentitySeed", "distributorUserId", "distributorDeviceId",
                         "distributorSealingSecrets", "memberBundle", "notBefore", "groupId",
-                        "epoch", "previousTranscript", "rosterHash", "salt", "epochSecret"})
+                        "epoch", "previousTranscript", "rosterHash", "random", "epochSecret"})
     not_before = n(inp, "notBefore", 64)
     dist = Device(h(inp, "distributorIdentitySeed", 32), h(inp, "distributorUserId"),
                   n(inp, "distributorDeviceId", 32), hex_list(inp, "distributorSealingSecrets", 32),
@@ -1653,10 +1730,19 @@ def step_group_key_wrap(inp):
     check_group_id(gid)
     context = wrap_context(gid, n(inp, "epoch", 64), h(inp, "previousTranscript", 32),
                            h(inp, "rosterHash", 32), dist.address)
-    chain = wrap_chain_seal(session, dist.current_kid(), session.peer_current_kid())
-    wrap = seal_wrap(chain, h(inp, "salt", 16), context, h(inp, "epochSecret", 32))
-    # Round trip: the member's side of the chain (§7.4, the other direction of Agree) opens it.
-    if open_wrap(chain, context, wrap) != h(inp, "epochSecret", 32):
+    local, peer = dist.current_kid(), session.peer_current_kid()
+    # §8.4: neither key expired at `now` (= notBefore, README), as §7.5.
+    if not_before >= dist.live[local]["not_after"] + EXPIRY_SKEW:
+        raise Reject("LocalKeyExpired")
+    if not_before >= session.peer_keys[peer]["not_after"] + EXPIRY_SKEW:
+        raise Reject("PeerKeyExpired")
+    chain = wrap_chain_seal(session, local, peer)
+    secret = h(inp, "epochSecret", 32)
+    # §8.4 / §3.5: the salt is hedged with k = the chain, context = the wrap context,
+    # ad = "" and plaintext = the epoch secret.
+    salt = hedged_salt(chain, h(inp, "random", 32), context, b"", secret)
+    wrap = seal_wrap(chain, salt, context, secret)
+    if open_wrap(chain, context, wrap) != secret:
         raise Disagree("a freshly sealed wrap does not open")
     return {"context": context.hex(), "wrap": wrap.hex()}
 
@@ -1741,8 +1827,8 @@ class GroupMember:
     policy, secret), no pending proposal (the vectors start from a fresh state), sessions by
     peer address, and the default grace policy (one superseded epoch)."""
 
-    def __init__(self, gid: bytes, device: Device, sessions: dict):
-        self.gid, self.device, self.sessions = gid, device, sessions
+    def __init__(self, gid: bytes, device: Device, sessions: dict, now: int):
+        self.gid, self.device, self.sessions, self.now = gid, device, sessions, now
         self.epochs: list = []  # ascending; the last is current
 
     def process(self, data: bytes) -> dict:
@@ -1791,6 +1877,8 @@ class GroupMember:
             raise Reject("WrapRejected", "UnknownPeerKey")
         if known["pk"] != dist.sk:
             raise Reject("WrapRejected", "PeerKeyMismatch")
+        if self.now >= known["not_after"] + EXPIRY_SKEW:
+            raise Reject("WrapRejected", "PeerKeyExpired")
         # Direction distributor -> member: party(S) = the distributor, party(R) = this device.
         _, chain = chain_key(live["secret"], dist.sk, session.peer_party(dist.kid),
                              session.local_party(me.kid))
@@ -1833,7 +1921,7 @@ def step_group_distribution_process(inp):
     for b in hex_list(inp, "distributorBundles", None):
         s = Session(device, b, not_before)
         sessions[address(s.peer_uid, s.peer_device_id)] = s
-    member = GroupMember(gid, device, sessions)
+    member = GroupMember(gid, device, sessions, not_before)
     processed = inp.get("processed")
     if not isinstance(processed, list):
         raise BadInput("processed is not a list")
@@ -1918,7 +2006,7 @@ class GroupState:
                                   by_address={m.address: m for m in roster},
                                   counter=counter, windows={}, superseded_at=superseded_at)
 
-    def seal(self, sender_seed: bytes, salt: bytes, content_type: int, plaintext: bytes,
+    def seal(self, sender_seed: bytes, random32: bytes, content_type: int, plaintext: bytes,
              ad: bytes) -> bytes:
         e = self.epochs[self.current]
         me = e["by_address"].get(self.local_address)
@@ -1932,6 +2020,8 @@ class GroupState:
         bound = encode_group_bound(content_type, self.gid, self.current, e["tag"],
                                    self.local_address, e["counter"])
         chain = sender_chain(e["secret"], e["transcript"], self.local_address, ik)
+        # §8.8 / §3.5: a hedged salt with k = the sender chain and context = bound.
+        salt = hedged_salt(chain, random32, bound, ad, plaintext)
         key, nonce, commitment = group_message_keys(chain, salt, bound)
         header = bound + salt + commitment
         body = AESGCM(key).encrypt(nonce, plaintext, header + ad)
@@ -2014,13 +2104,13 @@ def group_state_from_input(inp: dict, local_address: bytes, for_seal: bool) -> G
 
 def step_group_seal(inp):
     expect_inputs(inp, {"groupId", "epochs", "senderIdentitySeed", "senderUserId",
-                        "senderDeviceId", "salt", "contentType", "plaintext", "associatedData"})
+                        "senderDeviceId", "random", "contentType", "plaintext", "associatedData"})
     uid = h(inp, "senderUserId")
     check_user_id(uid)
     sender_address = address(uid, n(inp, "senderDeviceId", 32))
     state = group_state_from_input(inp, sender_address, for_seal=True)
     seed, ad, plaintext = h(inp, "senderIdentitySeed", 32), h(inp, "associatedData"), h(inp, "plaintext")
-    message = state.seal(seed, h(inp, "salt", 16), n(inp, "contentType", 16), plaintext, ad)
+    message = state.seal(seed, h(inp, "random", 32), n(inp, "contentType", 16), plaintext, ad)
     # Round trip: every other member of the roster opens it (signature, tag, commitment, AEAD).
     for m in state.epochs[state.current]["roster"]:
         if m.address == sender_address:
@@ -3025,6 +3115,12 @@ def main() -> int:
     start = time.monotonic()
 
     spec_problems = check_spec_small_order_list()
+    # RFC 8452 Appendix A: POLYVAL(H, X_1, X_2), the byte order SPEC 3.5 relies on.
+    rfc_polyval = polyval(bytes.fromhex("25629347589242761d31f826ba4b757b"),
+                          bytes.fromhex("4f4f95668c83dfb6401762bb2d01a262"
+                                        "d1a24ddd2721d006bbe45f20d3c9f362"))
+    if rfc_polyval.hex() != "f7a3b47b846119fae5b7866cf5e5b77e":
+        spec_problems.append("POLYVAL does not reproduce RFC 8452 Appendix A")
     for p in spec_problems:
         print(f"FAIL SPEC 4.3: {p}")
 
@@ -3033,7 +3129,7 @@ def main() -> int:
         return 1 if rc or spec_problems else 0
 
     passed, failed, file_problems, _ = run(load(args.directory), verbose=args.verbose)
-    print(f"(SPEC 4.3 small-order list {'ok' if not spec_problems else 'WRONG'}; "
+    print(f"(SPEC 4.3 small-order list and RFC 8452 POLYVAL {'ok' if not spec_problems else 'WRONG'}; "
           f"{time.monotonic() - start:.1f} s)")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed or file_problems or spec_problems else 0

@@ -12,12 +12,13 @@ use core::fmt;
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
-use super::{ChainError, Direction, Session};
+use super::{ChainError, Direction, EXPIRY_SKEW_SECONDS, Session};
 use crate::aead::{self, AeadKey, AeadNonce, KEY_LEN, NONCE_LEN, TAG_LEN};
 use crate::device::DeviceKeys;
 use crate::kdf::derive_labeled;
 use crate::keys::{SealingKeyId, SealingPublicKey};
 use crate::labels;
+use crate::time::Timestamp;
 
 /// Bytes of the secret a wrap carries.
 pub const WRAPPED_SECRET_LEN: usize = 32;
@@ -39,6 +40,10 @@ pub enum WrapError {
     UnknownPeerKey(SealingKeyId),
     /// The session knows another public key under the peer key id given.
     PeerKeyMismatch,
+    /// The local key expired before `now` (plus the allowed clock skew).
+    LocalKeyExpired(SealingKeyId),
+    /// The peer's key expired before `now` (plus the allowed clock skew).
+    PeerKeyExpired(SealingKeyId),
     /// The agreement produced the all-zero value (impossible with verified keys).
     NonContributory,
     /// The wrap's tag does not verify (another context, another pair of keys, or tampered).
@@ -53,6 +58,8 @@ impl WrapError {
             Self::UnknownLocalKey(_) => "UnknownLocalKey",
             Self::UnknownPeerKey(_) => "UnknownPeerKey",
             Self::PeerKeyMismatch => "PeerKeyMismatch",
+            Self::LocalKeyExpired(_) => "LocalKeyExpired",
+            Self::PeerKeyExpired(_) => "PeerKeyExpired",
             Self::NonContributory => "NonContributory",
             Self::AuthenticationFailed => "AuthenticationFailed",
         }
@@ -64,6 +71,8 @@ impl fmt::Display for WrapError {
         match self {
             Self::UnknownLocalKey(id) => write!(f, "no live local sealing key {id}"),
             Self::UnknownPeerKey(id) => write!(f, "unknown peer sealing key {id}"),
+            Self::LocalKeyExpired(id) => write!(f, "own sealing key {id} has expired"),
+            Self::PeerKeyExpired(id) => write!(f, "peer sealing key {id} has expired"),
             Self::WrongDevice => f.write_str("device does not belong to this session"),
             Self::PeerKeyMismatch => f.write_str("peer key id names another public key"),
             Self::NonContributory => f.write_str("X25519 result is all zeros"),
@@ -95,9 +104,11 @@ fn wrap_keys(chain: &[u8; 32], salt: &[u8], context: &[u8]) -> (AeadKey, AeadNon
 }
 
 impl Session {
-    /// The peer's known key `peer_key`, which must be `expected` when given.
+    /// The peer's known key `peer_key`, which must be `expected` when given
+    /// and not expired at `now`.
     fn wrap_peer_key(
         &self,
+        now: Timestamp,
         peer_key: &SealingKeyId,
         expected: Option<&SealingPublicKey>,
     ) -> Result<(), WrapError> {
@@ -106,8 +117,19 @@ impl Session {
             .ok_or(WrapError::UnknownPeerKey(*peer_key))?;
         match expected {
             Some(public) if known.public != *public => Err(WrapError::PeerKeyMismatch),
+            _ if known.expired_at(now) => Err(WrapError::PeerKeyExpired(*peer_key)),
             _ => Ok(()),
         }
+    }
+
+    fn check_local(&self, device: &DeviceKeys, local_key: &SealingKeyId) -> Result<(), WrapError> {
+        if !self.check_device(device) {
+            return Err(WrapError::WrongDevice);
+        }
+        if device.sealing_key(local_key).is_none() {
+            return Err(WrapError::UnknownLocalKey(*local_key));
+        }
+        Ok(())
     }
 
     fn wrap_chain(
@@ -116,46 +138,47 @@ impl Session {
         direction: Direction,
         local_key: &SealingKeyId,
         peer_key: &SealingKeyId,
-    ) -> Result<[u8; 32], WrapError> {
-        if !self.check_device(device) {
-            return Err(WrapError::WrongDevice);
-        }
-        if device.sealing_key(local_key).is_none() {
-            return Err(WrapError::UnknownLocalKey(*local_key));
-        }
+    ) -> Result<&super::CachedChain, WrapError> {
         self.forget_retired(device);
-        let chain = self
-            .chain(device, direction, *local_key, *peer_key)
+        self.chain(device, direction, *local_key, *peer_key)
             .map_err(|e| match e {
                 ChainError::NonContributory => WrapError::NonContributory,
                 ChainError::UnknownLocal => WrapError::UnknownLocalKey(*local_key),
                 ChainError::UnknownPeer => WrapError::UnknownPeerKey(*peer_key),
-            })?;
-        Ok(*chain.as_bytes())
+            })
     }
 
     /// Seals a group epoch secret to the peer on the wrap channel (SPEC.md
     /// §8.4): `salt ‖ AES-256-GCM(secret)`, 64 bytes, with keys from the
     /// session's chain for `local_key` → `peer_key` and `context` as
-    /// associated data. Does not touch the session's counter.
-    ///
-    /// `salt` must be 16 fresh random bytes.
-    pub fn seal_group_key(
+    /// associated data, and a hedged salt (SPEC.md §3.5) from 32 fresh bytes
+    /// of `rng`, the context and the secret. Refuses either key expired at
+    /// `now`. Does not touch the session's counter.
+    #[allow(clippy::too_many_arguments)] // the two keys, the context and the secret are all the wrap
+    pub fn seal_group_key<R: CryptoRng + ?Sized>(
         &mut self,
         device: &DeviceKeys,
-        salt: &[u8; WRAP_SALT_LEN],
+        rng: &mut R,
+        now: Timestamp,
         local_key: &SealingKeyId,
         peer_key: &SealingKeyId,
         context: &[u8],
         secret: &[u8; WRAPPED_SECRET_LEN],
     ) -> Result<[u8; WRAP_LEN], WrapError> {
-        self.wrap_peer_key(peer_key, None)?;
-        let chain =
-            Zeroizing::new(self.wrap_chain(device, Direction::Outgoing, local_key, peer_key)?);
-        let (key, nonce) = wrap_keys(&chain, salt, context);
+        self.check_local(device, local_key)?;
+        if device
+            .sealing_key_validity(local_key)
+            .is_none_or(|(_, not_after)| now >= not_after.saturating_add(EXPIRY_SKEW_SECONDS))
+        {
+            return Err(WrapError::LocalKeyExpired(*local_key));
+        }
+        self.wrap_peer_key(now, peer_key, None)?;
+        let chain = self.wrap_chain(device, Direction::Outgoing, local_key, peer_key)?;
+        let salt = chain.hedge.salt(rng, context, b"", secret);
+        let (key, nonce) = wrap_keys(chain.key.as_bytes(), &salt, context);
         let mut out = [0u8; WRAP_LEN];
         let (head, rest) = out.split_at_mut(WRAP_SALT_LEN);
-        head.copy_from_slice(salt);
+        head.copy_from_slice(&salt);
         let (body, tag_out) = rest.split_at_mut(WRAPPED_SECRET_LEN);
         body.copy_from_slice(secret);
         let tag = aead::seal_in_place_detached(&key, &nonce, context, body);
@@ -163,42 +186,29 @@ impl Session {
         Ok(out)
     }
 
-    /// [`Session::seal_group_key`] with a salt drawn from `rng`.
-    pub fn seal_group_key_random<R: CryptoRng + ?Sized>(
-        &mut self,
-        device: &DeviceKeys,
-        rng: &mut R,
-        local_key: &SealingKeyId,
-        peer_key: &SealingKeyId,
-        context: &[u8],
-        secret: &[u8; WRAPPED_SECRET_LEN],
-    ) -> Result<[u8; WRAP_LEN], WrapError> {
-        let mut salt = [0u8; WRAP_SALT_LEN];
-        rng.fill_bytes(&mut salt);
-        self.seal_group_key(device, &salt, local_key, peer_key, context, secret)
-    }
-
     /// Opens a wrap from the peer (SPEC.md §8.4), made for `local_key` with
     /// the peer's `peer_key`, which must be `peer_public` (the key the group's
-    /// roster names). Releases the secret only if the tag verifies; changes
-    /// nothing but the in-memory chain cache.
+    /// roster names) and not expired at `now`. Releases the secret only if
+    /// the tag verifies; changes nothing but the in-memory chain cache.
+    #[allow(clippy::too_many_arguments)] // the two keys, the context and the wrap are all the wrap
     pub fn open_group_key(
         &mut self,
         device: &DeviceKeys,
+        now: Timestamp,
         local_key: &SealingKeyId,
         peer_key: &SealingKeyId,
         peer_public: &SealingPublicKey,
         context: &[u8],
         wrap: &[u8; WRAP_LEN],
     ) -> Result<Zeroizing<[u8; WRAPPED_SECRET_LEN]>, WrapError> {
-        self.wrap_peer_key(peer_key, Some(peer_public))?;
-        let chain =
-            Zeroizing::new(self.wrap_chain(device, Direction::Incoming, local_key, peer_key)?);
+        self.check_local(device, local_key)?;
+        self.wrap_peer_key(now, peer_key, Some(peer_public))?;
+        let chain = self.wrap_chain(device, Direction::Incoming, local_key, peer_key)?;
         let (salt, rest) = wrap.split_at(WRAP_SALT_LEN);
         let (body, tag) = rest.split_at(WRAPPED_SECRET_LEN);
         let mut tag_bytes = [0u8; TAG_LEN];
         tag_bytes.copy_from_slice(tag);
-        let (key, nonce) = wrap_keys(&chain, salt, context);
+        let (key, nonce) = wrap_keys(chain.key.as_bytes(), salt, context);
         let mut secret = Zeroizing::new([0u8; WRAPPED_SECRET_LEN]);
         secret.copy_from_slice(body);
         aead::open_in_place_detached(&key, &nonce, context, secret.as_mut(), &tag_bytes)
@@ -213,7 +223,6 @@ mod tests {
     use crate::ids::{DeviceAddress, DeviceId, UserId};
     use crate::pairwise::ContentType;
     use crate::registration::{NoDirectory, RegistrationPolicy, VerifiedBundle};
-    use crate::time::Timestamp;
     use rand_chacha::ChaCha20Rng;
     use rand_core::SeedableRng;
 
@@ -237,31 +246,32 @@ mod tests {
         let mut at_alice = Session::new(&alice, &bob_b).unwrap();
         let mut at_bob = Session::new(&bob, &alice_b).unwrap();
         let secret = [7u8; 32];
+        let now = Timestamp::from_unix_seconds(1_800_000_000);
         let wrap = at_alice
-            .seal_group_key_random(&alice, &mut rng, &a_key, &b_key, b"ctx", &secret)
+            .seal_group_key(&alice, &mut rng, now, &a_key, &b_key, b"ctx", &secret)
             .unwrap();
         assert_eq!(at_alice.next_counter(), 0, "no pairwise counter used");
         let a_pub = *alice_b.sealing_key();
         let opened = at_bob
-            .open_group_key(&bob, &b_key, &a_key, &a_pub, b"ctx", &wrap)
+            .open_group_key(&bob, now, &b_key, &a_key, &a_pub, b"ctx", &wrap)
             .unwrap();
         assert_eq!(*opened, secret);
         // Opening again is not a replay for the channel (the group enforces epochs).
         assert!(
             at_bob
-                .open_group_key(&bob, &b_key, &a_key, &a_pub, b"ctx", &wrap)
+                .open_group_key(&bob, now, &b_key, &a_key, &a_pub, b"ctx", &wrap)
                 .is_ok()
         );
         assert_eq!(at_bob.highest_received(), None, "no replay window used");
         // Other context, other direction, tampering: refused.
         assert_eq!(
-            at_bob.open_group_key(&bob, &b_key, &a_key, &a_pub, b"ctx2", &wrap),
+            at_bob.open_group_key(&bob, now, &b_key, &a_key, &a_pub, b"ctx2", &wrap),
             Err(WrapError::AuthenticationFailed)
         );
         let b_pub = *bob_b.sealing_key();
         assert_eq!(
             at_alice
-                .open_group_key(&alice, &a_key, &b_key, &b_pub, b"ctx", &wrap)
+                .open_group_key(&alice, now, &a_key, &b_key, &b_pub, b"ctx", &wrap)
                 .unwrap_err(),
             WrapError::AuthenticationFailed
         );
@@ -269,32 +279,44 @@ mod tests {
             let mut bad = wrap;
             bad[i] ^= 1;
             assert_eq!(
-                at_bob.open_group_key(&bob, &b_key, &a_key, &a_pub, b"ctx", &bad),
+                at_bob.open_group_key(&bob, now, &b_key, &a_key, &a_pub, b"ctx", &bad),
                 Err(WrapError::AuthenticationFailed),
                 "byte {i}"
             );
         }
         // Keys the session does not know, or a public key that is not the known one.
         assert_eq!(
-            at_bob.open_group_key(&bob, &b_key, &b_key, &a_pub, b"ctx", &wrap),
+            at_bob.open_group_key(&bob, now, &b_key, &b_key, &a_pub, b"ctx", &wrap),
             Err(WrapError::UnknownPeerKey(b_key))
         );
         assert_eq!(
-            at_bob.open_group_key(&bob, &b_key, &a_key, &b_pub, b"ctx", &wrap),
+            at_bob.open_group_key(&bob, now, &b_key, &a_key, &b_pub, b"ctx", &wrap),
             Err(WrapError::PeerKeyMismatch)
         );
         assert_eq!(
-            at_bob.open_group_key(&bob, &a_key, &a_key, &a_pub, b"ctx", &wrap),
+            at_bob.open_group_key(&bob, now, &a_key, &a_key, &a_pub, b"ctx", &wrap),
             Err(WrapError::UnknownLocalKey(a_key))
         );
         assert_eq!(
-            at_bob.open_group_key(&alice, &b_key, &a_key, &a_pub, b"ctx", &wrap),
+            at_bob.open_group_key(&alice, now, &b_key, &a_key, &a_pub, b"ctx", &wrap),
             Err(WrapError::WrongDevice)
         );
         // The chat channel is unaffected: a message still opens at counter 0.
         let m = at_alice
-            .seal(&alice, &mut rng, ContentType::Text, b"hi", b"")
+            .seal(&alice, &mut rng, now, ContentType::Text, b"hi", b"")
             .unwrap();
-        assert_eq!(at_bob.open(&bob, &m, b"").unwrap().counter, 0);
+        assert_eq!(at_bob.open(&bob, now, &m, b"").unwrap().counter, 0);
+        // Expired keys: the bundles last one day (plus the clock-skew allowance).
+        let later = now.saturating_add(86_400 + EXPIRY_SKEW_SECONDS);
+        assert_eq!(
+            at_bob.open_group_key(&bob, later, &b_key, &a_key, &a_pub, b"ctx", &wrap),
+            Err(WrapError::PeerKeyExpired(a_key))
+        );
+        assert_eq!(
+            at_alice
+                .seal_group_key(&alice, &mut rng, later, &a_key, &b_key, b"ctx", &secret)
+                .unwrap_err(),
+            WrapError::LocalKeyExpired(a_key)
+        );
     }
 }

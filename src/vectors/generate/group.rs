@@ -148,8 +148,9 @@ pub(super) fn key_wrap() -> Result<VectorFile, String> {
         "8.4",
         "The distributor wraps an epoch secret for a member on the wrap channel of their pairwise session: \
          inputs distributor device (distributorIdentitySeed, distributorUserId, distributorDeviceId, \
-         distributorSealingSecrets: the last seals), memberBundle, notBefore, groupId, epoch, \
-         previousTranscript, rosterHash, salt, epochSecret; outputs context and wrap.",
+         distributorSealingSecrets: the last seals), memberBundle, notBefore (also the time of sealing), \
+         groupId, epoch, previousTranscript, rosterHash, random (the 32 fresh bytes of the hedged salt), \
+         epochSecret; outputs context and wrap.",
         &[],
     );
     let mut r = rng("group-key-wrap");
@@ -177,7 +178,7 @@ pub(super) fn key_wrap() -> Result<VectorFile, String> {
         };
         input.insert("previousTranscript".into(), h(previous));
         input.insert("rosterHash".into(), h(random::<32>(&mut r)));
-        input.insert("salt".into(), h(random::<16>(&mut r)));
+        input.insert("random".into(), h(random::<32>(&mut r)));
         input.insert("epochSecret".into(), h(random::<32>(&mut r)));
         b.valid(
             &alloc::format!("wrap {i}: epoch {epoch}"),
@@ -195,7 +196,7 @@ pub(super) fn key_wrap() -> Result<VectorFile, String> {
     input.insert("epoch".into(), Value::from(u64::MAX));
     input.insert("previousTranscript".into(), h(random::<32>(&mut r)));
     input.insert("rosterHash".into(), h(random::<32>(&mut r)));
-    input.insert("salt".into(), h(random::<16>(&mut r)));
+    input.insert("random".into(), h(random::<32>(&mut r)));
     input.insert("epochSecret".into(), h(random::<32>(&mut r)));
     b.valid(
         "255-byte group id, last epoch number, member's newer key",
@@ -281,7 +282,14 @@ impl World {
         let d = &mut self.devs[from];
         let proposal = d
             .group
-            .propose(&mut self.r, &d.keys, &bundles, policy, &mut d.sessions)
+            .propose(
+                &mut self.r,
+                &d.keys,
+                &bundles,
+                policy,
+                &mut d.sessions,
+                now(),
+            )
             .map_err(e)?;
         let verified = proposal
             .upload
@@ -359,7 +367,6 @@ impl World {
         let mut wraps = Vec::new();
         for m in sorted.into_iter().filter(|&m| m != from) {
             let bundle = self.devs[m].bundle.clone();
-            let salt: [u8; 16] = random(&mut self.r);
             let d = &mut self.devs[from];
             if !d.sessions.contains_key(bundle.owner()) {
                 let s = Session::new(&d.keys, &bundle).map_err(e)?;
@@ -370,7 +377,8 @@ impl World {
                 session
                     .seal_group_key(
                         &d.keys,
-                        &salt,
+                        &mut self.r,
+                        now(),
                         &my_key,
                         &bundle.sealing_key_id(),
                         &context,
@@ -1227,7 +1235,7 @@ fn seal_input(
     secret: [u8; 32],
     transcript: [u8; 32],
     counter: u64,
-    salt: [u8; 16],
+    random32: [u8; 32],
     ct: u16,
     pt: &[u8],
     ad: &[u8],
@@ -1239,7 +1247,7 @@ fn seal_input(
         "senderIdentitySeed": h(sender.identity_seed),
         "senderUserId": h(sender.user),
         "senderDeviceId": sender.device,
-        "salt": h(salt),
+        "random": h(random32),
         "contentType": ct,
         "plaintext": h(pt),
         "associatedData": h(ad),
@@ -1286,8 +1294,8 @@ pub(super) fn seal() -> Result<VectorFile, String> {
         "8.8",
         "Seal a group message with fixed randomness: inputs groupId, epochs (one: epoch, epochSecret, \
          transcript, members, counter = the sender's next counter), senderIdentitySeed, senderUserId, \
-         senderDeviceId, salt, contentType, plaintext, associatedData; output message, or CounterExhausted / \
-         NotAMember.",
+         senderDeviceId, random (the 32 fresh bytes of the hedged salt), contentType, plaintext, \
+         associatedData; output message, or CounterExhausted / NotAMember.",
         &[
             ("CounterExhausted", "The counter is 2^64 - 1"),
             ("NotAMember", "The sender is not in the roster"),

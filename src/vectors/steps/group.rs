@@ -110,10 +110,12 @@ pub(super) fn key_wrap(input: &Map<String, Value>) -> StepOutput {
     let local = distributor
         .current_sealing_key_id()
         .ok_or_else(|| bad("no sealing key"))?;
+    let mut rng = FixedRng::new(input.bytes("random")?);
     let wrap = session
         .seal_group_key(
             &distributor,
-            &input.array("salt")?,
+            &mut rng,
+            Timestamp::from_unix_seconds(input.u64("notBefore")?),
             &local,
             &member.sealing_key_id(),
             &context,
@@ -275,12 +277,10 @@ fn state(input: &Inputs<'_>, local: &DeviceAddress, seal: bool) -> Result<Group,
             .member(0)
             .map(|m| m.address())
             .ok_or_else(|| bad("empty"))?;
-        let roster_hash = roster.hash(&id);
         let mut epoch = Epoch::new(
             e.u64("epoch")?,
             Transcript::from_bytes(e.array("transcript")?),
             roster,
-            roster_hash,
             RosterPolicy::any_member(),
             distributor,
             EpochSecret::from_bytes(e.array("epochSecret")?),
@@ -321,7 +321,7 @@ pub(super) fn seal(input: &Map<String, Value>) -> StepOutput {
     let content_type = ContentType::from(
         u16::try_from(input.u64("contentType")?).map_err(|_| bad("contentType"))?,
     );
-    let mut rng = FixedRng::new(input.bytes("salt")?);
+    let mut rng = FixedRng::new(input.bytes("random")?);
     let message = group
         .seal(
             &mut rng,
