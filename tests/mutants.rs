@@ -82,7 +82,7 @@ fn distribution_with_minimal_members_decodes() {
     );
     let mut sessions = BTreeMap::new();
     let distribution = group
-        .propose(&mut rng, keys, &bundles, None, &mut sessions)
+        .propose(&mut rng, keys, &bundles, None, &mut sessions, now)
         .unwrap()
         .upload;
     assert_eq!(distribution.wraps().len(), 2);

@@ -1,4 +1,4 @@
-//! Fuzz target: loading saved states (SPEC.md §7.7, §8.8) — serde_json
+//! Fuzz target: loading saved states (SPEC.md §7.7, §8.11) — serde_json
 //! deserialization of `Session`, `DeviceKeys` and `Group` from arbitrary
 //! bytes and from mutations of valid saved states.
 //!
@@ -30,9 +30,10 @@
 //! - loading never panics;
 //! - a state that loads serializes to JSON that loads again and serializes to
 //!   exactly the same bytes (the round trip is idempotent);
-//! - a state that loads has version 1 (the `version` field, or the first
-//!   element of the array form serde also accepts): unknown versions are
-//!   rejected;
+//! - a state that loads has its type's current version — 1 for sessions
+//!   and devices, 2 for groups (the `version` field, or the first element of
+//!   the array form serde also accepts): unknown versions, and version-1
+//!   groups, are rejected;
 //! - a loaded state can be used without panicking: its accessors, and
 //!   opening the legitimate message (a session or group opens it; a device
 //!   opens it with Bob's fresh session); a failed open leaves the state's
@@ -155,16 +156,21 @@ fn build_fixture() -> Fixture {
     let mut group_at_alice = Group::new(group_id.clone(), alice.address().clone(), grace);
     let mut group_at_bob = Group::new(group_id, bob.address().clone(), grace);
     let mut groups = vec![json(&group_at_bob)];
-    let mut with_alice: Session =
-        serde_json::from_slice(&bob_session).expect("saved session loads");
+    let with_alice: Session = serde_json::from_slice(&bob_session).expect("saved session loads");
+    let mut bob_sessions = BTreeMap::from([(alice.address().clone(), with_alice)]);
     let mut alice_sessions = BTreeMap::new();
     let members = [a1.clone(), b2.clone()];
-    let (d1, _) = group_at_alice
-        .distribute(&mut rng, &alice, &members, &mut alice_sessions, t0)
+    let p1 = group_at_alice
+        .propose(&mut rng, &alice, &members, None, &mut alice_sessions, t0)
         .expect("epoch 1");
-    let view = d1.for_member(bob.address()).expect("a view");
+    let v1 = p1
+        .upload
+        .verify_for_server(None, alice.address())
+        .expect("server accepts epoch 1");
+    group_at_alice.commit(t0).expect("epoch 1 committed");
+    let view = v1.view_for(bob.address()).expect("a view");
     group_at_bob
-        .process(&bob, &view, &mut with_alice, t0)
+        .process(&bob, &view, &mut bob_sessions, t0)
         .expect("epoch 1 processed");
     let mut group_messages = Vec::new();
     for _ in 0..2 {
@@ -180,12 +186,17 @@ fn build_fixture() -> Fixture {
         .expect("fixture group message opens");
     groups.push(json(&group_at_bob));
     let at = Timestamp::from_unix_seconds(EPOCH_2_AT);
-    let (d2, _) = group_at_alice
-        .distribute(&mut rng, &alice, &members, &mut alice_sessions, at)
+    let p2 = group_at_alice
+        .propose(&mut rng, &alice, &members, None, &mut alice_sessions, at)
         .expect("epoch 2");
-    let view = d2.for_member(bob.address()).expect("a view");
+    let v2 = p2
+        .upload
+        .verify_for_server(Some(&v1.record()), alice.address())
+        .expect("server accepts epoch 2");
+    group_at_alice.commit(at).expect("epoch 2 committed");
+    let view = v2.view_for(bob.address()).expect("a view");
     group_at_bob
-        .process(&bob, &view, &mut with_alice, at)
+        .process(&bob, &view, &mut bob_sessions, at)
         .expect("epoch 2 processed");
     groups.push(json(&group_at_bob));
     groups.push(json(&group_at_alice));
@@ -370,8 +381,12 @@ fn prepare(data: &[u8]) -> Option<(usize, Vec<u8>)> {
     Some((kind, json))
 }
 
-/// A state that loaded has version 1.
-fn assert_version_1(kind: usize, bytes: &[u8]) {
+/// The JSON state version each type loads: sessions and devices 1,
+/// groups 2 (SPEC §8.11; a version-1 group is refused).
+const LOADABLE_VERSION: [u64; 3] = [1, 1, 2];
+
+/// A state that loaded has its type's current version.
+fn assert_loadable_version(kind: usize, bytes: &[u8]) {
     let Ok(value) = serde_json::from_slice::<Value>(bytes) else {
         panic!("a {} loaded from bytes that are not JSON", KINDS[kind]);
     };
@@ -381,7 +396,7 @@ fn assert_version_1(kind: usize, bytes: &[u8]) {
         _ => None,
     };
     assert!(
-        version.and_then(Value::as_u64) == Some(1),
+        version.and_then(Value::as_u64) == Some(LOADABLE_VERSION[kind]),
         "a {} with version {version:?} loaded",
         KINDS[kind]
     );
@@ -458,7 +473,7 @@ pub(crate) fn check(data: &[u8]) {
     let Some(first) = reserialize(kind, &bytes) else {
         return;
     };
-    assert_version_1(kind, &bytes);
+    assert_loadable_version(kind, &bytes);
     let Some(second) = reserialize(kind, &first) else {
         panic!(
             "a {} loaded, but its serialization does not: {}",
@@ -563,6 +578,7 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         serde_json::to_vec(&Value::Array(items)).unwrap()
     };
     let version_2 = (2u64).to_be_bytes();
+    let version_1 = (1u64).to_be_bytes();
     vec![
         ("session_fresh", raw(0, 0)),
         ("session_after_opens", raw(0, 1)),
@@ -577,8 +593,8 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("session_array_form", input(0, 0, 1, &array_form)),
         ("session_version_2", leaf(0, 1, &["version"], 0, &version_2)),
         ("device_version_2", leaf(1, 1, &["version"], 0, &version_2)),
-        ("group_version_2", leaf(2, 1, &["version"], 0, &version_2)),
-        ("group_version_string", leaf(2, 1, &["version"], 2, b"1")),
+        ("group_version_1", leaf(2, 1, &["version"], 0, &version_1)),
+        ("group_version_string", leaf(2, 1, &["version"], 2, b"2")),
         (
             "session_counter_max",
             leaf(0, 1, &["next_counter"], 0, &[0xff; 8]),

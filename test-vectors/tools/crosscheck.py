@@ -1719,9 +1719,10 @@ def wrap_chain_seal(session: Session, local_kid: bytes, peer_kid: bytes) -> byte
 
 def step_group_key_wrap(inp):
     expect_inputs(inp, {"distributorIdentitySeed", "distributorUserId", "distributorDeviceId",
-                        "distributorSealingSecrets", "memberBundle", "notBefore", "groupId",
+                        "distributorSealingSecrets", "memberBundle", "notBefore", "now", "groupId",
                         "epoch", "previousTranscript", "rosterHash", "random", "epochSecret"})
     not_before = n(inp, "notBefore", 64)
+    now = n(inp, "now", 64)
     dist = Device(h(inp, "distributorIdentitySeed", 32), h(inp, "distributorUserId"),
                   n(inp, "distributorDeviceId", 32), hex_list(inp, "distributorSealingSecrets", 32),
                   [], not_before)
@@ -1731,10 +1732,10 @@ def step_group_key_wrap(inp):
     context = wrap_context(gid, n(inp, "epoch", 64), h(inp, "previousTranscript", 32),
                            h(inp, "rosterHash", 32), dist.address)
     local, peer = dist.current_kid(), session.peer_current_kid()
-    # §8.4: neither key expired at `now` (= notBefore, README), as §7.5.
-    if not_before >= dist.live[local]["not_after"] + EXPIRY_SKEW:
+    # §8.4: neither key expired at `now`, as §7.5 (local first).
+    if now >= dist.live[local]["not_after"] + EXPIRY_SKEW:
         raise Reject("LocalKeyExpired")
-    if not_before >= session.peer_keys[peer]["not_after"] + EXPIRY_SKEW:
+    if now >= session.peer_keys[peer]["not_after"] + EXPIRY_SKEW:
         raise Reject("PeerKeyExpired")
     chain = wrap_chain_seal(session, local, peer)
     secret = h(inp, "epochSecret", 32)

@@ -15,7 +15,7 @@ use rand_chacha::ChaCha20Rng;
 use serde_json::{Map, Value, json};
 
 use super::pairwise::{Fixture, run};
-use super::{Builder, T0, h, random, rng, small_order_points};
+use super::{Builder, DAY, T0, h, random, rng, small_order_points};
 use crate::codec::Writer;
 use crate::device::DeviceKeys;
 use crate::group::{
@@ -148,10 +148,19 @@ pub(super) fn key_wrap() -> Result<VectorFile, String> {
         "8.4",
         "The distributor wraps an epoch secret for a member on the wrap channel of their pairwise session: \
          inputs distributor device (distributorIdentitySeed, distributorUserId, distributorDeviceId, \
-         distributorSealingSecrets: the last seals), memberBundle, notBefore (also the time of sealing), \
+         distributorSealingSecrets: the last seals), memberBundle, notBefore, now (the time of sealing), \
          groupId, epoch, previousTranscript, rosterHash, random (the 32 fresh bytes of the hedged salt), \
          epochSecret; outputs context and wrap.",
-        &[],
+        &[
+            (
+                "LocalKeyExpired",
+                "The distributor's key expired before now (plus 300 s)",
+            ),
+            (
+                "PeerKeyExpired",
+                "The member's key expired before now (plus 300 s)",
+            ),
+        ],
     );
     let mut r = rng("group-key-wrap");
     let alice = Fixture::new(&mut r, b"alice", 1);
@@ -169,6 +178,7 @@ pub(super) fn key_wrap() -> Result<VectorFile, String> {
         from.inputs("distributor", &mut input);
         input.insert("memberBundle".into(), h(to.bundle()?));
         input.insert("notBefore".into(), Value::from(T0 + 10));
+        input.insert("now".into(), Value::from(T0 + 10));
         input.insert("groupId".into(), h(b"book club"));
         input.insert("epoch".into(), Value::from(epoch));
         let previous = if epoch == 1 {
@@ -192,6 +202,7 @@ pub(super) fn key_wrap() -> Result<VectorFile, String> {
     alice.inputs("distributor", &mut input);
     input.insert("memberBundle".into(), h(bob.bundle()?));
     input.insert("notBefore".into(), Value::from(T0 + 10));
+    input.insert("now".into(), Value::from(T0 + 10));
     input.insert("groupId".into(), h([7u8; 255]));
     input.insert("epoch".into(), Value::from(u64::MAX));
     input.insert("previousTranscript".into(), h(random::<32>(&mut r)));
@@ -200,6 +211,33 @@ pub(super) fn key_wrap() -> Result<VectorFile, String> {
     input.insert("epochSecret".into(), h(random::<32>(&mut r)));
     b.valid(
         "255-byte group id, last epoch number, member's newer key",
+        &[],
+        Value::Object(input.clone()),
+    )?;
+    // Expiry (§8.4, as §7.5): the distributor's key runs from notBefore for 30 days, the
+    // member's older key (its bundle) from T0 + 1; each is usable until 300 s past its end.
+    let distributor_end = T0 + 10 + 30 * DAY;
+    let member_end = T0 + 1 + 30 * DAY;
+    for (name, now, error) in [
+        (
+            "the member's key is past its end and the skew",
+            member_end + 300,
+            "PeerKeyExpired",
+        ),
+        (
+            "the distributor's key is past its end and the skew",
+            distributor_end + 300,
+            "LocalKeyExpired",
+        ),
+    ] {
+        let mut input = input.clone();
+        input.insert("now".into(), Value::from(now));
+        b.invalid(name, error, Value::Object(input))?;
+    }
+    // The last second of the skew still seals.
+    input.insert("now".into(), Value::from(member_end + 299));
+    b.valid(
+        "the member's key in its last second of skew",
         &[],
         Value::Object(input),
     )?;

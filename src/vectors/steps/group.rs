@@ -115,7 +115,7 @@ pub(super) fn key_wrap(input: &Map<String, Value>) -> StepOutput {
         .seal_group_key(
             &distributor,
             &mut rng,
-            Timestamp::from_unix_seconds(input.u64("notBefore")?),
+            Timestamp::from_unix_seconds(input.u64("now")?),
             &local,
             &member.sealing_key_id(),
             &context,
