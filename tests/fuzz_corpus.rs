@@ -31,6 +31,8 @@ mod group_conversation;
 mod group_distribution;
 #[path = "../fuzz/logic/group_open.rs"]
 mod group_open;
+#[path = "../fuzz/logic/group_state.rs"]
+mod group_state;
 #[cfg(feature = "legacy")]
 #[path = "../fuzz/logic/legacy_open.rs"]
 mod legacy_open;
@@ -547,6 +549,25 @@ fn regenerate_state_import_seeds() {
     write_seeds("state_import", &state_import::seeds());
 }
 
+#[test]
+fn group_state_corpus() {
+    let files = replay("group_state", group_state::check);
+    require_outcomes(
+        "group_state",
+        &files,
+        group_state::outcome,
+        &["ok", "Invalid", "UnsupportedStateVersion", "Tampered"],
+    );
+}
+
+/// Writes the seed corpus of `group_state` from its fixture:
+/// `cargo test --test fuzz_corpus --all-features -- --ignored regenerate_group_state_seeds`.
+#[test]
+#[ignore = "writes fuzz/corpus/group_state; run by hand to regenerate the seeds"]
+fn regenerate_group_state_seeds() {
+    write_seeds("group_state", &group_state::seeds());
+}
+
 // ---- generated corpora are current ------------------------------------------
 
 /// Every generated seed is checked in unchanged: regenerating gives the same
@@ -586,6 +607,11 @@ fn generated_seeds_are_current() {
         "state_import",
         &state_import::seeds(),
         "regenerate_state_import_seeds",
+    );
+    require_current(
+        "group_state",
+        &group_state::seeds(),
+        "regenerate_group_state_seeds",
     );
     #[cfg(feature = "legacy")]
     require_current(
