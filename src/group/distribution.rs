@@ -14,9 +14,13 @@ use crate::codec::{DecodeError, Reader, Writer};
 use crate::ids::DeviceAddress;
 use crate::keys::{IdentityPublicKey, IdentitySecretKey, SIGNATURE_LEN, Signature};
 use crate::labels;
-use crate::pairwise::WRAP_LEN;
 
 /// Form byte of a full roster section.
+/// The largest wrap a distribution may carry: a pairwise message (SPEC.md
+/// §7.3) with a 32-byte plaintext, its largest header (a session start and a
+/// KEM step, 3,553 bytes) included, fits with room to spare.
+pub const MAX_WRAP_LEN: usize = 4_096;
+
 const SECTION_FULL: u8 = 0;
 /// Form byte of a delta section.
 const SECTION_DELTA: u8 = 1;
@@ -199,7 +203,7 @@ pub struct Distribution {
     core: DistributionCore,
     signature: Signature,
     section: RosterSection,
-    wraps: Vec<[u8; WRAP_LEN]>,
+    wraps: Vec<Vec<u8>>,
 }
 
 /// The previous epoch a distribution builds on (a member's current epoch or
@@ -224,7 +228,7 @@ impl Distribution {
         core: DistributionCore,
         signature: Signature,
         section: RosterSection,
-        wraps: Vec<[u8; WRAP_LEN]>,
+        wraps: Vec<Vec<u8>>,
     ) -> Self {
         Self {
             core,
@@ -241,7 +245,7 @@ impl Distribution {
         core: &[u8],
         identity: &IdentitySecretKey,
         section: RosterSection,
-        wraps: Vec<[u8; WRAP_LEN]>,
+        wraps: Vec<Vec<u8>>,
     ) -> Result<Self, GroupError> {
         let core = DistributionCore::decode(core)?;
         let signature = identity.sign_labeled(labels::sig::GROUP_DISTRIBUTION, core.as_bytes());
@@ -263,12 +267,13 @@ impl Distribution {
         &self.section
     }
 
-    /// The wraps carried (all other members', one member's, or none).
-    pub fn wraps(&self) -> &[[u8; WRAP_LEN]] {
+    /// The wraps carried (all other members', one member's, or none): each a
+    /// pairwise message of at most [`MAX_WRAP_LEN`] bytes (SPEC.md §8.4).
+    pub fn wraps(&self) -> &[Vec<u8>] {
         &self.wraps
     }
 
-    /// `lp32(core) ‖ signature ‖ section ‖ u32(k) ‖ k × wrap` (SPEC.md §8.5).
+    /// `lp32(core) ‖ signature ‖ section ‖ u32(k) ‖ k × lp32(wrap)` (SPEC.md §8.5).
     pub fn encode(&self) -> Vec<u8> {
         let section_len = match &self.section {
             RosterSection::Full(r) => r.as_bytes().len(),
@@ -280,7 +285,7 @@ impl Distribution {
             + 1
             + section_len
             + 4
-            + self.wraps.len() * WRAP_LEN;
+            + self.wraps.iter().map(|w| 4 + w.len()).sum::<usize>();
         let mut w = Writer::with_capacity(size);
         // Cores are far below 4 GiB; wrap counts are bounded by roster sizes.
         let _ = w.bytes_u32(&self.core.bytes);
@@ -296,7 +301,9 @@ impl Distribution {
             }
         }
         w.u32(u32::try_from(self.wraps.len()).unwrap_or(u32::MAX));
-        w.raw(self.wraps.as_flattened());
+        for wrap in &self.wraps {
+            let _ = w.bytes_u32(wrap);
+        }
         w.into_bytes()
     }
 
@@ -311,12 +318,19 @@ impl Distribution {
             SECTION_DELTA => RosterSection::Delta(RosterDelta::decode(&mut r)?),
             _ => return Err(GroupError::Malformed(DecodeError::InvalidValue)),
         };
+        // Each wrap takes at least its 4-byte length: bound k before allocating.
         let k = usize::try_from(r.u32()?)
             .ok()
-            .filter(|k| k.saturating_mul(WRAP_LEN) <= r.remaining())
+            .filter(|k| k.saturating_mul(4) <= r.remaining())
             .ok_or(GroupError::Malformed(DecodeError::Truncated))?;
-        let (chunks, _) = r.take(k * WRAP_LEN)?.as_chunks::<WRAP_LEN>();
-        let wraps = chunks.to_vec();
+        let mut wraps = Vec::with_capacity(k);
+        for _ in 0..k {
+            let wrap = r.bytes_u32()?;
+            if wrap.is_empty() || wrap.len() > MAX_WRAP_LEN {
+                return Err(GroupError::Malformed(DecodeError::InvalidValue));
+            }
+            wraps.push(wrap.to_vec());
+        }
         r.finish()?;
         Ok(Self {
             core,
@@ -392,7 +406,7 @@ impl Distribution {
     /// The wrap for the member at roster position `index` (not the
     /// distributor's): in an upload (`k = n − 1`) the one at its place among
     /// the non-distributors, in a view (`k = 1`) the only one.
-    pub(crate) fn wrap_at(&self, roster: &Roster, index: usize) -> Option<&[u8; WRAP_LEN]> {
+    pub(crate) fn wrap_at(&self, roster: &Roster, index: usize) -> Option<&[u8]> {
         let distributor = roster.position(&self.core.fields.distributor)?;
         if index == distributor {
             return None;
@@ -403,7 +417,7 @@ impl Distribution {
             } else {
                 index
             };
-            self.wraps.get(i)
+            self.wraps.get(i).map(Vec::as_slice)
         } else if let [only] = self.wraps.as_slice() {
             Some(only)
         } else {
@@ -456,7 +470,7 @@ impl Distribution {
         if self.wraps.len() != rebuilt.roster.len().saturating_sub(1) {
             return Err(GroupError::WrapListMismatch);
         }
-        if wrap_list_hash(self.wraps.as_flattened()) != f.wrap_list_hash {
+        if wrap_list_hash(&self.wraps) != f.wrap_list_hash {
             return Err(GroupError::WrapListHashMismatch);
         }
         Ok(VerifiedDistribution {
@@ -533,7 +547,7 @@ impl VerifiedDistribution {
             } else {
                 index
             };
-            alloc::vec![*d.wraps.get(i)?]
+            alloc::vec![d.wraps.get(i)?.clone()]
         };
         let section = match (&self.delta, full) {
             (Some(delta), false) => RosterSection::Delta(delta.clone()),

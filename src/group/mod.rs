@@ -69,7 +69,8 @@ mod state;
 use core::fmt;
 
 pub use distribution::{
-    CoreFields, Distribution, DistributionCore, RosterSection, ServerRecord, VerifiedDistribution,
+    CoreFields, Distribution, DistributionCore, MAX_WRAP_LEN, RosterSection, ServerRecord,
+    VerifiedDistribution,
 };
 pub use message::GroupHeader;
 pub use policy::{MAX_ADMINS, RosterPolicy};
@@ -86,7 +87,7 @@ pub use state::{
 };
 
 use crate::codec::DecodeError;
-use crate::pairwise::{SessionError, WrapError};
+use crate::pairwise::{OpenError, SealError, SessionError};
 
 /// Group states built from test-vector inputs (feature `vectors`).
 #[cfg(feature = "vectors")]
@@ -182,8 +183,10 @@ pub enum GroupError {
     MissingSession,
     /// The session given is not with the distributor's identity key.
     DistributorMismatch,
-    /// The wrap did not open over the wrap channel.
-    WrapRejected(WrapError),
+    /// The wrap did not open as a pairwise message from the distributor.
+    WrapRejected(OpenError),
+    /// The wrap opened but is not a group key: content type 3 with a 32-byte secret.
+    InvalidWrap,
     /// The opened secret does not match the signed confirmation (split secrets).
     ConfirmationMismatch,
     /// A proposal is already pending: commit or abort it first.
@@ -195,7 +198,7 @@ pub enum GroupError {
     /// A pairwise session could not be created or updated for a member.
     Session(SessionError),
     /// A wrap could not be sealed.
-    Wrap(WrapError),
+    Wrap(SealError),
 }
 
 impl GroupError {
@@ -231,6 +234,7 @@ impl GroupError {
             Self::MissingSession => "MissingSession",
             Self::DistributorMismatch => "DistributorMismatch",
             Self::WrapRejected(_) => "WrapRejected",
+            Self::InvalidWrap => "InvalidWrap",
             Self::ConfirmationMismatch => "ConfirmationMismatch",
             Self::ProposalPending => "ProposalPending",
             Self::NothingPending => "NothingPending",
@@ -238,6 +242,12 @@ impl GroupError {
             Self::Session(_) => "Session",
             Self::Wrap(_) => "Wrap",
         }
+    }
+}
+
+impl From<OpenError> for GroupError {
+    fn from(e: OpenError) -> Self {
+        Self::WrapRejected(e)
     }
 }
 
@@ -282,6 +292,7 @@ impl fmt::Display for GroupError {
                 Self::MissingWrap => "no wrap for this device",
                 Self::MissingSession => "no session with the distributor",
                 Self::DistributorMismatch => "session is not with the distributor",
+                Self::InvalidWrap => "wrap is not a 32-byte group key",
                 Self::ConfirmationMismatch => "epoch secret does not match the confirmation",
                 Self::ProposalPending => "a proposal is already pending",
                 Self::NothingPending => "no proposal is pending",

@@ -154,12 +154,17 @@ pub fn wrap_context(
     w.into_bytes()
 }
 
-/// `DeriveLabeled("", wrap_1 ‖ … ‖ wrap_m, "wrap list", "", 32)` over the
-/// concatenated wraps (SPEC.md §8.5).
-pub fn wrap_list_hash(wraps: &[u8]) -> [u8; 32] {
+/// `DeriveLabeled("", lp32(wrap_1) ‖ … ‖ lp32(wrap_m), "wrap list", "", 32)`
+/// (SPEC.md §8.5).
+pub fn wrap_list_hash<W: AsRef<[u8]>>(wraps: &[W]) -> [u8; 32] {
+    let mut list = Writer::with_capacity(wraps.iter().map(|w| 4 + w.as_ref().len()).sum());
+    for wrap in wraps {
+        // Wraps are at most MAX_WRAP_LEN bytes when decoded, far below 4 GiB.
+        let _ = list.bytes_u32(wrap.as_ref());
+    }
     let mut out = [0u8; 32];
     // Constant label, 32-byte output: cannot fail.
-    let _ = derive_labeled(b"", wraps, labels::kdf::WRAP_LIST, b"", &mut out);
+    let _ = derive_labeled(b"", list.as_bytes(), labels::kdf::WRAP_LIST, b"", &mut out);
     out
 }
 

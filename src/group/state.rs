@@ -27,7 +27,7 @@ use crate::ids::DeviceAddress;
 use crate::kdf::HedgeKey;
 use crate::keys::{IdentityPublicKey, SIGNATURE_LEN, Signature};
 use crate::labels;
-use crate::pairwise::{ContentType, ReplayWindow, SALT_LEN, Session, WRAP_LEN, WindowError};
+use crate::pairwise::{ContentType, ReplayWindow, SALT_LEN, Session, WindowError};
 use crate::registration::VerifiedBundle;
 use crate::state::{
     self, SealedState, StateCodec, StateError, StateKind, StorageKey, check, field, read_list,
@@ -555,7 +555,7 @@ impl Group {
         // Bundles in roster order (the roster was built from them, so they are distinct).
         let mut sorted: Vec<&VerifiedBundle> = members.iter().collect();
         sorted.sort_by(|a, b| a.owner().cmp(b.owner()));
-        let mut wraps: Vec<[u8; WRAP_LEN]> = Vec::with_capacity(roster.len().saturating_sub(1));
+        let mut wraps: Vec<Vec<u8>> = Vec::with_capacity(roster.len().saturating_sub(1));
         for bundle in sorted.into_iter().filter(|b| *b.owner() != self.local) {
             let session = match sessions.entry(bundle.owner().clone()) {
                 alloc::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
@@ -563,21 +563,19 @@ impl Group {
                     e.insert(Session::new(device, bundle).map_err(GroupError::Session)?)
                 }
             };
-            let peer_key = bundle.sealing_key_id();
-            if session.peer_current_key_id() != peer_key {
+            if session.peer_current_key_id() != Some(bundle.sealing_key_id()) {
                 session
                     .add_peer_bundle(bundle)
                     .map_err(GroupError::Session)?;
             }
             let wrap = session
-                .seal_group_key(
+                .seal(
                     device,
                     rng,
                     now,
-                    &my_key,
-                    &peer_key,
-                    &context,
+                    ContentType::GroupKey,
                     secret.as_bytes(),
+                    &context,
                 )
                 .map_err(GroupError::Wrap)?;
             wraps.push(wrap);
@@ -590,7 +588,7 @@ impl Group {
             policy: policy.clone(),
             distributor: self.local.clone(),
             distributor_identity: identity.to_bytes(),
-            wrap_list_hash: wrap_list_hash(wraps.as_flattened()),
+            wrap_list_hash: wrap_list_hash(&wraps),
         };
         let core = fields.confirmed(&secret);
         let section = match current {
@@ -642,7 +640,7 @@ impl Group {
     /// address. On failure nothing changes.
     pub fn process(
         &mut self,
-        device: &DeviceKeys,
+        device: &mut DeviceKeys,
         view: &Distribution,
         sessions: &mut BTreeMap<DeviceAddress, Session>,
         now: Timestamp,
@@ -713,9 +711,6 @@ impl Group {
         {
             return Err(GroupError::DistributorMismatch);
         }
-        let distributor = roster
-            .get(&f.distributor)
-            .ok_or(GroupError::DistributorNotMember)?;
         let context = wrap_context(
             &f.group_id,
             f.epoch,
@@ -723,21 +718,22 @@ impl Group {
             &f.roster_hash,
             &f.distributor,
         );
-        let opened = session
-            .open_group_key(
-                device,
-                now,
-                &my_key,
-                &distributor.sealing_key_id(),
-                &distributor.sealing_key(),
-                &context,
-                wrap,
-            )
-            .map_err(GroupError::WrapRejected)?;
-        let secret = EpochSecret(*opened);
-        if !secret.confirms(core.unconfirmed(), core.confirmation()) {
-            return Err(GroupError::ConfirmationMismatch);
-        }
+        // The wrap is a pairwise message on the control chain (SPEC.md §8.4);
+        // the session changes only if it is a group key confirming the core.
+        let mut opened = None;
+        session.open_accepting(device, now, wrap, &context, |content_type, plaintext| {
+            let bytes: &[u8; 32] = match (content_type, plaintext.try_into()) {
+                (ContentType::GroupKey, Ok(bytes)) => bytes,
+                _ => return Err(GroupError::InvalidWrap),
+            };
+            let secret = EpochSecret(*bytes);
+            if !secret.confirms(core.unconfirmed(), core.confirmation()) {
+                return Err(GroupError::ConfirmationMismatch);
+            }
+            opened = Some(secret);
+            Ok(())
+        })?;
+        let secret = opened.ok_or(GroupError::InvalidWrap)?;
         let change = rebuilt
             .change
             .unwrap_or_else(|| EpochChange::first(f.epoch, &f.distributor));

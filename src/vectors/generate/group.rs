@@ -26,7 +26,7 @@ use crate::group::{
 use crate::ids::{DeviceAddress, UserId};
 use crate::keys::{IdentitySecretKey, SealingSecretKey};
 use crate::labels;
-use crate::pairwise::{ContentType, Session, WRAP_LEN};
+use crate::pairwise::{ContentType, Session};
 use crate::registration::VerifiedBundle;
 use crate::time::Timestamp;
 use crate::vectors::VectorFile;
@@ -359,7 +359,7 @@ impl World {
             d.sessions.insert(distributor, s);
         }
         d.group
-            .process(&d.keys, view, &mut d.sessions, now())
+            .process(&mut d.keys, view, &mut d.sessions, now())
             .map_err(e)
     }
 
@@ -399,7 +399,6 @@ impl World {
             &fields.roster_hash,
             &fields.distributor,
         );
-        let my_key = self.devs[from].bundle.sealing_key_id();
         let mut sorted = members.to_vec();
         sorted.sort_by_key(|&m| self.address(m));
         let mut wraps = Vec::new();
@@ -413,19 +412,18 @@ impl World {
             let session = d.sessions.get_mut(bundle.owner()).ok_or("session")?;
             wraps.push(
                 session
-                    .seal_group_key(
+                    .seal(
                         &d.keys,
                         &mut self.r,
                         now(),
-                        &my_key,
-                        &bundle.sealing_key_id(),
-                        &context,
+                        ContentType::GroupKey,
                         &secret_for(m),
+                        &context,
                     )
                     .map_err(e)?,
             );
         }
-        fields.wrap_list_hash = wrap_list_hash(wraps.as_flattened());
+        fields.wrap_list_hash = wrap_list_hash(&wraps);
         let core = fields.confirmed(&EpochSecret::from_bytes(confirm));
         let section = match base {
             Some(b) => RosterSection::Delta(b.delta_to(&roster)),
@@ -441,7 +439,7 @@ impl World {
 fn with_parts(
     d: &Distribution,
     section: RosterSection,
-    wraps: Vec<[u8; WRAP_LEN]>,
+    wraps: Vec<Vec<u8>>,
 ) -> Distribution {
     Distribution::new(d.core().clone(), *d.signature(), section, wraps)
 }
@@ -456,7 +454,7 @@ fn full_view(
         .position(d.core().distributor())
         .ok_or("distributor")?;
     let i = roster.position(member).ok_or("member")?;
-    let wrap = d.wraps()[if i > distributor { i - 1 } else { i }];
+    let wrap = d.wraps()[if i > distributor { i - 1 } else { i }].clone();
     Ok(with_parts(
         d,
         RosterSection::Full(roster.clone()),
@@ -680,7 +678,9 @@ pub(super) fn distribution_verify() -> Result<VectorFile, String> {
         out.u8(1);
         out.raw(w2.as_bytes());
         out.u32(e2.wraps().len() as u32);
-        out.raw(e2.wraps().as_flattened());
+        for wrap in e2.wraps() {
+            out.bytes_u32(wrap).map_err(e)?;
+        }
         out.into_bytes()
     };
     b.invalid(
@@ -1172,7 +1172,7 @@ pub(super) fn distribution_process() -> Result<VectorFile, String> {
             &with_parts(
                 &no_self,
                 no_self.section().clone(),
-                alloc::vec![no_self.wraps()[1]],
+                alloc::vec![no_self.wraps()[1].clone()],
             )
             .encode(),
         )?,
@@ -1190,7 +1190,7 @@ pub(super) fn distribution_process() -> Result<VectorFile, String> {
             &with_parts(
                 &no_admin,
                 no_admin.section().clone(),
-                alloc::vec![no_admin.wraps()[1]],
+                alloc::vec![no_admin.wraps()[1].clone()],
             )
             .encode(),
         )?,

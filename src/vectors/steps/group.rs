@@ -94,7 +94,8 @@ pub(super) fn sender_chain_key(input: &Map<String, Value>) -> StepOutput {
     outputs([("chainKey", hex_string(chain.as_bytes()))])
 }
 
-/// §8.4: the distributor wraps an epoch secret for a member.
+/// §8.4: the distributor wraps an epoch secret for a member: the first
+/// message of a new pairwise session, on the control chain.
 pub(super) fn key_wrap(input: &Map<String, Value>) -> StepOutput {
     let input = Inputs(input);
     let distributor = device(&input, "distributor")?;
@@ -107,19 +108,15 @@ pub(super) fn key_wrap(input: &Map<String, Value>) -> StepOutput {
         &RosterHash::from_bytes(input.array("rosterHash")?),
         distributor.address(),
     );
-    let local = distributor
-        .current_sealing_key_id()
-        .ok_or_else(|| bad("no sealing key"))?;
     let mut rng = FixedRng::new(input.bytes("random")?);
     let wrap = session
-        .seal_group_key(
+        .seal(
             &distributor,
             &mut rng,
             Timestamp::from_unix_seconds(input.u64("now")?),
-            &local,
-            &member.sealing_key_id(),
+            ContentType::GroupKey,
+            &input.array::<32>("epochSecret")?,
             &context,
-            &input.array("epochSecret")?,
         )
         .map_err(|e| CaseError::Protocol(e.name()))?;
     outputs([
@@ -201,7 +198,7 @@ pub(super) fn distribution_verify(input: &Map<String, Value>) -> StepOutput {
 /// must succeed), then `distribution`, with sessions to `distributorBundles`.
 pub(super) fn distribution_process(input: &Map<String, Value>) -> StepOutput {
     let input = Inputs(input);
-    let member = device(&input, "member")?;
+    let mut member = device(&input, "member")?;
     let mut sessions = BTreeMap::new();
     let now = Timestamp::from_unix_seconds(input.u64("notBefore")?);
     for (i, bytes) in input.hex_list("distributorBundles")?.iter().enumerate() {
@@ -222,12 +219,12 @@ pub(super) fn distribution_process(input: &Map<String, Value>) -> StepOutput {
         let d = Distribution::decode(earlier)
             .map_err(|e| bad(&alloc::format!("processed[{i}]: {e}")))?;
         group
-            .process(&member, &d, &mut sessions, now)
+            .process(&mut member, &d, &mut sessions, now)
             .map_err(|e| bad(&alloc::format!("processed[{i}] failed: {e}")))?;
     }
     let d = Distribution::decode(&input.bytes("distribution")?).map_err(group_error)?;
     let outcome = group
-        .process(&member, &d, &mut sessions, now)
+        .process(&mut member, &d, &mut sessions, now)
         .map_err(group_error)?;
     let change = match outcome {
         Processed::Installed { change, .. } => change,
