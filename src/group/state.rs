@@ -1209,9 +1209,11 @@ impl Group {
         Ok(group)
     }
 
-    /// The current epoch's secret (test vectors).
-    pub(crate) fn current_secret_for_vectors(&self) -> Option<[u8; 32]> {
-        self.current().map(|e| *e.secret.as_bytes())
+    /// The current epoch's secret (feature `hazmat`): for test vectors and
+    /// for tests that play a hostile member. An application never needs it.
+    #[cfg(feature = "hazmat")]
+    pub fn hazmat_current_secret(&self) -> Option<&EpochSecret> {
+        self.current().map(|e| &e.secret)
     }
 }
 
