@@ -56,13 +56,13 @@ fn seal_open_1kib(c: &mut Criterion) {
         (keys, bundle)
     };
     let (a, ab) = device("alice");
-    let (b, bb) = device("bob");
+    let (mut b, bb) = device("bob");
     let mut at_a = Session::new(&a, &bb).unwrap();
     let mut at_b = Session::new(&b, &ab).unwrap();
     let warm = at_a
         .seal(&a, &mut rng, now, ContentType::Text, b"", b"")
         .unwrap();
-    at_b.open(&b, now, &warm, b"").unwrap();
+    at_b.open(&mut b, now, &warm, b"").unwrap();
 
     let mut g = c.benchmark_group("seal_open_1KiB");
     let mut counter = 0u64;
@@ -87,7 +87,7 @@ fn seal_open_1kib(c: &mut Criterion) {
             let sealed = at_a
                 .seal(&a, &mut rng2, now, ContentType::Text, &plaintext, b"")
                 .unwrap();
-            at_b.open(&b, now, black_box(&sealed), b"").unwrap()
+            at_b.open(&mut b, now, black_box(&sealed), b"").unwrap()
         });
     });
     g.finish();

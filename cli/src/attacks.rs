@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 
 use letterseal::device::DeviceKeys;
 use letterseal::group::{
-    Distribution, EpochSecret, GracePolicy, Group, GroupHeader, GroupId, VerifiedDistribution,
-    sender_chain, wrap_context,
+    EpochSecret, GracePolicy, Group, GroupHeader, GroupId, VerifiedDistribution, sender_chain,
 };
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::legacy::chunks::Chunks;
@@ -247,10 +246,9 @@ fn group_impersonation(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let (mut mallory, m_b) = device(rng, "mallory")?;
     let id = GroupId::new("club").map_err(err)?;
     let verified = create(rng, &alice, &[a_b.clone(), b_b, m_b], &id)?;
-    let (mut g_bob, _) = join(&bob, &a_b, &verified, &id)?;
-    let (g_mallory, mut to_alice) = join(&mallory, &a_b, &verified, &id)?;
-    let view = verified.view_for(mallory.address()).ok_or("no view")?;
-    let secret = member_secret(&mallory, &g_mallory, &view, &mut to_alice, now())?;
+    let mut g_bob = join(&mut bob, &a_b, &verified, &id)?;
+    let g_mallory = join(&mut mallory, &a_b, &verified, &id)?;
+    let secret = member_secret(&g_mallory)?;
     let forged = forge_group_message(&g_mallory, &secret, &alice, &mallory)?;
     let ls3 = g_bob.open(&forged, b"", now());
     Ok(AttackRow {
@@ -287,13 +285,13 @@ fn create(
 }
 
 /// `member`'s state after processing its view of `verified` over a fresh
-/// session with the distributor, and that session.
+/// session with the distributor.
 fn join(
     member: &mut DeviceKeys,
     distributor: &VerifiedBundle,
     verified: &VerifiedDistribution,
     id: &GroupId,
-) -> Result<(Group, Session)> {
+) -> Result<Group> {
     let mut group = Group::new(id.clone(), member.address().clone(), GracePolicy::default());
     let mut sessions = BTreeMap::new();
     sessions.insert(
@@ -304,43 +302,14 @@ fn join(
     group
         .process(member, &view, &mut sessions, now())
         .map_err(err)?;
-    let session = sessions.remove(distributor.owner()).ok_or("no session")?;
-    Ok((group, session))
+    Ok(group)
 }
 
-/// The epoch secret a member holds for its `view`, unwrapped once more over
-/// its session with the distributor: what a hostile member knows.
-pub fn member_secret(
-    member: &DeviceKeys,
-    group: &Group,
-    view: &Distribution,
-    session: &mut Session,
-    now: Timestamp,
-) -> Result<EpochSecret> {
-    let f = view.core().fields();
-    let roster = group.roster().ok_or("no roster")?;
-    let me = roster.get(member.address()).ok_or("not a member")?;
-    let distributor = roster.get(&f.distributor).ok_or("no distributor")?;
-    let context = wrap_context(
-        &f.group_id,
-        f.epoch,
-        &f.previous_transcript,
-        &f.roster_hash,
-        &f.distributor,
-    );
-    let wrap = view.wraps().first().ok_or("no wrap")?;
-    let secret = session
-        .open_group_key(
-            member,
-            now,
-            &me.sealing_key_id(),
-            &distributor.sealing_key_id(),
-            &distributor.sealing_key(),
-            &context,
-            wrap,
-        )
-        .map_err(err)?;
-    Ok(EpochSecret::from_bytes(*secret))
+/// The epoch secret a member holds in its current epoch: what a hostile
+/// member knows (read with the library's `hazmat` feature).
+pub fn member_secret(group: &Group) -> Result<EpochSecret> {
+    let secret = group.hazmat_current_secret().ok_or("no epoch")?;
+    Ok(EpochSecret::from_bytes(*secret.as_bytes()))
 }
 
 /// Mallory's forgery "from `claimed`" in her current epoch: the right chain
@@ -436,7 +405,7 @@ fn removed_member(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
         .verify_for_server(None, alice.address())
         .map_err(err)?;
     g_alice.commit(now()).map_err(err)?;
-    let (mut g_carol, _) = join(&carol3, &a_b, &verified, &id)?;
+    let mut g_carol = join(&mut carol3, &a_b, &verified, &id)?;
     let second = g_alice
         .propose(rng, &alice, &[a_b, b_b], None, &mut sessions, now())
         .map_err(err)?;

@@ -273,7 +273,7 @@ fn group_scene(
         .process(bob, &view(&verified, bob)?, &mut bob_sessions, now)
         .map_err(e)?;
     g_carol
-        .process(&carol, &for_carol, &mut carol_sessions, now)
+        .process(&mut carol, &for_carol, &mut carol_sessions, now)
         .map_err(e)?;
     println!(
         "   Bob and Carol each receive the roster and only their own wrap; all three hold transcript {}…",
@@ -293,11 +293,7 @@ fn group_scene(
     }
 
     println!("15. Carol, who holds the epoch secret, forges a message \"from Bob\".");
-    let to_alice = carol_sessions
-        .get_mut(alice.address())
-        .ok_or("no session")?;
-    let secret =
-        letterseal_cli::attacks::member_secret(&carol, &g_carol, &for_carol, to_alice, now)?;
+    let secret = letterseal_cli::attacks::member_secret(&g_carol)?;
     let forged = letterseal_cli::attacks::forge_group_message(&g_carol, &secret, bob, &carol)?;
     match g_alice.open(&forged, b"", now) {
         Err(e) => println!("   Alice rejects it: {} — {e}", e.name()),
@@ -346,7 +342,6 @@ fn group_scene(
         view(&verified, bob)?.encode().len(),
         verified.view_for(carol.address()).is_none()
     );
-    let bob_second = view(&second, bob)?;
     g_bob
         .process(bob, &view(&verified, bob)?, &mut bob_sessions, now)
         .map_err(e)?;

@@ -31,7 +31,11 @@ pub(crate) fn check(data: &[u8]) {
     match result {
         Ok(header) => {
             let encoded = header.encode();
-            assert_eq!(consumed, encoded.len(), "a header consumes its own encoding");
+            assert_eq!(
+                consumed,
+                encoded.len(),
+                "a header consumes its own encoding"
+            );
             assert_eq!(
                 &encoded[..],
                 &data[..consumed],
@@ -41,7 +45,10 @@ pub(crate) fn check(data: &[u8]) {
             let flags = data[2];
             assert_eq!(header.init.is_some(), flags & FLAG_INIT != 0);
             assert_eq!(
-                header.init.as_ref().is_some_and(|i| i.one_time_key_id.is_some()),
+                header
+                    .init
+                    .as_ref()
+                    .is_some_and(|i| i.one_time_key_id.is_some()),
                 flags & FLAG_ONE_TIME != 0
             );
             assert_eq!(header.kem_step.is_some(), flags & FLAG_KEM_STEP != 0);

@@ -18,8 +18,8 @@ use super::window::{ReplayWindow, WindowError};
 use crate::aead::{self, TAG_LEN};
 use crate::device::DeviceKeys;
 use crate::keys::{
-    KemDecapsulationKey, KemEncapsulationKey, KemKeyId, KemSharedSecret,
-    SealingKeyId, SealingPublicKey, SealingSecretKey,
+    KemDecapsulationKey, KemEncapsulationKey, KemKeyId, KemSharedSecret, SealingKeyId,
+    SealingPublicKey, SealingSecretKey,
 };
 use crate::time::Timestamp;
 
@@ -253,11 +253,14 @@ pub(crate) struct StateOpened {
     pub(crate) late: bool,
 }
 
-/// The message's body after its header: ciphertext and tag.
+/// The message's body after its header (ciphertext and tag), and the
+/// associated data.
 pub(crate) struct Body<'a> {
     pub(crate) header_bytes: &'a [u8],
     pub(crate) ciphertext: &'a [u8],
     pub(crate) tag: &'a [u8; TAG_LEN],
+    /// Authenticated, not sent.
+    pub(crate) associated_data: &'a [u8],
 }
 
 impl RatchetState {
@@ -269,7 +272,9 @@ impl RatchetState {
     fn kem_due(&self, policy: &RatchetPolicy, now: Timestamp) -> bool {
         self.peer_kem.usable()
             && (self.steps_since_kem.saturating_add(1) >= policy.kem_every_steps
-                || now.unix_seconds().saturating_sub(self.last_kem_at.unix_seconds())
+                || now
+                    .unix_seconds()
+                    .saturating_sub(self.last_kem_at.unix_seconds())
                     >= policy.kem_every_seconds)
     }
 
@@ -294,8 +299,12 @@ impl RatchetState {
             return Err(SealError::CounterExhausted);
         }
         // The sending step (SPEC.md §7.6), planned on locals.
-        let mut step: Option<(RatchetKeyPair, RootKey, SendingEpoch, Option<KemDecapsulationKey>)> =
-            None;
+        let mut step: Option<(
+            RatchetKeyPair,
+            RootKey,
+            SendingEpoch,
+            Option<KemDecapsulationKey>,
+        )> = None;
         if self.sending.is_none() {
             let peer_key = self
                 .receiving
@@ -319,7 +328,9 @@ impl RatchetState {
             } else {
                 (None, None, None)
             };
-            let keys = self.root.step(dh.as_bytes(), kem.as_ref().map(KemSharedSecret::as_bytes));
+            let keys = self
+                .root
+                .step(dh.as_bytes(), kem.as_ref().map(KemSharedSecret::as_bytes));
             let epoch = SendingEpoch {
                 message: SendingChain {
                     key: keys.message,
@@ -416,7 +427,6 @@ impl RatchetState {
         policy: &RatchetPolicy,
         header: &Header,
         body: &Body<'_>,
-        associated_data: &[u8],
         accept: impl FnOnce(ContentType, &[u8]) -> Result<(), E>,
     ) -> Result<StateOpened, E> {
         let chain = header.content_type.chain();
@@ -436,7 +446,7 @@ impl RatchetState {
         if !keys.commitment_matches(&header.commitment) {
             return Err(OpenError::CommitmentMismatch.into());
         }
-        let aad = aead::header_and_associated(body.header_bytes, associated_data);
+        let aad = aead::header_and_associated(body.header_bytes, body.associated_data);
         let mut plaintext = Zeroizing::new(body.ciphertext.to_vec());
         aead::open_in_place_detached(&keys.aead_key, &keys.nonce, &aad, &mut plaintext, body.tag)
             .map_err(|_| OpenError::AuthenticationFailed)?;
@@ -557,9 +567,9 @@ impl RatchetState {
         policy: &RatchetPolicy,
         store: &mut Vec<Skipped>,
     ) -> Result<(MessageSecret, (ChainKey, u32)), OpenError> {
-        let skip = n.checked_sub(from).ok_or(OpenError::TooOld {
-            counter: n.into(),
-        })?;
+        let skip = n
+            .checked_sub(from)
+            .ok_or(OpenError::TooOld { counter: n.into() })?;
         let total = self
             .skipped
             .len()
@@ -733,7 +743,8 @@ impl RatchetState {
     /// Deletes skipped secrets older than the policy's lifetime.
     pub(crate) fn expire(&mut self, now: Timestamp, policy: &RatchetPolicy) {
         self.skipped.retain(|s| {
-            now.unix_seconds().saturating_sub(s.stored_at.unix_seconds())
+            now.unix_seconds()
+                .saturating_sub(s.stored_at.unix_seconds())
                 <= policy.skipped_lifetime_seconds
         });
     }
@@ -741,7 +752,11 @@ impl RatchetState {
 
 /// Builds a receiving epoch from an epoch's two chain keys.
 impl ReceivingEpoch {
-    pub(crate) fn from_chains(ratchet_key: SealingPublicKey, message: ChainKey, control: ChainKey) -> Self {
+    pub(crate) fn from_chains(
+        ratchet_key: SealingPublicKey,
+        message: ChainKey,
+        control: ChainKey,
+    ) -> Self {
         Self {
             ratchet_key,
             message: ReceivingChain {

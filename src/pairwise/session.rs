@@ -422,13 +422,7 @@ impl Session {
         self.current
             .and_then(|id| self.slot_index(&id))
             .and_then(|i| self.slots.get(i))
-            .map(|slot| {
-                slot.state
-                    .skipped
-                    .iter()
-                    .map(|s| (s.chain, s.n))
-                    .collect()
-            })
+            .map(|slot| slot.state.skipped.iter().map(|s| (s.chain, s.n)).collect())
             .unwrap_or_default()
     }
 
@@ -546,27 +540,15 @@ impl Session {
         let clock = self.clock;
         if let Some(i) = self.current.and_then(|id| self.slot_index(&id)) {
             let slot = self.slots.get_mut(i).ok_or(SealError::InvalidState)?;
-            let sealed = slot.state.seal(
-                rng,
-                now,
-                &policy,
-                content_type,
-                plaintext,
-                associated_data,
-            )?;
+            let sealed =
+                slot.state
+                    .seal(rng, now, &policy, content_type, plaintext, associated_data)?;
             slot.last_used = clock;
             return Ok(sealed);
         }
         // No ratchet state yet: start one (SPEC.md §7.5).
         let (mut state, used_one_time) = self.initiate(device, rng, now, local_id)?;
-        let sealed = state.seal(
-            rng,
-            now,
-            &policy,
-            content_type,
-            plaintext,
-            associated_data,
-        )?;
+        let sealed = state.seal(rng, now, &policy, content_type, plaintext, associated_data)?;
         if used_one_time {
             self.one_time_key = None;
         }
@@ -869,6 +851,7 @@ impl Session {
             header_bytes,
             ciphertext,
             tag,
+            associated_data,
         };
 
         let existing = self.slot_index(&header.session_id);
@@ -902,10 +885,8 @@ impl Session {
                 .get_mut(i)
                 .ok_or(OpenError::UnknownSession)?
                 .state
-                .open(device, now, &policy, &header, &body, associated_data, accept)?,
-            (None, Some(state)) => {
-                state.open(device, now, &policy, &header, &body, associated_data, accept)?
-            }
+                .open(device, now, &policy, &header, &body, accept)?,
+            (None, Some(state)) => state.open(device, now, &policy, &header, &body, accept)?,
             (None, None) => return Err(OpenError::UnknownSession.into()),
         };
 

@@ -436,11 +436,7 @@ impl World {
 }
 
 /// `d` with another section and wraps (core and signature kept).
-fn with_parts(
-    d: &Distribution,
-    section: RosterSection,
-    wraps: Vec<Vec<u8>>,
-) -> Distribution {
+fn with_parts(d: &Distribution, section: RosterSection, wraps: Vec<Vec<u8>>) -> Distribution {
     Distribution::new(d.core().clone(), *d.signature(), section, wraps)
 }
 
