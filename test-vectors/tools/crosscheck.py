@@ -1741,9 +1741,10 @@ class RatchetState:
                 for ch, until in (("message", hd["pmc"]), ("control", hd["pcc"])):
                     remainder.append((ch, max(0, until - rcv[ch]["next"])))
             counts = [k for _, k in remainder] + [n]
-            drops = rcv is not None and len(self.old_epochs) + 1 > MAX_OLD_EPOCHS
-            freed = (sum(s["key"] == self.old_epochs[0]["key"] for s in self.skipped)
-                     if drops else 0)
+            # The secrets of the oldest stored epoch, if this message pushes it beyond 8.
+            kept = self.old_epochs + ([rcv] if rcv is not None else [])
+            freed = (sum(s["key"] == kept[0]["key"] for s in self.skipped)
+                     if len(kept) > MAX_OLD_EPOCHS else 0)
             errors = []  # the verdict under SPEC's listed order and under the other order
             for order in ("caps first", "kem first"):
                 try:
