@@ -6,7 +6,10 @@
 use std::collections::BTreeMap;
 
 use letterseal::device::DeviceKeys;
-use letterseal::group::{EpochSecret, GracePolicy, Group, GroupHeader, GroupId, sender_chain};
+use letterseal::group::{
+    Distribution, EpochSecret, GracePolicy, Group, GroupHeader, GroupId, VerifiedDistribution,
+    sender_chain, wrap_context,
+};
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::legacy::chunks::Chunks;
 use letterseal::legacy::group::{
@@ -243,20 +246,12 @@ fn group_impersonation(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let (mut bob, b_b) = device(rng, "bob")?;
     let (mut mallory, m_b) = device(rng, "mallory")?;
     let id = GroupId::new("club").map_err(err)?;
-    let mut g_alice = Group::new(id.clone(), alice.address().clone(), GracePolicy::default());
-    let mut sessions = BTreeMap::new();
-    let (dist, _) = g_alice
-        .distribute(
-            rng,
-            &alice,
-            &[a_b.clone(), b_b.clone(), m_b],
-            &mut sessions,
-            now(),
-        )
-        .map_err(err)?;
-    let mut g_bob = join(&mut bob, &a_b, &dist, &id)?;
-    let g_mallory = join(&mut mallory, &a_b, &dist, &id)?;
-    let forged = forge_group_message(&g_mallory, &id, &alice, &mallory)?;
+    let verified = create(rng, &alice, &[a_b.clone(), b_b, m_b], &id)?;
+    let (mut g_bob, _) = join(&bob, &a_b, &verified, &id)?;
+    let (g_mallory, mut to_alice) = join(&mallory, &a_b, &verified, &id)?;
+    let view = verified.view_for(mallory.address()).ok_or("no view")?;
+    let secret = member_secret(&mallory, &g_mallory, &view, &mut to_alice, now())?;
+    let forged = forge_group_message(&g_mallory, &secret, &alice, &mallory)?;
     let ls3 = g_bob.open(&forged, b"", now());
     Ok(AttackRow {
         attack: "Group member impersonation",
@@ -270,60 +265,109 @@ fn group_impersonation(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     })
 }
 
-/// `member`'s state after processing its view of `dist` over a fresh session
-/// with the distributor.
+/// `creator` makes epoch 1 of group `id` for `members`; the server accepts it.
+fn create(
+    rng: &mut ChaCha20Rng,
+    creator: &DeviceKeys,
+    members: &[VerifiedBundle],
+    id: &GroupId,
+) -> Result<VerifiedDistribution> {
+    let mut group = Group::new(
+        id.clone(),
+        creator.address().clone(),
+        GracePolicy::default(),
+    );
+    let proposal = group
+        .propose(rng, creator, members, None, &mut BTreeMap::new(), now())
+        .map_err(err)?;
+    proposal
+        .upload
+        .verify_for_server(None, creator.address())
+        .map_err(err)
+}
+
+/// `member`'s state after processing its view of `verified` over a fresh
+/// session with the distributor, and that session.
 fn join(
     member: &mut DeviceKeys,
     distributor: &VerifiedBundle,
-    dist: &letterseal::group::Distribution,
+    verified: &VerifiedDistribution,
     id: &GroupId,
-) -> Result<Group> {
+) -> Result<(Group, Session)> {
     let mut group = Group::new(id.clone(), member.address().clone(), GracePolicy::default());
-    let mut session = Session::new(member, distributor).map_err(err)?;
-    let view = dist.for_member(member.address()).ok_or("no view")?;
+    let mut sessions = BTreeMap::new();
+    sessions.insert(
+        distributor.owner().clone(),
+        Session::new(member, distributor).map_err(err)?,
+    );
+    let view = verified.view_for(member.address()).ok_or("no view")?;
     group
-        .process(member, &view, &mut session, now())
+        .process(member, &view, &mut sessions, now())
         .map_err(err)?;
-    Ok(group)
+    let session = sessions.remove(distributor.owner()).ok_or("no session")?;
+    Ok((group, session))
 }
 
-/// Mallory's forgery "from `claimed`": the right chain, her own signature.
+/// The epoch secret a member holds for its `view`, unwrapped once more over
+/// its session with the distributor: what a hostile member knows.
+pub fn member_secret(
+    member: &DeviceKeys,
+    group: &Group,
+    view: &Distribution,
+    session: &mut Session,
+    now: Timestamp,
+) -> Result<EpochSecret> {
+    let f = view.core().fields();
+    let roster = group.roster().ok_or("no roster")?;
+    let me = roster.get(member.address()).ok_or("not a member")?;
+    let distributor = roster.get(&f.distributor).ok_or("no distributor")?;
+    let context = wrap_context(
+        &f.group_id,
+        f.epoch,
+        &f.previous_transcript,
+        &f.roster_hash,
+        &f.distributor,
+    );
+    let wrap = view.wraps().first().ok_or("no wrap")?;
+    let secret = session
+        .open_group_key(
+            member,
+            now,
+            &me.sealing_key_id(),
+            &distributor.sealing_key_id(),
+            &distributor.sealing_key(),
+            &context,
+            wrap,
+        )
+        .map_err(err)?;
+    Ok(EpochSecret::from_bytes(*secret))
+}
+
+/// Mallory's forgery "from `claimed`" in her current epoch: the right chain
+/// (she holds the epoch `secret`), her own signature.
 pub fn forge_group_message(
     g_mallory: &Group,
-    id: &GroupId,
+    secret: &EpochSecret,
     claimed: &DeviceKeys,
     mallory: &DeviceKeys,
 ) -> Result<Vec<u8>> {
-    let state = serde_json::to_value(g_mallory).map_err(err)?;
-    let secret_hex = state
-        .get("epochs")
-        .and_then(|e| e.as_array())
-        .and_then(|e| e.last())
-        .and_then(|e| e.get("secret"))
-        .and_then(|s| s.as_str())
-        .ok_or("no epoch")?;
-    let secret: [u8; 32] = hex::decode(secret_hex)
-        .map_err(err)?
-        .try_into()
-        .map_err(|_| "length")?;
-    let roster = g_mallory.roster().ok_or("no roster")?;
+    let transcript = *g_mallory.transcript().ok_or("no epoch")?;
     let epoch = g_mallory.current_epoch().ok_or("no epoch")?;
     let mut header = GroupHeader {
         content_type: ContentType::Text,
-        group_id: id.clone(),
+        group_id: g_mallory.group_id().clone(),
         epoch,
+        epoch_tag: transcript.epoch_tag(),
         sender: claimed.address().clone(),
         counter: 0,
         salt: [1; 16],
         commitment: [0; 32],
     };
     let chain = sender_chain(
-        &EpochSecret::from_bytes(secret),
-        id,
-        epoch,
-        &roster.hash(id),
+        secret,
+        &transcript,
         claimed.address(),
-        &claimed.identity().public_key(),
+        claimed.identity().public_key().as_bytes(),
     );
     let keys = chain.message_keys(&header.salt, &header.bound_fields());
     header.commitment = keys.commitment;
@@ -377,19 +421,30 @@ fn removed_member(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let id = GroupId::new("club").map_err(err)?;
     let mut g_alice = Group::new(id.clone(), alice.address().clone(), GracePolicy::default());
     let mut sessions = BTreeMap::new();
-    let (dist, _) = g_alice
-        .distribute(
+    let first = g_alice
+        .propose(
             rng,
             &alice,
             &[a_b.clone(), b_b.clone(), c_b],
+            None,
             &mut sessions,
             now(),
         )
         .map_err(err)?;
-    let mut g_carol = join(&mut carol3, &a_b, &dist, &id)?;
-    g_alice
-        .distribute(rng, &alice, &[a_b, b_b], &mut sessions, now())
+    let verified = first
+        .upload
+        .verify_for_server(None, alice.address())
         .map_err(err)?;
+    g_alice.commit(now()).map_err(err)?;
+    let (mut g_carol, _) = join(&carol3, &a_b, &verified, &id)?;
+    let second = g_alice
+        .propose(rng, &alice, &[a_b, b_b], None, &mut sessions, now())
+        .map_err(err)?;
+    second
+        .upload
+        .verify_for_server(Some(&verified.record()), alice.address())
+        .map_err(err)?;
+    g_alice.commit(now()).map_err(err)?;
     let message = g_alice
         .seal(rng, &alice, ContentType::Text, b"after Carol left", b"")
         .map_err(err)?;

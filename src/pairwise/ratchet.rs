@@ -406,9 +406,10 @@ impl RatchetState {
         Ok(out)
     }
 
-    /// Opens a message in this state (SPEC.md §7.7 checks 5–7). Changes
-    /// nothing on failure.
-    pub(crate) fn open(
+    /// Opens a message in this state (SPEC.md §7.7 checks 5–7), then lets
+    /// `accept` judge the content before anything changes. Changes nothing on
+    /// failure.
+    pub(crate) fn open<E: From<OpenError>>(
         &mut self,
         device: &DeviceKeys,
         now: Timestamp,
@@ -416,7 +417,8 @@ impl RatchetState {
         header: &Header,
         body: &Body<'_>,
         associated_data: &[u8],
-    ) -> Result<StateOpened, OpenError> {
+        accept: impl FnOnce(ContentType, &[u8]) -> Result<(), E>,
+    ) -> Result<StateOpened, E> {
         let chain = header.content_type.chain();
         let n = header.n;
         let plan = self.plan_open(device, now, policy, header, chain)?;
@@ -432,12 +434,13 @@ impl RatchetState {
         };
         let keys = secret.message_keys(&header.salt);
         if !keys.commitment_matches(&header.commitment) {
-            return Err(OpenError::CommitmentMismatch);
+            return Err(OpenError::CommitmentMismatch.into());
         }
         let aad = aead::header_and_associated(body.header_bytes, associated_data);
         let mut plaintext = Zeroizing::new(body.ciphertext.to_vec());
         aead::open_in_place_detached(&keys.aead_key, &keys.nonce, &aad, &mut plaintext, body.tag)
             .map_err(|_| OpenError::AuthenticationFailed)?;
+        accept(header.content_type, &plaintext)?;
 
         // Commit.
         let late = matches!(plan.secret, PlanSecret::Skipped(_));

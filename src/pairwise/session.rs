@@ -835,8 +835,22 @@ impl Session {
         sealed: &[u8],
         associated_data: &[u8],
     ) -> Result<Opened, OpenError> {
+        self.open_accepting(device, now, sealed, associated_data, |_, _| Ok(()))
+    }
+
+    /// [`Self::open`], with `accept` judging the authenticated content type
+    /// and plaintext before anything changes: its error leaves the session
+    /// and `device` as they were (group key wraps, SPEC.md §8.4).
+    pub(crate) fn open_accepting<E: From<OpenError>>(
+        &mut self,
+        device: &mut DeviceKeys,
+        now: Timestamp,
+        sealed: &[u8],
+        associated_data: &[u8],
+        accept: impl FnOnce(ContentType, &[u8]) -> Result<(), E>,
+    ) -> Result<Opened, E> {
         if !self.check_device(device) {
-            return Err(OpenError::WrongDevice);
+            return Err(OpenError::WrongDevice.into());
         }
         let mut r = Reader::new(sealed);
         let header = Header::decode(&mut r).map_err(|e| match e {
@@ -862,7 +876,7 @@ impl Session {
         if existing.is_none() {
             let init = header.init.as_ref().ok_or(OpenError::UnknownSession)?;
             if self.seen.contains(&header.session_id) {
-                return Err(OpenError::StaleSession);
+                return Err(OpenError::StaleSession.into());
             }
             started = Some(self.respond(device, now, &header, init)?);
         }
@@ -873,13 +887,13 @@ impl Session {
                 .map(|s| &s.state)
                 .ok_or(OpenError::UnknownSession)?,
             (None, Some(state)) => &*state,
-            (None, None) => return Err(OpenError::UnknownSession),
+            (None, None) => return Err(OpenError::UnknownSession.into()),
         };
         if state.is_own_ratchet_key(&header.ratchet_key) {
-            return Err(OpenError::Reflected);
+            return Err(OpenError::Reflected.into());
         }
         if let Err(id) = self.peer_expiry_check(now) {
-            return Err(OpenError::PeerKeyExpired(id));
+            return Err(OpenError::PeerKeyExpired(id).into());
         }
         let policy = self.policy;
         let opened = match (existing, started.as_mut()) {
@@ -888,11 +902,11 @@ impl Session {
                 .get_mut(i)
                 .ok_or(OpenError::UnknownSession)?
                 .state
-                .open(device, now, &policy, &header, &body, associated_data)?,
+                .open(device, now, &policy, &header, &body, associated_data, accept)?,
             (None, Some(state)) => {
-                state.open(device, now, &policy, &header, &body, associated_data)?
+                state.open(device, now, &policy, &header, &body, associated_data, accept)?
             }
-            (None, None) => return Err(OpenError::UnknownSession),
+            (None, None) => return Err(OpenError::UnknownSession.into()),
         };
 
         // Commit (SPEC.md §7.9): the state becomes current unless this side's

@@ -70,32 +70,32 @@ none of these is exercised by the current vectors:
   * a fifth state whose least recently used one is the current state (§7.9 does not say which
     state then becomes current): refused.
 
-Readings of SPEC.md §8 (groups); those marked * are not exercised by the current vectors, and
-where SPEC is silent and a vector would depend on the choice the reference refuses the case
-(BadInput) instead of guessing:
-  * roster order (§8.1) compares user ids as raw bytes (not their lp8 encodings: the vectors
-    confirm "alice" < "bob"); * a user id that is a proper prefix of another sorts first;
-  * * §8.1 does not require the roster's identity keys to be valid (§4.2); none are checked;
-  * * distribution decoding: lp32(core), the core's version (UnsupportedVersion), its kind
-    (Malformed), the rest of the core, signature, wraps, trailing bytes (all Malformed); only
-    then the roster against §8.1 (InvalidRoster); an empty user id or group id is Malformed;
-  * §8.4 "WrongGroup, checked first" is read as the first of the member checks, i.e. after the
-    shared checks of §8.3 (* the one WrongGroup vector passes the shared checks, so it cannot
-    tell this reading from "before the shared checks");
-  * §8.4: a view carries one wrap (k = 1), taken as this member's; a full distribution (k = m)
-    has this member's wrap at its digest index; k = 0 is MissingWrap; * any other k: BadInput;
-  * §8.4 counts: joined / left = addresses only in the new / old roster (the first epoch
-    "joins" every member, the device itself and the distributor included: the vectors say 3);
-    * rekeyed = addresses in both whose (identity key, sealing key, key id) changed;
-  * §8.4 NotAMember also when the roster lists this address with another identity key or a
-    sealing key that is not one of the device's live keys;
-  * group-seal NotAMember (README only; §8.5 names just CounterExhausted): the sender's
-    address is not in the epoch's roster, checked before the counter (* order unexercised);
-    * a roster entry with the sender's address but another identity key: BadInput;
-  * §8.7 grace: a superseded epoch opens while now - supersededAt <= maxAge (the vectors pin
+Readings of SPEC.md §8 (groups, wire version 2); those marked * are not exercised by the
+current vectors:
+  * roster order (§8.1) compares user ids as raw bytes, a proper prefix first (the
+    roster-hash vectors order "alice" before "alicebob");
+  * §8.1: only a roster *built* from members (the roster-hash step) has its sealing keys and
+    key ids checked; a received roster is checked for structure and order only, and this
+    reference never validates a received roster's keys (the member's own entry and, through
+    the session, the distributor's are compared with known keys, §8.7 checks 15 and 19);
+  * distribution decoding follows §8.5's order; an unordered delta list is refused while
+    decoding (InvalidRosterDelta), before the signature; a delta that does not apply is found
+    at check 9/10; an empty user id is Malformed;
+  * §8.7 check 16: an upload (k = n - 1 wraps) gives the member its wrap at its position among
+    the members other than the distributor; any other single wrap is the member's; * k other
+    than 1 and n - 1 is MissingWrap;
+  * the group-distribution-process member never has a proposal pending (the vectors start
+    from a fresh state), so its own distribution is always NotPending (§8.7 check 8);
+  * §8.7 check 19 (the wrap channel, §8.4) reports UnknownPeerKey / PeerKeyMismatch /
+    AuthenticationFailed inside WrapRejected; the vectors name only WrapRejected;
+  * the server's views (README): a delta for every member of the record's roster (by address),
+    computed from the record's roster when the upload carries a full roster; the full roster
+    for new members and for every member of epoch 1;
+  * §8.10 grace: a superseded epoch opens while now - supersededAt <= maxAge (the vectors pin
     the boundary: +100 opens, +101 is EpochExpired); maxAge null keeps it; * more than 8
-    superseded epochs in an input: BadInput (README "keeps 8 epochs" vs SPEC "previous_epochs
-    superseded epochs": does the current one count?);
+    superseded epochs in an input: BadInput (README "keeps 8 superseded epochs");
+  * §8.9 check 7 compares the sender's identity key in the current roster with the one in the
+    message epoch's roster (* a re-keyed identity is not in a vector);
   * the `delivered` messages of a `group-open` case use the case's associatedData and `now`
     (* the README says so only for pairwise-open; all delivered group messages have empty AD).
 
@@ -132,15 +132,17 @@ Readings of SPEC.md §9 (attachments); * marks the unexercised ones:
 The pairwise steps simulate devices (§4.5: live keys by key id with their ML-KEM keys, retired
 key ids, one-time keys, consumed ids) and sessions (§7); AES-256-GCM is `cryptography`'s AESGCM,
 and every seal is computed twice (AESGCM, and AES-ECB with a Python GHASH). The group steps add
-rosters (§8.1), the
-distribution's shared, server and member checks (§8.3, §8.4; a member opens its wrap over a
-fresh pairwise session after the `processed` distributions) and the group state of §8.8 (per
-epoch: roster, hash, secret, counter, per-sender replay windows, superseded time). A sealed
-group message is also opened by every other roster member as a round trip. Note claims spanning
-cases (chains of ratchet-chain, RepeatedRandomness, the transcripts' KemStep, OneTime, Control,
-OutOfOrder, Concurrent, PingPong; Gap, OutOfOrder, Grace and equal rosters of the groups) are
-checked too. The self-test changes sealed bytes, results, errors and the inputs that decide them
-(policy, randomness, times, known keys, one-time keys, flips) in every transcript. The self-test also applies harmless changes (member order, explicit key ids, the grace
+rosters and deltas (§8.1, §8.5), policies (§8.2), transcripts, epoch tags and confirmations
+(§8.3), the wrap channel (§8.4), the server's and the member's checks and the server's views
+(§8.7; a member opens its wrap over fresh pairwise sessions after the `processed` distributions)
+and the group state of §8.11 (per epoch: roster, transcript, tag, secret, counter, per-sender
+replay windows, superseded time). A sealed group message is also opened by every other roster
+member, and a sealed wrap opened again, as round trips. Note claims spanning cases (chains of
+ratchet-chain, RepeatedRandomness, the transcripts' KemStep, OneTime, Control, OutOfOrder,
+Concurrent, PingPong; Gap, OutOfOrder, Grace and equal rosters of the groups) are checked too.
+The self-test changes sealed bytes, results, errors and the inputs that decide them (policy,
+randomness, times, known keys, one-time keys, flips) in every transcript, and applies harmless
+changes (member order, explicit key ids, the grace
 boundary) that must leave every verdict unchanged.
 """
 from __future__ import annotations
@@ -193,6 +195,7 @@ EXPECTED_STEPS = [
     "ratchet-transcript",
     "group-roster-hash",
     "group-sender-chain",
+    "group-key-wrap",
     "group-distribution-verify",
     "group-distribution-process",
     "group-seal",
@@ -2344,17 +2347,24 @@ def ratchet_cross_case_checks(step: str, tests: list) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 LABEL_ROSTER_HASH = b"roster hash"
-LABEL_WRAP_DIGEST = b"wrap digest"
+LABEL_TRANSCRIPT = b"group transcript"
+LABEL_EPOCH_TAG = b"epoch tag"
+LABEL_CONFIRMATION = b"epoch confirmation"
+LABEL_KEY_WRAP = b"group key wrap"
+LABEL_WRAP_LIST = b"wrap list"
 LABEL_SENDER_CHAIN = b"group sender chain"
 LABEL_GROUP_MESSAGE = b"group message"  # both the KDF label and the signature label (Appendix A)
 LABEL_DISTRIBUTION = b"group distribution"
-KIND_PAIRWISE, KIND_GROUP, KIND_DISTRIBUTION = 1, 2, 3
-CONTENT_GROUP_KEY = 3  # §7.2
+GROUP_VERSION = 2  # §8: distributions and group messages
+KIND_GROUP, KIND_DISTRIBUTION = 2, 3
 EPOCH_SECRET_LEN = 32
 SIG_LEN = 64
-# test-vectors/README.md, "Group states": "the grace policy keeps 8 epochs" (SPEC §8.7
-# `previous_epochs`, which counts *superseded* epochs).
+WRAP_LEN = 64  # §8.4: salt (16) ‖ sealed secret (32) ‖ tag (16)
+ZERO_TRANSCRIPT = bytes(32)
+# test-vectors/README.md, "Group states": the grace policy keeps 8 superseded epochs (SPEC §8.10
+# `previous_epochs`); group-distribution-process: the default (one superseded epoch, one day).
 GRACE_PREVIOUS_EPOCHS = 8
+DEFAULT_GRACE = (1, 86400)
 
 
 def check_group_id(gid: bytes) -> None:
@@ -2371,27 +2381,25 @@ class Member:
         self.address = address(uid, device_id)
 
     def order_key(self) -> tuple[bytes, int]:
-        # §8.1: user id bytes lexicographically, then device id numerically. (Python compares
-        # bytes lexicographically with a proper prefix first; SPEC does not spell out the
-        # prefix rule and no vector has one user id a prefix of another.)
+        # §8.1: user id bytes lexicographically (a proper prefix first), then device id.
         return (self.uid, self.device_id)
 
     def encode(self) -> bytes:
         return self.address + self.ik + self.sk + self.kid
 
-    def keys(self) -> tuple[bytes, bytes, bytes]:
-        return (self.ik, self.sk, self.kid)
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Member) and self.encode() == other.encode()
 
 
-def validate_roster(members: list) -> None:
-    """§8.1, in members' given order: n >= 1, strictly increasing addresses (so no address
-    twice), every sealing key valid (§4.3) and carrying its key id; anything else InvalidRoster."""
+def validate_built_roster(members: list) -> None:
+    """§8.1 "Building": n >= 1, strictly increasing addresses, every sealing key valid (§4.3)
+    and carrying its key id; anything else InvalidRoster. (Identity keys come from verified
+    bundles; the roster-hash inputs carry them as given.)"""
     if not members:
         raise Reject("InvalidRoster", "no members")
     for a, b in zip(members, members[1:]):
         if not a.order_key() < b.order_key():
-            raise Reject("InvalidRoster", "members not in strictly increasing address order"
-                         if a.order_key() != b.order_key() else "an address twice")
+            raise Reject("InvalidRoster", "an address twice or out of order")
     for m in members:
         try:
             validate_sealing_key(m.sk)
@@ -2405,14 +2413,9 @@ def encode_roster(members: list) -> bytes:
     return u32(len(members)) + b"".join(m.encode() for m in members)
 
 
-def roster_hash(gid: bytes, roster: bytes) -> bytes:
+def roster_hash(gid: bytes, members: list) -> bytes:
     # §8.1: DeriveLabeled("", roster, "roster hash", lp8(group id), 32)
-    return derive_labeled(b"", roster, LABEL_ROSTER_HASH, lp8(gid), 32)
-
-
-def wrap_digest(wrap: bytes) -> bytes:
-    # §8.2: DeriveLabeled("", wrap, "wrap digest", "", 32)
-    return derive_labeled(b"", wrap, LABEL_WRAP_DIGEST, b"", 32)
+    return derive_labeled(b"", encode_roster(members), LABEL_ROSTER_HASH, lp8(gid), 32)
 
 
 def members_from_input(entries, allow_key_id: bool = True) -> list:
@@ -2435,19 +2438,37 @@ def members_from_input(entries, allow_key_id: bool = True) -> list:
 
 
 def canonical_roster(members: list) -> list:
-    """Sort into the canonical order (§8.1) and validate."""
+    """Sort into the canonical order (§8.1) and validate as a builder does."""
     ordered = sorted(members, key=Member.order_key)
-    validate_roster(ordered)
+    validate_built_roster(ordered)
     return ordered
 
 
 def read_address(r: Reader, what: str) -> tuple[bytes, int]:
-    # §4.1: lp8(user id) ‖ u32(device id); an empty user id is a structural error (as in §5.1).
+    # §4.1: lp8(user id) ‖ u32(device id); an empty user id is Malformed (§8.1, §8.5).
     uid_len = r.int_be(1, f"{what} user id length")
     if uid_len == 0:
-        raise Reject("Malformed", f"empty {what} user id (SPEC 4.1)")
+        raise Reject("Malformed", f"empty {what} user id")
     uid = r.take(uid_len, f"{what} user id")
     return uid, r.int_be(4, f"{what} device id")
+
+
+def read_member(r: Reader) -> Member:
+    uid, did = read_address(r, "member")
+    return Member(uid, did, r.take(32, "identity key"), r.take(32, "sealing key"),
+                  r.take(16, "sealing key id"))
+
+
+def read_roster(r: Reader) -> list:
+    """§8.1 receiving: structure and order only (keys are validated where used)."""
+    count = r.int_be(4, "roster length")
+    if count == 0:
+        raise Reject("InvalidRoster", "no members")
+    members = [read_member(r) for _ in range(count)]
+    for a, b in zip(members, members[1:]):
+        if not a.order_key() < b.order_key():
+            raise Reject("InvalidRoster", "addresses not strictly increasing")
+    return members
 
 
 def read_group_id(r: Reader) -> bytes:
@@ -2457,78 +2478,253 @@ def read_group_id(r: Reader) -> bytes:
     return r.take(gid_len, "group id")
 
 
-def decode_distribution(data: bytes) -> dict:
-    """§8.2 + §2.2. Reading order (SPEC fixes none inside "decoding"): the outer lp32(core),
-    then the core's version (UnsupportedVersion) and kind (Malformed), the rest of the core, the
-    signature and the wraps, no trailing bytes anywhere (Malformed); only a structurally complete
-    distribution has its roster checked against §8.1 (InvalidRoster)."""
-    r = Reader(data)
-    core = r.take(r.int_be(4, "core length"), "core")
+def encode_policy(admins) -> bytes:
+    # §8.2: u8(0) (any member) | u8(1) ‖ u8(k) ‖ k × lp8(admin)
+    if admins is None:
+        return u8(0)
+    return u8(1) + u8(len(admins)) + b"".join(lp8(a) for a in admins)
+
+
+def read_policy(r: Reader):
+    """§8.2: None for any member, else the admin list; InvalidPolicy for another kind, k = 0, an
+    empty admin, or admins not strictly increasing; Malformed when cut short."""
+    kind = r.int_be(1, "policy")
+    if kind == 0:
+        return None
+    if kind != 1:
+        raise Reject("InvalidPolicy", f"policy kind {kind}")
+    k = r.int_be(1, "admin count")
+    if k == 0:
+        raise Reject("InvalidPolicy", "no admin")
+    admins = []
+    for _ in range(k):
+        a = r.take(r.int_be(1, "admin length"), "admin")
+        if not a:
+            raise Reject("InvalidPolicy", "empty admin user id")
+        if admins and not admins[-1] < a:
+            raise Reject("InvalidPolicy", "admins not strictly increasing")
+        admins.append(a)
+    return admins
+
+
+def is_admin(policy, uid: bytes) -> bool:
+    return policy is None or uid in policy
+
+
+def encode_core(f: dict, confirmation: bytes) -> bytes:
+    # §8.5
+    return (u8(GROUP_VERSION) + u8(KIND_DISTRIBUTION) + lp8(f["gid"]) + u64(f["epoch"])
+            + f["previous"] + f["roster_hash"] + encode_policy(f["policy"])
+            + address(f["dist_uid"], f["dist_did"]) + f["dist_ik"] + f["wrap_list_hash"]
+            + confirmation)
+
+
+def decode_core(core: bytes) -> dict:
     c = Reader(core)
     version = c.int_be(1, "version")
-    if version != 1:
+    if version != GROUP_VERSION:
         raise Reject("UnsupportedVersion", f"core version {version}")
     kind = c.int_be(1, "kind")
     if kind != KIND_DISTRIBUTION:
         raise Reject("Malformed", f"kind {kind}")
-    gid = read_group_id(c)
-    epoch = c.int_be(8, "epoch")
-    previous = c.int_be(8, "previous epoch")
-    rhash = c.take(32, "roster hash")
-    dist_uid, dist_did = read_address(c, "distributor")
-    roster_start = c.pos
-    members = []
-    for _ in range(c.int_be(4, "roster length")):
-        uid, did = read_address(c, "member")
-        members.append(Member(uid, did, c.take(32, "identity key"), c.take(32, "sealing key"),
-                              c.take(16, "sealing key id")))
-    roster = core[roster_start:c.pos]
-    digests = []
-    for _ in range(c.int_be(4, "digest count")):
-        uid, did = read_address(c, "digest entry")
-        digests.append((address(uid, did), c.take(32, "wrap digest")))
+    f = dict(gid=read_group_id(c), epoch=c.int_be(8, "epoch"),
+             previous=c.take(32, "previous transcript"), roster_hash=c.take(32, "roster hash"),
+             policy=read_policy(c))
+    f["dist_uid"], f["dist_did"] = read_address(c, "distributor")
+    f["dist_ik"] = c.take(32, "distributor identity key")
+    f["wrap_list_hash"] = c.take(32, "wrap list hash")
+    f["confirmation"] = c.take(32, "confirmation")
     c.finish()
-    sig = r.take(SIG_LEN, "signature")
-    wraps = [r.take(r.int_be(4, "wrap length"), "wrap") for _ in range(r.int_be(4, "wrap count"))]
+    if encode_core(f, f["confirmation"]) != core:
+        raise Disagree("core re-encoding differs from the input")
+    f["dist_address"] = address(f["dist_uid"], f["dist_did"])
+    f["core"] = core
+    return f
+
+
+def decode_distribution(data: bytes) -> dict:
+    """§8.5 decoding, in SPEC's order: lp32(core), the core (version, kind, fields, policy),
+    the signature, the section's form byte, a full roster or a delta (each list strictly
+    increasing), the wraps, no trailing bytes."""
+    r = Reader(data)
+    d = decode_core(r.take(r.int_be(4, "core length"), "core"))
+    d["sig"] = r.take(SIG_LEN, "signature")
+    form = r.int_be(1, "section form")
+    if form == 0:
+        d["full"], d["delta"] = read_roster(r), None
+    elif form == 1:
+        removed = [read_address(r, "removed") for _ in range(r.int_be(4, "removed count"))]
+        upserts = [read_member(r) for _ in range(r.int_be(4, "member count"))]
+        for lst, keyf in ((removed, lambda a: a), (upserts, Member.order_key)):
+            for a, b in zip(lst, lst[1:]):
+                if not keyf(a) < keyf(b):
+                    raise Reject("InvalidRosterDelta", "a delta list is not strictly increasing")
+        d["full"], d["delta"] = None, (removed, upserts)
+    else:
+        raise Reject("Malformed", f"section form {form}")
+    d["wraps"] = [r.take(WRAP_LEN, "wrap") for _ in range(r.int_be(4, "wrap count"))]
     r.finish()
-    validate_roster(members)
-    # §2.2: re-encoding a decoded value yields the input bytes.
-    again_core = (u8(1) + u8(KIND_DISTRIBUTION) + lp8(gid) + u64(epoch) + u64(previous) + rhash
-                  + address(dist_uid, dist_did) + encode_roster(members) + u32(len(digests))
-                  + b"".join(a + dg for a, dg in digests))
-    again = (u32(len(again_core)) + again_core + sig + u32(len(wraps))
-             + b"".join(u32(len(w)) + w for w in wraps))
-    if again != data or encode_roster(members) != roster:
+    if encode_distribution(d) != data:
         raise Disagree("distribution re-encoding differs from the input")
-    return dict(core=core, gid=gid, epoch=epoch, previous=previous, roster_hash=rhash,
-                dist_uid=dist_uid, dist_did=dist_did, dist_address=address(dist_uid, dist_did),
-                members=members, roster=roster, digests=digests, sig=sig, wraps=wraps)
-
-
-def distribution_shared_checks(data: bytes) -> dict:
-    """§8.3 "Checks shared by servers and members", in order."""
-    d = decode_distribution(data)  # Malformed, UnsupportedVersion, InvalidRoster
-    if not hmac.compare_digest(roster_hash(d["gid"], d["roster"]), d["roster_hash"]):
-        raise Reject("RosterHashMismatch")
-    by_address = {m.address: m for m in d["members"]}
-    distributor = by_address.get(d["dist_address"])
-    if distributor is None:
-        raise Reject("DistributorNotMember")
-    if not d["epoch"] > d["previous"]:
-        raise Reject("InvalidEpoch", f"epoch {d['epoch']} <= previous {d['previous']}")
-    ok, why = verify_labeled(distributor.ik, LABEL_DISTRIBUTION, d["core"], d["sig"])
-    if not ok:
-        raise Reject("BadSignature", why)
-    others = [m.address for m in d["members"] if m.address != d["dist_address"]]
-    if [a for a, _ in d["digests"]] != others:
-        raise Reject("WrapListMismatch", "the digest list does not name exactly the other members")
-    d["distributor"] = distributor
     return d
 
 
-def wrap_associated_data(gid: bytes, epoch: int, rhash: bytes) -> bytes:
-    # §8.2: associated data = u8(3) ‖ lp8(group id) ‖ u64(epoch) ‖ roster_hash
-    return u8(KIND_DISTRIBUTION) + lp8(gid) + u64(epoch) + rhash
+def encode_section(full, delta) -> bytes:
+    if full is not None:
+        return u8(0) + encode_roster(full)
+    removed, upserts = delta
+    return (u8(1) + u32(len(removed)) + b"".join(address(u, dv) for u, dv in removed)
+            + u32(len(upserts)) + b"".join(m.encode() for m in upserts))
+
+
+def encode_distribution(d: dict, full="same", delta="same", wraps=None) -> bytes:
+    full = d["full"] if full == "same" else full
+    delta = d["delta"] if delta == "same" else delta
+    wraps = d["wraps"] if wraps is None else wraps
+    return (u32(len(d["core"])) + d["core"] + d["sig"] + encode_section(full, delta)
+            + u32(len(wraps)) + b"".join(wraps))
+
+
+def apply_delta(base: list, delta) -> list:
+    """§8.5 "Applying a delta": every removed address is in the base; no listed member's
+    address is removed; a listed member whose address is in the base differs from it; the
+    result is the base without the removed, with the listed members replacing or inserted."""
+    removed, upserts = delta
+    by_key = {m.order_key(): m for m in base}
+    removed_set = set(removed)
+    for a in removed:
+        if a not in by_key:
+            raise Reject("InvalidRosterDelta", "removes a non-member")
+    for m in upserts:
+        if m.order_key() in removed_set:
+            raise Reject("InvalidRosterDelta", "removed and listed")
+        if by_key.get(m.order_key()) == m:
+            raise Reject("InvalidRosterDelta", "lists an unchanged member")
+    result = {k: v for k, v in by_key.items() if k not in removed_set}
+    for m in upserts:
+        result[m.order_key()] = m
+    if not result:
+        raise Reject("InvalidRoster", "the delta leaves no member")
+    return [result[k] for k in sorted(result)]
+
+
+def roster_delta(old: list, new: list):
+    """The one delta that turns `old` into `new` (§8.5)."""
+    old_k = {m.order_key(): m for m in old}
+    new_k = {m.order_key(): m for m in new}
+    removed = sorted(k for k in old_k if k not in new_k)
+    upserts = [new_k[k] for k in sorted(new_k) if old_k.get(k) != new_k[k]]
+    return removed, upserts
+
+
+def transcript(core: bytes) -> bytes:
+    # §8.3: DeriveLabeled("", core, "group transcript", "", 32)
+    return derive_labeled(b"", core, LABEL_TRANSCRIPT, b"", 32)
+
+
+def epoch_tag(t: bytes) -> bytes:
+    # §8.3: DeriveLabeled("", transcript, "epoch tag", "", 16)
+    return derive_labeled(b"", t, LABEL_EPOCH_TAG, b"", 16)
+
+
+def confirmation(secret: bytes, core_without_confirmation: bytes) -> bytes:
+    # §8.3: DeriveLabeled("", epoch secret, "epoch confirmation", core minus its last 32 bytes, 32)
+    return derive_labeled(b"", secret, LABEL_CONFIRMATION, core_without_confirmation, 32)
+
+
+def wrap_list_hash(wraps: list) -> bytes:
+    # §8.5: DeriveLabeled("", wrap_1 ‖ … ‖ wrap_m, "wrap list", "", 32)
+    return derive_labeled(b"", b"".join(wraps), LABEL_WRAP_LIST, b"", 32)
+
+
+def wrap_context(gid: bytes, epoch: int, previous: bytes, rhash: bytes, dist_address: bytes) -> bytes:
+    # §8.4: lp8(group id) ‖ u64(epoch) ‖ previous transcript ‖ roster hash ‖ distributor address
+    return lp8(gid) + u64(epoch) + previous + rhash + dist_address
+
+
+def wrap_keys(chain: bytes, salt: bytes, context: bytes) -> tuple[bytes, bytes]:
+    # §8.4: DeriveLabeled(salt, chain, "group key wrap", context, 44) -> key (32) ‖ nonce (12)
+    keys = derive_labeled(salt, chain, LABEL_KEY_WRAP, context, 44)
+    return keys[:32], keys[32:]
+
+
+def seal_wrap(chain: bytes, salt: bytes, context: bytes, secret: bytes) -> bytes:
+    key, nonce = wrap_keys(chain, salt, context)
+    wrap = salt + gcm_seal_both(key, nonce, secret, context)
+    assert len(wrap) == WRAP_LEN
+    return wrap
+
+
+def open_wrap(chain: bytes, context: bytes, wrap: bytes) -> bytes:
+    key, nonce = wrap_keys(chain, wrap[:16], context)
+    try:
+        return AESGCM(key).decrypt(nonce, wrap[16:], context)
+    except InvalidTag:
+        raise Reject("AuthenticationFailed") from None
+
+
+def check_epoch_number(d: dict) -> None:
+    # §8.7 server check 4 / member check 5
+    if d["epoch"] == 0 or (d["epoch"] == 1 and d["previous"] != ZERO_TRANSCRIPT):
+        raise Reject("InvalidEpoch", f"epoch {d['epoch']}")
+
+
+def verify_signature(d: dict) -> None:
+    # §8.7 check 2/4: VerifyLabeled(distributor identity key, "group distribution", core, sig);
+    # an invalid key verifies nothing (§8.1).
+    ok, why = verify_labeled(d["dist_ik"], LABEL_DISTRIBUTION, d["core"], d["sig"])
+    if not ok:
+        raise Reject("BadSignature", why)
+
+
+def check_permission(base, base_policy, new_members, d) -> None:
+    """§8.2 permission. base None: epoch 1 (the creator must be an admin under admins)."""
+    uid, policy = d["dist_uid"], d["policy"]
+    if base is None:
+        if not is_admin(policy, uid):
+            raise Reject("NotPermitted", "the creator is not an admin")
+        return
+    if is_admin(base_policy, uid):
+        return
+    if policy != base_policy:
+        raise Reject("NotPermitted", "a non-admin changes the policy")
+    old = {m.order_key(): m for m in base}
+    new = {m.order_key(): m for m in new_members}
+    for k in set(old) | set(new):
+        if k in old and k in new and old[k] == new[k]:
+            continue
+        if k not in old:
+            raise Reject("NotPermitted", "a non-admin adds a device")
+        if k[0] != uid:
+            raise Reject("NotPermitted", "a non-admin changes another user's device")
+        if k in new and old[k].ik != new[k].ik:
+            raise Reject("NotPermitted", "a non-admin changes an identity key")
+
+
+def check_roster(d: dict, base, base_policy, permission: bool = True) -> list:
+    """§8.7 server checks 8-13 (member checks 9-14): the distributor was a member of the base,
+    the rebuilt roster and its hash, the distributor in it, the policy invariant, the
+    permission. Returns the new roster."""
+    if base is not None:
+        prev = next((m for m in base if m.address == d["dist_address"]), None)
+        if prev is None or prev.ik != d["dist_ik"]:
+            raise Reject("NotPreviousMember")
+    if d["delta"] is not None:
+        if base is None:
+            raise Reject("DeltaWithoutBase")
+        members = apply_delta(base, d["delta"])
+    else:
+        members = d["full"]
+    if not hmac.compare_digest(roster_hash(d["gid"], members), d["roster_hash"]):
+        raise Reject("RosterHashMismatch")
+    me = next((m for m in members if m.address == d["dist_address"]), None)
+    if me is None or me.ik != d["dist_ik"]:
+        raise Reject("DistributorNotMember")
+    if d["policy"] is not None and not any(m.uid in d["policy"] for m in members):
+        raise Reject("NoAdminMember")
+    if permission and (base is not None or d["epoch"] == 1):
+        check_permission(base, base_policy, members, d)
+    return members
 
 
 def step_group_roster_hash(inp):
@@ -2538,111 +2734,226 @@ def step_group_roster_hash(inp):
     members = canonical_roster(members_from_input(inp["members"]))
     roster = encode_roster(members)
     assert len(roster) == 4 + sum(len(m.address) + 80 for m in members)
-    return {"roster": roster.hex(), "rosterHash": roster_hash(gid, roster).hex()}
+    return {"roster": roster.hex(), "rosterHash": roster_hash(gid, members).hex()}
 
 
-def sender_chain(secret: bytes, gid: bytes, epoch: int, rhash: bytes, sender_address: bytes,
-                 sender_ik: bytes) -> bytes:
-    # §8.5: DeriveLabeled("", epoch secret, "group sender chain",
-    #                     lp8(group id) ‖ u64(epoch) ‖ roster_hash ‖ sender address ‖ sender identity key, 32)
-    return derive_labeled(b"", secret, LABEL_SENDER_CHAIN,
-                          lp8(gid) + u64(epoch) + rhash + sender_address + sender_ik, 32)
+def sender_chain(secret: bytes, t: bytes, sender_address: bytes, sender_ik: bytes) -> bytes:
+    # §8.8: DeriveLabeled("", epoch secret, "group sender chain",
+    #                     transcript ‖ sender address ‖ sender identity key, 32)
+    return derive_labeled(b"", secret, LABEL_SENDER_CHAIN, t + sender_address + sender_ik, 32)
 
 
 def step_group_sender_chain(inp):
-    expect_inputs(inp, {"epochSecret", "groupId", "epoch", "rosterHash", "senderUserId",
-                        "senderDeviceId", "senderIdentityKey"})
-    gid, uid = h(inp, "groupId"), h(inp, "senderUserId")
-    check_group_id(gid)
+    expect_inputs(inp, {"epochSecret", "transcript", "senderUserId", "senderDeviceId",
+                        "senderIdentityKey"})
+    uid = h(inp, "senderUserId")
     check_user_id(uid)
-    chain = sender_chain(h(inp, "epochSecret", EPOCH_SECRET_LEN), gid, n(inp, "epoch", 64),
-                         h(inp, "rosterHash", 32), address(uid, n(inp, "senderDeviceId", 32)),
-                         h(inp, "senderIdentityKey", 32))
+    chain = sender_chain(h(inp, "epochSecret", EPOCH_SECRET_LEN), h(inp, "transcript", 32),
+                         address(uid, n(inp, "senderDeviceId", 32)), h(inp, "senderIdentityKey", 32))
     return {"chainKey": chain.hex()}
 
 
+def wrap_chain_seal(session: Session, local_kid: bytes, peer_kid: bytes) -> bytes:
+    """§8.4: the pairwise chain distributor -> member for the two named keys (§7.4)."""
+    _, chain = chain_key(session.local.live[local_kid]["secret"], session.peer_keys[peer_kid]["pk"],
+                         session.local_party(local_kid), session.peer_party(peer_kid))
+    return chain
+
+
+def step_group_key_wrap(inp):
+    expect_inputs(inp, {"distributorIdentitySeed", "distributorUserId", "distributorDeviceId",
+                        "distributorSealingSecrets", "memberBundle", "notBefore", "now", "groupId",
+                        "epoch", "previousTranscript", "rosterHash", "random", "epochSecret"})
+    not_before = n(inp, "notBefore", 64)
+    now = n(inp, "now", 64)
+    dist = Device(h(inp, "distributorIdentitySeed", 32), h(inp, "distributorUserId"),
+                  n(inp, "distributorDeviceId", 32), hex_list(inp, "distributorSealingSecrets", 32),
+                  [], not_before)
+    session = Session(dist, h(inp, "memberBundle"), not_before)
+    gid = h(inp, "groupId")
+    check_group_id(gid)
+    context = wrap_context(gid, n(inp, "epoch", 64), h(inp, "previousTranscript", 32),
+                           h(inp, "rosterHash", 32), dist.address)
+    local, peer = dist.current_kid(), session.peer_current_kid()
+    # §8.4: neither key expired at `now`, as §7.5 (local first).
+    if now >= dist.live[local]["not_after"] + EXPIRY_SKEW:
+        raise Reject("LocalKeyExpired")
+    if now >= session.peer_keys[peer]["not_after"] + EXPIRY_SKEW:
+        raise Reject("PeerKeyExpired")
+    chain = wrap_chain_seal(session, local, peer)
+    secret = h(inp, "epochSecret", 32)
+    # §8.4 / §3.5: the salt is hedged with k = the chain, context = the wrap context,
+    # ad = "" and plaintext = the epoch secret.
+    salt = hedged_salt(chain, h(inp, "random", 32), context, b"", secret)
+    wrap = seal_wrap(chain, salt, context, secret)
+    if open_wrap(chain, context, wrap) != secret:
+        raise Disagree("a freshly sealed wrap does not open")
+    return {"context": context.hex(), "wrap": wrap.hex()}
+
+
+def policy_from_bytes(data: bytes):
+    r = Reader(data)
+    p = read_policy(r)
+    r.finish()
+    return p
+
+
+def views_of(d: dict, members: list, base) -> list:
+    """README (group-distribution-verify): per member of the new roster, the core and signature,
+    a delta for a member of the record's roster (else the full roster), its wrap (none for the
+    distributor)."""
+    others = [m for m in members if m.address != d["dist_address"]]
+    if base is not None:
+        delta = d["delta"] if d["delta"] is not None else roster_delta(base, members)
+        old = {m.order_key() for m in base}
+    out = []
+    for m in members:
+        wraps = [] if m.address == d["dist_address"] else [d["wraps"][others.index(m)]]
+        if base is not None and m.order_key() in old:
+            view = encode_distribution(d, full=None, delta=delta, wraps=wraps)
+        else:
+            view = encode_distribution(d, full=members, delta=None, wraps=wraps)
+        out.append({"userId": m.uid.hex(), "deviceId": m.device_id, "view": view.hex()})
+    return out
+
+
 def step_group_distribution_verify(inp):
-    expect_inputs(inp, {"distribution", "lastEpoch"})
-    last = None if inp["lastEpoch"] is None else n(inp, "lastEpoch", 64)
-    d = distribution_shared_checks(h(inp, "distribution"))
-    # §8.3 Server, in order.
-    if last is not None and not d["epoch"] > last:
-        raise Reject("StaleEpoch", f"epoch {d['epoch']} <= stored {last}")
-    if len(d["wraps"]) != len(d["digests"]):
-        raise Reject("WrapListMismatch", f"{len(d['wraps'])} wraps for {len(d['digests'])} digests")
-    for i, (wrap, (_, digest)) in enumerate(zip(d["wraps"], d["digests"])):
-        if not hmac.compare_digest(wrap_digest(wrap), digest):
-            raise Reject("WrapMismatch", f"wrap {i}")
+    expect_inputs(inp, {"record", "uploaderUserId", "uploaderDeviceId", "distribution"})
+    rec = inp["record"]
+    if rec is not None:
+        if not isinstance(rec, dict):
+            raise BadInput("record is neither null nor an object")
+        expect_inputs(rec, {"groupId", "epoch", "transcript", "roster", "policy"})
+        rr = Reader(h(rec, "roster"))
+        base = read_roster(rr)
+        rr.finish()
+        rec = dict(gid=h(rec, "groupId"), epoch=n(rec, "epoch", 64),
+                   transcript=h(rec, "transcript", 32), roster=base,
+                   policy=policy_from_bytes(h(rec, "policy")))
+    uploader = address(h(inp, "uploaderUserId"), n(inp, "uploaderDeviceId", 32))
+    d = decode_distribution(h(inp, "distribution"))  # 1
+    verify_signature(d)  # 2
+    if uploader != d["dist_address"]:  # 3
+        raise Reject("UploaderMismatch")
+    check_epoch_number(d)  # 4
+    if rec is None:  # 6
+        if d["epoch"] != 1:
+            raise Reject("EpochGap", "no record, epoch > 1")
+    else:
+        if rec["gid"] != d["gid"]:  # 5
+            raise Reject("WrongGroup")
+        if d["epoch"] <= rec["epoch"]:
+            raise Reject("StaleEpoch")
+        if d["epoch"] != rec["epoch"] + 1:
+            raise Reject("EpochGap")
+        if d["previous"] != rec["transcript"]:  # 7
+            raise Reject("ForkedHistory")
+    base = rec["roster"] if rec is not None else None
+    members = check_roster(d, base, rec["policy"] if rec is not None else None)  # 8-13
+    if len(d["wraps"]) != len(members) - 1:  # 14
+        raise Reject("WrapListMismatch")
+    if not hmac.compare_digest(wrap_list_hash(d["wraps"]), d["wrap_list_hash"]):  # 15
+        raise Reject("WrapListHashMismatch")
     return {
         "groupId": d["gid"].hex(),
         "epoch": d["epoch"],
-        "previousEpoch": d["previous"],
+        "transcript": transcript(d["core"]).hex(),
         "rosterHash": d["roster_hash"].hex(),
         "distributorUserId": d["dist_uid"].hex(),
         "distributorDeviceId": d["dist_did"],
-        "members": len(d["members"]),
+        "members": len(members),
+        "views": views_of(d, members, base),
     }
 
 
 class GroupMember:
-    """A member device's view of one group for §8.4: its group id, its pairwise session with
-    the distributor, the current epoch and roster."""
+    """A member device's state of one group for §8.7: its epochs (number -> transcript, roster,
+    policy, secret), no pending proposal (the vectors start from a fresh state), sessions by
+    peer address, and the default grace policy (one superseded epoch)."""
 
-    def __init__(self, gid: bytes, device: Device, session: Session):
-        self.gid, self.device, self.session = gid, device, session
-        self.epoch: int | None = None
-        self.roster: list = []
-        self.secret: bytes | None = None
+    def __init__(self, gid: bytes, device: Device, sessions: dict, now: int):
+        self.gid, self.device, self.sessions, self.now = gid, device, sessions, now
+        self.epochs: list = []  # ascending; the last is current
 
-    def process(self, data: bytes, now: int) -> dict:
-        d = distribution_shared_checks(data)
-        # §8.4, in order ("WrongGroup, checked first": first of the member checks, i.e. after
-        # the shared ones -- see the module docstring).
-        if d["gid"] != self.gid:
+    def process(self, data: bytes) -> dict:
+        d = decode_distribution(data)  # 1
+        if d["gid"] != self.gid:  # 3 (2: the device is this state's, always true here)
             raise Reject("WrongGroup")
-        s = self.session
-        if address(s.peer_uid, s.peer_device_id) != d["dist_address"] or s.peer_ik != d["distributor"].ik:
-            raise Reject("DistributorMismatch")
-        me = next((m for m in d["members"] if m.address == self.device.address), None)
-        if me is None:
-            raise Reject("NotAMember", "address not in the roster")
-        live = self.device.live.get(me.kid)
-        if me.ik != self.device.ik or live is None or live["pk"] != me.sk:
-            raise Reject("NotAMember", "roster entry has another identity key or no live sealing key")
-        if self.epoch is not None and not d["epoch"] > self.epoch:
-            raise Reject("StaleEpoch", f"epoch {d['epoch']} <= current {self.epoch}")
-        idx = next((i for i, (a, _) in enumerate(d["digests"]) if a == me.address), None)
-        wraps = d["wraps"]
-        if idx is None or not wraps:
-            raise Reject("MissingWrap")
-        if len(wraps) == 1:
-            wrap = wraps[0]  # a fan-out view
-        elif len(wraps) == len(d["digests"]):
-            wrap = wraps[idx]  # the full distribution: wraps in digest order
+        verify_signature(d)  # 4
+        check_epoch_number(d)  # 5
+        t = transcript(d["core"])
+        held = next((e for e in self.epochs if e["epoch"] == d["epoch"]), None)  # 6
+        if held is not None:
+            if held["transcript"] == t:
+                return dict(outcome="AlreadyProcessed", epoch=d["epoch"])
+            raise Reject("ConflictingEpoch")
+        cur = self.epochs[-1] if self.epochs else None
+        if cur is not None:
+            if d["epoch"] <= cur["epoch"]:
+                raise Reject("StaleEpoch")
+            if d["epoch"] != cur["epoch"] + 1:
+                raise Reject("EpochGap")
+            if d["previous"] != cur["transcript"]:  # 7
+                raise Reject("ForkedHistory")
+        if d["dist_address"] == self.device.address:  # 8: no proposal is ever pending here
+            raise Reject("NotPending")
+        members = check_roster(d, cur["roster"] if cur else None,  # 9-14
+                               cur["policy"] if cur else None)
+        me = next((m for m in members if m.address == self.device.address), None)  # 15
+        live = self.device.live.get(me.kid) if me is not None else None
+        if me is None or me.ik != self.device.ik or live is None or live["pk"] != me.sk:
+            raise Reject("NotAMember")
+        others = [m for m in members if m.address != d["dist_address"]]  # 16
+        if len(d["wraps"]) == len(others):
+            wrap = d["wraps"][others.index(me)]
+        elif len(d["wraps"]) == 1:
+            wrap = d["wraps"][0]
         else:
-            raise BadInput(f"{len(wraps)} wraps for {len(d['digests'])} digests: SPEC 8.4 does not "
-                           "say which one is this member's")
-        if not hmac.compare_digest(wrap_digest(wrap), d["digests"][idx][1]):
-            raise Reject("WrapMismatch")
+            raise Reject("MissingWrap")
+        session = self.sessions.get(d["dist_address"])  # 17
+        if session is None:
+            raise Reject("MissingSession")
+        if session.peer_ik != d["dist_ik"]:  # 18
+            raise Reject("DistributorMismatch")
+        dist = next(m for m in members if m.address == d["dist_address"])
+        known = session.peer_keys.get(dist.kid)  # 19: the wrap channel (§8.4)
+        if known is None:
+            raise Reject("WrapRejected", "UnknownPeerKey")
+        if known["pk"] != dist.sk:
+            raise Reject("WrapRejected", "PeerKeyMismatch")
+        if self.now >= known["not_after"] + EXPIRY_SKEW:
+            raise Reject("WrapRejected", "PeerKeyExpired")
+        # Direction distributor -> member: party(S) = the distributor, party(R) = this device.
+        _, chain = chain_key(live["secret"], dist.sk, session.peer_party(dist.kid),
+                             session.local_party(me.kid))
+        context = wrap_context(d["gid"], d["epoch"], d["previous"], d["roster_hash"],
+                               d["dist_address"])
         try:
-            r = s.open(wrap, wrap_associated_data(d["gid"], d["epoch"], d["roster_hash"]), now)
+            secret = open_wrap(chain, context, wrap)
         except Reject as e:
             raise Reject("WrapRejected", str(e)) from None
-        # The pairwise counter is consumed from here on (§8.4 last sentence).
-        if r["content_type"] != CONTENT_GROUP_KEY or len(r["plaintext"]) != EPOCH_SECRET_LEN:
-            raise Reject("InvalidWrap", f"content type {r['content_type']}, "
-                                        f"{len(r['plaintext'])} bytes")
-        old = {m.address: m.keys() for m in self.roster}
-        new = {m.address: m.keys() for m in d["members"]}
-        counts = dict(joined=sum(a not in old for a in new), left=sum(a not in new for a in old),
-                      rekeyed=sum(a in old and old[a] != new[a] for a in new))
-        self.epoch, self.roster, self.secret = d["epoch"], d["members"], r["plaintext"]
-        return dict(epoch=d["epoch"], secret=r["plaintext"], **counts)
+        if not hmac.compare_digest(confirmation(secret, d["core"][:-32]), d["confirmation"]):  # 20
+            raise Reject("ConfirmationMismatch")
+        if cur is None:
+            counts = dict(firstEpoch=True, joined=0, left=0, rekeyed=0)
+        else:
+            old = {m.order_key(): m for m in cur["roster"]}
+            new = {m.order_key(): m for m in members}
+            counts = dict(firstEpoch=False, joined=sum(k not in old for k in new),
+                          left=sum(k not in new for k in old),
+                          rekeyed=sum(k in old and old[k] != new[k] for k in new))
+        self.epochs.append(dict(epoch=d["epoch"], transcript=t, roster=members,
+                                policy=d["policy"], secret=secret))
+        # §8.10: keep the current epoch and at most `previous_epochs` superseded ones (all at
+        # one `now`, so the one-day limit never applies here).
+        self.epochs = self.epochs[-(DEFAULT_GRACE[0] + 1):]
+        return dict(outcome="Installed", epoch=d["epoch"], epochSecret=secret.hex(),
+                    transcript=t.hex(), epochTag=epoch_tag(t).hex(), **counts)
 
 
 def step_group_distribution_process(inp):
     expect_inputs(inp, {"memberIdentitySeed", "memberUserId", "memberDeviceId",
-                        "memberSealingSecrets", "groupId", "distributorBundle", "notBefore",
+                        "memberSealingSecrets", "groupId", "distributorBundles", "notBefore",
                         "processed", "distribution"})
     not_before = n(inp, "notBefore", 64)
     gid = h(inp, "groupId")
@@ -2650,34 +2961,41 @@ def step_group_distribution_process(inp):
     device = Device(h(inp, "memberIdentitySeed", 32), h(inp, "memberUserId"),
                     n(inp, "memberDeviceId", 32), hex_list(inp, "memberSealingSecrets", 32), [],
                     not_before)
-    member = GroupMember(gid, device, Session(device, h(inp, "distributorBundle"), not_before))
+    sessions = {}
+    for b in hex_list(inp, "distributorBundles", None):
+        s = Session(device, b, not_before)
+        sessions[address(s.peer_uid, s.peer_device_id)] = s
+    member = GroupMember(gid, device, sessions, not_before)
     processed = inp.get("processed")
     if not isinstance(processed, list):
         raise BadInput("processed is not a list")
     for i, p in enumerate(processed):
         try:
-            member.process(h({"p": p}, "p"), not_before)
+            r = member.process(h({"p": p}, "p"))
         except Reject as e:
             raise BadInput(f"processed[{i}] fails: {e}") from None
-    r = member.process(h(inp, "distribution"), not_before)
-    return {"epoch": r["epoch"], "epochSecret": r["secret"].hex(), "joined": r["joined"],
-            "left": r["left"], "rekeyed": r["rekeyed"]}
+        if r["outcome"] != "Installed":
+            raise BadInput(f"processed[{i}] installs nothing")
+    r = member.process(h(inp, "distribution"))
+    if r["outcome"] == "AlreadyProcessed":
+        return {"outcome": "AlreadyProcessed", "epoch": r["epoch"]}
+    return r
 
 
-def encode_group_bound(content_type: int, gid: bytes, epoch: int, sender_address: bytes,
-                       counter: int) -> bytes:
-    # §8.5: u8(1) ‖ u8(kind = 2) ‖ u16(content type) ‖ lp8(group id) ‖ u64(epoch)
-    #       ‖ sender address ‖ u64(counter)
-    return (u8(1) + u8(KIND_GROUP) + u16(content_type) + lp8(gid) + u64(epoch) + sender_address
-            + u64(counter))
+def encode_group_bound(content_type: int, gid: bytes, epoch: int, tag: bytes,
+                       sender_address: bytes, counter: int) -> bytes:
+    # §8.8: u8(2) ‖ u8(kind = 2) ‖ u16(content type) ‖ lp8(group id) ‖ u64(epoch)
+    #       ‖ epoch tag (16) ‖ sender address ‖ u64(counter)
+    return (u8(GROUP_VERSION) + u8(KIND_GROUP) + u16(content_type) + lp8(gid) + u64(epoch) + tag
+            + sender_address + u64(counter))
 
 
 def decode_group_message(data: bytes) -> dict:
-    """§8.5/§8.6 decoding: version first (UnsupportedVersion), then kind 2, the header fields
-    and the minimum length header + 16 + 64 (Malformed)."""
+    """§8.9 check 1: version first (UnsupportedVersion), then kind 2, the header fields and the
+    minimum length header + 16 + 64 (Malformed)."""
     if len(data) < 1:
         raise Reject("Malformed", "empty")
-    if data[0] != 1:
+    if data[0] != GROUP_VERSION:
         raise Reject("UnsupportedVersion", f"version {data[0]}")
     if len(data) < 2:
         raise Reject("Malformed", "no kind byte")
@@ -2688,6 +3006,7 @@ def decode_group_message(data: bytes) -> dict:
     content_type = r.int_be(2, "content type")
     gid = read_group_id(r)
     epoch = r.int_be(8, "epoch")
+    tag = r.take(16, "epoch tag")
     uid, did = read_address(r, "sender")
     counter = r.int_be(8, "counter")
     bound_len = r.pos
@@ -2696,57 +3015,57 @@ def decode_group_message(data: bytes) -> dict:
     header_len = r.pos
     if len(data) < header_len + TAG_LEN + SIG_LEN:
         raise Reject("Malformed", f"message of {len(data)} bytes < header {header_len} + 16 + 64")
-    bound = encode_group_bound(content_type, gid, epoch, address(uid, did), counter)
+    bound = encode_group_bound(content_type, gid, epoch, tag, address(uid, did), counter)
     if bound != data[:bound_len] or bound + salt + commitment != data[:header_len]:
         raise Disagree("group header re-encoding differs from the input")
-    return dict(content_type=content_type, gid=gid, epoch=epoch, uid=uid, did=did,
+    return dict(content_type=content_type, gid=gid, epoch=epoch, tag=tag, uid=uid, did=did,
                 sender_address=address(uid, did), counter=counter, salt=salt,
                 commitment=commitment, bound=bound, header=data[:header_len],
                 body=data[header_len:-SIG_LEN], sig=data[-SIG_LEN:])
 
 
 def group_message_keys(chain: bytes, salt: bytes, bound: bytes) -> tuple[bytes, bytes, bytes]:
-    # §8.5: keys = DeriveLabeled(salt, chain, "group message", bound, 76) -> key ‖ nonce ‖ commitment
+    # §8.8: keys = DeriveLabeled(salt, chain, "group message", bound, 76) -> key ‖ nonce ‖ commitment
     keys = derive_labeled(salt, chain, LABEL_GROUP_MESSAGE, bound, 76)
     return keys[0:32], keys[32:44], keys[44:76]
 
 
 class GroupState:
-    """The group state of §8.8 as the README builds it for group-seal / group-open: per epoch
-    the sorted roster, its hash, the secret, the send counter, per-sender replay windows and the
-    superseded time; grace policy: 8 previous epochs, `max_age`."""
+    """The group state of §8.11 as the README builds it for group-seal / group-open: per epoch
+    the sorted roster, the transcript and its tag, the secret, the send counter, per-sender
+    replay windows and the superseded time; the last epoch is current."""
 
     def __init__(self, gid: bytes, local_address: bytes, max_age: int | None):
         self.gid, self.local_address, self.max_age = gid, local_address, max_age
         self.epochs: dict[int, dict] = {}
         self.current: int | None = None
 
-    def add_epoch(self, epoch: int, secret: bytes, members: list, superseded_at, counter=0):
+    def add_epoch(self, epoch: int, secret: bytes, t: bytes, members: list, superseded_at,
+                  counter=0):
         try:
             roster = canonical_roster(members)
         except Reject as e:
             raise BadInput(f"epoch {epoch}: {e}") from None
-        self.epochs[epoch] = dict(secret=secret, roster=roster,
+        self.epochs[epoch] = dict(secret=secret, transcript=t, tag=epoch_tag(t), roster=roster,
                                   by_address={m.address: m for m in roster},
-                                  roster_hash=roster_hash(self.gid, encode_roster(roster)),
                                   counter=counter, windows={}, superseded_at=superseded_at)
 
-    def seal(self, sender_seed: bytes, salt: bytes, content_type: int, plaintext: bytes,
+    def seal(self, sender_seed: bytes, random32: bytes, content_type: int, plaintext: bytes,
              ad: bytes) -> bytes:
         e = self.epochs[self.current]
         me = e["by_address"].get(self.local_address)
-        # SPEC §8.5 names CounterExhausted only; NotAMember is the README's (module docstring).
-        if me is None:
+        if me is None:  # §8.8
             raise Reject("NotAMember")
         ik = ed_public_both(sender_seed)
         if me.ik != ik:
-            raise BadInput("the sender's roster entry has another identity key (SPEC does not say)")
+            raise BadInput("the sender's roster entry has another identity key (WrongDevice)")
         if e["counter"] == U64_MAX:
             raise Reject("CounterExhausted")
-        bound = encode_group_bound(content_type, self.gid, self.current, self.local_address,
-                                   e["counter"])
-        chain = sender_chain(e["secret"], self.gid, self.current, e["roster_hash"],
-                             self.local_address, ik)
+        bound = encode_group_bound(content_type, self.gid, self.current, e["tag"],
+                                   self.local_address, e["counter"])
+        chain = sender_chain(e["secret"], e["transcript"], self.local_address, ik)
+        # §8.8 / §3.5: a hedged salt with k = the sender chain and context = bound.
+        salt = hedged_salt(chain, random32, bound, ad, plaintext)
         key, nonce, commitment = group_message_keys(chain, salt, bound)
         header = bound + salt + commitment
         body = AESGCM(key).encrypt(nonce, plaintext, header + ad)
@@ -2754,34 +3073,38 @@ class GroupState:
         return header + body + sign_labeled(sender_seed, LABEL_GROUP_MESSAGE, header + body)
 
     def open(self, message: bytes, ad: bytes, now: int) -> dict:
-        # §8.6, in order; state changes only after every check passed.
-        d = decode_group_message(message)
-        if d["gid"] != self.gid:
+        # §8.9, in order; state changes only after every check passed.
+        d = decode_group_message(message)  # 1
+        if d["gid"] != self.gid:  # 2
             raise Reject("WrongGroup")
-        e = self.epochs.get(d["epoch"])
+        e = self.epochs.get(d["epoch"])  # 3
         if e is None:
             raise Reject("UnknownEpoch", f"epoch {d['epoch']}")
-        # §8.7 "only for max_age seconds after being superseded": kept while
-        # now - supersededAt <= max_age (the boundary is the vectors' reading, see the module docstring).
+        # 4, §8.10: a superseded epoch opens while now - superseded_at <= max_age.
         if (e["superseded_at"] is not None and self.max_age is not None
                 and now - e["superseded_at"] > self.max_age):
             raise Reject("EpochExpired", f"superseded at {e['superseded_at']}, now {now}")
-        sender = e["by_address"].get(d["sender_address"])
+        sender = e["by_address"].get(d["sender_address"])  # 5
         if sender is None:
             raise Reject("UnknownSender")
-        if sender.address == self.local_address:
+        if sender.address == self.local_address:  # 6
             raise Reject("OwnMessage")
+        if d["epoch"] != self.current:  # 7
+            now_member = self.epochs[self.current]["by_address"].get(sender.address)
+            if now_member is None or now_member.ik != sender.ik:
+                raise Reject("SenderRemoved")
         ok, why = verify_labeled(sender.ik, LABEL_GROUP_MESSAGE, d["header"] + d["body"], d["sig"])
-        if not ok:
+        if not ok:  # 8
             raise Reject("BadSignature", why)
-        window = e["windows"].get(sender.address) or ReplayWindow()
+        if d["tag"] != e["tag"]:  # 9
+            raise Reject("ForkedEpoch")
+        window = e["windows"].get(sender.address) or ReplayWindow()  # 10
         window.check(d["counter"])
-        chain = sender_chain(e["secret"], self.gid, d["epoch"], e["roster_hash"], sender.address,
-                             sender.ik)
+        chain = sender_chain(e["secret"], e["transcript"], sender.address, sender.ik)
         key, nonce, commitment = group_message_keys(chain, d["salt"], d["bound"])
-        if not hmac.compare_digest(commitment, d["commitment"]):
+        if not hmac.compare_digest(commitment, d["commitment"]):  # 11
             raise Reject("CommitmentMismatch")
-        try:
+        try:  # 12
             plaintext = AESGCM(key).decrypt(nonce, d["body"], d["header"] + ad)
         except InvalidTag:
             raise Reject("AuthenticationFailed") from None
@@ -2802,21 +3125,20 @@ def group_state_from_input(inp: dict, local_address: bytes, for_seal: bool) -> G
     if not isinstance(epochs, list) or not epochs or (for_seal and len(epochs) != 1):
         raise BadInput("epochs is not a non-empty list" + (" of one" if for_seal else ""))
     if len(epochs) - 1 > GRACE_PREVIOUS_EPOCHS:
-        raise BadInput(f"{len(epochs) - 1} superseded epochs: the README's 'keeps 8 epochs' does "
-                       "not say whether the current one counts")
+        raise BadInput(f"{len(epochs) - 1} superseded epochs: more than the README's 8")
     for i, e in enumerate(epochs):
         if not isinstance(e, dict):
             raise BadInput("an epoch is not an object")
         last = i == len(epochs) - 1
+        base_keys = {"epoch", "epochSecret", "transcript", "members"}
         if for_seal:
-            expect_inputs(e, {"epoch", "epochSecret", "members", "counter"})
+            expect_inputs(e, base_keys | {"counter"})
         else:
-            expect_inputs(e, {"epoch", "epochSecret", "members"} | ({"supersededAt"} if not last else set()),
-                          set())
+            expect_inputs(e, base_keys | ({"supersededAt"} if not last else set()))
         num = n(e, "epoch", 64)
         if state.current is not None and not num > state.current:
             raise BadInput("epochs are not listed oldest first with increasing numbers")
-        state.add_epoch(num, h(e, "epochSecret", EPOCH_SECRET_LEN),
+        state.add_epoch(num, h(e, "epochSecret", EPOCH_SECRET_LEN), h(e, "transcript", 32),
                         members_from_input(e["members"]),
                         None if last else n(e, "supersededAt", 64),
                         n(e, "counter", 64) if for_seal else 0)
@@ -2826,14 +3148,14 @@ def group_state_from_input(inp: dict, local_address: bytes, for_seal: bool) -> G
 
 def step_group_seal(inp):
     expect_inputs(inp, {"groupId", "epochs", "senderIdentitySeed", "senderUserId",
-                        "senderDeviceId", "salt", "contentType", "plaintext", "associatedData"})
+                        "senderDeviceId", "random", "contentType", "plaintext", "associatedData"})
     uid = h(inp, "senderUserId")
     check_user_id(uid)
     sender_address = address(uid, n(inp, "senderDeviceId", 32))
     state = group_state_from_input(inp, sender_address, for_seal=True)
     seed, ad, plaintext = h(inp, "senderIdentitySeed", 32), h(inp, "associatedData"), h(inp, "plaintext")
-    message = state.seal(seed, h(inp, "salt", 16), n(inp, "contentType", 16), plaintext, ad)
-    # Round trip: every other member of the roster opens it (signature, commitment, tag).
+    message = state.seal(seed, h(inp, "random", 32), n(inp, "contentType", 16), plaintext, ad)
+    # Round trip: every other member of the roster opens it (signature, tag, commitment, AEAD).
     for m in state.epochs[state.current]["roster"]:
         if m.address == sender_address:
             continue
@@ -3290,6 +3612,7 @@ STEPS = {
     "ratchet-transcript": step_ratchet_transcript,
     "group-roster-hash": step_group_roster_hash,
     "group-sender-chain": step_group_sender_chain,
+    "group-key-wrap": step_group_key_wrap,
     "group-distribution-verify": step_group_distribution_verify,
     "group-distribution-process": step_group_distribution_process,
     "group-seal": step_group_seal,
@@ -4014,8 +4337,22 @@ def self_test(directory: Path) -> int:
     def only_epoch(fn):
         return lambda mt: fn(mt["input"]["epochs"][-1])
 
-    gd, gp, go, gs = ("group-distribution-verify", "group-distribution-process", "group-open",
-                      "group-seal")
+    gd, gp, go, gs, gw = ("group-distribution-verify", "group-distribution-process", "group-open",
+                          "group-seal", "group-key-wrap")
+
+    def flip_field(key):
+        return lambda mt: mt["input"].update({key: _flip_hex(mt["input"][key])})
+
+    def with_alice_bundle(mt):
+        mt["input"]["distributorBundles"] = list(first_valid(gp)["input"]["distributorBundles"])
+
+    def record_any_member(mt):
+        mt["input"]["record"]["policy"] = "00"
+
+    def keep_carol(mt):
+        epochs = mt["input"]["epochs"]
+        epochs[-1]["members"] = copy.deepcopy(epochs[0]["members"])
+
     ok = all([
         mutate_input("group Gap case with its delivered messages dropped", go,
                      by_flag(go, "Gap"), lambda mt: mt["input"].update(delivered=[])),
@@ -4031,29 +4368,51 @@ def self_test(directory: Path) -> int:
                      lambda mt: mt["input"].update(maxAge=None)),
         mutate_input("OwnMessage case received by another device of the user", go,
                      by_error(go, "OwnMessage"), bump("receiverDeviceId")),
+        mutate_input("SenderRemoved case with the sender kept in the current roster", go,
+                     by_error(go, "SenderRemoved"), keep_carol),
+        mutate_input("valid group message opened under another transcript of its epoch", go,
+                     first_valid(go), only_epoch(lambda e: e.update(transcript=_flip_hex(e["transcript"])))),
         mutate_input("flip the last hex digit of a valid group message (signature)", go,
                      first_valid(go), flip_body),
         mutate_input("Bob's epoch-2 processing (Carol removed) without the processed epoch 1", gp,
                      tc_id(gp, 2), lambda mt: mt["input"].update(processed=[])),
-        mutate_input("StaleEpoch case without the processed distribution", gp,
+        mutate_input("StaleEpoch case without the processed distributions", gp,
                      by_error(gp, "StaleEpoch"), lambda mt: mt["input"].update(processed=[])),
+        mutate_input("AlreadyProcessed case without the processed epoch", gp,
+                     next((t for t in docs[gp]["tests"] if t["result"] == "valid"
+                           and t["output"].get("outcome") == "AlreadyProcessed"), None),
+                     lambda mt: mt["input"].update(processed=[])),
         mutate_input("valid member processing with another group id", gp, first_valid(gp),
                      lambda mt: mt["input"].update(groupId=mt["input"]["groupId"] + "00")),
-        mutate_input("server StaleEpoch case with lastEpoch null", gd, by_error(gd, "StaleEpoch"),
-                     lambda mt: mt["input"].update(lastEpoch=None)),
-        mutate_input("server valid case with lastEpoch = its epoch", gd, first_valid(gd),
-                     lambda mt: mt["input"].update(lastEpoch=mt["output"]["epoch"])),
+        mutate_input("MissingSession case with a session with Alice", gp,
+                     by_error(gp, "MissingSession"), with_alice_bundle),
+        mutate_input("server StaleEpoch case with no record", gd, by_error(gd, "StaleEpoch"),
+                     lambda mt: mt["input"].update(record=None)),
+        mutate_input("server valid epoch-2 case against a record one epoch later", gd,
+                     tc_id(gd, 2), lambda mt: mt["input"]["record"].update(
+                         epoch=mt["input"]["record"]["epoch"] + 1)),
+        mutate_input("server UploaderMismatch case uploaded by the distributor", gd,
+                     by_error(gd, "UploaderMismatch"),
+                     lambda mt: mt["input"].update(uploaderUserId=b"alice".hex())),
+        mutate_input("server NotPermitted case against an any-member record", gd,
+                     next((t for t in docs[gd]["tests"] if t.get("error") == "NotPermitted"
+                           and t["input"]["record"] is not None), None), record_any_member),
         mutate_input("group seal with the next counter", gs, first_valid(gs),
                      only_epoch(lambda e: e.update(counter=e["counter"] + 1))),
         mutate_input("group seal by another device of the sender's user", gs, first_valid(gs),
                      bump("senderDeviceId")),
+        mutate_input("group seal under another transcript", gs, first_valid(gs),
+                     only_epoch(lambda e: e.update(transcript=_flip_hex(e["transcript"])))),
         mutate_input("CounterExhausted case one counter earlier", gs, by_error(gs, "CounterExhausted"),
                      only_epoch(lambda e: e.update(counter=e["counter"] - 1))),
         mutate_input("roster with a member's device id changed", "group-roster-hash",
                      first_valid("group-roster-hash"),
                      lambda mt: mt["input"]["members"][0].update(deviceId=mt["input"]["members"][0]["deviceId"] + 100)),
-        mutate_input("sender chain for the next epoch", "group-sender-chain",
-                     first_valid("group-sender-chain"), bump("epoch")),
+        mutate_input("sender chain under another transcript", "group-sender-chain",
+                     first_valid("group-sender-chain"), flip_field("transcript")),
+        mutate_input("key wrap for the next epoch", gw, first_valid(gw), bump("epoch")),
+        mutate_input("key wrap under another roster hash", gw, first_valid(gw),
+                     flip_field("rosterHash")),
     ])
     if not ok:
         return 1
@@ -4138,6 +4497,8 @@ def self_test(directory: Path) -> int:
          only_epoch(lambda e: e["members"].reverse()))
     keep("Grace case opened exactly at supersededAt + maxAge", go, by_flag(go, "Grace"),
          lambda mt: mt["input"].update(now=mt["input"]["epochs"][0]["supersededAt"] + mt["input"]["maxAge"]))
+    keep("ConflictingEpoch case with its sessions listed in reverse order", gp,
+         by_error(gp, "ConflictingEpoch"), lambda mt: mt["input"]["distributorBundles"].reverse())
 
     keep("valid blob opened with another media type in the descriptor", so, open_multi,
          lambda mt: set_desc(mt, media="text/plain"))

@@ -56,6 +56,7 @@ pub(super) const STEPS: &[(&str, Step)] = &[
     ("ratchet-transcript", pairwise::ratchet_transcript),
     ("group-roster-hash", group::roster_hash),
     ("group-sender-chain", group::sender_chain_key),
+    ("group-key-wrap", group::key_wrap),
     ("group-distribution-verify", group::distribution_verify),
     ("group-distribution-process", group::distribution_process),
     ("group-seal", group::seal),
