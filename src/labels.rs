@@ -41,8 +41,6 @@ pub mod kdf {
     pub const EPOCH_TAG: &[u8] = b"epoch tag";
     /// The confirmation of an epoch secret inside the signed core (SPEC.md §8.3).
     pub const EPOCH_CONFIRMATION: &[u8] = b"epoch confirmation";
-    /// The keys of a group key wrap on a pairwise session's wrap channel (SPEC.md §8.4).
-    pub const GROUP_KEY_WRAP: &[u8] = b"group key wrap";
     /// The hash of a distribution's wrap list (SPEC.md §8.5).
     pub const WRAP_LIST: &[u8] = b"wrap list";
     /// A member's sender chain in one epoch (SPEC.md §8.8).

@@ -146,11 +146,13 @@ pub(super) fn key_wrap() -> Result<VectorFile, String> {
     let mut b = Builder::new(
         "group-key-wrap",
         "8.4",
-        "The distributor wraps an epoch secret for a member on the wrap channel of their pairwise session: \
-         inputs distributor device (distributorIdentitySeed, distributorUserId, distributorDeviceId, \
-         distributorSealingSecrets: the last seals), memberBundle, notBefore, now (the time of sealing), \
-         groupId, epoch, previousTranscript, rosterHash, random (the 32 fresh bytes of the hedged salt), \
-         epochSecret; outputs context and wrap.",
+        "The distributor wraps an epoch secret for a member: the first message of a new pairwise \
+         session (SPEC.md §7.5, §7.7) with content type 3 (group key), plaintext the epoch secret and \
+         associated data the wrap context. Inputs: distributor device (distributorIdentitySeed, \
+         distributorUserId, distributorDeviceId, distributorSealingSecrets: the last seals), \
+         memberBundle, notBefore, now (the time of sealing), groupId, epoch, previousTranscript, \
+         rosterHash, random (96 bytes in the order of SPEC.md §7.7: the ephemeral secret, the \
+         encapsulation's m, the hedged salt's r), epochSecret; outputs context and wrap.",
         &[
             (
                 "LocalKeyExpired",
@@ -188,7 +190,7 @@ pub(super) fn key_wrap() -> Result<VectorFile, String> {
         };
         input.insert("previousTranscript".into(), h(previous));
         input.insert("rosterHash".into(), h(random::<32>(&mut r)));
-        input.insert("random".into(), h(random::<32>(&mut r)));
+        input.insert("random".into(), h(random::<96>(&mut r)));
         input.insert("epochSecret".into(), h(random::<32>(&mut r)));
         b.valid(
             &alloc::format!("wrap {i}: epoch {epoch}"),
@@ -207,7 +209,7 @@ pub(super) fn key_wrap() -> Result<VectorFile, String> {
     input.insert("epoch".into(), Value::from(u64::MAX));
     input.insert("previousTranscript".into(), h(random::<32>(&mut r)));
     input.insert("rosterHash".into(), h(random::<32>(&mut r)));
-    input.insert("random".into(), h(random::<32>(&mut r)));
+    input.insert("random".into(), h(random::<96>(&mut r)));
     input.insert("epochSecret".into(), h(random::<32>(&mut r)));
     b.valid(
         "255-byte group id, last epoch number, member's newer key",
