@@ -202,6 +202,61 @@ fn skips_beyond_the_cap_are_refused_and_change_nothing() {
 }
 
 #[test]
+fn the_rest_of_a_previous_chain_counts_against_the_per_chain_cap() {
+    let policy = RatchetPolicy {
+        max_skip: 2,
+        ..RatchetPolicy::default()
+    };
+    for (opened_first, expected) in [(1usize, Err(OpenError::TooManySkipped)), (2, Ok(2u64))] {
+        let mut p = pair(30, policy);
+        let first: Vec<_> = (0..4u8).map(|i| p.a_to_b(&[i])).collect();
+        for m in &first[..opened_first] {
+            p.bob_opens(m).unwrap();
+        }
+        let reply = p.b_to_a(b"r");
+        p.alice_opens(&reply).unwrap();
+        // The new epoch's header says the old chain had 4 messages: the rest
+        // (3 or 2 of them) is stored as skipped, at most max_skip = 2.
+        let next = p.a_to_b(b"new epoch");
+        assert_eq!(
+            p.bob_opens(&next).map(|o| o.skipped),
+            expected,
+            "{opened_first} opened first"
+        );
+    }
+}
+
+#[test]
+fn expired_skipped_secrets_do_not_count_against_the_total_cap() {
+    let policy = RatchetPolicy {
+        max_skip: 10,
+        max_skipped: 4,
+        skipped_lifetime_seconds: 60,
+        ..RatchetPolicy::default()
+    };
+    let mut p = pair(31, policy);
+    let ms: Vec<_> = (0..12u8).map(|i| p.a_to_b(&[i])).collect();
+    assert_eq!(p.bob_opens(&ms[4]).unwrap().skipped, 4);
+    // Later, the four stored secrets are past their lifetime: they neither
+    // count nor stay (and `expire` was never called).
+    let later = Timestamp::from_unix_seconds(T0 + 61);
+    let o = p.at_bob.open(&mut p.bob.keys, later, &ms[9], b"").unwrap();
+    assert_eq!(o.skipped, 4);
+    assert_eq!(
+        p.at_bob
+            .open(&mut p.bob.keys, later, &ms[0], b"")
+            .unwrap_err(),
+        OpenError::TooOld { counter: 0 }
+    );
+    assert!(
+        p.at_bob
+            .open(&mut p.bob.keys, later, &ms[5], b"")
+            .unwrap()
+            .late
+    );
+}
+
+#[test]
 fn kem_steps_run_on_schedule_and_carry_their_fields_for_the_whole_epoch() {
     let policy = RatchetPolicy {
         kem_every_steps: 2,

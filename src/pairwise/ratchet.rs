@@ -490,6 +490,8 @@ impl RatchetState {
             }
         }
         self.skipped.extend(plan.store);
+        // Secrets past their lifetime go now (they no longer count, SPEC.md §7.7).
+        self.skipped.retain(|s| Self::fresh(s, now, policy));
         if let Some(receiving) = self
             .receiving
             .as_mut()
@@ -533,11 +535,9 @@ impl RatchetState {
             s.ratchet_key == header.ratchet_key && s.chain == chain && s.n == header.n
         });
         let fresh = |i: usize| {
-            self.skipped.get(i).is_some_and(|s| {
-                now.unix_seconds()
-                    .saturating_sub(s.stored_at.unix_seconds())
-                    <= policy.skipped_lifetime_seconds
-            })
+            self.skipped
+                .get(i)
+                .is_some_and(|s| Self::fresh(s, now, policy))
         };
         match found {
             Some(i) if fresh(i) => Ok(OpenPlan {
@@ -553,6 +553,42 @@ impl RatchetState {
         }
     }
 
+    /// Whether a stored skipped secret is within its lifetime at `now`.
+    fn fresh(skipped: &Skipped, now: Timestamp, policy: &RatchetPolicy) -> bool {
+        now.unix_seconds()
+            .saturating_sub(skipped.stored_at.unix_seconds())
+            <= policy.skipped_lifetime_seconds
+    }
+
+    /// The caps of SPEC.md §7.7 for storing `skip` more secrets of one chain,
+    /// `planned` already planned by this message: at most `max_skip` per
+    /// chain, at most `max_skipped` in the state, counting the stored secrets
+    /// still within their lifetime at `now` and not of the epoch this message
+    /// drops (`dropping`).
+    fn check_caps(
+        &self,
+        now: Timestamp,
+        policy: &RatchetPolicy,
+        dropping: Option<&SealingPublicKey>,
+        planned: usize,
+        skip: u32,
+    ) -> Result<(), OpenError> {
+        let live = self
+            .skipped
+            .iter()
+            .filter(|s| Self::fresh(s, now, policy) && Some(&s.ratchet_key) != dropping)
+            .count();
+        let total = live
+            .saturating_add(planned)
+            .saturating_add(usize::try_from(skip).unwrap_or(usize::MAX));
+        if skip > policy.max_skip
+            || total > usize::try_from(policy.max_skipped).unwrap_or(usize::MAX)
+        {
+            return Err(OpenError::TooManySkipped);
+        }
+        Ok(())
+    }
+
     /// Walks a chain from number `from` to `n`, storing the secrets in between
     /// as skipped (within the caps); returns `MK_n` and the chain after `n`.
     #[allow(clippy::too_many_arguments)]
@@ -565,21 +601,13 @@ impl RatchetState {
         chain: Chain,
         now: Timestamp,
         policy: &RatchetPolicy,
+        dropping: Option<&SealingPublicKey>,
         store: &mut Vec<Skipped>,
     ) -> Result<(MessageSecret, (ChainKey, u32)), OpenError> {
         let skip = n
             .checked_sub(from)
             .ok_or(OpenError::TooOld { counter: n.into() })?;
-        let total = self
-            .skipped
-            .len()
-            .saturating_add(store.len())
-            .saturating_add(usize::try_from(skip).unwrap_or(usize::MAX));
-        if skip > policy.max_skip
-            || total > usize::try_from(policy.max_skipped).unwrap_or(usize::MAX)
-        {
-            return Err(OpenError::TooManySkipped);
-        }
+        self.check_caps(now, policy, dropping, store.len(), skip)?;
         // Headers never carry n = 2^32 − 1 (SPEC.md §7.3), so this cannot saturate.
         let next = n.saturating_add(1);
         let mut key = key.clone();
@@ -627,6 +655,7 @@ impl RatchetState {
                 chain,
                 now,
                 policy,
+                None,
                 &mut store,
             )?;
             return Ok(OpenPlan {
@@ -647,6 +676,14 @@ impl RatchetState {
 
         // A new peer epoch: the receiving step (SPEC.md §7.6).
         let own = self.own.as_ref().ok_or(OpenError::UnexpectedRatchetKey)?;
+        // The epoch this message would drop: the oldest stored one, when the
+        // current receiving epoch joins a full list.
+        let dropping = self
+            .receiving
+            .as_ref()
+            .and(self.old_epochs.first())
+            .filter(|_| self.old_epochs.len() >= MAX_OLD_EPOCHS)
+            .map(|o| &o.ratchet_key);
         let mut store = Vec::new();
         if let Some(receiving) = &self.receiving {
             for (c, until) in [
@@ -655,27 +692,24 @@ impl RatchetState {
             ] {
                 let current = receiving.chain(c);
                 if until > current.next {
-                    // Store the rest of the finished chain, numbers next .. until-1.
-                    let (last, _) = self.walk_chain(
+                    // Store the rest of the finished chain, numbers next .. until-1
+                    // (the secret for `until` itself is not kept: no such message).
+                    let _ = self.walk_chain(
                         &current.key,
                         current.next,
-                        until - 1,
+                        until,
                         receiving.ratchet_key,
                         c,
                         now,
                         policy,
+                        dropping,
                         &mut store,
                     )?;
-                    store.push(Skipped {
-                        ratchet_key: receiving.ratchet_key,
-                        chain: c,
-                        n: until - 1,
-                        secret: last,
-                        stored_at: now,
-                    });
                 }
             }
         }
+        // All caps before any KEM work: the new chain's numbers before n.
+        self.check_caps(now, policy, dropping, store.len(), n)?;
         let kem = match &header.kem_step {
             Some(fields) => Some(self.decapsulate(device, fields)?),
             None => None,
@@ -700,6 +734,7 @@ impl RatchetState {
             chain,
             now,
             policy,
+            dropping,
             &mut store,
         )?;
         let current = epoch.chain_mut(chain);
@@ -742,11 +777,7 @@ impl RatchetState {
 
     /// Deletes skipped secrets older than the policy's lifetime.
     pub(crate) fn expire(&mut self, now: Timestamp, policy: &RatchetPolicy) {
-        self.skipped.retain(|s| {
-            now.unix_seconds()
-                .saturating_sub(s.stored_at.unix_seconds())
-                <= policy.skipped_lifetime_seconds
-        });
+        self.skipped.retain(|s| Self::fresh(s, now, policy));
     }
 }
 

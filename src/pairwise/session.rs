@@ -496,7 +496,7 @@ impl Session {
     }
 
     fn peer_expiry_check(&self, now: Timestamp) -> Result<(), SealingKeyId> {
-        match self.peer_bundles.iter().max_by_key(|b| b.not_after) {
+        match self.newest_peer_bundle() {
             Some(newest) if newest.expired_at(now) => Err(newest.key_id),
             Some(_) => Ok(()),
             None => Err(SealingKeyId::from_bytes([0; 16])),
@@ -536,14 +536,15 @@ impl Session {
         self.peer_expiry_check(now)
             .map_err(SealError::PeerKeyExpired)?;
         let policy = self.policy;
-        self.clock = self.clock.saturating_add(1);
-        let clock = self.clock;
+        // The use clock advances only when the seal succeeds.
+        let clock = self.clock.saturating_add(1);
         if let Some(i) = self.current.and_then(|id| self.slot_index(&id)) {
             let slot = self.slots.get_mut(i).ok_or(SealError::InvalidState)?;
             let sealed =
                 slot.state
                     .seal(rng, now, &policy, content_type, plaintext, associated_data)?;
             slot.last_used = clock;
+            self.clock = clock;
             return Ok(sealed);
         }
         // No ratchet state yet: start one (SPEC.md §7.5).
@@ -552,6 +553,7 @@ impl Session {
         if used_one_time {
             self.one_time_key = None;
         }
+        self.clock = clock;
         self.install(state, clock, true);
         Ok(sealed)
     }
