@@ -1,52 +1,50 @@
-//! Attachment streaming costs (SPEC.md §9), beside the raw primitives they are
-//! built on, so every group reads as a ratio `letterseal / baseline`.
+//! Attachment streaming costs (SPEC.md §9) beside the bare AES-256-GCM of the compiled-in
+//! backend (RustCrypto `aes-gcm` by default, *ring* with `--features ring`), so every entry
+//! reads as a ratio `letterseal / baseline`. Group names carry the backend, so runs of both
+//! builds sit side by side (`benches/report.py` writes them to `benches/README.md`).
 //!
-//! Group `attachment` (64 MiB of plaintext, default 64 KiB chunks; the crate
-//! paths are fed in 1 MiB pieces through `update`/`finish`):
+//! Groups `attachment_seal_{backend}/{1MiB,64MiB}` and `attachment_open_{backend}/{size}`
+//! (default 64 KiB chunks; the 64 MiB streams are fed in 1 MiB pieces through the caller-buffer
+//! forms into one reusable buffer, the 1 MiB ones in one piece):
 //!
 //! | id | what |
 //! |---|---|
-//! | `seal_64MiB` | `AttachmentSealer::update` × 64 + `finish` |
-//! | `open_64MiB` | `AttachmentOpener::update` × 64 + `finish` (the sealed blob, cut in 1 MiB pieces) |
-//! | `baseline_aes_gcm_seal_64MiB` | bare `Aes256Gcm`, one key schedule, in-place detached encryption of 64 KiB chunks, one nonce each |
-//! | `baseline_aes_gcm_open_64MiB` | the same, detached decryption (ciphertext → separate plaintext buffer) |
-//! | `baseline_sha256_64MiB` | SHA-256 of the sealed blob (the descriptor digest, paid by both seal and open) |
-//! | `cost_zeroize_vec_64MiB` | `Vec::<u8>::zeroize` of a 1 MiB output × 64: what dropping the opener's `Zeroizing<Vec<u8>>` outputs costs the caller |
-//! | `cost_zeroize_slice_64MiB` | `<[u8]>::zeroize` of the same: the bulk path `Vec::zeroize` does not take |
-//! | `baseline_all_primitives_seal_64MiB` | bare AES-GCM seal + SHA-256 of every sealed chunk: the floor of §9.2 |
-//! | `baseline_all_primitives_open_64MiB` | SHA-256 of every sealed chunk + bare AES-GCM open: the floor of §9.3 |
+//! | `letterseal_content` | `AttachmentSealer::update_into`/`finish_into` (or `AttachmentOpener::update_into`/`finish_into`), default binding: BLAKE3 content digest |
+//! | `letterseal_unbound` | the same with `BindingMode::Unbound` |
+//! | `letterseal_hedged` (seal) | `attachment::seal_into`: BLAKE3 pass, hedged key, then the stream |
+//! | `letterseal_verified` (open) | `attachment::open_into`: nothing released before the verdict |
+//! | `letterseal_vec_content` | the allocating `update`/`finish` (one `Vec` per piece; the opener's `Zeroizing<Vec>` wipes on drop) |
+//! | `baseline` | the bare AEAD doing the same job: one key schedule, one detached seal per 64 KiB chunk with its own nonce, plaintext → separate ciphertext buffer (open: ciphertext → separate plaintext buffer); RustCrypto out of place, *ring* (in place only) copy then in place |
+//! | `cost_bare_in_place` (seal) | the bare AEAD sealing the buffer in place (no separate output) |
+//! | `cost_blake3`, `cost_sha256` (seal) | BLAKE3 (derive-key mode) and SHA-256 over the plaintext alone: the digest candidates of SPEC.md §9.4 |
 //!
-//! Group `attachment_chunk_size`: `seal_{16,64,256}KiB` and
-//! `open_{16,64,256}KiB` (64 MiB, 1 MiB pieces) beside
-//! `baseline_aes_gcm_seal_{16,64,256}KiB`, to check the default chunk size.
+//! Every entry reports `Throughput::Bytes` of plaintext.
 //!
-//! Every entry reports `Throughput::Bytes(64 MiB)` of plaintext.
-//!
-//! Run: `cargo bench --bench attachment`.
+//! Run: `cargo bench --bench attachment [--features ring]`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use aes_gcm::aead::inout::InOutBuf;
-use aes_gcm::aead::{Nonce, Tag};
-use aes_gcm::{AeadInOut, Aes256Gcm, KeyInit};
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use letterseal::aead::TAG_LEN;
+use letterseal::aead::{BACKEND, TAG_LEN};
 use letterseal::attachment::{
-    AttachmentOpener, AttachmentSealer, DEFAULT_CHUNK_SIZE, FileDescriptor, FileKey, HEADER_LEN,
+    AttachmentOpener, AttachmentSealer, BindingMode, ContentHasher, DEFAULT_CHUNK_SIZE,
+    FileDescriptor, FileKey, HEADER_LEN, open_into, seal_into, sealed_len,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
-use zeroize::Zeroize;
+
+#[path = "support/bare_aead.rs"]
+mod bare;
 
 const SEED: [u8; 32] = [0xa7; 32];
 const MIB: usize = 1 << 20;
-const TOTAL: usize = 64 * MIB;
+const SIZES: [(&str, usize); 2] = [("1MiB", MIB), ("64MiB", 64 * MIB)];
 const PIECE: usize = MIB;
+const CHUNK: usize = DEFAULT_CHUNK_SIZE as usize;
 const MEDIA: &str = "application/octet-stream";
-const SAMPLES: usize = 10;
 
 struct Fixture {
     file_key: [u8; 32],
@@ -55,55 +53,76 @@ struct Fixture {
     plaintext: Vec<u8>,
 }
 
-fn fixture() -> Fixture {
+fn fixture(total: usize) -> Fixture {
     let mut rng = ChaCha20Rng::from_seed(SEED);
-    let mut file_key = [0u8; 32];
-    let mut salt = [0u8; 16];
-    let mut aes_key = [0u8; 32];
-    rng.fill_bytes(&mut file_key);
-    rng.fill_bytes(&mut salt);
-    rng.fill_bytes(&mut aes_key);
-    let mut plaintext = vec![0u8; TOTAL];
-    rng.fill_bytes(&mut plaintext);
-    Fixture {
-        file_key,
-        salt,
-        aes_key,
-        plaintext,
+    let mut f = Fixture {
+        file_key: [0; 32],
+        salt: [0; 16],
+        aes_key: [0; 32],
+        plaintext: vec![0u8; total],
+    };
+    rng.fill_bytes(&mut f.file_key);
+    rng.fill_bytes(&mut f.salt);
+    rng.fill_bytes(&mut f.aes_key);
+    rng.fill_bytes(&mut f.plaintext);
+    f
+}
+
+fn sealer(f: &Fixture, binding: BindingMode) -> AttachmentSealer {
+    AttachmentSealer::with_key_and_binding(
+        FileKey::from_bytes(f.file_key),
+        f.salt,
+        DEFAULT_CHUNK_SIZE,
+        MEDIA,
+        binding,
+    )
+    .unwrap()
+}
+
+/// The streaming sealer through caller buffers: pieces of `PIECE` bytes into one reusable
+/// output buffer. Returns the sealed length and the descriptor.
+fn crate_seal(f: &Fixture, binding: BindingMode, out: &mut [u8]) -> (usize, FileDescriptor) {
+    let mut s = sealer(f, binding);
+    let mut sealed = HEADER_LEN;
+    for piece in f.plaintext.chunks(PIECE) {
+        sealed += s.update_into(black_box(piece), out).unwrap();
     }
+    let (n, d) = s.finish_into(out).unwrap();
+    (sealed + n, d)
 }
 
-fn sealer(f: &Fixture, chunk_size: u32) -> AttachmentSealer {
-    AttachmentSealer::with_key(FileKey::from_bytes(f.file_key), f.salt, chunk_size, MEDIA).unwrap()
-}
-
-/// The crate path: 1 MiB pieces through `update`, then `finish`. Returns the
-/// sealed length and the descriptor (so nothing is optimised away).
-fn crate_seal(f: &Fixture, chunk_size: u32) -> (usize, FileDescriptor) {
-    let mut s = sealer(f, chunk_size);
+/// The allocating forms.
+fn crate_seal_vec(f: &Fixture) -> (usize, FileDescriptor) {
+    let mut s = sealer(f, BindingMode::Content);
     let mut sealed = HEADER_LEN;
     for piece in f.plaintext.chunks(PIECE) {
         sealed += s.update(black_box(piece)).unwrap().len();
     }
-    let (last, descriptor) = s.finish().unwrap();
-    (sealed + last.len(), descriptor)
+    let (last, d) = s.finish().unwrap();
+    (sealed + last.len(), d)
 }
 
-/// The whole sealed blob and its descriptor, for the open benchmarks.
-fn sealed_blob(f: &Fixture, chunk_size: u32) -> (Vec<u8>, FileDescriptor) {
-    let mut s = sealer(f, chunk_size);
+fn sealed_blob(f: &Fixture, binding: BindingMode) -> (Vec<u8>, FileDescriptor) {
+    let mut s = sealer(f, binding);
     let mut blob = s.header().to_vec();
-    for piece in f.plaintext.chunks(PIECE) {
-        blob.extend(s.update(piece).unwrap());
-    }
-    let (last, descriptor) = s.finish().unwrap();
+    blob.extend(s.update(&f.plaintext).unwrap());
+    let (last, d) = s.finish().unwrap();
     blob.extend(last);
-    (blob, descriptor)
+    (blob, d)
 }
 
-/// The crate path: the blob in 1 MiB pieces through `update`, then `finish`.
-fn crate_open(blob: &[u8], descriptor: &FileDescriptor) -> usize {
-    let mut o = AttachmentOpener::new(descriptor);
+/// The streaming opener through caller buffers: the blob in `PIECE`-byte pieces.
+fn crate_open(blob: &[u8], d: &FileDescriptor, out: &mut [u8]) -> usize {
+    let mut o = AttachmentOpener::new(d);
+    let mut opened = 0;
+    for piece in blob.chunks(PIECE) {
+        opened += o.update_into(black_box(piece), out).unwrap();
+    }
+    opened + o.finish_into(out).unwrap()
+}
+
+fn crate_open_vec(blob: &[u8], d: &FileDescriptor) -> usize {
+    let mut o = AttachmentOpener::new(d);
     let mut opened = 0;
     for piece in blob.chunks(PIECE) {
         opened += o.update(black_box(piece)).unwrap().len();
@@ -112,193 +131,127 @@ fn crate_open(blob: &[u8], descriptor: &FileDescriptor) -> usize {
 }
 
 /// A per-chunk nonce: an arbitrary fixed prefix and the chunk index.
-fn chunk_nonce(index: usize) -> Nonce<Aes256Gcm> {
+fn chunk_nonce(index: usize) -> [u8; 12] {
     let [a, b, c, d] = u32::try_from(index).unwrap().to_be_bytes();
     let p = 0x24;
-    Nonce::<Aes256Gcm>::from([p, p, p, p, p, p, p, a, b, c, d, 0])
+    [p, p, p, p, p, p, p, a, b, c, d, 0]
 }
 
-/// Bare AES-GCM, in place: one detached encryption per chunk.
-fn aes_gcm_seal(
-    cipher: &Aes256Gcm,
-    buffer: &mut [u8],
-    chunk_size: usize,
-    tags: &mut [Tag<Aes256Gcm>],
-) {
-    for (i, (chunk, tag)) in buffer.chunks_mut(chunk_size).zip(tags).enumerate() {
-        *tag = cipher
-            .encrypt_inout_detached(&chunk_nonce(i), b"", chunk.into())
-            .unwrap();
+fn bare_seal(key: &bare::Key, buffer: &mut [u8], tags: &mut [[u8; TAG_LEN]]) {
+    for (i, (chunk, tag)) in buffer.chunks_mut(CHUNK).zip(tags).enumerate() {
+        *tag = key.seal(&chunk_nonce(i), b"", chunk);
     }
 }
 
-/// Bare AES-GCM seal, then SHA-256 of each sealed chunk and its tag.
-fn all_primitives_seal(
-    cipher: &Aes256Gcm,
-    buffer: &mut [u8],
-    chunk_size: usize,
-    tags: &mut [Tag<Aes256Gcm>],
-) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update([0u8; HEADER_LEN]);
-    for (i, (chunk, tag)) in buffer.chunks_mut(chunk_size).zip(tags).enumerate() {
-        *tag = cipher
-            .encrypt_inout_detached(&chunk_nonce(i), b"", chunk.into())
-            .unwrap();
-        h.update(&*chunk);
-        h.update(*tag);
+/// The same job as the sealer: ciphertext into a separate buffer.
+fn bare_seal_into(key: &bare::Key, plain: &[u8], out: &mut [u8], tags: &mut [[u8; TAG_LEN]]) {
+    let chunks = plain.chunks(CHUNK).zip(out.chunks_mut(CHUNK));
+    for (i, ((p, c), tag)) in chunks.zip(tags).enumerate() {
+        *tag = key.seal_into(&chunk_nonce(i), b"", p, c);
     }
-    h.finalize().into()
 }
 
-/// Bare AES-GCM open: ciphertext chunk → plaintext chunk (out of place, so
-/// the ciphertext survives for the next iteration).
-fn aes_gcm_open(
-    cipher: &Aes256Gcm,
-    ciphertext: &[u8],
-    tags: &[Tag<Aes256Gcm>],
-    out: &mut [u8],
-    chunk_size: usize,
-    hash: bool,
-) -> Option<[u8; 32]> {
-    let mut h = hash.then(|| {
-        let mut h = Sha256::new();
-        h.update([0u8; HEADER_LEN]);
-        h
-    });
-    let chunks = ciphertext
-        .chunks(chunk_size)
-        .zip(out.chunks_mut(chunk_size));
-    for (i, ((ct, pt), tag)) in chunks.zip(tags).enumerate() {
-        if let Some(h) = h.as_mut() {
-            h.update(ct);
-            h.update(tag);
-        }
-        let buf = InOutBuf::new(ct, pt).unwrap();
-        cipher
-            .decrypt_inout_detached(&chunk_nonce(i), b"", buf, tag)
-            .unwrap();
+fn bare_open(key: &bare::Key, ct: &[u8], tags: &[[u8; TAG_LEN]], out: &mut [u8]) {
+    let chunks = ct.chunks(CHUNK).zip(out.chunks_mut(CHUNK));
+    for (i, ((c, p), tag)) in chunks.zip(tags).enumerate() {
+        key.open_into(&chunk_nonce(i), b"", c, tag, p);
     }
-    h.map(|h| h.finalize().into())
 }
 
-fn configure(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
-    g.sample_size(SAMPLES);
+fn configure(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, total: usize) {
+    g.sample_size(10);
     g.warm_up_time(Duration::from_secs(1));
-    g.measurement_time(Duration::from_secs(5));
-    g.throughput(Throughput::Bytes(TOTAL as u64));
+    g.measurement_time(Duration::from_secs(if total > MIB { 4 } else { 2 }));
+    g.throughput(Throughput::Bytes(total as u64));
 }
 
 fn attachment(c: &mut Criterion) {
-    let f = fixture();
-    let chunk_size = DEFAULT_CHUNK_SIZE as usize;
-    let chunks = TOTAL.div_ceil(chunk_size);
-    let (blob, descriptor) = sealed_blob(&f, DEFAULT_CHUNK_SIZE);
-    assert_eq!(blob.len(), HEADER_LEN + TOTAL + chunks * TAG_LEN);
-    assert_eq!(crate_open(&blob, &descriptor), TOTAL);
+    for (name, total) in SIZES {
+        let f = fixture(total);
+        let chunks = total.div_ceil(CHUNK);
+        let (blob, d_content) = sealed_blob(&f, BindingMode::Content);
+        let (ublob, d_unbound) = sealed_blob(&f, BindingMode::Unbound);
+        assert_eq!(blob.len(), HEADER_LEN + total + chunks * TAG_LEN);
+        let mut piece_out = vec![0u8; PIECE + (PIECE / CHUNK + 1) * TAG_LEN];
+        let mut plain_out = vec![0u8; PIECE + CHUNK];
+        assert_eq!(crate_open(&blob, &d_content, &mut plain_out), total);
+        assert_eq!(crate_open(&ublob, &d_unbound, &mut plain_out), total);
+        let mut whole = vec![0u8; sealed_len(total as u64, DEFAULT_CHUNK_SIZE).unwrap()];
+        let mut opened = vec![0u8; total];
+        open_into(&d_content, &blob, &mut opened).unwrap();
+        assert!(opened == f.plaintext);
 
-    let cipher = Aes256Gcm::new(&f.aes_key.into());
-    let mut work = f.plaintext.clone();
-    let mut tags = vec![Tag::<Aes256Gcm>::default(); chunks];
-    // Ciphertext and tags for the open baseline; check it decrypts.
-    let mut ciphertext = f.plaintext.clone();
-    let mut ct_tags = vec![Tag::<Aes256Gcm>::default(); chunks];
-    aes_gcm_seal(&cipher, &mut ciphertext, chunk_size, &mut ct_tags);
-    let mut out = vec![0u8; TOTAL];
-    aes_gcm_open(&cipher, &ciphertext, &ct_tags, &mut out, chunk_size, false);
-    assert!(out == f.plaintext);
+        let key = bare::Key::new(&f.aes_key);
+        let mut work = f.plaintext.clone();
+        let mut tags = vec![[0u8; TAG_LEN]; chunks];
+        let mut ct = f.plaintext.clone();
+        let mut ct_tags = vec![[0u8; TAG_LEN]; chunks];
+        bare_seal(&key, &mut ct, &mut ct_tags);
+        bare_open(&key, &ct, &ct_tags, &mut opened);
+        assert!(opened == f.plaintext);
 
-    let mut g = c.benchmark_group("attachment");
-    configure(&mut g);
-    g.bench_function("seal_64MiB", |b| {
-        b.iter(|| crate_seal(&f, DEFAULT_CHUNK_SIZE));
-    });
-    g.bench_function("open_64MiB", |b| {
-        b.iter(|| crate_open(black_box(&blob), &descriptor));
-    });
-    g.bench_function("baseline_aes_gcm_seal_64MiB", |b| {
-        b.iter(|| aes_gcm_seal(&cipher, black_box(&mut work), chunk_size, &mut tags));
-    });
-    g.bench_function("baseline_aes_gcm_open_64MiB", |b| {
-        b.iter(|| {
-            aes_gcm_open(
-                &cipher,
-                black_box(&ciphertext),
-                &ct_tags,
-                &mut out,
-                chunk_size,
-                false,
-            )
+        let mut g = c.benchmark_group(format!("attachment_seal_{BACKEND}"));
+        configure(&mut g, total);
+        g.bench_function(format!("letterseal_content/{name}"), |b| {
+            b.iter(|| crate_seal(&f, BindingMode::Content, &mut piece_out))
         });
-    });
-    g.bench_function("baseline_sha256_64MiB", |b| {
-        b.iter(|| Sha256::digest(black_box(&blob)));
-    });
-    // `Zeroizing<Vec<u8>>` (the opener's output type) zeroizes on drop through
-    // `Vec::zeroize`, which writes the initialised bytes one volatile byte at
-    // a time; `<[u8]>::zeroize` is a `memset` plus an optimisation barrier.
-    // Both refill the 1 MiB piece first (a `memset`, included in both).
-    let mut piece: Vec<u8> = Vec::with_capacity(PIECE);
-    g.bench_function("cost_zeroize_vec_64MiB", |b| {
-        b.iter(|| {
-            for _ in 0..TOTAL / PIECE {
-                piece.resize(PIECE, 0x5a);
-                black_box(&mut piece).zeroize();
-            }
+        g.bench_function(format!("letterseal_unbound/{name}"), |b| {
+            b.iter(|| crate_seal(&f, BindingMode::Unbound, &mut piece_out))
         });
-    });
-    g.bench_function("cost_zeroize_slice_64MiB", |b| {
-        b.iter(|| {
-            for _ in 0..TOTAL / PIECE {
-                piece.resize(PIECE, 0x5a);
-                black_box(piece.as_mut_slice()).zeroize();
-                piece.clear();
-            }
+        g.bench_function(format!("letterseal_hedged/{name}"), |b| {
+            let mut rng = ChaCha20Rng::from_seed(SEED);
+            b.iter(|| {
+                seal_into(
+                    &mut rng,
+                    black_box(&f.plaintext),
+                    DEFAULT_CHUNK_SIZE,
+                    MEDIA,
+                    &mut whole,
+                )
+                .unwrap()
+            })
         });
-    });
-    g.bench_function("baseline_all_primitives_seal_64MiB", |b| {
-        b.iter(|| all_primitives_seal(&cipher, black_box(&mut work), chunk_size, &mut tags));
-    });
-    g.bench_function("baseline_all_primitives_open_64MiB", |b| {
-        b.iter(|| {
-            aes_gcm_open(
-                &cipher,
-                black_box(&ciphertext),
-                &ct_tags,
-                &mut out,
-                chunk_size,
-                true,
-            )
+        g.bench_function(format!("letterseal_vec_content/{name}"), |b| {
+            b.iter(|| crate_seal_vec(&f))
         });
-    });
-    g.finish();
-}
+        g.bench_function(format!("baseline/{name}"), |b| {
+            b.iter(|| bare_seal_into(&key, black_box(&f.plaintext), &mut work, &mut tags))
+        });
+        g.bench_function(format!("cost_bare_in_place/{name}"), |b| {
+            b.iter(|| bare_seal(&key, black_box(&mut work), &mut tags))
+        });
+        g.bench_function(format!("cost_blake3/{name}"), |b| {
+            b.iter(|| {
+                let mut h = ContentHasher::new();
+                h.update(black_box(&f.plaintext));
+                h.finalize()
+            })
+        });
+        g.bench_function(format!("cost_sha256/{name}"), |b| {
+            b.iter(|| Sha256::digest(black_box(&f.plaintext)))
+        });
+        g.finish();
 
-fn chunk_size(c: &mut Criterion) {
-    let f = fixture();
-    let cipher = Aes256Gcm::new(&f.aes_key.into());
-    let mut work = f.plaintext.clone();
-
-    let mut g = c.benchmark_group("attachment_chunk_size");
-    configure(&mut g);
-    for kib in [16u32, 64, 256] {
-        let size = kib * 1024;
-        let chunk = size as usize;
-        let (blob, descriptor) = sealed_blob(&f, size);
-        assert_eq!(crate_open(&blob, &descriptor), TOTAL);
-        let mut tags = vec![Tag::<Aes256Gcm>::default(); TOTAL.div_ceil(chunk)];
-        g.bench_function(format!("seal_{kib}KiB"), |b| {
-            b.iter(|| crate_seal(&f, size));
+        let mut g = c.benchmark_group(format!("attachment_open_{BACKEND}"));
+        configure(&mut g, total);
+        g.bench_function(format!("letterseal_content/{name}"), |b| {
+            b.iter(|| crate_open(black_box(&blob), &d_content, &mut plain_out))
         });
-        g.bench_function(format!("open_{kib}KiB"), |b| {
-            b.iter(|| crate_open(black_box(&blob), &descriptor));
+        g.bench_function(format!("letterseal_unbound/{name}"), |b| {
+            b.iter(|| crate_open(black_box(&ublob), &d_unbound, &mut plain_out))
         });
-        g.bench_function(format!("baseline_aes_gcm_seal_{kib}KiB"), |b| {
-            b.iter(|| aes_gcm_seal(&cipher, black_box(&mut work), chunk, &mut tags));
+        g.bench_function(format!("letterseal_verified/{name}"), |b| {
+            b.iter(|| open_into(&d_content, black_box(&blob), &mut opened).unwrap())
         });
+        g.bench_function(format!("letterseal_vec_content/{name}"), |b| {
+            b.iter(|| crate_open_vec(black_box(&blob), &d_content))
+        });
+        g.bench_function(format!("baseline/{name}"), |b| {
+            b.iter(|| bare_open(&key, black_box(&ct), &ct_tags, &mut opened))
+        });
+        g.finish();
     }
-    g.finish();
 }
 
-criterion_group!(benches, attachment, chunk_size);
+criterion_group!(benches, attachment);
 criterion_main!(benches);

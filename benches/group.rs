@@ -294,6 +294,7 @@ fn distribute_cached(c: &mut Criterion) {
                         .seal(
                             &f.distributor,
                             &mut rng,
+                            f.now,
                             ContentType::GroupKey,
                             black_box(&secret),
                             &ad,

@@ -10,7 +10,12 @@
 //! - `legacy_media_1MiB`: streamed media seal and two-pass open (64 KiB
 //!   pieces) beside bare AES-256-CTR + HMAC-SHA-256 over the same MiB.
 //!
-//! Run: `cargo bench --bench legacy --features legacy -- --warm-up-time 1 --measurement-time 3`.
+//! Entries follow `benches/report.py`'s convention: `letterseal_*` beside the
+//! `baseline` of the same group and parameter (`nonce16`, `nonce12`, `1MiB`);
+//! `ls3_pairwise` has no floor here (`benches/pairwise.rs` has its own).
+//!
+//! Run: `cargo bench --bench legacy --features legacy -- --warm-up-time 1 --measurement-time 3`
+//! (or `python3 benches/report.py --all`).
 #![allow(
     missing_docs,
     clippy::unwrap_used,
@@ -24,7 +29,7 @@ use aes::Aes256;
 use aes_gcm::aead::consts::{U12, U16};
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{AesGcm, Tag};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ctr::cipher::{KeyIvInit, StreamCipher};
 use hmac::{Hmac, Mac};
 use letterseal::device::DeviceKeys;
@@ -105,7 +110,7 @@ fn seal_open_1kib(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("legacy_seal_open_1KiB");
     g.throughput(Throughput::Bytes(1024));
-    g.bench_function("session_bytes_nonce16", |b| {
+    g.bench_function(BenchmarkId::new("letterseal_session", "nonce16"), |b| {
         b.iter(|| {
             let chunks = at_alice
                 .seal_bytes(&mut rng, LegacyContentType::TEXT, &plaintext)
@@ -119,7 +124,7 @@ fn seal_open_1kib(c: &mut Criterion) {
                 .unwrap()
         });
     });
-    g.bench_function("floor_nonce16", |b| {
+    g.bench_function(BenchmarkId::new("baseline", "nonce16"), |b| {
         let (mut salt, mut nonce) = ([0u8; 16], [0u8; 16]);
         b.iter(|| {
             rng.fill_bytes(&mut salt);
@@ -137,7 +142,7 @@ fn seal_open_1kib(c: &mut Criterion) {
             buffer
         });
     });
-    g.bench_function("session_bytes_nonce12", |b| {
+    g.bench_function(BenchmarkId::new("letterseal_session", "nonce12"), |b| {
         b.iter(|| {
             let chunks = at_alice_12
                 .seal_bytes(&mut rng, LegacyContentType::TEXT, &plaintext)
@@ -151,7 +156,7 @@ fn seal_open_1kib(c: &mut Criterion) {
                 .unwrap()
         });
     });
-    g.bench_function("floor_nonce12", |b| {
+    g.bench_function(BenchmarkId::new("baseline", "nonce12"), |b| {
         let (mut salt, mut nonce) = ([0u8; 16], [0u8; 12]);
         b.iter(|| {
             rng.fill_bytes(&mut salt);
@@ -169,37 +174,43 @@ fn seal_open_1kib(c: &mut Criterion) {
             buffer
         });
     });
-    g.bench_function("session_typed_text", |b| {
-        b.iter(|| {
-            let chunks = at_alice
-                .seal(&mut rng, LegacyContentType::TEXT, &text)
-                .unwrap();
-            at_bob
-                .open(
-                    LegacyVersion::V2,
-                    LegacyContentType::TEXT,
-                    black_box(&chunks),
-                )
-                .unwrap()
-        });
-    });
+    g.bench_function(
+        BenchmarkId::new("letterseal_session_typed_text", "nonce16"),
+        |b| {
+            b.iter(|| {
+                let chunks = at_alice
+                    .seal(&mut rng, LegacyContentType::TEXT, &text)
+                    .unwrap();
+                at_bob
+                    .open(
+                        LegacyVersion::V2,
+                        LegacyContentType::TEXT,
+                        black_box(&chunks),
+                    )
+                    .unwrap()
+            });
+        },
+    );
     let bob_public = bob.public();
     let alice_public = alice.public_key();
     let bob_keys = [bob];
-    g.bench_function("stateless_v2_x25519_per_message", |b| {
-        b.iter(|| {
-            let chunks = seal_v2(
-                &mut rng,
-                NonceLength::default(),
-                &alice,
-                &bob_public,
-                &envelope,
-                &plaintext,
-            )
-            .unwrap();
-            open_v2(&bob_keys, &alice_public, &envelope, black_box(&chunks)).unwrap()
-        });
-    });
+    g.bench_function(
+        BenchmarkId::new("letterseal_stateless_x25519_per_message", "nonce16"),
+        |b| {
+            b.iter(|| {
+                let chunks = seal_v2(
+                    &mut rng,
+                    NonceLength::default(),
+                    &alice,
+                    &bob_public,
+                    &envelope,
+                    &plaintext,
+                )
+                .unwrap();
+                open_v2(&bob_keys, &alice_public, &envelope, black_box(&chunks)).unwrap()
+            });
+        },
+    );
 
     // LS3: established sessions (chains cached by a warm-up message).
     let now = Timestamp::from_unix_seconds(1_800_000_000);
@@ -220,15 +231,15 @@ fn seal_open_1kib(c: &mut Criterion) {
     let mut at_b = Session::new(&b, &ab).unwrap();
     let mut rng2 = ChaCha20Rng::from_seed([0x2e; 32]);
     let warm = at_a
-        .seal(&a, &mut rng2, ContentType::Text, b"", b"")
+        .seal(&a, &mut rng2, now, ContentType::Text, b"", b"")
         .unwrap();
-    at_b.open(&b, &warm, b"").unwrap();
-    g.bench_function("ls3_pairwise", |bench| {
+    at_b.open(&b, now, &warm, b"").unwrap();
+    g.bench_function(BenchmarkId::new("ls3_pairwise", "ls3"), |bench| {
         bench.iter(|| {
             let sealed = at_a
-                .seal(&a, &mut rng2, ContentType::Text, &plaintext, b"")
+                .seal(&a, &mut rng2, now, ContentType::Text, &plaintext, b"")
                 .unwrap();
-            at_b.open(&b, black_box(&sealed), b"").unwrap()
+            at_b.open(&b, now, black_box(&sealed), b"").unwrap()
         });
     });
     g.finish();
@@ -248,7 +259,7 @@ fn media_1mib(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("legacy_media_1MiB");
     g.throughput(Throughput::Bytes(MIB as u64));
-    g.bench_function("floor_ctr_then_hmac", |b| {
+    g.bench_function(BenchmarkId::new("baseline", "1MiB"), |b| {
         let mut buffer = file.clone();
         b.iter(|| {
             let mut cipher =
@@ -259,7 +270,7 @@ fn media_1mib(c: &mut Criterion) {
             mac.finalize()
         });
     });
-    g.bench_function("stream_seal", |b| {
+    g.bench_function(BenchmarkId::new("letterseal_stream_seal", "1MiB"), |b| {
         let mut buffer = file.clone();
         b.iter(|| {
             let mut sealer = MediaSealer::new(&km);
@@ -286,14 +297,20 @@ fn media_1mib(c: &mut Criterion) {
         }
         decryptor.finish().unwrap();
     };
-    g.bench_function("stream_open_two_pass", |b| {
-        let mut buffer = vec![0u8; MIB];
-        b.iter(|| open(false, black_box(&mut buffer)));
-    });
-    g.bench_function("stream_open_two_pass_checked", |b| {
-        let mut buffer = vec![0u8; MIB];
-        b.iter(|| open(true, black_box(&mut buffer)));
-    });
+    g.bench_function(
+        BenchmarkId::new("letterseal_stream_open_two_pass", "1MiB"),
+        |b| {
+            let mut buffer = vec![0u8; MIB];
+            b.iter(|| open(false, black_box(&mut buffer)));
+        },
+    );
+    g.bench_function(
+        BenchmarkId::new("letterseal_stream_open_two_pass_checked", "1MiB"),
+        |b| {
+            let mut buffer = vec![0u8; MIB];
+            b.iter(|| open(true, black_box(&mut buffer)));
+        },
+    );
     g.finish();
 }
 

@@ -55,6 +55,11 @@ const SIZES: [(&str, usize); 4] = [
     ("1MiB", 1024 * 1024),
 ];
 
+/// The time every bench runs at (keys are valid for 30 days from it).
+fn now() -> Timestamp {
+    Timestamp::from_unix_seconds(1_800_000_000)
+}
+
 fn rng() -> ChaCha20Rng {
     ChaCha20Rng::from_seed(SEED)
 }
@@ -89,7 +94,7 @@ struct Party {
 
 impl Party {
     fn new(rng: &mut ChaCha20Rng, name: &str) -> Self {
-        let now = Timestamp::from_unix_seconds(1_800_000_000);
+        let now = now();
         let address = DeviceAddress::new(UserId::new(name).unwrap(), DeviceId::new(1));
         let mut keys = DeviceKeys::generate(rng, address);
         let bundle = keys
@@ -257,7 +262,7 @@ fn fixture(rng: &mut ChaCha20Rng) -> Fixture {
     let (mut at_alice, _) = fresh_sessions(&alice, &bob);
     let plaintext = random_bytes(rng, FIRST_MESSAGE_LEN);
     let sealed = at_alice
-        .seal(&alice.keys, rng, ContentType::Text, &plaintext, b"")
+        .seal(&alice.keys, rng, now(), ContentType::Text, &plaintext, b"")
         .unwrap();
     let message = check_baseline_matches_crate(&sealed, &plaintext, &chain);
     Fixture {
@@ -276,9 +281,16 @@ fn seal_open(c: &mut Criterion) {
     // An established session: the first message caches both chains.
     let (mut at_alice, mut at_bob) = fresh_sessions(&f.alice, &f.bob);
     let warm_up = at_alice
-        .seal(&f.alice.keys, &mut rng, ContentType::Text, b"hi", b"")
+        .seal(
+            &f.alice.keys,
+            &mut rng,
+            now(),
+            ContentType::Text,
+            b"hi",
+            b"",
+        )
         .unwrap();
-    at_bob.open(&f.bob.keys, &warm_up, b"").unwrap();
+    at_bob.open(&f.bob.keys, now(), &warm_up, b"").unwrap();
 
     let mut g = c.benchmark_group("pairwise_seal_open");
     for (name, len) in SIZES {
@@ -286,8 +298,16 @@ fn seal_open(c: &mut Criterion) {
         let opened = at_bob
             .open(
                 &f.bob.keys,
+                now(),
                 &at_alice
-                    .seal(&f.alice.keys, &mut rng, ContentType::Text, &plaintext, b"")
+                    .seal(
+                        &f.alice.keys,
+                        &mut rng,
+                        now(),
+                        ContentType::Text,
+                        &plaintext,
+                        b"",
+                    )
                     .unwrap(),
                 b"",
             )
@@ -304,12 +324,15 @@ fn seal_open(c: &mut Criterion) {
                     .seal(
                         &f.alice.keys,
                         &mut rng,
+                        now(),
                         ContentType::Text,
                         black_box(&plaintext),
                         b"",
                     )
                     .unwrap();
-                at_bob.open(&f.bob.keys, black_box(&sealed), b"").unwrap()
+                at_bob
+                    .open(&f.bob.keys, now(), black_box(&sealed), b"")
+                    .unwrap()
             });
         });
         g.bench_function(BenchmarkId::new("baseline", name), |b| {
@@ -335,12 +358,15 @@ fn first_message(c: &mut Criterion) {
                     .seal(
                         &f.alice.keys,
                         &mut rng,
+                        now(),
                         ContentType::Text,
                         black_box(&plaintext),
                         b"",
                     )
                     .unwrap();
-                let opened = at_bob.open(&f.bob.keys, black_box(&sealed), b"").unwrap();
+                let opened = at_bob
+                    .open(&f.bob.keys, now(), black_box(&sealed), b"")
+                    .unwrap();
                 // Returned, so criterion drops the sessions (and the plaintext,
                 // ~0.1 µs of zeroizing) outside the timing.
                 (at_alice, at_bob, opened)

@@ -28,16 +28,25 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use rand_core::CryptoRng;
+#[cfg(feature = "json-state")]
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+#[cfg(feature = "json-state")]
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use crate::codec::{Reader, Writer};
 use crate::ids::DeviceAddress;
 use crate::keys::{IdentitySecretKey, SealingKeyId, SealingPublicKey, SealingSecretKey};
 use crate::registration::{BundleContent, KeyBundle};
+use crate::state::{
+    self, SealedState, StateCodec, StateError, StateKind, StorageKey, check, field, read_list,
+    write_len,
+};
 use crate::time::Timestamp;
 
-/// Version of the serialized device state.
+/// Version of the JSON device state (feature `json-state`; SPEC.md §12.3).
 pub const DEVICE_STATE_VERSION: u32 = 1;
+/// Layout version of the device state in a sealed blob (SPEC.md §12.2).
+pub const DEVICE_BLOB_VERSION: u16 = 2;
 
 struct LiveSealingKey {
     secret: SealingSecretKey,
@@ -49,13 +58,15 @@ struct LiveSealingKey {
 /// A device's identity key, its live sealing keys by key id, and the ids of
 /// keys it has retired.
 ///
-/// Serializes (serde) with a version number; the serialized form contains the
-/// secret keys, so store it as carefully as the keys themselves.
+/// Persist it with [`Self::export`] (a sealed, versioned blob with a
+/// generation number) and [`Self::import`]; see [`crate::state`].
 pub struct DeviceKeys {
     address: DeviceAddress,
     identity: IdentitySecretKey,
     sealing: BTreeMap<SealingKeyId, LiveSealingKey>,
     retired: BTreeSet<SealingKeyId>,
+    /// Generation of the last export (0: never exported).
+    generation: u64,
 }
 
 impl DeviceKeys {
@@ -71,6 +82,7 @@ impl DeviceKeys {
             identity,
             sealing: BTreeMap::new(),
             retired: BTreeSet::new(),
+            generation: 0,
         }
     }
 
@@ -179,6 +191,125 @@ impl DeviceKeys {
     pub fn is_retired(&self, key_id: &SealingKeyId) -> bool {
         self.retired.contains(key_id)
     }
+
+    /// The validity window `(not_before, not_after)` of a live sealing key.
+    pub fn sealing_key_validity(&self, key_id: &SealingKeyId) -> Option<(Timestamp, Timestamp)> {
+        self.sealing
+            .get(key_id)
+            .map(|k| (k.not_before, k.not_after))
+    }
+
+    /// Seals the device's keys into a blob under `key` (SPEC.md §12), with a
+    /// generation one higher than the last export.
+    pub fn export<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        key: &StorageKey,
+    ) -> Result<SealedState, StateError> {
+        let generation = state::next_generation(self.generation)?;
+        let sealed = state::seal(self, generation, rng, key);
+        self.generation = generation;
+        Ok(sealed)
+    }
+
+    /// Opens a blob made by [`Self::export`], refusing a generation below
+    /// `minimum_generation` (rollback) and any damaged, foreign or
+    /// inconsistent blob, each with its own [`StateError`].
+    pub fn import(
+        key: &StorageKey,
+        blob: &[u8],
+        minimum_generation: u64,
+    ) -> Result<Self, StateError> {
+        let (mut device, generation) = state::open::<Self>(key, blob, minimum_generation)?;
+        device.generation = generation;
+        Ok(device)
+    }
+
+    /// The generation of the last export (or of the imported blob); 0 if none.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Rebuilds a device from its parts, checking the invariants of SPEC.md
+    /// §12.2: validity windows not empty, retired ids not live.
+    fn from_parts(
+        address: DeviceAddress,
+        identity: IdentitySecretKey,
+        sealing: Vec<(SealingSecretKey, Timestamp, Timestamp)>,
+        retired: BTreeSet<SealingKeyId>,
+    ) -> Result<Self, StateError> {
+        let mut device = Self::from_identity(address, identity);
+        for (secret, not_before, not_after) in sealing {
+            check("sealing.not_after", not_after > not_before)?;
+            let public = secret.public_key();
+            check("sealing.secret", public.validate().is_ok())?;
+            let key_id = public.key_id();
+            check("sealing.repeated", !device.sealing.contains_key(&key_id))?;
+            device.sealing.insert(
+                key_id,
+                LiveSealingKey {
+                    secret,
+                    public,
+                    not_before,
+                    not_after,
+                },
+            );
+        }
+        check(
+            "retired.live",
+            retired.iter().all(|id| !device.sealing.contains_key(id)),
+        )?;
+        device.retired = retired;
+        Ok(device)
+    }
+}
+
+impl StateCodec for DeviceKeys {
+    const KIND: StateKind = StateKind::DeviceKeys;
+    const VERSION: u16 = DEVICE_BLOB_VERSION;
+
+    /// `address ‖ identity seed ‖ u32(n) ‖ n × (secret ‖ u64(not_before) ‖
+    /// u64(not_after)) ‖ u32(m) ‖ m × retired key id`, keys in ascending key id
+    /// order.
+    fn encode_state(&self, w: &mut Writer) {
+        self.address.encode(w);
+        w.raw(self.identity.to_seed().as_ref());
+        write_len(w, self.sealing.len());
+        for key in self.sealing.values() {
+            w.raw(key.secret.to_bytes().as_ref());
+            w.u64(key.not_before.unix_seconds());
+            w.u64(key.not_after.unix_seconds());
+        }
+        write_len(w, self.retired.len());
+        for id in &self.retired {
+            w.raw(id.as_bytes());
+        }
+    }
+
+    fn decode_state(r: &mut Reader<'_>) -> Result<Self, StateError> {
+        let address = field("address", DeviceAddress::decode(r))?;
+        let seed = zeroize::Zeroizing::new(field("identity_seed", r.array::<32>())?);
+        let identity = IdentitySecretKey::from_seed(&seed);
+        let mut last: Option<SealingKeyId> = None;
+        let sealing = read_list(r, "sealing", 48, |r| {
+            let bytes = zeroize::Zeroizing::new(field("sealing.secret", r.array::<32>())?);
+            let secret = SealingSecretKey::from_bytes(&bytes);
+            let id = secret.public_key().key_id();
+            check("sealing.order", last.is_none_or(|l| l < id))?;
+            last = Some(id);
+            let not_before = Timestamp::from_unix_seconds(field("sealing.not_before", r.u64())?);
+            let not_after = Timestamp::from_unix_seconds(field("sealing.not_after", r.u64())?);
+            Ok((secret, not_before, not_after))
+        })?;
+        let mut last: Option<SealingKeyId> = None;
+        let retired = read_list(r, "retired", 16, |r| {
+            let id = SealingKeyId::from_bytes(field("retired", r.array())?);
+            check("retired.order", last.is_none_or(|l| l < id))?;
+            last = Some(id);
+            Ok(id)
+        })?;
+        Self::from_parts(address, identity, sealing, retired.into_iter().collect())
+    }
 }
 
 impl fmt::Debug for DeviceKeys {
@@ -192,7 +323,8 @@ impl fmt::Debug for DeviceKeys {
     }
 }
 
-/// The serialized form of [`DeviceKeys`]; zeroized on drop.
+/// The JSON form of [`DeviceKeys`] (feature `json-state`); zeroized on drop.
+#[cfg(feature = "json-state")]
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 #[serde(deny_unknown_fields)]
 struct DeviceState {
@@ -206,6 +338,7 @@ struct DeviceState {
     retired: Vec<SealingKeyId>,
 }
 
+#[cfg(feature = "json-state")]
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 #[serde(deny_unknown_fields)]
 struct SealingKeyState {
@@ -217,6 +350,7 @@ struct SealingKeyState {
     not_after: Timestamp,
 }
 
+#[cfg(feature = "json-state")]
 impl Serialize for DeviceKeys {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         DeviceState {
@@ -238,6 +372,7 @@ impl Serialize for DeviceKeys {
     }
 }
 
+#[cfg(feature = "json-state")]
 impl<'de> Deserialize<'de> for DeviceKeys {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let state = DeviceState::deserialize(deserializer)?;
@@ -247,20 +382,27 @@ impl<'de> Deserialize<'de> for DeviceKeys {
                 state.version
             )));
         }
-        let mut device = DeviceKeys::from_identity(
+        let sealing = state
+            .sealing
+            .iter()
+            .map(|k| {
+                (
+                    SealingSecretKey::from_bytes(&k.secret),
+                    k.not_before,
+                    k.not_after,
+                )
+            })
+            .collect();
+        let retired: BTreeSet<SealingKeyId> = state.retired.iter().copied().collect();
+        if retired.len() != state.retired.len() {
+            return Err(serde::de::Error::custom("retired: repeated key id"));
+        }
+        DeviceKeys::from_parts(
             state.address.clone(),
             IdentitySecretKey::from_seed(&state.identity_seed),
-        );
-        for key in &state.sealing {
-            let secret = SealingSecretKey::from_bytes(&key.secret);
-            device.keep(LiveSealingKey {
-                public: secret.public_key(),
-                secret,
-                not_before: key.not_before,
-                not_after: key.not_after,
-            });
-        }
-        device.retired = state.retired.iter().copied().collect();
-        Ok(device)
+            sealing,
+            retired,
+        )
+        .map_err(serde::de::Error::custom)
     }
 }

@@ -24,15 +24,19 @@
 use core::fmt;
 
 use hkdf::Hkdf;
+use polyval::Polyval;
+use polyval::universal_hash::UniversalHash;
+use rand_core::CryptoRng;
 use sha2::Sha256;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::labels::PROTOCOL_ID;
+use crate::labels::{self, PROTOCOL_ID};
 
 /// Largest HKDF-SHA-256 output: 255 blocks of 32 bytes.
 pub const MAX_OUTPUT_LEN: usize = 255 * 32;
 
-/// Why a derivation was refused.
+/// Why a derivation was refused. When a labelled derivation breaks both limits, the error is
+/// `OutputTooLong` (the output length is checked first, SPEC.md §3.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KdfError {
@@ -95,27 +99,56 @@ impl Prk {
 }
 
 /// Expand with the labelled `info`, from an HKDF state that already holds the PRK.
+///
+/// The checks run in SPEC.md §3.1's order: the output length first, then the label (and context)
+/// length, so a request over both limits is `OutputTooLong`.
 fn expand_labeled_with(
     hk: &Hkdf<Sha256>,
     label: &[u8],
     context: &[u8],
     out: &mut [u8],
 ) -> Result<(), KdfError> {
+    expand_labeled_parts(hk, label, &[context], out)
+}
+
+/// The one place the labelled `info` of SPEC.md §3.1 is built; the context
+/// is given as consecutive parts so callers need not concatenate them. The
+/// output length is checked before the label (SPEC.md §3.1).
+fn expand_labeled_parts(
+    hk: &Hkdf<Sha256>,
+    label: &[u8],
+    context: &[&[u8]],
+    out: &mut [u8],
+) -> Result<(), KdfError> {
+    if out.len() > MAX_OUTPUT_LEN {
+        return Err(KdfError::OutputTooLong);
+    }
     let out_len = u16::try_from(out.len()).map_err(|_| KdfError::OutputTooLong)?;
     let label_len = u8::try_from(label.len()).map_err(|_| KdfError::LabelTooLong)?;
-    let context_len = u32::try_from(context.len()).map_err(|_| KdfError::LabelTooLong)?;
-    expand_with(
-        hk,
-        &[
-            PROTOCOL_ID,
-            &out_len.to_be_bytes(),
-            &[label_len],
-            label,
-            &context_len.to_be_bytes(),
-            context,
-        ],
-        out,
-    )
+    let context_len = context
+        .iter()
+        .try_fold(0usize, |sum, part| sum.checked_add(part.len()))
+        .and_then(|len| u32::try_from(len).ok())
+        .ok_or(KdfError::LabelTooLong)?;
+    let (out_len, context_len) = (out_len.to_be_bytes(), context_len.to_be_bytes());
+    let mut info: [&[u8]; 8] = [
+        PROTOCOL_ID,
+        &out_len,
+        core::slice::from_ref(&label_len),
+        label,
+        &context_len,
+        &[],
+        &[],
+        &[],
+    ];
+    let slots = info.get_mut(5..).ok_or(KdfError::LabelTooLong)?;
+    if context.len() > slots.len() {
+        return Err(KdfError::LabelTooLong);
+    }
+    for (slot, part) in slots.iter_mut().zip(context) {
+        *slot = part;
+    }
+    expand_with(hk, &info, out)
 }
 
 fn expand_with(hk: &Hkdf<Sha256>, info: &[&[u8]], out: &mut [u8]) -> Result<(), KdfError> {
@@ -146,9 +179,183 @@ pub fn derive_labeled(
     expand_labeled_with(&hk, label, context, out)
 }
 
+/// Length of a hedged salt (SPEC.md §3.5).
+pub const HEDGED_SALT_LEN: usize = 16;
+/// Length of the fresh randomness a hedged salt draws (SPEC.md §3.5).
+pub const HEDGE_RANDOM_LEN: usize = 32;
+
+/// The hedging keys of one sending secret (SPEC.md §3.5): a PRF key and a
+/// POLYVAL hash key, `DeriveLabeled("", secret, "hedge", "", 48)`. Zeroized
+/// on drop.
+///
+/// A hedged salt depends on fresh randomness **and** on the message: even if
+/// the caller's RNG repeats its output (a VM snapshot restored, a forked
+/// process, a broken generator) together with the sender's state, two
+/// different messages get different salts, so they are never sealed under
+/// the same key and nonce. The same message sealed twice under a repeated RNG
+/// gets the same salt, which reveals only that the two are equal.
+///
+/// ```
+/// use letterseal::kdf::HedgeKey;
+/// let hedge = HedgeKey::derive(&[7u8; 32]);
+/// let random = [1u8; 32]; // as if the RNG repeated this output
+/// let a = hedge.salt_with(&random, b"header", b"", b"attack at dawn");
+/// let b = hedge.salt_with(&random, b"header", b"", b"attack at dusk");
+/// assert_ne!(a, b);
+/// assert_eq!(a, hedge.salt_with(&random, b"header", b"", b"attack at dawn"));
+/// ```
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct HedgeKey {
+    prf: Prk,
+    hash_key: [u8; 16],
+}
+
+impl fmt::Debug for HedgeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HedgeKey(<secret>)")
+    }
+}
+
+impl HedgeKey {
+    /// The hedging keys of `secret` (a chain key, sender chain, file key or
+    /// storage key: whatever the message keys are derived from).
+    pub fn derive(secret: &[u8]) -> Self {
+        let mut okm = Zeroizing::new([0u8; 48]);
+        // Constant label, 48-byte output: cannot fail.
+        let _ = derive_labeled(b"", secret, labels::kdf::HEDGE, b"", okm.as_mut());
+        let (prf, hash_key) = okm.split_at(32);
+        let mut key = Self {
+            prf: Prk([0; 32]),
+            hash_key: [0; 16],
+        };
+        key.prf.0.copy_from_slice(prf);
+        key.hash_key.copy_from_slice(hash_key);
+        key
+    }
+
+    /// A hedged salt for one message: 32 fresh bytes from `rng`, then
+    /// [`Self::salt_with`].
+    pub fn salt<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        context: &[u8],
+        associated_data: &[u8],
+        plaintext: &[u8],
+    ) -> [u8; HEDGED_SALT_LEN] {
+        let mut random = Zeroizing::new([0u8; HEDGE_RANDOM_LEN]);
+        rng.fill_bytes(random.as_mut());
+        self.salt_with(&random, context, associated_data, plaintext)
+    }
+
+    /// `ExpandLabeled(prf, "hedged salt", random ‖ context ‖ digest, 16)` with
+    /// `digest = POLYVAL(H, pad16(ad) ‖ pad16(plaintext) ‖ u64le(8·len(ad)) ‖
+    /// u64le(8·len(plaintext)))` (SPEC.md §3.5). Deterministic; used with
+    /// fixed randomness by the test vectors.
+    pub fn salt_with(
+        &self,
+        random: &[u8; HEDGE_RANDOM_LEN],
+        context: &[u8],
+        associated_data: &[u8],
+        plaintext: &[u8],
+    ) -> [u8; HEDGED_SALT_LEN] {
+        let digest = self.digest(associated_data, plaintext);
+        let mut salt = [0u8; HEDGED_SALT_LEN];
+        // A 32-byte PRK always forms an HKDF state, the label is constant, the
+        // output 16 bytes and the context three bounded parts: cannot fail.
+        if let Ok(hk) = self.prf.hkdf() {
+            let _ = expand_labeled_parts(
+                &hk,
+                labels::kdf::HEDGED_SALT,
+                &[random, context, &digest],
+                &mut salt,
+            );
+        }
+        salt
+    }
+
+    fn digest(&self, associated_data: &[u8], plaintext: &[u8]) -> [u8; 16] {
+        let mut polyval = Polyval::new(&self.hash_key.into());
+        polyval.update_padded(associated_data);
+        polyval.update_padded(plaintext);
+        let mut lengths = [0u8; 16];
+        let bits = |n: usize| (n as u64).wrapping_mul(8).to_le_bytes();
+        let (ad_bits, pt_bits) = lengths.split_at_mut(8);
+        ad_bits.copy_from_slice(&bits(associated_data.len()));
+        pt_bits.copy_from_slice(&bits(plaintext.len()));
+        polyval.update(&[lengths.into()]);
+        polyval.finalize().into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn polyval_matches_rfc_8452_appendix_a() {
+        // POLYVAL(H, X_1, X_2) from RFC 8452 Appendix A: the byte order the hedge uses.
+        let h: [u8; 16] = hex::decode("25629347589242761d31f826ba4b757b")
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let x = hex::decode("4f4f95668c83dfb6401762bb2d01a262d1a24ddd2721d006bbe45f20d3c9f362")
+            .unwrap();
+        let mut polyval = Polyval::new(&h.into());
+        polyval.update_padded(&x);
+        let out: [u8; 16] = polyval.finalize().into();
+        assert_eq!(hex::encode(out), "f7a3b47b846119fae5b7866cf5e5b77e");
+    }
+
+    #[test]
+    fn hedged_salts_differ_for_different_messages_under_a_repeated_rng() {
+        let hedge = HedgeKey::derive(b"sending secret");
+        let random = [9u8; HEDGE_RANDOM_LEN];
+        let base = hedge.salt_with(&random, b"ctx", b"ad", b"plaintext");
+        // Any difference in context, associated data, plaintext or randomness changes the salt.
+        assert_ne!(base, hedge.salt_with(&random, b"ctX", b"ad", b"plaintext"));
+        assert_ne!(base, hedge.salt_with(&random, b"ctx", b"aD", b"plaintext"));
+        assert_ne!(base, hedge.salt_with(&random, b"ctx", b"ad", b"plaintexT"));
+        assert_ne!(
+            base,
+            hedge.salt_with(&[8u8; 32], b"ctx", b"ad", b"plaintext")
+        );
+        // Moving bytes between associated data and plaintext changes it too (lengths are bound).
+        assert_ne!(base, hedge.salt_with(&random, b"ctx", b"adp", b"laintext"));
+        assert_ne!(base, hedge.salt_with(&random, b"ctx", b"", b"adplaintext"));
+        // Another sending secret, another salt.
+        assert_ne!(
+            base,
+            HedgeKey::derive(b"other secret").salt_with(&random, b"ctx", b"ad", b"plaintext")
+        );
+        // Deterministic: the same inputs, the same salt (equality is all it reveals).
+        assert_eq!(base, hedge.salt_with(&random, b"ctx", b"ad", b"plaintext"));
+    }
+
+    #[test]
+    fn hedged_salt_matches_its_definition() {
+        // SPEC.md §3.5 recomputed with the raw primitives.
+        let secret = b"k";
+        let mut keys = [0u8; 48];
+        derive_labeled(b"", secret, b"hedge", b"", &mut keys).unwrap();
+        let (prf, h) = keys.split_at(32);
+        let mut polyval = Polyval::new(&<[u8; 16]>::try_from(h).unwrap().into());
+        polyval.update_padded(b"ad");
+        polyval.update_padded(b"pt!");
+        let mut lengths = [0u8; 16];
+        lengths[0] = 16; // 2 bytes = 16 bits
+        lengths[8] = 24; // 3 bytes = 24 bits
+        polyval.update(&[lengths.into()]);
+        let digest: [u8; 16] = polyval.finalize().into();
+        let mut context = alloc::vec![5u8; 32];
+        context.extend_from_slice(b"ctx");
+        context.extend_from_slice(&digest);
+        let mut expected = [0u8; 16];
+        let prk = Prk(<[u8; 32]>::try_from(prf).unwrap());
+        prk.expand_labeled(b"hedged salt", &context, &mut expected)
+            .unwrap();
+        let hedge = HedgeKey::derive(secret);
+        assert_eq!(hedge.salt_with(&[5u8; 32], b"ctx", b"ad", b"pt!"), expected);
+    }
 
     #[test]
     fn labelled_info_layout_matches_spec() {
@@ -215,6 +422,26 @@ mod tests {
         );
         let mut max = alloc::vec![0u8; MAX_OUTPUT_LEN];
         assert!(hkdf_sha256(b"", b"k", b"", &mut max).is_ok());
+    }
+
+    #[test]
+    fn output_length_is_checked_before_label_length() {
+        let label = [b'x'; 256];
+        // Just over the HKDF limit, and beyond what u16(L) can encode.
+        for len in [MAX_OUTPUT_LEN + 1, usize::from(u16::MAX) + 1] {
+            let mut out = alloc::vec![0u8; len];
+            assert_eq!(
+                derive_labeled(b"", b"k", &label, b"", &mut out),
+                Err(KdfError::OutputTooLong),
+                "L = {len}"
+            );
+            assert_eq!(
+                Prk::extract(b"", b"k").expand_labeled(&label, b"", &mut out),
+                Err(KdfError::OutputTooLong),
+                "L = {len}"
+            );
+            assert!(out.iter().all(|&b| b == 0), "nothing written");
+        }
     }
 
     #[test]

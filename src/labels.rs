@@ -33,7 +33,19 @@ pub mod kdf {
     pub const GROUP_MESSAGE: &[u8] = b"group message";
     /// The stream keys of one attachment (SPEC.md §9.2).
     pub const ATTACHMENT: &[u8] = b"attachment";
+    /// The hedging keys of a sending secret (SPEC.md §3.5).
+    pub const HEDGE: &[u8] = b"hedge";
+    /// A hedged per-message salt (SPEC.md §3.5).
+    pub const HEDGED_SALT: &[u8] = b"hedged salt";
+    /// The keys of a sealed state blob (SPEC.md §12).
+    pub const STATE_BLOB: &[u8] = b"state blob";
+    /// A hedged sealer's file key and salt, from its randomness and the content digest
+    /// (SPEC.md §9.1).
+    pub const ATTACHMENT_HEDGE: &[u8] = b"attachment hedge";
 }
+
+/// The BLAKE3 key-derivation context of an attachment's content digest (SPEC.md §9.4).
+pub const ATTACHMENT_CONTENT_CONTEXT: &str = "letterseal/LS3/v1 attachment content";
 
 /// Labels (domains) of Ed25519 signatures.
 pub mod sig {

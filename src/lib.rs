@@ -22,6 +22,7 @@
 //! | [`group`] | §8 | rosters, signed epoch distributions, per-sender signed group messages |
 //! | `legacy` (feature `legacy`) | §11 | byte-compatible LINE Letter Sealing v1/v2, for interoperability |
 //! | [`attachment`] | §9 | streaming, key-committing, random-access file sealing |
+//! | [`state`] | §12 | sealed, versioned state blobs with rollback detection |
 //! | `vectors` (feature `vectors`) | §10 | the test-vector schema, checker and generator |
 //!
 //! ```
@@ -64,6 +65,7 @@ pub mod pairwise;
 pub mod registration;
 pub mod safety_number;
 mod serde_hex;
+pub mod state;
 pub mod time;
 #[cfg(feature = "vectors")]
 pub mod vectors;

@@ -21,6 +21,8 @@ use std::path::PathBuf;
 
 #[path = "../fuzz/logic/attachment_open.rs"]
 mod attachment_open;
+#[path = "../fuzz/logic/attachment_seal.rs"]
+mod attachment_seal;
 #[path = "../fuzz/logic/bundle_verify.rs"]
 mod bundle_verify;
 #[path = "../fuzz/logic/codec_reader.rs"]
@@ -44,6 +46,8 @@ mod pairwise_open;
 mod sealing_key_checks;
 #[path = "../fuzz/logic/state_deserialize.rs"]
 mod state_deserialize;
+#[path = "../fuzz/logic/state_import.rs"]
+mod state_import;
 
 /// `fuzz/corpus/<target>/`.
 fn corpus_dir(target: &str) -> PathBuf {
@@ -418,6 +422,25 @@ fn attachment_open_corpus() {
     );
 }
 
+#[test]
+fn attachment_seal_corpus() {
+    let files = replay("attachment_seal", attachment_seal::check);
+    require_outcomes(
+        "attachment_seal",
+        &files,
+        attachment_seal::outcome,
+        &["content", "unbound", "hedged", "ContentDigestMismatch"],
+    );
+}
+
+/// Writes the seed corpus of `attachment_seal`:
+/// `cargo test --test fuzz_corpus -- --ignored regenerate_attachment_seal_seeds`.
+#[test]
+#[ignore = "writes fuzz/corpus/attachment_seal; run by hand to regenerate the seeds"]
+fn regenerate_attachment_seal_seeds() {
+    write_seeds("attachment_seal", &attachment_seal::seeds());
+}
+
 /// Writes the seed corpus of `attachment_open` from its fixture:
 /// `cargo test --test fuzz_corpus -- --ignored regenerate_attachment_open_seeds`.
 #[test]
@@ -509,6 +532,25 @@ fn regenerate_state_deserialize_seeds() {
     write_seeds("state_deserialize", &state_deserialize::seeds());
 }
 
+#[test]
+fn state_import_corpus() {
+    let files = replay("state_import", state_import::check);
+    require_outcomes(
+        "state_import",
+        &files,
+        state_import::outcome,
+        &["ok", "WrongKind", "Invalid", "Tampered"],
+    );
+}
+
+/// Writes the seed corpus of `state_import` from its fixture:
+/// `cargo test --test fuzz_corpus --all-features -- --ignored regenerate_state_import_seeds`.
+#[test]
+#[ignore = "writes fuzz/corpus/state_import; run by hand to regenerate the seeds"]
+fn regenerate_state_import_seeds() {
+    write_seeds("state_import", &state_import::seeds());
+}
+
 // ---- generated corpora are current ------------------------------------------
 
 /// Every generated seed is checked in unchanged: regenerating gives the same
@@ -540,9 +582,19 @@ fn generated_seeds_are_current() {
         "regenerate_attachment_open_seeds",
     );
     require_current(
+        "attachment_seal",
+        &attachment_seal::seeds(),
+        "regenerate_attachment_seal_seeds",
+    );
+    require_current(
         "state_deserialize",
         &state_deserialize::seeds(),
         "regenerate_state_deserialize_seeds",
+    );
+    require_current(
+        "state_import",
+        &state_import::seeds(),
+        "regenerate_state_import_seeds",
     );
     #[cfg(feature = "legacy")]
     require_current(

@@ -485,13 +485,13 @@ fn wraps_bind_group_epoch_and_roster() {
     let mut session = Session::new(&bob.keys, &w.devices[0].bundle).unwrap();
     let wrong = letterseal::group::wrap_associated_data(&w.id, 2, &dist.core().roster_hash);
     assert_eq!(
-        session.open(&bob.keys, &wrap, &wrong).unwrap_err(),
+        session.open(&bob.keys, now(), &wrap, &wrong).unwrap_err(),
         OpenError::AuthenticationFailed
     );
     let right = letterseal::group::wrap_associated_data(&w.id, 1, &dist.core().roster_hash);
     assert_eq!(
         session
-            .open(&bob.keys, &wrap, &right)
+            .open(&bob.keys, now(), &wrap, &right)
             .unwrap()
             .plaintext
             .len(),

@@ -457,20 +457,20 @@ fn commitment_rejects_a_ciphertext_valid_under_two_keys() {
     // and the K2 plaintext.
     let before = state(&from_carol);
     assert_eq!(
-        from_carol.open(&w.bob, &message, b"").unwrap_err(),
+        from_carol.open(&w.bob, now(), &message, b"").unwrap_err(),
         OpenError::CommitmentMismatch
     );
     assert_eq!(state(&from_carol), before, "a failed open changes no state");
 
     // (2) Bob's session with Alice opens the same bytes to the K1 plaintext.
-    let opened = from_alice.open(&w.bob, &message, b"").unwrap();
+    let opened = from_alice.open(&w.bob, now(), &message, b"").unwrap();
     assert_eq!(opened.plaintext.as_slice(), p1.as_slice());
     assert_eq!(opened.counter, 7);
     assert_eq!(opened.sender_key_id, w.alice_bundle.sealing_key_id());
 
     // Alice accepting does not open the door for Carol: still rejected.
     assert_eq!(
-        from_carol.open(&w.bob, &message, b"").unwrap_err(),
+        from_carol.open(&w.bob, now(), &message, b"").unwrap_err(),
         OpenError::CommitmentMismatch
     );
     assert_eq!(state(&from_carol), before);
@@ -501,13 +501,13 @@ fn committing_to_the_other_key_does_not_help() {
     // fields, so K1 is unchanged) and sees K2's commitment: check 7 fails
     // before the tag (which would fail too, see above) is looked at.
     assert_eq!(
-        from_alice.open(&w.bob, &message, b"").unwrap_err(),
+        from_alice.open(&w.bob, now(), &message, b"").unwrap_err(),
         OpenError::CommitmentMismatch
     );
     // The session with Carol derives K2, whose commitment now matches, but the
     // AAD (the header) changed since the tag was computed.
     assert_eq!(
-        from_carol.open(&w.bob, &message, b"").unwrap_err(),
+        from_carol.open(&w.bob, now(), &message, b"").unwrap_err(),
         OpenError::AuthenticationFailed
     );
     assert_eq!(state(&from_alice), alice_before);
@@ -521,12 +521,12 @@ fn committing_to_the_other_key_does_not_help() {
     let p2 = aead::open(&k2.aead_key, &k2.nonce, &swapped_aad, &body).unwrap();
     let message = wire(&swapped, &body);
     assert_eq!(
-        from_alice.open(&w.bob, &message, b"").unwrap_err(),
+        from_alice.open(&w.bob, now(), &message, b"").unwrap_err(),
         OpenError::CommitmentMismatch
     );
     assert_eq!(state(&from_alice), alice_before);
     // This also confirms K2 is exactly what Bob's session with Carol derives.
-    let opened = from_carol.open(&w.bob, &message, b"").unwrap();
+    let opened = from_carol.open(&w.bob, now(), &message, b"").unwrap();
     assert_eq!(opened.plaintext.as_slice(), p2.as_slice());
     assert_eq!(&opened.plaintext[32..], TEXT_UNDER_K2);
 }

@@ -76,6 +76,7 @@ impl Pair {
             .seal(
                 &self.alice.keys,
                 &mut self.rng,
+                now(),
                 ContentType::Text,
                 text,
                 b"",
@@ -84,7 +85,7 @@ impl Pair {
     }
 
     fn b_opens(&mut self, sealed: &[u8]) -> Result<letterseal::pairwise::Opened, OpenError> {
-        self.at_bob.open(&self.bob.keys, sealed, b"")
+        self.at_bob.open(&self.bob.keys, now(), sealed, b"")
     }
 }
 
@@ -111,22 +112,32 @@ fn round_trip_sizes_and_content_types() {
             let ad = format!("conversation {i}/{j}");
             let sealed = p
                 .at_alice
-                .seal(&p.alice.keys, &mut p.rng, ct, &plaintext, ad.as_bytes())
+                .seal(
+                    &p.alice.keys,
+                    &mut p.rng,
+                    now(),
+                    ct,
+                    &plaintext,
+                    ad.as_bytes(),
+                )
                 .unwrap();
             assert_eq!(
                 sealed.len(),
                 plaintext.len() + letterseal::pairwise::OVERHEAD
             );
-            let opened = p.at_bob.open(&p.bob.keys, &sealed, ad.as_bytes()).unwrap();
+            let opened = p
+                .at_bob
+                .open(&p.bob.keys, now(), &sealed, ad.as_bytes())
+                .unwrap();
             assert_eq!(opened.plaintext.as_slice(), plaintext.as_slice());
             assert_eq!(opened.content_type, ct);
             assert_eq!(opened.skipped, 0);
             // And the other direction.
             let back = p
                 .at_bob
-                .seal(&p.bob.keys, &mut p.rng, ct, &plaintext, b"")
+                .seal(&p.bob.keys, &mut p.rng, now(), ct, &plaintext, b"")
                 .unwrap();
-            let opened = p.at_alice.open(&p.alice.keys, &back, b"").unwrap();
+            let opened = p.at_alice.open(&p.alice.keys, now(), &back, b"").unwrap();
             assert_eq!(opened.plaintext.as_slice(), plaintext.as_slice());
         }
     }
@@ -141,14 +152,21 @@ fn every_single_byte_change_fails_and_changes_nothing() {
     ] {
         let sealed = p
             .at_alice
-            .seal(&p.alice.keys, &mut p.rng, ContentType::Text, text, ad)
+            .seal(
+                &p.alice.keys,
+                &mut p.rng,
+                now(),
+                ContentType::Text,
+                text,
+                ad,
+            )
             .unwrap();
         let before = state(&p.at_bob);
         for i in 0..sealed.len() {
             for mask in [0x01u8, 0x80] {
                 let mut bad = sealed.clone();
                 bad[i] ^= mask;
-                let err = p.at_bob.open(&p.bob.keys, &bad, ad).unwrap_err();
+                let err = p.at_bob.open(&p.bob.keys, now(), &bad, ad).unwrap_err();
                 // Header bytes fail on format, key ids, window or commitment; the body on the tag.
                 if i >= HEADER_LEN {
                     assert_eq!(err, OpenError::AuthenticationFailed, "byte {i}");
@@ -163,7 +181,7 @@ fn every_single_byte_change_fails_and_changes_nothing() {
         // The genuine message still opens afterwards.
         assert_eq!(
             p.at_bob
-                .open(&p.bob.keys, &sealed, ad)
+                .open(&p.bob.keys, now(), &sealed, ad)
                 .unwrap()
                 .plaintext
                 .as_slice(),
@@ -184,23 +202,23 @@ fn header_tampering_is_caught_by_the_intended_check() {
     let at_bob = &mut p.at_bob;
     let bob = &p.bob.keys;
     assert_eq!(
-        at_bob.open(bob, &flip(0), b"").unwrap_err(),
+        at_bob.open(bob, now(), &flip(0), b"").unwrap_err(),
         OpenError::UnsupportedVersion(0)
     );
     assert!(matches!(
-        at_bob.open(bob, &flip(1), b"").unwrap_err(),
+        at_bob.open(bob, now(), &flip(1), b"").unwrap_err(),
         OpenError::Malformed(_)
     ));
     assert_eq!(
-        at_bob.open(bob, &flip(3), b"").unwrap_err(),
+        at_bob.open(bob, now(), &flip(3), b"").unwrap_err(),
         OpenError::CommitmentMismatch
     ); // content type
     assert!(matches!(
-        at_bob.open(bob, &flip(4), b"").unwrap_err(),
+        at_bob.open(bob, now(), &flip(4), b"").unwrap_err(),
         OpenError::UnknownSenderKey(_)
     ));
     assert!(matches!(
-        at_bob.open(bob, &flip(20), b"").unwrap_err(),
+        at_bob.open(bob, now(), &flip(20), b"").unwrap_err(),
         OpenError::UnknownRecipientKey(_)
     ));
     // Only one half of the reflection pattern (sender key is Bob's own, recipient key is not
@@ -208,30 +226,30 @@ fn header_tampering_is_caught_by_the_intended_check() {
     let mut from_self = sealed.clone();
     from_self.copy_within(20..36, 4);
     assert_eq!(
-        at_bob.open(bob, &from_self, b"").unwrap_err(),
+        at_bob.open(bob, now(), &from_self, b"").unwrap_err(),
         OpenError::UnknownSenderKey(header(&from_self).sender_key_id)
     );
     // The other half (recipient key is Alice's, sender key is Alice's): unknown recipient.
     let mut to_peer = sealed.clone();
     to_peer.copy_within(4..20, 20);
     assert_eq!(
-        at_bob.open(bob, &to_peer, b"").unwrap_err(),
+        at_bob.open(bob, now(), &to_peer, b"").unwrap_err(),
         OpenError::UnknownRecipientKey(header(&to_peer).recipient_key_id)
     );
     assert_eq!(
-        at_bob.open(bob, &flip(43), b"").unwrap_err(),
+        at_bob.open(bob, now(), &flip(43), b"").unwrap_err(),
         OpenError::CommitmentMismatch
     ); // counter
     assert_eq!(
-        at_bob.open(bob, &flip(44), b"").unwrap_err(),
+        at_bob.open(bob, now(), &flip(44), b"").unwrap_err(),
         OpenError::CommitmentMismatch
     ); // salt
     assert_eq!(
-        at_bob.open(bob, &flip(60), b"").unwrap_err(),
+        at_bob.open(bob, now(), &flip(60), b"").unwrap_err(),
         OpenError::CommitmentMismatch
     ); // commitment
     assert_eq!(
-        at_bob.open(bob, &flip(HEADER_LEN), b"").unwrap_err(),
+        at_bob.open(bob, now(), &flip(HEADER_LEN), b"").unwrap_err(),
         OpenError::AuthenticationFailed
     );
 }
@@ -241,31 +259,44 @@ fn wrong_associated_data_truncation_and_extension_fail() {
     let mut p = pair(4);
     let sealed = p
         .at_alice
-        .seal(&p.alice.keys, &mut p.rng, ContentType::Text, b"hi", b"ad")
+        .seal(
+            &p.alice.keys,
+            &mut p.rng,
+            now(),
+            ContentType::Text,
+            b"hi",
+            b"ad",
+        )
         .unwrap();
     let before = state(&p.at_bob);
     assert_eq!(
-        p.at_bob.open(&p.bob.keys, &sealed, b"ad!").unwrap_err(),
+        p.at_bob
+            .open(&p.bob.keys, now(), &sealed, b"ad!")
+            .unwrap_err(),
         OpenError::AuthenticationFailed
     );
     assert_eq!(
-        p.at_bob.open(&p.bob.keys, &sealed, b"").unwrap_err(),
+        p.at_bob.open(&p.bob.keys, now(), &sealed, b"").unwrap_err(),
         OpenError::AuthenticationFailed
     );
     for len in 0..sealed.len() {
         assert!(
-            p.at_bob.open(&p.bob.keys, &sealed[..len], b"ad").is_err(),
+            p.at_bob
+                .open(&p.bob.keys, now(), &sealed[..len], b"ad")
+                .is_err(),
             "prefix {len}"
         );
     }
     let mut longer = sealed.clone();
     longer.push(0);
     assert_eq!(
-        p.at_bob.open(&p.bob.keys, &longer, b"ad").unwrap_err(),
+        p.at_bob
+            .open(&p.bob.keys, now(), &longer, b"ad")
+            .unwrap_err(),
         OpenError::AuthenticationFailed
     );
     assert_eq!(state(&p.at_bob), before);
-    assert!(p.at_bob.open(&p.bob.keys, &sealed, b"ad").is_ok());
+    assert!(p.at_bob.open(&p.bob.keys, now(), &sealed, b"ad").is_ok());
 }
 
 #[test]
@@ -276,24 +307,26 @@ fn wrong_session_or_wrong_device_fails() {
     let bob2 = device(&mut p.rng, "bob", 2);
     let mut at_bob2 = Session::new(&bob2.keys, &p.alice.bundle).unwrap();
     assert!(matches!(
-        at_bob2.open(&bob2.keys, &sealed, b"").unwrap_err(),
+        at_bob2.open(&bob2.keys, now(), &sealed, b"").unwrap_err(),
         OpenError::UnknownRecipientKey(_)
     ));
     // Carol has a session with Bob; Alice's message is not from her.
     let carol = device(&mut p.rng, "carol", 1);
     let mut bob_carol = Session::new(&p.bob.keys, &carol.bundle).unwrap();
     assert!(matches!(
-        bob_carol.open(&p.bob.keys, &sealed, b"").unwrap_err(),
+        bob_carol
+            .open(&p.bob.keys, now(), &sealed, b"")
+            .unwrap_err(),
         OpenError::UnknownSenderKey(_)
     ));
     // Passing the wrong device to a session is refused outright.
     assert_eq!(
-        p.at_bob.open(&bob2.keys, &sealed, b"").unwrap_err(),
+        p.at_bob.open(&bob2.keys, now(), &sealed, b"").unwrap_err(),
         OpenError::WrongDevice
     );
     assert_eq!(
         p.at_alice
-            .seal(&p.bob.keys, &mut p.rng, ContentType::Text, b"", b"")
+            .seal(&p.bob.keys, &mut p.rng, now(), ContentType::Text, b"", b"")
             .unwrap_err(),
         SealError::WrongDevice
     );
@@ -305,12 +338,12 @@ fn wrong_session_or_wrong_device_fails() {
     let moved = DeviceKeys::from_identity(other_address, same_identity);
     for wrong in [&reinstalled, &moved] {
         assert_eq!(
-            p.at_bob.open(wrong, &sealed, b"").unwrap_err(),
+            p.at_bob.open(wrong, now(), &sealed, b"").unwrap_err(),
             OpenError::WrongDevice
         );
         assert_eq!(
             p.at_bob
-                .seal(wrong, &mut p.rng, ContentType::Text, b"", b"")
+                .seal(wrong, &mut p.rng, now(), ContentType::Text, b"", b"")
                 .unwrap_err(),
             SealError::WrongDevice
         );
@@ -373,7 +406,9 @@ fn reflection_is_refused_and_directions_have_different_chains() {
     let sealed = p.a_to_b(b"to Bob");
     let before = state(&p.at_alice);
     assert_eq!(
-        p.at_alice.open(&p.alice.keys, &sealed, b"").unwrap_err(),
+        p.at_alice
+            .open(&p.alice.keys, now(), &sealed, b"")
+            .unwrap_err(),
         OpenError::Reflected
     );
     assert_eq!(state(&p.at_alice), before);
@@ -402,9 +437,16 @@ fn reflection_is_refused_and_directions_have_different_chains() {
     // Bob's reply still opens for Alice.
     let reply = p
         .at_bob
-        .seal(&p.bob.keys, &mut p.rng, ContentType::Text, b"hi", b"")
+        .seal(
+            &p.bob.keys,
+            &mut p.rng,
+            now(),
+            ContentType::Text,
+            b"hi",
+            b"",
+        )
         .unwrap();
-    assert!(p.at_alice.open(&p.alice.keys, &reply, b"").is_ok());
+    assert!(p.at_alice.open(&p.alice.keys, now(), &reply, b"").is_ok());
 }
 
 #[test]
@@ -434,7 +476,9 @@ fn unknown_key_share_gives_unrelated_keys() {
     let sealed = p.a_to_b(b"from Alice");
     let before = state(&bob_carol);
     assert_eq!(
-        bob_carol.open(&p.bob.keys, &sealed, b"").unwrap_err(),
+        bob_carol
+            .open(&p.bob.keys, now(), &sealed, b"")
+            .unwrap_err(),
         OpenError::CommitmentMismatch
     );
     assert_eq!(state(&bob_carol), before);
@@ -445,6 +489,7 @@ fn unknown_key_share_gives_unrelated_keys() {
         .seal(
             &p.bob.keys,
             &mut p.rng,
+            now(),
             ContentType::Text,
             b"for Carol",
             b"",
@@ -452,7 +497,9 @@ fn unknown_key_share_gives_unrelated_keys() {
         .unwrap();
     let mut alice_bob = Session::new(&p.alice.keys, &p.bob.bundle).unwrap();
     assert_eq!(
-        alice_bob.open(&p.alice.keys, &to_carol, b"").unwrap_err(),
+        alice_bob
+            .open(&p.alice.keys, now(), &to_carol, b"")
+            .unwrap_err(),
         OpenError::CommitmentMismatch
     );
 
@@ -474,18 +521,25 @@ fn unknown_key_share_gives_unrelated_keys() {
     );
     let mut carol_bob = Session::new(&carol, &p.bob.bundle).unwrap();
     let from_carol = carol_bob
-        .seal(&carol, &mut p.rng, ContentType::Text, b"I am Alice", b"")
+        .seal(
+            &carol,
+            &mut p.rng,
+            now(),
+            ContentType::Text,
+            b"I am Alice",
+            b"",
+        )
         .unwrap();
     let mut fresh_bob_alice = Session::new(&p.bob.keys, &p.alice.bundle).unwrap();
     assert_eq!(
         fresh_bob_alice
-            .open(&p.bob.keys, &from_carol, b"")
+            .open(&p.bob.keys, now(), &from_carol, b"")
             .unwrap_err(),
         OpenError::CommitmentMismatch
     );
     assert_eq!(
         bob_carol
-            .open(&p.bob.keys, &from_carol, b"")
+            .open(&p.bob.keys, now(), &from_carol, b"")
             .unwrap()
             .plaintext
             .as_slice(),
@@ -553,7 +607,14 @@ fn counter_exhaustion_is_an_error_not_a_wrap() {
     let before = state(&p.at_alice);
     assert_eq!(
         p.at_alice
-            .seal(&p.alice.keys, &mut p.rng, ContentType::Text, b"", b"")
+            .seal(
+                &p.alice.keys,
+                &mut p.rng,
+                now(),
+                ContentType::Text,
+                b"",
+                b""
+            )
             .unwrap_err(),
         SealError::CounterExhausted
     );
@@ -587,8 +648,15 @@ fn rotation_on_both_sides_and_retire() {
         let mut json: serde_json::Value = serde_json::to_value(&old).unwrap();
         json["peer_current"] = serde_json::to_value(old_bob_key).unwrap();
         old = serde_json::from_value(json).unwrap();
-        old.seal(&p.alice.keys, &mut p.rng, ContentType::Text, b"late", b"")
-            .unwrap()
+        old.seal(
+            &p.alice.keys,
+            &mut p.rng,
+            now(),
+            ContentType::Text,
+            b"late",
+            b"",
+        )
+        .unwrap()
     };
     assert!(p.bob.keys.retire(old_bob_key));
     let before = state(&p.at_bob);
@@ -627,7 +695,14 @@ fn removing_a_peer_key() {
     let old_bob = p.bob.bundle.sealing_key_id();
     let from_old = p
         .at_bob
-        .seal(&p.bob.keys, &mut p.rng, ContentType::Text, b"old", b"")
+        .seal(
+            &p.bob.keys,
+            &mut p.rng,
+            now(),
+            ContentType::Text,
+            b"old",
+            b"",
+        )
         .unwrap();
     // The current key cannot be removed; a key never learned is not there to remove.
     assert!(!p.at_alice.remove_peer_key(old_bob));
@@ -641,7 +716,14 @@ fn removing_a_peer_key() {
     p.at_alice.add_peer_bundle(&new_bob).unwrap();
     let from_new = p
         .at_bob
-        .seal(&p.bob.keys, &mut p.rng, ContentType::Text, b"new", b"")
+        .seal(
+            &p.bob.keys,
+            &mut p.rng,
+            now(),
+            ContentType::Text,
+            b"new",
+            b"",
+        )
         .unwrap();
     assert!(p.at_alice.remove_peer_key(old_bob));
     assert!(!p.at_alice.remove_peer_key(old_bob));
@@ -649,11 +731,16 @@ fn removing_a_peer_key() {
     // Messages from the removed key are now from an unknown key; the new key still works.
     let before = state(&p.at_alice);
     assert_eq!(
-        p.at_alice.open(&p.alice.keys, &from_old, b"").unwrap_err(),
+        p.at_alice
+            .open(&p.alice.keys, now(), &from_old, b"")
+            .unwrap_err(),
         OpenError::UnknownSenderKey(old_bob)
     );
     assert_eq!(state(&p.at_alice), before);
-    let o = p.at_alice.open(&p.alice.keys, &from_new, b"").unwrap();
+    let o = p
+        .at_alice
+        .open(&p.alice.keys, now(), &from_new, b"")
+        .unwrap();
     assert_eq!(
         (o.sender_key_id, o.plaintext.as_slice()),
         (new_bob.sealing_key_id(), &b"new"[..])
@@ -695,14 +782,14 @@ fn state_round_trips_and_unknown_versions_are_refused() {
     let bob_keys: DeviceKeys = serde_json::from_str(&device_state).unwrap();
     assert_eq!(
         restored
-            .open(&bob_keys, &m1, b"")
+            .open(&bob_keys, now(), &m1, b"")
             .unwrap()
             .plaintext
             .as_slice(),
         b"one"
     );
     assert_eq!(
-        restored.open(&bob_keys, &m0, b"").unwrap_err(),
+        restored.open(&bob_keys, now(), &m0, b"").unwrap_err(),
         OpenError::Replay { counter: 0 }
     );
 
@@ -737,11 +824,13 @@ fn golden_state_files_load() {
     let bob_keys: DeviceKeys = serde_json::from_str(&read("device-v1.json")).unwrap();
     let mut at_bob: Session = serde_json::from_str(&read("session-v1.json")).unwrap();
     let message = hex::decode(read("message-v1.hex").trim()).unwrap();
-    let opened = at_bob.open(&bob_keys, &message, b"golden").unwrap();
+    let opened = at_bob.open(&bob_keys, now(), &message, b"golden").unwrap();
     assert_eq!(opened.plaintext.as_slice(), b"saved by letterseal 0.1.0");
     assert_eq!(opened.counter, 1);
     assert_eq!(
-        at_bob.open(&bob_keys, &message, b"golden").unwrap_err(),
+        at_bob
+            .open(&bob_keys, now(), &message, b"golden")
+            .unwrap_err(),
         OpenError::Replay { counter: 1 }
     );
 }
@@ -757,6 +846,7 @@ fn write_golden_files() {
         .seal(
             &p.alice.keys,
             &mut p.rng,
+            now(),
             ContentType::Text,
             b"saved by letterseal 0.1.0",
             b"golden",
@@ -788,8 +878,8 @@ proptest! {
     ) {
         let mut p = pair(20);
         let ct = ContentType::from(code);
-        let sealed = p.at_alice.seal(&p.alice.keys, &mut p.rng, ct, &plaintext, &ad).unwrap();
-        let opened = p.at_bob.open(&p.bob.keys, &sealed, &ad).unwrap();
+        let sealed = p.at_alice.seal(&p.alice.keys, &mut p.rng, now(), ct, &plaintext, &ad).unwrap();
+        let opened = p.at_bob.open(&p.bob.keys, now(), &sealed, &ad).unwrap();
         prop_assert_eq!(opened.plaintext.as_slice(), plaintext.as_slice());
         prop_assert_eq!(opened.content_type, ct);
     }

@@ -1,7 +1,9 @@
-//! Saved states load strictly (SPEC.md §7.7, §8.8): every object of a saved `Session`,
-//! `DeviceKeys` and `Group` refuses an unknown field and a repeated one, so a state is
-//! never partially understood (found by the `state_deserialize` fuzz target: unknown
-//! fields were skipped unread, even with bytes that are not UTF-8).
+//! The JSON form of saved states (feature `json-state`, SPEC.md §12.3) loads strictly:
+//! every object of a saved `Session`, `DeviceKeys` and `Group` refuses an unknown field,
+//! a repeated one and a missing one (no field defaults, not even an `Option`), so a state
+//! is never partially understood (found by the `state_deserialize` fuzz target: unknown
+//! fields were skipped unread, even with bytes that are not UTF-8); and each state's
+//! invariants are checked, naming the field.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -75,8 +77,9 @@ fn with_object_text(value: &Value, path: &[Value], object_text: &str) -> String 
         .replacen(&format!("\"{MARKER}\""), object_text, 1)
 }
 
-/// The saved state loads; with an unknown field added to any one of its objects, or the
-/// first field of any object written twice, it does not. Returns the number of objects.
+/// The saved state loads; with an unknown field added to any one of its objects, the
+/// first field of any object written twice, or any field of any object deleted, it does
+/// not. Returns the number of objects.
 fn loads_strictly<T: serde::Serialize + DeserializeOwned>(state: &T, what: &str) -> usize {
     let value = serde_json::to_value(state).unwrap();
     assert!(serde_json::from_value::<T>(value.clone()).is_ok());
@@ -98,6 +101,21 @@ fn loads_strictly<T: serde::Serialize + DeserializeOwned>(state: &T, what: &str)
             error.to_string().starts_with("unknown field `unknown`"),
             "{what} at {path:?}: {error}"
         );
+
+        for key in object.keys() {
+            let mut without = object.clone();
+            without.remove(key);
+            let text = with_object_text(&value, path, &Value::from(without).to_string());
+            let error = serde_json::from_str::<T>(&text).err().unwrap_or_else(|| {
+                panic!("{what}: field {key:?} deleted at {path:?} was accepted")
+            });
+            assert!(
+                error
+                    .to_string()
+                    .starts_with(&format!("missing field `{key}`")),
+                "{what}: deleting {key:?} at {path:?}: {error}"
+            );
+        }
 
         if let Some((key, field)) = object.iter().next() {
             // A repeated field can only be written as text.
@@ -129,9 +147,9 @@ fn session_device_and_group_states_load_strictly() {
     let mut at_alice = Session::new(&alice, &bob_bundle).unwrap();
     let mut at_bob = Session::new(&bob, &alice_bundle).unwrap();
     let sealed = at_alice
-        .seal(&alice, &mut rng, ContentType::Text, b"hi", b"")
+        .seal(&alice, &mut rng, now(), ContentType::Text, b"hi", b"")
         .unwrap();
-    at_bob.open(&bob, &sealed, b"").unwrap();
+    at_bob.open(&bob, now(), &sealed, b"").unwrap();
     assert!(loads_strictly(&at_bob, "Session") >= 5);
     assert!(loads_strictly(&bob, "DeviceKeys") >= 3);
 
@@ -151,4 +169,129 @@ fn session_device_and_group_states_load_strictly() {
         .seal(&mut rng, &alice, ContentType::Text, b"to the group", b"")
         .unwrap();
     assert!(loads_strictly(&group, "Group") >= 6);
+}
+
+/// `state` with the JSON value at `path` replaced by `f(old value)`.
+fn edited<T: serde::Serialize>(state: &T, path: &[&str], f: impl Fn(&mut Value)) -> Value {
+    let mut value = serde_json::to_value(state).unwrap();
+    let mut at = &mut value;
+    for step in path {
+        at = match step.parse::<usize>() {
+            Ok(i) => &mut at[i],
+            Err(_) => &mut at[*step],
+        };
+    }
+    f(at);
+    value
+}
+
+fn refused<T: DeserializeOwned>(value: Value, expect: &str) {
+    let error = serde_json::from_value::<T>(value)
+        .err()
+        .unwrap_or_else(|| panic!("accepted a state breaking {expect}"));
+    assert!(
+        error.to_string().contains(expect),
+        "expected an error naming {expect}, got: {error}"
+    );
+}
+
+/// Values the invariants of SPEC.md §12.2 forbid are refused, naming the field; changes
+/// that provably do not change behaviour (the order of the peer's keys) are accepted.
+#[test]
+fn states_breaking_an_invariant_are_refused() {
+    let mut rng = ChaCha20Rng::from_seed([22; 32]);
+    let (mut alice, alice_bundle) = device(&mut rng, "alice");
+    let (bob, bob_bundle) = device(&mut rng, "bob");
+    let newer = alice
+        .add_sealing_key(&mut rng, now().saturating_add(60), 86_400)
+        .verify(&RegistrationPolicy::default(), now(), None, &NoDirectory)
+        .unwrap();
+    let mut at_alice = Session::new(&alice, &bob_bundle).unwrap();
+    let mut at_bob = Session::new(&bob, &alice_bundle).unwrap();
+    at_bob.add_peer_bundle(&newer).unwrap();
+    for _ in 0..3 {
+        let m = at_alice
+            .seal(&alice, &mut rng, now(), ContentType::Text, b"x", b"")
+            .unwrap();
+        at_bob.open(&bob, now(), &m, b"").unwrap();
+    }
+
+    // The replay window: the highest counter must be marked, no bit above it, none without it.
+    refused::<Session>(
+        edited(&at_bob, &["window", "seen", "0"], |v| *v = 0.into()),
+        "window",
+    );
+    refused::<Session>(
+        edited(&at_bob, &["window", "seen", "0"], |v| *v = 0b1_0111.into()),
+        "window",
+    );
+    refused::<Session>(
+        edited(&at_bob, &["window", "highest"], |v| *v = Value::Null),
+        "window",
+    );
+    refused::<Session>(
+        edited(&at_bob, &["window", "highest"], |v| *v = 1.into()),
+        "window",
+    );
+    // Peer keys: the current one must be known, windows not empty, ids must match the keys.
+    refused::<Session>(
+        edited(&at_bob, &["peer_current"], |v| *v = "00".repeat(16).into()),
+        "peer_current",
+    );
+    refused::<Session>(
+        edited(&at_bob, &["peer_keys", "0", "not_after"], |v| *v = 0.into()),
+        "peer_keys.not_after",
+    );
+    refused::<Session>(
+        edited(&at_bob, &["peer_keys", "0", "key_id"], |v| {
+            *v = "11".repeat(16).into()
+        }),
+        "peer_keys.key_id",
+    );
+    refused::<Session>(
+        edited(&at_bob, &["peer_keys"], |v| {
+            let first = v[0].clone();
+            v.as_array_mut().unwrap().push(first);
+        }),
+        "peer_keys.repeated",
+    );
+    refused::<Session>(
+        edited(&at_bob, &["peer_keys"], |v| *v = Value::Array(vec![])),
+        "peer_keys",
+    );
+    refused::<Session>(
+        edited(&at_bob, &["peer"], |v| {
+            *v = serde_json::to_value(&at_bob).unwrap()["local"].clone()
+        }),
+        "peer",
+    );
+    // Reordering the peer's keys changes nothing (lookups are by id): accepted, same state.
+    let reordered = edited(&at_bob, &["peer_keys"], |v| {
+        v.as_array_mut().unwrap().reverse()
+    });
+    let loaded: Session = serde_json::from_value(reordered).unwrap();
+    assert_eq!(
+        serde_json::to_value(&loaded).unwrap(),
+        serde_json::to_value(&at_bob).unwrap()
+    );
+
+    // Device keys: retired ids must not be live, validity windows not empty.
+    let live = alice.live_key_ids().next().unwrap().to_string();
+    refused::<DeviceKeys>(
+        edited(&alice, &["retired"], |v| {
+            *v = Value::Array(vec![live.clone().into()])
+        }),
+        "retired.live",
+    );
+    refused::<DeviceKeys>(
+        edited(&alice, &["sealing", "0", "not_after"], |v| *v = 0.into()),
+        "sealing.not_after",
+    );
+    refused::<DeviceKeys>(
+        edited(&alice, &["sealing"], |v| {
+            let first = v[0].clone();
+            v.as_array_mut().unwrap().push(first);
+        }),
+        "sealing.repeated",
+    );
 }

@@ -139,6 +139,7 @@ fn pairwise_open_has_one_invalid_case_per_check() {
 #[test]
 fn attachment_files_have_one_invalid_case_per_check() {
     assert_invalid_cases_for("attachment-seal", &["InvalidChunkSize"]);
+    assert_invalid_cases_for("attachment-seal-hedged", &["InvalidChunkSize"]);
     assert_invalid_cases_for(
         "attachment-open",
         &[

@@ -121,10 +121,10 @@ fn replay(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let mut at_a = Session::new(&a, &bb).map_err(err)?;
     let mut at_b = Session::new(&b, &ab).map_err(err)?;
     let sealed = at_a
-        .seal(&a, rng, ContentType::Text, b"transfer $10", b"")
+        .seal(&a, rng, now(), ContentType::Text, b"transfer $10", b"")
         .map_err(err)?;
-    at_b.open(&b, &sealed, b"").map_err(err)?;
-    let ls3 = at_b.open(&b, &sealed, b"");
+    at_b.open(&b, now(), &sealed, b"").map_err(err)?;
+    let ls3 = at_b.open(&b, now(), &sealed, b"");
     Ok(AttackRow {
         attack: "Replay of a 1:1 message",
         source: "FOCI 2017 (v1); LINE-Break 2025 (v2)",
@@ -170,13 +170,13 @@ fn reorder(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let mut at_a = Session::new(&a, &bb).map_err(err)?;
     let mut at_b = Session::new(&b, &ab).map_err(err)?;
     let m0 = at_a
-        .seal(&a, rng, ContentType::Text, b"yes", b"")
+        .seal(&a, rng, now(), ContentType::Text, b"yes", b"")
         .map_err(err)?;
     let m1 = at_a
-        .seal(&a, rng, ContentType::Text, b"no", b"")
+        .seal(&a, rng, now(), ContentType::Text, b"no", b"")
         .map_err(err)?;
-    let later = at_b.open(&b, &m1, b"").map_err(err)?;
-    let earlier = at_b.open(&b, &m0, b"").map_err(err)?;
+    let later = at_b.open(&b, now(), &m1, b"").map_err(err)?;
+    let earlier = at_b.open(&b, now(), &m0, b"").map_err(err)?;
     Ok(AttackRow {
         attack: "Reordering (and dropping) messages",
         source: "FOCI 2017; LINE-Break 2025",
@@ -205,9 +205,9 @@ fn reflection(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let (_, bb) = device(rng, "bob")?;
     let mut at_a = Session::new(&a, &bb).map_err(err)?;
     let sealed = at_a
-        .seal(&a, rng, ContentType::Text, b"I owe Bob $100", b"")
+        .seal(&a, rng, now(), ContentType::Text, b"I owe Bob $100", b"")
         .map_err(err)?;
-    let ls3 = at_a.open(&a, &sealed, b"");
+    let ls3 = at_a.open(&a, now(), &sealed, b"");
     Ok(AttackRow {
         attack: "Reflection: own message shown as the peer's",
         source: "LINE-Break 2025",

@@ -84,6 +84,7 @@ fn conversation(
     alice: &DeviceKeys,
     bob: &mut DeviceKeys,
     server: &Server,
+    now: Timestamp,
 ) -> Result<(), String> {
     let bundle_of = |who: &DeviceKeys| -> Result<VerifiedBundle, String> {
         server
@@ -118,6 +119,7 @@ fn conversation(
             .seal(
                 alice,
                 rng,
+                now,
                 ContentType::Text,
                 line.as_bytes(),
                 b"chat alice-bob",
@@ -133,7 +135,7 @@ fn conversation(
     println!("9. The network delivers them out of order: 0, 2, 1.");
     for message in [&sealed[0], &sealed[2], &sealed[1]] {
         let opened = at_bob
-            .open(bob, message, b"chat alice-bob")
+            .open(bob, now, message, b"chat alice-bob")
             .map_err(|e| e.to_string())?;
         let note = match (opened.skipped, opened.late) {
             (0, false) => String::new(),
@@ -150,13 +152,14 @@ fn conversation(
         .seal(
             bob,
             rng,
+            now,
             ContentType::Text,
             b"Great, see you!",
             b"chat alice-bob",
         )
         .map_err(|e| e.to_string())?;
     let opened = at_alice
-        .open(alice, &reply, b"chat alice-bob")
+        .open(alice, now, &reply, b"chat alice-bob")
         .map_err(|e| e.to_string())?;
     println!(
         "   Alice opens Bob's reply: {:?}",
@@ -164,12 +167,12 @@ fn conversation(
     );
 
     println!("10. Mallory replays Alice's first message to Bob.");
-    match at_bob.open(bob, &sealed[0], b"chat alice-bob") {
+    match at_bob.open(bob, now, &sealed[0], b"chat alice-bob") {
         Err(e) => println!("   Bob rejects it: {} — {e}", e.name()),
         Ok(_) => return Err("replay was accepted".into()),
     }
     println!("11. Mallory reflects Alice's message back to Alice, as if Bob had sent it.");
-    match at_alice.open(alice, &sealed[1], b"chat alice-bob") {
+    match at_alice.open(alice, now, &sealed[1], b"chat alice-bob") {
         Err(e) => println!("   Alice rejects it: {} — {e}", e.name()),
         Ok(_) => return Err("reflection was accepted".into()),
     }
@@ -178,6 +181,7 @@ fn conversation(
         .seal(
             bob,
             rng,
+            now,
             ContentType::Text,
             b"Running 5 min late",
             b"chat alice-bob",
@@ -187,12 +191,12 @@ fn conversation(
     if let Some(byte) = tampered.last_mut() {
         *byte ^= 1;
     }
-    match at_alice.open(alice, &tampered, b"chat alice-bob") {
+    match at_alice.open(alice, now, &tampered, b"chat alice-bob") {
         Err(e) => println!("   Alice rejects it: {} — {e}", e.name()),
         Ok(_) => return Err("tampered message was accepted".into()),
     }
     let opened = at_alice
-        .open(alice, &next, b"chat alice-bob")
+        .open(alice, now, &next, b"chat alice-bob")
         .map_err(|e| e.to_string())?;
     println!(
         "   The genuine message still opens (nothing changed on failure): {:?}",
@@ -208,11 +212,11 @@ fn conversation(
         .ok_or("Bob has only one key")?;
     let mut stale = Session::new(alice, &bundle_of_key(server, old)?).map_err(|e| e.to_string())?;
     let late = stale
-        .seal(alice, rng, ContentType::Text, b"to the old key", b"")
+        .seal(alice, rng, now, ContentType::Text, b"to the old key", b"")
         .map_err(|e| e.to_string())?;
     bob.retire(old);
     let mut fresh_bob = Session::new(bob, &bundle_of(alice)?).map_err(|e| e.to_string())?;
-    match fresh_bob.open(bob, &late, b"") {
+    match fresh_bob.open(bob, now, &late, b"") {
         Err(e) => println!("   Bob: {} — {e}", e.name()),
         Ok(_) => return Err("message to a retired key was opened".into()),
     }
@@ -443,7 +447,7 @@ pub(crate) fn run() -> Result<ExitCode, String> {
             "MISMATCH"
         }
     );
-    conversation(&mut rng, &alice, &mut bob, &server)?;
+    conversation(&mut rng, &alice, &mut bob, &server, now)?;
     group_scene(&mut rng, &alice, &bob, &mut server, now)?;
     println!(
         "17. The published attacks on LINE Letter Sealing, against the legacy format and LS3:"

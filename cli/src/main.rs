@@ -1,182 +1,240 @@
-//! `letterseal`: the auditor's test-vector runner and a walk-through of the protocol.
-//!
-//! ```text
-//! letterseal vectors verify [FILE|DIR ...]   check vector files (default: the repository's test-vectors/)
-//! letterseal vectors generate [DIR]          write the generated vector files (default: test-vectors/)
-//! letterseal demo                            walk through registration and verification
-//! letterseal bundle verify HEX [NOW]         verify a hex-encoded key bundle as a server would
-//! ```
+//! `letterseal`: the auditor's test-vector runner, a key-bundle checker and a walk-through of the
+//! protocol. `letterseal --help` lists the commands; the exit codes are in [`EXIT_CODES`].
 
-mod demo;
-
-use std::path::{Path, PathBuf};
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use letterseal::registration::{KeyBundle, NoDirectory, RegistrationPolicy};
-use letterseal::time::Timestamp;
-use letterseal::vectors::{self, FileReport};
+use clap::{Args, Parser, Subcommand};
 
-const USAGE: &str = "usage:
-  letterseal vectors verify [FILE|DIR ...]   check vector files (default: test-vectors/)
-  letterseal vectors generate [DIR]          write the generated vector files (default: test-vectors/)
-  letterseal demo                            walk through registration, verification and safety numbers
-  letterseal bundle verify HEX [NOW]         verify a hex key bundle (NOW: Unix seconds, default: clock)";
+/// Appends one formatted line to a `String` report (writing to a `String` cannot fail).
+macro_rules! outln {
+    ($out:expr, $($arg:tt)*) => {{
+        $out.push_str(&format!($($arg)*));
+        $out.push('\n');
+    }};
+}
+
+mod bundle;
+mod demo;
+mod input;
+mod vectors_cmd;
+
+use bundle::Format;
+use input::Source;
+
+/// The exit codes, shown at the end of `letterseal --help` (README.md lists the same).
+const EXIT_CODES: &str = "\
+Exit status:
+  0  success: every check passed
+  1  a verification failed: a vector case did not behave as stated, a bundle was rejected,
+     or the demo or the generator's self-check failed
+  2  usage, input or output error: unknown command or flag, bad argument, missing or
+     unreadable file, empty or over-large input, a file that is not a vector file";
+
+/// Letter Sealing-style end-to-end encryption (LS3): check test vectors and key bundles, and
+/// walk through the protocol.
+#[derive(Debug, Parser)]
+#[command(name = "letterseal", version, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check or regenerate test-vector files.
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Vectors(VectorsCommand),
+    /// Check key bundles as a server would.
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Bundle(BundleCommand),
+    /// Walk through registration, 1:1 sessions, groups and the attacks on legacy Letter Sealing,
+    /// with fresh keys from the operating system.
+    #[command(after_help = EXIT_CODES)]
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+enum VectorsCommand {
+    /// Check vector files (ours, Wycheproof, RFC) and report each case.
+    #[command(after_help = VERIFY_HELP)]
+    Verify(VerifyArgs),
+    /// Write the generated vector files (after checking every generated case).
+    #[command(after_help = EXIT_CODES)]
+    Generate(GenerateArgs),
+}
+
+const VERIFY_HELP: &str = "\
+Each PATH is a vector file, a folder (every *.json below it, recursively, in name order) or `-`
+(one file from standard input). A file larger than 16 MiB is refused unread.
+
+--json prints one JSON object on stdout instead of text:
+  {\"format\": \"letterseal-verify-report-v1\", \"exitCode\": 0|1|2,
+   \"totals\": {\"files\", \"errors\", \"passed\", \"failed\", \"skipped\"},
+   \"files\": [{\"path\", \"status\": \"passed\"|\"failed\", \"step\", \"passed\", \"failed\",
+              \"skipped\", \"failures\": [{\"tcId\", \"reason\"}]}
+            | {\"path\", \"status\": \"error\", \"error\"}]}
+
+Exit status:
+  0  every case of every file behaved as stated
+  1  a case failed (and every input could be checked)
+  2  usage error, or an input could not be checked (missing, unreadable, empty, too large,
+     not UTF-8, not JSON, unknown schema or step, inconsistent); the other inputs are still
+     checked and reported";
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// Vector files or folders, or `-` for standard input [default: ./test-vectors if it exists,
+    /// else the repository's test-vectors/]
+    #[arg(value_name = "PATH")]
+    paths: Vec<OsString>,
+    /// Print a machine-readable JSON report instead of text (format below).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct GenerateArgs {
+    /// Folder to write into, created if missing [default: ./test-vectors if it exists, else the
+    /// repository's test-vectors/]
+    #[arg(value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum BundleCommand {
+    /// Decode and verify one key bundle (SPEC.md §5.3) with the default policy, no pinned
+    /// identity key and no directory lookup.
+    #[command(after_help = BUNDLE_HELP)]
+    Verify(BundleVerifyArgs),
+}
+
+const BUNDLE_HELP: &str = "\
+The input is at most 64 KiB (an LS3 bundle is at most 421 bytes); larger inputs are refused
+before they are read in full. On success the bundle's owner, keys and validity are printed.
+
+Exit status:
+  0  the bundle is valid at NOW
+  1  the bundle was rejected (the error is printed, e.g. `rejected: BadSignature`)
+  2  usage or input error: missing, unreadable, empty or over-large input, text that is
+     not hex";
+
+#[derive(Debug, Args)]
+struct BundleVerifyArgs {
+    /// File holding the bundle, or `-` for standard input.
+    #[arg(value_name = "INPUT")]
+    input: OsString,
+    /// How the bundle is written.
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    format: Format,
+    /// The time to verify at, in Unix seconds [default: the system clock].
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    now: Option<u64>,
+}
+
+/// How a command ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// Everything checked passed (exit 0).
+    Passed,
+    /// A verification failed (exit 1).
+    Failed,
+    /// An input could not be checked; already reported (exit 2).
+    Error,
+}
+
+impl Outcome {
+    fn code(self) -> u8 {
+        match self {
+            Self::Passed => 0,
+            Self::Failed => 1,
+            Self::Error => 2,
+        }
+    }
+}
+
+/// A usage, input or output error (exit 2), with the message for stderr.
+#[derive(Debug)]
+struct CommandError(String);
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let result = match args.as_slice() {
-        ["vectors", "verify", paths @ ..] => verify(paths),
-        ["vectors", "generate"] => generate(&default_vector_dir()),
-        ["vectors", "generate", dir] => generate(Path::new(dir)),
-        ["demo"] => demo::run(),
-        ["bundle", "verify", hex] => bundle_verify(hex, None),
-        ["bundle", "verify", hex, now] => bundle_verify(hex, Some(now)),
-        _ => Err(USAGE.to_string()),
+    // `--help` and `--version` print on stdout and exit 0; usage errors print on stderr and
+    // exit 2 (clap's conventions, which match ours).
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            if e.print().is_err() {
+                return ExitCode::from(2);
+            }
+            return ExitCode::from(code);
+        }
     };
+    let mut out = String::new();
+    let result = match cli.command {
+        Command::Vectors(VectorsCommand::Verify(args)) => {
+            vectors_cmd::verify(&args.paths, args.json, &mut out)
+        }
+        Command::Vectors(VectorsCommand::Generate(args)) => {
+            let dir = args.dir.unwrap_or_else(vectors_cmd::default_vector_dir);
+            vectors_cmd::generate(&dir, &mut out)
+        }
+        Command::Bundle(BundleCommand::Verify(args)) => bundle::verify(
+            &Source::from_arg(&args.input),
+            args.format,
+            args.now,
+            &mut out,
+        ),
+        Command::Demo => match demo::run() {
+            Ok(code) => return code,
+            Err(e) => {
+                outln!(out, "demo failed: {e}");
+                Ok(Outcome::Failed)
+            }
+        },
+    };
+    if let Err(e) = std::io::stdout().lock().write_all(out.as_bytes()) {
+        // A reader that went away (`letterseal ... | head`) needs no message, as with SIGPIPE.
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            report_error(&format!("cannot write the output: {e}"));
+        }
+        return ExitCode::from(2);
+    }
     match result {
-        Ok(code) => code,
-        Err(message) => {
-            eprintln!("{message}");
+        Ok(outcome) => ExitCode::from(outcome.code()),
+        Err(CommandError(message)) => {
+            report_error(&message);
             ExitCode::from(2)
         }
     }
 }
 
-/// `test-vectors/` in the current directory if there is one, else the repository's.
-fn default_vector_dir() -> PathBuf {
-    let local = PathBuf::from("test-vectors");
-    if local.is_dir() {
-        local
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join("test-vectors")
-    }
+/// `error: MESSAGE` on stderr.
+fn report_error(message: &str) {
+    // If stderr cannot be written either, no one is left to tell; the exit code still says it.
+    writeln!(std::io::stderr().lock(), "error: {message}").ok();
 }
 
-/// Every `.json` file under `path`, sorted; `path` itself if it is a file.
-fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    if path.is_file() {
-        out.push(path.to_path_buf());
-        return Ok(());
-    }
-    let entries = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    children.sort();
-    for child in children {
-        if child.is_dir() {
-            collect(&child, out)?;
-        } else if child.extension().is_some_and(|e| e == "json") {
-            out.push(child);
-        }
-    }
-    Ok(())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bundle::MAX_BUNDLE_INPUT;
+    use clap::CommandFactory;
+    use vectors_cmd::{JSON_REPORT_FORMAT, MAX_VECTOR_FILE};
 
-fn verify(paths: &[&str]) -> Result<ExitCode, String> {
-    let roots: Vec<PathBuf> = if paths.is_empty() {
-        vec![default_vector_dir()]
-    } else {
-        paths.iter().map(PathBuf::from).collect()
-    };
-    let mut files = Vec::new();
-    for root in &roots {
-        collect(root, &mut files)?;
+    #[test]
+    fn the_command_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
-    if files.is_empty() {
-        return Err("no vector files found".into());
-    }
-    let (mut passed, mut failed, mut skipped, mut bad_files) = (0, 0, 0, 0);
-    for file in &files {
-        let report = std::fs::read_to_string(file)
-            .map_err(|e| e.to_string())
-            .and_then(|text| vectors::check_file(&text).map_err(|e| e.to_string()));
-        match report {
-            Ok(FileReport {
-                step,
-                passed: p,
-                skipped: s,
-                failed: f,
-            }) => {
-                let status = if f.is_empty() { "ok  " } else { "FAIL" };
-                let skip = if s > 0 {
-                    format!(", {s} skipped")
-                } else {
-                    String::new()
-                };
-                println!(
-                    "{status} {}  [{step}] {p} passed, {} failed{skip}",
-                    file.display(),
-                    f.len()
-                );
-                for (id, reason) in &f {
-                    println!("       tcId {id}: {reason}");
-                }
-                passed += p;
-                failed += f.len();
-                skipped += s;
-            }
-            Err(e) => {
-                println!("FAIL {}  {e}", file.display());
-                bad_files += 1;
-            }
-        }
-    }
-    println!(
-        "{} files ({bad_files} unreadable), {skipped} cases skipped (not applicable)",
-        files.len()
-    );
-    println!("{passed} passed, {} failed", failed + bad_files);
-    Ok(if failed + bad_files == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
-}
 
-fn generate(dir: &Path) -> Result<ExitCode, String> {
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    for file in vectors::generate::all()? {
-        let path = dir.join(format!("{}.json", file.step));
-        std::fs::write(&path, file.to_json()).map_err(|e| format!("{}: {e}", path.display()))?;
-        println!("wrote {} ({} cases)", path.display(), file.number_of_tests);
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn bundle_verify(hex_bundle: &str, now: Option<&str>) -> Result<ExitCode, String> {
-    let bytes = hex::decode(hex_bundle.trim()).map_err(|e| format!("not hex: {e}"))?;
-    let now = match now {
-        Some(n) => n
-            .parse()
-            .map_err(|_| "NOW must be Unix seconds".to_string())?,
-        None => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_err(|e| e.to_string())?
-            .as_secs(),
-    };
-    let result = KeyBundle::decode(&bytes).and_then(|b| {
-        b.verify(
-            &RegistrationPolicy::default(),
-            Timestamp::from_unix_seconds(now),
-            None,
-            &NoDirectory,
-        )
-    });
-    match result {
-        Ok(v) => {
-            let (nb, na) = v.validity();
-            println!("valid bundle for {}", v.owner());
-            println!("  identity key {:?}", v.identity_key());
-            println!("  sealing key  {:?}", v.sealing_key());
-            println!("  key id       {}", v.sealing_key_id());
-            println!("  valid        {nb} .. {na}");
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => {
-            println!("rejected: {} ({e})", e.name());
-            Ok(ExitCode::FAILURE)
-        }
+    #[test]
+    fn help_texts_name_the_documented_limits() {
+        assert!(VERIFY_HELP.contains(JSON_REPORT_FORMAT));
+        assert_eq!(MAX_VECTOR_FILE, 16 << 20);
+        assert!(VERIFY_HELP.contains("16 MiB"));
+        assert_eq!(MAX_BUNDLE_INPUT, 64 << 10);
+        assert!(BUNDLE_HELP.contains("64 KiB"));
     }
 }

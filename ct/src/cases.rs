@@ -20,7 +20,8 @@
 
 use letterseal::aead::{self, AeadKey, AeadNonce, TAG_LEN};
 use letterseal::attachment::{
-    AttachmentOpener, AttachmentSealer, FileDescriptor, FileKey, RandomAccess,
+    AttachmentOpener, AttachmentSealer, Binding, ContentDigest, FileDescriptor, FileKey,
+    RandomAccess, open_into,
 };
 use letterseal::device::DeviceKeys;
 use letterseal::group::{
@@ -222,6 +223,21 @@ pub static ALL: &[Case] = &[
         Check,
         "attachment::RandomAccess::new + open_chunk (secret file key; decisions declassified)",
         attachment_random_access
+    ),
+    case!(
+        Check,
+        "attachment::AttachmentSealer::new_hedged_with_randomness + update_into + finish_into (secret randomness, secret plaintext)",
+        attachment_hedged_sealer
+    ),
+    case!(
+        Check,
+        "attachment::open_into (VerifiedOpener; secret file key; decisions declassified)",
+        attachment_open_into
+    ),
+    case!(
+        Check,
+        "attachment::RandomAccess::open_chunk_into + open_chunk_in_place (secret file key)",
+        attachment_random_access_into
     ),
     // §11 legacy
     case!(
@@ -682,12 +698,19 @@ fn session_seal() -> R {
     mark_sealing_key(&alice)?;
     let mut secret_plaintext = plaintext.clone();
     ct::secret(secret_plaintext.as_mut_slice());
-    let r = at_alice.seal(&alice, &mut rng, ContentType::Text, &secret_plaintext, AAD);
+    let r = at_alice.seal(
+        &alice,
+        &mut rng,
+        now(),
+        ContentType::Text,
+        &secret_plaintext,
+        AAD,
+    );
     let mut sealed = r.map_err(|e| format!("{e:?}"))?;
     ct::public(sealed.as_mut_slice());
 
     let opened = at_bob
-        .open(&bob, &sealed, AAD)
+        .open(&bob, now(), &sealed, AAD)
         .map_err(|e| format!("{e:?}"))?;
     check(
         opened.plaintext.as_slice() == plaintext,
@@ -704,11 +727,11 @@ fn session_open() -> R {
     let mut at_bob = Session::new(&bob, &alice_bundle).map_err(|e| format!("{e:?}"))?;
     let plaintext = vec_bytes(61, 101);
     let sealed = at_alice
-        .seal(&alice, &mut rng, ContentType::Text, &plaintext, AAD)
+        .seal(&alice, &mut rng, now(), ContentType::Text, &plaintext, AAD)
         .map_err(|e| format!("{e:?}"))?;
 
     mark_sealing_key(&bob)?;
-    let opened = declassify_session_opened(at_bob.open(&bob, &sealed, AAD))?;
+    let opened = declassify_session_opened(at_bob.open(&bob, now(), &sealed, AAD))?;
     check(
         opened.plaintext.as_slice() == plaintext && opened.counter == 0,
         "session open differs",
@@ -1140,7 +1163,10 @@ fn seal_attachment(
     let (mut last, mut descriptor) = sealer.finish().map_err(err)?;
     if declassify {
         ct::public(last.as_mut_slice());
-        ct::public(&mut descriptor.digest);
+        // The content digest of the secret plaintext is handed to the caller: public output.
+        if let Binding::Content(d) = &mut descriptor.binding {
+            ct::public(d);
+        }
         ct::public_in_place(descriptor.file_key.as_bytes());
     }
     blob.extend_from_slice(&last);
@@ -1206,6 +1232,96 @@ fn attachment_random_access() -> R {
             .get(start..(start + CHUNK as usize).min(200))
             .ok_or("range")?;
         check(opened.as_slice() == expected, "random-access chunk differs")?;
+    }
+    Ok(())
+}
+
+#[inline(never)]
+fn attachment_hedged_sealer() -> R {
+    let randomness = bytes::<32>(77);
+    let plaintext = vec_bytes(200, 78);
+    let err = |e| format!("{e:?}");
+    let seal = |randomness: &[u8; 32],
+                plaintext: &[u8],
+                declassify: bool|
+     -> Result<(Vec<u8>, FileDescriptor), String> {
+        let digest = ContentDigest::of(plaintext);
+        let mut sealer =
+            AttachmentSealer::new_hedged_with_randomness(randomness, &digest, CHUNK, MEDIA)
+                .map_err(err)?;
+        let mut blob = sealer.header().to_vec();
+        let mut out = vec![0u8; sealer.update_len(plaintext.len())];
+        let n = sealer.update_into(plaintext, &mut out).map_err(err)?;
+        blob.extend_from_slice(&out[..n]);
+        let mut out = vec![0u8; sealer.finish_len()];
+        // The decision that the content matched its digest depends on the secret plaintext
+        // only through the digest, which is handed to the caller: not declassified here, so
+        // a branch on it inside the sealer would be reported.
+        let (n, mut descriptor) = sealer.finish_into(&mut out).map_err(err)?;
+        blob.extend_from_slice(&out[..n]);
+        if declassify {
+            ct::public(blob.as_mut_slice());
+            if let Binding::Content(d) = &mut descriptor.binding {
+                ct::public(d);
+            }
+            ct::public_in_place(descriptor.file_key.as_bytes());
+        }
+        Ok((blob, descriptor))
+    };
+    let (expected_blob, expected_descriptor) = seal(&randomness, &plaintext, false)?;
+    let mut secret_randomness = randomness;
+    let mut secret_plaintext = plaintext;
+    ct::secret(&mut secret_randomness);
+    ct::secret(secret_plaintext.as_mut_slice());
+    let (blob, descriptor) = seal(&secret_randomness, &secret_plaintext, true)?;
+    check(blob == expected_blob, "hedged blob differs")?;
+    check(
+        descriptor == expected_descriptor,
+        "hedged descriptor differs",
+    )
+}
+
+#[inline(never)]
+fn attachment_open_into() -> R {
+    let plaintext = vec_bytes(200, 79);
+    let (blob, descriptor) = seal_attachment(bytes::<32>(80), &plaintext, false)?;
+    ct::secret_in_place(descriptor.file_key.as_bytes());
+    let mut out = vec![0u8; 200];
+    let r = ct::declassify(open_into(&descriptor, &blob, &mut out));
+    r.map_err(|e| format!("{e:?}"))?;
+    ct::public(out.as_mut_slice());
+    check(out == plaintext, "opened plaintext differs")
+}
+
+#[inline(never)]
+fn attachment_random_access_into() -> R {
+    let plaintext = vec_bytes(200, 81);
+    let (blob, descriptor) = seal_attachment(bytes::<32>(82), &plaintext, false)?;
+    ct::secret_in_place(descriptor.file_key.as_bytes());
+    let header = blob.get(..54).ok_or("short blob")?;
+    let access = RandomAccess::new(&descriptor, header).map_err(|e| format!("{e:?}"))?;
+    for index in [0u32, 3] {
+        let range = access.chunk_range(index).ok_or("no range")?;
+        let sealed = blob.get(range.clone()).ok_or("short blob")?;
+        let start = index as usize * CHUNK as usize;
+        let expected = plaintext
+            .get(start..(start + CHUNK as usize).min(200))
+            .ok_or("range")?;
+        let mut out = vec![0u8; expected.len()];
+        ct::declassify(access.open_chunk_into(index, sealed, &mut out))
+            .map_err(|e| format!("{e:?}"))?;
+        ct::public(out.as_mut_slice());
+        check(out == expected, "open_chunk_into differs")?;
+        let mut in_place = sealed.to_vec();
+        let opened = ct::declassify(
+            access
+                .open_chunk_in_place(index, &mut in_place)
+                .map(|p| p.len()),
+        )
+        .map_err(|e| format!("{e:?}"))?;
+        let opened = in_place.get_mut(..opened).ok_or("length")?;
+        ct::public(opened);
+        check(&*opened == expected, "open_chunk_in_place differs")?;
     }
     Ok(())
 }

@@ -1,10 +1,13 @@
 //! Fuzz target: opening LS3 attachments (SPEC.md §9.3–§9.4) — the streaming
-//! `AttachmentOpener`, `RandomAccess` and `FileDescriptor::decode`.
+//! `AttachmentOpener` (allocating and caller-buffer forms), `VerifiedOpener`,
+//! `RandomAccess` (allocating, into a buffer, in place) and `FileDescriptor::decode`.
 //!
 //! A fixture is built once, deterministically: ten small files, every size of
 //! `SIZES` at each chunk size of `CHUNK_SIZES`, each sealed with
-//! `AttachmentSealer::with_key` under its own file key and salt (the
-//! *legitimate* blobs, plaintexts and descriptors).
+//! `AttachmentSealer::with_key_and_binding` under its own file key and salt (the
+//! *legitimate* blobs, plaintexts and descriptors). File `i`'s descriptor is
+//! content-bound (format 2, binding 1) for `i % 3 == 0`, unbound (binding 0) for
+//! `i % 3 == 1`, and format 1 (SHA-256 of the blob) for `i % 3 == 2`.
 //!
 //! Input: `file ‖ variant ‖ k ‖ k split sizes ‖ payload`.
 //!
@@ -28,9 +31,18 @@
 //!   the owner's plaintext, and empty without an owner: no unauthenticated or
 //!   foreign plaintext;
 //! - the open succeeds **iff** the descriptor matches the owner's (key, size,
-//!   chunk size, digest; the media type is not bound) and the fed bytes are the
-//!   owner's blob exactly, whatever the splits; it then released the whole
-//!   plaintext;
+//!   chunk size; the media type is not bound) with a binding the owner's file
+//!   satisfies (unbound, the content digest of its plaintext, or the SHA-256 of
+//!   its blob) and the fed bytes are the owner's blob exactly, whatever the
+//!   splits; it then released the whole plaintext;
+//! - the caller-buffer forms (`update_into`/`finish_into`, exact-size buffers,
+//!   same splits) give the same verdict and release the same bytes; a buffer one
+//!   byte short is refused with `BufferTooSmall`, left untouched, and the stream
+//!   goes on;
+//! - `VerifiedOpener` (same splits, a buffer of the descriptor's size when that
+//!   is at most 4 KiB) gives the same verdict, and its buffer holds the whole
+//!   plaintext on success and only zeros on failure; a wrong-size buffer is
+//!   refused with `BufferLength` and left untouched;
 //! - after an error, every further `update` and `finish` fails with
 //!   `Finished`; no call fails with `Finished` before that;
 //! - with a matching descriptor, a prefix of the blob never fails in `update`,
@@ -42,7 +54,9 @@
 //!   each chunk's slice of the fed bytes (and on wrong-length slices and
 //!   indexes past the end, which are `InvalidChunk`) releases only the owner's
 //!   plaintext at that chunk's offset, and opens every chunk of the owner's
-//!   blob when the descriptor matches;
+//!   blob when the descriptor matches; `open_chunk_into` and
+//!   `open_chunk_in_place` agree with it, refuse a wrong-size buffer untouched
+//!   and leave no plaintext behind on failure;
 //! - `FileDescriptor::decode` is strict: a decoded descriptor re-encodes to
 //!   exactly its input.
 //!
@@ -63,11 +77,12 @@
 use std::sync::OnceLock;
 
 use letterseal::attachment::{
-    AttachmentError, AttachmentOpener, AttachmentSealer, FileDescriptor, FileKey, HEADER_LEN,
-    RandomAccess, chunk_count,
+    AttachmentError, AttachmentOpener, AttachmentSealer, Binding, BindingMode, ContentDigest,
+    FileDescriptor, FileKey, HEADER_LEN, RandomAccess, VerifiedOpener, chunk_count,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
+use sha2::Digest;
 
 // ---- fixture ----------------------------------------------------------------
 
@@ -109,15 +124,30 @@ fn build_fixture() -> Fixture {
             let plaintext: Vec<u8> = (0..size)
                 .map(|i| (i as u8).wrapping_mul(29).wrapping_add(size as u8))
                 .collect();
-            let mut sealer =
-                AttachmentSealer::with_key(FileKey::from_bytes(key), salt, chunk_size, MEDIA_TYPE)
-                    .expect("fixture sealer");
+            let kind = files.len() % 3;
+            let binding = if kind == 1 {
+                BindingMode::Unbound
+            } else {
+                BindingMode::Content
+            };
+            let mut sealer = AttachmentSealer::with_key_and_binding(
+                FileKey::from_bytes(key),
+                salt,
+                chunk_size,
+                MEDIA_TYPE,
+                binding,
+            )
+            .expect("fixture sealer");
             let mut blob = sealer.header().to_vec();
             for piece in plaintext.chunks(7) {
                 blob.extend(sealer.update(piece).expect("fixture update"));
             }
-            let (last, descriptor) = sealer.finish().expect("fixture finish");
+            let (last, mut descriptor) = sealer.finish().expect("fixture finish");
             blob.extend(last);
+            if kind == 2 {
+                // Format 1: the same blob, described by its SHA-256.
+                descriptor.binding = Binding::LegacyBlobSha256(sha2::Sha256::digest(&blob).into());
+            }
             assert_eq!(descriptor.size, size as u64);
             files.push(File {
                 plaintext,
@@ -165,7 +195,7 @@ fn descriptor(fx: &Fixture, i: usize, variant: u8) -> FileDescriptor {
     match variant {
         0 => {}
         1 => d.media_type = "image/jpeg".into(),
-        2 => d.digest[31] ^= 0x01,
+        2 => d.binding = flip_binding(d.binding),
         3 => d.size += 1,
         4 => d.size = d.size.wrapping_sub(1),
         5 => d.chunk_size = if d.chunk_size == 16 { 64 } else { 16 },
@@ -178,6 +208,22 @@ fn descriptor(fx: &Fixture, i: usize, variant: u8) -> FileDescriptor {
         _ => d.size = u64::MAX,
     }
     d
+}
+
+/// The binding with its digest changed (an unbound descriptor becomes bound to a wrong digest).
+fn flip_binding(binding: Binding) -> Binding {
+    match binding {
+        Binding::Content(d) => {
+            let mut b = *d.as_bytes();
+            b[31] ^= 0x01;
+            Binding::Content(ContentDigest::from_bytes(b))
+        }
+        Binding::LegacyBlobSha256(mut d) => {
+            d[31] ^= 0x01;
+            Binding::LegacyBlobSha256(d)
+        }
+        Binding::Unbound => Binding::Content(ContentDigest::from_bytes([0; 32])),
+    }
 }
 
 /// `u16be` of the first two bytes (missing bytes are zero) and the rest.
@@ -224,13 +270,21 @@ fn prepare(fx: &Fixture, input: &Input<'_>) -> Option<(Vec<u8>, FileDescriptor)>
     Some((fed, descriptor(fx, input.file, input.variant)))
 }
 
-/// Whether `d` is `owner`'s descriptor in everything the blob is checked
-/// against (the media type is not).
-fn same_blob_fields(d: &FileDescriptor, owner: &FileDescriptor) -> bool {
-    d.file_key == owner.file_key
-        && d.size == owner.size
-        && d.chunk_size == owner.chunk_size
-        && d.digest == owner.digest
+/// Whether `d` describes `owner`'s file in everything the blob is checked
+/// against (the media type is not): key, size, chunk size, and a binding the
+/// file satisfies (SPEC.md §9.4: unbound, its content digest, or its blob's SHA-256).
+fn same_blob_fields(d: &FileDescriptor, owner: &File) -> bool {
+    let binding_ok = match d.binding {
+        Binding::Unbound => true,
+        Binding::Content(digest) => digest == ContentDigest::of(&owner.plaintext),
+        Binding::LegacyBlobSha256(digest) => {
+            digest == <[u8; 32]>::from(sha2::Sha256::digest(&owner.blob))
+        }
+    };
+    d.file_key == owner.descriptor.file_key
+        && d.size == owner.descriptor.size
+        && d.chunk_size == owner.descriptor.chunk_size
+        && binding_ok
 }
 
 /// For a matching descriptor and `len` bytes of the legitimate blob: the
@@ -331,6 +385,127 @@ fn stream(
     (result, released, by_update)
 }
 
+/// The caller-buffer forms over the same pieces: the same verdict and the same
+/// released bytes as `stream`; a buffer one byte short is refused untouched.
+fn stream_into(
+    descriptor: &FileDescriptor,
+    fed: &[u8],
+    splits: &[u8],
+    want: &Result<(), AttachmentError>,
+    want_released: &[u8],
+) {
+    let mut opener = AttachmentOpener::new(descriptor);
+    let mut released = Vec::new();
+    let mut rest = fed;
+    let pieces = splits
+        .iter()
+        .map(|&s| usize::from(s))
+        .chain(std::iter::once(usize::MAX));
+    let mut result = Ok(());
+    for n in pieces {
+        let (piece, tail) = rest.split_at(n.min(rest.len()));
+        rest = tail;
+        let needed = opener.update_len(piece.len());
+        if needed > 0 && needed < 1 << 16 {
+            let mut short = vec![0xa5u8; needed - 1];
+            assert_eq!(
+                opener.update_into(piece, &mut short),
+                Err(AttachmentError::BufferTooSmall {
+                    needed,
+                    actual: needed - 1
+                })
+            );
+            assert!(short.iter().all(|&b| b == 0xa5), "short buffer written");
+        }
+        let mut out = vec![0u8; needed.min(1 << 16)];
+        match opener.update_into(piece, &mut out) {
+            Ok(k) => released.extend_from_slice(&out[..k]),
+            Err(e) => {
+                assert!(out.iter().all(|&b| b == 0), "plaintext left after {e:?}");
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    if result.is_ok() {
+        let needed = opener.finish_len();
+        let mut out = vec![0u8; needed];
+        match opener.finish_into(&mut out) {
+            Ok(k) => released.extend_from_slice(&out[..k]),
+            Err(e) => {
+                assert!(out.iter().all(|&b| b == 0), "plaintext left after {e:?}");
+                result = Err(e);
+            }
+        }
+    }
+    assert_eq!(&result, want, "update_into and update disagree");
+    if result.is_ok() {
+        assert_eq!(released, want_released, "update_into released other bytes");
+    } else {
+        assert!(
+            want_released.starts_with(&released),
+            "update_into released more than update"
+        );
+    }
+}
+
+/// `VerifiedOpener` over the same pieces: the same verdict; the buffer holds the
+/// plaintext on success and only zeros on failure.
+fn verified(
+    descriptor: &FileDescriptor,
+    fed: &[u8],
+    splits: &[u8],
+    want: &Result<(), AttachmentError>,
+    want_released: &[u8],
+) {
+    let Some(size) = usize::try_from(descriptor.size).ok().filter(|&s| s <= 4096) else {
+        let mut small = [0xa5u8; 3];
+        assert!(matches!(
+            VerifiedOpener::new(descriptor, &mut small),
+            Err(AttachmentError::BufferLength { .. })
+        ));
+        assert_eq!(small, [0xa5; 3]);
+        return;
+    };
+    let mut out = vec![0xa5u8; size + 1];
+    assert!(matches!(
+        VerifiedOpener::new(descriptor, &mut out),
+        Err(AttachmentError::BufferLength { .. })
+    ));
+    assert!(out.iter().all(|&b| b == 0xa5));
+    let mut out = vec![0xa5u8; size];
+    let mut opener = VerifiedOpener::new(descriptor, &mut out).expect("exact size");
+    let mut rest = fed;
+    let pieces = splits
+        .iter()
+        .map(|&s| usize::from(s))
+        .chain(std::iter::once(usize::MAX));
+    let mut result = Ok(());
+    for n in pieces {
+        let (piece, tail) = rest.split_at(n.min(rest.len()));
+        rest = tail;
+        if let Err(e) = opener.update(piece) {
+            result = Err(e);
+            break;
+        }
+    }
+    let result = match result {
+        Ok(()) => opener.finish().map(|plain| plain.to_vec()),
+        Err(e) => {
+            drop(opener);
+            Err(e)
+        }
+    };
+    match (&result, want) {
+        (Ok(plain), Ok(())) => assert_eq!(plain, want_released, "verified plaintext"),
+        (Err(e), Err(w)) => {
+            assert_eq!(e, w, "verified opener's verdict");
+            assert!(out.iter().all(|&b| b == 0), "plaintext left after {e:?}");
+        }
+        (got, _) => panic!("verified opener: {got:?}, streaming: {want:?}"),
+    }
+}
+
 /// `RandomAccess` on the fed bytes: only the owner's header is accepted, and
 /// chunks release only the owner's plaintext at their offset.
 fn random_access(descriptor: &FileDescriptor, fed: &[u8], owner: Option<&File>, matching: bool) {
@@ -385,7 +560,36 @@ fn random_access(descriptor: &FileDescriptor, fed: &[u8], owner: Option<&File>, 
             continue;
         };
         let legit = owner.blob.get(range);
-        match access.open_chunk(index, sealed) {
+        let plain_len = access.chunk_plaintext_len(index).unwrap();
+        let mut wrong = vec![0xa5u8; plain_len + 1];
+        assert!(matches!(
+            access.open_chunk_into(index, sealed, &mut wrong),
+            Err(AttachmentError::BufferLength { .. })
+        ));
+        assert!(wrong.iter().all(|&b| b == 0xa5));
+        let mut into = vec![0xa5u8; plain_len];
+        let into_result = access.open_chunk_into(index, sealed, &mut into);
+        let mut in_place = sealed.to_vec();
+        let in_place_result = access
+            .open_chunk_in_place(index, &mut in_place)
+            .map(|p| p.to_vec());
+        match &into_result {
+            Ok(()) => assert_eq!(in_place_result.as_deref(), Ok(&into[..])),
+            Err(e) => {
+                assert_eq!(in_place_result.as_ref().err(), Some(e));
+                assert!(in_place.iter().all(|&b| b == 0), "in place: plaintext left");
+                assert!(
+                    into.iter().all(|&b| b == 0xa5) || into.iter().all(|&b| b == 0),
+                    "into: plaintext left"
+                );
+            }
+        }
+        let allocating = access.open_chunk(index, sealed);
+        assert_eq!(
+            allocating.as_ref().map(|p| p.to_vec()).map_err(|e| *e),
+            into_result.map(|()| into.clone())
+        );
+        match allocating {
             Ok(plain) => {
                 let at = index as usize * cs;
                 assert!(
@@ -421,9 +625,11 @@ pub(crate) fn check(data: &[u8]) {
         return;
     };
     let owner = owner_of(fx, &descriptor);
-    let matching = owner.is_some_and(|f| same_blob_fields(&descriptor, &f.descriptor));
+    let matching = owner.is_some_and(|f| same_blob_fields(&descriptor, f));
 
     let (result, released, by_update) = stream(&descriptor, &fed, input.splits, owner);
+    stream_into(&descriptor, &fed, input.splits, &result, &released);
+    verified(&descriptor, &fed, input.splits, &result, &released);
     let legit = owner.filter(|f| matching && f.blob == fed);
     match (&result, legit) {
         (Ok(()), Some(f)) => assert_eq!(released, f.plaintext, "released plaintext"),
@@ -514,6 +720,11 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("legit_cs64_size200", legit(f64_200, &[54, 80, 80, 80])),
         ("other_media_type", input(f17, 1, 0, &[], &blob(f17))),
         ("wrong_digest", input(f200, 2, 0, &[], &blob(f200))),
+        (
+            "wrong_digest_content",
+            input(f17, 2, 0, &[7, 60], &blob(f17)),
+        ),
+        ("wrong_digest_format1", input(f16, 2, 0, &[], &blob(f16))),
         ("size_plus_1", input(f16, 3, 0, &[], &blob(f16))),
         ("size_minus_1", input(f200, 4, 0, &[], &blob(f200))),
         ("other_chunk_size", input(f17, 5, 0, &[], &blob(f17))),

@@ -173,7 +173,14 @@ fn misdistribute(
         let wrap = sessions
             .get_mut(&member.address)
             .expect("Alice has a session with every member")
-            .seal(alice, rng, content_type, plaintext, &ad)
+            .seal(
+                alice,
+                rng,
+                Timestamp::from_unix_seconds(NOW),
+                content_type,
+                plaintext,
+                &ad,
+            )
             .expect("fixture wrap");
         wrap_digests.push((member.address.clone(), wrap_digest(&wrap)));
         wraps.push(wrap);
@@ -434,7 +441,7 @@ pub(crate) fn check(data: &[u8]) {
                 let c = d.core();
                 let ad = wrap_associated_data(&c.group_id, c.epoch, &c.roster_hash);
                 let opened = alone
-                    .open(&fx.bob, wrap, &ad)
+                    .open(&fx.bob, Timestamp::from_unix_seconds(NOW), wrap, &ad)
                     .expect("the wrap of an InvalidWrap opens");
                 assert!(
                     opened.content_type != ContentType::GroupKey || opened.plaintext.len() != 32,

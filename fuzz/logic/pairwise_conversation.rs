@@ -108,6 +108,8 @@ use rand_core::SeedableRng;
 
 const T0: u64 = 1_800_000_000;
 const DAY: u64 = 86_400;
+/// The time every seal and open happens at (all pool keys are valid then).
+const NOW: u64 = T0 + 600;
 /// Sealing keys per device: key 0 is live from the start, rotations add the others.
 const POOL: usize = 6;
 /// The associated-data variants.
@@ -523,6 +525,7 @@ impl<'a> Sim<'a> {
         let result = side.session.seal(
             &side.device,
             &mut self.rng,
+            Timestamp::from_unix_seconds(NOW),
             content,
             &plaintext,
             ASSOCIATED_DATA[ad],
@@ -603,9 +606,12 @@ impl<'a> Sim<'a> {
         // Only a failure needs the state before (a result other than the
         // model's panics anyway).
         let before = expected.is_err().then(|| save(&side.session));
-        let result = side
-            .session
-            .open(&side.device, &msg.sealed, ASSOCIATED_DATA[msg.ad]);
+        let result = side.session.open(
+            &side.device,
+            Timestamp::from_unix_seconds(NOW),
+            &msg.sealed,
+            ASSOCIATED_DATA[msg.ad],
+        );
         match (result, expected) {
             (Err(err), Err(want)) => {
                 assert_eq!(
@@ -728,7 +734,12 @@ impl<'a> Sim<'a> {
         };
         let side = &mut self.sides[to];
         let before = save(&side.session);
-        match side.session.open(&side.device, &bytes, ASSOCIATED_DATA[ad]) {
+        match side.session.open(
+            &side.device,
+            Timestamp::from_unix_seconds(NOW),
+            &bytes,
+            ASSOCIATED_DATA[ad],
+        ) {
             Ok(opened) => panic!(
                 "FORGERY: {}: a tampered ({what}) copy of message {id} opened: {opened:?}",
                 NAMES[to]
@@ -757,10 +768,12 @@ impl<'a> Sim<'a> {
             OpenError::UnknownRecipientKey(self.fx.sides[1 - msg.from].keys[msg.recipient_key].id)
         };
         let before = save(&side.session);
-        match side
-            .session
-            .open(&side.device, &msg.sealed, ASSOCIATED_DATA[msg.ad])
-        {
+        match side.session.open(
+            &side.device,
+            Timestamp::from_unix_seconds(NOW),
+            &msg.sealed,
+            ASSOCIATED_DATA[msg.ad],
+        ) {
             Ok(opened) => panic!(
                 "{}: opened its own message {id}: {opened:?}",
                 NAMES[msg.from]

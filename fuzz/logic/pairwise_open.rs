@@ -62,6 +62,8 @@ use rand_core::SeedableRng;
 
 const T0: u64 = 1_800_000_000;
 const DAY: u64 = 86_400;
+/// The time every seal and open happens at (all keys are valid then).
+const NOW: u64 = T0 + 600;
 /// The associated-data variants; the selector's low nibble picks one.
 const ASSOCIATED_DATA: [&[u8]; 4] = [b"", b"chat 42", b"chat 43", &[0xa5; 200]];
 /// Counter of the last legitimate message (opened in the third saved state).
@@ -106,7 +108,14 @@ fn seal(
 ) -> Sent {
     let counter = session.next_counter();
     let sealed = session
-        .seal(alice, rng, content_type, plaintext, ASSOCIATED_DATA[ad])
+        .seal(
+            alice,
+            rng,
+            Timestamp::from_unix_seconds(NOW),
+            content_type,
+            plaintext,
+            ASSOCIATED_DATA[ad],
+        )
         .expect("fixture seal");
     Sent {
         ad,
@@ -184,7 +193,14 @@ fn build_fixture() -> Fixture {
     // Messages Bob never receives, up to the far counter.
     while at_alice.next_counter() < FAR_COUNTER {
         at_alice
-            .seal(&alice, &mut rng, ContentType::Text, b"", b"")
+            .seal(
+                &alice,
+                &mut rng,
+                Timestamp::from_unix_seconds(NOW),
+                ContentType::Text,
+                b"",
+                b"",
+            )
             .expect("fixture seal");
     }
     sent.push(seal(
@@ -202,7 +218,12 @@ fn build_fixture() -> Fixture {
     for counter in [3, FAR_COUNTER] {
         let m = sent.iter().find(|m| m.counter == counter).expect("sent");
         at_bob
-            .open(&bob, &m.sealed, ASSOCIATED_DATA[m.ad])
+            .open(
+                &bob,
+                Timestamp::from_unix_seconds(NOW),
+                &m.sealed,
+                ASSOCIATED_DATA[m.ad],
+            )
             .expect("fixture message opens");
         states.push(save(&at_bob));
     }
@@ -292,7 +313,7 @@ pub(crate) fn check(data: &[u8]) {
         .iter()
         .any(|m| sealed.get(..HEADER_LEN) == Some(&m.sealed[..HEADER_LEN]));
 
-    match session.open(&fx.bob, sealed, ad) {
+    match session.open(&fx.bob, Timestamp::from_unix_seconds(NOW), sealed, ad) {
         Err(err) => {
             assert_eq!(
                 save(&session),
@@ -359,11 +380,15 @@ pub(crate) fn check(data: &[u8]) {
                 after, *saved,
                 "a successful open did not record the counter"
             );
-            let replay = session.open(&fx.bob, sealed, ad).map(|_| ());
+            let replay = session
+                .open(&fx.bob, Timestamp::from_unix_seconds(NOW), sealed, ad)
+                .map(|_| ());
             assert_eq!(replay, Err(OpenError::Replay { counter }));
             assert_eq!(save(&session), after, "a replay changed the session state");
             let mut reloaded: Session = serde_json::from_slice(&after).expect("state reloads");
-            let replay = reloaded.open(&fx.bob, sealed, ad).map(|_| ());
+            let replay = reloaded
+                .open(&fx.bob, Timestamp::from_unix_seconds(NOW), sealed, ad)
+                .map(|_| ());
             assert_eq!(replay, Err(OpenError::Replay { counter }));
         }
     }
@@ -381,7 +406,7 @@ pub(crate) fn outcome(data: &[u8]) -> &'static str {
     let ad = ASSOCIATED_DATA[usize::from(selector & 0x0f) % ASSOCIATED_DATA.len()];
     let saved = &fx.states[usize::from(selector >> 4) % fx.states.len()];
     let mut session: Session = serde_json::from_slice(saved).unwrap();
-    match session.open(&fx.bob, sealed, ad) {
+    match session.open(&fx.bob, Timestamp::from_unix_seconds(NOW), sealed, ad) {
         Ok(_) => "Ok",
         Err(e) => e.name(),
     }
@@ -426,6 +451,7 @@ pub(crate) fn seeds() -> [(&'static str, Seeds); 2] {
         .seal(
             &fx.bob,
             &mut ChaCha20Rng::from_seed([0x52; 32]),
+            Timestamp::from_unix_seconds(NOW),
             ContentType::Text,
             b"hi Alice",
             ASSOCIATED_DATA[1],

@@ -122,13 +122,25 @@ fn build_fixture() -> Fixture {
     for _ in 0..=6 {
         sealed.push(
             at_alice
-                .seal(&alice, &mut rng, ContentType::Text, b"hi Bob", AD)
+                .seal(
+                    &alice,
+                    &mut rng,
+                    Timestamp::from_unix_seconds(NOW),
+                    ContentType::Text,
+                    b"hi Bob",
+                    AD,
+                )
                 .expect("fixture seal"),
         );
     }
     for counter in [0, 5] {
         at_bob
-            .open(&bob, &sealed[counter], AD)
+            .open(
+                &bob,
+                Timestamp::from_unix_seconds(NOW),
+                &sealed[counter],
+                AD,
+            )
             .expect("fixture message opens");
     }
     let t1 = t0.saturating_add(60);
@@ -384,7 +396,15 @@ fn exercise(fx: &Fixture, kind: usize, saved: &[u8]) {
             let _ = (session.peer(), session.peer_identity_key());
             let _ = (session.peer_current_key_id(), session.next_counter());
             let _ = (session.highest_received(), session.missing_counters());
-            if session.open(&fx.bob, &fx.pairwise_message, AD).is_err() {
+            if session
+                .open(
+                    &fx.bob,
+                    Timestamp::from_unix_seconds(NOW),
+                    &fx.pairwise_message,
+                    AD,
+                )
+                .is_err()
+            {
                 assert_eq!(json(&session), saved, "a failed open changed the session");
             }
         }
@@ -399,7 +419,15 @@ fn exercise(fx: &Fixture, kind: usize, saved: &[u8]) {
             let _ = device.current_sealing_key_id();
             let mut session: Session =
                 serde_json::from_slice(&fx.bob_session).expect("saved session loads");
-            if session.open(&device, &fx.pairwise_message, AD).is_err() {
+            if session
+                .open(
+                    &device,
+                    Timestamp::from_unix_seconds(NOW),
+                    &fx.pairwise_message,
+                    AD,
+                )
+                .is_err()
+            {
                 assert_eq!(
                     json(&session),
                     fx.bob_session,

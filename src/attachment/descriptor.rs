@@ -1,4 +1,4 @@
-//! The file key and the file descriptor (SPEC.md §9.1, §9.4).
+//! The file key, the content digest and the file descriptor (SPEC.md §9.1, §9.4).
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -9,10 +9,14 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::{AttachmentError, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 use crate::codec::{DecodeError, Reader, Writer};
-use crate::pairwise::VERSION;
+use crate::labels;
 
 /// Longest media type in bytes.
 pub const MAX_MEDIA_TYPE_LEN: usize = 255;
+/// Version byte of the current descriptor format (SPEC.md §9.4).
+pub const DESCRIPTOR_VERSION: u8 = 2;
+/// Version byte of the first descriptor format (SHA-256 of the blob), still opened.
+pub const LEGACY_DESCRIPTOR_VERSION: u8 = 1;
 
 /// A random 32-byte key for one attachment. Zeroized on drop; no secret in
 /// `Debug`; compared in constant time.
@@ -52,6 +56,120 @@ impl fmt::Debug for FileKey {
     }
 }
 
+/// The content digest of an attachment: BLAKE3 in key-derivation mode with the context
+/// `"letterseal/LS3/v1 attachment content"`, over the plaintext (SPEC.md §9.4). It binds a
+/// descriptor to one plaintext (a sender cannot make two plaintexts match it), and a hedged
+/// sealer mixes it into the file key (SPEC.md §9.1). Compared in constant time.
+#[derive(Clone, Copy)]
+pub struct ContentDigest([u8; 32]);
+
+impl ContentDigest {
+    /// The digest of a whole plaintext.
+    pub fn of(plaintext: &[u8]) -> Self {
+        let mut h = ContentHasher::new();
+        h.update(plaintext);
+        h.finalize()
+    }
+
+    /// Wraps 32 bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw digest.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl PartialEq for ContentDigest {
+    fn eq(&self, other: &Self) -> bool {
+        bool::from(subtle::ConstantTimeEq::ct_eq(&self.0[..], &other.0[..]))
+    }
+}
+
+impl Eq for ContentDigest {}
+
+impl fmt::Debug for ContentDigest {
+    // A digest of secret content: not printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ContentDigest(<secret>)")
+    }
+}
+
+/// Computes a [`ContentDigest`] incrementally, e.g. in a first pass over a seekable file
+/// before [`super::AttachmentSealer::new_hedged`].
+///
+/// ```
+/// use letterseal::attachment::{ContentDigest, ContentHasher};
+/// let mut h = ContentHasher::new();
+/// h.update(b"hello ");
+/// h.update(b"world");
+/// assert_eq!(h.finalize(), ContentDigest::of(b"hello world"));
+/// ```
+#[derive(Clone)]
+pub struct ContentHasher(blake3::Hasher);
+
+impl ContentHasher {
+    /// An empty hasher.
+    pub fn new() -> Self {
+        Self(blake3::Hasher::new_derive_key(
+            labels::ATTACHMENT_CONTENT_CONTEXT,
+        ))
+    }
+
+    /// Absorbs more plaintext.
+    pub fn update(&mut self, plaintext: &[u8]) {
+        self.0.update(plaintext);
+    }
+
+    /// The digest of everything absorbed.
+    pub fn finalize(&self) -> ContentDigest {
+        ContentDigest(*self.0.finalize().as_bytes())
+    }
+}
+
+impl Default for ContentHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for ContentHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ContentHasher(<secret>)")
+    }
+}
+
+/// What binds a descriptor to the content it describes (SPEC.md §9.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Binding {
+    /// Format 2, binding 0: nothing beyond the key-committing stream. Anyone who does not hold
+    /// the file key cannot change the blob undetected, but the sender can give different
+    /// recipients different content under one descriptor.
+    Unbound,
+    /// Format 2, binding 1: the [`ContentDigest`] of the plaintext, checked by the opener at
+    /// the end (the default).
+    Content(ContentDigest),
+    /// Format 1 (before this release): SHA-256 of the whole sealed blob. Opened for
+    /// compatibility, never produced by a sealer.
+    LegacyBlobSha256([u8; 32]),
+}
+
+/// What a streaming sealer binds its descriptor with (SPEC.md §9.4). The hedged whole-file
+/// forms always bind the content (they hash it anyway).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum BindingMode {
+    /// The content digest (BLAKE3 over the plaintext, computed while sealing): every recipient
+    /// who completes a full open gets the same content; costs a BLAKE3 pass (about 0.7× the
+    /// AEAD's speed, `benches/README.md`).
+    Content,
+    /// No binding (the default for streaming): one pass at the AEAD's speed; the sender could
+    /// show different recipients different content under one descriptor ([`Binding::Unbound`]).
+    #[default]
+    Unbound,
+}
+
 /// What a recipient needs to fetch and open an attachment: sent as the
 /// content of an LS3 `FileReference` message (SPEC.md §9.4).
 #[derive(Clone, PartialEq, Eq)]
@@ -62,47 +180,75 @@ pub struct FileDescriptor {
     pub size: u64,
     /// Chunk size in bytes.
     pub chunk_size: u32,
-    /// SHA-256 of the whole sealed blob (header and chunks).
-    pub digest: [u8; 32],
+    /// What binds the descriptor to the content (format 2), or the blob digest (format 1).
+    pub binding: Binding,
     /// The media type (ASCII, at most 255 bytes), e.g. `image/jpeg`.
     pub media_type: String,
 }
 
 impl fmt::Debug for FileDescriptor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let binding = match self.binding {
+            Binding::Unbound => "unbound",
+            Binding::Content(_) => "content digest",
+            Binding::LegacyBlobSha256(_) => "format 1 blob SHA-256",
+        };
         f.debug_struct("FileDescriptor")
             .field("size", &self.size)
             .field("chunk_size", &self.chunk_size)
+            .field("binding", &binding)
             .field("media_type", &self.media_type)
             .finish_non_exhaustive()
     }
 }
 
 impl FileDescriptor {
-    /// `u8(1) ‖ file key ‖ u64(size) ‖ u32(chunk size) ‖ digest ‖ lp8(media type)`.
+    /// Format 2: `u8(2) ‖ file key ‖ u64(size) ‖ u32(chunk size) ‖ u8(binding) ‖
+    /// [content digest if binding = 1] ‖ lp8(media type)`; a format-1 descriptor (decoded from
+    /// an old message) re-encodes as format 1, `u8(1) ‖ file key ‖ u64(size) ‖ u32(chunk size)
+    /// ‖ SHA-256(blob) ‖ lp8(media type)`.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(80 + self.media_type.len());
-        w.u8(VERSION);
+        let mut w = Writer::with_capacity(82 + self.media_type.len());
+        let version = match self.binding {
+            Binding::LegacyBlobSha256(_) => LEGACY_DESCRIPTOR_VERSION,
+            _ => DESCRIPTOR_VERSION,
+        };
+        w.u8(version);
         w.raw(&self.file_key.0);
         w.u64(self.size);
         w.u32(self.chunk_size);
-        w.raw(&self.digest);
+        match &self.binding {
+            Binding::Unbound => w.u8(0),
+            Binding::Content(d) => {
+                w.u8(1);
+                w.raw(&d.0);
+            }
+            Binding::LegacyBlobSha256(d) => w.raw(d),
+        }
         // The media type is checked to fit when the descriptor is built or decoded.
         let _ = w.bytes_u8(self.media_type.as_bytes());
         w.into_bytes()
     }
 
-    /// Strict decoding.
+    /// Strict decoding of both formats.
     pub fn decode(bytes: &[u8]) -> Result<Self, AttachmentError> {
         let mut r = Reader::new(bytes);
         let version = r.u8()?;
-        if version != VERSION {
+        if version != DESCRIPTOR_VERSION && version != LEGACY_DESCRIPTOR_VERSION {
             return Err(AttachmentError::UnsupportedVersion(version));
         }
         let file_key = FileKey(r.array()?);
         let size = r.u64()?;
         let chunk_size = r.u32()?;
-        let digest = r.array()?;
+        let binding = if version == LEGACY_DESCRIPTOR_VERSION {
+            Binding::LegacyBlobSha256(r.array()?)
+        } else {
+            match r.u8()? {
+                0 => Binding::Unbound,
+                1 => Binding::Content(ContentDigest(r.array()?)),
+                _ => return Err(AttachmentError::Malformed(DecodeError::InvalidValue)),
+            }
+        };
         let media_type = media_type(r.bytes_u8()?)?;
         r.finish()?;
         check_chunk_size(chunk_size)?;
@@ -110,7 +256,7 @@ impl FileDescriptor {
             file_key,
             size,
             chunk_size,
-            digest,
+            binding,
             media_type,
         })
     }

@@ -1,17 +1,27 @@
 //! LS3 attachments (SPEC.md §9): streaming, key-committing, random-access file
 //! sealing in the style of the STREAM construction.
 //!
-//! A file is sealed under a fresh random 32-byte file key in fixed-size chunks,
-//! each AES-256-GCM with a nonce made of a per-file prefix, the chunk index and
-//! a last-chunk flag, so truncation, extension, reordering, duplication and
-//! swapping chunks between files are all detected. A 54-byte header commits to
-//! the key. The [`FileDescriptor`] — file key, size, chunk size, SHA-256 of the
-//! sealed blob, media type — travels inside an LS3 message of content type
+//! A file is sealed under a 32-byte file key in fixed-size chunks, each AES-256-GCM with a
+//! nonce made of a per-file prefix, the chunk index and a last-chunk flag, so truncation,
+//! extension, reordering, duplication and swapping chunks between files are all detected. A
+//! 54-byte header commits to the key. The [`FileDescriptor`] — file key, size, chunk size,
+//! binding, media type — travels inside an LS3 message of content type
 //! [`crate::pairwise::ContentType::FileReference`].
 //!
-//! Both directions are incremental and I/O-free: feed pieces of any size, get
-//! sealed bytes (or authenticated plaintext) back as chunks complete; memory
-//! use is one chunk, whatever the file size.
+//! **Binding** (SPEC.md §9.4). By default the descriptor carries the [`ContentDigest`] of the
+//! plaintext (BLAKE3), checked at the end of every full open: the sender cannot give different
+//! recipients different content under one descriptor. [`BindingMode::Unbound`] drops it and
+//! runs at the AEAD's own speed; it keeps integrity against everyone but the sender.
+//!
+//! **Hedging** (SPEC.md §9.1). [`seal`], [`seal_into`] and [`AttachmentSealer::new_hedged`]
+//! derive the file key from the RNG's output *and* the content digest, so an RNG that repeats
+//! (VM snapshot, fork) never seals two different contents under one key and nonce. The
+//! one-pass [`AttachmentSealer::new`] cannot (it emits chunks before it has seen the rest).
+//!
+//! Both directions are incremental and I/O-free: feed pieces of any size, get sealed bytes
+//! (or authenticated plaintext) back as chunks complete; memory use is one chunk, whatever the
+//! file size. The `_into` forms write into caller buffers and allocate nothing per chunk;
+//! [`VerifiedOpener`] and [`open_into`] release no plaintext before the whole file verified.
 //!
 //! ```
 //! use letterseal::attachment::{AttachmentOpener, AttachmentSealer, FileDescriptor, RandomAccess};
@@ -29,7 +39,8 @@
 //! blob.extend(last);
 //! let message_content = descriptor.encode(); // send inside an LS3 FileReference message
 //!
-//! // Receiver: open in pieces; plaintext only for authenticated chunks.
+//! // Receiver: open in pieces; plaintext only for authenticated chunks, the verdict on the
+//! // whole file (size, last chunk, content digest) from `finish`.
 //! let descriptor = FileDescriptor::decode(&message_content).unwrap();
 //! let mut opener = AttachmentOpener::new(&descriptor);
 //! let mut out = Vec::new();
@@ -45,14 +56,37 @@
 //! let chunk = access.open_chunk(2, &blob[range]).unwrap();
 //! assert_eq!(chunk.as_slice(), &photo[2 * 65_536..3 * 65_536]);
 //! ```
+//!
+//! A whole buffer, hedged, into caller buffers:
+//!
+//! ```
+//! use letterseal::attachment::{open_into, seal_into, sealed_len};
+//! # use rand_core::SeedableRng;
+//! # let mut rng = rand_chacha::ChaCha20Rng::from_seed([6; 32]);
+//! let photo = vec![0x42u8; 200_000];
+//! let mut blob = vec![0u8; sealed_len(200_000, 65_536).unwrap()];
+//! let descriptor = seal_into(&mut rng, &photo, 65_536, "image/jpeg", &mut blob).unwrap();
+//! let mut opened = vec![0u8; 200_000];
+//! open_into(&descriptor, &blob, &mut opened).unwrap(); // nothing released before the verdict
+//! assert_eq!(opened, photo);
+//! ```
 
 mod descriptor;
 mod stream;
 
+use alloc::vec::Vec;
 use core::fmt;
 
-pub use descriptor::{FileDescriptor, FileKey, MAX_MEDIA_TYPE_LEN};
-pub use stream::{AttachmentOpener, AttachmentSealer, RandomAccess, chunk_count};
+use rand_core::CryptoRng;
+
+pub use descriptor::{
+    Binding, BindingMode, ContentDigest, ContentHasher, DESCRIPTOR_VERSION, FileDescriptor,
+    FileKey, LEGACY_DESCRIPTOR_VERSION, MAX_MEDIA_TYPE_LEN,
+};
+pub use stream::{
+    AttachmentOpener, AttachmentSealer, HEDGE_RANDOMNESS_LEN, RandomAccess, SALT_LEN,
+    VerifiedOpener, chunk_count, hedged_key_and_salt, sealed_len,
+};
 
 use crate::codec::DecodeError;
 
@@ -66,6 +100,68 @@ pub const DEFAULT_CHUNK_SIZE: u32 = 64 * 1024;
 pub const MIN_CHUNK_SIZE: u32 = 1;
 /// Largest allowed chunk size (16 MiB).
 pub const MAX_CHUNK_SIZE: u32 = 1 << 24;
+
+/// Seals a whole plaintext, hedged and content-bound (SPEC.md §9.1): one BLAKE3 pass for the
+/// content digest, then the stream. Returns the sealed blob and its descriptor.
+pub fn seal<R: CryptoRng + ?Sized>(
+    rng: &mut R,
+    plaintext: &[u8],
+    chunk_size: u32,
+    media: &str,
+) -> Result<(Vec<u8>, FileDescriptor), AttachmentError> {
+    let len = sealed_len(plaintext.len() as u64, chunk_size).ok_or_else(|| {
+        if descriptor::check_chunk_size(chunk_size).is_err() {
+            AttachmentError::InvalidChunkSize
+        } else {
+            AttachmentError::TooManyChunks
+        }
+    })?;
+    let mut blob = alloc::vec![0u8; len];
+    let descriptor = seal_into(rng, plaintext, chunk_size, media, &mut blob)?;
+    Ok((blob, descriptor))
+}
+
+/// As [`seal`], into `out`, which must be exactly [`sealed_len`] bytes
+/// ([`AttachmentError::BufferLength`] otherwise, `out` untouched). Allocates nothing but the
+/// sealer's one-chunk buffer.
+pub fn seal_into<R: CryptoRng + ?Sized>(
+    rng: &mut R,
+    plaintext: &[u8],
+    chunk_size: u32,
+    media: &str,
+    out: &mut [u8],
+) -> Result<FileDescriptor, AttachmentError> {
+    descriptor::check_chunk_size(chunk_size)?;
+    let expected =
+        sealed_len(plaintext.len() as u64, chunk_size).ok_or(AttachmentError::TooManyChunks)?;
+    if out.len() != expected {
+        return Err(AttachmentError::BufferLength {
+            expected,
+            actual: out.len(),
+        });
+    }
+    let content = ContentDigest::of(plaintext);
+    let mut sealer =
+        AttachmentSealer::new_hedged(rng, &content, chunk_size, media)?.with_known_digest(content);
+    let (header, body) = out.split_at_mut(HEADER_LEN);
+    header.copy_from_slice(sealer.header());
+    let n = sealer.update_into(plaintext, body)?;
+    let rest = body.get_mut(n..).ok_or(AttachmentError::InvalidChunk)?;
+    let (_, descriptor) = sealer.finish_into(rest)?;
+    Ok(descriptor)
+}
+
+/// Opens a whole blob into `out` (exactly `descriptor.size` bytes), releasing nothing until
+/// the whole file has verified; on any error `out` holds no plaintext (see [`VerifiedOpener`]).
+pub fn open_into(
+    descriptor: &FileDescriptor,
+    blob: &[u8],
+    out: &mut [u8],
+) -> Result<(), AttachmentError> {
+    let mut opener = VerifiedOpener::new(descriptor, out)?;
+    opener.update(blob)?;
+    opener.finish().map(|_| ())
+}
 
 /// Why an attachment could not be sealed or opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,13 +189,30 @@ pub enum AttachmentError {
     TooLong,
     /// The plaintext size differs from the descriptor's.
     SizeMismatch,
-    /// The sealed blob's SHA-256 differs from the descriptor's digest.
+    /// The content digest (or a format-1 descriptor's blob SHA-256) differs from the
+    /// descriptor's.
     DigestMismatch,
+    /// A hedged sealer was fed content whose digest differs from the one it was created with.
+    ContentDigestMismatch,
+    /// A caller buffer that must have an exact length has another; it was left untouched.
+    BufferLength {
+        /// The length it must have.
+        expected: usize,
+        /// The length it has.
+        actual: usize,
+    },
+    /// A caller buffer is shorter than the output of this call; it was left untouched.
+    BufferTooSmall {
+        /// The bytes this call writes.
+        needed: usize,
+        /// The buffer's length.
+        actual: usize,
+    },
     /// More than 2^32 chunks.
     TooManyChunks,
     /// A chunk index outside the file, or a chunk of the wrong length.
     InvalidChunk,
-    /// The opener already failed or finished.
+    /// The opener or sealer already failed or finished.
     Finished,
 }
 
@@ -117,6 +230,9 @@ impl AttachmentError {
             Self::TooLong => "TooLong",
             Self::SizeMismatch => "SizeMismatch",
             Self::DigestMismatch => "DigestMismatch",
+            Self::ContentDigestMismatch => "ContentDigestMismatch",
+            Self::BufferLength { .. } => "BufferLength",
+            Self::BufferTooSmall { .. } => "BufferTooSmall",
             Self::TooManyChunks => "TooManyChunks",
             Self::InvalidChunk => "InvalidChunk",
             Self::Finished => "Finished",
@@ -144,7 +260,16 @@ impl fmt::Display for AttachmentError {
             Self::Truncated => f.write_str("stream ended before its last chunk"),
             Self::TooLong => f.write_str("more data than the descriptor's size"),
             Self::SizeMismatch => f.write_str("size differs from the descriptor"),
-            Self::DigestMismatch => f.write_str("blob digest differs from the descriptor"),
+            Self::DigestMismatch => f.write_str("content digest differs from the descriptor"),
+            Self::ContentDigestMismatch => {
+                f.write_str("content differs from the digest the sealer was hedged with")
+            }
+            Self::BufferLength { expected, actual } => {
+                write!(f, "buffer of {actual} bytes, expected exactly {expected}")
+            }
+            Self::BufferTooSmall { needed, actual } => {
+                write!(f, "buffer of {actual} bytes, needs at least {needed}")
+            }
             Self::TooManyChunks => f.write_str("more than 2^32 chunks"),
             Self::InvalidChunk => f.write_str("chunk index or length out of range"),
             Self::Finished => f.write_str("opener already failed or finished"),

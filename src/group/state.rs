@@ -5,7 +5,9 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use rand_core::CryptoRng;
-use serde::{Deserialize, Deserializer, Serialize};
+#[cfg(feature = "json-state")]
+use serde::Deserializer;
+use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::distribution::{Distribution, DistributionCore, wrap_associated_data, wrap_digest};
@@ -34,6 +36,8 @@ pub struct GracePolicy {
     /// How many superseded epochs to keep (0: delete at once).
     pub previous_epochs: u32,
     /// How long a superseded epoch stays, in seconds (`None`: no time limit).
+    /// Required when loading: a missing value is an error, not "no limit".
+    #[serde(deserialize_with = "Option::deserialize")]
     pub max_age_seconds: Option<u64>,
 }
 
@@ -92,25 +96,70 @@ impl fmt::Debug for GroupOpened {
     }
 }
 
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone)]
+#[cfg_attr(feature = "json-state", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "json-state", serde(deny_unknown_fields))]
 struct SenderWindow {
     sender: DeviceAddress,
     window: ReplayWindow,
 }
 
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone)]
+#[cfg_attr(feature = "json-state", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "json-state", serde(deny_unknown_fields))]
 struct Epoch {
     epoch: u64,
     roster: Roster,
     roster_hash: RosterHash,
+    // Kept for the saved state; read only by its JSON form.
+    #[cfg_attr(not(feature = "json-state"), allow(dead_code))]
     distributor: DeviceAddress,
     secret: EpochSecret,
     next_counter: u64,
     /// Sorted by sender; created when a sender's first message opens.
+    #[cfg_attr(feature = "json-state", serde(deserialize_with = "sorted_windows"))]
     windows: Vec<SenderWindow>,
+    #[cfg_attr(
+        feature = "json-state",
+        serde(deserialize_with = "Option::deserialize")
+    )]
     superseded_at: Option<Timestamp>,
+}
+
+/// Sender windows are looked up by binary search: refuse any order but
+/// strictly ascending senders (a reordered list would hide a window).
+#[cfg(feature = "json-state")]
+fn sorted_windows<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SenderWindow>, D::Error> {
+    let windows = Vec::<SenderWindow>::deserialize(d)?;
+    let ascending = windows.windows(2).all(|pair| match pair {
+        [a, b] => a.sender < b.sender,
+        _ => true,
+    });
+    if ascending {
+        Ok(windows)
+    } else {
+        Err(serde::de::Error::custom(
+            "windows must be sorted by sender, without repeats",
+        ))
+    }
+}
+
+/// Epochs must be strictly ascending, with only the last one current.
+#[cfg(feature = "json-state")]
+fn ordered_epochs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Epoch>, D::Error> {
+    let epochs = Vec::<Epoch>::deserialize(d)?;
+    let ascending = epochs.windows(2).all(|pair| match pair {
+        [a, b] => a.epoch < b.epoch && a.superseded_at.is_some(),
+        _ => true,
+    });
+    let current_live = epochs.last().is_none_or(|e| e.superseded_at.is_none());
+    if ascending && current_live {
+        Ok(epochs)
+    } else {
+        Err(serde::de::Error::custom(
+            "epochs must ascend; all but the last superseded, the last not",
+        ))
+    }
 }
 
 impl Epoch {
@@ -145,20 +194,26 @@ impl Epoch {
 }
 
 /// One device's state of one group: the current epoch and the superseded ones
-/// still in their grace period. Serializes (serde) with a version; the
-/// serialized form contains epoch secrets.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// still in their grace period. Serializes (serde, feature `json-state`) with a
+/// version; the serialized form contains epoch secrets.
+#[cfg_attr(feature = "json-state", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "json-state", serde(deny_unknown_fields))]
 pub struct Group {
-    #[serde(deserialize_with = "expect_state_version")]
+    #[cfg_attr(
+        feature = "json-state",
+        serde(deserialize_with = "expect_state_version")
+    )]
+    #[cfg_attr(not(feature = "json-state"), allow(dead_code))]
     version: u32,
     group_id: GroupId,
     local: DeviceAddress,
     grace: GracePolicy,
     /// Ascending by epoch; the last is current.
+    #[cfg_attr(feature = "json-state", serde(deserialize_with = "ordered_epochs"))]
     epochs: Vec<Epoch>,
 }
 
+#[cfg(feature = "json-state")]
 fn expect_state_version<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     let version = u32::deserialize(d)?;
     if version == GROUP_STATE_VERSION {
@@ -266,7 +321,14 @@ impl Group {
                     .map_err(GroupError::Session)?;
             }
             let wrap = session
-                .seal(device, rng, ContentType::GroupKey, secret.as_bytes(), &ad)
+                .seal(
+                    device,
+                    rng,
+                    now,
+                    ContentType::GroupKey,
+                    secret.as_bytes(),
+                    &ad,
+                )
                 .map_err(GroupError::Seal)?;
             let digest = wrap_digest(&wrap);
             entries.push((bundle.owner().clone(), digest, wrap));
@@ -345,7 +407,7 @@ impl Group {
         }
         let ad = wrap_associated_data(&core.group_id, core.epoch, &core.roster_hash);
         let opened = session
-            .open(device, wrap, &ad)
+            .open(device, now, wrap, &ad)
             .map_err(GroupError::WrapRejected)?;
         let secret: [u8; 32] = match (opened.content_type, opened.plaintext.as_slice().try_into()) {
             (ContentType::GroupKey, Ok(bytes)) => bytes,

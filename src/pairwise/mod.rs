@@ -29,13 +29,13 @@
 //! let mut at_alice = Session::new(&alice, &bob_bundle).unwrap();
 //! let mut at_bob = Session::new(&bob, &alice_bundle).unwrap();
 //!
-//! let sealed = at_alice.seal(&alice, &mut rng, ContentType::Text, b"hi Bob", b"chat 42").unwrap();
-//! let opened = at_bob.open(&bob, &sealed, b"chat 42").unwrap();
+//! let sealed = at_alice.seal(&alice, &mut rng, now, ContentType::Text, b"hi Bob", b"chat 42").unwrap();
+//! let opened = at_bob.open(&bob, now, &sealed, b"chat 42").unwrap();
 //! assert_eq!(opened.plaintext.as_slice(), b"hi Bob");
 //!
 //! // A replay is refused, and so is the message reflected back to Alice.
-//! assert_eq!(at_bob.open(&bob, &sealed, b"chat 42").unwrap_err(), OpenError::Replay { counter: 0 });
-//! assert_eq!(at_alice.open(&alice, &sealed, b"chat 42").unwrap_err(), OpenError::Reflected);
+//! assert_eq!(at_bob.open(&bob, now, &sealed, b"chat 42").unwrap_err(), OpenError::Replay { counter: 0 });
+//! assert_eq!(at_alice.open(&alice, now, &sealed, b"chat 42").unwrap_err(), OpenError::Reflected);
 //! ```
 
 mod content;
@@ -48,7 +48,10 @@ pub use content::{APPLICATION_BASE, ContentType};
 pub use header::{
     BOUND_FIELDS_LEN, COMMITMENT_LEN, HEADER_LEN, Header, KIND_PAIRWISE, SALT_LEN, VERSION,
 };
-pub use session::{OpenError, Opened, SESSION_STATE_VERSION, SealError, Session, SessionError};
+pub use session::{
+    EXPIRY_SKEW_SECONDS, OpenError, Opened, SESSION_BLOB_VERSION, SESSION_STATE_VERSION, SealError,
+    Session, SessionError,
+};
 pub use window::{Delivery, ReplayWindow, WINDOW_SIZE, WindowError};
 
 /// Bytes a sealed message adds to its plaintext: header and tag.

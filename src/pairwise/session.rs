@@ -5,23 +5,34 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use rand_core::CryptoRng;
-use serde::{Deserialize, Deserializer, Serialize};
+#[cfg(feature = "json-state")]
+use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::ContentType;
-use super::header::{HEADER_LEN, Header, SALT_LEN};
+use super::header::{HEADER_LEN, Header};
 use super::kdf::{ChainKey, PartyKeys, chain_key, message_keys};
-use super::window::{ReplayWindow, WindowError};
+use super::window::{ReplayWindow, WINDOW_ENCODED_LEN, WindowError};
 use crate::aead::{self, TAG_LEN};
-use crate::codec::{DecodeError, Reader};
+use crate::codec::{DecodeError, Reader, Writer};
 use crate::device::DeviceKeys;
 use crate::ids::DeviceAddress;
+use crate::kdf::HedgeKey;
 use crate::keys::{IdentityPublicKey, SealingKeyId, SealingPublicKey};
 use crate::registration::VerifiedBundle;
+use crate::state::{
+    self, SealedState, StateCodec, StateError, StateKind, StorageKey, check, field, read_list,
+    write_len,
+};
 use crate::time::Timestamp;
 
-/// Version of the serialized session state.
+/// Version of the JSON session state (feature `json-state`; SPEC.md §12.3).
 pub const SESSION_STATE_VERSION: u32 = 1;
+/// Layout version of the session state in a sealed blob (SPEC.md §12.2).
+pub const SESSION_BLOB_VERSION: u16 = 2;
+/// Seconds a sealing key stays usable after its `not_after`, for clock skew
+/// between devices (SPEC.md §7.5).
+pub const EXPIRY_SKEW_SECONDS: u64 = 300;
 
 /// Why a session could not be created or updated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,18 +66,42 @@ pub enum SealError {
     NoSealingKey,
     /// The counter reached `u64::MAX`; start a new session.
     CounterExhausted,
+    /// The device's newest sealing key is past its `not_after` (plus
+    /// [`EXPIRY_SKEW_SECONDS`]): register a new one first.
+    LocalKeyExpired(SealingKeyId),
+    /// The peer's current sealing key is past its `not_after` (plus
+    /// [`EXPIRY_SKEW_SECONDS`]): fetch the peer's new bundle first.
+    PeerKeyExpired(SealingKeyId),
     /// The agreement produced the all-zero value (impossible with verified keys).
     NonContributory,
 }
 
+impl SealError {
+    /// The variant's name, as used in test-vector files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::WrongDevice => "WrongDevice",
+            Self::NoSealingKey => "NoSealingKey",
+            Self::CounterExhausted => "CounterExhausted",
+            Self::LocalKeyExpired(_) => "LocalKeyExpired",
+            Self::PeerKeyExpired(_) => "PeerKeyExpired",
+            Self::NonContributory => "NonContributory",
+        }
+    }
+}
+
 impl fmt::Display for SealError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::WrongDevice => "device does not belong to this session",
-            Self::NoSealingKey => "device has no live sealing key",
-            Self::CounterExhausted => "message counter exhausted",
-            Self::NonContributory => "X25519 result is all zeros",
-        })
+        match self {
+            Self::LocalKeyExpired(id) => write!(f, "own sealing key {id} has expired"),
+            Self::PeerKeyExpired(id) => write!(f, "peer sealing key {id} has expired"),
+            other => f.write_str(match other {
+                Self::WrongDevice => "device does not belong to this session",
+                Self::NoSealingKey => "device has no live sealing key",
+                Self::CounterExhausted => "message counter exhausted",
+                _ => "X25519 result is all zeros",
+            }),
+        }
     }
 }
 
@@ -95,6 +130,8 @@ pub enum OpenError {
     /// Sealed with a key id the session does not know for the peer (fetch the
     /// peer's new bundle, or the message is not from this peer).
     UnknownSenderKey(SealingKeyId),
+    /// Sealed with a peer key past its `not_after` (plus [`EXPIRY_SKEW_SECONDS`]).
+    PeerKeyExpired(SealingKeyId),
     /// This counter was already accepted.
     Replay {
         /// The repeated counter.
@@ -124,6 +161,7 @@ impl OpenError {
             Self::RetiredKey(_) => "RetiredKey",
             Self::UnknownRecipientKey(_) => "UnknownRecipientKey",
             Self::UnknownSenderKey(_) => "UnknownSenderKey",
+            Self::PeerKeyExpired(_) => "PeerKeyExpired",
             Self::Replay { .. } => "Replay",
             Self::TooOld { .. } => "TooOld",
             Self::CommitmentMismatch => "CommitmentMismatch",
@@ -141,6 +179,7 @@ impl fmt::Display for OpenError {
             Self::RetiredKey(id) => write!(f, "sealed to retired key {id}"),
             Self::UnknownRecipientKey(id) => write!(f, "sealed to unknown key {id}"),
             Self::UnknownSenderKey(id) => write!(f, "unknown sender key {id}"),
+            Self::PeerKeyExpired(id) => write!(f, "sender key {id} has expired"),
             Self::Replay { counter } => write!(f, "replay of counter {counter}"),
             Self::TooOld { counter } => write!(f, "counter {counter} is outside the window"),
             other => f.write_str(match other {
@@ -188,21 +227,47 @@ impl fmt::Debug for Opened {
 }
 
 /// The public facts of one end of the session.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json-state", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "json-state", serde(deny_unknown_fields))]
 struct Party {
     address: DeviceAddress,
     identity_key: IdentityPublicKey,
 }
 
+impl Party {
+    fn encode(&self, w: &mut Writer) {
+        self.address.encode(w);
+        w.raw(self.identity_key.as_bytes());
+    }
+
+    fn decode(r: &mut Reader<'_>, name: &'static str) -> Result<Self, StateError> {
+        let address = field(name, DeviceAddress::decode(r))?;
+        let identity_key = IdentityPublicKey::from_bytes(&field(name, r.array())?)
+            .map_err(|_| StateError::Invalid { field: name })?;
+        Ok(Self {
+            address,
+            identity_key,
+        })
+    }
+}
+
 /// A peer sealing key known from a verified bundle.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json-state", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "json-state", serde(deny_unknown_fields))]
 struct PeerKey {
     key_id: SealingKeyId,
     public: SealingPublicKey,
     not_before: Timestamp,
     not_after: Timestamp,
+}
+
+impl PeerKey {
+    /// Whether the key is past its `not_after` plus the skew allowance at `now`.
+    fn expired_at(&self, now: Timestamp) -> bool {
+        now >= self.not_after.saturating_add(EXPIRY_SKEW_SECONDS)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -211,40 +276,33 @@ enum Direction {
     Incoming,
 }
 
+/// A derived chain key and its hedging keys (SPEC.md §3.5), cached together.
+struct CachedChain {
+    key: ChainKey,
+    hedge: HedgeKey,
+}
+
 /// Cached chain keys: one per direction and pair of sealing keys.
-type ChainCache = BTreeMap<(Direction, SealingKeyId, SealingKeyId), ChainKey>;
+type ChainCache = BTreeMap<(Direction, SealingKeyId, SealingKeyId), CachedChain>;
 
 /// A pairwise LS3 session between this device and one peer device.
 ///
 /// The session holds only public data and counters; the device's secrets stay
 /// in [`DeviceKeys`], which every call takes, so retiring a key there takes
 /// effect immediately. Derived chain keys are cached in memory only (never
-/// serialized) and dropped once their local key is retired.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// exported) and dropped once their local key is retired. Persist it with
+/// [`Self::export`] and [`Self::import`] (SPEC.md §12).
 pub struct Session {
-    #[serde(deserialize_with = "expect_state_version")]
-    version: u32,
     local: Party,
     peer: Party,
-    /// The peer's known sealing keys (a handful at most).
+    /// The peer's known sealing keys (a handful at most), by ascending key id.
     peer_keys: Vec<PeerKey>,
     peer_current: SealingKeyId,
     next_counter: u64,
     window: ReplayWindow,
-    #[serde(skip)]
+    /// Generation of the last export (0: never exported).
+    generation: u64,
     chains: ChainCache,
-}
-
-fn expect_state_version<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    let version = u32::deserialize(d)?;
-    if version == SESSION_STATE_VERSION {
-        Ok(version)
-    } else {
-        Err(serde::de::Error::custom(alloc::format!(
-            "unsupported session state version {version}"
-        )))
-    }
 }
 
 impl fmt::Debug for Session {
@@ -275,7 +333,6 @@ impl Session {
             not_after,
         }];
         Ok(Self {
-            version: SESSION_STATE_VERSION,
             local: Party {
                 address: device.address().clone(),
                 identity_key: local_identity,
@@ -288,8 +345,86 @@ impl Session {
             peer_current: peer.sealing_key_id(),
             next_counter: 0,
             window: ReplayWindow::default(),
+            generation: 0,
             chains: ChainCache::new(),
         })
+    }
+
+    /// Rebuilds a session from saved parts, checking every invariant of
+    /// SPEC.md §12.2; an error names the field.
+    fn from_parts(
+        local: Party,
+        peer: Party,
+        mut peer_keys: Vec<PeerKey>,
+        peer_current: SealingKeyId,
+        next_counter: u64,
+        window: ReplayWindow,
+    ) -> Result<Self, StateError> {
+        check(
+            "peer",
+            local.address != peer.address && local.identity_key != peer.identity_key,
+        )?;
+        check("peer_keys", !peer_keys.is_empty())?;
+        for key in &peer_keys {
+            check("peer_keys.public", key.public.validate().is_ok())?;
+            check("peer_keys.key_id", key.public.key_id() == key.key_id)?;
+            check("peer_keys.not_after", key.not_after > key.not_before)?;
+        }
+        // Order does not change behaviour (lookups are by id); repeats do.
+        peer_keys.sort_by_key(|k| k.key_id);
+        check(
+            "peer_keys.repeated",
+            peer_keys.windows(2).all(|w| match w {
+                [a, b] => a.key_id != b.key_id,
+                _ => true,
+            }),
+        )?;
+        check(
+            "peer_current",
+            peer_keys.iter().any(|k| k.key_id == peer_current),
+        )?;
+        Ok(Self {
+            local,
+            peer,
+            peer_keys,
+            peer_current,
+            next_counter,
+            window,
+            generation: 0,
+            chains: ChainCache::new(),
+        })
+    }
+
+    /// Seals the session's state into a blob under `key` (SPEC.md §12), with
+    /// a generation one higher than the last export. Holds no secret besides
+    /// counters, but is sealed like every state so it cannot be edited.
+    pub fn export<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        key: &StorageKey,
+    ) -> Result<SealedState, StateError> {
+        let generation = state::next_generation(self.generation)?;
+        let sealed = state::seal(self, generation, rng, key);
+        self.generation = generation;
+        Ok(sealed)
+    }
+
+    /// Opens a blob made by [`Self::export`], refusing a generation below
+    /// `minimum_generation` (rollback) and any damaged, foreign or
+    /// inconsistent blob, each with its own [`StateError`].
+    pub fn import(
+        key: &StorageKey,
+        blob: &[u8],
+        minimum_generation: u64,
+    ) -> Result<Self, StateError> {
+        let (mut session, generation) = state::open::<Self>(key, blob, minimum_generation)?;
+        session.generation = generation;
+        Ok(session)
+    }
+
+    /// The generation of the last export (or of the imported blob); 0 if none.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The peer device.
@@ -333,13 +468,20 @@ impl Session {
         let (not_before, not_after) = bundle.validity();
         let current_start = self.peer_key(&self.peer_current).map(|k| k.not_before);
         let key_id = bundle.sealing_key_id();
-        self.peer_keys.retain(|k| k.key_id != key_id);
-        self.peer_keys.push(PeerKey {
+        let key = PeerKey {
             key_id,
             public: *bundle.sealing_key(),
             not_before,
             not_after,
-        });
+        };
+        match self.peer_keys.binary_search_by_key(&key_id, |k| k.key_id) {
+            Ok(i) => {
+                if let Some(slot) = self.peer_keys.get_mut(i) {
+                    *slot = key;
+                }
+            }
+            Err(i) => self.peer_keys.insert(i, key),
+        }
         if current_start.is_none_or(|start| not_before >= start) {
             self.peer_current = bundle.sealing_key_id();
         }
@@ -359,7 +501,10 @@ impl Session {
     }
 
     fn peer_key(&self, key_id: &SealingKeyId) -> Option<&PeerKey> {
-        self.peer_keys.iter().find(|k| k.key_id == *key_id)
+        self.peer_keys
+            .binary_search_by_key(key_id, |k| k.key_id)
+            .ok()
+            .and_then(|i| self.peer_keys.get(i))
     }
 
     fn check_device(&self, device: &DeviceKeys) -> bool {
@@ -381,7 +526,7 @@ impl Session {
         direction: Direction,
         local_id: SealingKeyId,
         peer_id: SealingKeyId,
-    ) -> Result<&ChainKey, ChainError> {
+    ) -> Result<&CachedChain, ChainError> {
         use alloc::collections::btree_map::Entry;
         match self.chains.entry((direction, local_id, peer_id)) {
             Entry::Occupied(e) => Ok(e.into_mut()),
@@ -391,8 +536,9 @@ impl Session {
                     .ok_or(ChainError::UnknownLocal)?;
                 let peer_key = self
                     .peer_keys
-                    .iter()
-                    .find(|k| k.key_id == peer_id)
+                    .binary_search_by_key(&peer_id, |k| k.key_id)
+                    .ok()
+                    .and_then(|i| self.peer_keys.get(i))
                     .ok_or(ChainError::UnknownPeer)?;
                 let shared = secret
                     .agree(&peer_key.public)
@@ -414,14 +560,17 @@ impl Session {
                     Direction::Outgoing => chain_key(&shared, &local, &peer),
                     Direction::Incoming => chain_key(&shared, &peer, &local),
                 };
-                Ok(e.insert(key))
+                let hedge = HedgeKey::derive(key.as_bytes());
+                Ok(e.insert(CachedChain { key, hedge }))
             }
         }
     }
 
-    /// Seals a message to the peer (SPEC.md §7.5): a fresh 16-byte salt from
-    /// `rng`, the next counter, the device's newest sealing key and the peer's
-    /// current one. Returns `header ‖ ciphertext ‖ tag`.
+    /// Seals a message to the peer (SPEC.md §7.5): the next counter, the
+    /// device's newest sealing key and the peer's current one, and a hedged
+    /// salt (SPEC.md §3.5) from 32 fresh bytes of `rng` and the message itself.
+    /// Returns `header ‖ ciphertext ‖ tag`. Refuses keys that expired before
+    /// `now` (allowing [`EXPIRY_SKEW_SECONDS`] of clock skew).
     ///
     /// `associated_data` is authenticated, not sent; the receiver must pass
     /// the same bytes to [`Session::open`].
@@ -429,6 +578,7 @@ impl Session {
         &mut self,
         device: &DeviceKeys,
         rng: &mut R,
+        now: Timestamp,
         content_type: ContentType,
         plaintext: &[u8],
         associated_data: &[u8],
@@ -444,15 +594,22 @@ impl Session {
         let local_id = device
             .current_sealing_key_id()
             .ok_or(SealError::NoSealingKey)?;
+        if device
+            .sealing_key_validity(&local_id)
+            .is_none_or(|(_, not_after)| now >= not_after.saturating_add(EXPIRY_SKEW_SECONDS))
+        {
+            return Err(SealError::LocalKeyExpired(local_id));
+        }
         let peer_id = self.peer_current;
-        let mut salt = [0u8; SALT_LEN];
-        rng.fill_bytes(&mut salt);
+        if self.peer_key(&peer_id).is_none_or(|k| k.expired_at(now)) {
+            return Err(SealError::PeerKeyExpired(peer_id));
+        }
         let mut header = Header {
             content_type,
             sender_key_id: local_id,
             recipient_key_id: peer_id,
             counter,
-            salt,
+            salt: [0; 16],
             commitment: [0; 32],
         };
         let chain = self
@@ -461,7 +618,9 @@ impl Session {
                 ChainError::NonContributory => SealError::NonContributory,
                 ChainError::UnknownLocal | ChainError::UnknownPeer => SealError::NoSealingKey,
             })?;
-        let keys = message_keys(chain, &header.salt, &header.bound_fields());
+        let bound = header.bound_fields();
+        header.salt = chain.hedge.salt(rng, &bound, associated_data, plaintext);
+        let keys = message_keys(&chain.key, &header.salt, &bound);
         header.commitment = keys.commitment;
         let header = header.encode();
 
@@ -479,11 +638,13 @@ impl Session {
     }
 
     /// Opens a message from the peer (SPEC.md §7.5). Checks, in order: format,
-    /// reflection, recipient key, sender key, replay window, key commitment,
-    /// AEAD tag; only then releases the plaintext and records the counter.
+    /// reflection, recipient key, sender key, the sender key's expiry at
+    /// `now`, replay window, key commitment, AEAD tag; only then releases the
+    /// plaintext and records the counter.
     pub fn open(
         &mut self,
         device: &DeviceKeys,
+        now: Timestamp,
         sealed: &[u8],
         associated_data: &[u8],
     ) -> Result<Opened, OpenError> {
@@ -516,8 +677,12 @@ impl Session {
         if device.sealing_key(&header.recipient_key_id).is_none() {
             return Err(OpenError::UnknownRecipientKey(header.recipient_key_id));
         }
-        if self.peer_key(&header.sender_key_id).is_none() {
-            return Err(OpenError::UnknownSenderKey(header.sender_key_id));
+        match self.peer_key(&header.sender_key_id) {
+            None => return Err(OpenError::UnknownSenderKey(header.sender_key_id)),
+            Some(key) if key.expired_at(now) => {
+                return Err(OpenError::PeerKeyExpired(header.sender_key_id));
+            }
+            Some(_) => {}
         }
         let counter = header.counter;
         let delivery = self.window.check(counter).map_err(|e| match e {
@@ -538,7 +703,7 @@ impl Session {
                 ChainError::UnknownLocal => OpenError::UnknownRecipientKey(header.recipient_key_id),
                 ChainError::UnknownPeer => OpenError::UnknownSenderKey(header.sender_key_id),
             })?;
-        let keys = message_keys(chain, &header.salt, &header.bound_fields());
+        let keys = message_keys(&chain.key, &header.salt, &header.bound_fields());
         if !keys.commitment_matches(&header.commitment) {
             return Err(OpenError::CommitmentMismatch);
         }
@@ -565,6 +730,109 @@ enum ChainError {
     UnknownLocal,
     UnknownPeer,
     NonContributory,
+}
+
+impl StateCodec for Session {
+    const KIND: StateKind = StateKind::Session;
+    const VERSION: u16 = SESSION_BLOB_VERSION;
+
+    /// `local party ‖ peer party ‖ u32(n) ‖ n × (sealing key ‖ u64(not_before)
+    /// ‖ u64(not_after)) ‖ peer current key id ‖ u64(next counter) ‖ window`,
+    /// party = `address ‖ identity key`, peer keys by ascending key id.
+    fn encode_state(&self, w: &mut Writer) {
+        self.local.encode(w);
+        self.peer.encode(w);
+        write_len(w, self.peer_keys.len());
+        for key in &self.peer_keys {
+            w.raw(key.public.as_bytes());
+            w.u64(key.not_before.unix_seconds());
+            w.u64(key.not_after.unix_seconds());
+        }
+        w.raw(self.peer_current.as_bytes());
+        w.u64(self.next_counter);
+        self.window.encode(w);
+    }
+
+    fn decode_state(r: &mut Reader<'_>) -> Result<Self, StateError> {
+        let local = Party::decode(r, "local")?;
+        let peer = Party::decode(r, "peer")?;
+        let mut last: Option<SealingKeyId> = None;
+        let peer_keys = read_list(r, "peer_keys", 48, |r| {
+            let public = SealingPublicKey::from_bytes(field("peer_keys.public", r.array())?);
+            let key_id = public.key_id();
+            check("peer_keys.order", last.is_none_or(|l| l < key_id))?;
+            last = Some(key_id);
+            Ok(PeerKey {
+                key_id,
+                public,
+                not_before: Timestamp::from_unix_seconds(field("peer_keys.not_before", r.u64())?),
+                not_after: Timestamp::from_unix_seconds(field("peer_keys.not_after", r.u64())?),
+            })
+        })?;
+        let peer_current = SealingKeyId::from_bytes(field("peer_current", r.array())?);
+        let next_counter = field("next_counter", r.u64())?;
+        check("window", r.remaining() >= WINDOW_ENCODED_LEN)?;
+        let window = ReplayWindow::decode(r, "window")?;
+        Self::from_parts(local, peer, peer_keys, peer_current, next_counter, window)
+    }
+}
+
+/// The JSON form of a session (feature `json-state`): every field required,
+/// loaded through the same invariant checks as a blob.
+#[cfg(feature = "json-state")]
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionJson {
+    version: u32,
+    local: Party,
+    peer: Party,
+    peer_keys: Vec<PeerKey>,
+    peer_current: SealingKeyId,
+    next_counter: u64,
+    window: ReplayWindow,
+}
+
+#[cfg(feature = "json-state")]
+impl Serialize for Session {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        SessionJson {
+            version: SESSION_STATE_VERSION,
+            local: self.local.clone(),
+            peer: self.peer.clone(),
+            peer_keys: self.peer_keys.clone(),
+            peer_current: self.peer_current,
+            next_counter: self.next_counter,
+            window: self.window.clone(),
+        }
+        .serialize(serializer)
+    }
+}
+
+#[cfg(feature = "json-state")]
+impl<'de> Deserialize<'de> for Session {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let json = SessionJson::deserialize(deserializer)?;
+        if json.version != SESSION_STATE_VERSION {
+            return Err(serde::de::Error::custom(alloc::format!(
+                "unsupported session state version {}",
+                json.version
+            )));
+        }
+        for key in &json.peer_keys {
+            if key.public.key_id() != key.key_id {
+                return Err(serde::de::Error::custom("peer_keys.key_id"));
+            }
+        }
+        Self::from_parts(
+            json.local,
+            json.peer,
+            json.peer_keys,
+            json.peer_current,
+            json.next_counter,
+            json.window,
+        )
+        .map_err(serde::de::Error::custom)
+    }
 }
 
 #[cfg(test)]
@@ -607,13 +875,13 @@ mod tests {
         let old = bob_old.sealing_key_id();
 
         let to_old = at_alice
-            .seal(&alice, &mut rng, ContentType::Text, b"1", b"")
+            .seal(&alice, &mut rng, now, ContentType::Text, b"1", b"")
             .unwrap();
-        at_bob.open(&bob, &to_old, b"").unwrap();
+        at_bob.open(&bob, now, &to_old, b"").unwrap();
         let from_old = at_bob
-            .seal(&bob, &mut rng, ContentType::Text, b"2", b"")
+            .seal(&bob, &mut rng, now, ContentType::Text, b"2", b"")
             .unwrap();
-        at_alice.open(&alice, &from_old, b"").unwrap();
+        at_alice.open(&alice, now, &from_old, b"").unwrap();
         assert_eq!(cached_with(&at_bob, old), 2);
         assert_eq!(cached_with(&at_alice, old), 2);
 
@@ -625,10 +893,10 @@ mod tests {
         let new = bob_new.sealing_key_id();
         at_alice.add_peer_bundle(&bob_new).unwrap();
         let to_new = at_alice
-            .seal(&alice, &mut rng, ContentType::Text, b"3", b"")
+            .seal(&alice, &mut rng, now, ContentType::Text, b"3", b"")
             .unwrap();
         assert!(bob.retire(old));
-        at_bob.open(&bob, &to_new, b"").unwrap();
+        at_bob.open(&bob, now, &to_new, b"").unwrap();
         assert_eq!(cached_with(&at_bob, old), 0);
         assert_eq!(cached_with(&at_bob, new), 1);
 
@@ -644,7 +912,7 @@ mod tests {
         );
         assert!(bob.retire(new));
         at_bob
-            .seal(&bob, &mut rng, ContentType::Text, b"4", b"")
+            .seal(&bob, &mut rng, now, ContentType::Text, b"4", b"")
             .unwrap();
         assert_eq!(cached_with(&at_bob, new), 0);
         assert_eq!(cached_with(&at_bob, bob_newest.sealing_key_id()), 1);

@@ -2,7 +2,11 @@
 
 use alloc::vec::Vec;
 
+#[cfg(feature = "json-state")]
 use serde::{Deserialize, Serialize};
+
+use crate::codec::{Reader, Writer};
+use crate::state::{StateError, check, field};
 
 /// Number of counters below the highest one that are still accepted.
 pub const WINDOW_SIZE: u64 = 1024;
@@ -29,14 +33,86 @@ pub struct Delivery {
 
 /// Which counters of one direction have been accepted: the highest, and a
 /// bitmap of the `WINDOW_SIZE` counters ending at it (bit `c mod WINDOW_SIZE`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "json-state", derive(Serialize, Deserialize))]
+#[cfg_attr(
+    feature = "json-state",
+    serde(deny_unknown_fields, try_from = "WindowJson")
+)]
 pub struct ReplayWindow {
     highest: Option<u64>,
     seen: [u64; WORDS],
 }
 
+/// The JSON form, checked by [`ReplayWindow::validated`]. Every field is
+/// required: a missing `highest` is an error, not "nothing received yet".
+#[cfg(feature = "json-state")]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WindowJson {
+    #[serde(deserialize_with = "Option::deserialize")]
+    highest: Option<u64>,
+    seen: [u64; WORDS],
+}
+
+#[cfg(feature = "json-state")]
+impl TryFrom<WindowJson> for ReplayWindow {
+    type Error = StateError;
+    fn try_from(json: WindowJson) -> Result<Self, StateError> {
+        Self {
+            highest: json.highest,
+            seen: json.seen,
+        }
+        .validated("window")
+    }
+}
+
+/// Length of a window's binary encoding (SPEC.md §12.2).
+pub(crate) const WINDOW_ENCODED_LEN: usize = 1 + 8 + 8 * WORDS;
+
 impl ReplayWindow {
+    /// Checks the invariants: nothing seen before the first counter; the
+    /// highest counter seen; no bit set for a counter above it (SPEC.md §12.2).
+    pub(crate) fn validated(self, name: &'static str) -> Result<Self, StateError> {
+        match self.highest {
+            None => check(name, self.seen.iter().all(|w| *w == 0))?,
+            Some(h) => {
+                check(name, self.bit(h))?;
+                if let Some(first_unused) = h.checked_add(1).filter(|&n| n < WINDOW_SIZE) {
+                    check(name, (first_unused..WINDOW_SIZE).all(|c| !self.bit(c)))?;
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    /// `u8(0 | 1) ‖ u64(highest, 0 if none) ‖ 16 × u64(bitmap words)`.
+    pub(crate) fn encode(&self, w: &mut Writer) {
+        w.u8(u8::from(self.highest.is_some()));
+        w.u64(self.highest.unwrap_or(0));
+        for word in &self.seen {
+            w.u64(*word);
+        }
+    }
+
+    /// Strict decoding of [`Self::encode`], then [`Self::validated`].
+    pub(crate) fn decode(r: &mut Reader<'_>, name: &'static str) -> Result<Self, StateError> {
+        let flag = field(name, r.u8())?;
+        let value = field(name, r.u64())?;
+        let highest = match flag {
+            0 => {
+                check(name, value == 0)?;
+                None
+            }
+            1 => Some(value),
+            _ => return Err(StateError::Invalid { field: name }),
+        };
+        let mut seen = [0u64; WORDS];
+        for word in &mut seen {
+            *word = field(name, r.u64())?;
+        }
+        Self { highest, seen }.validated(name)
+    }
     /// The highest accepted counter, if any.
     pub fn highest(&self) -> Option<u64> {
         self.highest
@@ -174,6 +250,58 @@ mod tests {
                 skipped: 0,
                 late: true
             })
+        );
+    }
+
+    #[test]
+    fn encoding_round_trips_and_refuses_inconsistent_windows() {
+        let mut w = ReplayWindow::default();
+        for c in [3, 7, 1030, 1029] {
+            w.accept(c);
+        }
+        let mut out = Writer::new();
+        w.encode(&mut out);
+        let bytes = out.into_bytes();
+        assert_eq!(bytes.len(), WINDOW_ENCODED_LEN);
+        let mut r = Reader::new(&bytes);
+        assert_eq!(ReplayWindow::decode(&mut r, "w"), Ok(w.clone()));
+        r.finish().unwrap();
+
+        let refused = |window: ReplayWindow| {
+            assert_eq!(
+                window.validated("w"),
+                Err(StateError::Invalid { field: "w" })
+            );
+        };
+        // Highest not marked as seen.
+        let mut missing_highest = w.clone();
+        missing_highest.set(1030, false);
+        refused(missing_highest);
+        // Bits with no highest.
+        refused(ReplayWindow {
+            highest: None,
+            seen: [1; WORDS],
+        });
+        // A bit above the highest (counter 9 when only 0..=5 exist).
+        let mut early = ReplayWindow::default();
+        early.accept(5);
+        early.set(9, true);
+        refused(early);
+        // Flag 0 with a value, flag 2.
+        let mut bad = bytes.clone();
+        bad[0] = 2;
+        assert!(ReplayWindow::decode(&mut Reader::new(&bad), "w").is_err());
+        let empty = {
+            let mut out = Writer::new();
+            ReplayWindow::default().encode(&mut out);
+            out.into_bytes()
+        };
+        let mut bad = empty.clone();
+        bad[8] = 1;
+        assert!(ReplayWindow::decode(&mut Reader::new(&bad), "w").is_err());
+        assert_eq!(
+            ReplayWindow::decode(&mut Reader::new(&empty), "w"),
+            Ok(ReplayWindow::default())
         );
     }
 

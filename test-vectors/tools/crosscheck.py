@@ -27,7 +27,6 @@ Readings of SPEC.md this reference had to choose (none is exercised by the curre
     structure (truncation / trailing bytes / empty user id -> Malformed), then the identity key;
   * an identity key must decode per RFC 8032 §5.1.3, which rejects y >= p (ed25519-dalek's
     decompression, named in §3.2, accepts such encodings);
-  * DeriveLabeled checks L before the label length when both are out of range;
   * validity-window arithmetic (§5.3 checks 6-9) uses unbounded integers;
   * §7.3 lists UnsupportedVersion and Malformed (kind, length) without an order: the version
     byte is checked first, then the kind byte, then the length;
@@ -71,9 +70,9 @@ where SPEC is silent and a vector would depend on the choice the reference refus
     (* the README says so only for pairwise-open; all delivered group messages have empty AD).
 
 Readings of SPEC.md §9 (attachments); * marks the unexercised ones:
-  * descriptor decoding (§9.4 names no errors): the version byte first (UnsupportedVersion), then
-    the structure -- truncated, trailing bytes -- is Malformed, as §5.1 says for bundles and the
-    attachment-open notes say (§2.2 alone would call these Truncated / TrailingBytes); * a
+  * descriptor decoding (§9.4): the version byte first (1 or 2, else UnsupportedVersion), then
+    the structure -- truncated, trailing bytes, a binding byte other than 0 or 1 -- is Malformed,
+    as §9.4 says (§2.2 alone would call these Truncated / TrailingBytes); * a
     descriptor that decodes but breaks §9.2 / §9.4 (chunk size outside 1 … 2^24, n >= 2^32, a
     media type that is not printable ASCII) has no error name: BadInput; * the descriptor is
     decoded before the blob's header is looked at;
@@ -83,7 +82,13 @@ Readings of SPEC.md §9 (attachments); * marks the unexercised ones:
   * the last-chunk flag of the stream opener comes from the stream's shape, as §9.3 says, not
     from the descriptor's size; each chunk authenticates before its plaintext counts towards
     TooLong (attachment-open tcId 13 pins this: a length-first check would say TooLong); then
-    SizeMismatch; the digest (SHA-256 of the whole blob, header included) is checked last;
+    SizeMismatch; the binding is checked last: the content digest (BLAKE3 derive-key mode,
+    implemented here in plain Python from the BLAKE3 specification) of the whole plaintext for
+    a format-2 descriptor with binding 1, nothing for binding 0, and the SHA-256 of the whole
+    blob, header included, for a format-1 descriptor;
+  * hedged sealing (attachment-seal-hedged, §9.1): the content digest of the plaintext, then
+    DeriveLabeled(randomness, digest, "attachment hedge", bound, 48) = file key ‖ salt, then
+    §9.2 as usual with binding 1;
   * * the stream opener does not compare its chunk count with max(1, ceil(size / chunk size)):
     a blob whose full last chunk was sealed non-last and followed by an empty last chunk (which
     §9.2 forbids a sealer to produce) opens, while random access rejects its chunk 0;
@@ -113,6 +118,7 @@ import functools
 import hashlib
 import hmac
 import json
+import struct
 import sys
 import time
 from pathlib import Path
@@ -148,6 +154,7 @@ EXPECTED_STEPS = [
     "group-seal",
     "group-open",
     "attachment-seal",
+    "attachment-seal-hedged",
     "attachment-open",
     "attachment-chunk",
 ]
@@ -251,8 +258,73 @@ def labeled_info(label: bytes, context: bytes, length: int) -> bytes:
     return PROTOCOL_ID + u16(length) + u8(len(label)) + label + u32(len(context)) + context
 
 
+# ---------------------------------------------------------------------------------------------
+# Hedged salts (SPEC §3.5): POLYVAL (RFC 8452 §3) over the message, then a labelled Expand.
+# ---------------------------------------------------------------------------------------------
+
+# POLYVAL works in GF(2^128) modulo x^128 + x^127 + x^126 + x^121 + 1, with little-endian
+# field elements and the product dot(a, b) = a * b * x^-128 (RFC 8452 §3).
+_POLYVAL_MODULUS = (1 << 128) | (1 << 127) | (1 << 126) | (1 << 121) | 1
+
+
+def _gf_mul(a: int, b: int) -> int:
+    product = 0
+    while b:
+        if b & 1:
+            product ^= a
+        b >>= 1
+        a <<= 1
+    for bit in range(254, 127, -1):
+        if product >> bit & 1:
+            product ^= _POLYVAL_MODULUS << (bit - 128)
+    return product
+
+
+def _gf_pow(a: int, e: int) -> int:
+    result = 1
+    while e:
+        if e & 1:
+            result = _gf_mul(result, a)
+        a = _gf_mul(a, a)
+        e >>= 1
+    return result
+
+
+# The multiplicative group has order 2^128 - 1, so x^-128 = x^(2^128 - 1 - 128).
+_X_INV_128 = _gf_pow(2, (1 << 128) - 1 - 128)
+
+
+def polyval(h_key: bytes, data: bytes) -> bytes:
+    """RFC 8452 §3: S_0 = 0, S_j = dot(S_{j-1} + X_j, H); `data` is a multiple of 16 bytes."""
+    if len(h_key) != 16 or len(data) % 16:
+        raise ValueError("POLYVAL takes a 16-byte key and whole blocks")
+    hh = int.from_bytes(h_key, "little")
+    s = 0
+    for i in range(0, len(data), 16):
+        x = int.from_bytes(data[i:i + 16], "little")
+        s = _gf_mul(_gf_mul(s ^ x, hh), _X_INV_128)
+    return s.to_bytes(16, "little")
+
+
+def pad16(b: bytes) -> bytes:
+    return b + bytes(-len(b) % 16)
+
+
+def hedged_salt(secret: bytes, random32: bytes, context: bytes, ad: bytes, plaintext: bytes) -> bytes:
+    """SPEC §3.5: prf ‖ H = DeriveLabeled("", secret, "hedge", "", 48);
+    digest = POLYVAL(H, pad16(ad) ‖ pad16(pt) ‖ u64le(8·len(ad)) ‖ u64le(8·len(pt)));
+    salt = ExpandLabeled(prf, "hedged salt", random ‖ context ‖ digest, 16)."""
+    if len(random32) != 32:
+        raise BadInput("the hedge draws 32 random bytes")
+    keys = derive_labeled(b"", secret, b"hedge", b"", 48)
+    prf, h_key = keys[:32], keys[32:]
+    lengths = (8 * len(ad)).to_bytes(8, "little") + (8 * len(plaintext)).to_bytes(8, "little")
+    digest = polyval(h_key, pad16(ad) + pad16(plaintext) + lengths)
+    return hkdf_expand(prf, labeled_info(b"hedged salt", random32 + context + digest, 16), 16)
+
+
 def derive_labeled(salt: bytes, ikm: bytes, label: bytes, context: bytes, length: int) -> bytes:
-    # SPEC §3.1 names both limits but not which wins when both are exceeded; we check L first.
+    # SPEC §3.1: L is checked first, so a request outside both limits is OutputTooLong.
     if length < 0 or length > MAX_L:
         raise Reject("OutputTooLong", f"L = {length} > {MAX_L}")
     if len(label) > 255:
@@ -1064,6 +1136,9 @@ class ReplayWindow:
         return skipped, late
 
 
+EXPIRY_SKEW = 300  # §7.5: seconds a sealing key stays usable after its not_after
+
+
 class Session:
     """§7.1: built from the local device and the peer's bundle, verified (§5.3 checks 1-9) at
     `now` with the default policy."""
@@ -1089,13 +1164,20 @@ class Session:
     def peer_party(self, kid: bytes) -> bytes:
         return party(self.peer_uid, self.peer_device_id, self.peer_ik, self.peer_keys[kid]["pk"])
 
-    def seal(self, salt: bytes, content_type: int, plaintext: bytes, ad: bytes) -> bytes:
+    def seal(self, random32: bytes, now: int, content_type: int, plaintext: bytes,
+             ad: bytes) -> bytes:
         if self.send_counter == U64_MAX:
             raise Reject("CounterExhausted")
         s_kid, r_kid = self.local.current_kid(), self.peer_current_kid()
+        # §7.5: a key is expired at `now` once now >= not_after + 300 (clock skew).
+        if now >= self.local.live[s_kid]["not_after"] + EXPIRY_SKEW:
+            raise Reject("LocalKeyExpired")
+        if now >= self.peer_keys[r_kid]["not_after"] + EXPIRY_SKEW:
+            raise Reject("PeerKeyExpired")
         _, chain = chain_key(self.local.live[s_kid]["secret"], self.peer_keys[r_kid]["pk"],
                              self.local_party(s_kid), self.peer_party(r_kid))
         bound = encode_bound(content_type, s_kid, r_kid, self.send_counter)
+        salt = hedged_salt(chain, random32, bound, ad, plaintext)
         key, nonce, commitment = message_keys(chain, salt, bound)
         header = bound + salt + commitment
         assert len(header) == HEADER_LEN
@@ -1107,7 +1189,7 @@ class Session:
             raise Disagree("sealed message does not decode to what was sealed")
         return message
 
-    def open(self, message: bytes, ad: bytes) -> dict:
+    def open(self, message: bytes, ad: bytes, now: int) -> dict:
         # §7.5, checks in order; nothing changes state before all pass.
         d = decode_pairwise(message, header_only=False)  # 1
         s_kid, r_kid = d["sender_kid"], d["recipient_kid"]
@@ -1119,14 +1201,16 @@ class Session:
             raise Reject("UnknownRecipientKey")
         if s_kid not in self.peer_keys:  # 5
             raise Reject("UnknownSenderKey")
-        self.window.check(d["counter"])  # 6
+        if now >= self.peer_keys[s_kid]["not_after"] + EXPIRY_SKEW:  # 6
+            raise Reject("PeerKeyExpired")
+        self.window.check(d["counter"])  # 7
         # Direction peer -> local: party(S) = peer, party(R) = local; Agree(sk_R, pk_S).
         _, chain = chain_key(self.local.live[r_kid]["secret"], self.peer_keys[s_kid]["pk"],
                              self.peer_party(s_kid), self.local_party(r_kid))
         key, nonce, commitment = message_keys(chain, d["salt"], d["bound"])
-        if not hmac.compare_digest(commitment, d["commitment"]):  # 7
+        if not hmac.compare_digest(commitment, d["commitment"]):  # 8
             raise Reject("CommitmentMismatch")
-        try:  # 8
+        try:  # 9
             plaintext = AESGCM(key).decrypt(nonce, d["body"], d["header"] + ad)
         except InvalidTag:
             raise Reject("AuthenticationFailed") from None
@@ -1176,23 +1260,23 @@ def step_pairwise_message_keys(inp):
 
 def step_pairwise_seal(inp):
     expect_inputs(inp, {"senderIdentitySeed", "senderUserId", "senderDeviceId",
-                        "senderSealingSecrets", "recipientBundle", "notBefore", "counter", "salt",
-                        "contentType", "plaintext", "associatedData"})
+                        "senderSealingSecrets", "recipientBundle", "notBefore", "now", "counter",
+                        "random", "contentType", "plaintext", "associatedData"})
     not_before = n(inp, "notBefore", 64)
     sender = Device(h(inp, "senderIdentitySeed", 32), h(inp, "senderUserId"),
                     n(inp, "senderDeviceId", 32), hex_list(inp, "senderSealingSecrets", 32), [],
                     not_before)
     session = Session(sender, h(inp, "recipientBundle"), not_before)
     session.send_counter = n(inp, "counter", 64)
-    message = session.seal(h(inp, "salt", 16), n(inp, "contentType", 16), h(inp, "plaintext"),
-                           h(inp, "associatedData"))
+    message = session.seal(h(inp, "random", 32), n(inp, "now", 64), n(inp, "contentType", 16),
+                           h(inp, "plaintext"), h(inp, "associatedData"))
     return {"message": message.hex()}
 
 
 def step_pairwise_open(inp):
     expect_inputs(inp, {"recipientIdentitySeed", "recipientUserId", "recipientDeviceId",
-                        "recipientSealingSecrets", "senderBundle", "notBefore", "delivered",
-                        "message", "associatedData"},
+                        "recipientSealingSecrets", "senderBundle", "notBefore", "now",
+                        "delivered", "message", "associatedData"},
                   {"recipientRetiredSealingSecrets"})
     not_before = n(inp, "notBefore", 64)
     recipient = Device(h(inp, "recipientIdentitySeed", 32), h(inp, "recipientUserId"),
@@ -1206,10 +1290,10 @@ def step_pairwise_open(inp):
     for i, m in enumerate(delivered):
         # README: the delivered messages are opened with the same associatedData as the message.
         try:
-            session.open(h({"m": m}, "m"), h(inp, "associatedData"))
+            session.open(h({"m": m}, "m"), h(inp, "associatedData"), n(inp, "now", 64))
         except Reject as e:
             raise BadInput(f"delivered[{i}] does not open: {e}") from None
-    r = session.open(h(inp, "message"), h(inp, "associatedData"))
+    r = session.open(h(inp, "message"), h(inp, "associatedData"), n(inp, "now", 64))
     return {
         "contentType": r["content_type"],
         "plaintext": r["plaintext"].hex(),
@@ -1474,7 +1558,7 @@ class GroupMember:
         self.roster: list = []
         self.secret: bytes | None = None
 
-    def process(self, data: bytes) -> dict:
+    def process(self, data: bytes, now: int) -> dict:
         d = distribution_shared_checks(data)
         # §8.4, in order ("WrongGroup, checked first": first of the member checks, i.e. after
         # the shared ones -- see the module docstring).
@@ -1505,7 +1589,7 @@ class GroupMember:
         if not hmac.compare_digest(wrap_digest(wrap), d["digests"][idx][1]):
             raise Reject("WrapMismatch")
         try:
-            r = s.open(wrap, wrap_associated_data(d["gid"], d["epoch"], d["roster_hash"]))
+            r = s.open(wrap, wrap_associated_data(d["gid"], d["epoch"], d["roster_hash"]), now)
         except Reject as e:
             raise Reject("WrapRejected", str(e)) from None
         # The pairwise counter is consumed from here on (§8.4 last sentence).
@@ -1536,10 +1620,10 @@ def step_group_distribution_process(inp):
         raise BadInput("processed is not a list")
     for i, p in enumerate(processed):
         try:
-            member.process(h({"p": p}, "p"))
+            member.process(h({"p": p}, "p"), not_before)
         except Reject as e:
             raise BadInput(f"processed[{i}] fails: {e}") from None
-    r = member.process(h(inp, "distribution"))
+    r = member.process(h(inp, "distribution"), not_before)
     return {"epoch": r["epoch"], "epochSecret": r["secret"].hex(), "joined": r["joined"],
             "left": r["left"], "rekeyed": r["rekeyed"]}
 
@@ -1763,6 +1847,8 @@ def step_group_open(inp):
 # ---------------------------------------------------------------------------------------------
 
 LABEL_ATTACHMENT = b"attachment"
+LABEL_ATTACHMENT_HEDGE = b"attachment hedge"  # §9.1
+CONTENT_DIGEST_CONTEXT = "letterseal/LS3/v1 attachment content"  # §9.4, BLAKE3 derive-key context
 ATTACHMENT_KIND = 4
 ATTACHMENT_BOUND_LEN = 6  # u8(1) ‖ u8(kind = 4) ‖ u32(chunk size)
 ATTACHMENT_HEADER_LEN = 54  # bound (6) ‖ salt (16) ‖ commitment (32)
@@ -1812,6 +1898,81 @@ def gcm_seal_both(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> byt
     return theirs
 
 
+# BLAKE3 (for §9.4's content digest), from the BLAKE3 specification, in plain Python: no
+# package needed. Checked at start-up against the specification's hash of the empty input.
+_B3_IV = (0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB,
+          0x5BE0CD19)
+_B3_PERM = (2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8)
+_B3_CHUNK_START, _B3_CHUNK_END, _B3_PARENT, _B3_ROOT = 1, 2, 4, 8
+_B3_DERIVE_KEY_CONTEXT, _B3_DERIVE_KEY_MATERIAL = 32, 64
+_M32 = 0xFFFFFFFF
+
+
+def _b3_compress(cv, block, counter, block_len, flags):
+    """The BLAKE3 compression function: 16 output words."""
+    m = list(struct.unpack("<16I", block + bytes(64 - len(block))))
+    s = list(cv) + list(_B3_IV[:4]) + [counter & _M32, counter >> 32, block_len, flags]
+
+    def g(a, b, c, d, x, y):
+        s[a] = (s[a] + s[b] + x) & _M32
+        s[d] = ((s[d] ^ s[a]) >> 16 | (s[d] ^ s[a]) << 16) & _M32
+        s[c] = (s[c] + s[d]) & _M32
+        s[b] = ((s[b] ^ s[c]) >> 12 | (s[b] ^ s[c]) << 20) & _M32
+        s[a] = (s[a] + s[b] + y) & _M32
+        s[d] = ((s[d] ^ s[a]) >> 8 | (s[d] ^ s[a]) << 24) & _M32
+        s[c] = (s[c] + s[d]) & _M32
+        s[b] = ((s[b] ^ s[c]) >> 7 | (s[b] ^ s[c]) << 25) & _M32
+
+    for r in range(7):
+        g(0, 4, 8, 12, m[0], m[1]); g(1, 5, 9, 13, m[2], m[3])
+        g(2, 6, 10, 14, m[4], m[5]); g(3, 7, 11, 15, m[6], m[7])
+        g(0, 5, 10, 15, m[8], m[9]); g(1, 6, 11, 12, m[10], m[11])
+        g(2, 7, 8, 13, m[12], m[13]); g(3, 4, 9, 14, m[14], m[15])
+        if r < 6:
+            m = [m[i] for i in _B3_PERM]
+    return [s[i] ^ s[i + 8] for i in range(8)] + [s[i + 8] ^ cv[i] for i in range(8)]
+
+
+def _b3_node(key, data, chunk_counter, flags):
+    """The (not yet compressed) output of the subtree over `data`: (cv, block, counter, len, flags)."""
+    if len(data) <= 1024:
+        blocks = [data[i:i + 64] for i in range(0, len(data), 64)] or [b""]
+        cv = list(key)
+        for i, block in enumerate(blocks[:-1]):
+            cv = _b3_compress(cv, block, chunk_counter, 64, flags | (_B3_CHUNK_START if i == 0 else 0))[:8]
+        start = _B3_CHUNK_START if len(blocks) == 1 else 0
+        return (cv, blocks[-1], chunk_counter, len(blocks[-1]), flags | start | _B3_CHUNK_END)
+    left_len = 1024
+    while left_len * 2 < len(data):
+        left_len *= 2
+    left = _b3_compress(*_b3_node(key, data[:left_len], chunk_counter, flags))[:8]
+    right = _b3_compress(*_b3_node(key, data[left_len:], chunk_counter + left_len // 1024, flags))[:8]
+    return (list(key), struct.pack("<16I", *(left + right)), 0, 64, flags | _B3_PARENT)
+
+
+def _b3_root(key, data, flags) -> bytes:
+    cv, block, counter, block_len, node_flags = _b3_node(key, data, 0, flags)
+    return struct.pack("<8I", *_b3_compress(cv, block, counter, block_len, node_flags | _B3_ROOT)[:8])
+
+
+def blake3_derive_key(context: str, material: bytes) -> bytes:
+    """BLAKE3 in key-derivation mode, 32-byte output (BLAKE3 specification §2.6 / §5.2)."""
+    context_key = _b3_root(_B3_IV, context.encode(), _B3_DERIVE_KEY_CONTEXT)
+    return _b3_root(struct.unpack("<8I", context_key), material, _B3_DERIVE_KEY_MATERIAL)
+
+
+def blake3_hash(data: bytes) -> bytes:
+    return _b3_root(_B3_IV, data, 0)
+
+
+assert blake3_hash(b"").hex() == "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
+
+
+def content_digest(plaintext: bytes) -> bytes:
+    # §9.4: BLAKE3 in key-derivation mode, context "letterseal/LS3/v1 attachment content"
+    return blake3_derive_key(CONTENT_DIGEST_CONTEXT, plaintext)
+
+
 def chunk_count(size: int, chunk_size: int) -> int:
     # §9.2: n = max(1, ceil(size / chunk size))
     return max(1, -(-size // chunk_size))
@@ -1840,28 +2001,42 @@ def check_media_type(media: bytes) -> None:
                        "(SPEC 9.4 names no error)")
 
 
-def encode_descriptor(file_key, size, chunk_size, digest, media) -> bytes:
-    # §9.4: u8(1) ‖ file key (32) ‖ u64(size) ‖ u32(chunk size) ‖ SHA-256(blob) (32) ‖ lp8(media type)
-    return u8(1) + file_key + u64(size) + u32(chunk_size) + digest + lp8(media)
+def encode_descriptor(file_key, size, chunk_size, binding, media) -> bytes:
+    """§9.4. binding is ("unbound", None), ("content", digest) or ("format1", blob SHA-256)."""
+    kind, digest = binding
+    if kind == "format1":
+        # format 1: u8(1) ‖ file key ‖ u64(size) ‖ u32(chunk size) ‖ SHA-256(blob) ‖ lp8(media type)
+        return u8(1) + file_key + u64(size) + u32(chunk_size) + digest + lp8(media)
+    # format 2: u8(2) ‖ file key ‖ u64(size) ‖ u32(chunk size) ‖ u8(binding) ‖ [digest] ‖ lp8(media)
+    bound = u8(0) if kind == "unbound" else u8(1) + digest
+    return u8(2) + file_key + u64(size) + u32(chunk_size) + bound + lp8(media)
 
 
 def decode_descriptor(data: bytes) -> dict:
-    """§9.4 with §2.1/§2.2. SPEC names no error for descriptor decoding; the vector notes say
-    version other than 1 -> UnsupportedVersion, a malformed descriptor -> Malformed (as §5.1 does
-    for bundles: Malformed covers truncation and trailing bytes). The version byte is checked
-    first, then the structure. A descriptor that decodes but breaks §9.2/§9.4 (chunk size
-    outside 1 … 2^24, n >= 2^32, a media type that is not printable ASCII) has no error name in
-    SPEC: BadInput."""
+    """§9.4 with §2.1/§2.2: formats 2 and 1. SPEC: a version other than 1 or 2 is
+    UnsupportedVersion, a malformed descriptor (truncated, trailing bytes, a binding byte other
+    than 0 or 1) is Malformed. The version byte is checked first, then the structure. A descriptor
+    that decodes but breaks §9.2/§9.4 (chunk size outside 1 … 2^24, n >= 2^32, a media type that
+    is not printable ASCII) has no error name in SPEC: BadInput."""
     if len(data) < 1:
         raise Reject("Malformed", "empty descriptor")
-    if data[0] != 1:
+    if data[0] not in (1, 2):
         raise Reject("UnsupportedVersion", f"descriptor version {data[0]}")
     r = Reader(data)
-    r.take(1, "descriptor version")
+    version = r.int_be(1, "descriptor version")
     file_key = r.take(FILE_KEY_LEN, "file key")
     size = r.int_be(8, "size")
     chunk_size = r.int_be(4, "chunk size")
-    digest = r.take(32, "digest")
+    if version == 1:
+        binding = ("format1", r.take(32, "blob digest"))
+    else:
+        b = r.int_be(1, "binding")
+        if b == 0:
+            binding = ("unbound", None)
+        elif b == 1:
+            binding = ("content", r.take(32, "content digest"))
+        else:
+            raise Reject("Malformed", f"binding byte {b}")
     media = r.take(r.int_be(1, "media type length"), "media type")
     r.finish()
     if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
@@ -1869,9 +2044,9 @@ def decode_descriptor(data: bytes) -> dict:
     if chunk_count(size, chunk_size) > MAX_CHUNKS:
         raise BadInput("descriptor size needs 2^32 chunks or more (SPEC names no error)")
     check_media_type(media)
-    if encode_descriptor(file_key, size, chunk_size, digest, media) != data:
+    if encode_descriptor(file_key, size, chunk_size, binding, media) != data:
         raise Disagree("descriptor re-encoding differs from the input")
-    return dict(file_key=file_key, size=size, chunk_size=chunk_size, digest=digest, media=media)
+    return dict(file_key=file_key, size=size, chunk_size=chunk_size, binding=binding, media=media)
 
 
 def check_attachment_header(header: bytes, desc: dict) -> tuple[bytes, bytes]:
@@ -1940,9 +2115,15 @@ def attachment_open(desc: dict, blob: bytes) -> bytes:
             break
     if total < desc["size"]:
         raise Reject("SizeMismatch", f"{total} bytes of plaintext < {desc['size']}")
-    if not hmac.compare_digest(hashlib.sha256(blob).digest(), desc["digest"]):
-        raise Reject("DigestMismatch")
-    return b"".join(out)
+    plaintext = b"".join(out)
+    kind, digest = desc["binding"]
+    # §9.3: last, the binding: the content digest of the plaintext (format 2, binding 1), or
+    # the SHA-256 of the whole blob (format 1); nothing for binding 0.
+    if kind == "content" and not hmac.compare_digest(content_digest(plaintext), digest):
+        raise Reject("DigestMismatch", "content digest")
+    if kind == "format1" and not hmac.compare_digest(hashlib.sha256(blob).digest(), digest):
+        raise Reject("DigestMismatch", "format-1 blob SHA-256")
+    return plaintext
 
 
 def attachment_chunk(desc: dict, header: bytes, index: int, sealed: bytes) -> bytes:
@@ -1960,7 +2141,8 @@ def attachment_chunk(desc: dict, header: bytes, index: int, sealed: bytes) -> by
     return open_chunk(key, prefix, index, last, sealed)
 
 
-def attachment_seal(file_key, salt, chunk_size, media, plaintext) -> tuple[bytes, bytes]:
+def attachment_seal(file_key, salt, chunk_size, media, plaintext,
+                    binding: str = "content") -> tuple[bytes, bytes]:
     if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         raise Reject("InvalidChunkSize", f"{chunk_size}")
     check_media_type(media)
@@ -1977,8 +2159,8 @@ def attachment_seal(file_key, salt, chunk_size, media, plaintext) -> tuple[bytes
         assert (len(p_i) == chunk_size) or (i == n_chunks - 1 and len(p_i) <= chunk_size)
         chunks.append(gcm_seal_both(key, chunk_nonce(prefix, i, i == n_chunks - 1), p_i, b""))
     blob = header + b"".join(chunks)
-    descriptor = encode_descriptor(file_key, len(plaintext), chunk_size,
-                                   hashlib.sha256(blob).digest(), media)
+    bind = ("content", content_digest(plaintext)) if binding == "content" else ("unbound", None)
+    descriptor = encode_descriptor(file_key, len(plaintext), chunk_size, bind, media)
     # Round trips: the whole blob opens, and so does every chunk on its own.
     desc = decode_descriptor(descriptor)
     if attachment_open(desc, blob) != plaintext:
@@ -1989,8 +2171,41 @@ def attachment_seal(file_key, salt, chunk_size, media, plaintext) -> tuple[bytes
     return blob, descriptor
 
 
+def hedged_key_and_salt(randomness: bytes, digest: bytes, chunk_size: int) -> tuple[bytes, bytes]:
+    # §9.1: file key ‖ salt = DeriveLabeled(randomness, content digest, "attachment hedge", bound, 48)
+    okm = derive_labeled(randomness, digest, LABEL_ATTACHMENT_HEDGE, attachment_bound(chunk_size), 48)
+    return okm[:32], okm[32:]
+
+
+def media_input(inp) -> bytes:
+    media = inp.get("mediaType")
+    if not isinstance(media, str):
+        raise BadInput("mediaType is not text")
+    try:
+        return media.encode("ascii")
+    except UnicodeEncodeError:
+        raise BadInput("mediaType is not ASCII (SPEC 9.4 names no error)") from None
+
+
+def step_attachment_seal_hedged(inp):
+    expect_inputs(inp, {"randomness", "chunkSize", "mediaType", "plaintext"})
+    chunk_size = n(inp, "chunkSize", 32)
+    media = media_input(inp)
+    plaintext = h(inp, "plaintext")
+    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+        raise Reject("InvalidChunkSize", f"{chunk_size}")
+    digest = content_digest(plaintext)
+    file_key, salt = hedged_key_and_salt(h(inp, "randomness", 32), digest, chunk_size)
+    blob, descriptor = attachment_seal(file_key, salt, chunk_size, media, plaintext, "content")
+    return {"contentDigest": digest.hex(), "fileKey": file_key.hex(), "salt": salt.hex(),
+            "blob": blob.hex(), "descriptor": descriptor.hex()}
+
+
 def step_attachment_seal(inp):
-    expect_inputs(inp, {"fileKey", "salt", "chunkSize", "mediaType", "plaintext"})
+    expect_inputs(inp, {"fileKey", "salt", "chunkSize", "mediaType", "binding", "plaintext"})
+    binding = inp.get("binding")
+    if binding not in ("content", "unbound"):
+        raise BadInput("binding is neither \"content\" nor \"unbound\"")
     media = inp.get("mediaType")
     if not isinstance(media, str):
         raise BadInput("mediaType is not text")
@@ -1999,7 +2214,8 @@ def step_attachment_seal(inp):
     except UnicodeEncodeError:
         raise BadInput("mediaType is not ASCII (SPEC 9.4 names no error)") from None
     blob, descriptor = attachment_seal(h(inp, "fileKey", FILE_KEY_LEN), h(inp, "salt", 16),
-                                       n(inp, "chunkSize", 32), media_bytes, h(inp, "plaintext"))
+                                       n(inp, "chunkSize", 32), media_bytes, h(inp, "plaintext"),
+                                       binding)
     return {"blob": blob.hex(), "descriptor": descriptor.hex()}
 
 
@@ -2039,6 +2255,7 @@ STEPS = {
     "group-seal": step_group_seal,
     "group-open": step_group_open,
     "attachment-seal": step_attachment_seal,
+    "attachment-seal-hedged": step_attachment_seal_hedged,
     "attachment-open": step_attachment_open,
     "attachment-chunk": step_attachment_chunk,
 }
@@ -2212,9 +2429,24 @@ def cross_case_checks(step: str, tests: list) -> dict:
                 if not (isinstance(cs, int) and cs > 0 and isinstance(pt, str)
                         and (len(pt) // 2) % cs in {0, 1, cs - 1}):
                     extra[tc.get("tcId")] = "flag ChunkBoundary but the size is not at or next to a multiple of the chunk size"
+    if step == "attachment-seal-hedged":
+        # "ReplayedRandomness": cases with the same randomness get the same file key exactly when
+        # their plaintexts and chunk sizes are equal (§9.1's guarantee, seen in the vectors).
+        seen_keys: dict = {}
+        for tc in tests:
+            inp, out = tc.get("input", {}), tc.get("output", {})
+            if tc.get("result") != "valid":
+                continue
+            mine = (inp.get("randomness"), inp.get("plaintext"), inp.get("chunkSize"))
+            for other_id, (other, key) in seen_keys.items():
+                if other[0] == mine[0] and (other == mine) != (key == out.get("fileKey")):
+                    extra[tc.get("tcId")] = (f"same randomness as tcId {other_id}: the file keys should "
+                                             "be equal exactly when plaintext and chunk size are")
+            seen_keys[tc.get("tcId")] = (mine, out.get("fileKey"))
     if step == "attachment-chunk":
         # Valid cases that share a descriptor and header and cover every index 0 … n-1 are the
-        # pieces of one blob: header ‖ chunks in index order must hash to the descriptor's digest.
+        # pieces of one blob: header ‖ chunks in index order must open whole under the descriptor
+        # (so the joined plaintext matches its binding).
         groups: dict = {}
         for tc in tests:
             inp = tc.get("input", {})
@@ -2228,9 +2460,11 @@ def cross_case_checks(step: str, tests: list) -> dict:
                     bytes.fromhex(chunks[i][1]) for i in range(chunk_count(desc["size"], desc["chunk_size"])))
             except (KeyError, TypeError, ValueError, Reject, BadInput):
                 continue  # not all indexes present (or the cases fail on their own)
-            if hashlib.sha256(blob).digest() != desc["digest"]:
+            try:
+                attachment_open(desc, blob)
+            except (Reject, BadInput) as e:
                 for tcid, _ in chunks.values():
-                    extra[tcid] = "the valid chunks of this descriptor, joined, do not hash to its digest"
+                    extra[tcid] = f"the valid chunks of this descriptor, joined, do not open whole: {e}"
     if step == "group-roster-hash":
         # Same members (any order) and same group id: same hash; another group id: another hash.
         seen: dict = {}
@@ -2336,11 +2570,23 @@ def _is_hex(v) -> bool:
 
 
 def _patch_descriptor(desc_hex: str, size=None, digest=None, media=None) -> str:
-    """A §9.4 descriptor with some fields replaced (raw slicing: the input must be well formed)."""
+    """A §9.4 descriptor (format 1 or 2) with some fields replaced (raw slicing: the input must
+    be well formed). `digest` replaces the blob digest (format 1) or the content digest (format
+    2, binding 1); an unbound descriptor keeps binding 0."""
     d = bytes.fromhex(desc_hex)
-    fk, sz, cs, dg, md = d[1:33], int.from_bytes(d[33:41], "big"), d[41:45], d[45:77], d[78:]
-    return (u8(d[0]) + fk + u64(sz if size is None else size) + cs
-            + (dg if digest is None else digest)
+    fk, sz, cs = d[1:33], int.from_bytes(d[33:41], "big"), d[41:45]
+    if d[0] == 1:
+        bind, rest = d[45:77], d[77:]
+        if digest is not None:
+            bind = digest
+    elif d[45] == 0:
+        bind, rest = d[45:46], d[46:]
+    else:
+        bind, rest = d[45:78], d[78:]
+        if digest is not None:
+            bind = u8(1) + digest
+    md = rest[1:]
+    return (u8(d[0]) + fk + u64(sz if size is None else size) + cs + bind
             + lp8(md if media is None else media.encode())).hex()
 
 
@@ -2358,7 +2604,8 @@ def _reseal_attachment(desc_hex: str, blob_hex: str, plaintext_hex: str, last_fl
         last = i == n_chunks - 1 and last_flag
         out += AESGCM(key).encrypt(chunk_nonce(prefix, i + index_offset, last),
                                    pt[i * cs : (i + 1) * cs], header if header_aad else b"")
-    return out.hex(), _patch_descriptor(desc_hex, digest=hashlib.sha256(out).digest())
+    fresh = hashlib.sha256(out).digest() if d[0] == 1 else content_digest(pt)
+    return out.hex(), _patch_descriptor(desc_hex, digest=fresh)
 
 
 def self_test(directory: Path) -> int:
@@ -2678,6 +2925,12 @@ def main() -> int:
     start = time.monotonic()
 
     spec_problems = check_spec_small_order_list()
+    # RFC 8452 Appendix A: POLYVAL(H, X_1, X_2), the byte order SPEC 3.5 relies on.
+    rfc_polyval = polyval(bytes.fromhex("25629347589242761d31f826ba4b757b"),
+                          bytes.fromhex("4f4f95668c83dfb6401762bb2d01a262"
+                                        "d1a24ddd2721d006bbe45f20d3c9f362"))
+    if rfc_polyval.hex() != "f7a3b47b846119fae5b7866cf5e5b77e":
+        spec_problems.append("POLYVAL does not reproduce RFC 8452 Appendix A")
     for p in spec_problems:
         print(f"FAIL SPEC 4.3: {p}")
 
@@ -2686,7 +2939,7 @@ def main() -> int:
         return 1 if rc or spec_problems else 0
 
     passed, failed, file_problems, _ = run(load(args.directory), verbose=args.verbose)
-    print(f"(SPEC 4.3 small-order list {'ok' if not spec_problems else 'WRONG'}; "
+    print(f"(SPEC 4.3 small-order list and RFC 8452 POLYVAL {'ok' if not spec_problems else 'WRONG'}; "
           f"{time.monotonic() - start:.1f} s)")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed or file_problems or spec_problems else 0

@@ -20,9 +20,19 @@ fn sealed(
     chunk_size: u32,
     plaintext: &[u8],
 ) -> Result<(Vec<u8>, Vec<u8>), String> {
+    sealed_with(file_key, salt, chunk_size, plaintext, "content")
+}
+
+fn sealed_with(
+    file_key: [u8; 32],
+    salt: [u8; 16],
+    chunk_size: u32,
+    plaintext: &[u8],
+    binding: &str,
+) -> Result<(Vec<u8>, Vec<u8>), String> {
     let out = run(
         "attachment-seal",
-        &json!({ "fileKey": h(file_key), "salt": h(salt), "chunkSize": chunk_size, "mediaType": "application/octet-stream", "plaintext": h(plaintext) }),
+        &json!({ "fileKey": h(file_key), "salt": h(salt), "chunkSize": chunk_size, "mediaType": "application/octet-stream", "binding": binding, "plaintext": h(plaintext) }),
     )?;
     let get = |k: &str| -> Result<Vec<u8>, String> {
         hex::decode(out.get(k).and_then(Value::as_str).ok_or("missing")?).map_err(|e| e.to_string())
@@ -34,14 +44,15 @@ pub(super) fn seal() -> Result<VectorFile, String> {
     let mut b = Builder::new(
         "attachment-seal",
         "9.2, 9.4",
-        "Seal a small file: inputs fileKey, salt (16), chunkSize, mediaType (text), plaintext; outputs blob \
-         (header and chunks) and descriptor, or InvalidChunkSize.",
+        "Seal a small file: inputs fileKey, salt (16), chunkSize, mediaType (text), binding (\"content\" or \
+         \"unbound\"), plaintext; outputs blob (header and chunks) and descriptor (format 2), or InvalidChunkSize.",
         &[
             ("InvalidChunkSize", "Chunk size outside 1 ... 2^24"),
             (
                 "ChunkBoundary",
                 "Size at or next to a multiple of the chunk size",
             ),
+            ("Unbound", "Binding 0: no content digest in the descriptor"),
         ],
     );
     let mut r = rng("attachment-seal");
@@ -58,16 +69,74 @@ pub(super) fn seal() -> Result<VectorFile, String> {
         b.valid(
             &alloc::format!("{len} bytes in chunks of {cs}"),
             flags,
-            json!({ "fileKey": h(random::<32>(&mut r)), "salt": h(random::<16>(&mut r)), "chunkSize": cs, "mediaType": "image/jpeg", "plaintext": h(plaintext) }),
+            json!({ "fileKey": h(random::<32>(&mut r)), "salt": h(random::<16>(&mut r)), "chunkSize": cs, "mediaType": "image/jpeg", "binding": "content", "plaintext": h(plaintext) }),
+        )?;
+    }
+    for (len, cs) in [(0usize, 16u32), (17, 16), (100, 32)] {
+        let plaintext: Vec<u8> = (0..len).map(|i| (i as u8) ^ 0x5a).collect();
+        b.valid(
+            &alloc::format!("unbound, {len} bytes in chunks of {cs}"),
+            &["Unbound"],
+            json!({ "fileKey": h(random::<32>(&mut r)), "salt": h(random::<16>(&mut r)), "chunkSize": cs, "mediaType": "video/mp4", "binding": "unbound", "plaintext": h(plaintext) }),
         )?;
     }
     for cs in [0u32, (1 << 24) + 1] {
         b.invalid(
             &alloc::format!("chunk size {cs}"),
             "InvalidChunkSize",
-            json!({ "fileKey": h(random::<32>(&mut r)), "salt": h(random::<16>(&mut r)), "chunkSize": cs, "mediaType": "x", "plaintext": "" }),
+            json!({ "fileKey": h(random::<32>(&mut r)), "salt": h(random::<16>(&mut r)), "chunkSize": cs, "mediaType": "x", "binding": "content", "plaintext": "" }),
         )?;
     }
+    b.finish()
+}
+
+pub(super) fn seal_hedged() -> Result<VectorFile, String> {
+    let mut b = Builder::new(
+        "attachment-seal-hedged",
+        "9.1, 9.2, 9.4",
+        "Hedged sealing of a whole buffer: inputs randomness (32, what the RNG gave), chunkSize, mediaType \
+         (text), plaintext; outputs contentDigest, fileKey, salt, blob and descriptor, or InvalidChunkSize. \
+         Several cases share one randomness (a replayed RNG): their file keys differ unless their plaintexts \
+         are equal.",
+        &[
+            ("InvalidChunkSize", "Chunk size outside 1 ... 2^24"),
+            (
+                "ReplayedRandomness",
+                "The same randomness as another case of this file",
+            ),
+        ],
+    );
+    let mut r = rng("attachment-seal-hedged");
+    let replayed: [u8; 32] = random(&mut r);
+    let plaintexts: [&[u8]; 5] = [
+        b"",
+        b"attack at dawn",
+        b"attack at dusk",
+        b"attack at dawn",
+        &[0x42; 40],
+    ];
+    for (i, p) in plaintexts.iter().enumerate() {
+        b.valid(
+            &alloc::format!("plaintext {i} ({} bytes), replayed randomness", p.len()),
+            &["ReplayedRandomness"],
+            json!({ "randomness": h(replayed), "chunkSize": 16, "mediaType": "image/png", "plaintext": h(p) }),
+        )?;
+    }
+    b.valid(
+        "40 bytes, replayed randomness, chunks of 32 (the chunk size is bound)",
+        &["ReplayedRandomness"],
+        json!({ "randomness": h(replayed), "chunkSize": 32, "mediaType": "image/png", "plaintext": h([0x42u8; 40]) }),
+    )?;
+    b.valid(
+        "40 bytes, fresh randomness",
+        &[],
+        json!({ "randomness": h(random::<32>(&mut r)), "chunkSize": 16, "mediaType": "image/png", "plaintext": h([0x42u8; 40]) }),
+    )?;
+    b.invalid(
+        "chunk size 0",
+        "InvalidChunkSize",
+        json!({ "randomness": h(replayed), "chunkSize": 0, "mediaType": "x", "plaintext": "00" }),
+    )?;
     b.finish()
 }
 
@@ -79,11 +148,16 @@ pub(super) fn open() -> Result<VectorFile, String> {
         &[
             (
                 "UnsupportedVersion",
-                "Header or descriptor version other than 1",
+                "Header version other than 1, or descriptor version other than 1 and 2",
             ),
             (
                 "Malformed",
-                "Header kind other than 4, or a malformed descriptor",
+                "Header kind other than 4, or a malformed descriptor (binding byte other than 0 and 1)",
+            ),
+            ("Unbound", "A format-2 descriptor with binding 0"),
+            (
+                "Format1",
+                "A format-1 descriptor (SHA-256 of the blob), from before format 2",
             ),
             (
                 "ChunkSizeMismatch",
@@ -105,7 +179,7 @@ pub(super) fn open() -> Result<VectorFile, String> {
             ("SizeMismatch", "Less plaintext than the descriptor's size"),
             (
                 "DigestMismatch",
-                "The blob's SHA-256 differs from the descriptor's",
+                "The plaintext's content digest (format 1: the blob's SHA-256) differs from the descriptor's",
             ),
         ],
     );
@@ -205,6 +279,7 @@ pub(super) fn open() -> Result<VectorFile, String> {
         case(&descriptor, &blob[..20]),
     )?;
     let size_at = 1 + 32;
+    let binding_at = size_at + 8 + 4;
     let mut smaller = descriptor.clone();
     smaller[size_at + 7] = 39;
     b.invalid("descriptor says 39 bytes", "TooLong", case(&smaller, &blob))?;
@@ -216,8 +291,66 @@ pub(super) fn open() -> Result<VectorFile, String> {
         case(&larger, &blob),
     )?;
     let mut digest = descriptor.clone();
-    digest[size_at + 8 + 4] ^= 1;
-    b.invalid("digest modified", "DigestMismatch", case(&digest, &blob))?;
+    digest[binding_at + 1 + 4] ^= 1;
+    b.invalid(
+        "content digest modified",
+        "DigestMismatch",
+        case(&digest, &blob),
+    )?;
+    let mut binding = descriptor.clone();
+    binding[binding_at] = 2;
+    b.invalid("binding byte 2", "Malformed", case(&binding, &blob))?;
+    // The same blob under an unbound descriptor (the binding is the sender's choice).
+    let mut unbound = descriptor[..binding_at].to_vec();
+    unbound.push(0);
+    unbound.extend_from_slice(&descriptor[binding_at + 1 + 32..]);
+    b.valid(
+        "the same blob, unbound descriptor",
+        &["Unbound"],
+        case(&unbound, &blob),
+    )?;
+    let (ublob, udesc) = sealed_with(random(&mut r), random(&mut r), 16, &plaintext, "unbound")?;
+    b.valid("unbound, 40 bytes", &["Unbound"], case(&udesc, &ublob))?;
+    let mut utamper = ublob.clone();
+    utamper[HEADER_LEN + 40] ^= 1;
+    b.invalid(
+        "unbound, chunk 1 modified",
+        "ChunkAuthenticationFailed",
+        case(&udesc, &utamper),
+    )?;
+    // Format 1 (before format 2): the same blob layout, SHA-256 of the blob in the descriptor.
+    let format1 = |d: &[u8], bl: &[u8]| -> Vec<u8> {
+        use sha2::Digest;
+        let mut v = alloc::vec![1u8];
+        v.extend_from_slice(&d[1..binding_at]);
+        v.extend_from_slice(&sha2::Sha256::digest(bl));
+        v.extend_from_slice(&d[binding_at + 1 + 32..]);
+        v
+    };
+    let d1 = format1(&descriptor, &blob);
+    b.valid(
+        "format 1 descriptor, 40 bytes",
+        &["Format1"],
+        case(&d1, &blob),
+    )?;
+    let e1 = format1(&empty_desc, &empty_blob);
+    b.valid(
+        "format 1 descriptor, empty file",
+        &["Format1"],
+        case(&e1, &empty_blob),
+    )?;
+    let mut d1_bad = d1.clone();
+    d1_bad[binding_at + 3] ^= 1;
+    b.invalid(
+        "format 1, blob digest modified",
+        "DigestMismatch",
+        case(&d1_bad, &blob),
+    )?;
+    b.invalid(
+        "format 1, chunk 0 modified",
+        "ChunkAuthenticationFailed",
+        case(&d1, &t),
+    )?;
     b.finish()
 }
 

@@ -530,6 +530,7 @@ pub(super) fn distribution_process() -> Result<VectorFile, String> {
         .seal(
             &alice_keys,
             &mut s.r,
+            Timestamp::from_unix_seconds(T0 + 10),
             ContentType::GroupKey,
             &[7u8; 31],
             &ad,

@@ -51,6 +51,7 @@ pub fn all() -> Result<Vec<VectorFile>, String> {
         group::seal()?,
         group::open()?,
         attachment::seal()?,
+        attachment::seal_hedged()?,
         attachment::open()?,
         attachment::chunk()?,
     ])
@@ -551,6 +552,18 @@ fn labeled_derive() -> Result<VectorFile, String> {
         "LabelTooLong",
         json!({ "salt": "", "ikm": h(ikm), "label": h([b'l'; 256]), "context": "", "length": 32 }),
     )?;
+    // Both limits broken: the output length is checked first (SPEC.md §3.1), so an implementation
+    // that checks the label first fails these.
+    for (comment, length) in [
+        ("length 8161 and a label of 256 bytes", 8161u64),
+        ("length 65536 and a label of 256 bytes", 65536),
+    ] {
+        b.invalid(
+            comment,
+            "OutputTooLong",
+            json!({ "salt": "", "ikm": h(ikm), "label": h([b'l'; 256]), "context": "", "length": length }),
+        )?;
+    }
     b.finish()
 }
 

@@ -127,17 +127,42 @@ fn seal_input(
     sender: &Fixture,
     recipient: &Fixture,
     counter: u64,
-    salt: [u8; 16],
+    random: [u8; 32],
     content_type: u16,
     plaintext: &[u8],
     ad: &[u8],
+) -> Result<Value, String> {
+    seal_input_at(
+        sender,
+        recipient,
+        counter,
+        random,
+        content_type,
+        plaintext,
+        ad,
+        T0 + 10,
+    )
+}
+
+/// A `pairwise-seal` input at a given time.
+#[allow(clippy::too_many_arguments)]
+fn seal_input_at(
+    sender: &Fixture,
+    recipient: &Fixture,
+    counter: u64,
+    random: [u8; 32],
+    content_type: u16,
+    plaintext: &[u8],
+    ad: &[u8],
+    now: u64,
 ) -> Result<Value, String> {
     let mut input = Map::new();
     sender.inputs("sender", &mut input);
     input.insert("recipientBundle".into(), h(recipient.bundle()?));
     input.insert("notBefore".into(), Value::from(T0 + 10));
+    input.insert("now".into(), Value::from(now));
     input.insert("counter".into(), Value::from(counter));
-    input.insert("salt".into(), h(salt));
+    input.insert("random".into(), h(random));
     input.insert("contentType".into(), Value::from(content_type));
     input.insert("plaintext".into(), h(plaintext));
     input.insert("associatedData".into(), h(ad));
@@ -333,11 +358,24 @@ pub(super) fn seal() -> Result<VectorFile, String> {
         "7.5",
         "Seal with fixed randomness: inputs sender device (senderIdentitySeed, senderUserId, senderDeviceId, \
          senderSealingSecrets: the newest is used), recipientBundle (verified at notBefore), notBefore (keys \
-         of the device are valid from notBefore + index), counter (the session's next counter), salt (the 16 \
-         random bytes), contentType, plaintext, associatedData; output message, or CounterExhausted.",
+         of the device are valid from notBefore + index for 30 days), now, counter (the session's next \
+         counter), random (the 32 bytes the hedged salt draws, SPEC 3.5), contentType, plaintext, \
+         associatedData; output message, or the failed check of SPEC 7.5.",
         &[
             ("CounterExhausted", "The counter is 2^64 - 1"),
             ("Rotation", "The sender has two live keys"),
+            (
+                "LocalKeyExpired",
+                "The sender's newest key expired before now (plus 300 s)",
+            ),
+            (
+                "PeerKeyExpired",
+                "The recipient's key expired before now (plus 300 s)",
+            ),
+            (
+                "RepeatedRandomness",
+                "The same 32 random bytes as another case",
+            ),
         ],
     );
     let mut r = rng("pairwise-seal");
@@ -380,10 +418,68 @@ pub(super) fn seal() -> Result<VectorFile, String> {
         &["Rotation"],
         seal_input(&rotated, &bob, 3, random(&mut r), 0, b"new key", b"")?,
     )?;
+    // A repeated RNG output: the hedged salt still differs for another message.
+    let repeated = random(&mut r);
+    for (comment, pt) in [
+        ("repeated randomness, message A", &b"attack at dawn"[..]),
+        ("repeated randomness, message B", &b"attack at dusk"[..]),
+    ] {
+        b.valid(
+            comment,
+            &["RepeatedRandomness"],
+            seal_input(&alice, &bob, 5, repeated, 0, pt, b"")?,
+        )?;
+    }
     b.invalid(
         "counter 2^64 - 1",
         "CounterExhausted",
         seal_input(&alice, &bob, u64::MAX, random(&mut r), 0, b"", b"")?,
+    )?;
+    // Bob's bundle is valid until T0 + 30 days, Alice's key until notBefore + 30 days;
+    // 300 s of skew are allowed after each.
+    let bob_expiry = T0 + 30 * DAY + 300;
+    let alice_expiry = T0 + 10 + 30 * DAY + 300;
+    b.valid(
+        "one second before the recipient key expires (skew allowance)",
+        &[],
+        seal_input_at(
+            &alice,
+            &bob,
+            0,
+            random(&mut r),
+            0,
+            b"late",
+            b"",
+            bob_expiry - 1,
+        )?,
+    )?;
+    b.invalid(
+        "recipient key expired",
+        "PeerKeyExpired",
+        seal_input_at(
+            &alice,
+            &bob,
+            0,
+            random(&mut r),
+            0,
+            b"too late",
+            b"",
+            bob_expiry,
+        )?,
+    )?;
+    b.invalid(
+        "sender key expired (checked before the recipient key)",
+        "LocalKeyExpired",
+        seal_input_at(
+            &alice,
+            &bob,
+            0,
+            random(&mut r),
+            0,
+            b"too late",
+            b"",
+            alice_expiry,
+        )?,
     )?;
     b.finish()
 }
@@ -395,10 +491,22 @@ fn open_input(
     message: &[u8],
     ad: &[u8],
 ) -> Result<Value, String> {
+    open_input_at(recipient, sender, delivered, message, ad, T0 + 20)
+}
+
+fn open_input_at(
+    recipient: &Fixture,
+    sender: &Fixture,
+    delivered: &[Vec<u8>],
+    message: &[u8],
+    ad: &[u8],
+    now: u64,
+) -> Result<Value, String> {
     let mut input = Map::new();
     recipient.inputs("recipient", &mut input);
     input.insert("senderBundle".into(), h(sender.bundle()?));
     input.insert("notBefore".into(), Value::from(T0 + 10));
+    input.insert("now".into(), Value::from(now));
     input.insert(
         "delivered".into(),
         Value::Array(delivered.iter().map(h).collect()),
@@ -414,8 +522,9 @@ pub(super) fn open() -> Result<VectorFile, String> {
         "7.5",
         "Open after the delivered messages were opened: inputs recipient device (recipientIdentitySeed, \
          recipientUserId, recipientDeviceId, recipientSealingSecrets, recipientRetiredSealingSecrets), \
-         senderBundle, notBefore, delivered (messages opened first, in order), message, associatedData; \
-         outputs contentType, plaintext, counter, skipped, late, or the failed check of SPEC 7.5.",
+         senderBundle, notBefore (the bundle is verified then), now, delivered (messages opened first, in \
+         order), message, associatedData; outputs contentType, plaintext, counter, skipped, late, or the \
+         failed check of SPEC 7.5.",
         &[
             ("OutOfOrder", "The message arrives after a later one"),
             ("Gap", "Counters were skipped"),
@@ -434,6 +543,10 @@ pub(super) fn open() -> Result<VectorFile, String> {
             (
                 "UnknownSenderKey",
                 "Sealed with a key the session does not know for the sender",
+            ),
+            (
+                "PeerKeyExpired",
+                "The sender's key expired before now (plus 300 s)",
             ),
             ("Replay", "The counter was already accepted"),
             (
@@ -534,6 +647,17 @@ pub(super) fn open() -> Result<VectorFile, String> {
         "from Carol, in the session with Alice",
         "UnknownSenderKey",
         open_input(&bob, &alice, &[], &from_carol, b"")?,
+    )?;
+    // Alice's bundle key (index 0) is valid until T0 + 30 days, plus 300 s of skew.
+    b.valid(
+        "one second before the sender key expires",
+        &[],
+        open_input_at(&bob, &alice, &[], &m[0], b"", T0 + 30 * DAY + 299)?,
+    )?;
+    b.invalid(
+        "sender key expired",
+        "PeerKeyExpired",
+        open_input_at(&bob, &alice, &[], &m[0], b"", T0 + 30 * DAY + 300)?,
     )?;
     b.invalid(
         "replay",

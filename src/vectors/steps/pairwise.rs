@@ -169,7 +169,8 @@ fn session(
     serde_json::from_value(state).map_err(|e| CaseError::BadInput(alloc::format!("{e}")))
 }
 
-/// §7.5: seal with fixed randomness (the salt) and a given starting counter.
+/// §7.5: seal at `now` with fixed randomness (the 32 bytes the hedged salt
+/// draws, §3.5) and a given starting counter.
 pub(super) fn seal(input: &Map<String, Value>) -> StepOutput {
     let input = Inputs(input);
     let sender = device(&input, "sender")?;
@@ -179,23 +180,18 @@ pub(super) fn seal(input: &Map<String, Value>) -> StepOutput {
         u16::try_from(input.u64("contentType")?)
             .map_err(|_| CaseError::BadInput("contentType".into()))?,
     );
-    let mut rng = FixedRng::new(input.bytes("salt")?);
+    let mut rng = FixedRng::new(input.bytes("random")?);
+    let now = Timestamp::from_unix_seconds(input.u64("now")?);
     let message = session
         .seal(
             &sender,
             &mut rng,
+            now,
             content_type,
             &input.bytes("plaintext")?,
             &input.bytes("associatedData")?,
         )
-        .map_err(|e| {
-            CaseError::Protocol(match e {
-                crate::pairwise::SealError::CounterExhausted => "CounterExhausted",
-                crate::pairwise::SealError::NoSealingKey => "NoSealingKey",
-                crate::pairwise::SealError::WrongDevice => "WrongDevice",
-                _ => "NonContributory",
-            })
-        })?;
+        .map_err(|e| CaseError::Protocol(e.name()))?;
     outputs([("message", hex_string(&message))])
 }
 
@@ -206,13 +202,14 @@ pub(super) fn open(input: &Map<String, Value>) -> StepOutput {
     let peer = peer_bundle(&input, "senderBundle")?;
     let mut session = session(&recipient, &peer, 0)?;
     let ad = input.bytes("associatedData")?;
+    let now = Timestamp::from_unix_seconds(input.u64("now")?);
     for (i, earlier) in input.hex_list("delivered")?.iter().enumerate() {
         session
-            .open(&recipient, earlier, &ad)
+            .open(&recipient, now, earlier, &ad)
             .map_err(|e| CaseError::BadInput(alloc::format!("delivered[{i}] did not open: {e}")))?;
     }
     let opened = session
-        .open(&recipient, &input.bytes("message")?, &ad)
+        .open(&recipient, now, &input.bytes("message")?, &ad)
         .map_err(|e| CaseError::Protocol(e.name()))?;
     outputs([
         ("contentType", Value::from(opened.content_type.code())),
