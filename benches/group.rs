@@ -195,7 +195,17 @@ fn fixture() -> &'static Fixture {
             let mut device =
                 DeviceKeys::generate(&mut rng, DeviceAddress::new(user, DeviceId::new(1)));
             let bundle = device.add_sealing_key(&mut rng, now, LIFETIME_SECONDS);
-            bundles.push(bundle.verify(&policy, now, None, &NoDirectory).unwrap());
+            bundles.push(
+                bundle
+                    .verify(
+                        &device.address().clone().into(),
+                        &policy,
+                        now,
+                        None,
+                        &NoDirectory,
+                    )
+                    .unwrap(),
+            );
             if i < 2 {
                 devices.push(device);
             }

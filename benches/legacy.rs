@@ -221,7 +221,13 @@ fn seal_open_1kib(c: &mut Criterion) {
         );
         let bundle = keys
             .add_sealing_key(&mut rng, now, 86_400)
-            .verify(&RegistrationPolicy::default(), now, None, &NoDirectory)
+            .verify(
+                &keys.address().clone().into(),
+                &RegistrationPolicy::default(),
+                now,
+                None,
+                &NoDirectory,
+            )
             .unwrap();
         (keys, bundle)
     };

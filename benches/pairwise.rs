@@ -99,7 +99,13 @@ impl Party {
         let mut keys = DeviceKeys::generate(rng, address);
         let bundle = keys
             .add_sealing_key(rng, now, LIFETIME_SECONDS)
-            .verify(&RegistrationPolicy::default(), now, None, &NoDirectory)
+            .verify(
+                &keys.address().clone().into(),
+                &RegistrationPolicy::default(),
+                now,
+                None,
+                &NoDirectory,
+            )
             .expect("fixture bundle verifies");
         let secret = *keys
             .sealing_key(&bundle.sealing_key_id())

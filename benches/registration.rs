@@ -4,14 +4,19 @@
 //! | group | `letterseal` | `baseline` |
 //! |---|---|---|
 //! | `bundle_verify` | `KeyBundle::decode` + `verify` | Ed25519 `verify_strict`, same input length |
+//! | `one_time_key_verify` | `OneTimeKeyBundle::decode` + `verify` | Ed25519 `verify_strict`, same input length |
 //! | `key_id` | `SealingPublicKey::key_id` | HKDF-SHA-256 extract + expand, 16 bytes |
 //! | `agreement` | `SealingSecretKey::agree` | `x25519_dalek::x25519` |
 //! | `bundle_sign` | `DeviceKeys::bundle` | Ed25519 sign, same input length |
 //! | `safety_number` | `SafetyNumber::new` + `digits` | two HKDF-SHA-256 derivations, 32 bytes |
+//! | `kem_key_check` | `KemEncapsulationKey::from_bytes` | libcrux `validate_public_key` (FIPS 203 §7.2) |
+//! | `kem_keygen` | `KemDecapsulationKey::from_seed` | libcrux `generate_key_pair` |
+//! | `kem_encapsulate` | `KemEncapsulationKey::encapsulate` | libcrux `encapsulate` (+ 32 bytes from the same RNG) |
+//! | `kem_decapsulate` | `KemDecapsulationKey::decapsulate` | libcrux `decapsulate` with the expanded key |
 //!
 //! Some crate operations necessarily do more than one primitive (verification
-//! also decodes the identity point and recomputes the key id; signing a bundle
-//! also derives the key id). For those groups a third entry,
+//! also decodes the identity point, recomputes both key ids and runs the
+//! ML-KEM modulus check; signing a bundle also derives both key ids). For those groups a third entry,
 //! `baseline_all_primitives`, runs exactly those primitives back to back: the
 //! floor any implementation of the same checks would pay.
 //!
@@ -25,11 +30,17 @@ use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use hkdf::Hkdf;
 use letterseal::device::DeviceKeys;
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
-use letterseal::keys::{IdentitySecretKey, SealingPublicKey, SealingSecretKey};
+use letterseal::keys::{
+    IdentitySecretKey, KemCiphertext, KemDecapsulationKey, KemEncapsulationKey, SealingPublicKey,
+    SealingSecretKey,
+};
 use letterseal::labels;
-use letterseal::registration::{KeyBundle, NoDirectory, RegistrationPolicy};
+use letterseal::registration::{
+    ExpectedOwner, KeyBundle, NoDirectory, OneTimeKeyBundle, RegistrationPolicy,
+};
 use letterseal::safety_number::SafetyNumber;
 use letterseal::time::Timestamp;
+use libcrux_ml_kem::mlkem768::{self, MlKem768Ciphertext, MlKem768PublicKey};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 use sha2::Sha256;
@@ -98,12 +109,13 @@ fn bundle_verify(c: &mut Criterion) {
     let mut rng = rng();
     let f = fixture(&mut rng);
     let policy = RegistrationPolicy::default();
+    let owner = ExpectedOwner::Device(f.device.address().clone());
     let tbs_len = f.wire.len() - SIGNATURE_LEN;
     let signed_len = labeled_signature_input_len(labels::sig::KEY_BUNDLE, tbs_len);
 
     // The crate path must succeed on the fixture, or the numbers mean nothing.
     KeyBundle::decode(&f.wire)
-        .and_then(|b| b.verify(&policy, f.now, None, &NoDirectory))
+        .and_then(|b| b.verify(&owner, &policy, f.now, None, &NoDirectory))
         .expect("fixture bundle verifies");
 
     // Baseline: an independent key and a message of the same signed length.
@@ -115,12 +127,14 @@ fn bundle_verify(c: &mut Criterion) {
     let verifier_bytes = verifier.to_bytes();
     let sealing_bytes = f.bundle.content().sealing_key.to_bytes();
     let key_id_info = random_bytes(&mut rng, labeled_info_len(labels::kdf::SEALING_KEY_ID, 0));
+    let kem_bytes = *f.bundle.content().kem_key.as_bytes();
+    let kem_id_info = random_bytes(&mut rng, labeled_info_len(labels::kdf::KEM_KEY_ID, 0));
 
     let mut g = c.benchmark_group("bundle_verify");
     g.bench_function("letterseal", |b| {
         b.iter(|| {
             KeyBundle::decode(black_box(&f.wire))
-                .and_then(|bundle| bundle.verify(&policy, f.now, None, &NoDirectory))
+                .and_then(|bundle| bundle.verify(&owner, &policy, f.now, None, &NoDirectory))
         });
     });
     g.bench_function("baseline", |b| {
@@ -129,13 +143,18 @@ fn bundle_verify(c: &mut Criterion) {
     g.bench_function("baseline_all_primitives", |b| {
         b.iter(|| {
             // Identity point decoding + weak-key check, strict verification,
-            // key-id HKDF. (The small-order check is five 32-byte comparisons.)
+            // key-id HKDF, ML-KEM modulus check, KEM key-id HKDF. (The small-order
+            // check is seven 32-byte comparisons.)
             let vk = VerifyingKey::from_bytes(black_box(&verifier_bytes)).unwrap();
             let weak = vk.is_weak();
             let ok = vk.verify_strict(black_box(&message), black_box(&signature));
             let mut id = [0u8; 16];
             raw_hkdf(b"", black_box(&sealing_bytes), &key_id_info, &mut id);
-            (weak, ok, id)
+            let kem_ok =
+                mlkem768::validate_public_key(&MlKem768PublicKey::from(black_box(&kem_bytes)));
+            let mut kem_id = [0u8; 16];
+            raw_hkdf(b"", black_box(&kem_bytes), &kem_id_info, &mut kem_id);
+            (weak, ok, id, kem_ok, kem_id)
         });
     });
     g.finish();
@@ -193,6 +212,8 @@ fn bundle_sign(c: &mut Criterion) {
     let message = random_bytes(&mut rng, signed_len);
     let public = PublicKey::from(&StaticSecret::from(random_array(&mut rng)));
     let key_id_info = random_bytes(&mut rng, labeled_info_len(labels::kdf::SEALING_KEY_ID, 0));
+    let kem_bytes = *f.bundle.content().kem_key.as_bytes();
+    let kem_id_info = random_bytes(&mut rng, labeled_info_len(labels::kdf::KEM_KEY_ID, 0));
 
     let mut g = c.benchmark_group("bundle_sign");
     g.bench_function("letterseal", |b| {
@@ -203,10 +224,13 @@ fn bundle_sign(c: &mut Criterion) {
     });
     g.bench_function("baseline_all_primitives", |b| {
         b.iter(|| {
-            // Key-id HKDF, Ed25519 sign (the public key is stored with the secret).
+            // Key-id HKDF, KEM key-id HKDF, Ed25519 sign (the public keys are
+            // stored with the secrets).
             let mut id = [0u8; 16];
             raw_hkdf(b"", black_box(public.as_bytes()), &key_id_info, &mut id);
-            (id, signer.sign(black_box(&message)))
+            let mut kem_id = [0u8; 16];
+            raw_hkdf(b"", black_box(&kem_bytes), &kem_id_info, &mut kem_id);
+            (id, kem_id, signer.sign(black_box(&message)))
         });
     });
     g.finish();
@@ -256,9 +280,126 @@ fn safety_number(c: &mut Criterion) {
     g.finish();
 }
 
+fn one_time_key_verify(c: &mut Criterion) {
+    let mut rng = rng();
+    let now = Timestamp::from_unix_seconds(1_800_000_000);
+    let address = DeviceAddress::new(UserId::new("bob").unwrap(), DeviceId::new(1));
+    let mut device = DeviceKeys::generate(&mut rng, address.clone());
+    let wire = device
+        .add_one_time_keys(&mut rng, 1, now, LIFETIME_SECONDS)
+        .pop()
+        .expect("one key")
+        .encode();
+    let owner = ExpectedOwner::Device(address);
+    let policy = RegistrationPolicy::default();
+    OneTimeKeyBundle::decode(&wire)
+        .and_then(|k| k.verify(&owner, &policy, now, None, &NoDirectory))
+        .expect("fixture one-time key verifies");
+    let signed_len =
+        labeled_signature_input_len(labels::sig::ONE_TIME_KEY, wire.len() - SIGNATURE_LEN);
+    let signer = SigningKey::from_bytes(&random_array(&mut rng));
+    let message = random_bytes(&mut rng, signed_len);
+    let signature = signer.sign(&message);
+    let verifier_bytes = signer.verifying_key().to_bytes();
+    let key_bytes = random_array(&mut rng);
+    let key_id_info = random_bytes(&mut rng, labeled_info_len(labels::kdf::SEALING_KEY_ID, 0));
+
+    let mut g = c.benchmark_group("one_time_key_verify");
+    g.bench_function("letterseal", |b| {
+        b.iter(|| {
+            OneTimeKeyBundle::decode(black_box(&wire))
+                .and_then(|k| k.verify(&owner, &policy, now, None, &NoDirectory))
+        });
+    });
+    g.bench_function("baseline_all_primitives", |b| {
+        b.iter(|| {
+            let vk = VerifyingKey::from_bytes(black_box(&verifier_bytes)).unwrap();
+            let weak = vk.is_weak();
+            let ok = vk.verify_strict(black_box(&message), black_box(&signature));
+            let mut id = [0u8; 16];
+            raw_hkdf(b"", black_box(&key_bytes), &key_id_info, &mut id);
+            (weak, ok, id)
+        });
+    });
+    g.finish();
+}
+
+fn kem(c: &mut Criterion) {
+    let mut rng = rng();
+    let mut seed = [0u8; 64];
+    rng.fill_bytes(&mut seed);
+    let key = KemDecapsulationKey::from_seed(&seed);
+    let public = key.encapsulation_key();
+    let public_bytes = *public.as_bytes();
+    let raw_pair = mlkem768::generate_key_pair(seed);
+    assert_eq!(raw_pair.pk(), &public_bytes);
+    let raw_public = MlKem768PublicKey::from(&public_bytes);
+    let (ciphertext, shared) = public.encapsulate(&mut rng);
+    assert_eq!(key.decapsulate(&ciphertext).as_bytes(), shared.as_bytes());
+    let raw_ciphertext = MlKem768Ciphertext::from(ciphertext.as_bytes());
+    let ciphertext_bytes = *ciphertext.as_bytes();
+
+    let mut g = c.benchmark_group("kem_key_check");
+    g.bench_function("letterseal", |b| {
+        b.iter(|| KemEncapsulationKey::from_bytes(black_box(&public_bytes)));
+    });
+    g.bench_function("baseline", |b| {
+        b.iter(|| {
+            mlkem768::validate_public_key(&MlKem768PublicKey::from(black_box(&public_bytes)))
+        });
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("kem_keygen");
+    g.bench_function("letterseal", |b| {
+        b.iter(|| KemDecapsulationKey::from_seed(black_box(&seed)));
+    });
+    g.bench_function("baseline", |b| {
+        b.iter(|| mlkem768::generate_key_pair(black_box(seed)));
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("kem_encapsulate");
+    g.bench_function("letterseal", |b| {
+        b.iter(|| black_box(&public).encapsulate(&mut rng));
+    });
+    let mut raw_rng = ChaCha20Rng::from_seed([7; 32]);
+    g.bench_function("baseline", |b| {
+        b.iter(|| {
+            let mut m = [0u8; 32];
+            raw_rng.fill_bytes(&mut m);
+            mlkem768::encapsulate(black_box(&raw_public), m)
+        });
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("kem_decapsulate");
+    g.bench_function("letterseal", |b| {
+        b.iter(|| black_box(&key).decapsulate(black_box(&ciphertext)));
+    });
+    g.bench_function("letterseal_with_ciphertext_check", |b| {
+        b.iter(|| {
+            KemCiphertext::from_bytes(black_box(&ciphertext_bytes))
+                .map(|c| black_box(&key).decapsulate(&c))
+        });
+    });
+    g.bench_function("baseline", |b| {
+        b.iter(|| mlkem768::decapsulate(raw_pair.private_key(), black_box(&raw_ciphertext)));
+    });
+    g.bench_function("baseline_expand_from_seed", |b| {
+        b.iter(|| {
+            let pair = mlkem768::generate_key_pair(black_box(seed));
+            mlkem768::decapsulate(pair.private_key(), black_box(&raw_ciphertext))
+        });
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     bundle_verify,
+    one_time_key_verify,
+    kem,
     key_id,
     agreement,
     bundle_sign,

@@ -17,6 +17,8 @@ pub const PROTOCOL_ID: &[u8] = b"letterseal/LS3/v1";
 pub mod kdf {
     /// Key id of a sealing public key (SPEC.md §4.3).
     pub const SEALING_KEY_ID: &[u8] = b"sealing key id";
+    /// Key id of an ML-KEM encapsulation key (SPEC.md §4.6).
+    pub const KEM_KEY_ID: &[u8] = b"kem key id";
     /// One party's half of a safety number (SPEC.md §6).
     pub const SAFETY_NUMBER: &[u8] = b"safety number";
     /// The chain key of one direction of a pairwise session (SPEC.md §7.4).
@@ -51,6 +53,8 @@ pub const ATTACHMENT_CONTENT_CONTEXT: &str = "letterseal/LS3/v1 attachment conte
 pub mod sig {
     /// A device's key bundle (SPEC.md §5.1).
     pub const KEY_BUNDLE: &[u8] = b"key bundle";
+    /// A one-time prekey (SPEC.md §5.5).
+    pub const ONE_TIME_KEY: &[u8] = b"one-time key";
     /// A group epoch distribution (SPEC.md §8.2).
     pub const GROUP_DISTRIBUTION: &[u8] = b"group distribution";
     /// A group message (SPEC.md §8.5).

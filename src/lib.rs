@@ -1,9 +1,9 @@
 //! # letterseal
 //!
 //! A Letter Sealing–style end-to-end encryption core for messaging apps: X25519
-//! sealing keys signed by Ed25519 identity keys, labelled HKDF-SHA-256 and
-//! AES-256-GCM, as a pure API — no I/O, no clock, no global state. Randomness
-//! and time are arguments.
+//! sealing keys and ML-KEM-768 keys signed by Ed25519 identity keys, one-time
+//! prekeys, labelled HKDF-SHA-256 and AES-256-GCM, as a pure API — no I/O, no
+//! clock, no global state. Randomness and time are arguments.
 //!
 //! `SPEC.md` in the repository is the normative protocol; every function that
 //! implements a step names its section.
@@ -15,8 +15,8 @@
 //! | [`codec`] | §2 | strict byte encodings |
 //! | [`labels`], [`kdf`] | §3.1 | every label; the labelled HKDF |
 //! | [`aead`] | §3.3 | the AES-256-GCM path |
-//! | [`ids`], [`keys`], [`device`] | §4 | user/device ids, identity and sealing keys, key ids |
-//! | [`registration`] | §5 | key bundles: client signs, server verifies |
+//! | [`ids`], [`keys`], [`device`] | §3.6, §4 | user/device ids, identity, sealing and ML-KEM keys, key ids |
+//! | [`registration`] | §5 | key bundles and one-time prekeys: client signs, server (and peer) verifies |
 //! | [`safety_number`] | §6 | fingerprints for out-of-band comparison |
 //! | [`pairwise`] | §7 | 1:1 sessions: seal, open, replay window, key rotation |
 //! | [`group`] | §8 | rosters, signed epoch distributions, per-sender signed group messages |
@@ -40,7 +40,7 @@
 //! );
 //! let wire = alice.add_sealing_key(&mut rng, now, 7 * 86_400).encode();
 //! let verified = KeyBundle::decode(&wire)
-//!     .and_then(|b| b.verify(&RegistrationPolicy::default(), now, None, &NoDirectory));
+//!     .and_then(|b| b.verify(&alice.address().clone().into(), &RegistrationPolicy::default(), now, None, &NoDirectory));
 //! assert!(verified.is_ok());
 //! ```
 #![no_std]

@@ -302,7 +302,13 @@ fn descriptor_travels_in_a_pairwise_file_reference_message() {
         );
         let b = k
             .add_sealing_key(&mut rng, now, 86_400)
-            .verify(&RegistrationPolicy::default(), now, None, &NoDirectory)
+            .verify(
+                &k.address().clone().into(),
+                &RegistrationPolicy::default(),
+                now,
+                None,
+                &NoDirectory,
+            )
             .unwrap();
         (k, b)
     };

@@ -138,11 +138,41 @@ fn require_current(target: &str, seeds: &[(&str, Vec<u8>)], regenerate: &str) {
 #[test]
 fn bundle_verify_corpus() {
     let files = replay("bundle_verify", bundle_verify::check);
-    // The corpus must reach the deep checks: some seeds verify.
-    assert!(
-        files.iter().any(|(_, data)| bundle_verify::verifies(data)),
-        "no seed in fuzz/corpus/bundle_verify verifies"
+    require_current(
+        "bundle_verify",
+        &bundle_verify::seeds(),
+        "regenerate_bundle_verify_seeds",
     );
+    // The corpus must reach the deep checks: seeds verify, and each later check fails.
+    require_outcomes(
+        "bundle_verify",
+        &files,
+        bundle_verify::outcome,
+        &[
+            "Ok",
+            "one-time Ok",
+            "undecodable",
+            "LifetimeTooLong",
+            "InvalidValidityWindow",
+            "SmallOrderSealingKey",
+            "NonCanonicalSealingKey",
+            "WrongKeyId",
+            "InvalidKemKey",
+            "WrongKemKeyId",
+            "BadSignature",
+            "one-time BadSignature",
+            "one-time SmallOrderSealingKey",
+            "one-time WrongKeyId",
+            "one-time InvalidValidityWindow",
+        ],
+    );
+}
+
+/// `cargo test --test fuzz_corpus --all-features -- --ignored regenerate_bundle_verify_seeds`.
+#[test]
+#[ignore = "writes fuzz/corpus/bundle_verify; run by hand to regenerate the seeds"]
+fn regenerate_bundle_verify_seeds() {
+    write_seeds("bundle_verify", &bundle_verify::seeds());
 }
 
 #[test]

@@ -53,7 +53,13 @@ fn world(seed: u8, n: usize, grace: GracePolicy) -> World {
             let mut keys = DeviceKeys::generate(&mut rng, address.clone());
             let bundle = keys
                 .add_sealing_key(&mut rng, now(), 30 * 86_400)
-                .verify(&RegistrationPolicy::default(), now(), None, &NoDirectory)
+                .verify(
+                    &keys.address().clone().into(),
+                    &RegistrationPolicy::default(),
+                    now(),
+                    None,
+                    &NoDirectory,
+                )
                 .unwrap();
             Device {
                 keys,
@@ -428,7 +434,13 @@ fn distributor_and_member_keys_must_be_the_rostered_ones() {
     let mut reinstalled = DeviceKeys::generate(&mut w.rng, alice_address);
     let reinstalled_bundle = reinstalled
         .add_sealing_key(&mut w.rng, now(), 86_400)
-        .verify(&RegistrationPolicy::default(), now(), None, &NoDirectory)
+        .verify(
+            &reinstalled.address().clone().into(),
+            &RegistrationPolicy::default(),
+            now(),
+            None,
+            &NoDirectory,
+        )
         .unwrap();
     let c = &mut w.devices[carol];
     let mut to_impostor = Session::new(&c.keys, &reinstalled_bundle).unwrap();
@@ -466,7 +478,13 @@ fn redistribution_seals_to_a_rotated_member_key() {
     b.bundle = b
         .keys
         .add_sealing_key(&mut w.rng, now().saturating_add(60), 86_400)
-        .verify(&RegistrationPolicy::default(), now(), None, &NoDirectory)
+        .verify(
+            &b.keys.address().clone().into(),
+            &RegistrationPolicy::default(),
+            now(),
+            None,
+            &NoDirectory,
+        )
         .unwrap();
     assert!(b.keys.retire(old));
     w.distribute(alice, &[alice, bob, carol], &[bob, carol]);
@@ -575,6 +593,7 @@ fn epoch_changes_are_reported() {
         d.keys
             .add_sealing_key(&mut w.rng, now().saturating_add(1), 86_400)
             .verify(
+                &d.keys.address().clone().into(),
                 &RegistrationPolicy::default(),
                 now().saturating_add(1),
                 None,

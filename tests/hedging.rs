@@ -30,7 +30,13 @@ fn device(rng: &mut ChaCha20Rng, user: &str) -> (DeviceKeys, VerifiedBundle) {
     let mut keys = DeviceKeys::generate(rng, address);
     let bundle = keys
         .add_sealing_key(rng, now(), 86_400)
-        .verify(&RegistrationPolicy::default(), now(), None, &NoDirectory)
+        .verify(
+            &keys.address().clone().into(),
+            &RegistrationPolicy::default(),
+            now(),
+            None,
+            &NoDirectory,
+        )
         .unwrap();
     (keys, bundle)
 }

@@ -266,7 +266,15 @@ fn world(seed: u8) -> World {
     let device = |name: &str, rng: &mut ChaCha20Rng| {
         let mut keys = DeviceKeys::generate(rng, address(name));
         let bundle = keys.add_sealing_key(rng, now(), LIFETIME);
-        let verified = bundle.verify(&policy, now(), None, &NoDirectory).unwrap();
+        let verified = bundle
+            .verify(
+                &keys.address().clone().into(),
+                &policy,
+                now(),
+                None,
+                &NoDirectory,
+            )
+            .unwrap();
         (keys, verified)
     };
     let (alice, alice_bundle) = device("alice", &mut rng);
@@ -279,6 +287,7 @@ fn world(seed: u8) -> World {
         carol.address().clone(),
         carol.identity().public_key(),
         alice_key,
+        alice_bundle.kem_key(),
         now(),
         now().saturating_add(LIFETIME),
     )
@@ -288,12 +297,26 @@ fn world(seed: u8) -> World {
     let directory =
         |key: &SealingPublicKey| (*key == alice_key).then(|| alice_bundle.owner().clone());
     assert_eq!(
-        rogue.clone().verify(&policy, now(), None, &directory),
+        rogue.clone().verify(
+            &carol.address().clone().into(),
+            &policy,
+            now(),
+            None,
+            &directory
+        ),
         Err(RegistrationError::DuplicateSealingKey)
     );
     // ... but every other check passes, so a server that skips the duplicate
     // check serves it, and Bob (who has no directory) accepts it.
-    let carol_bundle = rogue.verify(&policy, now(), None, &NoDirectory).unwrap();
+    let carol_bundle = rogue
+        .verify(
+            &carol.address().clone().into(),
+            &policy,
+            now(),
+            None,
+            &NoDirectory,
+        )
+        .unwrap();
     assert_eq!(
         carol_bundle.sealing_key_id(),
         alice_bundle.sealing_key_id(),

@@ -68,7 +68,13 @@ fn distribution_with_minimal_wrap_digest_entries_decodes() {
             let mut keys = DeviceKeys::generate(&mut rng, address);
             let bundle = keys
                 .add_sealing_key(&mut rng, now, 30 * 86_400)
-                .verify(&RegistrationPolicy::default(), now, None, &NoDirectory)
+                .verify(
+                    &keys.address().clone().into(),
+                    &RegistrationPolicy::default(),
+                    now,
+                    None,
+                    &NoDirectory,
+                )
                 .unwrap();
             (keys, bundle)
         })

@@ -30,8 +30,15 @@ fn now() -> Timestamp {
 }
 
 fn verify(bundle: KeyBundle) -> VerifiedBundle {
+    let owner = bundle.content().owner.clone().into();
     bundle
-        .verify(&RegistrationPolicy::default(), now(), None, &NoDirectory)
+        .verify(
+            &owner,
+            &RegistrationPolicy::default(),
+            now(),
+            None,
+            &NoDirectory,
+        )
         .unwrap()
 }
 
@@ -463,6 +470,7 @@ fn unknown_key_share_gives_unrelated_keys() {
             carol_identity.address().clone(),
             carol_identity.identity().public_key(),
             *p.alice.bundle.sealing_key(),
+            p.alice.bundle.kem_key(),
             now(),
             now().saturating_add(DAY),
         )
@@ -516,6 +524,7 @@ fn unknown_key_share_gives_unrelated_keys() {
         .to_bytes();
     carol.insert_sealing_key(
         SealingSecretKey::from_bytes(&alice_secret),
+        letterseal::keys::KemDecapsulationKey::generate(&mut rng),
         now(),
         now().saturating_add(DAY),
     );
@@ -796,9 +805,11 @@ fn state_round_trips_and_unknown_versions_are_refused() {
     let mut json: serde_json::Value = serde_json::from_str(&bob_state).unwrap();
     json["version"] = serde_json::Value::from(2);
     assert!(serde_json::from_value::<Session>(json).is_err());
-    let mut json: serde_json::Value = serde_json::from_str(&device_state).unwrap();
-    json["version"] = serde_json::Value::from(2);
-    assert!(serde_json::from_value::<DeviceKeys>(json).is_err());
+    for version in [1, 3] {
+        let mut json: serde_json::Value = serde_json::from_str(&device_state).unwrap();
+        json["version"] = serde_json::Value::from(version);
+        assert!(serde_json::from_value::<DeviceKeys>(json).is_err());
+    }
 }
 
 #[test]
@@ -815,13 +826,49 @@ fn debug_output_contains_no_secret() {
     assert!(!json.contains("chains"));
 }
 
-/// The golden files were written by release 0.1.0 (`write_golden_files`); every
-/// later release must load them and open the saved message.
+/// The golden files were written by release 0.1.0 (`write_golden_files`). The
+/// session loads and opens the saved message; the device state (version 1, no
+/// ML-KEM keys) is refused with an error that says what to do, and the
+/// documented migration (rebuild from the identity seed and the sealing
+/// secrets with fresh KEM keys, then re-register) restores a working device.
 #[test]
 fn golden_state_files_load() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
-    let bob_keys: DeviceKeys = serde_json::from_str(&read("device-v1.json")).unwrap();
+    let error = serde_json::from_str::<DeviceKeys>(&read("device-v1.json"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("no ML-KEM keys") && error.contains("re-register"),
+        "{error}"
+    );
+    let old: serde_json::Value = serde_json::from_str(&read("device-v1.json")).unwrap();
+    let hex32 = |v: &serde_json::Value| -> [u8; 32] {
+        hex::decode(v.as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap()
+    };
+    let address = DeviceAddress::new(
+        UserId::new(hex::decode(old["address"]["user"].as_str().unwrap()).unwrap()).unwrap(),
+        DeviceId::new(u32::try_from(old["address"]["device"].as_u64().unwrap()).unwrap()),
+    );
+    let mut bob_keys = DeviceKeys::from_identity(
+        address,
+        letterseal::keys::IdentitySecretKey::from_seed(&hex32(&old["identity_seed"])),
+    );
+    let mut rng = ChaCha20Rng::from_seed([99; 32]);
+    for key in old["sealing"].as_array().unwrap() {
+        let at = |field: &str| Timestamp::from_unix_seconds(key[field].as_u64().unwrap());
+        let bundle = bob_keys.insert_sealing_key(
+            SealingSecretKey::from_bytes(&hex32(&key["secret"])),
+            letterseal::keys::KemDecapsulationKey::generate(&mut rng),
+            at("not_before"),
+            at("not_after"),
+        );
+        verify(bundle); // the version-2 bundle to re-register
+    }
     let mut at_bob: Session = serde_json::from_str(&read("session-v1.json")).unwrap();
     let message = hex::decode(read("message-v1.hex").trim()).unwrap();
     let opened = at_bob.open(&bob_keys, now(), &message, b"golden").unwrap();

@@ -11,7 +11,9 @@ use letterseal::aead::AeadKey;
 use letterseal::attachment::FileKey;
 use letterseal::group::EpochSecret;
 use letterseal::kdf::Prk;
-use letterseal::keys::{IdentitySecretKey, SealingSecretKey, SharedSecret};
+use letterseal::keys::{
+    IdentitySecretKey, KemDecapsulationKey, KemSharedSecret, SealingSecretKey, SharedSecret,
+};
 use letterseal::pairwise::kdf::ChainKey;
 use zeroize::ZeroizeOnDrop;
 
@@ -22,6 +24,8 @@ fn secret_types_are_zeroize_on_drop() {
     zeroize_on_drop::<IdentitySecretKey>();
     zeroize_on_drop::<SealingSecretKey>();
     zeroize_on_drop::<SharedSecret>();
+    zeroize_on_drop::<KemDecapsulationKey>();
+    zeroize_on_drop::<KemSharedSecret>();
     zeroize_on_drop::<Prk>();
     zeroize_on_drop::<AeadKey>();
     zeroize_on_drop::<ChainKey>();
@@ -68,6 +72,17 @@ fn debug_prints_no_secret() {
     assert_hidden(&format!("{shared:?}"), shared.as_bytes());
     let prk = Prk::extract(b"", &secret);
     assert_hidden(&format!("{prk:?}"), &secret);
+    let seed: [u8; 64] = [secret.clone(), secret.clone()]
+        .concat()
+        .try_into()
+        .unwrap();
+    let kem = KemDecapsulationKey::from_seed(&seed);
+    assert_hidden(&format!("{kem:?}"), &secret);
+    #[cfg(feature = "hazmat")]
+    assert_hidden(&format!("{kem:?}"), &kem.expanded_bytes()[..32]);
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::from_seed([3; 32]);
+    let (_, kem_shared) = kem.encapsulation_key().encapsulate(&mut rng);
+    assert_hidden(&format!("{kem_shared:?}"), kem_shared.as_bytes());
     assert_hidden(&format!("{:?}", AeadKey::from_bytes(s32)), &secret);
     assert_hidden(
         &format!("{:?}", AeadKey::from_bytes(s32).prepare()),

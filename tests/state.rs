@@ -33,7 +33,13 @@ fn device(rng: &mut ChaCha20Rng, user: &str) -> (DeviceKeys, VerifiedBundle) {
     let mut keys = DeviceKeys::generate(rng, address);
     let bundle = keys
         .add_sealing_key(rng, now(), 86_400)
-        .verify(&RegistrationPolicy::default(), now(), None, &NoDirectory)
+        .verify(
+            &keys.address().clone().into(),
+            &RegistrationPolicy::default(),
+            now(),
+            None,
+            &NoDirectory,
+        )
         .unwrap();
     (keys, bundle)
 }
@@ -143,7 +149,10 @@ fn loads_strictly<T: serde::Serialize + DeserializeOwned>(state: &T, what: &str)
 fn session_device_and_group_states_load_strictly() {
     let mut rng = ChaCha20Rng::from_seed([21; 32]);
     let (alice, alice_bundle) = device(&mut rng, "alice");
-    let (bob, bob_bundle) = device(&mut rng, "bob");
+    let (mut bob, bob_bundle) = device(&mut rng, "bob");
+    // One-time keys, one used: every list of the device state holds objects.
+    let one_time = bob.add_one_time_keys(&mut rng, 2, now(), 86_400);
+    assert!(bob.consume_one_time_key(one_time[0].content().key_id));
     let mut at_alice = Session::new(&alice, &bob_bundle).unwrap();
     let mut at_bob = Session::new(&bob, &alice_bundle).unwrap();
     let sealed = at_alice
@@ -151,7 +160,7 @@ fn session_device_and_group_states_load_strictly() {
         .unwrap();
     at_bob.open(&bob, now(), &sealed, b"").unwrap();
     assert!(loads_strictly(&at_bob, "Session") >= 5);
-    assert!(loads_strictly(&bob, "DeviceKeys") >= 3);
+    assert!(loads_strictly(&bob, "DeviceKeys") >= 5);
 
     let id = GroupId::new("g").unwrap();
     let mut group = Group::new(id, alice.address().clone(), GracePolicy::default());
@@ -204,7 +213,13 @@ fn states_breaking_an_invariant_are_refused() {
     let (bob, bob_bundle) = device(&mut rng, "bob");
     let newer = alice
         .add_sealing_key(&mut rng, now().saturating_add(60), 86_400)
-        .verify(&RegistrationPolicy::default(), now(), None, &NoDirectory)
+        .verify(
+            &alice.address().clone().into(),
+            &RegistrationPolicy::default(),
+            now(),
+            None,
+            &NoDirectory,
+        )
         .unwrap();
     let mut at_alice = Session::new(&alice, &bob_bundle).unwrap();
     let mut at_bob = Session::new(&bob, &alice_bundle).unwrap();
@@ -293,5 +308,39 @@ fn states_breaking_an_invariant_are_refused() {
             v.as_array_mut().unwrap().push(first);
         }),
         "sealing.repeated",
+    );
+    // One-time keys and consumed ids: windows, and disjoint from every other id.
+    let one_time = alice.add_one_time_keys(&mut rng, 1, now(), 86_400);
+    let used = alice.add_one_time_keys(&mut rng, 1, now(), 86_400);
+    assert!(alice.consume_one_time_key(used[0].content().key_id));
+    let one_time_id = one_time[0].content().key_id.to_string();
+    refused::<DeviceKeys>(
+        edited(&alice, &["one_time", "0", "not_after"], |v| *v = 0.into()),
+        "one_time.not_after",
+    );
+    let sealing_secret = serde_json::to_value(&alice).unwrap()["sealing"][0]["secret"].clone();
+    refused::<DeviceKeys>(
+        edited(&alice, &["one_time", "0", "secret"], |v| {
+            *v = sealing_secret.clone()
+        }),
+        "one_time.repeated",
+    );
+    refused::<DeviceKeys>(
+        edited(&alice, &["consumed", "0", "key_id"], |v| {
+            *v = one_time_id.clone().into()
+        }),
+        "consumed.known",
+    );
+    refused::<DeviceKeys>(
+        edited(&alice, &["consumed", "0", "key_id"], |v| {
+            *v = live.clone().into()
+        }),
+        "consumed.known",
+    );
+    refused::<DeviceKeys>(
+        edited(&alice, &["sealing", "0", "kem_seed"], |v| {
+            *v = "00".repeat(63).into()
+        }),
+        "expected 64 bytes",
     );
 }

@@ -27,7 +27,13 @@ fn device(rng: &mut ChaCha20Rng, user: &str) -> (DeviceKeys, VerifiedBundle) {
     let mut keys = DeviceKeys::generate(rng, address);
     let bundle = keys
         .add_sealing_key(rng, now(), 86_400)
-        .verify(&RegistrationPolicy::default(), now(), None, &NoDirectory)
+        .verify(
+            &keys.address().clone().into(),
+            &RegistrationPolicy::default(),
+            now(),
+            None,
+            &NoDirectory,
+        )
         .unwrap();
     (keys, bundle)
 }
@@ -52,7 +58,13 @@ fn world() -> World {
     let old = alice_bundle.sealing_key_id();
     let newer = alice
         .add_sealing_key(&mut rng, now().saturating_add(60), 86_400)
-        .verify(&RegistrationPolicy::default(), now(), None, &NoDirectory)
+        .verify(
+            &alice.address().clone().into(),
+            &RegistrationPolicy::default(),
+            now(),
+            None,
+            &NoDirectory,
+        )
         .unwrap();
     let mut at_alice = Session::new(&alice, &bob_bundle).unwrap();
     let mut at_bob = Session::new(&bob, &alice_bundle).unwrap();

@@ -89,6 +89,7 @@ fn every_step_file_has_positive_and_negative_cases() {
             "identity-keygen",
             "sealing-keygen",
             "bundle-sign",
+            "one-time-key-sign",
             "safety-number",
             "pairwise-message-keys",
             "group-sender-chain",

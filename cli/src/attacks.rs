@@ -79,7 +79,13 @@ fn device(rng: &mut ChaCha20Rng, name: &str) -> Result<(DeviceKeys, VerifiedBund
     let mut keys = DeviceKeys::generate(rng, address);
     let bundle = keys
         .add_sealing_key(rng, now(), 30 * 86_400)
-        .verify(&RegistrationPolicy::default(), now(), None, &NoDirectory)
+        .verify(
+            &keys.address().clone().into(),
+            &RegistrationPolicy::default(),
+            now(),
+            None,
+            &NoDirectory,
+        )
         .map_err(err)?;
     Ok((keys, bundle))
 }
@@ -452,6 +458,7 @@ fn unknown_key_share(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
         cb.owner().clone(),
         *cb.identity_key(),
         *ab.sealing_key(),
+        cb.kem_key(),
         now(),
         now().saturating_add(86_400),
     )
@@ -461,7 +468,14 @@ fn unknown_key_share(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let directory = |key: &letterseal::keys::SealingPublicKey| {
         (*key == alice_key).then(|| alice_address.clone())
     };
-    let registration = stolen.verify(&RegistrationPolicy::default(), now(), None, &directory);
+    // Carol uploads it from her own authenticated session.
+    let registration = stolen.verify(
+        &carol.address().clone().into(),
+        &RegistrationPolicy::default(),
+        now(),
+        None,
+        &directory,
+    );
     Ok(AttackRow {
         attack: "Unknown key share via a duplicated public key",
         source: "Isobe & Minematsu, ESORICS 2018",

@@ -1,21 +1,21 @@
 //! `letterseal bundle verify`: check a key bundle as a server would (SPEC.md §5.3).
 
 use clap::ValueEnum;
-use letterseal::registration::{KeyBundle, NoDirectory, RegistrationPolicy};
+use letterseal::registration::{ExpectedOwner, KeyBundle, NoDirectory, RegistrationPolicy};
 use letterseal::time::Timestamp;
 
 use crate::input::{Source, read_limited};
 use crate::{CommandError, Outcome};
 
-/// The largest bundle input accepted, in bytes (64 KiB). An LS3 bundle is at most 421 bytes
-/// (842 hex digits); the rest is room for whitespace. Larger inputs are refused unread.
+/// The largest bundle input accepted, in bytes (64 KiB). An LS3 bundle is at most 1 621 bytes
+/// (3 242 hex digits); the rest is room for whitespace. Larger inputs are refused unread.
 pub(crate) const MAX_BUNDLE_INPUT: u64 = 64 * 1024;
 
 /// How the bundle bytes are written in the input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
     /// Hex if the input is ASCII text (printable characters and whitespace only), else binary.
-    /// A binary LS3 bundle starts with its version byte 0x01, a control character, so it is never
+    /// A binary LS3 bundle starts with its version byte 0x02, a control character, so it is never
     /// taken for text; text that is not hex is a hex error, not a bundle.
     Auto,
     /// Hex digits (either case); ASCII whitespace anywhere is ignored.
@@ -48,7 +48,11 @@ pub(crate) fn verify(
             .as_secs(),
     };
     let result = KeyBundle::decode(&bytes).and_then(|bundle| {
+        // Checked on its own, a bundle is expected to belong to the device it names (printed
+        // below); a server passes the uploader it authenticated instead.
+        let owner = ExpectedOwner::Device(bundle.content().owner.clone());
         bundle.verify(
+            &owner,
             &RegistrationPolicy::default(),
             Timestamp::from_unix_seconds(now),
             None,
@@ -62,6 +66,7 @@ pub(crate) fn verify(
             outln!(out, "  identity key {:?}", verified.identity_key());
             outln!(out, "  sealing key  {:?}", verified.sealing_key());
             outln!(out, "  key id       {}", verified.sealing_key_id());
+            outln!(out, "  KEM key id   {}", verified.kem_key_id());
             outln!(out, "  valid        {not_before} .. {not_after}");
             Ok(Outcome::Passed)
         }

@@ -10,7 +10,9 @@ use letterseal::group::{Distribution, GracePolicy, Group, GroupId};
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::keys::SealingKeyId;
 use letterseal::pairwise::{ContentType, Session};
-use letterseal::registration::{BundleContent, KeyBundle, RegistrationPolicy, VerifiedBundle};
+use letterseal::registration::{
+    BundleContent, ExpectedOwner, KeyBundle, RegistrationPolicy, VerifiedBundle,
+};
 use letterseal::safety_number::SafetyNumber;
 use letterseal::time::Timestamp;
 use rand_core::UnwrapErr;
@@ -48,7 +50,13 @@ struct Server {
 }
 
 impl Server {
-    fn register(&mut self, who: &str, wire: &[u8], now: Timestamp) {
+    /// Registers `wire`, uploaded by an authenticated session of user `uploader`.
+    fn register(&mut self, who: &str, uploader: &str, wire: &[u8], now: Timestamp) {
+        let Ok(uploader) = user(uploader) else {
+            println!("  server: REJECTED {who}'s upload: invalid user id");
+            return;
+        };
+        let uploader = ExpectedOwner::User(uploader);
         let registered = &self.registered;
         let directory = |key: &letterseal::keys::SealingPublicKey| {
             registered
@@ -63,7 +71,7 @@ impl Server {
                 .map(|r| *r.identity_key())
         });
         match KeyBundle::decode(wire)
-            .and_then(|b| b.verify(&self.policy, now, pinned.as_ref(), &directory))
+            .and_then(|b| b.verify(&uploader, &self.policy, now, pinned.as_ref(), &directory))
         {
             Ok(verified) => {
                 println!(
@@ -236,7 +244,7 @@ fn group_scene(
     );
     let mut carol = DeviceKeys::generate(rng, DeviceAddress::new(user("carol")?, DeviceId::new(1)));
     let carol_bundle = carol.add_sealing_key(rng, now, 30 * 86_400);
-    server.register("Carol", &carol_bundle.encode(), now);
+    server.register("Carol", "carol", &carol_bundle.encode(), now);
     let newest = |who: &DeviceKeys| -> Result<VerifiedBundle, String> {
         let current = who.current_sealing_key_id().ok_or("no sealing key")?;
         bundle_of_key(server, current)
@@ -385,24 +393,28 @@ pub(crate) fn run() -> Result<ExitCode, String> {
     println!(
         "2. The server verifies each bundle (signature, key checks, key id, lifetime, duplicates)."
     );
-    server.register("Alice", &alice_bundle.encode(), now);
-    server.register("Bob", &bob_bundle.encode(), now);
+    server.register("Alice", "alice", &alice_bundle.encode(), now);
+    server.register("Bob", "bob", &bob_bundle.encode(), now);
 
     println!("3. Mallory registers Alice's sealing key under her own account (unknown key share).");
     let mut mallory = DeviceKeys::generate(
         &mut rng,
         DeviceAddress::new(user("mallory")?, DeviceId::new(1)),
     );
-    let _ = mallory.add_sealing_key(&mut rng, now, 86_400);
+    let own = mallory.add_sealing_key(&mut rng, now, 86_400);
     let stolen = BundleContent::new(
         mallory.address().clone(),
         mallory.identity().public_key(),
         alice_bundle.content().sealing_key,
+        &own.content()
+            .kem_key
+            .validate()
+            .map_err(|e| e.to_string())?,
         now,
         now.saturating_add(86_400),
     )
     .sign(mallory.identity());
-    server.register("Mallory", &stolen.encode(), now);
+    server.register("Mallory", "mallory", &stolen.encode(), now);
 
     println!("4. An attacker on the network changes one byte of Bob's bundle.");
     let mut tampered = bob_bundle.encode();
@@ -411,11 +423,11 @@ pub(crate) fn run() -> Result<ExitCode, String> {
     if let Some(byte) = tampered.get_mut(not_after_end) {
         *byte ^= 0x01;
     }
-    server.register("Bob (tampered)", &tampered, now);
+    server.register("Bob (tampered)", "bob", &tampered, now);
 
     println!("5. Bob rotates: a second sealing key under the same identity key; both stay live.");
     let rotated = bob.add_sealing_key(&mut rng, now, 30 * 86_400);
-    server.register("Bob (rotation)", &rotated.encode(), now);
+    server.register("Bob (rotation)", "bob", &rotated.encode(), now);
     println!(
         "   Bob's live key ids: {}",
         bob.live_key_ids()
@@ -427,7 +439,7 @@ pub(crate) fn run() -> Result<ExitCode, String> {
     println!("6. Someone uploads a bundle for Bob's device signed by a different identity key.");
     let mut impostor = DeviceKeys::generate(&mut rng, bob.address().clone());
     let fake = impostor.add_sealing_key(&mut rng, now, 86_400);
-    server.register("impostor", &fake.encode(), now);
+    server.register("impostor", "bob", &fake.encode(), now);
 
     println!("7. Alice and Bob compare safety numbers out of band.");
     let a = (alice.address().user.clone(), alice.identity().public_key());

@@ -112,7 +112,7 @@ enum BundleCommand {
 }
 
 const BUNDLE_HELP: &str = "\
-The input is at most 64 KiB (an LS3 bundle is at most 421 bytes); larger inputs are refused
+The input is at most 64 KiB (an LS3 bundle is at most 1 621 bytes); larger inputs are refused
 before they are read in full. On success the bundle's owner, keys and validity are printed.
 
 Exit status:

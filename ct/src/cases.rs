@@ -660,7 +660,7 @@ fn test_device(rng: &mut TestRng, user: &str) -> Result<(DeviceKeys, VerifiedBun
     let mut keys = DeviceKeys::generate(rng, address(user, 1));
     let bundle = keys
         .add_sealing_key(rng, now(), 30 * 86_400)
-        .verify(&RegistrationPolicy::default(), now(), None, &NoDirectory)
+        .verify(&keys.address().clone().into(), &RegistrationPolicy::default(), now(), None, &NoDirectory)
         .map_err(|e| format!("{e:?}"))?;
     Ok((keys, bundle))
 }

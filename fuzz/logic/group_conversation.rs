@@ -204,7 +204,13 @@ fn build_fixture() -> Fixture {
         let mut device = DeviceKeys::generate(&mut rng, address.clone());
         let bundle = device
             .add_sealing_key(&mut rng, t0, 30 * DAY)
-            .verify(&RegistrationPolicy::default(), t0, None, &NoDirectory)
+            .verify(
+                &device.address().clone().into(),
+                &RegistrationPolicy::default(),
+                t0,
+                None,
+                &NoDirectory,
+            )
             .expect("fixture bundle verifies");
         devices.push(device);
         bundles.push(bundle);

@@ -126,8 +126,15 @@ struct Fixture {
 }
 
 fn verified(bundle: KeyBundle, at: Timestamp) -> VerifiedBundle {
+    let owner = bundle.content().owner.clone().into();
     bundle
-        .verify(&RegistrationPolicy::default(), at, None, &NoDirectory)
+        .verify(
+            &owner,
+            &RegistrationPolicy::default(),
+            at,
+            None,
+            &NoDirectory,
+        )
         .expect("fixture bundle verifies")
 }
 

@@ -95,7 +95,7 @@ use std::sync::OnceLock;
 use letterseal::codec::Reader;
 use letterseal::device::DeviceKeys;
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
-use letterseal::keys::{SealingKeyId, SealingSecretKey};
+use letterseal::keys::{KemDecapsulationKey, SealingKeyId, SealingSecretKey};
 use letterseal::pairwise::{
     ContentType, Header, OVERHEAD, OpenError, SealError, Session, WINDOW_SIZE,
 };
@@ -125,6 +125,7 @@ const NAMES: [&str; 2] = ["Alice", "Bob"];
 /// One sealing key of a device's pool.
 struct PoolKey {
     secret: [u8; 32],
+    kem_seed: [u8; 64],
     not_before: Timestamp,
     not_after: Timestamp,
     id: SealingKeyId,
@@ -150,17 +151,20 @@ fn build_fixture() -> Fixture {
         let keys: Vec<PoolKey> = (0..POOL)
             .map(|k| {
                 let secret = SealingSecretKey::generate(&mut rng);
+                let kem = KemDecapsulationKey::generate(&mut rng);
                 let not_before = Timestamp::from_unix_seconds(T0 + 60 * k as u64);
                 let not_after = not_before.saturating_add(30 * DAY);
                 let bundle = BundleContent::new(
                     device.address().clone(),
                     device.identity().public_key(),
                     secret.public_key(),
+                    kem.encapsulation_key_ref(),
                     not_before,
                     not_after,
                 )
                 .sign(device.identity())
                 .verify(
+                    &device.address().clone().into(),
                     &RegistrationPolicy::default(),
                     not_before,
                     None,
@@ -169,6 +173,7 @@ fn build_fixture() -> Fixture {
                 .expect("pool bundle verifies");
                 PoolKey {
                     secret: *secret.to_bytes(),
+                    kem_seed: *kem.to_seed(),
                     not_before,
                     not_after,
                     id: bundle.sealing_key_id(),
@@ -179,6 +184,7 @@ fn build_fixture() -> Fixture {
         let first = &keys[0];
         let bundle = device.insert_sealing_key(
             SealingSecretKey::from_bytes(&first.secret),
+            KemDecapsulationKey::from_seed(&first.kem_seed),
             first.not_before,
             first.not_after,
         );
@@ -800,6 +806,7 @@ impl<'a> Sim<'a> {
         let s = &mut self.sides[side];
         let bundle = s.device.insert_sealing_key(
             SealingSecretKey::from_bytes(&key.secret),
+            KemDecapsulationKey::from_seed(&key.kem_seed),
             key.not_before,
             key.not_after,
         );

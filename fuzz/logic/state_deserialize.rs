@@ -30,9 +30,10 @@
 //! - loading never panics;
 //! - a state that loads serializes to JSON that loads again and serializes to
 //!   exactly the same bytes (the round trip is idempotent);
-//! - a state that loads has version 1 (the `version` field, or the first
-//!   element of the array form serde also accepts): unknown versions are
-//!   rejected;
+//! - a state that loads has its kind's current version (the `version` field,
+//!   or the first element of the array form serde also accepts): 1 for
+//!   sessions and groups, 2 for device keys (version 1, release 0.1, has no
+//!   ML-KEM keys and is refused); unknown versions are rejected;
 //! - a loaded state can be used without panicking: its accessors, and
 //!   opening the legitimate message (a session or group opens it; a device
 //!   opens it with Bob's fresh session); a failed open leaves the state's
@@ -90,8 +91,15 @@ struct Fixture {
 }
 
 fn verified(bundle: KeyBundle, at: Timestamp) -> VerifiedBundle {
+    let owner = bundle.content().owner.clone().into();
     bundle
-        .verify(&RegistrationPolicy::default(), at, None, &NoDirectory)
+        .verify(
+            &owner,
+            &RegistrationPolicy::default(),
+            at,
+            None,
+            &NoDirectory,
+        )
         .expect("fixture bundle verifies")
 }
 
@@ -112,6 +120,9 @@ fn build_fixture() -> Fixture {
     let b0 = verified(bob.add_sealing_key(&mut rng, t0, 30 * DAY), t0);
     assert!(bob.retire(b0.sealing_key_id()));
     let b1 = verified(bob.add_sealing_key(&mut rng, t0, 30 * DAY), t0);
+    // One-time keys, one of them used: every list of the device state is non-empty.
+    let one_time = bob.add_one_time_keys(&mut rng, 2, t0, 30 * DAY);
+    assert!(bob.consume_one_time_key(one_time[0].content().key_id));
     let keyless = DeviceKeys::generate(&mut rng, address("carol", 3));
 
     // Pairwise.
@@ -370,8 +381,8 @@ fn prepare(data: &[u8]) -> Option<(usize, Vec<u8>)> {
     Some((kind, json))
 }
 
-/// A state that loaded has version 1.
-fn assert_version_1(kind: usize, bytes: &[u8]) {
+/// A state that loaded has its kind's current version.
+fn assert_current_version(kind: usize, bytes: &[u8]) {
     let Ok(value) = serde_json::from_slice::<Value>(bytes) else {
         panic!("a {} loaded from bytes that are not JSON", KINDS[kind]);
     };
@@ -380,8 +391,13 @@ fn assert_version_1(kind: usize, bytes: &[u8]) {
         Value::Array(items) => items.first(),
         _ => None,
     };
+    let current = if kind == 1 {
+        u64::from(letterseal::device::DEVICE_STATE_VERSION)
+    } else {
+        1
+    };
     assert!(
-        version.and_then(Value::as_u64) == Some(1),
+        version.and_then(Value::as_u64) == Some(current),
         "a {} with version {version:?} loaded",
         KINDS[kind]
     );
@@ -458,7 +474,7 @@ pub(crate) fn check(data: &[u8]) {
     let Some(first) = reserialize(kind, &bytes) else {
         return;
     };
-    assert_version_1(kind, &bytes);
+    assert_current_version(kind, &bytes);
     let Some(second) = reserialize(kind, &first) else {
         panic!(
             "a {} loaded, but its serialization does not: {}",
@@ -562,7 +578,9 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         let items: Vec<Value> = order.iter().map(|k| map[*k].clone()).collect();
         serde_json::to_vec(&Value::Array(items)).unwrap()
     };
+    let version_1 = (1u64).to_be_bytes();
     let version_2 = (2u64).to_be_bytes();
+    let version_3 = (3u64).to_be_bytes();
     vec![
         ("session_fresh", raw(0, 0)),
         ("session_after_opens", raw(0, 1)),
@@ -576,7 +594,8 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("group_distributor", raw(2, 3)),
         ("session_array_form", input(0, 0, 1, &array_form)),
         ("session_version_2", leaf(0, 1, &["version"], 0, &version_2)),
-        ("device_version_2", leaf(1, 1, &["version"], 0, &version_2)),
+        ("device_version_1", leaf(1, 1, &["version"], 0, &version_1)),
+        ("device_version_3", leaf(1, 1, &["version"], 0, &version_3)),
         ("group_version_2", leaf(2, 1, &["version"], 0, &version_2)),
         ("group_version_string", leaf(2, 1, &["version"], 2, b"1")),
         (

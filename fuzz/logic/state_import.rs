@@ -57,12 +57,26 @@ fn fixture() -> &'static Fixture {
         let first = alice.add_sealing_key(&mut rng, now, 86_400);
         let alice_bundle = alice
             .add_sealing_key(&mut rng, now.saturating_add(5), 86_400)
-            .verify(&policy, now, None, &NoDirectory)
+            .verify(
+                &alice.address().clone().into(),
+                &policy,
+                now,
+                None,
+                &NoDirectory,
+            )
             .unwrap();
         alice.retire(first.content().sealing_key_id);
+        let one_time = alice.add_one_time_keys(&mut rng, 2, now, 86_400);
+        assert!(alice.consume_one_time_key(one_time[0].content().key_id));
         let bob_bundle = bob
             .add_sealing_key(&mut rng, now, 86_400)
-            .verify(&policy, now, None, &NoDirectory)
+            .verify(
+                &bob.address().clone().into(),
+                &policy,
+                now,
+                None,
+                &NoDirectory,
+            )
             .unwrap();
         let mut at_alice = Session::new(&alice, &bob_bundle).unwrap();
         let mut at_bob = Session::new(&bob, &alice_bundle).unwrap();

@@ -23,7 +23,8 @@
 //! let mut make = |name: &str| {
 //!     let mut keys = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new(name).unwrap(), DeviceId::new(1)));
 //!     let bundle = keys.add_sealing_key(&mut rng, now, 86_400);
-//!     (keys, bundle.verify(&RegistrationPolicy::default(), now, None, &NoDirectory).unwrap())
+//!     let owner = keys.address().clone().into();
+//!     (keys, bundle.verify(&owner, &RegistrationPolicy::default(), now, None, &NoDirectory).unwrap())
 //! };
 //! let (alice, alice_b) = make("alice");
 //! let (bob, bob_b) = make("bob");

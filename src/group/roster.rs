@@ -272,7 +272,13 @@ mod tests {
     fn bundle(rng: &mut ChaCha20Rng, keys: &mut DeviceKeys) -> VerifiedBundle {
         let now = Timestamp::from_unix_seconds(1_800_000_000);
         keys.add_sealing_key(rng, now, 86_400)
-            .verify(&RegistrationPolicy::default(), now, None, &NoDirectory)
+            .verify(
+                &keys.address().clone().into(),
+                &RegistrationPolicy::default(),
+                now,
+                None,
+                &NoDirectory,
+            )
             .unwrap()
     }
 

@@ -1,5 +1,6 @@
 //! Device keys (SPEC.md §4): an Ed25519 identity key that signs, X25519
-//! sealing keys that agree, and key ids derived from sealing public keys.
+//! sealing keys that agree, ML-KEM-768 keys that encapsulate, and key ids
+//! derived from public keys.
 //!
 //! ```
 //! use letterseal::keys::{IdentitySecretKey, SealingSecretKey};
@@ -23,11 +24,17 @@
 //! ```
 
 mod identity;
+mod kem;
 mod sealing;
 
 use core::fmt;
 
 pub use identity::{IdentityPublicKey, IdentitySecretKey, SIGNATURE_LEN, Signature};
+pub use kem::{
+    KEM_CIPHERTEXT_LEN, KEM_ENCAPSULATION_KEY_LEN, KEM_KEY_ID_LEN, KEM_SEED_LEN,
+    KEM_SHARED_SECRET_LEN, KemCiphertext, KemDecapsulationKey, KemEncapsulationKey, KemKeyId,
+    KemSharedSecret, UncheckedKemKey,
+};
 pub use sealing::{
     KEY_ID_LEN, SMALL_ORDER_U, SealingKeyId, SealingPublicKey, SealingSecretKey, SharedSecret,
 };
@@ -46,6 +53,13 @@ pub enum KeyError {
     SmallOrderSealingKey,
     /// X25519 produced the all-zero value (the peer key has small order).
     NonContributory,
+    /// An ML-KEM-768 encapsulation key of the wrong length, or one that fails
+    /// the FIPS 203 §7.2 modulus check.
+    InvalidKemKey,
+    /// An ML-KEM-768 ciphertext of the wrong length.
+    InvalidKemCiphertext,
+    /// An ML-KEM seed that is not 64 bytes.
+    InvalidKemSeed,
 }
 
 impl fmt::Display for KeyError {
@@ -56,6 +70,9 @@ impl fmt::Display for KeyError {
             Self::NonCanonicalSealingKey => "sealing key is not canonically encoded",
             Self::SmallOrderSealingKey => "sealing key has small order",
             Self::NonContributory => "X25519 result is all zeros (non-contributory)",
+            Self::InvalidKemKey => "invalid ML-KEM encapsulation key",
+            Self::InvalidKemCiphertext => "ML-KEM ciphertext has the wrong length",
+            Self::InvalidKemSeed => "ML-KEM seed is not 64 bytes",
         })
     }
 }

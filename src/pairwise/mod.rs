@@ -19,7 +19,7 @@
 //! let device = |name: &str, rng: &mut _| {
 //!     let mut keys = DeviceKeys::generate(rng, DeviceAddress::new(UserId::new(name).unwrap(), DeviceId::new(1)));
 //!     let bundle = keys.add_sealing_key(rng, now, 30 * 86_400);
-//!     let verified = bundle.verify(&RegistrationPolicy::default(), now, None, &NoDirectory).unwrap();
+//!     let verified = bundle.verify(&keys.address().clone().into(), &RegistrationPolicy::default(), now, None, &NoDirectory).unwrap();
 //!     (keys, verified)
 //! };
 //! let (alice, alice_bundle) = device("alice", &mut rng);

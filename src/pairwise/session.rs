@@ -848,8 +848,15 @@ mod tests {
     const DAY: u64 = 86_400;
 
     fn verified(bundle: crate::registration::KeyBundle, now: Timestamp) -> VerifiedBundle {
+        let owner = bundle.content().owner.clone().into();
         bundle
-            .verify(&RegistrationPolicy::default(), now, None, &NoDirectory)
+            .verify(
+                &owner,
+                &RegistrationPolicy::default(),
+                now,
+                None,
+                &NoDirectory,
+            )
             .unwrap()
     }
 

@@ -331,6 +331,15 @@ impl rand_core::TryRng for FixedRng {
 
 impl rand_core::TryCryptoRng for FixedRng {}
 
+/// The ML-KEM key pair the devices of the vector steps keep with a sealing
+/// secret: the seed is `SHA-512(sealing secret)` (a convention of the vectors,
+/// documented in `test-vectors/README.md`; real devices draw it from the RNG).
+fn vector_kem_key(sealing_secret: &[u8; 32]) -> crate::keys::KemDecapsulationKey {
+    use sha2::Digest;
+    let seed: [u8; 64] = sha2::Sha512::digest(sealing_secret).into();
+    crate::keys::KemDecapsulationKey::from_seed(&zeroize::Zeroizing::new(seed))
+}
+
 fn hex_string(bytes: &[u8]) -> Value {
     Value::String(hex::encode(bytes))
 }

@@ -8,6 +8,17 @@
 //! - AES-GCM: groups with a 256-bit key, 96-bit IV and 128-bit tag apply; valid
 //!   cases seal to `ct ‖ tag` and open to `msg`; invalid cases fail to open.
 //!   Other groups are counted as skipped.
+//! - ML-KEM (FIPS 203; groups with `parameterSet` ML-KEM-768 apply, others
+//!   are skipped), through [`crate::keys`]' KEM wrapper: key generation from
+//!   the 64-byte seed must reproduce `ek` and the expanded `dk`; decapsulation
+//!   from the seed must reproduce `K` (implicit rejection included);
+//!   encapsulation with the given `m` must reproduce `c` and `K`. Invalid
+//!   cases must be refused with the typed error for the input that is wrong:
+//!   [`KeyError::InvalidKemSeed`], [`KeyError::InvalidKemCiphertext`] or
+//!   [`KeyError::InvalidKemKey`] (wrong length or modulus check). In the
+//!   semi-expanded decapsulation file only the ciphertext-length cases apply:
+//!   the wrapper never imports an expanded decapsulation key (keys are kept
+//!   and loaded as seeds), so the other cases are counted as skipped.
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -18,7 +29,10 @@ use serde_json::Value;
 use super::{FileReport, VectorError};
 use crate::aead::{self, AeadKey, AeadNonce};
 use crate::kdf::{self, MAX_OUTPUT_LEN};
-use crate::keys::{KeyError, SealingPublicKey, SealingSecretKey};
+use crate::keys::{
+    KemCiphertext, KemDecapsulationKey, KemEncapsulationKey, KeyError, SealingPublicKey,
+    SealingSecretKey,
+};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -34,7 +48,58 @@ struct Group<T> {
     key_size: Option<u32>,
     iv_size: Option<u32>,
     tag_size: Option<u32>,
+    parameter_set: Option<String>,
     tests: Vec<T>,
+}
+
+/// The ML-KEM parameter set the wrapper implements.
+const ML_KEM_768: &str = "ML-KEM-768";
+
+/// `mlkem_test_schema.json`: key generation from `seed`, then decapsulation of `c`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MlKemCase {
+    tc_id: u64,
+    seed: String,
+    ek: Option<String>,
+    c: String,
+    #[serde(rename = "K")]
+    k: String,
+    result: String,
+}
+
+/// `mlkem_encaps_test_schema.json`: encapsulation to `ek` with randomness `m`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MlKemEncapsCase {
+    tc_id: u64,
+    ek: String,
+    m: String,
+    c: String,
+    #[serde(rename = "K")]
+    k: String,
+    result: String,
+}
+
+/// `mlkem_keygen_seed_test_schema.json`: key generation from `seed`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MlKemKeyGenCase {
+    tc_id: u64,
+    seed: String,
+    ek: String,
+    dk: String,
+    result: String,
+}
+
+/// `mlkem_semi_expanded_decaps_test_schema.json`: decapsulation with an
+/// expanded key.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MlKemExpandedCase {
+    tc_id: u64,
+    c: String,
+    result: String,
 }
 
 #[derive(Deserialize)]
@@ -75,9 +140,20 @@ struct AeadCase {
 
 pub(super) fn check(schema: &str, value: &Value) -> Result<FileReport, VectorError> {
     match schema {
-        "xdh_comp_schema_v1.json" => run(value, "XDH", x25519),
-        "hkdf_test_schema_v1.json" => run(value, "HKDF-SHA-256", hkdf),
-        "aead_test_schema_v1.json" => run(value, "AES-GCM", aes_gcm),
+        "xdh_comp_schema_v1.json" => run(value, "XDH", "XDH", x25519),
+        "hkdf_test_schema_v1.json" => run(value, "HKDF-SHA-256", "HKDF-SHA-256", hkdf),
+        "aead_test_schema_v1.json" => run(value, "AES-GCM", "AES-GCM", aes_gcm),
+        "mlkem_test_schema.json" => run(value, "ML-KEM", "ML-KEM decaps", ml_kem_decaps),
+        "mlkem_encaps_test_schema.json" => run(value, "ML-KEM", "ML-KEM encaps", ml_kem_encaps),
+        "mlkem_keygen_seed_test_schema.json" => {
+            run(value, "ML-KEM", "ML-KEM keygen", ml_kem_keygen)
+        }
+        "mlkem_semi_expanded_decaps_test_schema.json" => run(
+            value,
+            "ML-KEM",
+            "ML-KEM semi-expanded decaps",
+            ml_kem_expanded,
+        ),
         other => Err(VectorError::UnknownStep(other.to_string())),
     }
 }
@@ -92,6 +168,7 @@ enum Outcome {
 fn run<T: for<'de> Deserialize<'de>>(
     value: &Value,
     algorithm: &str,
+    label: &str,
     case: fn(&Group<T>, &T) -> (u64, Outcome),
 ) -> Result<FileReport, VectorError> {
     let file: File<T> =
@@ -100,7 +177,7 @@ fn run<T: for<'de> Deserialize<'de>>(
         return Err(VectorError::UnknownStep(file.algorithm));
     }
     let mut report = FileReport {
-        step: alloc::format!("wycheproof {algorithm}"),
+        step: alloc::format!("wycheproof {label}"),
         ..FileReport::default()
     };
     let mut count = 0;
@@ -202,6 +279,111 @@ fn aes_gcm(group: &Group<AeadCase>, t: &AeadCase) -> (u64, Outcome) {
             ("invalid", Err(_)) => Outcome::Pass,
             (r, Ok(_)) => Outcome::Fail(alloc::format!("{r} case opened")),
             (r, Err(_)) => Outcome::Fail(alloc::format!("{r} case failed")),
+        })
+    };
+    (t.tc_id, outcome(run()))
+}
+
+/// The verdict of a KEM case that the wrapper refused with `error`: a pass if
+/// the case is invalid and `error` is the one `expected` names.
+fn kem_refusal(result: &str, error: KeyError, expected: KeyError) -> Outcome {
+    match (result, error == expected) {
+        ("invalid", true) => Outcome::Pass,
+        ("invalid", false) => Outcome::Fail(alloc::format!("expected {expected:?}, got {error:?}")),
+        (r, _) => Outcome::Fail(alloc::format!("{r} case refused: {error:?}")),
+    }
+}
+
+fn applies(group: &Group<impl Sized>) -> bool {
+    group.parameter_set.as_deref() == Some(ML_KEM_768)
+}
+
+fn ml_kem_decaps(group: &Group<MlKemCase>, t: &MlKemCase) -> (u64, Outcome) {
+    if !applies(group) {
+        return (t.tc_id, Outcome::Skip);
+    }
+    let run = || -> Result<Outcome, Outcome> {
+        let seed = unhex(&t.seed)?;
+        let key = match KemDecapsulationKey::from_seed_slice(&seed) {
+            Ok(key) => key,
+            Err(e) => return Ok(kem_refusal(&t.result, e, KeyError::InvalidKemSeed)),
+        };
+        if let Some(ek) = &t.ek
+            && key.encapsulation_key().as_bytes().as_slice() != unhex(ek)?
+        {
+            return Ok(Outcome::Fail("ek differs".into()));
+        }
+        let ciphertext = match KemCiphertext::from_bytes(&unhex(&t.c)?) {
+            Ok(c) => c,
+            Err(e) => return Ok(kem_refusal(&t.result, e, KeyError::InvalidKemCiphertext)),
+        };
+        let shared = key.decapsulate(&ciphertext);
+        Ok(match t.result.as_str() {
+            "valid" | "acceptable" if shared.as_bytes().as_slice() == unhex(&t.k)? => Outcome::Pass,
+            "valid" | "acceptable" => Outcome::Fail("K differs".into()),
+            r => Outcome::Fail(alloc::format!("{r} case decapsulated")),
+        })
+    };
+    (t.tc_id, outcome(run()))
+}
+
+fn ml_kem_encaps(group: &Group<MlKemEncapsCase>, t: &MlKemEncapsCase) -> (u64, Outcome) {
+    if !applies(group) {
+        return (t.tc_id, Outcome::Skip);
+    }
+    let run = || -> Result<Outcome, Outcome> {
+        let key = match KemEncapsulationKey::from_bytes(&unhex(&t.ek)?) {
+            Ok(key) => key,
+            Err(e) => return Ok(kem_refusal(&t.result, e, KeyError::InvalidKemKey)),
+        };
+        let m: [u8; 32] = unhex(&t.m)?
+            .try_into()
+            .map_err(|_| Outcome::Fail("m must be 32 bytes".into()))?;
+        let (ciphertext, shared) = key.encapsulate_with(&m);
+        Ok(match t.result.as_str() {
+            "valid" | "acceptable"
+                if ciphertext.as_bytes().as_slice() == unhex(&t.c)?
+                    && shared.as_bytes().as_slice() == unhex(&t.k)? =>
+            {
+                Outcome::Pass
+            }
+            "valid" | "acceptable" => Outcome::Fail("c or K differs".into()),
+            r => Outcome::Fail(alloc::format!("{r} case encapsulated")),
+        })
+    };
+    (t.tc_id, outcome(run()))
+}
+
+fn ml_kem_keygen(group: &Group<MlKemKeyGenCase>, t: &MlKemKeyGenCase) -> (u64, Outcome) {
+    if !applies(group) {
+        return (t.tc_id, Outcome::Skip);
+    }
+    let run = || -> Result<Outcome, Outcome> {
+        let key = match KemDecapsulationKey::from_seed_slice(&unhex(&t.seed)?) {
+            Ok(key) => key,
+            Err(e) => return Ok(kem_refusal(&t.result, e, KeyError::InvalidKemSeed)),
+        };
+        let same_ek = key.encapsulation_key().as_bytes().as_slice() == unhex(&t.ek)?;
+        let same_dk = key.expanded_bytes().as_slice() == unhex(&t.dk)?;
+        Ok(match (t.result.as_str(), same_ek && same_dk) {
+            ("valid" | "acceptable", true) => Outcome::Pass,
+            ("valid" | "acceptable", false) => Outcome::Fail("ek or dk differs".into()),
+            (r, _) => Outcome::Fail(alloc::format!("{r} seed accepted")),
+        })
+    };
+    (t.tc_id, outcome(run()))
+}
+
+fn ml_kem_expanded(group: &Group<MlKemExpandedCase>, t: &MlKemExpandedCase) -> (u64, Outcome) {
+    if !applies(group) {
+        return (t.tc_id, Outcome::Skip);
+    }
+    let run = || -> Result<Outcome, Outcome> {
+        // Only the ciphertext length is the wrapper's to check: expanded
+        // decapsulation keys are never imported.
+        Ok(match KemCiphertext::from_bytes(&unhex(&t.c)?) {
+            Err(e) => kem_refusal(&t.result, e, KeyError::InvalidKemCiphertext),
+            Ok(_) => Outcome::Skip,
         })
     };
     (t.tc_id, outcome(run()))

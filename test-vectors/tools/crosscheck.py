@@ -22,9 +22,18 @@ of every expected file passes, 1 otherwise (including a missing or empty file). 
 proves SPEC §4.3's claim that exactly five canonical u have [8]P = O (the list implementations
 MAY use instead of a ladder), by counting the roots of the doubling polynomial in F_p.
 
+ML-KEM-768 (§3.6, §4.6): the encapsulation-key input check (ByteDecode12 / ByteEncode12 and the
+modulus q = 3329) is plain Python, computed two ways; key generation from the 64-byte seed uses
+`cryptography`'s ML-KEM (`MLKEM768PrivateKey.from_seed_bytes`; written against cryptography
+48.0.0), and every generated key must pass the Python check. Nothing else needs ML-KEM itself.
+
 Readings of SPEC.md this reference had to choose (none is exercised by the current vectors):
-  * bundle decoding (§5.1, check 1): the version byte is checked first, then the whole
-    structure (truncation / trailing bytes / empty user id -> Malformed), then the identity key;
+  * bundle and one-time key decoding (§5.1, §5.5, check 1): the version byte is checked first,
+    then the whole structure (truncation / trailing bytes / empty user id -> Malformed), then the
+    identity key;
+  * the expected owner of §5.3 check 3 is given as `expectedUserId` and `expectedDeviceId` (null:
+    any device of the user, test-vectors/README.md); the bundles of the pairwise and group steps
+    are verified as the device they name;
   * an identity key must decode per RFC 8032 §5.1.3, which rejects y >= p (ed25519-dalek's
     decompression, named in §3.2, accepts such encodings);
   * validity-window arithmetic (§5.3 checks 6-9) uses unbounded integers;
@@ -36,7 +45,7 @@ Readings of SPEC.md this reference had to choose (none is exercised by the curre
     message) is 0;
   * the `delivered` messages of a `pairwise-open` case are opened with the case's
     associatedData (as the README says), and each must open;
-  * session setup (§7.1) verifies the peer bundle (§5.3 checks 1-9, default policy, at
+  * session setup (§7.1) verifies the peer bundle (§5.3 checks 1-12, default policy, at
     `notBefore`) before the SelfSession check; seal's tie rule "larger key id" compares bytes
     lexicographically.
 
@@ -126,6 +135,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -141,6 +151,8 @@ EXPECTED_STEPS = [
     "labeled-derive",
     "bundle-sign",
     "bundle-verify",
+    "one-time-key-sign",
+    "one-time-key-verify",
     "safety-number",
     "pairwise-header",
     "pairwise-chain-key",
@@ -190,6 +202,8 @@ assert len(PROTOCOL_ID) == 17
 LABEL_KEY_ID = b"sealing key id"
 LABEL_SAFETY = b"safety number"
 LABEL_BUNDLE = b"key bundle"
+LABEL_KEM_KEY_ID = b"kem key id"
+LABEL_ONE_TIME = b"one-time key"
 
 P = 2**255 - 19
 HASH_LEN = 32
@@ -752,16 +766,159 @@ class Reader:
             raise Reject("Malformed", f"{len(self.data) - self.pos} trailing bytes")
 
 
-def encode_tbs(uid, device_id, ik, sk, kid, not_before, not_after) -> bytes:
+# ML-KEM-768 (SPEC §3.6, §4.6). The input check is implemented here with Python integers;
+# key generation from the seed uses `cryptography` (OpenSSL's ML-KEM), whose output is checked
+# against the same modulus rule and key-id derivation.
+
+MLKEM_Q = 3329
+MLKEM_EK_LEN = 1184
+MLKEM_SEED_LEN = 64
+
+
+def byte_decode12(data: bytes) -> list[int]:
+    """FIPS 203 Algorithm 6 for d = 12: 2 coefficients per 3 bytes, little-endian bits."""
+    assert len(data) % 3 == 0
+    out = []
+    for i in range(0, len(data), 3):
+        b0, b1, b2 = data[i], data[i + 1], data[i + 2]
+        out.append(b0 | (b1 & 0x0F) << 8)
+        out.append(b1 >> 4 | b2 << 4)
+    return out
+
+
+def byte_encode12(coefficients: list[int]) -> bytes:
+    """FIPS 203 Algorithm 5 for d = 12 (the inverse of byte_decode12 on values < 4096)."""
+    out = bytearray()
+    for i in range(0, len(coefficients), 2):
+        c0, c1 = coefficients[i], coefficients[i + 1]
+        out += bytes([c0 & 0xFF, (c0 >> 8) | (c1 & 0x0F) << 4, c1 >> 4])
+    return bytes(out)
+
+
+def mlkem_ek_valid(ek: bytes) -> bool:
+    """§4.6: exactly 1184 bytes, and the modulus check of FIPS 203 §7.2 on the first 1152
+    (checked two ways: every decoded coefficient < q, and ByteEncode12(ByteDecode12(x) mod q)
+    = x)."""
+    if len(ek) != MLKEM_EK_LEN:
+        return False
+    t = ek[: MLKEM_EK_LEN - 32]
+    coefficients = byte_decode12(t)
+    below_q = all(c < MLKEM_Q for c in coefficients)
+    round_trip = byte_encode12([c % MLKEM_Q for c in coefficients]) == t
+    if below_q != round_trip:
+        raise Disagree("ML-KEM modulus check: the two formulations disagree")
+    return below_q
+
+
+def kem_key_id(ek: bytes) -> bytes:
+    return derive_labeled(b"", ek, LABEL_KEM_KEY_ID, b"", 16)
+
+
+def mlkem_ek_from_seed(seed: bytes) -> bytes:
+    if len(seed) != MLKEM_SEED_LEN:
+        raise BadInput("an ML-KEM seed is 64 bytes")
+    ek = MLKEM768PrivateKey.from_seed_bytes(seed).public_key().public_bytes_raw()
+    if not mlkem_ek_valid(ek):
+        raise Disagree("a generated ML-KEM key fails the modulus check")
+    return ek
+
+
+def encode_tbs(uid, device_id, ik, sk, kid, ek, kem_kid, not_before, not_after) -> bytes:
+    """§5.1, version 2."""
     return (
-        u8(1) + lp8(uid) + u32(device_id) + ik + sk + kid + u64(not_before) + u64(not_after)
+        u8(2) + lp8(uid) + u32(device_id) + ik + sk + kid + ek + kem_kid
+        + u64(not_before) + u64(not_after)
     )
 
 
 def decode_bundle(data: bytes) -> dict:
-    """§5.1 + §2.2. SPEC does not order UnsupportedVersion / Malformed / InvalidIdentityKey
-    among themselves; this reference reads the version first, then the whole structure, then
-    validates the identity key."""
+    """§5.1 + §2.2. The version byte first, then the whole structure, then the identity key."""
+    r = Reader(data)
+    version = r.int_be(1, "version")
+    if version != 2:
+        raise Reject("UnsupportedVersion", f"version {version}")
+    uid_len = r.int_be(1, "user id length")
+    if uid_len == 0:
+        raise Reject("Malformed", "empty user id (SPEC 4.1)")
+    uid = r.take(uid_len, "user id")
+    device_id = r.int_be(4, "device id")
+    ik = r.take(32, "identity key")
+    sk = r.take(32, "sealing key")
+    kid = r.take(16, "key id")
+    ek = r.take(MLKEM_EK_LEN, "KEM key")
+    kem_kid = r.take(16, "KEM key id")
+    not_before = r.int_be(8, "not_before")
+    not_after = r.int_be(8, "not_after")
+    tbs_end = r.pos
+    sig = r.take(64, "signature")
+    r.finish()
+    parse_identity_key(ik)
+    b = dict(
+        uid=uid, device_id=device_id, ik=ik, sk=sk, kid=kid, ek=ek, kem_kid=kem_kid,
+        not_before=not_before, not_after=not_after, tbs=data[:tbs_end], sig=sig,
+    )
+    # §2.2: re-encoding a decoded value yields the input bytes.
+    if encode_tbs(uid, device_id, ik, sk, kid, ek, kem_kid, not_before, not_after) + sig != data:
+        raise Disagree("bundle re-encoding differs from the input")
+    return b
+
+
+def check_owner(expected, uid: bytes, device_id: int) -> None:
+    """§5.3 check 3: `expected` is (user id, device id or None for any device of the user)."""
+    exp_uid, exp_device = expected
+    if uid != exp_uid or (exp_device is not None and device_id != exp_device):
+        raise Reject("OwnerMismatch")
+
+
+def check_window(nb, na, now, max_lifetime, max_clock_skew) -> None:
+    # Unbounded integers (SPEC §5.3: a u64 implementation saturates now + max_clock_skew).
+    if not na > nb:
+        raise Reject("InvalidValidityWindow")
+    if not na - nb <= max_lifetime:
+        raise Reject("LifetimeTooLong")
+    if not now + max_clock_skew >= nb:
+        raise Reject("NotYetValid")
+    if not now < na:
+        raise Reject("Expired")
+
+
+def verify_bundle(data, expected, now, max_lifetime, max_clock_skew, pinned, owner_of) -> dict:
+    # 1. decoding
+    b = decode_bundle(data)
+    # 2. signature
+    ok, why = verify_labeled(b["ik"], LABEL_BUNDLE, b["tbs"], b["sig"])
+    if not ok:
+        raise Reject("BadSignature", why)
+    # 3. expected owner
+    check_owner(expected, b["uid"], b["device_id"])
+    # 4, 5. sealing key canonical / not of small order
+    validate_sealing_key(b["sk"])
+    # 6. key id
+    if b["kid"] != key_id(b["sk"]):
+        raise Reject("WrongKeyId")
+    # 7, 8. KEM key and its id
+    if not mlkem_ek_valid(b["ek"]):
+        raise Reject("InvalidKemKey")
+    if b["kem_kid"] != kem_key_id(b["ek"]):
+        raise Reject("WrongKemKeyId")
+    # 9 - 12. validity window
+    check_window(b["not_before"], b["not_after"], now, max_lifetime, max_clock_skew)
+    # 13. pinned identity key
+    if pinned is not None and pinned != b["ik"]:
+        raise Reject("IdentityKeyMismatch")
+    # 14. directory lookup
+    owner = owner_of(b["sk"])
+    if owner is not None and owner != address(b["uid"], b["device_id"]):
+        raise Reject("DuplicateSealingKey")
+    return b
+
+
+def encode_one_time_tbs(uid, device_id, ik, pk, kid, not_before, not_after) -> bytes:
+    """§5.5."""
+    return u8(1) + lp8(uid) + u32(device_id) + ik + pk + kid + u64(not_before) + u64(not_after)
+
+
+def decode_one_time_key(data: bytes) -> dict:
     r = Reader(data)
     version = r.int_be(1, "version")
     if version != 1:
@@ -772,7 +929,7 @@ def decode_bundle(data: bytes) -> dict:
     uid = r.take(uid_len, "user id")
     device_id = r.int_be(4, "device id")
     ik = r.take(32, "identity key")
-    sk = r.take(32, "sealing key")
+    pk = r.take(32, "one-time key")
     kid = r.take(16, "key id")
     not_before = r.int_be(8, "not_before")
     not_after = r.int_be(8, "not_after")
@@ -780,47 +937,30 @@ def decode_bundle(data: bytes) -> dict:
     sig = r.take(64, "signature")
     r.finish()
     parse_identity_key(ik)
-    b = dict(
-        uid=uid, device_id=device_id, ik=ik, sk=sk, kid=kid,
-        not_before=not_before, not_after=not_after, tbs=data[:tbs_end], sig=sig,
-    )
-    # §2.2: re-encoding a decoded value yields the input bytes.
-    if encode_tbs(uid, device_id, ik, sk, kid, not_before, not_after) + sig != data:
-        raise Disagree("bundle re-encoding differs from the input")
-    return b
+    if encode_one_time_tbs(uid, device_id, ik, pk, kid, not_before, not_after) + sig != data:
+        raise Disagree("one-time key re-encoding differs from the input")
+    return dict(uid=uid, device_id=device_id, ik=ik, pk=pk, kid=kid, not_before=not_before,
+                not_after=not_after, tbs=data[:tbs_end], sig=sig)
 
 
-def verify_bundle(data, now, max_lifetime, max_clock_skew, pinned, owner_of) -> dict:
-    # 1. decoding
-    b = decode_bundle(data)
-    # 2. signature
-    ok, why = verify_labeled(b["ik"], LABEL_BUNDLE, b["tbs"], b["sig"])
+def verify_one_time_key(data, expected, now, max_lifetime, max_clock_skew, pinned,
+                        owner_of) -> dict:
+    """§5.5: the checks of §5.3 without the KEM key, under the label "one-time key"."""
+    k = decode_one_time_key(data)
+    ok, why = verify_labeled(k["ik"], LABEL_ONE_TIME, k["tbs"], k["sig"])
     if not ok:
         raise Reject("BadSignature", why)
-    # 3, 4. sealing key canonical / not of small order
-    validate_sealing_key(b["sk"])
-    # 5. key id
-    if b["kid"] != key_id(b["sk"]):
+    check_owner(expected, k["uid"], k["device_id"])
+    validate_sealing_key(k["pk"])
+    if k["kid"] != key_id(k["pk"]):
         raise Reject("WrongKeyId")
-    nb, na = b["not_before"], b["not_after"]
-    # 6 - 9. validity window (mathematical integers: SPEC does not say how u64 overflow of
-    # now + max_clock_skew is handled)
-    if not na > nb:
-        raise Reject("InvalidValidityWindow")
-    if not na - nb <= max_lifetime:
-        raise Reject("LifetimeTooLong")
-    if not now + max_clock_skew >= nb:
-        raise Reject("NotYetValid")
-    if not now < na:
-        raise Reject("Expired")
-    # 10. pinned identity key
-    if pinned is not None and pinned != b["ik"]:
+    check_window(k["not_before"], k["not_after"], now, max_lifetime, max_clock_skew)
+    if pinned is not None and pinned != k["ik"]:
         raise Reject("IdentityKeyMismatch")
-    # 11. directory lookup
-    owner = owner_of(b["sk"])
-    if owner is not None and owner != address(b["uid"], b["device_id"]):
+    owner = owner_of(k["pk"])
+    if owner is not None and owner != address(k["uid"], k["device_id"]):
         raise Reject("DuplicateSealingKey")
-    return b
+    return k
 
 
 # ---------------------------------------------------------------------------------------------
@@ -900,6 +1040,7 @@ def step_labeled_derive(inp):
 def step_bundle_sign(inp):
     seed = h(inp, "identitySeed", 32)
     secret = h(inp, "sealingSecret", 32)
+    kem_seed = h(inp, "kemSeed", 64)
     uid = h(inp, "userId")
     check_user_id(uid)
     device_id = n(inp, "deviceId", 32)
@@ -908,7 +1049,8 @@ def step_bundle_sign(inp):
     sk = x25519_both(secret, (9).to_bytes(32, "little"))
     if sk is None:
         raise Disagree("sealing public key is all zeros")
-    tbs = encode_tbs(uid, device_id, ik, sk, key_id(sk), nb, na)
+    ek = mlkem_ek_from_seed(kem_seed)
+    tbs = encode_tbs(uid, device_id, ik, sk, key_id(sk), ek, kem_key_id(ek), nb, na)
     bundle = tbs + sign_labeled(seed, LABEL_BUNDLE, tbs)
     # Round trip: what we sign must decode and carry a signature that strictly verifies.
     b = decode_bundle(bundle)
@@ -917,12 +1059,19 @@ def step_bundle_sign(inp):
     return {"bundle": bundle.hex()}
 
 
-def step_bundle_verify(inp):
-    data = h(inp, "bundle")
+def registration_inputs(inp: dict, encoded_key: str):
+    """The verifier's inputs shared by bundle-verify and one-time-key-verify."""
+    data = h(inp, encoded_key)
     now = n(inp, "now", 64)
     max_lifetime = n(inp, "maxLifetime", 64)
     max_clock_skew = n(inp, "maxClockSkew", 64)
     pinned = None if inp.get("pinnedIdentityKey") is None else h(inp, "pinnedIdentityKey", 32)
+    expected_uid = h(inp, "expectedUserId")
+    check_user_id(expected_uid)
+    if "expectedDeviceId" not in inp:
+        raise BadInput("expectedDeviceId missing (a number, or null for any device)")
+    expected_device = (None if inp["expectedDeviceId"] is None
+                       else n(inp, "expectedDeviceId", 32))
     registered = inp.get("registered")
     if not isinstance(registered, list):
         raise BadInput("registered is not a list")
@@ -935,13 +1084,50 @@ def step_bundle_verify(inp):
         if directory.get(sk, addr) != addr:
             raise BadInput("registered maps one sealing key to two devices")
         directory[sk] = addr
-    b = verify_bundle(data, now, max_lifetime, max_clock_skew, pinned, directory.get)
+    return (data, (expected_uid, expected_device), now, max_lifetime, max_clock_skew, pinned,
+            directory.get)
+
+
+def step_bundle_verify(inp):
+    b = verify_bundle(*registration_inputs(inp, "bundle"))
     return {
         "userId": b["uid"].hex(),
         "deviceId": b["device_id"],
         "identityKey": b["ik"].hex(),
         "sealingKey": b["sk"].hex(),
         "keyId": b["kid"].hex(),
+        "kemKeyId": b["kem_kid"].hex(),
+    }
+
+
+def step_one_time_key_sign(inp):
+    seed = h(inp, "identitySeed", 32)
+    secret = h(inp, "secret", 32)
+    uid = h(inp, "userId")
+    check_user_id(uid)
+    device_id = n(inp, "deviceId", 32)
+    nb, na = n(inp, "notBefore", 64), n(inp, "notAfter", 64)
+    ik = ed_public_both(seed)
+    pk = x25519_public(secret)
+    tbs = encode_one_time_tbs(uid, device_id, ik, pk, key_id(pk), nb, na)
+    key = tbs + sign_labeled(seed, LABEL_ONE_TIME, tbs)
+    k = decode_one_time_key(key)
+    if not verify_labeled(k["ik"], LABEL_ONE_TIME, k["tbs"], k["sig"])[0]:
+        raise Disagree("freshly signed one-time key does not verify")
+    # Domain separation: the same bytes never verify as a bundle signature.
+    if verify_labeled(k["ik"], LABEL_BUNDLE, k["tbs"], k["sig"])[0]:
+        raise Disagree("a one-time key signature verifies under the bundle label")
+    return {"oneTimeKey": key.hex()}
+
+
+def step_one_time_key_verify(inp):
+    k = verify_one_time_key(*registration_inputs(inp, "oneTimeKey"))
+    return {
+        "userId": k["uid"].hex(),
+        "deviceId": k["device_id"],
+        "identityKey": k["ik"].hex(),
+        "key": k["pk"].hex(),
+        "keyId": k["kid"].hex(),
     }
 
 
@@ -1140,12 +1326,13 @@ EXPIRY_SKEW = 300  # §7.5: seconds a sealing key stays usable after its not_aft
 
 
 class Session:
-    """§7.1: built from the local device and the peer's bundle, verified (§5.3 checks 1-9) at
-    `now` with the default policy."""
+    """§7.1: built from the local device and the peer's bundle, verified (§5.3 checks 1-12) at
+    `now` with the default policy, as the device it names (test-vectors/README.md)."""
 
     def __init__(self, local: Device, peer_bundle: bytes, now: int):
-        b = verify_bundle(peer_bundle, now, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_CLOCK_SKEW,
-                          None, lambda _sk: None)
+        named = decode_bundle(peer_bundle)
+        b = verify_bundle(peer_bundle, (named["uid"], named["device_id"]), now,
+                          DEFAULT_MAX_LIFETIME, DEFAULT_MAX_CLOCK_SKEW, None, lambda _sk: None)
         if address(b["uid"], b["device_id"]) == local.address or b["ik"] == local.ik:
             raise Reject("SelfSession")
         self.local = local
@@ -2242,6 +2429,8 @@ STEPS = {
     "labeled-derive": step_labeled_derive,
     "bundle-sign": step_bundle_sign,
     "bundle-verify": step_bundle_verify,
+    "one-time-key-sign": step_one_time_key_sign,
+    "one-time-key-verify": step_one_time_key_verify,
     "safety-number": step_safety_number,
     "pairwise-header": step_pairwise_header,
     "pairwise-chain-key": step_pairwise_chain_key,
@@ -2723,6 +2912,19 @@ def self_test(directory: Path) -> int:
                      flip_body),
         mutate_input("flip the boolean output late", "pairwise-open",
                      by_flag("pairwise-open", "OutOfOrder"), flip_late),
+        mutate_input("AnyDevice case uploaded by another user", "bundle-verify",
+                     by_flag("bundle-verify", "AnyDevice"),
+                     lambda mt: mt["input"].update(expectedUserId=b"mallory".hex())),
+        mutate_input("OwnerMismatch case expecting any device of the user", "bundle-verify",
+                     next(t for t in docs["bundle-verify"]["tests"]
+                          if t.get("error") == "OwnerMismatch"
+                          and t["input"]["expectedDeviceId"] not in (None, 1)),
+                     lambda mt: mt["input"].update(expectedDeviceId=None)),
+        mutate_input("valid one-time key expected on another device", "one-time-key-verify",
+                     next(t for t in docs["one-time-key-verify"]["tests"]
+                          if t["result"] == "valid" and t["input"]["expectedDeviceId"] is not None),
+                     lambda mt: mt["input"].update(
+                         expectedDeviceId=mt["input"]["expectedDeviceId"] + 1)),
         mutate_input("Rotation case with the sender's key order reversed", "pairwise-seal",
                      by_flag("pairwise-seal", "Rotation"),
                      lambda mt: mt["input"]["senderSealingSecrets"].reverse()),

@@ -18,9 +18,12 @@ use serde_json::{Map, Value, json};
 
 use super::{CaseError, SCHEMA, TestCase, VectorFile, Verdict, steps};
 use crate::ids::{DeviceAddress, DeviceId, UserId};
-use crate::keys::{IdentitySecretKey, SealingPublicKey, SealingSecretKey};
+use crate::keys::{
+    IdentitySecretKey, KEM_ENCAPSULATION_KEY_LEN, KemDecapsulationKey, KemEncapsulationKey,
+    KemKeyId, SealingPublicKey, SealingSecretKey, UncheckedKemKey,
+};
 use crate::labels;
-use crate::registration::BundleContent;
+use crate::registration::{BUNDLE_VERSION, BundleContent, OneTimeKeyContent};
 use crate::time::Timestamp;
 
 mod attachment;
@@ -38,6 +41,8 @@ pub fn all() -> Result<Vec<VectorFile>, String> {
         labeled_derive()?,
         bundle_sign()?,
         bundle_verify()?,
+        one_time_key_sign()?,
+        one_time_key_verify()?,
         safety_number()?,
         pairwise::header()?,
         pairwise::chain_key()?,
@@ -573,6 +578,7 @@ const DAY: u64 = 86_400;
 struct Party {
     seed: [u8; 32],
     sealing: [u8; 32],
+    kem_seed: [u8; 64],
     user: &'static [u8],
     device: u32,
 }
@@ -582,6 +588,7 @@ impl Party {
         Self {
             seed: random(r),
             sealing: random(r),
+            kem_seed: random(r),
             user,
             device,
         }
@@ -602,14 +609,36 @@ impl Party {
         SealingSecretKey::from_bytes(&self.sealing).public_key()
     }
 
+    fn kem_public(&self) -> KemEncapsulationKey {
+        KemDecapsulationKey::from_seed(&self.kem_seed).encapsulation_key()
+    }
+
     fn content(&self, not_before: u64, not_after: u64) -> Result<BundleContent, String> {
         Ok(BundleContent::new(
             self.address()?,
             self.identity().public_key(),
             self.sealing_public(),
+            &self.kem_public(),
             Timestamp::from_unix_seconds(not_before),
             Timestamp::from_unix_seconds(not_after),
         ))
+    }
+
+    fn one_time(
+        &self,
+        secret: &[u8; 32],
+        not_before: u64,
+        not_after: u64,
+    ) -> Result<Vec<u8>, String> {
+        Ok(OneTimeKeyContent::new(
+            self.address()?,
+            self.identity().public_key(),
+            SealingSecretKey::from_bytes(secret).public_key(),
+            Timestamp::from_unix_seconds(not_before),
+            Timestamp::from_unix_seconds(not_after),
+        )
+        .sign(&self.identity())
+        .encode())
     }
 }
 
@@ -617,8 +646,9 @@ fn bundle_sign() -> Result<VectorFile, String> {
     let mut b = Builder::new(
         "bundle-sign",
         "5.1, 5.2",
-        "Build and sign a key bundle: inputs identitySeed, sealingSecret, userId (hex), deviceId, notBefore, \
-         notAfter; output bundle (the full encoding, signature included; Ed25519 is deterministic).",
+        "Build and sign a key bundle (version 2): inputs identitySeed, sealingSecret, kemSeed (the 64-byte \
+         ML-KEM-768 seed d || z), userId (hex), deviceId, notBefore, notAfter; output bundle (the full \
+         encoding, signature included; Ed25519 and ML-KEM key generation are deterministic).",
         &[("EdgeCase", "Boundary value of a field")],
     );
     let mut r = rng("bundle-sign");
@@ -659,6 +689,7 @@ fn bundle_sign() -> Result<VectorFile, String> {
             json!({
                 "identitySeed": h(random::<32>(&mut r)),
                 "sealingSecret": h(random::<32>(&mut r)),
+                "kemSeed": h(random::<64>(&mut r)),
                 "userId": h(user),
                 "deviceId": device,
                 "notBefore": not_before,
@@ -666,69 +697,163 @@ fn bundle_sign() -> Result<VectorFile, String> {
             }),
         )?;
     }
+    b.valid(
+        "all-zero KEM seed",
+        &["EdgeCase"],
+        json!({
+            "identitySeed": h(random::<32>(&mut r)),
+            "sealingSecret": h(random::<32>(&mut r)),
+            "kemSeed": h([0u8; 64]),
+            "userId": h(b"zero"),
+            "deviceId": 1,
+            "notBefore": T0,
+            "notAfter": T0 + DAY,
+        }),
+    )?;
     b.finish()
 }
 
+/// The notes shared by `bundle-verify` and `one-time-key-verify`.
+const REGISTRATION_NOTES: &[(&str, &str)] = &[
+    ("Malformed", "Not a well-formed encoding"),
+    (
+        "UnsupportedVersion",
+        "Version byte other than the one this release reads",
+    ),
+    (
+        "InvalidIdentityKey",
+        "Identity key is not a valid Ed25519 key of large order",
+    ),
+    (
+        "BadSignature",
+        "Signature does not verify under the identity key in the encoding",
+    ),
+    (
+        "OwnerMismatch",
+        "The owner named in the encoding is not the expected one (the authenticated uploader, or the device a peer asked for)",
+    ),
+    (
+        "NonCanonicalSealingKey",
+        "X25519 key encoding not canonical (validly signed)",
+    ),
+    (
+        "SmallOrderSealingKey",
+        "X25519 key of small order (validly signed)",
+    ),
+    (
+        "WrongKeyId",
+        "Key id is not derived from the X25519 key (validly signed)",
+    ),
+    ("InvalidValidityWindow", "notAfter <= notBefore"),
+    ("LifetimeTooLong", "notAfter - notBefore > maxLifetime"),
+    ("NotYetValid", "now + maxClockSkew < notBefore"),
+    ("Expired", "now >= notAfter"),
+    ("IdentityKeyMismatch", "The pinned identity key differs"),
+    (
+        "DuplicateSealingKey",
+        "The X25519 key is registered to another device",
+    ),
+    ("EdgeCase", "A boundary that must still be accepted"),
+    (
+        "AnyDevice",
+        "The expected owner is a user (expectedDeviceId null): any of its devices",
+    ),
+    (
+        "CheckOrder",
+        "Two checks fail; the earlier one in SPEC order is the result",
+    ),
+];
+
+/// The verifier's inputs of a registration case: the encoding under `key`,
+/// `now`, the default-ish policy, a pinned key, the directory and the
+/// expected owner (`(user, Some(device))`, or `(user, None)` for any device).
+struct Verify<'a> {
+    key: &'a str,
+    max_life: u64,
+    skew: u64,
+}
+
+impl Verify<'_> {
+    fn case(
+        &self,
+        encoded: &[u8],
+        now: u64,
+        pinned: Option<&[u8; 32]>,
+        registered: Value,
+        expected: (&[u8], Option<u32>),
+    ) -> Value {
+        json!({
+            self.key: h(encoded),
+            "now": now,
+            "maxLifetime": self.max_life,
+            "maxClockSkew": self.skew,
+            "pinnedIdentityKey": pinned.map(h),
+            "registered": registered,
+            "expectedUserId": h(expected.0),
+            "expectedDeviceId": expected.1,
+        })
+    }
+}
+
+/// Sets coefficient `index` of an ML-KEM encapsulation key (12-bit, little-endian
+/// packed, FIPS 203 ByteEncode12) to `value`.
+fn set_coefficient(ek: &mut [u8], index: usize, value: u16) {
+    let [lo, hi] = value.to_le_bytes();
+    let at = index / 2 * 3;
+    let Some([b0, b1, b2]) = ek
+        .get_mut(at..at + 3)
+        .and_then(|s| <&mut [u8; 3]>::try_from(s).ok())
+        .map(|a| a.each_mut())
+    else {
+        return;
+    };
+    if index.is_multiple_of(2) {
+        *b0 = lo;
+        *b1 = (*b1 & 0xf0) | (hi & 0x0f);
+    } else {
+        *b1 = (*b1 & 0x0f) | (lo << 4);
+        *b2 = (lo >> 4) | (hi << 4);
+    }
+}
+
 fn bundle_verify() -> Result<VectorFile, String> {
-    let notes: &[(&str, &str)] = &[
-        ("Malformed", "Not a well-formed bundle encoding"),
-        ("UnsupportedVersion", "Version byte other than 1"),
+    let mut notes = REGISTRATION_NOTES.to_vec();
+    notes.extend_from_slice(&[
         (
-            "InvalidIdentityKey",
-            "Identity key is not a valid Ed25519 key of large order",
+            "InvalidKemKey",
+            "ML-KEM encapsulation key fails the FIPS 203 section 7.2 modulus check (validly signed)",
         ),
         (
-            "BadSignature",
-            "Signature does not verify under the bundle's identity key",
+            "WrongKemKeyId",
+            "KEM key id is not derived from the KEM key (validly signed)",
         ),
-        (
-            "NonCanonicalSealingKey",
-            "Sealing key encoding not canonical (validly signed)",
-        ),
-        (
-            "SmallOrderSealingKey",
-            "Sealing key of small order (validly signed)",
-        ),
-        (
-            "WrongKeyId",
-            "Key id is not derived from the sealing key (validly signed)",
-        ),
-        ("InvalidValidityWindow", "notAfter <= notBefore"),
-        ("LifetimeTooLong", "notAfter - notBefore > maxLifetime"),
-        ("NotYetValid", "now + maxClockSkew < notBefore"),
-        ("Expired", "now >= notAfter"),
-        ("IdentityKeyMismatch", "The pinned identity key differs"),
-        (
-            "DuplicateSealingKey",
-            "The sealing key is registered to another device",
-        ),
-        ("EdgeCase", "A boundary that must still be accepted"),
         (
             "Rotation",
             "A second sealing key under the same identity key",
         ),
-    ];
+    ]);
     let mut b = Builder::new(
         "bundle-verify",
         "5.3",
-        "Server-side bundle verification: inputs bundle, now, maxLifetime, maxClockSkew, pinnedIdentityKey \
-         (hex or null), registered ([{sealingKey, userId, deviceId}], the server's lookup); output userId, \
-         deviceId, identityKey, sealingKey, keyId of the verified bundle, or the name of the failed check.",
-        notes,
+        "Bundle verification (version 2) by a server or a peer: inputs bundle, expectedUserId (hex) and \
+         expectedDeviceId (number, or null for any device of that user), now, maxLifetime, maxClockSkew, \
+         pinnedIdentityKey (hex or null), registered ([{sealingKey, userId, deviceId}], the server's lookup); \
+         output userId, deviceId, identityKey, sealingKey, keyId, kemKeyId of the verified bundle, or the name \
+         of the failed check.",
+        &notes,
     );
     let mut r = rng("bundle-verify");
     let alice = Party::new(&mut r, b"alice@example.org", 1);
     let mallory = Party::new(&mut r, b"mallory@example.org", 1);
     let (max_life, skew) = (90 * DAY, 300u64);
+    let v = Verify {
+        key: "bundle",
+        max_life,
+        skew,
+    };
+    let me = (alice.user, Some(alice.device));
     let case = |bundle: &[u8], now: u64, pinned: Option<&[u8; 32]>, registered: Value| {
-        json!({
-            "bundle": h(bundle),
-            "now": now,
-            "maxLifetime": max_life,
-            "maxClockSkew": skew,
-            "pinnedIdentityKey": pinned.map(h),
-            "registered": registered,
-        })
+        v.case(bundle, now, pinned, registered, me)
     };
     let none = || json!([]);
     let alice_pub = alice.identity().public_key().to_bytes();
@@ -738,6 +863,11 @@ fn bundle_verify() -> Result<VectorFile, String> {
         .encode();
 
     b.valid("fresh registration", &[], case(&good, T0, None, none()))?;
+    b.valid(
+        "uploaded by an authenticated session of the user (any device)",
+        &["AnyDevice"],
+        v.case(&good, T0, None, none(), (alice.user, None)),
+    )?;
     b.valid(
         "identity key pinned and equal",
         &[],
@@ -779,6 +909,27 @@ fn bundle_verify() -> Result<VectorFile, String> {
         case(&full, T0, None, none()),
     )?;
 
+    // A validly signed bundle with an edited KEM key (and, unless given, its derived id).
+    let signed_with_kem = |ek: &[u8], kem_id: Option<[u8; 16]>| -> Result<Vec<u8>, String> {
+        let mut content = alice.content(T0, T0 + 30 * DAY)?;
+        let ek: [u8; KEM_ENCAPSULATION_KEY_LEN] =
+            ek.try_into().map_err(|_| "KEM key length".to_string())?;
+        content.kem_key = UncheckedKemKey::from_bytes(ek);
+        content.kem_key_id = kem_id
+            .map(KemKeyId::from_bytes)
+            .unwrap_or_else(|| content.kem_key.key_id());
+        Ok(content.sign(&alice.identity()).encode())
+    };
+    let ek = alice.kem_public().as_bytes().to_vec();
+    let mut edge = ek.clone();
+    set_coefficient(&mut edge, 0, 3328);
+    set_coefficient(&mut edge, 767, 3328);
+    b.valid(
+        "KEM key with coefficients 0 and 767 = q - 1 = 3328 (largest reduced value)",
+        &["EdgeCase"],
+        case(&signed_with_kem(&edge, None)?, T0, None, none()),
+    )?;
+
     // Malformed encodings.
     b.invalid("empty input", "Malformed", case(&[], T0, None, none()))?;
     b.invalid(
@@ -798,21 +949,56 @@ fn bundle_verify() -> Result<VectorFile, String> {
         "Malformed",
         case(&trailing, T0, None, none()),
     )?;
-    let mut empty_user = vec![1u8, 0];
+    let mut empty_user = vec![BUNDLE_VERSION, 0];
     empty_user.extend_from_slice(good.get(1 + 1 + alice.user.len()..).unwrap_or_default());
     b.invalid(
         "empty user id",
         "Malformed",
         case(&empty_user, T0, None, none()),
     )?;
-    let mut version = good.clone();
-    if let Some(v) = version.first_mut() {
-        *v = 2;
-    }
+    let short_kem = {
+        // A bundle whose KEM key is one byte short (lengths are fixed, so the
+        // signature is read one byte early and one byte is missing at the end).
+        let kem_at = 1 + 1 + alice.user.len() + 4 + 32 + 32 + 16;
+        let mut v = good.clone();
+        v.remove(kem_at);
+        v
+    };
     b.invalid(
-        "version 2",
+        "KEM key one byte short",
+        "Malformed",
+        case(&short_kem, T0, None, none()),
+    )?;
+    for version in [1u8, 3] {
+        let mut other = good.clone();
+        if let Some(v) = other.first_mut() {
+            *v = version;
+        }
+        b.invalid(
+            &alloc::format!("version {version}"),
+            "UnsupportedVersion",
+            case(&other, T0, None, none()),
+        )?;
+    }
+    let v1 = {
+        // A release-0.1 bundle: version 1, no KEM key.
+        let mut tbs = vec![1u8];
+        tbs.push(alice.user.len() as u8);
+        tbs.extend_from_slice(alice.user);
+        tbs.extend_from_slice(&alice.device.to_be_bytes());
+        tbs.extend_from_slice(&alice_pub);
+        tbs.extend_from_slice(alice.sealing_public().as_bytes());
+        tbs.extend_from_slice(alice.sealing_public().key_id().as_bytes());
+        tbs.extend_from_slice(&T0.to_be_bytes());
+        tbs.extend_from_slice(&(T0 + 30 * DAY).to_be_bytes());
+        let sig = alice.identity().sign_labeled(labels::sig::KEY_BUNDLE, &tbs);
+        tbs.extend_from_slice(&sig.to_bytes());
+        tbs
+    };
+    b.invalid(
+        "a validly signed version-1 bundle (release 0.1, no KEM key): re-register",
         "UnsupportedVersion",
-        case(&version, T0, None, none()),
+        case(&v1, T0, None, none()),
     )?;
 
     // Identity key and signature.
@@ -855,6 +1041,16 @@ fn bundle_verify() -> Result<VectorFile, String> {
         "BadSignature",
         case(&bad_device, T0, None, none()),
     )?;
+    let kem_offset = id_offset + 32 + 32 + 16;
+    let mut bad_kem_byte = good.clone();
+    if let Some(byte) = bad_kem_byte.get_mut(kem_offset + 600) {
+        *byte ^= 0x01;
+    }
+    b.invalid(
+        "KEM key modified after signing",
+        "BadSignature",
+        case(&bad_kem_byte, T0, None, none()),
+    )?;
     let foreign = alice
         .content(T0, T0 + 30 * DAY)?
         .sign(&mallory.identity())
@@ -863,6 +1059,28 @@ fn bundle_verify() -> Result<VectorFile, String> {
         "signed by another identity key",
         "BadSignature",
         case(&foreign, T0, None, none()),
+    )?;
+    b.invalid(
+        "signature modified and another owner expected: the signature is checked first",
+        "BadSignature",
+        v.case(&bad_sig, T0, None, none(), (mallory.user, None)),
+    )?;
+
+    // Owner (issue 13 item 6).
+    b.invalid(
+        "uploaded by another user's session (ghost device)",
+        "OwnerMismatch",
+        v.case(&good, T0, None, none(), (mallory.user, None)),
+    )?;
+    b.invalid(
+        "a peer asked for another device of the same user",
+        "OwnerMismatch",
+        v.case(&good, T0, None, none(), (alice.user, Some(2))),
+    )?;
+    b.invalid(
+        "a peer asked for another user's device with the same device id",
+        "OwnerMismatch",
+        v.case(&good, T0, None, none(), (mallory.user, Some(alice.device))),
     )?;
 
     // Sealing key checks (validly signed, so the signature is not what fails).
@@ -895,6 +1113,17 @@ fn bundle_verify() -> Result<VectorFile, String> {
             case(&signed_with_key(point, None)?, T0, None, none()),
         )?;
     }
+    b.invalid(
+        "small-order sealing key and another owner expected: the owner is checked first",
+        "OwnerMismatch",
+        v.case(
+            &signed_with_key(u_small(0), None)?,
+            T0,
+            None,
+            none(),
+            (mallory.user, None),
+        ),
+    )?;
     let other_key = mallory.sealing_public();
     b.invalid(
         "key id of another key",
@@ -915,6 +1144,79 @@ fn bundle_verify() -> Result<VectorFile, String> {
         case(
             &signed_with_key(alice.sealing_public().to_bytes(), Some([0; 16]))?,
             T0,
+            None,
+            none(),
+        ),
+    )?;
+
+    // KEM key checks (validly signed).
+    let mut overflow = ek.clone();
+    set_coefficient(&mut overflow, 0, 3329);
+    b.invalid(
+        "KEM key coefficient 0 = q = 3329 (modulus check fails)",
+        "InvalidKemKey",
+        case(&signed_with_kem(&overflow, None)?, T0, None, none()),
+    )?;
+    let mut overflow = ek.clone();
+    set_coefficient(&mut overflow, 767, 4095);
+    b.invalid(
+        "KEM key last coefficient = 4095 (modulus check fails)",
+        "InvalidKemKey",
+        case(&signed_with_kem(&overflow, None)?, T0, None, none()),
+    )?;
+    b.invalid(
+        "KEM key all 0xff (every coefficient 4095)",
+        "InvalidKemKey",
+        case(
+            &signed_with_kem(&[0xff; KEM_ENCAPSULATION_KEY_LEN], None)?,
+            T0,
+            None,
+            none(),
+        ),
+    )?;
+    b.invalid(
+        "small-order sealing key and an invalid KEM key: the sealing key is checked first",
+        "SmallOrderSealingKey",
+        case(
+            &{
+                let mut content = alice.content(T0, T0 + 30 * DAY)?;
+                content.sealing_key = SealingPublicKey::from_bytes(u_small(1));
+                content.sealing_key_id = content.sealing_key.key_id();
+                content.kem_key = UncheckedKemKey::from_bytes([0xff; KEM_ENCAPSULATION_KEY_LEN]);
+                content.kem_key_id = content.kem_key.key_id();
+                content.sign(&alice.identity()).encode()
+            },
+            T0,
+            None,
+            none(),
+        ),
+    )?;
+    b.invalid(
+        "KEM key id of another KEM key",
+        "WrongKemKeyId",
+        case(
+            &signed_with_kem(&ek, Some(mallory.kem_public().key_id().to_bytes()))?,
+            T0,
+            None,
+            none(),
+        ),
+    )?;
+    b.invalid(
+        "KEM key id is the sealing key id",
+        "WrongKemKeyId",
+        case(
+            &signed_with_kem(&ek, Some(alice.sealing_public().key_id().to_bytes()))?,
+            T0,
+            None,
+            none(),
+        ),
+    )?;
+    b.invalid(
+        "invalid KEM key and an expired bundle: the KEM key is checked first",
+        "InvalidKemKey",
+        case(
+            &signed_with_kem(&overflow, None)?,
+            T0 + 365 * DAY,
             None,
             none(),
         ),
@@ -966,6 +1268,7 @@ fn bundle_verify() -> Result<VectorFile, String> {
         mallory.address()?,
         mallory.identity().public_key(),
         alice.sealing_public(),
+        &mallory.kem_public(),
         Timestamp::from_unix_seconds(T0),
         Timestamp::from_unix_seconds(T0 + 30 * DAY),
     )
@@ -974,12 +1277,283 @@ fn bundle_verify() -> Result<VectorFile, String> {
     b.invalid(
         "unknown key share: Mallory registers Alice's sealing key",
         "DuplicateSealingKey",
-        case(&stolen, T0, None, json!([{ "sealingKey": h(alice.sealing_public().as_bytes()), "userId": h(alice.user), "deviceId": alice.device }])),
+        v.case(&stolen, T0, None, json!([{ "sealingKey": h(alice.sealing_public().as_bytes()), "userId": h(alice.user), "deviceId": alice.device }]), (mallory.user, None)),
     )?;
     b.invalid(
         "key registered to another device of the same user",
         "DuplicateSealingKey",
         case(&good, T0, None, json!([{ "sealingKey": h(alice.sealing_public().as_bytes()), "userId": h(alice.user), "deviceId": 2 }])),
+    )?;
+    b.finish()
+}
+
+fn one_time_key_sign() -> Result<VectorFile, String> {
+    let mut b = Builder::new(
+        "one-time-key-sign",
+        "5.5",
+        "Build and sign a one-time key: inputs identitySeed, secret (the X25519 one-time secret), userId (hex), \
+         deviceId, notBefore, notAfter; output oneTimeKey (the full encoding, signature included).",
+        &[("EdgeCase", "Boundary value of a field")],
+    );
+    let mut r = rng("one-time-key-sign");
+    /// (comment, user id, device id, notBefore, notAfter, flags)
+    type Case<'a> = (&'a str, &'a [u8], u64, u64, u64, &'a [&'a str]);
+    let cases: [Case<'_>; 4] = [
+        ("typical", b"bob@example.org", 1, T0, T0 + 30 * DAY, &[]),
+        ("one-byte user id, device 0", b"b", 0, 0, 1, &["EdgeCase"]),
+        (
+            "255-byte user id, largest device id and times",
+            &[b'u'; 255],
+            u64::from(u32::MAX),
+            u64::MAX - 1,
+            u64::MAX,
+            &["EdgeCase"],
+        ),
+        ("UTF-8 user id", "ユーザー".as_bytes(), 7, T0, T0 + DAY, &[]),
+    ];
+    for (comment, user, device, not_before, not_after, flags) in cases {
+        b.valid(
+            comment,
+            flags,
+            json!({
+                "identitySeed": h(random::<32>(&mut r)),
+                "secret": h(random::<32>(&mut r)),
+                "userId": h(user),
+                "deviceId": device,
+                "notBefore": not_before,
+                "notAfter": not_after,
+            }),
+        )?;
+    }
+    b.finish()
+}
+
+fn one_time_key_verify() -> Result<VectorFile, String> {
+    let mut notes = REGISTRATION_NOTES.to_vec();
+    notes.push((
+        "BundleLabel",
+        "Signed with the label \"key bundle\" instead of \"one-time key\"",
+    ));
+    let mut b = Builder::new(
+        "one-time-key-verify",
+        "5.5",
+        "One-time key verification by a server or a peer: inputs oneTimeKey, expectedUserId (hex) and \
+         expectedDeviceId (number, or null for any device of that user), now, maxLifetime, maxClockSkew, \
+         pinnedIdentityKey (hex or null), registered ([{sealingKey, userId, deviceId}]: every registered X25519 \
+         key); output userId, deviceId, identityKey, key, keyId, or the name of the failed check.",
+        &notes,
+    );
+    let mut r = rng("one-time-key-verify");
+    let bob = Party::new(&mut r, b"bob@example.org", 3);
+    let mallory = Party::new(&mut r, b"mallory@example.org", 3);
+    let secret: [u8; 32] = random(&mut r);
+    let public = SealingSecretKey::from_bytes(&secret).public_key();
+    let (max_life, skew) = (30 * DAY, 300u64);
+    let v = Verify {
+        key: "oneTimeKey",
+        max_life,
+        skew,
+    };
+    let me = (bob.user, Some(bob.device));
+    let case = |key: &[u8], now: u64, pinned: Option<&[u8; 32]>, registered: Value| {
+        v.case(key, now, pinned, registered, me)
+    };
+    let none = || json!([]);
+    let bob_pub = bob.identity().public_key().to_bytes();
+    let good = bob.one_time(&secret, T0, T0 + 7 * DAY)?;
+
+    b.valid("fresh upload", &[], case(&good, T0, None, none()))?;
+    b.valid(
+        "uploaded by a session of the user",
+        &["AnyDevice"],
+        v.case(&good, T0, Some(&bob_pub), none(), (bob.user, None)),
+    )?;
+    b.valid(
+        "the same key already registered to the same device (idempotent)",
+        &[],
+        case(&good, T0, Some(&bob_pub), json!([{ "sealingKey": h(public.as_bytes()), "userId": h(bob.user), "deviceId": bob.device }])),
+    )?;
+    b.valid(
+        "now = notBefore - maxClockSkew",
+        &["EdgeCase"],
+        case(&good, T0 - skew, None, none()),
+    )?;
+    b.valid(
+        "now = notAfter - 1",
+        &["EdgeCase"],
+        case(&good, T0 + 7 * DAY - 1, None, none()),
+    )?;
+    b.valid(
+        "lifetime = maxLifetime",
+        &["EdgeCase"],
+        case(&bob.one_time(&secret, T0, T0 + max_life)?, T0, None, none()),
+    )?;
+
+    b.invalid("empty input", "Malformed", case(&[], T0, None, none()))?;
+    b.invalid(
+        "truncated by one byte",
+        "Malformed",
+        case(
+            good.split_last().map(|(_, s)| s).unwrap_or_default(),
+            T0,
+            None,
+            none(),
+        ),
+    )?;
+    let mut trailing = good.clone();
+    trailing.push(0);
+    b.invalid(
+        "one trailing byte",
+        "Malformed",
+        case(&trailing, T0, None, none()),
+    )?;
+    let mut version = good.clone();
+    if let Some(v) = version.first_mut() {
+        *v = 2;
+    }
+    b.invalid(
+        "version 2",
+        "UnsupportedVersion",
+        case(&version, T0, None, none()),
+    )?;
+    let id_offset = 1 + 1 + bob.user.len() + 4;
+    let mut small_identity = good.clone();
+    if let Some(field) = small_identity.get_mut(id_offset..id_offset + 32) {
+        field.copy_from_slice(&[0u8; 32]);
+    }
+    b.invalid(
+        "identity key y = 0 (order 4)",
+        "InvalidIdentityKey",
+        case(&small_identity, T0, None, none()),
+    )?;
+    let mut bad_sig = good.clone();
+    if let Some(last) = bad_sig.last_mut() {
+        *last ^= 0x80;
+    }
+    b.invalid(
+        "signature modified",
+        "BadSignature",
+        case(&bad_sig, T0, None, none()),
+    )?;
+    let mut bad_key = good.clone();
+    if let Some(byte) = bad_key.get_mut(id_offset + 32) {
+        *byte ^= 0x01;
+    }
+    b.invalid(
+        "one-time key modified after signing",
+        "BadSignature",
+        case(&bad_key, T0, None, none()),
+    )?;
+    let relabelled = {
+        // The same fields signed under the bundle label: domain separation.
+        let tbs = good.get(..good.len() - 64).unwrap_or_default();
+        let sig = bob.identity().sign_labeled(labels::sig::KEY_BUNDLE, tbs);
+        let mut v = tbs.to_vec();
+        v.extend_from_slice(&sig.to_bytes());
+        v
+    };
+    b.invalid(
+        "signed with the key-bundle label",
+        "BadSignature",
+        case(&relabelled, T0, None, none()),
+    )?;
+    b.invalid(
+        "uploaded by another user's session",
+        "OwnerMismatch",
+        v.case(&good, T0, None, none(), (mallory.user, None)),
+    )?;
+    b.invalid(
+        "a peer asked for another device of the user",
+        "OwnerMismatch",
+        v.case(&good, T0, None, none(), (bob.user, Some(bob.device + 1))),
+    )?;
+    let with_key = |key: [u8; 32], key_id: Option<[u8; 16]>| -> Result<Vec<u8>, String> {
+        let mut content = OneTimeKeyContent::new(
+            bob.address()?,
+            bob.identity().public_key(),
+            SealingPublicKey::from_bytes(key),
+            Timestamp::from_unix_seconds(T0),
+            Timestamp::from_unix_seconds(T0 + 7 * DAY),
+        );
+        if let Some(id) = key_id {
+            content.key_id = crate::keys::SealingKeyId::from_bytes(id);
+        }
+        Ok(content.sign(&bob.identity()).encode())
+    };
+    b.invalid(
+        "one-time key u = p + 1",
+        "NonCanonicalSealingKey",
+        case(&with_key(p_plus(1), None)?, T0, None, none()),
+    )?;
+    for (point, comment) in small_order_points()? {
+        b.invalid(
+            &alloc::format!("one-time key of small order: {comment}"),
+            "SmallOrderSealingKey",
+            case(&with_key(point, None)?, T0, None, none()),
+        )?;
+    }
+    b.invalid(
+        "key id of another key",
+        "WrongKeyId",
+        case(
+            &with_key(
+                public.to_bytes(),
+                Some(bob.sealing_public().key_id().to_bytes()),
+            )?,
+            T0,
+            None,
+            none(),
+        ),
+    )?;
+    b.invalid(
+        "notAfter = notBefore",
+        "InvalidValidityWindow",
+        case(&bob.one_time(&secret, T0, T0)?, T0, None, none()),
+    )?;
+    b.invalid(
+        "lifetime = maxLifetime + 1",
+        "LifetimeTooLong",
+        case(
+            &bob.one_time(&secret, T0, T0 + max_life + 1)?,
+            T0,
+            None,
+            none(),
+        ),
+    )?;
+    b.invalid(
+        "now = notBefore - maxClockSkew - 1",
+        "NotYetValid",
+        case(&good, T0 - skew - 1, None, none()),
+    )?;
+    b.invalid(
+        "now = notAfter",
+        "Expired",
+        case(&good, T0 + 7 * DAY, None, none()),
+    )?;
+    b.invalid(
+        "pinned identity key differs",
+        "IdentityKeyMismatch",
+        case(
+            &good,
+            T0,
+            Some(&mallory.identity().public_key().to_bytes()),
+            none(),
+        ),
+    )?;
+    b.invalid(
+        "the key is registered to another account",
+        "DuplicateSealingKey",
+        case(&good, T0, None, json!([{ "sealingKey": h(public.as_bytes()), "userId": h(mallory.user), "deviceId": mallory.device }])),
+    )?;
+    b.invalid(
+        "the key is Bob's own sealing key on another device",
+        "DuplicateSealingKey",
+        case(
+            &good,
+            T0,
+            None,
+            json!([{ "sealingKey": h(public.as_bytes()), "userId": h(bob.user), "deviceId": 9 }]),
+        ),
     )?;
     b.finish()
 }

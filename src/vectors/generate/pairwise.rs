@@ -16,7 +16,7 @@ use crate::ids::{DeviceAddress, DeviceId, UserId};
 use crate::keys::{IdentitySecretKey, SealingSecretKey};
 use crate::registration::BundleContent;
 use crate::time::Timestamp;
-use crate::vectors::{VectorFile, steps};
+use crate::vectors::{VectorFile, steps, vector_kem_key};
 
 /// A device as the pairwise steps describe it: identity seed, ids, sealing secrets.
 pub(super) struct Fixture {
@@ -67,6 +67,7 @@ impl Fixture {
             let start = Timestamp::from_unix_seconds(T0 + i as u64);
             keys.insert_sealing_key(
                 SealingSecretKey::from_bytes(secret),
+                vector_kem_key(secret),
                 start,
                 start.saturating_add(30 * DAY),
             );
@@ -79,9 +80,11 @@ impl Fixture {
 
     /// The verified bundle of the newest sealing key.
     pub(super) fn verified_bundle(&self) -> Result<crate::registration::VerifiedBundle, String> {
+        let owner = crate::registration::ExpectedOwner::Device(self.address()?);
         crate::registration::KeyBundle::decode(&self.bundle()?)
             .and_then(|b| {
                 b.verify(
+                    &owner,
                     &crate::registration::RegistrationPolicy::default(),
                     Timestamp::from_unix_seconds(T0 + 10),
                     None,
@@ -108,6 +111,7 @@ impl Fixture {
             self.address()?,
             identity.public_key(),
             SealingSecretKey::from_bytes(secret).public_key(),
+            vector_kem_key(secret).encapsulation_key_ref(),
             start,
             start.saturating_add(30 * DAY),
         )

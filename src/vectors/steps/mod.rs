@@ -13,9 +13,13 @@ use crate::aead::{self, AeadKey, AeadNonce};
 use crate::ids::{DeviceAddress, DeviceId, UserId};
 use crate::kdf::{self, KdfError, Prk};
 use crate::keys::{
-    IdentityPublicKey, IdentitySecretKey, KeyError, SealingPublicKey, SealingSecretKey,
+    IdentityPublicKey, IdentitySecretKey, KemDecapsulationKey, KeyError, SealingPublicKey,
+    SealingSecretKey,
 };
-use crate::registration::{KeyBundle, RegistrationPolicy};
+use crate::registration::{
+    BundleContent, ExpectedOwner, KeyBundle, OneTimeKeyBundle, OneTimeKeyContent,
+    RegistrationError, RegistrationPolicy,
+};
 use crate::safety_number::SafetyNumber;
 use crate::time::Timestamp;
 
@@ -40,6 +44,8 @@ pub(super) const STEPS: &[(&str, Step)] = &[
     ("aes-256-gcm", aes_256_gcm),
     ("bundle-sign", bundle_sign),
     ("bundle-verify", bundle_verify),
+    ("one-time-key-sign", one_time_key_sign),
+    ("one-time-key-verify", one_time_key_verify),
     ("safety-number", safety_number),
     ("pairwise-header", pairwise::header),
     ("pairwise-chain-key", pairwise::chain_key),
@@ -114,6 +120,10 @@ pub(super) fn key_error(e: KeyError) -> CaseError {
         KeyError::NonCanonicalSealingKey => "NonCanonicalSealingKey",
         KeyError::SmallOrderSealingKey => "SmallOrderSealingKey",
         KeyError::NonContributory => "NonContributory",
+        KeyError::InvalidKemKey => "InvalidKemKey",
+        KeyError::InvalidKemCiphertext => "InvalidKemCiphertext",
+        KeyError::InvalidKemSeed => "InvalidKemSeed",
+        // KeyError is non_exhaustive within the crate too: a new variant needs a name here.
     })
 }
 
@@ -230,14 +240,12 @@ fn bundle_sign(input: &Map<String, Value>) -> StepOutput {
     let input = Inputs(input);
     let identity = IdentitySecretKey::from_seed(&input.array("identitySeed")?);
     let sealing = SealingSecretKey::from_bytes(&input.array("sealingSecret")?);
-    let owner = DeviceAddress::new(
-        user_id(input.bytes("userId")?)?,
-        device_id(&input, "deviceId")?,
-    );
-    let bundle = crate::registration::BundleContent::new(
-        owner,
+    let kem = KemDecapsulationKey::from_seed(&input.array("kemSeed")?);
+    let bundle = BundleContent::new(
+        owner(&input, "")?,
         identity.public_key(),
         sealing.public_key(),
+        kem.encapsulation_key_ref(),
         Timestamp::from_unix_seconds(input.u64("notBefore")?),
         Timestamp::from_unix_seconds(input.u64("notAfter")?),
     )
@@ -245,39 +253,97 @@ fn bundle_sign(input: &Map<String, Value>) -> StepOutput {
     outputs([("bundle", hex_string(&bundle.encode()))])
 }
 
+/// `<prefix>userId` (hex) and `<prefix>deviceId` as a device address.
+fn owner(input: &Inputs<'_>, prefix: &str) -> Result<DeviceAddress, CaseError> {
+    let user = if prefix.is_empty() {
+        "userId".to_string()
+    } else {
+        alloc::format!("{prefix}UserId")
+    };
+    let device = if prefix.is_empty() {
+        "deviceId".to_string()
+    } else {
+        alloc::format!("{prefix}DeviceId")
+    };
+    Ok(DeviceAddress::new(
+        user_id(input.bytes(&user)?)?,
+        device_id(input, &device)?,
+    ))
+}
+
+/// The verifier's side of a registration case (§5.3, §5.5): the expected owner
+/// (`expectedUserId`, and `expectedDeviceId` or null for any device of the user),
+/// the policy, `now`, the pinned identity key and the directory (`registered`).
+struct Verifier {
+    expected: ExpectedOwner,
+    policy: RegistrationPolicy,
+    now: Timestamp,
+    pinned: Option<IdentityPublicKey>,
+    registered: Vec<(SealingPublicKey, DeviceAddress)>,
+}
+
+impl Verifier {
+    fn from_inputs(input: &Inputs<'_>) -> Result<Self, CaseError> {
+        let user = user_id(input.bytes("expectedUserId")?)?;
+        let expected = match input.value("expectedDeviceId")? {
+            Value::Null => ExpectedOwner::User(user),
+            _ => ExpectedOwner::Device(DeviceAddress::new(
+                user,
+                device_id(input, "expectedDeviceId")?,
+            )),
+        };
+        let pinned = match input.optional_bytes("pinnedIdentityKey")? {
+            None => None,
+            Some(bytes) => {
+                let bytes: [u8; 32] = bytes.try_into().map_err(|_| {
+                    CaseError::BadInput("pinnedIdentityKey must be 32 bytes".into())
+                })?;
+                Some(
+                    IdentityPublicKey::from_bytes(&bytes)
+                        .map_err(|_| CaseError::BadInput("pinnedIdentityKey invalid".into()))?,
+                )
+            }
+        };
+        Ok(Self {
+            expected,
+            policy: RegistrationPolicy {
+                max_lifetime_seconds: input.u64("maxLifetime")?,
+                max_clock_skew_seconds: input.u64("maxClockSkew")?,
+            },
+            now: Timestamp::from_unix_seconds(input.u64("now")?),
+            pinned,
+            registered: registered_keys(input)?,
+        })
+    }
+
+    fn directory(&self) -> impl Fn(&SealingPublicKey) -> Option<DeviceAddress> + '_ {
+        |key: &SealingPublicKey| {
+            self.registered
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, owner)| owner.clone())
+        }
+    }
+}
+
+fn registration_error(e: RegistrationError) -> CaseError {
+    CaseError::Protocol(e.name())
+}
+
 /// §5.3: decode and verify a bundle as a server would.
 fn bundle_verify(input: &Map<String, Value>) -> StepOutput {
     let input = Inputs(input);
-    let bytes = input.bytes("bundle")?;
-    let policy = RegistrationPolicy {
-        max_lifetime_seconds: input.u64("maxLifetime")?,
-        max_clock_skew_seconds: input.u64("maxClockSkew")?,
-    };
-    let now = Timestamp::from_unix_seconds(input.u64("now")?);
-    let pinned = match input.optional_bytes("pinnedIdentityKey")? {
-        None => None,
-        Some(bytes) => {
-            let bytes: [u8; 32] = bytes
-                .try_into()
-                .map_err(|_| CaseError::BadInput("pinnedIdentityKey must be 32 bytes".into()))?;
-            Some(
-                IdentityPublicKey::from_bytes(&bytes)
-                    .map_err(|_| CaseError::BadInput("pinnedIdentityKey invalid".into()))?,
-            )
-        }
-    };
-    let registered = registered_keys(&input)?;
-    let directory = |key: &SealingPublicKey| {
-        registered
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, owner)| owner.clone())
-    };
-    let protocol = |e: crate::registration::RegistrationError| CaseError::Protocol(e.name());
-    let verified = KeyBundle::decode(&bytes)
-        .map_err(protocol)?
-        .verify(&policy, now, pinned.as_ref(), &directory)
-        .map_err(protocol)?;
+    let v = Verifier::from_inputs(&input)?;
+    let verified = KeyBundle::decode(&input.bytes("bundle")?)
+        .map_err(registration_error)?
+        .verify(
+            &v.expected,
+            &v.policy,
+            v.now,
+            v.pinned.as_ref(),
+            &v.directory(),
+        )
+        .map_err(registration_error)?;
     outputs([
         ("userId", hex_string(verified.owner().user.as_bytes())),
         ("deviceId", Value::from(verified.owner().device.get())),
@@ -287,6 +353,52 @@ fn bundle_verify(input: &Map<String, Value>) -> StepOutput {
         ),
         ("sealingKey", hex_string(verified.sealing_key().as_bytes())),
         ("keyId", hex_string(verified.sealing_key_id().as_bytes())),
+        (
+            "kemKeyId",
+            hex_string(verified.kem_key().key_id().as_bytes()),
+        ),
+    ])
+}
+
+/// §5.5: build and sign a one-time key.
+fn one_time_key_sign(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let identity = IdentitySecretKey::from_seed(&input.array("identitySeed")?);
+    let secret = SealingSecretKey::from_bytes(&input.array("secret")?);
+    let key = OneTimeKeyContent::new(
+        owner(&input, "")?,
+        identity.public_key(),
+        secret.public_key(),
+        Timestamp::from_unix_seconds(input.u64("notBefore")?),
+        Timestamp::from_unix_seconds(input.u64("notAfter")?),
+    )
+    .sign(&identity);
+    outputs([("oneTimeKey", hex_string(&key.encode()))])
+}
+
+/// §5.5: decode and verify a one-time key as a server (or a peer) would.
+fn one_time_key_verify(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let v = Verifier::from_inputs(&input)?;
+    let verified = OneTimeKeyBundle::decode(&input.bytes("oneTimeKey")?)
+        .map_err(registration_error)?
+        .verify(
+            &v.expected,
+            &v.policy,
+            v.now,
+            v.pinned.as_ref(),
+            &v.directory(),
+        )
+        .map_err(registration_error)?;
+    outputs([
+        ("userId", hex_string(verified.owner().user.as_bytes())),
+        ("deviceId", Value::from(verified.owner().device.get())),
+        (
+            "identityKey",
+            hex_string(verified.identity_key().as_bytes()),
+        ),
+        ("key", hex_string(verified.key().as_bytes())),
+        ("keyId", hex_string(verified.key_id().as_bytes())),
     ])
 }
 

@@ -12,9 +12,9 @@ use crate::ids::DeviceAddress;
 use crate::keys::{IdentityPublicKey, IdentitySecretKey, SealingPublicKey, SealingSecretKey};
 use crate::pairwise::kdf::{self, ChainKey, PartyKeys};
 use crate::pairwise::{BOUND_FIELDS_LEN, ContentType, Header, Session};
-use crate::registration::{KeyBundle, RegistrationPolicy, VerifiedBundle};
+use crate::registration::{ExpectedOwner, KeyBundle, RegistrationPolicy, VerifiedBundle};
 use crate::time::Timestamp;
-use crate::vectors::{CaseError, FixedRng, Inputs, StepOutput, hex_string};
+use crate::vectors::{CaseError, FixedRng, Inputs, StepOutput, hex_string, vector_kem_key};
 
 /// §7.3: decode a 92-byte header.
 pub(super) fn header(input: &Map<String, Value>) -> StepOutput {
@@ -122,6 +122,7 @@ pub(super) fn device(input: &Inputs<'_>, prefix: &str) -> Result<DeviceKeys, Cas
         let start = Timestamp::from_unix_seconds(not_before.saturating_add(i as u64));
         device.insert_sealing_key(
             SealingSecretKey::from_bytes(&secret),
+            vector_kem_key(&secret),
             start,
             start.saturating_add(30 * 86_400),
         );
@@ -140,7 +141,10 @@ pub(super) fn peer_bundle(input: &Inputs<'_>, key: &str) -> Result<VerifiedBundl
     let now = Timestamp::from_unix_seconds(input.u64("notBefore")?);
     KeyBundle::decode(&input.bytes(key)?)
         .and_then(|b| {
+            // A client asks for the device the bundle names.
+            let owner = ExpectedOwner::Device(b.content().owner.clone());
             b.verify(
+                &owner,
                 &RegistrationPolicy::default(),
                 now,
                 None,
