@@ -19,6 +19,32 @@ use letterseal::safety_number::SafetyNumber;
 use letterseal::time::Timestamp;
 use rand_core::UnwrapErr;
 
+/// The auditor's view of a legacy group key (feature `legacy`): a member
+/// unwraps the constant key one open-source client registers for every group.
+fn legacy_group_key_audit() -> Result<(), String> {
+    use letterseal::legacy::ids::LegacyKeyId;
+    use letterseal::legacy::keys::LegacyKeyPair;
+    println!(
+        "18. An auditor bridges a legacy group whose creator used CHRLINE's constant group key:"
+    );
+    let creator = LegacyKeyPair::from_bytes(LegacyKeyId::new(60), &[0x60; 32]);
+    let member = LegacyKeyPair::from_bytes(LegacyKeyId::new(61), &[0x61; 32]);
+    let audit =
+        letterseal_cli::attacks::audit_constant_group_key(&creator, member, LegacyKeyId::new(902))?;
+    println!(
+        "    default policy: the key unwraps with warnings {}",
+        audit.warned.warnings().names().join(", ")
+    );
+    println!(
+        "    strict policy: {}",
+        match &audit.strict {
+            Ok(_) => "ACCEPTED".to_string(),
+            Err(e) => format!("refused ({})", e.name()),
+        }
+    );
+    Ok(())
+}
+
 /// A toy server store: which device each sealing key belongs to.
 struct Server {
     policy: RegistrationPolicy,
@@ -490,5 +516,6 @@ pub(crate) fn run() -> Result<ExitCode, String> {
     );
     let rows = letterseal_cli::attacks::run_all()?;
     println!("{}", letterseal_cli::attacks::table(&rows));
+    legacy_group_key_audit()?;
     Ok(ExitCode::SUCCESS)
 }
