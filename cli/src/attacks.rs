@@ -594,8 +594,9 @@ fn constant_group_key(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let mut g_alice = Group::new(id.clone(), alice.address().clone(), GracePolicy::default());
     let mut sessions = BTreeMap::new();
     g_alice
-        .distribute(rng, &alice, &[a_b, b_b], &mut sessions, now())
+        .propose(rng, &alice, &[a_b, b_b], None, &mut sessions, now())
         .map_err(err)?;
+    g_alice.commit(now()).map_err(err)?;
     let message = g_alice
         .seal(rng, &alice, ContentType::Text, b"meet at 6", b"")
         .map_err(err)?;
