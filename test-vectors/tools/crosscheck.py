@@ -76,8 +76,12 @@ current vectors:
     roster-hash vectors order "alice" before "alicebob");
   * §8.1: only a roster *built* from members (the roster-hash step) has its sealing keys and
     key ids checked; a received roster is checked for structure and order only, and this
-    reference never validates a received roster's keys (the member's own entry and, through
-    the session, the distributor's are compared with known keys, §8.7 checks 15 and 19);
+    reference never validates a received roster's keys (the member's own entry is compared
+    with its live keys, §8.7 check 15);
+  * * §8.1 still says the distributor's roster sealing key MUST be a key the member's session
+    knows from a verified bundle (same key id and public key, "§8.4"), but neither §8.4 nor
+    §8.7's table checks it any more or names its error: a case whose roster names another
+    distributor key than the session knows is refused (BadInput) rather than guessed;
   * distribution decoding follows §8.5's order; an unordered delta list is refused while
     decoding (InvalidRosterDelta), before the signature; a delta that does not apply is found
     at check 9/10; an empty user id is Malformed;
@@ -86,8 +90,18 @@ current vectors:
     than 1 and n - 1 is MissingWrap;
   * the group-distribution-process member never has a proposal pending (the vectors start
     from a fresh state), so its own distribution is always NotPending (§8.7 check 8);
-  * §8.7 check 19 (the wrap channel, §8.4) reports UnknownPeerKey / PeerKeyMismatch /
-    AuthenticationFailed inside WrapRejected; the vectors name only WrapRejected;
+  * wraps (§8.4, §8.5) are pairwise LS3 messages: each is decoded as lp32 of 1 to 4 096 bytes
+    (else Malformed) and hashed lp32-framed into wrap_list_hash; the server does not look
+    inside a wrap (§8.7 has no server check on it);
+  * group-key-wrap: a new session with the member (its bundle verified at notBefore) whose
+    first message, sealed at `now`, is the wrap; the seal's own errors (LocalKeyExpired, then
+    PeerKeyExpired) are the step's, as the README's table names them (§8.4 says a seal error
+    is reported as Wrap(...)); `random` must be exactly what the seal draws (e_A, m, r: 96);
+  * §8.7 check 19 runs §7.7's open in the member's session with the distributor (associated
+    data = the §8.4 context) and reports its error inside WrapRejected (the vectors name only
+    WrapRejected); check 20 (content type 3, 32 bytes: InvalidWrap) and check 21
+    (ConfirmationMismatch) follow; the device and its sessions are copied before the open and
+    the copy is kept only when 19-21 all pass, so a failed wrap commits nothing (§8.4);
   * the server's views (README): a delta for every member of the record's roster (by address),
     computed from the record's roster when the upload carries a full roster; the full roster
     for new members and for every member of epoch 1;
@@ -133,17 +147,23 @@ The pairwise steps simulate devices (§4.5: live keys by key id with their ML-KE
 key ids, one-time keys, consumed ids) and sessions (§7); AES-256-GCM is `cryptography`'s AESGCM,
 and every seal is computed twice (AESGCM, and AES-ECB with a Python GHASH). The group steps add
 rosters and deltas (§8.1, §8.5), policies (§8.2), transcripts, epoch tags and confirmations
-(§8.3), the wrap channel (§8.4), the server's and the member's checks and the server's views
-(§8.7; a member opens its wrap over fresh pairwise sessions after the `processed` distributions)
-and the group state of §8.11 (per epoch: roster, transcript, tag, secret, counter, per-sender
-replay windows, superseded time). A sealed group message is also opened by every other roster
-member, and a sealed wrap opened again, as round trips. Note claims spanning cases (chains of
+(§8.3), key wraps sealed and opened as messages of the ratchet sessions above (§8.4), the
+server's and the member's checks and the server's views (§8.7; a member opens its wrap in a
+fresh session with each distributor, kept across the `processed` distributions) and the group
+state of §8.11 (per epoch: roster, transcript, tag, secret, counter, per-sender replay windows,
+superseded time). A sealed group message is also opened by every other roster member, and a
+sealed wrap decoded again, as round trips. Note claims spanning cases (chains of
 ratchet-chain, RepeatedRandomness, the transcripts' KemStep, OneTime, Control, OutOfOrder,
 Concurrent, PingPong; Gap, OutOfOrder, Grace and equal rosters of the groups) are checked too.
 The self-test changes sealed bytes, results, errors and the inputs that decide them (policy,
-randomness, times, known keys, one-time keys, flips) in every transcript, and applies harmless
-changes (member order, explicit key ids, the grace
-boundary) that must leave every verdict unchanged.
+randomness, times, known keys, one-time keys, flips) in every transcript; in the group steps
+it changes each part of a wrap's randomness, the wraps' bytes, lp32 framing and length bounds,
+and re-seals a view's wrap as the distributor (rebuilt from the vector inputs) with another
+content type, length, secret or context, naming the verdict each must reach (WrapRejected with
+§7.7's error inside, InvalidWrap, ConfirmationMismatch, Malformed, WrapListHashMismatch), and
+checks that a wrap failing check 20 or 21 leaves the session uncommitted. It also applies
+harmless changes (member order, explicit key ids, the grace boundary, a view re-wrapped by the
+reference) that must leave every verdict unchanged.
 """
 from __future__ import annotations
 
@@ -267,6 +287,10 @@ def u64(x: int) -> bytes:
 
 def lp8(x: bytes) -> bytes:
     return u8(len(x)) + x
+
+
+def lp32(x: bytes) -> bytes:
+    return u32(len(x)) + x
 
 
 def check_user_id(uid: bytes) -> None:
@@ -2350,7 +2374,6 @@ LABEL_ROSTER_HASH = b"roster hash"
 LABEL_TRANSCRIPT = b"group transcript"
 LABEL_EPOCH_TAG = b"epoch tag"
 LABEL_CONFIRMATION = b"epoch confirmation"
-LABEL_KEY_WRAP = b"group key wrap"
 LABEL_WRAP_LIST = b"wrap list"
 LABEL_SENDER_CHAIN = b"group sender chain"
 LABEL_GROUP_MESSAGE = b"group message"  # both the KDF label and the signature label (Appendix A)
@@ -2359,7 +2382,8 @@ GROUP_VERSION = 2  # §8: distributions and group messages
 KIND_GROUP, KIND_DISTRIBUTION = 2, 3
 EPOCH_SECRET_LEN = 32
 SIG_LEN = 64
-WRAP_LEN = 64  # §8.4: salt (16) ‖ sealed secret (32) ‖ tag (16)
+MAX_WRAP_LEN = 4096  # §8.5: each wrap is lp32 of 1 to 4 096 bytes
+CONTENT_GROUP_KEY = 3  # §7.2, §8.4: a wrap is a pairwise message of content type 3 (group key)
 ZERO_TRANSCRIPT = bytes(32)
 # test-vectors/README.md, "Group states": the grace policy keeps 8 superseded epochs (SPEC §8.10
 # `previous_epochs`); group-distribution-process: the default (one superseded epoch, one day).
@@ -2562,11 +2586,19 @@ def decode_distribution(data: bytes) -> dict:
         d["full"], d["delta"] = None, (removed, upserts)
     else:
         raise Reject("Malformed", f"section form {form}")
-    d["wraps"] = [r.take(WRAP_LEN, "wrap") for _ in range(r.int_be(4, "wrap count"))]
+    d["wraps"] = [read_wrap(r) for _ in range(r.int_be(4, "wrap count"))]
     r.finish()
     if encode_distribution(d) != data:
         raise Disagree("distribution re-encoding differs from the input")
     return d
+
+
+def read_wrap(r: Reader) -> bytes:
+    # §8.5: lp32(wrap), 1 to 4 096 bytes, else Malformed. The server does not look inside.
+    length = r.int_be(4, "wrap length")
+    if not 1 <= length <= MAX_WRAP_LEN:
+        raise Reject("Malformed", f"a wrap of {length} bytes (SPEC 8.5 allows 1..4096)")
+    return r.take(length, "wrap")
 
 
 def encode_section(full, delta) -> bytes:
@@ -2582,7 +2614,7 @@ def encode_distribution(d: dict, full="same", delta="same", wraps=None) -> bytes
     delta = d["delta"] if delta == "same" else delta
     wraps = d["wraps"] if wraps is None else wraps
     return (u32(len(d["core"])) + d["core"] + d["sig"] + encode_section(full, delta)
-            + u32(len(wraps)) + b"".join(wraps))
+            + u32(len(wraps)) + b"".join(lp32(w) for w in wraps))
 
 
 def apply_delta(base: list, delta) -> list:
@@ -2633,34 +2665,13 @@ def confirmation(secret: bytes, core_without_confirmation: bytes) -> bytes:
 
 
 def wrap_list_hash(wraps: list) -> bytes:
-    # §8.5: DeriveLabeled("", wrap_1 ‖ … ‖ wrap_m, "wrap list", "", 32)
-    return derive_labeled(b"", b"".join(wraps), LABEL_WRAP_LIST, b"", 32)
+    # §8.5: DeriveLabeled("", lp32(wrap_1) ‖ … ‖ lp32(wrap_m), "wrap list", "", 32)
+    return derive_labeled(b"", b"".join(lp32(w) for w in wraps), LABEL_WRAP_LIST, b"", 32)
 
 
 def wrap_context(gid: bytes, epoch: int, previous: bytes, rhash: bytes, dist_address: bytes) -> bytes:
     # §8.4: lp8(group id) ‖ u64(epoch) ‖ previous transcript ‖ roster hash ‖ distributor address
     return lp8(gid) + u64(epoch) + previous + rhash + dist_address
-
-
-def wrap_keys(chain: bytes, salt: bytes, context: bytes) -> tuple[bytes, bytes]:
-    # §8.4: DeriveLabeled(salt, chain, "group key wrap", context, 44) -> key (32) ‖ nonce (12)
-    keys = derive_labeled(salt, chain, LABEL_KEY_WRAP, context, 44)
-    return keys[:32], keys[32:]
-
-
-def seal_wrap(chain: bytes, salt: bytes, context: bytes, secret: bytes) -> bytes:
-    key, nonce = wrap_keys(chain, salt, context)
-    wrap = salt + gcm_seal_both(key, nonce, secret, context)
-    assert len(wrap) == WRAP_LEN
-    return wrap
-
-
-def open_wrap(chain: bytes, context: bytes, wrap: bytes) -> bytes:
-    key, nonce = wrap_keys(chain, wrap[:16], context)
-    try:
-        return AESGCM(key).decrypt(nonce, wrap[16:], context)
-    except InvalidTag:
-        raise Reject("AuthenticationFailed") from None
 
 
 def check_epoch_number(d: dict) -> None:
@@ -2753,11 +2764,15 @@ def step_group_sender_chain(inp):
     return {"chainKey": chain.hex()}
 
 
-def wrap_chain_seal(session: Session, local_kid: bytes, peer_kid: bytes) -> bytes:
-    """§8.4: the pairwise chain distributor -> member for the two named keys (§7.4)."""
-    _, chain = chain_key(session.local.live[local_kid]["secret"], session.peer_keys[peer_kid]["pk"],
-                         session.local_party(local_kid), session.peer_party(peer_kid))
-    return chain
+def seal_wrap(session: Session, rnd: Randomness, now: int, context: bytes, secret: bytes) -> bytes:
+    """§8.4: a wrap is Seal (§7.7) of the epoch secret, content type 3 (group key, on the control
+    chain, §7.2), associated data = the wrap context, in the distributor's session with the
+    member. Seal's own checks (LocalKeyExpired, PeerKeyExpired, ...) are the wrap's."""
+    wrap = session.seal(rnd, now, CONTENT_GROUP_KEY, secret, context)
+    hd = decode_pairwise(wrap, header_only=False)  # Session.seal decoded it too; check the kind
+    if hd["content_type"] != CONTENT_GROUP_KEY or chain_of(hd["content_type"]) != "control":
+        raise Disagree("a sealed wrap is not a content-type-3 control-chain message")
+    return wrap
 
 
 def step_group_key_wrap(inp):
@@ -2769,25 +2784,20 @@ def step_group_key_wrap(inp):
     dist = Device(h(inp, "distributorIdentitySeed", 32), h(inp, "distributorUserId"),
                   n(inp, "distributorDeviceId", 32), hex_list(inp, "distributorSealingSecrets", 32),
                   [], not_before)
+    # README: a new session with the member of memberBundle (verified at notBefore); the wrap is
+    # its first message, so it starts the session (§7.5): random = e_A ‖ m ‖ the hedged salt's r.
     session = Session(dist, h(inp, "memberBundle"), not_before)
     gid = h(inp, "groupId")
     check_group_id(gid)
     context = wrap_context(gid, n(inp, "epoch", 64), h(inp, "previousTranscript", 32),
                            h(inp, "rosterHash", 32), dist.address)
-    local, peer = dist.current_kid(), session.peer_current_kid()
-    # §8.4: neither key expired at `now`, as §7.5 (local first).
-    if now >= dist.live[local]["not_after"] + EXPIRY_SKEW:
-        raise Reject("LocalKeyExpired")
-    if now >= session.peer_keys[peer]["not_after"] + EXPIRY_SKEW:
-        raise Reject("PeerKeyExpired")
-    chain = wrap_chain_seal(session, local, peer)
-    secret = h(inp, "epochSecret", 32)
-    # §8.4 / §3.5: the salt is hedged with k = the chain, context = the wrap context,
-    # ad = "" and plaintext = the epoch secret.
-    salt = hedged_salt(chain, h(inp, "random", 32), context, b"", secret)
-    wrap = seal_wrap(chain, salt, context, secret)
-    if open_wrap(chain, context, wrap) != secret:
-        raise Disagree("a freshly sealed wrap does not open")
+    rnd = Randomness(h(inp, "random"))
+    wrap = seal_wrap(session, rnd, now, context, h(inp, "epochSecret", EPOCH_SECRET_LEN))
+    if rnd.pos != len(rnd.data):
+        raise BadInput(f"random has {len(rnd.data)} bytes; the wrap's seal draws {rnd.pos}")
+    hd = decode_pairwise(wrap, header_only=False)
+    if hd["init"] is None or hd["init"]["rkid"] != session.newest_peer_kid():
+        raise Disagree("the first wrap of a new session does not start it with the member's key")
     return {"context": context.hex(), "wrap": wrap.hex()}
 
 
@@ -2915,25 +2925,29 @@ class GroupMember:
             raise Reject("MissingSession")
         if session.peer_ik != d["dist_ik"]:  # 18
             raise Reject("DistributorMismatch")
+        # §8.1 says the distributor's roster sealing key MUST be a key the session knows from a
+        # verified bundle (same key id and public key), "§8.4"; §8.4 and §8.7's checks no longer
+        # say where or with which error: a case where it matters is refused, not guessed.
         dist = next(m for m in members if m.address == d["dist_address"])
-        known = session.peer_keys.get(dist.kid)  # 19: the wrap channel (§8.4)
-        if known is None:
-            raise Reject("WrapRejected", "UnknownPeerKey")
-        if known["pk"] != dist.sk:
-            raise Reject("WrapRejected", "PeerKeyMismatch")
-        if self.now >= known["not_after"] + EXPIRY_SKEW:
-            raise Reject("WrapRejected", "PeerKeyExpired")
-        # Direction distributor -> member: party(S) = the distributor, party(R) = this device.
-        _, chain = chain_key(live["secret"], dist.sk, session.peer_party(dist.kid),
-                             session.local_party(me.kid))
+        known = session.peer_bundles.get(dist.kid)
+        if known is None or known["pk"] != dist.sk:
+            raise BadInput("the roster's distributor sealing key is not one the session knows "
+                           "(SPEC 8.1 requires it; SPEC 8.7 names no check or error)")
         context = wrap_context(d["gid"], d["epoch"], d["previous"], d["roster_hash"],
                                d["dist_address"])
-        try:
-            secret = open_wrap(chain, context, wrap)
+        # 19-21 run on copies of the device and its sessions, kept only when all three pass
+        # (§8.4: a wrap failing 20 or 21 changes neither the session nor the device).
+        device, sessions = copy.deepcopy((self.device, self.sessions))
+        try:  # 19: §7.7 open in the session, associated data = the wrap context
+            opened = sessions[d["dist_address"]].open(wrap, context, self.now)
         except Reject as e:
             raise Reject("WrapRejected", str(e)) from None
-        if not hmac.compare_digest(confirmation(secret, d["core"][:-32]), d["confirmation"]):  # 20
+        secret = opened["plaintext"]
+        if opened["content_type"] != CONTENT_GROUP_KEY or len(secret) != EPOCH_SECRET_LEN:  # 20
+            raise Reject("InvalidWrap", f"content type {opened['content_type']}, {len(secret)} bytes")
+        if not hmac.compare_digest(confirmation(secret, d["core"][:-32]), d["confirmation"]):  # 21
             raise Reject("ConfirmationMismatch")
+        self.device, self.sessions = device, sessions
         if cur is None:
             counts = dict(firstEpoch=True, joined=0, left=0, rekeyed=0)
         else:
@@ -2951,7 +2965,10 @@ class GroupMember:
                     transcript=t.hex(), epochTag=epoch_tag(t).hex(), **counts)
 
 
-def step_group_distribution_process(inp):
+def group_member_from_input(inp: dict) -> GroupMember:
+    """README (group-distribution-process): the member device, a fresh session with the device
+    of each of `distributorBundles` (verified at notBefore), and the `processed` distributions
+    installed in order, all at notBefore."""
     expect_inputs(inp, {"memberIdentitySeed", "memberUserId", "memberDeviceId",
                         "memberSealingSecrets", "groupId", "distributorBundles", "notBefore",
                         "processed", "distribution"})
@@ -2963,8 +2980,13 @@ def step_group_distribution_process(inp):
                     not_before)
     sessions = {}
     for b in hex_list(inp, "distributorBundles", None):
-        s = Session(device, b, not_before)
-        sessions[address(s.peer_uid, s.peer_device_id)] = s
+        try:
+            s = Session(device, b, not_before)
+        except Reject as e:
+            raise BadInput(f"a distributor bundle starts no session: {e}") from None
+        if s.peer_address in sessions:
+            raise BadInput("two distributor bundles of one device")
+        sessions[s.peer_address] = s
     member = GroupMember(gid, device, sessions, not_before)
     processed = inp.get("processed")
     if not isinstance(processed, list):
@@ -2976,6 +2998,11 @@ def step_group_distribution_process(inp):
             raise BadInput(f"processed[{i}] fails: {e}") from None
         if r["outcome"] != "Installed":
             raise BadInput(f"processed[{i}] installs nothing")
+    return member
+
+
+def step_group_distribution_process(inp):
+    member = group_member_from_input(inp)
     r = member.process(h(inp, "distribution"))
     if r["outcome"] == "AlreadyProcessed":
         return {"outcome": "AlreadyProcessed", "epoch": r["epoch"]}
@@ -4222,6 +4249,267 @@ def ratchet_invariants(docs: dict, keep) -> None:
          lambda mt: mt["input"]["events"][-1].update(flip=[FIXED_FIELDS_LEN + 7, 0x80]))
 
 
+# ---- Group key wraps (§8.4, §8.5, §8.7 checks 16-21) --------------------------------------------
+
+
+class WrapResealer:
+    """For the self-test: the distributor of a group-distribution-process view, rebuilt from
+    the vector inputs (its device is the member of the case that processes its own distribution,
+    NotPending), sealing new wraps to the member of that view in a fresh session, so that a wrap
+    can be replaced by one with another content type, length, secret or context."""
+
+    def __init__(self, docs: dict, tc: dict):
+        inp = tc["input"]
+        self.view = decode_distribution(bytes.fromhex(inp["distribution"]))
+        self.not_before = inp["notBefore"]
+        d = self.view
+        src = next((t["input"] for t in docs["group-distribution-process"]["tests"]
+                    if ed_public_both(bytes.fromhex(t["input"]["memberIdentitySeed"])) == d["dist_ik"]
+                    and address(bytes.fromhex(t["input"]["memberUserId"]),
+                                t["input"]["memberDeviceId"]) == d["dist_address"]), None)
+        if src is None:
+            raise BadInput("no case holds the distributor's device secrets")
+        self.distributor = Device(bytes.fromhex(src["memberIdentitySeed"]),
+                                  bytes.fromhex(src["memberUserId"]), src["memberDeviceId"],
+                                  [bytes.fromhex(x) for x in src["memberSealingSecrets"]], [],
+                                  self.not_before)
+        # The member's bundle, built as the README's pairwise devices build theirs.
+        seed, secret = bytes.fromhex(inp["memberIdentitySeed"]), bytes.fromhex(inp["memberSealingSecrets"][-1])
+        pk, ek = x25519_public(secret), mlkem_keys(vector_kem_seed(secret))[0]
+        tbs = encode_tbs(bytes.fromhex(inp["memberUserId"]), inp["memberDeviceId"], ed_public_both(seed),
+                         pk, key_id(pk), ek, kem_key_id(ek), self.not_before,
+                         self.not_before + DEVICE_KEY_LIFETIME)
+        self.member_bundle = tbs + sign_labeled(seed, LABEL_BUNDLE, tbs)
+        # The member's session knows the distributor's key that the vectors' wraps name.
+        first = decode_pairwise(d["wraps"][0], header_only=False)
+        if first["init"] is None or first["init"]["ikid"] != self.distributor.current_kid():
+            raise BadInput("the view's wrap is not a start by the distributor's current key")
+        self.context = wrap_context(d["gid"], d["epoch"], d["previous"], d["roster_hash"],
+                                    d["dist_address"])
+
+    def session(self) -> Session:
+        return Session(self.distributor, self.member_bundle, self.not_before)
+
+    def seal(self, content_type: int, plaintext: bytes, context: bytes | None = None,
+             label: bytes = b"reseal", session: Session | None = None) -> bytes:
+        rnd = Randomness(hashlib.shake_256(b"crosscheck self-test " + label).digest(96))
+        return (session or self.session()).seal(rnd, self.not_before, content_type, plaintext,
+                                                self.context if context is None else context)
+
+    def view_with(self, wrap: bytes) -> str:
+        return encode_distribution(self.view, wraps=[wrap]).hex()
+
+
+def _wraps_tail(dist_hex: str, tail_fn) -> str:
+    """Rewrites the bytes u32(k) ‖ lp32(wrap_1) ‖ … of a distribution through tail_fn(k, wraps)."""
+    d = decode_distribution(bytes.fromhex(dist_hex))
+    head = encode_distribution(d, wraps=[])[:-4]
+    return (head + tail_fn(len(d["wraps"]), list(d["wraps"]))).hex()
+
+
+def _with_wraps(dist_hex: str, fn) -> str:
+    return _wraps_tail(dist_hex, lambda _k, ws: (lambda new: u32(len(new)) + b"".join(lp32(w) for w in new))(fn(ws)))
+
+
+def _flip_byte(b: bytes, i: int, mask: int = 0x01) -> bytes:
+    return b[:i] + bytes([b[i] ^ mask]) + b[i + 1:]
+
+
+def group_wrap_mutations(docs: dict, mutate_input) -> bool:
+    """The self-test's changes to wraps (§8.4), their lp32 framing and the wrap list hash
+    (§8.5), and member checks 19-21 (§8.7): each names the verdict the reference must reach."""
+    gw, gd, gp = "group-key-wrap", "group-distribution-verify", "group-distribution-process"
+
+    def tc(step, pred):
+        return next((t for t in docs[step]["tests"] if pred(t)), None)
+
+    def dist(fn):
+        return lambda mt: mt["input"].update(distribution=fn(mt["input"]["distribution"]))
+
+    def rand_flip(at):
+        return lambda mt: mt["input"].update(random=_flip_hex_at(mt["input"]["random"], 2 * at))
+
+    wrap_valid = tc(gw, lambda t: t["result"] == "valid")
+    peer_expired = tc(gw, lambda t: t.get("error") == "PeerKeyExpired")
+    local_expired = tc(gw, lambda t: t.get("error") == "LocalKeyExpired")
+    upload = tc(gd, lambda t: t["result"] == "valid" and t["input"]["record"] is None)
+    view = tc(gp, lambda t: t["result"] == "valid" and not t["input"]["processed"]
+              and len(decode_distribution(bytes.fromhex(t["input"]["distribution"]))["wraps"]) == 1)
+    second = tc(gp, lambda t: t["result"] == "valid" and len(t["input"]["processed"]) == 1
+                and t["output"].get("outcome") == "Installed")
+    rejected = tc(gp, lambda t: t.get("error") == "WrapRejected")
+    if None in (wrap_valid, peer_expired, local_expired, upload, view, second, rejected):
+        print("self-test: a group file lacks a case the wrap mutations need")
+        return False
+    try:
+        rs = WrapResealer(docs, view)
+    except BadInput as e:
+        print(f"self-test: cannot rebuild the distributor of {gp} tcId {view['tcId']}: {e}")
+        return False
+    secret = bytes.fromhex(view["output"]["epochSecret"])
+    other_epoch = wrap_context(rs.view["gid"], rs.view["epoch"] + 1, rs.view["previous"],
+                               rs.view["roster_hash"], rs.view["dist_address"])
+    wrap0 = rs.view["wraps"][0]
+    hd0 = decode_pairwise(wrap0, header_only=False)
+    commitment_at = len(hd0["header"]) - COMMITMENT_LEN
+    first_wrap = decode_distribution(bytes.fromhex(second["input"]["processed"][0]))["wraps"]
+    rejected_core = decode_distribution(bytes.fromhex(rejected["input"]["distribution"]))["core"]
+
+    def unframed(k, ws):
+        return u32(k) + b"".join(ws)
+
+    def last_len(length):
+        return lambda k, ws: u32(k) + b"".join(lp32(w) for w in ws[:-1]) + u32(length) + (
+            ws[-1] if length else b"")
+
+    def pad_last(size):
+        return lambda ws: ws[:-1] + [ws[-1] + bytes(size - len(ws[-1]))]
+
+    def move_boundary(ws):
+        return [ws[0] + ws[1][:8], ws[1][8:]] + ws[2:]
+
+    wr, mf, wlh = ("rejects with WrapRejected", "rejects with Malformed",
+                   "rejects with WrapListHashMismatch")
+    checks = [
+        # group-key-wrap: each part of the 96 random bytes, the secret, the expiry boundaries
+        ("key wrap with another ephemeral secret (random[0])", gw, wrap_valid, rand_flip(0), "wrap:"),
+        ("key wrap with another encapsulation m (random[32])", gw, wrap_valid, rand_flip(32), "wrap:"),
+        ("key wrap with another hedged-salt r (random[64])", gw, wrap_valid, rand_flip(64), "wrap:"),
+        ("key wrap of another epoch secret", gw, wrap_valid,
+         lambda mt: mt["input"].update(epochSecret=_flip_hex(mt["input"]["epochSecret"])), "wrap:"),
+        ("key wrap with 64 random bytes (the hedged salt's r missing)", gw, wrap_valid,
+         lambda mt: mt["input"].update(random=mt["input"]["random"][:128]), "bad input"),
+        ("PeerKeyExpired case one second earlier (last second of skew)", gw, peer_expired,
+         lambda mt: mt["input"].update(now=mt["input"]["now"] - 1), "reference accepts"),
+        ("LocalKeyExpired case one second earlier (the member's key has expired)", gw, local_expired,
+         lambda mt: mt["input"].update(now=mt["input"]["now"] - 1), "rejects with PeerKeyExpired"),
+        # group-distribution-verify: the wraps' bytes, lp32 framing and bounds, count
+        ("upload with a byte of its second wrap flipped", gd, upload,
+         dist(lambda x: _with_wraps(x, lambda ws: ws[:1] + [_flip_byte(ws[1], len(ws[1]) // 2)] + ws[2:])), wlh),
+        ("upload with the lp32 boundary between its wraps moved 8 bytes (same bytes unframed)", gd,
+         upload, dist(lambda x: _with_wraps(x, move_boundary)), wlh),
+        ("upload with its last wrap zero-padded to 4 096 bytes (decodes)", gd, upload,
+         dist(lambda x: _with_wraps(x, pad_last(MAX_WRAP_LEN))), wlh),
+        ("upload with its last wrap zero-padded to 4 097 bytes", gd, upload,
+         dist(lambda x: _with_wraps(x, pad_last(MAX_WRAP_LEN + 1))), mf),
+        ("upload with an empty last wrap (lp32 of 0 bytes)", gd, upload,
+         dist(lambda x: _wraps_tail(x, last_len(0))), mf),
+        ("upload with its last wrap's lp32 length one too large", gd, upload,
+         dist(lambda x: _wraps_tail(x, lambda k, ws: last_len(len(ws[-1]) + 1)(k, ws))), mf),
+        ("upload with its wraps not lp32-framed (draft-1 layout)", gd, upload,
+         dist(lambda x: _wraps_tail(x, unframed)), mf),
+        ("upload with one wrap too many", gd, upload,
+         dist(lambda x: _with_wraps(x, lambda ws: ws + ws[:1])), "rejects with WrapListMismatch"),
+        # group-distribution-process: check 19 (WrapRejected with §7.7's error inside), 20, 21
+        ("view whose wrap's AEAD tag is flipped", gp, view,
+         dist(lambda x: _with_wraps(x, lambda ws: [_flip_byte(ws[0], len(ws[0]) - 1)])),
+         wr + " (AuthenticationFailed"),
+        ("view whose wrap's commitment is flipped", gp, view,
+         dist(lambda x: _with_wraps(x, lambda ws: [_flip_byte(ws[0], commitment_at)])),
+         wr + " (CommitmentMismatch"),
+        ("view whose wrap's content type byte is 4 (authenticated header)", gp, view,
+         dist(lambda x: _with_wraps(x, lambda ws: [_flip_byte(ws[0], 4, 3 ^ 4)])),
+         wr + " (AuthenticationFailed"),
+        ("view whose wrap's session id is flipped", gp, view,
+         dist(lambda x: _with_wraps(x, lambda ws: [_flip_byte(ws[0], 5)])), wr + " (UnknownSession"),
+        ("view whose wrap's lp32 length is one too large", gp, view,
+         dist(lambda x: _wraps_tail(x, lambda k, ws: last_len(len(ws[-1]) + 1)(k, ws))), mf),
+        ("view whose wrap is empty (lp32 of 0 bytes)", gp, view,
+         dist(lambda x: _wraps_tail(x, last_len(0))), mf),
+        ("epoch-2 view carrying the epoch-1 wrap again (the ratchet's replay window)", gp, second,
+         lambda mt: mt["input"].update(distribution=_with_wraps(
+             mt["input"]["distribution"], lambda ws: list(first_wrap))), wr + " (Replay"),
+        ("view re-wrapped with content type 4 (control)", gp, view,
+         lambda mt: mt["input"].update(distribution=rs.view_with(rs.seal(4, secret))),
+         "rejects with InvalidWrap"),
+        ("view re-wrapped as content type 1 (a chat message on the message chain)", gp, view,
+         lambda mt: mt["input"].update(distribution=rs.view_with(rs.seal(1, secret))),
+         "rejects with InvalidWrap"),
+        ("view re-wrapped with the secret and one more byte (33)", gp, view,
+         lambda mt: mt["input"].update(distribution=rs.view_with(rs.seal(3, secret + b"\0"))),
+         "rejects with InvalidWrap"),
+        ("view re-wrapped with the secret's first 31 bytes", gp, view,
+         lambda mt: mt["input"].update(distribution=rs.view_with(rs.seal(3, secret[:31]))),
+         "rejects with InvalidWrap"),
+        ("view re-wrapped under the next epoch's context", gp, view,
+         lambda mt: mt["input"].update(distribution=rs.view_with(rs.seal(3, secret, other_epoch))),
+         wr + " (AuthenticationFailed"),
+        ("view re-wrapped with another secret than the core confirms", gp, view,
+         lambda mt: mt["input"].update(distribution=rs.view_with(rs.seal(3, _flip_byte(secret, 0)))),
+         "rejects with ConfirmationMismatch"),
+    ]
+    if decode_distribution(bytes.fromhex(view["input"]["distribution"]))["core"] == rejected_core:
+        checks.append(("WrapRejected case given the member's own wrap of the same core", gp,
+                       rejected, lambda mt: mt["input"].update(distribution=view["input"]["distribution"]),
+                       "reference accepts"))
+    return all(mutate_input(desc, step, case, fn, want) for desc, step, case, fn, want in checks)
+
+
+def group_wrap_invariants(docs: dict, keep) -> None:
+    """Changes to a view's wrap that must leave the verdict alone."""
+    gp = "group-distribution-process"
+    view = next(t for t in docs[gp]["tests"] if t["result"] == "valid" and not t["input"]["processed"]
+                and len(decode_distribution(bytes.fromhex(t["input"]["distribution"]))["wraps"]) == 1)
+    rs = WrapResealer(docs, view)
+    secret = bytes.fromhex(view["output"]["epochSecret"])
+    keep("view re-wrapped by the reference (another session, content type 3, the same secret)", gp,
+         view, lambda mt: mt["input"].update(distribution=rs.view_with(rs.seal(3, secret))))
+    # The session sends on the control chain: a wrap sealed after a chat message is n = 0 of
+    # the control chain behind message 0 of the message chain, and still opens.
+    s = rs.session()
+    rs.seal(1, b"hello", b"", b"first", s)
+    keep("view re-wrapped after a chat message in the same new session", gp, view,
+         lambda mt: mt["input"].update(distribution=rs.view_with(rs.seal(3, secret, session=s))))
+
+
+def group_wrap_state_checks(docs: dict) -> list[str]:
+    """§8.4 / §8.7: checks 20 and 21 run before the session commits the open. Two messages n = 0
+    of one session (sealed from two copies of the distributor's session with the same randomness):
+    after the first fails check 20 or 21, the second must still install; after the first was
+    opened and committed directly, the second must be a Replay (so the test can tell)."""
+    gp = "group-distribution-process"
+    view = next(t for t in docs[gp]["tests"] if t["result"] == "valid" and not t["input"]["processed"]
+                and len(decode_distribution(bytes.fromhex(t["input"]["distribution"]))["wraps"]) == 1)
+    rs = WrapResealer(docs, view)
+    secret = bytes.fromhex(view["output"]["epochSecret"])
+    base = rs.session()
+    good = rs.seal(3, secret, session=copy.deepcopy(base))
+    results, problems = [], []
+    for name, first, expect in (("InvalidWrap", rs.seal(4, secret, session=copy.deepcopy(base)), "InvalidWrap"),
+                                ("ConfirmationMismatch",
+                                 rs.seal(3, _flip_byte(secret, 0), session=copy.deepcopy(base)),
+                                 "ConfirmationMismatch"),
+                                ("committed", rs.seal(4, secret, session=copy.deepcopy(base)), None)):
+        a, b = (decode_pairwise(m, header_only=False) for m in (first, good))
+        if (a["session_id"], a["n"], chain_of(a["content_type"])) != (b["session_id"], b["n"], "control"):
+            problems.append(f"{name}: the two wraps are not one session's control message 0")
+            continue
+        member = group_member_from_input(view["input"])
+        if expect is None:  # the control: commit the first message in the session directly
+            member.sessions[rs.view["dist_address"]].open(first, rs.context, rs.not_before)
+        else:
+            try:
+                member.process(bytes.fromhex(rs.view_with(first)))
+                problems.append(f"{name}: the first wrap was accepted")
+                continue
+            except Reject as e:
+                if e.name != expect:
+                    problems.append(f"{name}: the first wrap fails with {e}, not {expect}")
+                    continue
+        try:
+            r = member.process(bytes.fromhex(rs.view_with(good)))
+            verdict = f"installs epoch {r.get('epoch')}" if r["epochSecret"] == secret.hex() else "installs another secret"
+        except Reject as e:
+            verdict = f"fails with {e}"
+        want = "installs epoch" if expect else "fails with WrapRejected (Replay"
+        results.append(f"{'after ' + name if expect else 'after a committed open'}: the second {verdict}")
+        if not verdict.startswith(want):
+            problems.append(f"after {name}, the second wrap {verdict} (expected: {want})")
+    for line in results:
+        print(f"state       {gp} tcId {view['tcId']}: {line}")
+    return problems
+
+
 def self_test(directory: Path) -> int:
     docs = load(directory)
     passed, failed, file_problems, _ = run(docs, quiet=True)
@@ -4304,14 +4592,15 @@ def self_test(directory: Path) -> int:
         return next((t for t in docs[step]["tests"] if flag in t.get("flags", [])
                      and t["result"] == result), None)
 
-    def mutate_input(desc, step, tc, fn):
+    def mutate_input(desc, step, tc, fn, want=None):
+        """`want`, when given, must appear in the failure reason (the verdict it must reach)."""
         if tc is None:
             print(f"self-test: {step} has no case for mutation {desc!r}")
             return False
         m = copy.deepcopy(docs)
         mt = next(t for t in m[step]["tests"] if t["tcId"] == tc["tcId"])
         fn(mt)
-        mutations.append((desc, step, m, tc["tcId"]))
+        mutations.append((desc, step, m, tc["tcId"], want))
         return True
 
     def flip_body(mt):
@@ -4414,7 +4703,7 @@ def self_test(directory: Path) -> int:
         mutate_input("key wrap under another roster hash", gw, first_valid(gw),
                      flip_field("rosterHash")),
     ])
-    if not ok:
+    if not ok or not group_wrap_mutations(docs, mutate_input):
         return 1
 
     # 8b. attachments: descriptor fields the steps depend on, and consistent re-seals (fresh
@@ -4507,6 +4796,10 @@ def self_test(directory: Path) -> int:
 
     wrongly_rejected = 0
     ratchet_invariants(docs, keep)
+    group_wrap_invariants(docs, keep)
+    state_problems = group_wrap_state_checks(docs)
+    for p in state_problems:
+        print(f"STATE       group-distribution-process: {p}")
 
     for desc, step, m, tcid in invariants:
         _, failed, file_problems, failures = run(m, quiet=True, steps=[step], only={tcid})
@@ -4517,7 +4810,7 @@ def self_test(directory: Path) -> int:
             print(f"unchanged   {step}: {desc}")
 
     undetected = 0
-    for desc, step, m, tcid in mutations:
+    for desc, step, m, tcid, *want in mutations:
         # Only the mutated case (or, for a missing or empty file, the file) needs re-running.
         _, failed, file_problems, failures = run(
             m, quiet=True, steps=[step], only=None if tcid is None else {tcid})
@@ -4525,7 +4818,10 @@ def self_test(directory: Path) -> int:
         if tcid is None:
             caught = file_problems and step in failures
         where = f"{step} tcId {tcid}" if tcid is not None else step
-        if caught:
+        if caught and want and want[0] and want[0] not in failures[step][tcid]:
+            undetected += 1
+            print(f"WRONG VERDICT {where}: {desc} -> {failures[step][tcid]} (wanted {want[0]!r})")
+        elif caught:
             reason = failures[step][tcid]
             print(f"detected    {where}: {desc} -> {reason}")
         else:
@@ -4533,7 +4829,7 @@ def self_test(directory: Path) -> int:
             print(f"UNDETECTED  {where}: {desc}")
     print(f"self-test: {len(mutations) - undetected} of {len(mutations)} mutations detected; "
           f"{len(invariants) - wrongly_rejected} of {len(invariants)} harmless changes accepted")
-    return 1 if undetected or wrongly_rejected else 0
+    return 1 if undetected or wrongly_rejected or state_problems else 0
 
 
 # ---------------------------------------------------------------------------------------------
