@@ -1,4 +1,4 @@
-//! LS3 groups (SPEC.md §8): epochs distributed over pairwise wrap channels,
+//! LS3 groups (SPEC.md §8): epochs distributed over ratcheted pairwise sessions,
 //! agreed on by transcript and confirmation, ordered by the server, and
 //! per-sender signed group messages.
 //!

@@ -470,9 +470,10 @@ impl Group {
     }
 
     /// Makes a new epoch with `members` as its roster (SPEC.md §8.6): a fresh
-    /// secret wrapped for every other member over the wrap channel of its
-    /// pairwise session (missing sessions are created from the bundles: one
-    /// X25519 each), the confirmation, and the signature. `policy` is the new
+    /// secret wrapped for every other member as a message of its pairwise
+    /// session (a missing session is created from the member's bundle and
+    /// started by the wrap: X25519 agreements and one ML-KEM encapsulation),
+    /// the confirmation, and the signature. `policy` is the new
     /// roster-change policy (`None` keeps the current one; a new group then
     /// gets [`RosterPolicy::any_member`]).
     ///

@@ -4,7 +4,7 @@
 //! indexes into values this module just built are allowed. Distributions are
 //! made through the crate's public API ([`Group::propose`], the server check,
 //! fan-out views); the hostile ones a member or server could make are built
-//! from the same public parts (`CoreFields`, the wrap channel, `Distribution::sign`).
+//! from the same public parts (`CoreFields`, pairwise wraps, `Distribution::sign`).
 #![allow(clippy::indexing_slicing)]
 
 use alloc::collections::BTreeMap;
@@ -376,6 +376,25 @@ impl World {
         secret_for: impl Fn(usize) -> [u8; 32],
         confirm: [u8; 32],
     ) -> Result<(Distribution, Roster), String> {
+        self.forge_wraps(
+            from,
+            members,
+            edit,
+            |m| (ContentType::GroupKey, secret_for(m).to_vec()),
+            confirm,
+        )
+    }
+
+    /// As [`Self::forge`], with each member's wrap content (its content type
+    /// and plaintext) from `wrap_for`.
+    fn forge_wraps(
+        &mut self,
+        from: usize,
+        members: &[usize],
+        edit: impl FnOnce(&mut CoreFields),
+        wrap_for: impl Fn(usize) -> (ContentType, Vec<u8>),
+        confirm: [u8; 32],
+    ) -> Result<(Distribution, Roster), String> {
         let roster = Roster::from_bundles(&self.bundles(members)).map_err(e)?;
         let current = self.devs[from].group.current_epoch();
         let base = self.devs[from].group.roster().cloned();
@@ -412,18 +431,19 @@ impl World {
                 d.sessions.insert(bundle.owner().clone(), s);
             }
             let session = d.sessions.get_mut(bundle.owner()).ok_or("session")?;
-            wraps.push(
+            wraps.push({
+                let (content_type, plaintext) = wrap_for(m);
                 session
                     .seal(
                         &d.keys,
                         &mut self.r,
                         now(),
-                        ContentType::GroupKey,
-                        &secret_for(m),
+                        content_type,
+                        &plaintext,
                         &context,
                     )
-                    .map_err(e)?,
-            );
+                    .map_err(e)?
+            });
         }
         fields.wrap_list_hash = wrap_list_hash(&wraps);
         let core = fields.confirmed(&EpochSecret::from_bytes(confirm));
@@ -950,6 +970,10 @@ pub(super) fn distribution_process() -> Result<VectorFile, String> {
                 "The wrap does not open (another member's wrap)",
             ),
             (
+                "InvalidWrap",
+                "The wrap opens but is not a 32-byte group key (content type 3)",
+            ),
+            (
                 "ConfirmationMismatch",
                 "The wrapped secret is not the one the core confirms (split secrets)",
             ),
@@ -1259,6 +1283,34 @@ pub(super) fn distribution_process() -> Result<VectorFile, String> {
             &full_view(&split, &roster_split, &bob_addr)?.encode(),
         )?,
     )?;
+    // The confirmed secret, but not as a group key: as control traffic, or one byte short.
+    for (name, content_type, len) in [
+        (
+            "the secret sent as a control message",
+            ContentType::Control,
+            32usize,
+        ),
+        ("a 31-byte group key", ContentType::GroupKey, 31),
+    ] {
+        let (bad, roster_bad) = at1.forge_wraps(
+            c,
+            &[a, bo, c],
+            |_| {},
+            |_| (content_type, [8u8; 32][..len].to_vec()),
+            [8; 32],
+        )?;
+        b.invalid(
+            &alloc::format!("Carol's wrap for Bob: {name}"),
+            "InvalidWrap",
+            process_input(
+                &fx[bo],
+                gid,
+                &[&fx[a], &fx[c]],
+                &after_e1,
+                &full_view(&bad, &roster_bad, &bob_addr)?.encode(),
+            )?,
+        )?;
+    }
     b.finish()
 }
 
