@@ -45,8 +45,8 @@ pub mod kdf {
     pub const WRAP_LIST: &[u8] = b"wrap list";
     /// A member's sender chain in one epoch (SPEC.md §8.8).
     pub const GROUP_SENDER_CHAIN: &[u8] = b"group sender chain";
-    /// The keys of one group message (SPEC.md §8.8).
-    pub const GROUP_MESSAGE: &[u8] = b"group message";
+    /// A child node of an epoch's secret tree (SPEC.md §8.8).
+    pub const GROUP_TREE: &[u8] = b"group tree";
     /// The stream keys of one attachment (SPEC.md §9.2).
     pub const ATTACHMENT: &[u8] = b"attachment";
     /// The hedging keys of a sending secret (SPEC.md §3.5).

@@ -13,7 +13,8 @@ use letterseal::device::DeviceKeys;
 use letterseal::group::{
     CoreFields, Distribution, EpochSecret, GracePolicy, Group, GroupError, GroupHeader, GroupId,
     GroupOpenError, GroupSealError, Processed, Proposal, Roster, RosterPolicy, RosterSection,
-    ServerRecord, Transcript, VerifiedDistribution, sender_chain, wrap_context, wrap_list_hash,
+    ServerRecord, Transcript, VerifiedDistribution, sender_chain, tree_leaf, wrap_context,
+    wrap_list_hash,
 };
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::labels;
@@ -331,14 +332,17 @@ fn members_exchange_messages_and_replays_fail() {
 #[test]
 fn a_member_cannot_impersonate_another() {
     let mut w = world(2, 3, GracePolicy::default());
-    let first = w.change(0, &[0, 1, 2], &[1, 2]);
+    w.change(0, &[0, 1, 2], &[1, 2]);
     let (bob, mallory) = (1usize, 2usize);
+    // Mallory keeps the epoch secret she received (her state deletes it once
+    // it derives a chain).
+    let secret = w.secret_of(mallory);
     let real = w.send(bob, b"I am Bob");
     assert_eq!(w.open(0, &real).unwrap(), b"I am Bob");
     assert_eq!(w.open(mallory, &real).unwrap(), b"I am Bob");
+    assert!(w.devices[mallory].group.hazmat_current_secret().is_none());
 
-    // Mallory holds the epoch secret, derives Bob's chain, and forges "from Bob".
-    let secret = w.secret_of(mallory);
+    // Mallory derives Bob's chain from the secret and forges "from Bob".
     let transcript = *w.devices[mallory].group.transcript().unwrap();
     let roster = w.devices[mallory].group.roster().unwrap().clone();
     let bob_member = roster.get(&w.address(bob)).unwrap();
@@ -352,13 +356,18 @@ fn a_member_cannot_impersonate_another() {
         salt: [9; 16],
         commitment: [0; 32],
     };
-    let chain = sender_chain(
-        &secret,
+    let position = u32::try_from(roster.position(&w.address(bob)).unwrap()).unwrap();
+    let leaf = tree_leaf(&secret, u32::try_from(roster.len()).unwrap(), position).unwrap();
+    let mut chain = sender_chain(
+        &leaf,
         &transcript,
         &w.address(bob),
         bob_member.identity_key_bytes(),
     );
-    let keys = chain.message_keys(&header.salt, &header.bound_fields());
+    for _ in 0..header.counter {
+        chain = chain.step().1;
+    }
+    let keys = chain.step().0.message_keys(&header.salt);
     header.commitment = keys.commitment;
     let head = header.encode();
     let mut forged = head.clone();
@@ -1344,27 +1353,41 @@ fn state_blobs_round_trip_with_a_pending_proposal_and_refuse_bad_fields() {
         Group::import(&other, newer.as_bytes(), 0).unwrap_err(),
         StateError::WrongKey
     );
-    // A layout version 1 blob (there never was one) is refused like the JSON.
+    // Layout versions 1 (there never was one) and 2 (static sender chains,
+    // before the secret tree) are refused like the JSON of release 0.1.
     let (payload, _) =
-        letterseal::state::open_raw(StateKind::Group, 2, &key, newer.as_bytes(), 0).unwrap();
-    let v1 = letterseal::state::seal_raw(StateKind::Group, 1, 3, &payload, &mut w.rng, &key);
-    assert_eq!(
-        Group::import(&key, v1.as_bytes(), 0).unwrap_err(),
-        StateError::UnsupportedStateVersion {
-            kind: StateKind::Group,
-            version: 1
-        }
-    );
+        letterseal::state::open_raw(StateKind::Group, 3, &key, newer.as_bytes(), 0).unwrap();
+    for version in [1, 2] {
+        let old =
+            letterseal::state::seal_raw(StateKind::Group, version, 3, &payload, &mut w.rng, &key);
+        assert_eq!(
+            Group::import(&key, old.as_bytes(), 0).unwrap_err(),
+            StateError::UnsupportedStateVersion {
+                kind: StateKind::Group,
+                version
+            }
+        );
+    }
     // Field checks, on payloads sealed under the right key.
     let gid_len = w.id.as_bytes().len();
     let user_len = w.address(0).user.as_bytes().len();
     let grace_flag = 1 + gid_len + 1 + user_len + 4 + 4;
-    let first_epoch = grace_flag + 1 + 8 + 4;
+    let rotation = grace_flag + 9;
+    let first_epoch = rotation + 9 + 9 + 1 + 4;
     type Edit = Box<dyn Fn(&mut Vec<u8>)>;
     let edits: Vec<(&str, Edit)> = vec![
         (
             "grace.max_age_seconds",
             Box::new(move |p| p[grace_flag] = 2),
+        ),
+        (
+            "rotation.max_messages",
+            // "None" beside a value.
+            Box::new(move |p| p[rotation] = 0),
+        ),
+        (
+            "rotation.on_key_change",
+            Box::new(move |p| p[rotation + 18] = 2),
         ),
         (
             "epochs.epoch",
@@ -1376,7 +1399,7 @@ fn state_blobs_round_trip_with_a_pending_proposal_and_refuse_bad_fields() {
     for (name, edit) in edits {
         let mut p = payload.to_vec();
         edit(&mut p);
-        let blob = letterseal::state::seal_raw(StateKind::Group, 2, 9, &p, &mut w.rng, &key);
+        let blob = letterseal::state::seal_raw(StateKind::Group, 3, 9, &p, &mut w.rng, &key);
         assert_eq!(
             Group::import(&key, blob.as_bytes(), 0).unwrap_err(),
             StateError::Invalid { field: name },
@@ -1385,7 +1408,7 @@ fn state_blobs_round_trip_with_a_pending_proposal_and_refuse_bad_fields() {
     }
     let mut short = payload.to_vec();
     short.truncate(payload.len() - 1);
-    let blob = letterseal::state::seal_raw(StateKind::Group, 2, 9, &short, &mut w.rng, &key);
+    let blob = letterseal::state::seal_raw(StateKind::Group, 3, 9, &short, &mut w.rng, &key);
     assert!(matches!(
         Group::import(&key, blob.as_bytes(), 0).unwrap_err(),
         StateError::Invalid { .. }

@@ -29,7 +29,7 @@ fn secret_types_are_zeroize_on_drop() {
     zeroize_on_drop::<Prk>();
     zeroize_on_drop::<AeadKey>();
     zeroize_on_drop::<ChainKey>();
-    zeroize_on_drop::<letterseal::group::SenderChain>();
+    zeroize_on_drop::<letterseal::group::NodeSecret>();
     zeroize_on_drop::<EpochSecret>();
     zeroize_on_drop::<FileKey>();
     #[cfg(feature = "legacy")]

@@ -91,7 +91,11 @@ fn every_step_file_has_positive_and_negative_cases() {
             "bundle-sign",
             "one-time-key-sign",
             "safety-number",
-            "pairwise-message-keys",
+            "ratchet-root",
+            "ratchet-chain",
+            "ratchet-message-keys",
+            "ratchet-hedged-salt",
+            "ratchet-init",
             "group-sender-chain",
         ];
         if !total_function.contains(&file.step.as_str()) {
@@ -115,26 +119,34 @@ fn assert_invalid_cases_for(step: &str, errors: &[&str]) {
 }
 
 #[test]
-fn pairwise_open_has_one_invalid_case_per_check() {
-    // Every check of SPEC §7.5 reachable from bytes (WrongDevice and
-    // NonContributory cannot arise from a verified bundle and a message).
+fn ratchet_transcripts_have_one_invalid_case_per_check() {
+    // Every check of SPEC §7.7 reachable from bytes and a script (WrongDevice
+    // and NonContributory cannot arise from verified bundles and messages).
     assert_invalid_cases_for(
-        "pairwise-open",
+        "ratchet-transcript",
         &[
             "Malformed",
             "UnsupportedVersion",
-            "Reflected",
+            "UnknownSession",
+            "StaleSession",
             "RetiredKey",
             "UnknownRecipientKey",
             "UnknownSenderKey",
+            "UnknownOneTimeKey",
+            "ConsumedOneTimeKey",
+            "PeerKeyExpired",
+            "LocalKeyExpired",
+            "Reflected",
             "Replay",
             "TooOld",
+            "TooManySkipped",
+            "UnexpectedRatchetKey",
+            "UnknownKemKey",
             "CommitmentMismatch",
             "AuthenticationFailed",
         ],
     );
     assert_invalid_cases_for("pairwise-header", &["Malformed", "UnsupportedVersion"]);
-    assert_invalid_cases_for("pairwise-seal", &["CounterExhausted"]);
 }
 
 #[test]
@@ -168,9 +180,9 @@ fn attachment_files_have_one_invalid_case_per_check() {
 #[test]
 fn group_files_have_one_invalid_case_per_check() {
     // Every check of SPEC §8.4, §8.7, §8.8 and §8.9 reachable from bytes. Not here:
-    // process's WrongDevice (a state is one device's, not bytes), the wrap channel's
-    // UnknownLocalKey/UnknownPeerKey (the step seals with current keys; process reaches
-    // them as WrapRejected), and seal's WrongDevice (likewise).
+    // process's WrongDevice (a state is one device's, not bytes) and seal's
+    // WrongDevice (likewise); the ratchet's own refusals of a wrap are
+    // ratchet-transcript's, reached here as WrapRejected.
     assert_invalid_cases_for("group-roster-hash", &["InvalidRoster"]);
     assert_invalid_cases_for("group-key-wrap", &["LocalKeyExpired", "PeerKeyExpired"]);
     assert_invalid_cases_for(
@@ -223,6 +235,7 @@ fn group_files_have_one_invalid_case_per_check() {
             "MissingSession",
             "DistributorMismatch",
             "WrapRejected",
+            "InvalidWrap",
             "ConfirmationMismatch",
         ],
     );
@@ -242,6 +255,7 @@ fn group_files_have_one_invalid_case_per_check() {
             "ForkedEpoch",
             "Replay",
             "TooOld",
+            "TooManySkipped",
             "CommitmentMismatch",
             "AuthenticationFailed",
         ],

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use letterseal::device::DeviceKeys;
 use letterseal::group::{
     EpochSecret, GracePolicy, Group, GroupHeader, GroupId, VerifiedDistribution, sender_chain,
+    tree_leaf,
 };
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::legacy::LegacyError;
@@ -327,8 +328,9 @@ fn join(
     Ok(group)
 }
 
-/// The epoch secret a member holds in its current epoch: what a hostile
-/// member knows (read with the library's `hazmat` feature).
+/// The epoch secret a member received for its current epoch: what a hostile
+/// member knows (read with the library's `hazmat` feature, before the state
+/// derives a chain from it and deletes it).
 pub fn member_secret(group: &Group) -> Result<EpochSecret> {
     let secret = group.hazmat_current_secret().ok_or("no epoch")?;
     Ok(EpochSecret::from_bytes(*secret.as_bytes()))
@@ -354,13 +356,23 @@ pub fn forge_group_message(
         salt: [1; 16],
         commitment: [0; 32],
     };
-    let chain = sender_chain(
+    // The claimed sender's leaf of the epoch's secret tree (SPEC.md §8.8),
+    // its chain, and the chain's first message secret.
+    let roster = g_mallory.roster().ok_or("no epoch")?;
+    let position = roster.position(claimed.address()).ok_or("not a member")?;
+    let leaf = tree_leaf(
         secret,
+        u32::try_from(roster.len()).map_err(err)?,
+        u32::try_from(position).map_err(err)?,
+    )
+    .ok_or("no leaf")?;
+    let chain = sender_chain(
+        &leaf,
         &transcript,
         claimed.address(),
         claimed.identity().public_key().as_bytes(),
     );
-    let keys = chain.message_keys(&header.salt, &header.bound_fields());
+    let keys = chain.step().0.message_keys(&header.salt);
     header.commitment = keys.commitment;
     let head = header.encode();
     let mut out = head.clone();

@@ -301,6 +301,9 @@ fn group_scene(
     g_carol
         .process(&mut carol, &for_carol, &mut carol_sessions, now)
         .map_err(e)?;
+    // A hostile Carol keeps the epoch secret she just received (the state
+    // deletes it once it derives a chain, SPEC.md §8.8).
+    let carols_copy = letterseal_cli::attacks::member_secret(&g_carol)?;
     println!(
         "   Bob and Carol each receive the roster and only their own wrap; all three hold transcript {}…",
         &hex::encode(g_bob.transcript().ok_or("no epoch")?.as_bytes())[..16]
@@ -318,9 +321,8 @@ fn group_scene(
         );
     }
 
-    println!("15. Carol, who holds the epoch secret, forges a message \"from Bob\".");
-    let secret = letterseal_cli::attacks::member_secret(&g_carol)?;
-    let forged = letterseal_cli::attacks::forge_group_message(&g_carol, &secret, bob, &carol)?;
+    println!("15. Carol, who kept the epoch secret, forges a message \"from Bob\".");
+    let forged = letterseal_cli::attacks::forge_group_message(&g_carol, &carols_copy, bob, &carol)?;
     match g_alice.open(&forged, b"", now) {
         Err(e) => println!("   Alice rejects it: {} — {e}", e.name()),
         Ok(_) => return Err("forged group message accepted".into()),

@@ -78,12 +78,12 @@ pub use roster::{
     AddressRef, GroupId, MAX_GROUP_ID_LEN, Member, MemberRef, Roster, RosterDelta, RosterHash,
 };
 pub use schedule::{
-    CONFIRMATION_LEN, EPOCH_TAG_LEN, EpochSecret, EpochTag, SenderChain, Transcript, sender_chain,
-    wrap_context, wrap_list_hash,
+    CONFIRMATION_LEN, EPOCH_TAG_LEN, EpochSecret, EpochTag, NodeSecret, Transcript, sender_chain,
+    tree_child, tree_leaf, tree_split, wrap_context, wrap_list_hash,
 };
 pub use state::{
     EpochChange, GROUP_BLOB_VERSION, GROUP_STATE_VERSION, GracePolicy, Group, GroupOpened,
-    Processed, Proposal,
+    MAX_GROUP_SKIP, MAX_GROUP_SKIPPED, Processed, Proposal, RotationPolicy, RotationReason,
 };
 
 use crate::codec::DecodeError;
@@ -370,6 +370,9 @@ pub enum GroupOpenError {
         /// The stale counter.
         counter: u64,
     },
+    /// The message would skip more of its sender's chain than allowed
+    /// ([`MAX_GROUP_SKIP`] per message, [`MAX_GROUP_SKIPPED`] stored per epoch).
+    TooManySkipped,
     /// The key commitment does not match.
     CommitmentMismatch,
     /// The AEAD tag does not verify.
@@ -392,6 +395,7 @@ impl GroupOpenError {
             Self::ForkedEpoch(_) => "ForkedEpoch",
             Self::Replay { .. } => "Replay",
             Self::TooOld { .. } => "TooOld",
+            Self::TooManySkipped => "TooManySkipped",
             Self::CommitmentMismatch => "CommitmentMismatch",
             Self::AuthenticationFailed => "AuthenticationFailed",
         }
@@ -413,6 +417,7 @@ impl fmt::Display for GroupOpenError {
             Self::SenderRemoved => f.write_str("sender was removed from the group"),
             Self::ForkedEpoch(e) => write!(f, "epoch {e} of another history (fork)"),
             Self::BadSignature => f.write_str("sender signature does not verify"),
+            Self::TooManySkipped => f.write_str("skips too far ahead in the sender's chain"),
             Self::CommitmentMismatch => f.write_str("key commitment mismatch"),
             Self::AuthenticationFailed => f.write_str("authentication failed"),
         }

@@ -1,5 +1,6 @@
 //! The values an epoch derives (SPEC.md §8.3, §8.4, §8.5, §8.8): transcript,
-//! epoch tag, confirmation, wrap context, wrap list hash and sender chains.
+//! epoch tag, confirmation, wrap context, wrap list hash, the secret tree and
+//! sender chains.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -11,10 +12,10 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use super::roster::{GroupId, RosterHash};
 use crate::codec::Writer;
 use crate::ids::DeviceAddress;
+use crate::kdf::Prk;
 use crate::kdf::derive_labeled;
 use crate::labels;
-use crate::pairwise::SALT_LEN;
-use crate::pairwise::kdf::{MessageKeys, derive_message_keys};
+use crate::pairwise::kdf::ChainKey;
 
 /// Bytes of an epoch tag.
 pub const EPOCH_TAG_LEN: usize = 16;
@@ -168,36 +169,88 @@ pub fn wrap_list_hash<W: AsRef<[u8]>>(wraps: &[W]) -> [u8; 32] {
     out
 }
 
-/// A sender's chain key in one epoch. Zeroized on drop.
-#[derive(Zeroize, ZeroizeOnDrop)]
-pub struct SenderChain([u8; 32]);
+/// The secret of one node of an epoch's secret tree (SPEC.md §8.8).
+/// Zeroized on drop; `Debug` prints nothing.
+#[derive(Clone, Zeroize, ZeroizeOnDrop, Serialize, Deserialize)]
+pub struct NodeSecret(#[serde(with = "crate::serde_hex")] pub(crate) [u8; 32]);
 
-impl SenderChain {
-    /// The raw bytes (for test vectors).
+impl NodeSecret {
+    /// The raw bytes (for test vectors and saved states).
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
-
-    /// The keys of one message: `DeriveLabeled(salt, chain, "group message", bound, 76)`.
-    pub fn message_keys(&self, salt: &[u8; SALT_LEN], bound: &[u8]) -> MessageKeys {
-        derive_message_keys(labels::kdf::GROUP_MESSAGE, &self.0, salt, bound)
-    }
 }
 
-impl fmt::Debug for SenderChain {
+impl fmt::Debug for NodeSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SenderChain(<secret>)")
+        f.write_str("NodeSecret(<secret>)")
     }
 }
 
-/// `DeriveLabeled("", epoch secret, "group sender chain",
-/// transcript ‖ sender address ‖ sender identity key, 32)` (SPEC.md §8.8).
+/// Where the tree node over roster positions `lo..hi` splits (SPEC.md §8.8):
+/// `lo` plus the largest power of two below `hi − lo`. `None` for a leaf
+/// (or an empty range).
+pub fn tree_split(lo: u32, hi: u32) -> Option<u32> {
+    let width = hi.checked_sub(lo).filter(|w| *w >= 2)?;
+    let half = 1u32 << (31 - (width - 1).leading_zeros());
+    Some(lo + half)
+}
+
+/// `ExpandLabeled(parent, "group tree", u32(lo) ‖ u32(hi), 32)`: the secret
+/// of the child node over `lo..hi` (SPEC.md §8.8).
+pub fn tree_child(parent: &[u8; 32], lo: u32, hi: u32) -> NodeSecret {
+    let mut context = [0u8; 8];
+    let (l, h) = context.split_at_mut(4);
+    l.copy_from_slice(&lo.to_be_bytes());
+    h.copy_from_slice(&hi.to_be_bytes());
+    let mut out = [0u8; 32];
+    // Constant label, 32-byte output: cannot fail.
+    let _ = Prk::from_bytes(*parent).expand_labeled(labels::kdf::GROUP_TREE, &context, &mut out);
+    NodeSecret(out)
+}
+
+/// Whether `lo..hi` is a node of the tree over `0..n` (reached from the root
+/// by splits).
+pub(crate) fn is_tree_node(n: u32, lo: u32, hi: u32) -> bool {
+    let (mut l, mut h) = (0u32, n);
+    loop {
+        if (l, h) == (lo, hi) {
+            return lo < hi;
+        }
+        match tree_split(l, h) {
+            Some(m) if hi <= m && lo >= l => h = m,
+            Some(m) if lo >= m && hi <= h => l = m,
+            _ => return false,
+        }
+    }
+}
+
+/// The leaf secret of roster position `i` in an epoch of `n` members,
+/// derived from the epoch secret (SPEC.md §8.8). States derive leaves lazily
+/// and delete what they split; this one-shot form is for test vectors and
+/// for tests that play a member who kept the epoch secret.
+pub fn tree_leaf(root: &EpochSecret, n: u32, i: u32) -> Option<NodeSecret> {
+    if i >= n {
+        return None;
+    }
+    let (mut lo, mut hi) = (0u32, n);
+    let mut secret = NodeSecret(root.0);
+    while let Some(m) = tree_split(lo, hi) {
+        (lo, hi) = if i < m { (lo, m) } else { (m, hi) };
+        secret = tree_child(&secret.0, lo, hi);
+    }
+    Some(secret)
+}
+
+/// A sender's first chain key in one epoch:
+/// `DeriveLabeled("", leaf, "group sender chain", transcript ‖ sender
+/// address ‖ sender identity key, 32)` (SPEC.md §8.8).
 pub fn sender_chain(
-    secret: &EpochSecret,
+    leaf: &NodeSecret,
     transcript: &Transcript,
     sender: &DeviceAddress,
     sender_identity: &[u8; 32],
-) -> SenderChain {
+) -> ChainKey {
     let mut context = Writer::with_capacity(32 + 1 + 255 + 4 + 32);
     context.raw(transcript.as_bytes());
     sender.encode(&mut context);
@@ -206,10 +259,80 @@ pub fn sender_chain(
     // Constant label, 32-byte output: cannot fail.
     let _ = derive_labeled(
         b"",
-        &secret.0,
+        &leaf.0,
         labels::kdf::GROUP_SENDER_CHAIN,
         context.as_bytes(),
         &mut out,
     );
-    SenderChain(out)
+    ChainKey::from_bytes(out)
+}
+
+/// An epoch's secret tree (SPEC.md §8.8): the nodes not yet split, ascending
+/// and disjoint. It starts as the root (the epoch secret); taking a leaf
+/// splits the nodes on its path, keeps their other halves and deletes the
+/// rest, so that what a state holds opens only messages not yet received.
+#[derive(Clone)]
+#[cfg_attr(feature = "json-state", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "json-state", serde(deny_unknown_fields))]
+pub(crate) struct SecretTree {
+    pub(crate) nodes: Vec<TreeNode>,
+}
+
+/// One unsplit node of a secret tree: roster positions `lo..hi`.
+#[derive(Clone)]
+#[cfg_attr(feature = "json-state", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "json-state", serde(deny_unknown_fields))]
+pub(crate) struct TreeNode {
+    pub(crate) lo: u32,
+    pub(crate) hi: u32,
+    pub(crate) secret: NodeSecret,
+}
+
+impl SecretTree {
+    /// The tree of an epoch of `n` members: its root.
+    pub(crate) fn new(n: u32, root: &EpochSecret) -> Self {
+        Self {
+            nodes: alloc::vec![TreeNode {
+                lo: 0,
+                hi: n,
+                secret: NodeSecret(root.0),
+            }],
+        }
+    }
+
+    /// The epoch secret, while the root is unsplit.
+    pub(crate) fn root(&self, n: u32) -> Option<&NodeSecret> {
+        match self.nodes.as_slice() {
+            [only] if only.lo == 0 && only.hi == n => Some(&only.secret),
+            _ => None,
+        }
+    }
+
+    /// Takes the leaf of position `i` out of the tree; `None` if no node
+    /// covers it (its leaf was taken before).
+    pub(crate) fn take_leaf(&mut self, i: u32) -> Option<NodeSecret> {
+        let k = self
+            .nodes
+            .iter()
+            .position(|node| node.lo <= i && i < node.hi)?;
+        let node = self.nodes.remove(k);
+        let (mut lo, mut hi, mut secret) = (node.lo, node.hi, node.secret);
+        while let Some(m) = tree_split(lo, hi) {
+            let (keep, other) = if i < m {
+                ((lo, m), (m, hi))
+            } else {
+                ((m, hi), (lo, m))
+            };
+            let sibling = TreeNode {
+                lo: other.0,
+                hi: other.1,
+                secret: tree_child(&secret.0, other.0, other.1),
+            };
+            let at = self.nodes.partition_point(|node| node.lo < sibling.lo);
+            self.nodes.insert(at, sibling);
+            secret = tree_child(&secret.0, keep.0, keep.1);
+            (lo, hi) = keep;
+        }
+        Some(secret)
+    }
 }

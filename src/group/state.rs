@@ -17,16 +17,17 @@ use super::message::GroupHeader;
 use super::policy::{RosterPolicy, check_permission};
 use super::roster::{Change, Changes, GroupId, Roster};
 use super::schedule::{
-    EpochSecret, EpochTag, Transcript, sender_chain, wrap_context, wrap_list_hash,
+    EpochSecret, EpochTag, NodeSecret, SecretTree, Transcript, TreeNode, is_tree_node,
+    sender_chain, wrap_context, wrap_list_hash,
 };
 use super::{GroupError, GroupOpenError, GroupSealError};
 use crate::aead::{self, TAG_LEN};
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::device::DeviceKeys;
 use crate::ids::DeviceAddress;
-use crate::kdf::HedgeKey;
 use crate::keys::{IdentityPublicKey, SIGNATURE_LEN, Signature};
 use crate::labels;
+use crate::pairwise::kdf::{ChainKey, MessageSecret};
 use crate::pairwise::{ContentType, ReplayWindow, SALT_LEN, Session, WindowError};
 use crate::registration::VerifiedBundle;
 use crate::state::{
@@ -37,9 +38,9 @@ use crate::time::Timestamp;
 
 /// Version of the JSON group state (feature `json-state`; SPEC.md §12.3).
 /// Version 1, release 0.1's, is refused (SPEC.md §8.11).
-pub const GROUP_STATE_VERSION: u32 = 2;
+pub const GROUP_STATE_VERSION: u32 = 3;
 /// Layout version of the group state in a sealed blob (SPEC.md §8.11).
-pub const GROUP_BLOB_VERSION: u16 = 2;
+pub const GROUP_BLOB_VERSION: u16 = 3;
 
 /// How long superseded epochs stay openable (for late messages). An old epoch
 /// is deleted once it is more than `previous_epochs` epochs behind, or once
@@ -63,6 +64,50 @@ impl Default for GracePolicy {
             max_age_seconds: Some(86_400),
         }
     }
+}
+
+/// When the current epoch should be replaced by a fresh one (SPEC.md §8.12):
+/// a rotation bounds what a stolen state or a leaked epoch secret opens, and
+/// a new epoch's secret reaches the members over ratcheted pairwise sessions,
+/// which heal after a compromise. [`Group::rotation_due`] applies it; the
+/// application then proposes the new epoch with the members' current bundles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotationPolicy {
+    /// After this many messages sealed or opened in the epoch by this device
+    /// (`None`: no limit).
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub max_messages: Option<u64>,
+    /// Once the epoch is this old, in seconds since this device installed it
+    /// (`None`: no limit).
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub max_age_seconds: Option<u64>,
+    /// When a member's sealing key (or identity) differs from its roster
+    /// entry: a member rotated its keys, or this device did.
+    pub on_key_change: bool,
+}
+
+impl Default for RotationPolicy {
+    /// 10 000 messages, 7 days, and on every key change.
+    fn default() -> Self {
+        Self {
+            max_messages: Some(10_000),
+            max_age_seconds: Some(7 * 86_400),
+            on_key_change: true,
+        }
+    }
+}
+
+/// Why [`Group::rotation_due`] asks for a new epoch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RotationReason {
+    /// This member's keys differ from its roster entry.
+    KeyChanged(DeviceAddress),
+    /// The epoch carried this many messages (sealed or opened here).
+    Messages(u64),
+    /// The epoch is this many seconds old.
+    Age(u64),
 }
 
 /// What a new epoch changes, for the application to show.
@@ -186,12 +231,38 @@ impl fmt::Debug for GroupOpened {
     }
 }
 
+/// Most message secrets one group message may skip in its sender's chain
+/// (SPEC.md §8.9).
+pub const MAX_GROUP_SKIP: u64 = 1_000;
+/// Most skipped message secrets an epoch stores, over all senders (SPEC.md §8.9).
+pub const MAX_GROUP_SKIPPED: usize = 2_000;
+
+/// A sender's receiving chain in one epoch: the chain key for its next
+/// counter and the replay window (whose highest counter is the last opened).
 #[derive(Clone)]
 #[cfg_attr(feature = "json-state", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "json-state", serde(deny_unknown_fields))]
-struct SenderWindow {
+struct ReceivingChain {
     sender: DeviceAddress,
+    key: ChainKey,
     window: ReplayWindow,
+}
+
+impl ReceivingChain {
+    /// The counter the chain key is for.
+    fn next(&self) -> u64 {
+        self.window.highest().map_or(0, |h| h.saturating_add(1))
+    }
+}
+
+/// A message secret stored for a message that has not arrived yet.
+#[derive(Clone)]
+#[cfg_attr(feature = "json-state", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "json-state", serde(deny_unknown_fields))]
+struct SkippedSecret {
+    sender: DeviceAddress,
+    counter: u64,
+    secret: MessageSecret,
 }
 
 #[derive(Clone)]
@@ -204,15 +275,41 @@ pub(crate) struct Epoch {
     pub(crate) roster: Roster,
     pub(crate) policy: RosterPolicy,
     pub(crate) distributor: DeviceAddress,
-    pub(crate) secret: EpochSecret,
+    /// What is left of the epoch secret (SPEC.md §8.8).
+    tree: SecretTree,
+    /// This device's sending chain, once its leaf was taken.
+    #[cfg_attr(
+        feature = "json-state",
+        serde(deserialize_with = "Option::deserialize")
+    )]
+    own: Option<ChainKey>,
     pub(crate) next_counter: u64,
     /// Sorted by sender; created when a sender's first message opens.
-    windows: Vec<SenderWindow>,
+    chains: Vec<ReceivingChain>,
+    /// Sorted by (sender, counter).
+    skipped: Vec<SkippedSecret>,
     #[cfg_attr(
         feature = "json-state",
         serde(deserialize_with = "Option::deserialize")
     )]
     pub(crate) superseded_at: Option<Timestamp>,
+    /// When this device installed the epoch (rotation policy).
+    installed_at: Timestamp,
+    /// Messages this device sealed or opened in the epoch (rotation policy).
+    messages: u64,
+}
+
+/// What opening a group message in an epoch would change (applied only once
+/// it authenticated).
+struct GroupOpenPlan {
+    secret: MessageSecret,
+    /// The stored secret it uses (opened late).
+    from_skipped: Option<usize>,
+    /// The sender's leaf taken from the tree (its first message).
+    tree: Option<SecretTree>,
+    /// The sender's chain key after this message, when it advances.
+    advance: Option<ChainKey>,
+    store: Vec<SkippedSecret>,
 }
 
 impl Epoch {
@@ -224,47 +321,194 @@ impl Epoch {
         distributor: DeviceAddress,
         secret: EpochSecret,
     ) -> Self {
+        let n = u32::try_from(roster.len()).unwrap_or(u32::MAX);
         Self {
             epoch,
             tag: transcript.epoch_tag(),
             transcript,
+            tree: SecretTree::new(n, &secret),
             roster,
             policy,
             distributor,
-            secret,
+            own: None,
             next_counter: 0,
-            windows: Vec::new(),
+            chains: Vec::new(),
+            skipped: Vec::new(),
             superseded_at: None,
+            installed_at: Timestamp::from_unix_seconds(0),
+            messages: 0,
         }
     }
 
-    fn window(&self, sender: &DeviceAddress) -> Option<&ReplayWindow> {
-        self.windows
-            .binary_search_by(|w| w.sender.cmp(sender))
-            .ok()
-            .and_then(|i| self.windows.get(i))
-            .map(|w| &w.window)
+    fn size(&self) -> u32 {
+        u32::try_from(self.roster.len()).unwrap_or(u32::MAX)
     }
 
-    fn accept(&mut self, sender: &DeviceAddress, counter: u64) {
-        match self.windows.binary_search_by(|w| w.sender.cmp(sender)) {
+    fn position(&self, member: &DeviceAddress) -> Option<u32> {
+        self.roster
+            .position(member)
+            .and_then(|i| u32::try_from(i).ok())
+    }
+
+    /// Sets this device's sending chain (test vectors: a sender that sealed
+    /// `next` messages), taking its leaf from the tree. False if `local` is
+    /// not in the roster.
+    #[cfg(feature = "vectors")]
+    pub(crate) fn set_own_chain(
+        &mut self,
+        local: &DeviceAddress,
+        key: ChainKey,
+        next: u64,
+    ) -> bool {
+        match self.position(local).and_then(|i| self.tree.take_leaf(i)) {
+            Some(_) => {
+                self.own = Some(key);
+                self.next_counter = next;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The epoch secret, while no chain has been derived from it.
+    pub(crate) fn secret(&self) -> Option<&NodeSecret> {
+        self.tree.root(self.size())
+    }
+
+    fn chain_index(&self, sender: &DeviceAddress) -> Result<usize, usize> {
+        self.chains.binary_search_by(|c| c.sender.cmp(sender))
+    }
+
+    /// This device's chain key for its next message, deriving it from the
+    /// tree the first time (changes nothing; the caller commits).
+    fn own_chain(
+        &self,
+        local: &DeviceAddress,
+        identity: &[u8; 32],
+    ) -> Option<(ChainKey, Option<SecretTree>)> {
+        if let Some(key) = &self.own {
+            return Some((key.clone(), None));
+        }
+        let mut tree = self.tree.clone();
+        let leaf = tree.take_leaf(self.position(local)?)?;
+        Some((
+            sender_chain(&leaf, &self.transcript, local, identity),
+            Some(tree),
+        ))
+    }
+
+    /// The message secret for `sender`'s `counter`, and what opening would
+    /// change (SPEC.md §8.9 check 10). Changes nothing.
+    fn plan_open(
+        &self,
+        sender: &DeviceAddress,
+        identity: &[u8; 32],
+        counter: u64,
+    ) -> Result<GroupOpenPlan, GroupOpenError> {
+        let (key, next, tree) = match self.chain_index(sender) {
             Ok(i) => {
-                if let Some(w) = self.windows.get_mut(i) {
-                    w.window.accept(counter);
+                let chain = self.chains.get(i).ok_or(GroupOpenError::UnknownSender)?;
+                if counter < chain.next() {
+                    let found = self
+                        .skipped
+                        .binary_search_by(|s| (&s.sender, s.counter).cmp(&(sender, counter)));
+                    return match found {
+                        Ok(k) => Ok(GroupOpenPlan {
+                            secret: self
+                                .skipped
+                                .get(k)
+                                .map(|s| s.secret.clone())
+                                .ok_or(GroupOpenError::TooOld { counter })?,
+                            from_skipped: Some(k),
+                            tree: None,
+                            advance: None,
+                            store: Vec::new(),
+                        }),
+                        Err(_) => Err(match chain.window.check(counter) {
+                            Err(WindowError::Replay) => GroupOpenError::Replay { counter },
+                            _ => GroupOpenError::TooOld { counter },
+                        }),
+                    };
+                }
+                (chain.key.clone(), chain.next(), None)
+            }
+            Err(_) => {
+                let mut tree = self.tree.clone();
+                let leaf = self
+                    .position(sender)
+                    .and_then(|i| tree.take_leaf(i))
+                    .ok_or(GroupOpenError::UnknownSender)?;
+                let key = sender_chain(&leaf, &self.transcript, sender, identity);
+                (key, 0, Some(tree))
+            }
+        };
+        let skip = counter - next;
+        let total = usize::try_from(skip)
+            .unwrap_or(usize::MAX)
+            .saturating_add(self.skipped.len());
+        if skip > MAX_GROUP_SKIP || total > MAX_GROUP_SKIPPED {
+            return Err(GroupOpenError::TooManySkipped);
+        }
+        let mut store = Vec::new();
+        let mut key = key;
+        for c in next..counter {
+            let (secret, after) = key.step();
+            store.push(SkippedSecret {
+                sender: sender.clone(),
+                counter: c,
+                secret,
+            });
+            key = after;
+        }
+        let (secret, after) = key.step();
+        Ok(GroupOpenPlan {
+            secret,
+            from_skipped: None,
+            tree,
+            advance: Some(after),
+            store,
+        })
+    }
+
+    /// Applies an authenticated open.
+    fn commit_open(&mut self, sender: &DeviceAddress, counter: u64, plan: GroupOpenPlan) {
+        if let Some(k) = plan.from_skipped {
+            self.skipped.remove(k);
+        }
+        if let Some(tree) = plan.tree {
+            self.tree = tree;
+        }
+        match self.chain_index(sender) {
+            Ok(i) => {
+                if let Some(chain) = self.chains.get_mut(i) {
+                    if let Some(key) = plan.advance {
+                        chain.key = key;
+                    }
+                    chain.window.accept(counter);
                 }
             }
             Err(i) => {
-                let mut window = ReplayWindow::default();
-                window.accept(counter);
-                self.windows.insert(
-                    i,
-                    SenderWindow {
-                        sender: sender.clone(),
-                        window,
-                    },
-                );
+                if let Some(key) = plan.advance {
+                    let mut window = ReplayWindow::default();
+                    window.accept(counter);
+                    self.chains.insert(
+                        i,
+                        ReceivingChain {
+                            sender: sender.clone(),
+                            key,
+                            window,
+                        },
+                    );
+                }
             }
         }
+        for s in plan.store {
+            let at = self
+                .skipped
+                .partition_point(|x| (&x.sender, x.counter) < (&s.sender, s.counter));
+            self.skipped.insert(at, s);
+        }
+        self.messages = self.messages.saturating_add(1);
     }
 }
 
@@ -321,6 +565,7 @@ pub struct Group {
     group_id: GroupId,
     local: DeviceAddress,
     grace: GracePolicy,
+    rotation: RotationPolicy,
     /// Ascending by epoch; the last is current.
     epochs: Vec<Epoch>,
     pending: Option<Box<Pending>>,
@@ -341,6 +586,7 @@ struct GroupJson {
     group_id: GroupId,
     local: DeviceAddress,
     grace: GracePolicy,
+    rotation: RotationPolicy,
     epochs: Vec<Epoch>,
     #[serde(deserialize_with = "Option::deserialize")]
     pending: Option<Box<Pending>>,
@@ -355,6 +601,7 @@ impl TryFrom<GroupJson> for Group {
             group_id: json.group_id,
             local: json.local,
             grace: json.grace,
+            rotation: json.rotation,
             epochs: json.epochs,
             pending: json.pending,
             generation: 0,
@@ -412,6 +659,7 @@ impl Group {
             group_id,
             local,
             grace,
+            rotation: RotationPolicy::default(),
             epochs: Vec::new(),
             pending: None,
             generation: 0,
@@ -432,6 +680,68 @@ impl Group {
     /// The grace policy.
     pub fn grace(&self) -> GracePolicy {
         self.grace
+    }
+
+    /// This state with another rotation policy (the default is
+    /// [`RotationPolicy::default`]); it is saved with the state.
+    #[must_use]
+    pub fn with_rotation(mut self, rotation: RotationPolicy) -> Self {
+        self.rotation = rotation;
+        self
+    }
+
+    /// The rotation policy.
+    pub fn rotation(&self) -> RotationPolicy {
+        self.rotation
+    }
+
+    /// Whether the current epoch should be rotated under the rotation policy
+    /// at `now` (SPEC.md §8.12), and why; `None` without an epoch. Checks,
+    /// in order: this device's current sealing key against its roster entry,
+    /// then each of `bundles` (the members' newest verified bundles the
+    /// application knows) whose owner is in the roster against its entry,
+    /// then the message count, then the age. To rotate, propose the new
+    /// epoch with the members' current bundles ([`Group::propose`]).
+    pub fn rotation_due(
+        &self,
+        device: &DeviceKeys,
+        bundles: &[VerifiedBundle],
+        now: Timestamp,
+    ) -> Option<RotationReason> {
+        let epoch = self.current()?;
+        if self.rotation.on_key_change {
+            if let Some(me) = epoch.roster.get(&self.local) {
+                let mine = device.current_sealing_key_id();
+                if mine != Some(me.sealing_key_id())
+                    || *me.identity_key_bytes() != device.identity().public_key().to_bytes()
+                {
+                    return Some(RotationReason::KeyChanged(self.local.clone()));
+                }
+            }
+            let changed = bundles.iter().find(|bundle| {
+                epoch.roster.get(bundle.owner()).is_some_and(|member| {
+                    member.sealing_key_id() != bundle.sealing_key_id()
+                        || member.identity_key_bytes() != bundle.identity_key().as_bytes()
+                })
+            });
+            if let Some(bundle) = changed {
+                return Some(RotationReason::KeyChanged(bundle.owner().clone()));
+            }
+        }
+        if self
+            .rotation
+            .max_messages
+            .is_some_and(|max| epoch.messages >= max)
+        {
+            return Some(RotationReason::Messages(epoch.messages));
+        }
+        let age = now
+            .unix_seconds()
+            .saturating_sub(epoch.installed_at.unix_seconds());
+        if self.rotation.max_age_seconds.is_some_and(|max| age >= max) {
+            return Some(RotationReason::Age(age));
+        }
+        None
     }
 
     fn current(&self) -> Option<&Epoch> {
@@ -755,10 +1065,11 @@ impl Group {
         })
     }
 
-    fn install(&mut self, epoch: Epoch, now: Timestamp) {
+    fn install(&mut self, mut epoch: Epoch, now: Timestamp) {
         if let Some(old) = self.epochs.last_mut() {
             old.superseded_at = Some(now);
         }
+        epoch.installed_at = now;
         let members = epoch.roster.len();
         self.epochs.push(epoch);
         self.expire(now);
@@ -801,6 +1112,9 @@ impl Group {
         if counter == u64::MAX {
             return Err(GroupSealError::CounterExhausted);
         }
+        let (chain, tree) = epoch
+            .own_chain(&self.local, identity.as_bytes())
+            .ok_or(GroupSealError::NotAMember)?;
         let mut header = GroupHeader {
             content_type,
             group_id,
@@ -811,17 +1125,11 @@ impl Group {
             salt: [0; SALT_LEN],
             commitment: [0; 32],
         };
-        let chain = sender_chain(
-            &epoch.secret,
-            &epoch.transcript,
-            &self.local,
-            identity.as_bytes(),
-        );
-        // A hedged salt (SPEC.md §3.5): fresh randomness and the message.
+        let (secret, next) = chain.step();
+        // A hedged salt (SPEC.md §8.8, as §7.4): fresh randomness and the message.
         let bound = header.bound_fields();
-        header.salt =
-            HedgeKey::derive(chain.as_bytes()).salt(rng, &bound, associated_data, plaintext);
-        let keys = chain.message_keys(&header.salt, &bound);
+        header.salt = secret.hedged_salt(rng, &bound, associated_data, plaintext);
+        let keys = secret.message_keys(&header.salt);
         header.commitment = keys.commitment;
         let header = header.encode();
 
@@ -838,7 +1146,12 @@ impl Group {
             .identity()
             .sign_labeled(labels::sig::GROUP_MESSAGE, &out);
         out.extend_from_slice(&signature.to_bytes());
+        if let Some(tree) = tree {
+            epoch.tree = tree;
+        }
+        epoch.own = Some(next);
         epoch.next_counter = counter + 1;
+        epoch.messages = epoch.messages.saturating_add(1);
         Ok(out)
     }
 
@@ -921,16 +1234,8 @@ impl Group {
             return Err(GroupOpenError::ForkedEpoch(header.epoch));
         }
         let counter = header.counter;
-        let delivery = match held.window(&header.sender) {
-            Some(window) => window.check(counter),
-            None => ReplayWindow::default().check(counter),
-        }
-        .map_err(|e| match e {
-            WindowError::Replay => GroupOpenError::Replay { counter },
-            WindowError::TooOld => GroupOpenError::TooOld { counter },
-        })?;
-        let chain = sender_chain(&held.secret, &held.transcript, &header.sender, &identity);
-        let keys = chain.message_keys(&header.salt, &header.bound_fields());
+        let plan = held.plan_open(&header.sender, &identity, counter)?;
+        let keys = plan.secret.message_keys(&header.salt);
         if !keys.commitment_matches(&header.commitment) {
             return Err(GroupOpenError::CommitmentMismatch);
         }
@@ -939,8 +1244,10 @@ impl Group {
         aead::open_in_place_detached(&keys.aead_key, &keys.nonce, &aad, &mut plaintext, &tag)
             .map_err(|_| GroupOpenError::AuthenticationFailed)?;
         self.identities.remember(key);
+        let late = plan.from_skipped.is_some();
+        let skipped = u64::try_from(plan.store.len()).unwrap_or(u64::MAX);
         if let Some(epoch) = self.epochs.get_mut(index) {
-            epoch.accept(&header.sender, counter);
+            epoch.commit_open(&header.sender, counter, plan);
         }
         Ok(GroupOpened {
             sender: header.sender,
@@ -948,8 +1255,8 @@ impl Group {
             content_type: header.content_type,
             plaintext,
             counter,
-            skipped: delivery.skipped,
-            late: delivery.late,
+            skipped,
+            late,
         })
     }
 }
@@ -990,11 +1297,15 @@ impl Group {
     }
 }
 
-/// The shortest encoded epoch (one-byte ids, a one-member roster).
-const MIN_EPOCH_LEN: usize = 8 + 32 + 90 + 1 + 6 + 32 + 8 + 4 + 1 + 8;
-/// The shortest encoded sender window.
-/// (An address of at least 6 bytes and a window: `u8 ‖ u64 ‖ 16 × u64`, SPEC.md §12.2.)
-const MIN_WINDOW_LEN: usize = 6 + 1 + 8 + 16 * 8;
+/// The shortest encoded epoch (one-byte ids, a one-member roster, one tree node).
+const MIN_EPOCH_LEN: usize = 8 + 32 + 90 + 1 + 6 + 8 + 8 + 4 + 40 + 1 + 8 + 4 + 4 + 1 + 8;
+/// The shortest encoded receiving chain.
+/// (An address of at least 6 bytes, a chain key and a window: `u8 ‖ u64 ‖ 16 × u64`, SPEC.md §12.2.)
+const MIN_CHAIN_LEN: usize = 6 + 32 + 1 + 8 + 16 * 8;
+/// The shortest encoded skipped secret.
+const MIN_SKIPPED_LEN: usize = 6 + 8 + 32;
+/// An encoded tree node.
+const TREE_NODE_LEN: usize = 4 + 4 + 32;
 
 fn encode_epoch(e: &Epoch, w: &mut Writer) {
     w.u64(e.epoch);
@@ -1002,22 +1313,47 @@ fn encode_epoch(e: &Epoch, w: &mut Writer) {
     w.raw(e.roster.as_bytes());
     e.policy.encode(w);
     e.distributor.encode(w);
-    w.raw(e.secret.as_bytes());
+    w.u64(e.installed_at.unix_seconds());
+    w.u64(e.messages);
+    write_len(w, e.tree.nodes.len());
+    for node in &e.tree.nodes {
+        w.u32(node.lo);
+        w.u32(node.hi);
+        w.raw(node.secret.as_bytes());
+    }
+    w.u8(u8::from(e.own.is_some()));
+    if let Some(own) = &e.own {
+        w.raw(own.as_bytes());
+    }
     w.u64(e.next_counter);
-    write_len(w, e.windows.len());
-    for sw in &e.windows {
-        sw.sender.encode(w);
-        sw.window.encode(w);
+    write_len(w, e.chains.len());
+    for chain in &e.chains {
+        chain.sender.encode(w);
+        w.raw(chain.key.as_bytes());
+        chain.window.encode(w);
+    }
+    write_len(w, e.skipped.len());
+    for skipped in &e.skipped {
+        skipped.sender.encode(w);
+        w.u64(skipped.counter);
+        w.raw(skipped.secret.as_bytes());
     }
     w.u8(u8::from(e.superseded_at.is_some()));
     w.u64(e.superseded_at.map_or(0, Timestamp::unix_seconds));
 }
 
-fn decode_epoch(r: &mut Reader<'_>, names: &EpochFields) -> Result<Epoch, StateError> {
+fn decode_epoch(
+    r: &mut Reader<'_>,
+    names: &EpochFields,
+    local: &DeviceAddress,
+) -> Result<Epoch, StateError> {
     let number = field(names.epoch, r.u64())?;
     check(names.epoch, number >= 1)?;
     let transcript = Transcript::from_bytes(field(names.transcript, r.array())?);
     let roster = Roster::decode(r).map_err(|_| StateError::Invalid {
+        field: names.roster,
+    })?;
+    let n = u32::try_from(roster.len()).map_err(|_| StateError::Invalid {
         field: names.roster,
     })?;
     let policy = RosterPolicy::decode(r).map_err(|_| StateError::Invalid {
@@ -1026,36 +1362,133 @@ fn decode_epoch(r: &mut Reader<'_>, names: &EpochFields) -> Result<Epoch, StateE
     check(names.policy, policy.has_admin_member(&roster))?;
     let distributor = field(names.distributor, DeviceAddress::decode(r))?;
     check(names.distributor, roster.get(&distributor).is_some())?;
-    let secret = EpochSecret::from_bytes(field(names.secret, r.array())?);
-    let next_counter = field(names.next_counter, r.u64())?;
-    let mut last: Option<DeviceAddress> = None;
-    let windows = read_list(r, names.windows, MIN_WINDOW_LEN, |r| {
-        let sender = field(names.windows, DeviceAddress::decode(r))?;
-        check(names.windows, roster.get(&sender).is_some())?;
-        check(names.windows, last.as_ref().is_none_or(|l| *l < sender))?;
-        last = Some(sender.clone());
-        let window = ReplayWindow::decode(r, names.windows)?;
-        Ok(SenderWindow { sender, window })
+    let installed_at = Timestamp::from_unix_seconds(field(names.installed_at, r.u64())?);
+    let messages = field(names.messages, r.u64())?;
+    // The tree: valid nodes, ascending and disjoint.
+    let mut end = 0u32;
+    let nodes = read_list(r, names.tree, TREE_NODE_LEN, |r| {
+        let lo = field(names.tree, r.u32())?;
+        let hi = field(names.tree, r.u32())?;
+        check(names.tree, lo >= end && is_tree_node(n, lo, hi))?;
+        end = hi;
+        Ok(TreeNode {
+            lo,
+            hi,
+            secret: NodeSecret(field(names.tree, r.array())?),
+        })
     })?;
-    let flag = field(names.superseded_at, r.u8())?;
-    let at = field(names.superseded_at, r.u64())?;
-    let superseded_at = match flag {
-        0 => {
-            check(names.superseded_at, at == 0)?;
-            None
-        }
-        1 => Some(Timestamp::from_unix_seconds(at)),
-        _ => {
-            return Err(StateError::Invalid {
-                field: names.superseded_at,
-            });
+    let tree = SecretTree { nodes };
+    let own = match field(names.own, r.u8())? {
+        0 => None,
+        1 => Some(ChainKey::from_bytes(field(names.own, r.array())?)),
+        _ => return Err(StateError::Invalid { field: names.own }),
+    };
+    let next_counter = field(names.next_counter, r.u64())?;
+    check(names.next_counter, next_counter == 0 || own.is_some())?;
+    let mut last: Option<DeviceAddress> = None;
+    let chains = read_list(r, names.chains, MIN_CHAIN_LEN, |r| {
+        let sender = field(names.chains, DeviceAddress::decode(r))?;
+        check(
+            names.chains,
+            roster.get(&sender).is_some()
+                && sender != *local
+                && last.as_ref().is_none_or(|l| *l < sender),
+        )?;
+        last = Some(sender.clone());
+        let key = ChainKey::from_bytes(field(names.chains, r.array())?);
+        let window = ReplayWindow::decode(r, names.chains)?;
+        check(names.chains, window.highest().is_some())?;
+        Ok(ReceivingChain {
+            sender,
+            key,
+            window,
+        })
+    })?;
+    let mut previous: Option<(DeviceAddress, u64)> = None;
+    let skipped = read_list(r, names.skipped, MIN_SKIPPED_LEN, |r| {
+        let sender = field(names.skipped, DeviceAddress::decode(r))?;
+        let counter = field(names.skipped, r.u64())?;
+        let chain = chains
+            .binary_search_by(|c| c.sender.cmp(&sender))
+            .ok()
+            .and_then(|i| chains.get(i));
+        check(
+            names.skipped,
+            chain.is_some_and(|c| counter < c.next())
+                && previous
+                    .as_ref()
+                    .is_none_or(|(s, c)| (s, *c) < (&sender, counter)),
+        )?;
+        previous = Some((sender.clone(), counter));
+        Ok(SkippedSecret {
+            sender,
+            counter,
+            secret: MessageSecret::from_bytes(field(names.skipped, r.array())?),
+        })
+    })?;
+    check(names.skipped, skipped.len() <= MAX_GROUP_SKIPPED)?;
+    // Every roster position is under exactly one of: a tree node, this
+    // device's chain, a receiving chain.
+    let mut covered = alloc::vec![false; roster.len()];
+    let mut cover = |i: Option<usize>| -> Result<(), StateError> {
+        let slot = i.and_then(|i| covered.get_mut(i));
+        match slot {
+            Some(seen) if !*seen => {
+                *seen = true;
+                Ok(())
+            }
+            _ => Err(StateError::Invalid { field: names.tree }),
         }
     };
-    let mut epoch = Epoch::new(number, transcript, roster, policy, distributor, secret);
-    epoch.next_counter = next_counter;
-    epoch.windows = windows;
-    epoch.superseded_at = superseded_at;
-    Ok(epoch)
+    for node in &tree.nodes {
+        for i in node.lo..node.hi {
+            cover(usize::try_from(i).ok())?;
+        }
+    }
+    if own.is_some() {
+        cover(roster.position(local))?;
+    }
+    for chain in &chains {
+        cover(roster.position(&chain.sender))?;
+    }
+    check(names.tree, covered.iter().all(|c| *c))?;
+    let superseded_at = read_optional(r, names.superseded_at)?.map(Timestamp::from_unix_seconds);
+    Ok(Epoch {
+        epoch: number,
+        tag: transcript.epoch_tag(),
+        transcript,
+        roster,
+        policy,
+        distributor,
+        tree,
+        own,
+        next_counter,
+        chains,
+        skipped,
+        superseded_at,
+        installed_at,
+        messages,
+    })
+}
+
+/// `u8(0 | 1) ‖ u64(value, 0 if none)`.
+fn write_optional(w: &mut Writer, value: Option<u64>) {
+    w.u8(u8::from(value.is_some()));
+    w.u64(value.unwrap_or(0));
+}
+
+/// Reads [`write_optional`]'s form: a flag of 0 or 1, and 0 beside a 0 flag.
+fn read_optional(r: &mut Reader<'_>, name: &'static str) -> Result<Option<u64>, StateError> {
+    let flag = field(name, r.u8())?;
+    let value = field(name, r.u64())?;
+    match flag {
+        0 => {
+            check(name, value == 0)?;
+            Ok(None)
+        }
+        1 => Ok(Some(value)),
+        _ => Err(StateError::Invalid { field: name }),
+    }
 }
 
 /// Field names of an epoch, as error paths.
@@ -1065,35 +1498,38 @@ struct EpochFields {
     roster: &'static str,
     policy: &'static str,
     distributor: &'static str,
-    secret: &'static str,
+    installed_at: &'static str,
+    messages: &'static str,
+    tree: &'static str,
+    own: &'static str,
     next_counter: &'static str,
-    windows: &'static str,
+    chains: &'static str,
+    skipped: &'static str,
     superseded_at: &'static str,
 }
 
-const EPOCH_FIELDS: EpochFields = EpochFields {
-    epoch: "epochs.epoch",
-    transcript: "epochs.transcript",
-    roster: "epochs.roster",
-    policy: "epochs.policy",
-    distributor: "epochs.distributor",
-    secret: "epochs.secret",
-    next_counter: "epochs.next_counter",
-    windows: "epochs.windows",
-    superseded_at: "epochs.superseded_at",
-};
+macro_rules! epoch_fields {
+    ($prefix:literal) => {
+        EpochFields {
+            epoch: concat!($prefix, ".epoch"),
+            transcript: concat!($prefix, ".transcript"),
+            roster: concat!($prefix, ".roster"),
+            policy: concat!($prefix, ".policy"),
+            distributor: concat!($prefix, ".distributor"),
+            installed_at: concat!($prefix, ".installed_at"),
+            messages: concat!($prefix, ".messages"),
+            tree: concat!($prefix, ".tree"),
+            own: concat!($prefix, ".own"),
+            next_counter: concat!($prefix, ".next_counter"),
+            chains: concat!($prefix, ".chains"),
+            skipped: concat!($prefix, ".skipped"),
+            superseded_at: concat!($prefix, ".superseded_at"),
+        }
+    };
+}
 
-const PENDING_FIELDS: EpochFields = EpochFields {
-    epoch: "pending.epoch",
-    transcript: "pending.transcript",
-    roster: "pending.roster",
-    policy: "pending.policy",
-    distributor: "pending.distributor",
-    secret: "pending.secret",
-    next_counter: "pending.next_counter",
-    windows: "pending.windows",
-    superseded_at: "pending.superseded_at",
-};
+const EPOCH_FIELDS: EpochFields = epoch_fields!("epochs");
+const PENDING_FIELDS: EpochFields = epoch_fields!("pending");
 
 impl StateCodec for Group {
     const KIND: StateKind = StateKind::Group;
@@ -1106,8 +1542,10 @@ impl StateCodec for Group {
         self.group_id.encode(w);
         self.local.encode(w);
         w.u32(self.grace.previous_epochs);
-        w.u8(u8::from(self.grace.max_age_seconds.is_some()));
-        w.u64(self.grace.max_age_seconds.unwrap_or(0));
+        write_optional(w, self.grace.max_age_seconds);
+        write_optional(w, self.rotation.max_messages);
+        write_optional(w, self.rotation.max_age_seconds);
+        w.u8(u8::from(self.rotation.on_key_change));
         write_len(w, self.epochs.len());
         for e in &self.epochs {
             encode_epoch(e, w);
@@ -1125,26 +1563,25 @@ impl StateCodec for Group {
         let group_id = field("group_id", GroupId::decode(r))?;
         let local = field("local", DeviceAddress::decode(r))?;
         let previous_epochs = field("grace.previous_epochs", r.u32())?;
-        let flag = field("grace.max_age_seconds", r.u8())?;
-        let age = field("grace.max_age_seconds", r.u64())?;
-        let max_age_seconds = match flag {
-            0 => {
-                check("grace.max_age_seconds", age == 0)?;
-                None
-            }
-            1 => Some(age),
-            _ => {
-                return Err(StateError::Invalid {
-                    field: "grace.max_age_seconds",
-                });
-            }
-        };
         let grace = GracePolicy {
             previous_epochs,
-            max_age_seconds,
+            max_age_seconds: read_optional(r, "grace.max_age_seconds")?,
+        };
+        let rotation = RotationPolicy {
+            max_messages: read_optional(r, "rotation.max_messages")?,
+            max_age_seconds: read_optional(r, "rotation.max_age_seconds")?,
+            on_key_change: match field("rotation.on_key_change", r.u8())? {
+                0 => false,
+                1 => true,
+                _ => {
+                    return Err(StateError::Invalid {
+                        field: "rotation.on_key_change",
+                    });
+                }
+            },
         };
         let epochs = read_list(r, "epochs", MIN_EPOCH_LEN, |r| {
-            decode_epoch(r, &EPOCH_FIELDS)
+            decode_epoch(r, &EPOCH_FIELDS, &local)
         })?;
         let ascending = epochs.windows(2).all(|pair| match pair {
             [a, b] => a.epoch < b.epoch && a.superseded_at.is_some(),
@@ -1160,16 +1597,22 @@ impl StateCodec for Group {
         let pending = match field("pending", r.u8())? {
             0 => None,
             1 => {
-                let e = decode_epoch(r, &PENDING_FIELDS)?;
+                let e = decode_epoch(r, &PENDING_FIELDS, &local)?;
                 let next = match epochs.last() {
                     None => Some(1),
                     Some(c) => c.epoch.checked_add(1),
                 };
                 check("pending.epoch", next == Some(e.epoch))?;
                 check("pending.distributor", e.distributor == local)?;
+                check("pending.tree", e.secret().is_some())?;
                 check(
-                    "pending.windows",
-                    e.windows.is_empty() && e.next_counter == 0,
+                    "pending.chains",
+                    e.chains.is_empty() && e.skipped.is_empty() && e.own.is_none(),
+                )?;
+                check("pending.next_counter", e.next_counter == 0)?;
+                check(
+                    "pending.messages",
+                    e.messages == 0 && e.installed_at.unix_seconds() == 0,
                 )?;
                 check("pending.superseded_at", e.superseded_at.is_none())?;
                 Some(Box::new(Pending { epoch: e }))
@@ -1181,6 +1624,7 @@ impl StateCodec for Group {
             group_id,
             local,
             grace,
+            rotation,
             epochs,
             pending,
             generation: 0,
@@ -1213,8 +1657,11 @@ impl Group {
     /// The current epoch's secret (feature `hazmat`): for test vectors and
     /// for tests that play a hostile member. An application never needs it.
     #[cfg(feature = "hazmat")]
-    pub fn hazmat_current_secret(&self) -> Option<&EpochSecret> {
-        self.current().map(|e| &e.secret)
+    /// `None` once a chain was derived from it (SPEC.md §8.8: the tree is split).
+    pub fn hazmat_current_secret(&self) -> Option<EpochSecret> {
+        self.current()
+            .and_then(Epoch::secret)
+            .map(|s| EpochSecret::from_bytes(*s.as_bytes()))
     }
 }
 

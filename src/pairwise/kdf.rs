@@ -41,7 +41,8 @@ macro_rules! secret_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
-        pub struct $name([u8; 32]);
+        #[cfg_attr(feature = "json-state", derive(serde::Serialize, serde::Deserialize))]
+        pub struct $name(#[cfg_attr(feature = "json-state", serde(with = "crate::serde_hex"))] [u8; 32]);
 
         impl $name {
             /// Wraps raw bytes (test vectors and saved states; sessions derive their own).

@@ -21,7 +21,7 @@ use crate::device::DeviceKeys;
 use crate::group::{
     CoreFields, Distribution, EpochSecret, GracePolicy, Group, GroupHeader, GroupId, Processed,
     Roster, RosterDelta, RosterPolicy, RosterSection, ServerRecord, Transcript,
-    VerifiedDistribution, sender_chain, wrap_context, wrap_list_hash,
+    VerifiedDistribution, sender_chain, tree_leaf, wrap_context, wrap_list_hash,
 };
 use crate::ids::{DeviceAddress, UserId};
 use crate::keys::{IdentitySecretKey, SealingSecretKey};
@@ -119,21 +119,32 @@ pub(super) fn sender_chain_file() -> Result<VectorFile, String> {
     let mut b = Builder::new(
         "group-sender-chain",
         "8.8",
-        "A member's sender chain: inputs epochSecret, transcript, senderUserId, senderDeviceId, \
-         senderIdentityKey; output chainKey.",
+        "A member's sender chain: the leaf of its roster position in the epoch's secret tree, its \
+         first chain key, and the message secret and chain key after a number of steps. Inputs \
+         epochSecret, rosterSize, position, transcript, senderUserId, senderDeviceId, \
+         senderIdentityKey, steps; outputs leafSecret, chainKey (CK_0), messageSecret (MK_steps) and \
+         nextChainKey (CK_steps+1).",
         &[],
     );
     let mut r = rng("group-sender-chain");
-    for (i, (user, device)) in [(&b"alice"[..], 1u32), (b"bob", 1), (b"bob", 2)]
-        .into_iter()
-        .enumerate()
+    for (i, (user, device, size, position, steps)) in [
+        (&b"alice"[..], 1u32, 1u32, 0u32, 0u32),
+        (b"bob", 1, 2, 1, 1),
+        (b"bob", 2, 3, 2, 2),
+        (b"carol", 7, 5, 3, 0),
+        (b"dave", 1, 13, 12, 5),
+        (b"erin", 3, 5000, 2718, 3),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let identity = IdentitySecretKey::from_seed(&random(&mut r)).public_key();
         b.valid(
-            &alloc::format!("sender {i}"),
+            &alloc::format!("sender {i}: position {position} of {size}, {steps} steps"),
             &[],
             json!({
                 "epochSecret": h(random::<32>(&mut r)), "transcript": h(random::<32>(&mut r)),
+                "rosterSize": size, "position": position, "steps": steps,
                 "senderUserId": h(user), "senderDeviceId": device,
                 "senderIdentityKey": h(identity.as_bytes()),
             }),
@@ -1314,6 +1325,52 @@ pub(super) fn distribution_process() -> Result<VectorFile, String> {
     b.finish()
 }
 
+/// The chain key `sender` seals its message `counter` with (SPEC.md §8.8),
+/// walked from its leaf; past 100 000 steps an arbitrary key stands in (the
+/// vectors that far out only test the counter's limit).
+fn sender_chain_at(
+    sender: &Fixture,
+    roster: &[&Fixture],
+    secret: [u8; 32],
+    transcript: [u8; 32],
+    counter: u64,
+) -> [u8; 32] {
+    if counter > 100_000 {
+        return [0x5c; 32];
+    }
+    let mut addresses: Vec<DeviceAddress> =
+        roster.iter().filter_map(|m| m.address().ok()).collect();
+    addresses.sort();
+    let Ok(me) = sender.address() else {
+        return [0; 32];
+    };
+    let leaf = addresses
+        .iter()
+        .position(|a| *a == me)
+        .and_then(|i| u32::try_from(i).ok())
+        .and_then(|i| {
+            tree_leaf(
+                &EpochSecret::from_bytes(secret),
+                u32::try_from(addresses.len()).ok()?,
+                i,
+            )
+        });
+    let Some(leaf) = leaf else {
+        return [0; 32];
+    };
+    let identity = IdentitySecretKey::from_seed(&sender.identity_seed).public_key();
+    let mut chain = sender_chain(
+        &leaf,
+        &Transcript::from_bytes(transcript),
+        &me,
+        identity.as_bytes(),
+    );
+    for _ in 0..counter {
+        chain = chain.step().1;
+    }
+    *chain.as_bytes()
+}
+
 /// A `group-seal` input for `sender` in an epoch of `roster`.
 #[allow(clippy::too_many_arguments)] // one argument per input field of the step
 fn seal_input(
@@ -1328,10 +1385,14 @@ fn seal_input(
     pt: &[u8],
     ad: &[u8],
 ) -> Value {
+    let mut e = json!({ "epoch": epoch, "epochSecret": h(secret), "transcript": h(transcript),
+                        "members": members_json(roster), "counter": counter });
+    if counter > 0 {
+        e["senderChainKey"] = h(sender_chain_at(sender, roster, secret, transcript, counter));
+    }
     json!({
         "groupId": h(b"book club"),
-        "epochs": [{ "epoch": epoch, "epochSecret": h(secret), "transcript": h(transcript),
-                     "members": members_json(roster), "counter": counter }],
+        "epochs": [e],
         "senderIdentitySeed": h(sender.identity_seed),
         "senderUserId": h(sender.user),
         "senderDeviceId": sender.device,
@@ -1381,7 +1442,9 @@ pub(super) fn seal() -> Result<VectorFile, String> {
         "group-seal",
         "8.8",
         "Seal a group message with fixed randomness: inputs groupId, epochs (one: epoch, epochSecret, \
-         transcript, members, counter = the sender's next counter), senderIdentitySeed, senderUserId, \
+         transcript, members, counter = the sender's next counter, senderChainKey = its chain key for \
+         that counter when it is not 0 — at 0 the chain comes from the secret tree), \
+         senderIdentitySeed, senderUserId, \
          senderDeviceId, random (the 32 fresh bytes of the hedged salt), contentType, plaintext, \
          associatedData; output message, or CounterExhausted / NotAMember.",
         &[
@@ -1512,7 +1575,11 @@ pub(super) fn open() -> Result<VectorFile, String> {
             ("Replay", "The counter was already accepted"),
             (
                 "TooOld",
-                "The counter is 1024 or more below the sender's highest",
+                "The counter was opened and is 1024 or more below the sender's highest",
+            ),
+            (
+                "TooManySkipped",
+                "The message would skip more than 1000 of its sender's chain, or store more than 2000 in the epoch",
             ),
             (
                 "CommitmentMismatch",
@@ -1804,22 +1871,87 @@ pub(super) fn open() -> Result<VectorFile, String> {
         "Replay",
         open_input(&bob, epochs_now.clone(), None, t, &m[..1], &m[0], b""),
     )?;
-    let far = seal_one(
-        &mut r,
-        &roster,
-        &alice,
-        2,
-        e2,
-        t2,
-        1024,
-        b"far ahead",
-        b"",
-        b"book club",
+    let alice_at = |r: &mut ChaCha20Rng, counter: u64| {
+        seal_one(
+            r,
+            &roster,
+            &alice,
+            2,
+            e2,
+            t2,
+            counter,
+            alloc::format!("m{counter}").as_bytes(),
+            b"",
+            b"book club",
+        )
+    };
+    let (at1000, at2000, at1001) = (
+        alice_at(&mut r, 1000)?,
+        alice_at(&mut r, 2000)?,
+        alice_at(&mut r, 1001)?,
+    );
+    b.invalid(
+        "counter 0 again after 1000 and 2000 (1024 or more below the highest)",
+        "TooOld",
+        open_input(
+            &bob,
+            epochs_now.clone(),
+            None,
+            t,
+            &[m[0].clone(), at1000.clone(), at2000.clone()],
+            &m[0],
+            b"",
+        ),
+    )?;
+    b.valid(
+        "counter 1 after 1000 and 2000: opened late from a stored secret",
+        &[],
+        open_input(
+            &bob,
+            epochs_now.clone(),
+            None,
+            t,
+            &[m[0].clone(), at1000.clone(), at2000.clone()],
+            &m[1],
+            b"",
+        ),
+    )?;
+    b.valid(
+        "counter 1000 first: 1000 skipped, the most one message may skip",
+        &[],
+        open_input(&bob, epochs_now.clone(), None, t, &[], &at1000, b""),
     )?;
     b.invalid(
-        "counter 0 after 1024",
-        "TooOld",
-        open_input(&bob, epochs_now.clone(), None, t, &[far], &m[0], b""),
+        "counter 1001 first: 1001 skipped",
+        "TooManySkipped",
+        open_input(&bob, epochs_now.clone(), None, t, &[], &at1001, b""),
+    )?;
+    let at2001 = alice_at(&mut r, 2001)?;
+    b.valid(
+        "2000 stored, the most an epoch may hold",
+        &[],
+        open_input(
+            &bob,
+            epochs_now.clone(),
+            None,
+            t,
+            core::slice::from_ref(&at1000),
+            &at2001,
+            b"",
+        ),
+    )?;
+    b.invalid(
+        "2001 stored",
+        "TooManySkipped",
+        open_input(
+            &bob,
+            epochs_now.clone(),
+            None,
+            t,
+            &[at1000.clone(), at2001.clone()],
+            &alice_at(&mut r, 2003)?,
+            b"",
+        ),
     )?;
     let bad_commitment = forge(&roster, e2, t2, &alice, &alice, false)?;
     b.invalid(
@@ -1845,7 +1977,15 @@ fn forge(
     signer: &Fixture,
     correct_commitment: bool,
 ) -> Result<Vec<u8>, String> {
-    let _ = members;
+    let mut addresses = members
+        .iter()
+        .map(|m| m.address())
+        .collect::<Result<Vec<_>, _>>()?;
+    addresses.sort();
+    let position = addresses
+        .iter()
+        .position(|a| claimed.address().is_ok_and(|c| c == *a))
+        .ok_or("claimed sender is not a member")?;
     let transcript = Transcript::from_bytes(transcript);
     let claimed_identity = IdentitySecretKey::from_seed(&claimed.identity_seed).public_key();
     let id = GroupId::new(b"book club").map_err(e)?;
@@ -1859,13 +1999,22 @@ fn forge(
         salt: [0x33; 16],
         commitment: [0; 32],
     };
-    let chain = sender_chain(
+    let leaf = tree_leaf(
         &EpochSecret::from_bytes(secret),
+        u32::try_from(addresses.len()).map_err(e)?,
+        u32::try_from(position).map_err(e)?,
+    )
+    .ok_or("no leaf")?;
+    let mut chain = sender_chain(
+        &leaf,
         &transcript,
         &header.sender,
         claimed_identity.as_bytes(),
     );
-    let keys = chain.message_keys(&header.salt, &header.bound_fields());
+    for _ in 0..header.counter {
+        chain = chain.step().1;
+    }
+    let keys = chain.step().0.message_keys(&header.salt);
     header.commitment = keys.commitment;
     if !correct_commitment {
         header.commitment[0] ^= 1;

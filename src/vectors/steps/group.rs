@@ -13,10 +13,11 @@ use crate::device::DeviceKeys;
 use crate::group::state_for_vectors::{Epoch, with_epochs};
 use crate::group::{
     Distribution, EpochSecret, GracePolicy, Group, GroupError, GroupId, Member, Processed, Roster,
-    RosterHash, RosterPolicy, ServerRecord, Transcript, sender_chain, wrap_context,
+    RosterHash, RosterPolicy, ServerRecord, Transcript, sender_chain, tree_leaf, wrap_context,
 };
 use crate::ids::DeviceAddress;
 use crate::keys::{IdentityPublicKey, IdentitySecretKey, SealingKeyId, SealingPublicKey};
+use crate::pairwise::kdf::ChainKey;
 use crate::pairwise::{ContentType, Session};
 use crate::time::Timestamp;
 use crate::vectors::{CaseError, FixedRng, Inputs, StepOutput, hex_string};
@@ -81,17 +82,39 @@ pub(super) fn roster_hash(input: &Map<String, Value>) -> StepOutput {
     ])
 }
 
-/// §8.8: a sender's chain key.
+/// §8.8: a sender's leaf in the secret tree, its chain, and a step of it.
 pub(super) fn sender_chain_key(input: &Map<String, Value>) -> StepOutput {
     let input = Inputs(input);
     let sender = address(&input, "sender")?;
-    let chain = sender_chain(
+    let size = u32::try_from(input.u64("rosterSize")?).map_err(|_| bad("rosterSize"))?;
+    let position = u32::try_from(input.u64("position")?).map_err(|_| bad("position"))?;
+    let steps = input.u64("steps")?;
+    if steps > 100_000 {
+        return Err(bad("steps: at most 100000"));
+    }
+    let leaf = tree_leaf(
         &EpochSecret::from_bytes(input.array("epochSecret")?),
+        size,
+        position,
+    )
+    .ok_or_else(|| bad("position must be below rosterSize"))?;
+    let first = sender_chain(
+        &leaf,
         &Transcript::from_bytes(input.array("transcript")?),
         &sender,
         &input.array("senderIdentityKey")?,
     );
-    outputs([("chainKey", hex_string(chain.as_bytes()))])
+    let mut chain = first.clone();
+    for _ in 0..steps {
+        chain = chain.step().1;
+    }
+    let (secret, next) = chain.step();
+    outputs([
+        ("leafSecret", hex_string(leaf.as_bytes())),
+        ("chainKey", hex_string(first.as_bytes())),
+        ("messageSecret", hex_string(secret.as_bytes())),
+        ("nextChainKey", hex_string(next.as_bytes())),
+    ])
 }
 
 /// §8.4: the distributor wraps an epoch secret for a member: the first
@@ -283,7 +306,18 @@ fn state(input: &Inputs<'_>, local: &DeviceAddress, seal: bool) -> Result<Group,
             EpochSecret::from_bytes(e.array("epochSecret")?),
         );
         if seal {
-            epoch.next_counter = e.u64("counter")?;
+            let counter = e.u64("counter")?;
+            match e.optional_bytes("senderChainKey")? {
+                Some(key) => {
+                    let key: [u8; 32] = key
+                        .try_into()
+                        .map_err(|_| bad("senderChainKey is 32 bytes"))?;
+                    // A sender outside the roster has no leaf: sealing refuses it anyway.
+                    let _ = epoch.set_own_chain(local, ChainKey::from_bytes(key), counter);
+                }
+                None if counter == 0 => {}
+                None => return Err(bad("senderChainKey: required when counter is not 0")),
+            }
         }
         let last = i + 1 == list.len();
         epoch.superseded_at = match (last, e.0.get("supersededAt")) {
