@@ -13,10 +13,11 @@ use letterseal::device::DeviceKeys;
 use letterseal::group::{
     CoreFields, Distribution, EpochSecret, GracePolicy, Group, GroupError, GroupHeader, GroupId,
     GroupOpenError, GroupSealError, Processed, Proposal, Roster, RosterPolicy, RosterSection,
-    ServerRecord, Transcript, VerifiedDistribution, sender_chain, tree_leaf, wrap_context,
-    wrap_list_hash,
+    RotationPolicy, RotationReason, ServerRecord, Transcript, VerifiedDistribution, sender_chain,
+    tree_leaf, wrap_context, wrap_list_hash,
 };
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+use letterseal::keys::{IdentitySecretKey, KemDecapsulationKey, SealingSecretKey};
 use letterseal::labels;
 use letterseal::pairwise::{ContentType, Session};
 use letterseal::registration::{ExpectedOwner, NoDirectory, RegistrationPolicy, VerifiedBundle};
@@ -1449,4 +1450,291 @@ fn five_thousand_members() {
         w.open(4999, &after).unwrap_err(),
         GroupOpenError::UnknownEpoch(2)
     );
+}
+
+// ---- compromise (SPEC.md §8.8, §8.12, §8.13) ----------------------------------
+
+/// What an adversary copies from a member device at one moment: its group
+/// state, its pairwise sessions and its device keys (through their blobs).
+struct Stolen {
+    group: Group,
+    sessions: BTreeMap<DeviceAddress, Session>,
+    keys: DeviceKeys,
+}
+
+impl World {
+    fn steal(&mut self, i: usize) -> Stolen {
+        let key = StorageKey::generate(&mut self.rng);
+        let rng = &mut self.rng;
+        let d = &mut self.devices[i];
+        let group = d.group.export(rng, &key).unwrap();
+        let keys = d.keys.export(rng, &key).unwrap();
+        let sessions = d
+            .sessions
+            .iter_mut()
+            .map(|(peer, s)| {
+                let blob = s.export(rng, &key).unwrap();
+                (
+                    peer.clone(),
+                    Session::import(&key, blob.as_bytes(), 0).unwrap(),
+                )
+            })
+            .collect();
+        Stolen {
+            group: Group::import(&key, group.as_bytes(), 0).unwrap(),
+            sessions,
+            keys: DeviceKeys::import(&key, keys.as_bytes(), 0).unwrap(),
+        }
+    }
+
+    /// `from` sends `to` a pairwise control message, which `to` opens: their
+    /// session steps (SPEC.md §7.6).
+    fn pairwise_ack(&mut self, from: usize, to: usize) {
+        let (to_address, from_address) = (self.address(to), self.address(from));
+        let d = &mut self.devices[from];
+        let m = d
+            .sessions
+            .get_mut(&to_address)
+            .unwrap()
+            .seal(
+                &d.keys,
+                &mut self.rng,
+                now(),
+                ContentType::Control,
+                b"ack",
+                b"",
+            )
+            .unwrap();
+        let r = &mut self.devices[to];
+        r.sessions
+            .get_mut(&from_address)
+            .unwrap()
+            .open(&mut r.keys, now(), &m, b"")
+            .unwrap();
+    }
+}
+
+/// Forward secrecy (SPEC.md §8.8): Bob's state stolen after he read a
+/// message opens nothing he read or sent — neither in the epoch (its secret
+/// is gone, the chains moved on) nor, after a rotation deleted the epoch, its
+/// messages or its wrap.
+#[test]
+fn group_forward_secrecy_a_stolen_state_opens_nothing_already_read() {
+    let no_grace = GracePolicy {
+        previous_epochs: 0,
+        max_age_seconds: Some(0),
+    };
+    let mut w = world(40, 3, no_grace);
+    let (alice, bob, carol) = (0usize, 1usize, 2usize);
+    let first = w.change(alice, &[alice, bob, carol], &[bob, carol]);
+    let read: Vec<_> = (0..3u8).map(|i| w.send(alice, &[i])).collect();
+    for m in &read {
+        w.open(bob, m).unwrap();
+    }
+    let own = w.send(bob, b"Bob's own");
+    let in_flight = w.send(carol, b"not yet delivered to Bob");
+
+    let mut stolen = w.steal(bob);
+    assert!(stolen.group.hazmat_current_secret().is_none());
+    for (i, m) in read.iter().enumerate() {
+        assert_eq!(
+            stolen.group.open(m, b"", now()).unwrap_err(),
+            GroupOpenError::Replay { counter: i as u64 }
+        );
+    }
+    assert_eq!(
+        stolen.group.open(&own, b"", now()).unwrap_err(),
+        GroupOpenError::OwnMessage
+    );
+    // What had not reached Bob is readable: forward secrecy protects what was read.
+    assert!(stolen.group.open(&in_flight, b"", now()).is_ok());
+
+    // Across epochs: Alice rotates, Bob moves on and (no grace) deletes epoch 1.
+    w.change(alice, &[alice, bob, carol], &[bob, carol]);
+    let mut later = w.steal(bob);
+    assert_eq!(
+        later.group.open(&in_flight, b"", now()).unwrap_err(),
+        GroupOpenError::UnknownEpoch(1)
+    );
+    // The epoch-1 wrap does not open again in the stolen session either.
+    let view = first.view_for(&w.address(bob)).unwrap();
+    let f = view.core().fields();
+    let context = wrap_context(
+        &f.group_id,
+        f.epoch,
+        &f.previous_transcript,
+        &f.roster_hash,
+        &f.distributor,
+    );
+    let session = later.sessions.get_mut(&w.address(alice)).unwrap();
+    assert!(
+        session
+            .open(&mut later.keys, now(), &view.wraps()[0], &context)
+            .is_err()
+    );
+}
+
+/// Post-compromise security (SPEC.md §8.12–8.13): after the thief copied
+/// Bob's state, Bob's pairwise session with the distributor steps (Bob sends
+/// once, Alice reads it) and Alice rotates: the thief's copy cannot install
+/// the new epoch nor read it. Without that step it can — the rotation alone
+/// does not heal, as SPEC.md §8.13 says.
+#[test]
+fn group_post_compromise_security_heals_once_the_pairwise_session_has_stepped() {
+    let mut w = world(41, 3, GracePolicy::default());
+    let (alice, bob, carol) = (0usize, 1usize, 2usize);
+    w.change(alice, &[alice, bob, carol], &[bob, carol]);
+    let mut thief = w.steal(bob);
+
+    w.pairwise_ack(bob, alice);
+    let second = w.change(alice, &[alice, bob, carol], &[bob, carol]);
+    let view = second.view_for(&w.address(bob)).unwrap();
+    assert!(matches!(
+        thief
+            .group
+            .process(&mut thief.keys, &view, &mut thief.sessions, now())
+            .unwrap_err(),
+        GroupError::WrapRejected(_)
+    ));
+    let m = w.send(alice, b"after the rotation");
+    assert_eq!(w.open(bob, &m).unwrap(), b"after the rotation");
+    assert_eq!(
+        thief.group.open(&m, b"", now()).unwrap_err(),
+        GroupOpenError::UnknownEpoch(2)
+    );
+
+    // The control: a copy taken now, and a rotation with no pairwise step since.
+    let mut second_thief = w.steal(bob);
+    let third = w.change(alice, &[alice, bob, carol], &[bob, carol]);
+    let view = third.view_for(&w.address(bob)).unwrap();
+    assert!(matches!(
+        second_thief
+            .group
+            .process(
+                &mut second_thief.keys,
+                &view,
+                &mut second_thief.sessions,
+                now()
+            )
+            .unwrap(),
+        Processed::Installed { .. }
+    ));
+}
+
+/// Post-quantum (SPEC.md §7.5, §8.4): an adversary with all of Bob's X25519
+/// secrets and identity key, but another ML-KEM key, cannot open the wrap
+/// that starts Bob's session with the distributor, so it never learns the
+/// epoch secret. (The KDF-level demonstration is in `pairwise::pq_tests`.)
+#[test]
+fn group_post_quantum_a_wrap_needs_the_members_ml_kem_key() {
+    let mut w = world(42, 3, GracePolicy::default());
+    let (alice, bob, carol) = (0usize, 1usize, 2usize);
+    let first = w.change(alice, &[alice, bob, carol], &[carol]);
+    let view = first.view_for(&w.address(bob)).unwrap();
+    let d = &w.devices[bob];
+    let id = d.keys.current_sealing_key_id().unwrap();
+    let (not_before, not_after) = d.keys.sealing_key_validity(&id).unwrap();
+    let mut quantum = DeviceKeys::from_identity(
+        d.keys.address().clone(),
+        IdentitySecretKey::from_seed(&d.keys.identity().to_seed()),
+    );
+    quantum.insert_sealing_key(
+        SealingSecretKey::from_bytes(&d.keys.sealing_key(&id).unwrap().to_bytes()),
+        KemDecapsulationKey::generate(&mut w.rng),
+        not_before,
+        not_after,
+    );
+    let alice_bundle = w.devices[alice].bundle.clone();
+    let mut sessions = BTreeMap::from([(
+        w.address(alice),
+        Session::new(&quantum, &alice_bundle).unwrap(),
+    )]);
+    let mut group = Group::new(w.id.clone(), w.address(bob), GracePolicy::default());
+    assert!(matches!(
+        group
+            .process(&mut quantum, &view, &mut sessions, now())
+            .unwrap_err(),
+        GroupError::WrapRejected(_)
+    ));
+    // Bob, with his ML-KEM key, installs it.
+    assert!(matches!(
+        w.process(bob, &view).unwrap(),
+        Processed::Installed { .. }
+    ));
+}
+
+/// The rotation policy (SPEC.md §8.12): key changes, message count, age.
+#[test]
+fn rotation_is_due_on_key_change_message_count_and_age() {
+    let mut w = world(43, 3, GracePolicy::default());
+    let (alice, bob, carol) = (0usize, 1usize, 2usize);
+    let id = w.id.clone();
+    for d in &mut w.devices {
+        d.group = Group::new(id.clone(), d.keys.address().clone(), GracePolicy::default())
+            .with_rotation(RotationPolicy {
+                max_messages: Some(3),
+                max_age_seconds: Some(3_600),
+                on_key_change: true,
+            });
+    }
+    w.change(alice, &[alice, bob, carol], &[bob, carol]);
+    let bundles = w.bundles(&[alice, bob, carol]);
+    let at_alice = |w: &World, t: u64| {
+        w.devices[alice].group.rotation_due(
+            &w.devices[alice].keys,
+            &bundles,
+            Timestamp::from_unix_seconds(T0 + t),
+        )
+    };
+    assert_eq!(at_alice(&w, 0), None);
+    assert_eq!(at_alice(&w, 3_600), Some(RotationReason::Age(3_600)));
+    for i in 0..2u8 {
+        let m = w.send(bob, &[i]);
+        w.open(alice, &m).unwrap();
+    }
+    assert_eq!(at_alice(&w, 0), None);
+    w.send(alice, b"third");
+    assert_eq!(at_alice(&w, 0), Some(RotationReason::Messages(3)));
+
+    // Carol rotates her sealing key: her new bundle differs from the roster.
+    let carol_address = w.address(carol);
+    let d = &mut w.devices[carol];
+    let new_bundle = d
+        .keys
+        .add_sealing_key(&mut w.rng, now().saturating_add(1), 86_400)
+        .verify(
+            &ExpectedOwner::Device(carol_address.clone()),
+            &RegistrationPolicy::default(),
+            now().saturating_add(1),
+            None,
+            &NoDirectory,
+        )
+        .unwrap();
+    assert_eq!(
+        w.devices[carol]
+            .group
+            .rotation_due(&w.devices[carol].keys, &[], now()),
+        Some(RotationReason::KeyChanged(carol_address.clone()))
+    );
+    let mut with_new = bundles.clone();
+    with_new[carol] = new_bundle.clone();
+    assert_eq!(
+        w.devices[bob]
+            .group
+            .rotation_due(&w.devices[bob].keys, &with_new, now()),
+        Some(RotationReason::KeyChanged(carol_address))
+    );
+    // Alice rotates with the current bundles; the new epoch is fresh.
+    w.devices[carol].bundle = new_bundle;
+    w.change(alice, &[alice, bob, carol], &[bob, carol]);
+    let bundles = w.bundles(&[alice, bob, carol]);
+    for i in [alice, bob, carol] {
+        assert_eq!(
+            w.devices[i]
+                .group
+                .rotation_due(&w.devices[i].keys, &bundles, now()),
+            None,
+            "{i}"
+        );
+    }
 }

@@ -325,6 +325,12 @@ impl Drop for KemSharedSecret {
 impl ZeroizeOnDrop for KemSharedSecret {}
 
 impl KemSharedSecret {
+    /// Wraps 32 bytes (tests that play an adversary guessing the secret).
+    #[cfg(test)]
+    pub(crate) fn from_bytes(bytes: [u8; KEM_SHARED_SECRET_LEN]) -> Self {
+        Self(bytes)
+    }
+
     /// The 32 shared bytes. Only key derivations should read these.
     pub fn as_bytes(&self) -> &[u8; KEM_SHARED_SECRET_LEN] {
         &self.0

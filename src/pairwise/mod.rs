@@ -42,6 +42,8 @@ mod content;
 mod header;
 pub mod kdf;
 mod persist;
+#[cfg(test)]
+mod pq_tests;
 mod ratchet;
 mod session;
 mod window;

@@ -976,7 +976,7 @@ impl Session {
 }
 
 /// `party(A) ‖ party(B) ‖ E_A ‖ [OTK_B] ‖ KEM key id ‖ ct` (SPEC.md §7.5).
-fn init_context(
+pub(crate) fn init_context(
     initiator: &PartyKeys<'_>,
     responder: &PartyKeys<'_>,
     ephemeral: &SealingPublicKey,
