@@ -26,10 +26,11 @@
 //! let mut make = |name: &str| {
 //!     let mut keys = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new(name).unwrap(), DeviceId::new(1)));
 //!     let bundle = keys.add_sealing_key(&mut rng, now, 86_400);
-//!     (keys, bundle.verify(&RegistrationPolicy::default(), now, None, &NoDirectory).unwrap())
+//!     let owner = keys.address().clone().into();
+//!     (keys, bundle.verify(&owner, &RegistrationPolicy::default(), now, None, &NoDirectory).unwrap())
 //! };
 //! let (alice, alice_b) = make("alice");
-//! let (bob, bob_b) = make("bob");
+//! let (mut bob, bob_b) = make("bob");
 //! let id = GroupId::new("book club").unwrap();
 //!
 //! // Alice proposes epoch 1 for {Alice, Bob} (any member may change the roster).
@@ -49,7 +50,7 @@
 //! let mut bob_sessions = BTreeMap::new();
 //! bob_sessions.insert(alice.address().clone(), Session::new(&bob, &alice_b).unwrap());
 //! let mut at_bob = Group::new(id, bob.address().clone(), GracePolicy::default());
-//! let done = at_bob.process(&bob, &for_bob, &mut bob_sessions, now).unwrap();
+//! let done = at_bob.process(&mut bob, &for_bob, &mut bob_sessions, now).unwrap();
 //! assert!(matches!(done, Processed::Installed { discarded_proposal: false, .. }));
 //! assert_eq!(at_bob.transcript(), at_alice.transcript());
 //!

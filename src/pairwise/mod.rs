@@ -1,11 +1,15 @@
-//! LS3 pairwise sessions (SPEC.md §7): one device seals messages for another.
+//! LS3 pairwise sessions (SPEC.md §7): the LS3 ratchet between two devices.
 //!
-//! Closes the published Letter Sealing attacks on 1:1 chats: every key binds
-//! both devices' ids, identity keys and sealing keys (no unknown key share),
-//! each direction has its own chain (no reflection), an authenticated counter
-//! and a replay window catch replays, reordering and drops, a fresh salt per
-//! message keeps a rolled-back sender from reusing a (key, nonce) pair, and a
-//! key commitment is checked before decryption.
+//! A session starts from the peer's verified bundle with a hybrid agreement
+//! (X25519 and ML-KEM-768), then ratchets: every message advances a chain
+//! (forward secrecy), every change of speaking direction is a
+//! Diffie-Hellman step and every few turns an ML-KEM step (post-compromise
+//! security, also against a quantum adversary). It keeps the properties of
+//! the first stage: keys bind both devices' ids, identity keys and sealing
+//! keys (no unknown key share), own messages are refused (no reflection),
+//! replays, reordering and drops are detected and reported, salts are hedged
+//! and a key commitment is checked before decryption; a failed open changes
+//! nothing.
 //!
 //! ```
 //! use letterseal::device::DeviceKeys;
@@ -23,19 +27,25 @@
 //!     (keys, verified)
 //! };
 //! let (alice, alice_bundle) = device("alice", &mut rng);
-//! let (bob, bob_bundle) = device("bob", &mut rng);
+//! let (mut bob, bob_bundle) = device("bob", &mut rng);
 //!
-//! // Either side can start at once; no handshake.
+//! // Either side can start at once; no handshake: the first seal starts the session.
 //! let mut at_alice = Session::new(&alice, &bob_bundle).unwrap();
 //! let mut at_bob = Session::new(&bob, &alice_bundle).unwrap();
 //!
 //! let sealed = at_alice.seal(&alice, &mut rng, now, ContentType::Text, b"hi Bob", b"chat 42").unwrap();
-//! let opened = at_bob.open(&bob, now, &sealed, b"chat 42").unwrap();
+//! let opened = at_bob.open(&mut bob, now, &sealed, b"chat 42").unwrap();
 //! assert_eq!(opened.plaintext.as_slice(), b"hi Bob");
+//! assert!(opened.started_session);
 //!
 //! // A replay is refused, and so is the message reflected back to Alice.
-//! assert_eq!(at_bob.open(&bob, now, &sealed, b"chat 42").unwrap_err(), OpenError::Replay { counter: 0 });
-//! assert_eq!(at_alice.open(&alice, now, &sealed, b"chat 42").unwrap_err(), OpenError::Reflected);
+//! assert_eq!(at_bob.open(&mut bob, now, &sealed, b"chat 42").unwrap_err(), OpenError::Replay { counter: 0 });
+//! let mut alice = alice;
+//! assert_eq!(at_alice.open(&mut alice, now, &sealed, b"chat 42").unwrap_err(), OpenError::Reflected);
+//!
+//! // Bob's reply is a Diffie-Hellman step.
+//! let reply = at_bob.seal(&bob, &mut rng, now, ContentType::Text, b"hi Alice", b"chat 42").unwrap();
+//! assert_eq!(at_alice.open(&mut alice, now, &reply, b"chat 42").unwrap().plaintext.as_slice(), b"hi Alice");
 //! ```
 
 mod content;
