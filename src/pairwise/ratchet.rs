@@ -642,6 +642,19 @@ impl RatchetState {
             ] {
                 let current = receiving.chain(c);
                 if until > current.next {
+                    // Numbers next .. until-1 are all stored: each counts
+                    // against both caps (SPEC.md §7.7), the last one too.
+                    let count = until - current.next;
+                    let total = self
+                        .skipped
+                        .len()
+                        .saturating_add(store.len())
+                        .saturating_add(usize::try_from(count).unwrap_or(usize::MAX));
+                    if count > policy.max_skip
+                        || total > usize::try_from(policy.max_skipped).unwrap_or(usize::MAX)
+                    {
+                        return Err(OpenError::TooManySkipped);
+                    }
                     // Store the rest of the finished chain, numbers next .. until-1.
                     let (last, _) = self.walk_chain(
                         &current.key,
