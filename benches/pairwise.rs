@@ -16,7 +16,12 @@
 //! holding the most skipped message secrets the default policy allows (2 000).
 //!
 //! Run: `cargo bench --bench pairwise -- --warm-up-time 1 --measurement-time 3`.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use std::hint::black_box;
 
@@ -197,11 +202,14 @@ fn ping_pong(c: &mut Criterion) {
     let aad = [0x5a; AAD_LEN];
     let info = [0x33; INFO_LEN];
     let plaintext = vec![0x42u8; 1024];
-    let mut p = pair(2, RatchetPolicy {
-        kem_every_steps: u32::MAX,
-        kem_every_seconds: u64::MAX,
-        ..RatchetPolicy::default()
-    });
+    let mut p = pair(
+        2,
+        RatchetPolicy {
+            kem_every_steps: u32::MAX,
+            kem_every_seconds: u64::MAX,
+            ..RatchetPolicy::default()
+        },
+    );
     let mut alice_turn = true;
     g.throughput(Throughput::Bytes(1024));
     g.bench_function(BenchmarkId::new("letterseal", "1KiB"), |b| {
@@ -209,13 +217,27 @@ fn ping_pong(c: &mut Criterion) {
             let opened = if alice_turn {
                 let m = p
                     .at_alice
-                    .seal(&p.alice.keys, &mut p.rng, now(), ContentType::Text, &plaintext, b"")
+                    .seal(
+                        &p.alice.keys,
+                        &mut p.rng,
+                        now(),
+                        ContentType::Text,
+                        &plaintext,
+                        b"",
+                    )
                     .unwrap();
                 p.at_bob.open(&mut p.bob.keys, now(), &m, b"").unwrap()
             } else {
                 let m = p
                     .at_bob
-                    .seal(&p.bob.keys, &mut p.rng, now(), ContentType::Text, &plaintext, b"")
+                    .seal(
+                        &p.bob.keys,
+                        &mut p.rng,
+                        now(),
+                        ContentType::Text,
+                        &plaintext,
+                        b"",
+                    )
                     .unwrap();
                 p.at_alice.open(&mut p.alice.keys, now(), &m, b"").unwrap()
             };
@@ -244,10 +266,13 @@ fn kem_step_turn(c: &mut Criterion) {
     let info = [0x33; INFO_LEN];
     let plaintext = vec![0x42u8; 1024];
     // A KEM step on every sending step where one is allowed: every turn of one side alternately.
-    let mut p = pair(3, RatchetPolicy {
-        kem_every_steps: 1,
-        ..RatchetPolicy::default()
-    });
+    let mut p = pair(
+        3,
+        RatchetPolicy {
+            kem_every_steps: 1,
+            ..RatchetPolicy::default()
+        },
+    );
     let mut alice_turn = true;
     g.throughput(Throughput::Bytes(1024));
     g.bench_function(BenchmarkId::new("letterseal", "1KiB"), |b| {
@@ -255,13 +280,27 @@ fn kem_step_turn(c: &mut Criterion) {
             let opened = if alice_turn {
                 let m = p
                     .at_alice
-                    .seal(&p.alice.keys, &mut p.rng, now(), ContentType::Text, &plaintext, b"")
+                    .seal(
+                        &p.alice.keys,
+                        &mut p.rng,
+                        now(),
+                        ContentType::Text,
+                        &plaintext,
+                        b"",
+                    )
                     .unwrap();
                 p.at_bob.open(&mut p.bob.keys, now(), &m, b"").unwrap()
             } else {
                 let m = p
                     .at_bob
-                    .seal(&p.bob.keys, &mut p.rng, now(), ContentType::Text, &plaintext, b"")
+                    .seal(
+                        &p.bob.keys,
+                        &mut p.rng,
+                        now(),
+                        ContentType::Text,
+                        &plaintext,
+                        b"",
+                    )
                     .unwrap();
                 p.at_alice.open(&mut p.alice.keys, now(), &m, b"").unwrap()
             };
@@ -295,21 +334,32 @@ fn first_message(c: &mut Criterion) {
     let plaintext = vec![0x42u8; 1024];
     let mut rng = rng(4);
     let alice = party(&mut rng, "alice");
-    let mut bob = party(&mut rng, "bob");
+    let bob = party(&mut rng, "bob");
+    // Bob's keys: read when his session is made, written when a start is opened.
+    let bob_keys = core::cell::RefCell::new(bob.keys);
     g.throughput(Throughput::Bytes(1024));
     g.bench_function(BenchmarkId::new("letterseal", "1KiB"), |b| {
         b.iter_batched(
             || {
                 (
                     Session::new(&alice.keys, &bob.bundle).unwrap(),
-                    Session::new(&bob.keys, &alice.bundle).unwrap(),
+                    Session::new(&bob_keys.borrow(), &alice.bundle).unwrap(),
                 )
             },
             |(mut at_alice, mut at_bob)| {
                 let m = at_alice
-                    .seal(&alice.keys, &mut rng, now(), ContentType::Text, &plaintext, b"")
+                    .seal(
+                        &alice.keys,
+                        &mut rng,
+                        now(),
+                        ContentType::Text,
+                        &plaintext,
+                        b"",
+                    )
                     .unwrap();
-                at_bob.open(&mut bob.keys, now(), &m, b"").unwrap()
+                at_bob
+                    .open(&mut bob_keys.borrow_mut(), now(), &m, b"")
+                    .unwrap()
             },
             BatchSize::SmallInput,
         );
@@ -351,15 +401,28 @@ fn state_size(_: &mut Criterion) {
         for _ in 0..=policy.max_skip {
             last = p
                 .at_alice
-                .seal(&p.alice.keys, &mut p.rng, now(), ContentType::Text, b"x", b"")
+                .seal(
+                    &p.alice.keys,
+                    &mut p.rng,
+                    now(),
+                    ContentType::Text,
+                    b"x",
+                    b"",
+                )
                 .unwrap();
         }
-        stored += p.at_bob.open(&mut p.bob.keys, now(), &last, b"").unwrap().skipped;
+        stored += p
+            .at_bob
+            .open(&mut p.bob.keys, now(), &last, b"")
+            .unwrap()
+            .skipped;
         let reply = p
             .at_bob
             .seal(&p.bob.keys, &mut p.rng, now(), ContentType::Text, b"y", b"")
             .unwrap();
-        p.at_alice.open(&mut p.alice.keys, now(), &reply, b"").unwrap();
+        p.at_alice
+            .open(&mut p.alice.keys, now(), &reply, b"")
+            .unwrap();
     }
     let full = p.at_bob.export(&mut p.rng, &key).unwrap().as_bytes().len();
     eprintln!(

@@ -60,6 +60,12 @@ impl UserId {
         Ok(Self(bytes.to_vec()))
     }
 
+    /// Wraps bytes that were read from a checked encoding (1 to 255 bytes):
+    /// the infallible twin of [`UserId::new`] for decoders that already checked.
+    pub(crate) fn from_checked(bytes: &[u8]) -> Self {
+        Self(bytes.to_vec())
+    }
+
     /// The id's bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0

@@ -35,11 +35,17 @@ pub mod kdf {
     pub const MESSAGE_KEYS: &[u8] = b"message keys";
     /// The hash of a group roster (SPEC.md §8.1).
     pub const ROSTER_HASH: &[u8] = b"roster hash";
-    /// The digest of a wrap in a distribution (SPEC.md §8.2).
-    pub const WRAP_DIGEST: &[u8] = b"wrap digest";
-    /// A member's sender chain in one epoch (SPEC.md §8.5).
+    /// The transcript of a group epoch: the hash of its signed core (SPEC.md §8.3).
+    pub const GROUP_TRANSCRIPT: &[u8] = b"group transcript";
+    /// The epoch tag group messages carry, from the transcript (SPEC.md §8.3).
+    pub const EPOCH_TAG: &[u8] = b"epoch tag";
+    /// The confirmation of an epoch secret inside the signed core (SPEC.md §8.3).
+    pub const EPOCH_CONFIRMATION: &[u8] = b"epoch confirmation";
+    /// The hash of a distribution's wrap list (SPEC.md §8.5).
+    pub const WRAP_LIST: &[u8] = b"wrap list";
+    /// A member's sender chain in one epoch (SPEC.md §8.8).
     pub const GROUP_SENDER_CHAIN: &[u8] = b"group sender chain";
-    /// The keys of one group message (SPEC.md §8.5).
+    /// The keys of one group message (SPEC.md §8.8).
     pub const GROUP_MESSAGE: &[u8] = b"group message";
     /// The stream keys of one attachment (SPEC.md §9.2).
     pub const ATTACHMENT: &[u8] = b"attachment";
@@ -63,8 +69,8 @@ pub mod sig {
     pub const KEY_BUNDLE: &[u8] = b"key bundle";
     /// A one-time prekey (SPEC.md §5.5).
     pub const ONE_TIME_KEY: &[u8] = b"one-time key";
-    /// A group epoch distribution (SPEC.md §8.2).
+    /// The core of a group epoch distribution (SPEC.md §8.5).
     pub const GROUP_DISTRIBUTION: &[u8] = b"group distribution";
-    /// A group message (SPEC.md §8.5).
+    /// A group message (SPEC.md §8.8).
     pub const GROUP_MESSAGE: &[u8] = b"group message";
 }

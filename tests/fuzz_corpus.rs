@@ -33,6 +33,8 @@ mod group_conversation;
 mod group_distribution;
 #[path = "../fuzz/logic/group_open.rs"]
 mod group_open;
+#[path = "../fuzz/logic/group_state.rs"]
+mod group_state;
 #[cfg(feature = "legacy")]
 #[path = "../fuzz/logic/legacy_open.rs"]
 mod legacy_open;
@@ -369,36 +371,58 @@ fn group_distribution_corpus() {
     // The seeds must stay valid (the fixture is deterministic) and reach every
     // outcome of `process` the fixture allows but `StaleEpoch` (which `check`
     // reaches by processing an accepted distribution again)...
+    // The seeds must stay valid (the fixture is deterministic) and reach
+    // every outcome of `process` the fixture allows...
     require_outcomes(
         "group_distribution",
         &files,
         group_distribution::outcome,
         &[
-            "Ok",
+            "Installed",
+            "AlreadyProcessed",
             "undecodable",
             "WrongGroup",
-            "RosterHashMismatch",
-            "InvalidEpoch",
             "BadSignature",
-            "DistributorMismatch",
+            "InvalidEpoch",
+            "ConflictingEpoch",
+            "EpochGap",
+            "ForkedHistory",
+            "NotPreviousMember",
+            "DeltaWithoutBase",
+            "RosterHashMismatch",
             "NotAMember",
             "MissingWrap",
-            "WrapMismatch",
-            "InvalidWrap",
+            "WrapRejected",
+            "ConfirmationMismatch",
         ],
     );
-    // ...and, at the server, acceptance and both wrap errors.
+    // ...and, at the server, acceptance and the refusals the seeds reach.
     require_outcomes(
         "group_distribution (server)",
         &files,
         group_distribution::server_outcome,
-        &["Ok", "WrapListMismatch", "WrapMismatch"],
+        &[
+            "Ok",
+            "Malformed",
+            "UnsupportedVersion",
+            "InvalidPolicy",
+            "BadSignature",
+            "InvalidEpoch",
+            "StaleEpoch",
+            "EpochGap",
+            "ForkedHistory",
+            "NotPreviousMember",
+            "WrapListMismatch",
+            "WrapListHashMismatch",
+        ],
     );
 }
 
 #[test]
 fn group_open_corpus() {
     let files = replay("group_open", group_open::check);
+    // The seeds must stay valid (the fixture is deterministic) and reach
+    // every outcome of `open`.
     // The seeds must stay valid (the fixture is deterministic) and reach
     // every outcome of `open`.
     require_outcomes(
@@ -414,7 +438,9 @@ fn group_open_corpus() {
             "EpochExpired",
             "UnknownSender",
             "OwnMessage",
+            "SenderRemoved",
             "BadSignature",
+            "ForkedEpoch",
             "Replay",
             "TooOld",
             "CommitmentMismatch",
@@ -431,45 +457,53 @@ fn group_conversation_corpus() {
         &files,
         group_conversation::outcomes,
         &[
-            "distribute",
-            "process Ok",
-            "process StaleEpoch",
-            "redeliver Ok",
-            "redeliver NotAMember",
-            "redeliver WrapRejected",
-            "redeliver StaleEpoch",
-            "redeliver WrapMismatch",
-            "redeliver DistributorMismatch",
-            "tampered distribution undecodable Malformed",
-            "tampered distribution InvalidEpoch",
-            "tampered distribution BadSignature",
+            "propose Ok",
+            "propose NotPermitted",
+            "propose NoAdminMember",
+            "upload Ok",
+            "upload StaleEpoch",
+            "upload ForkedHistory",
+            "fork Ok",
+            "commit",
+            "abort",
+            "commit NothingPending",
+            "hostile server Ok",
+            "hostile server EpochGap",
+            "hostile server NoAdminMember",
+            "hostile server NotPermitted",
+            "hostile server NotPreviousMember",
+            "process Installed",
+            "process Installed discarding",
+            "process Committed",
+            "process AlreadyProcessed",
+            "process ConflictingEpoch",
+            "process EpochGap",
+            "process ForkedHistory",
+            "process NotPending",
+            "process NotPreviousMember",
+            "process DeltaWithoutBase",
+            "process NoAdminMember",
+            "process NotPermitted",
+            "process ConfirmationMismatch",
+            "redeliver full StaleEpoch",
+            "redeliver full NotAMember",
+            "other wrap WrapRejected",
+            "flipped BadSignature",
+            "flipped RosterHashMismatch",
             "seal Ok",
-            "seal NoEpoch",
-            "seal CounterExhausted",
             "open Ok",
-            "open Ok late",
-            "open Ok skipped",
-            "retry Ok",
             "open UnknownEpoch",
             "open EpochExpired",
-            "open UnknownSender",
-            "open CommitmentMismatch",
-            "open TooOld",
-            "any OwnMessage",
-            "any Replay",
-            "any Ok",
-            "non-member UnknownEpoch",
-            "non-member UnknownSender",
-            "reused counter Replay",
+            "open SenderRemoved",
+            "open ForkedEpoch",
+            "again Replay",
+            "again OwnMessage",
+            "again SenderRemoved",
             "tamper BadSignature",
-            "tamper CommitmentMismatch",
             "tamper AuthenticationFailed",
-            "tamper WrongGroup",
             "tamper Malformed",
-            "tamper UnsupportedVersion",
-            "restore",
+            "reload",
             "expire",
-            "jump",
         ],
     );
 }
@@ -563,6 +597,21 @@ fn legacy_open_corpus() {
             "media DecryptionFailed",
             "payload Ok",
             "readers Ok",
+            "key-id Ok",
+            "key-id Truncated",
+            "key-id TooLong",
+            "key-id TrailingData",
+            "key-id NonMinimal",
+            "key-id OutOfRange",
+            "media-stream Ok",
+            "media-stream Malformed",
+            "media-stream DecryptionFailed",
+            "session Ok",
+            "session Malformed",
+            "session NonMinimal",
+            "session UnknownKey",
+            "session DecryptionFailed",
+            "session InvalidPayload",
         ],
     );
 }
@@ -597,6 +646,25 @@ fn regenerate_state_import_seeds() {
     write_seeds("state_import", &state_import::seeds());
 }
 
+#[test]
+fn group_state_corpus() {
+    let files = replay("group_state", group_state::check);
+    require_outcomes(
+        "group_state",
+        &files,
+        group_state::outcome,
+        &["ok", "Invalid", "UnsupportedStateVersion", "Tampered"],
+    );
+}
+
+/// Writes the seed corpus of `group_state` from its fixture:
+/// `cargo test --test fuzz_corpus --all-features -- --ignored regenerate_group_state_seeds`.
+#[test]
+#[ignore = "writes fuzz/corpus/group_state; run by hand to regenerate the seeds"]
+fn regenerate_group_state_seeds() {
+    write_seeds("group_state", &group_state::seeds());
+}
+
 // ---- generated corpora are current ------------------------------------------
 
 /// Every generated seed is checked in unchanged: regenerating gives the same
@@ -628,6 +696,11 @@ fn generated_seeds_are_current() {
         "state_import",
         &state_import::seeds(),
         "regenerate_state_import_seeds",
+    );
+    require_current(
+        "group_state",
+        &group_state::seeds(),
+        "regenerate_group_state_seeds",
     );
     #[cfg(feature = "legacy")]
     require_current(

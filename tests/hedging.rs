@@ -16,9 +16,9 @@
 
 use std::collections::BTreeSet;
 
+use letterseal::codec::Reader;
 use letterseal::device::DeviceKeys;
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
-use letterseal::codec::Reader;
 use letterseal::pairwise::{ContentType, Header, Session};
 use letterseal::registration::{NoDirectory, RegistrationPolicy, VerifiedBundle};
 use letterseal::state::StorageKey;
@@ -94,7 +94,10 @@ fn a_restored_sender_with_a_repeated_rng_never_reuses_a_key_and_nonce() {
             .unwrap();
         let h = header(&message);
         assert_eq!(h.n, 3, "same chain position every time");
-        assert!(pairs.insert(h.salt), "message {i} reused a salt, hence a key and nonce");
+        assert!(
+            pairs.insert(h.salt),
+            "message {i} reused a salt, hence a key and nonce"
+        );
         first_of_each.push(message);
     }
     // The same plaintext, but other associated data: another key and nonce too.

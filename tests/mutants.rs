@@ -46,11 +46,11 @@ fn media_type_length_boundary() {
     ));
 }
 
-/// A distribution whose wrap-digest list is made of minimal entries (1-byte user ids, so
-/// exactly 38 bytes each, filling the rest of the core) decodes: the length pre-check in
-/// `DistributionCore::decode` must refuse only counts that cannot fit.
+/// A distribution whose roster is made of minimal members (1-byte user ids, so exactly
+/// 86 bytes each) and whose wraps end the input decodes: the count pre-checks in
+/// `Roster::decode` and `Distribution::decode` must refuse only counts that cannot fit.
 #[test]
-fn distribution_with_minimal_wrap_digest_entries_decodes() {
+fn distribution_with_minimal_members_decodes() {
     use std::collections::BTreeMap;
 
     use letterseal::device::DeviceKeys;
@@ -87,11 +87,14 @@ fn distribution_with_minimal_wrap_digest_entries_decodes() {
         GracePolicy::default(),
     );
     let mut sessions = BTreeMap::new();
-    let (distribution, _) = group
-        .distribute(&mut rng, keys, &bundles, &mut sessions, now)
-        .unwrap();
+    let distribution = group
+        .propose(&mut rng, keys, &bundles, None, &mut sessions, now)
+        .unwrap()
+        .upload;
     assert_eq!(distribution.wraps().len(), 2);
-    let decoded = Distribution::decode(&distribution.encode()).unwrap();
+    let wire = distribution.encode();
+    let decoded = Distribution::decode(&wire).unwrap();
     assert_eq!(decoded, distribution);
-    decoded.verify_for_server(None).unwrap();
+    decoded.verify_for_server(None, keys.address()).unwrap();
+    assert!(Distribution::decode(&wire[..wire.len() - 1]).is_err());
 }

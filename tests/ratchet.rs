@@ -76,13 +76,27 @@ fn pair(seed: u8, policy: RatchetPolicy) -> Pair {
 impl Pair {
     fn a_to_b(&mut self, text: &[u8]) -> Vec<u8> {
         self.at_alice
-            .seal(&self.alice.keys, &mut self.rng, now(), ContentType::Text, text, b"")
+            .seal(
+                &self.alice.keys,
+                &mut self.rng,
+                now(),
+                ContentType::Text,
+                text,
+                b"",
+            )
             .unwrap()
     }
 
     fn b_to_a(&mut self, text: &[u8]) -> Vec<u8> {
         self.at_bob
-            .seal(&self.bob.keys, &mut self.rng, now(), ContentType::Text, text, b"")
+            .seal(
+                &self.bob.keys,
+                &mut self.rng,
+                now(),
+                ContentType::Text,
+                text,
+                b"",
+            )
             .unwrap()
     }
 
@@ -99,19 +113,36 @@ impl Pair {
 fn a_conversation_with_replies_opens_in_order_and_refuses_replays() {
     let mut p = pair(1, RatchetPolicy::default());
     let m0 = p.a_to_b(b"hello Bob");
-    assert_eq!(m0[2] & FLAG_INIT, FLAG_INIT, "the first message starts the session");
+    assert_eq!(
+        m0[2] & FLAG_INIT,
+        FLAG_INIT,
+        "the first message starts the session"
+    );
     let opened = p.bob_opens(&m0).unwrap();
     assert_eq!(opened.plaintext.as_slice(), b"hello Bob");
     assert!(opened.started_session);
-    assert_eq!(p.bob_opens(&m0).unwrap_err(), OpenError::Replay { counter: 0 });
+    assert_eq!(
+        p.bob_opens(&m0).unwrap_err(),
+        OpenError::Replay { counter: 0 }
+    );
 
     for round in 0..5u8 {
         let reply = p.b_to_a(&[round; 3]);
         assert_eq!(reply[2] & FLAG_INIT, 0);
-        assert_eq!(p.alice_opens(&reply).unwrap().plaintext.as_slice(), [round; 3]);
+        assert_eq!(
+            p.alice_opens(&reply).unwrap().plaintext.as_slice(),
+            [round; 3]
+        );
         let next = p.a_to_b(&[round + 100; 2]);
-        assert_eq!(next[2] & FLAG_INIT, 0, "Alice heard back: no more INIT fields");
-        assert_eq!(p.bob_opens(&next).unwrap().plaintext.as_slice(), [round + 100; 2]);
+        assert_eq!(
+            next[2] & FLAG_INIT,
+            0,
+            "Alice heard back: no more INIT fields"
+        );
+        assert_eq!(
+            p.bob_opens(&next).unwrap().plaintext.as_slice(),
+            [round + 100; 2]
+        );
         assert_eq!(
             p.bob_opens(&next).unwrap_err(),
             OpenError::Replay { counter: 0 }
@@ -171,6 +202,61 @@ fn skips_beyond_the_cap_are_refused_and_change_nothing() {
 }
 
 #[test]
+fn the_rest_of_a_previous_chain_counts_against_the_per_chain_cap() {
+    let policy = RatchetPolicy {
+        max_skip: 2,
+        ..RatchetPolicy::default()
+    };
+    for (opened_first, expected) in [(1usize, Err(OpenError::TooManySkipped)), (2, Ok(2u64))] {
+        let mut p = pair(30, policy);
+        let first: Vec<_> = (0..4u8).map(|i| p.a_to_b(&[i])).collect();
+        for m in &first[..opened_first] {
+            p.bob_opens(m).unwrap();
+        }
+        let reply = p.b_to_a(b"r");
+        p.alice_opens(&reply).unwrap();
+        // The new epoch's header says the old chain had 4 messages: the rest
+        // (3 or 2 of them) is stored as skipped, at most max_skip = 2.
+        let next = p.a_to_b(b"new epoch");
+        assert_eq!(
+            p.bob_opens(&next).map(|o| o.skipped),
+            expected,
+            "{opened_first} opened first"
+        );
+    }
+}
+
+#[test]
+fn expired_skipped_secrets_do_not_count_against_the_total_cap() {
+    let policy = RatchetPolicy {
+        max_skip: 10,
+        max_skipped: 4,
+        skipped_lifetime_seconds: 60,
+        ..RatchetPolicy::default()
+    };
+    let mut p = pair(31, policy);
+    let ms: Vec<_> = (0..12u8).map(|i| p.a_to_b(&[i])).collect();
+    assert_eq!(p.bob_opens(&ms[4]).unwrap().skipped, 4);
+    // Later, the four stored secrets are past their lifetime: they neither
+    // count nor stay (and `expire` was never called).
+    let later = Timestamp::from_unix_seconds(T0 + 61);
+    let o = p.at_bob.open(&mut p.bob.keys, later, &ms[9], b"").unwrap();
+    assert_eq!(o.skipped, 4);
+    assert_eq!(
+        p.at_bob
+            .open(&mut p.bob.keys, later, &ms[0], b"")
+            .unwrap_err(),
+        OpenError::TooOld { counter: 0 }
+    );
+    assert!(
+        p.at_bob
+            .open(&mut p.bob.keys, later, &ms[5], b"")
+            .unwrap()
+            .late
+    );
+}
+
+#[test]
 fn kem_steps_run_on_schedule_and_carry_their_fields_for_the_whole_epoch() {
     let policy = RatchetPolicy {
         kem_every_steps: 2,
@@ -188,7 +274,10 @@ fn kem_steps_run_on_schedule_and_carry_their_fields_for_the_whole_epoch() {
             kem_steps += 1;
         }
         // Delivered out of order across the step.
-        assert_eq!(p.alice_opens(&r2).unwrap().plaintext.as_slice(), [round, round]);
+        assert_eq!(
+            p.alice_opens(&r2).unwrap().plaintext.as_slice(),
+            [round, round]
+        );
         assert!(p.alice_opens(&r1).unwrap().late);
         let a = p.a_to_b(&[round; 4]);
         if a[2] & FLAG_KEM_STEP != 0 {
@@ -198,7 +287,10 @@ fn kem_steps_run_on_schedule_and_carry_their_fields_for_the_whole_epoch() {
     }
     // A KEM step needs at least 2 sending steps since the last one and a fresh
     // peer KEM key, so the two sides alternate: about one in three steps.
-    assert!(kem_steps >= 4, "only {kem_steps} KEM steps in 24 sending steps");
+    assert!(
+        kem_steps >= 4,
+        "only {kem_steps} KEM steps in 24 sending steps"
+    );
 }
 
 #[test]
@@ -244,22 +336,48 @@ fn sessions_persist_mid_conversation() {
     let blob = p.at_bob.export(&mut p.rng, &key).unwrap();
     let mut restored = Session::import(&key, blob.as_bytes(), blob.generation()).unwrap();
     // The skipped message opens in the restored session; replays are refused there too.
-    assert!(restored.open(&mut p.bob.keys, now(), &m0, b"").unwrap().late);
+    assert!(
+        restored
+            .open(&mut p.bob.keys, now(), &m0, b"")
+            .unwrap()
+            .late
+    );
     assert_eq!(
         restored.open(&mut p.bob.keys, now(), &m1, b"").unwrap_err(),
         OpenError::Replay { counter: 1 }
     );
     let reply = restored
-        .seal(&p.bob.keys, &mut p.rng, now(), ContentType::Text, b"from restored", b"")
+        .seal(
+            &p.bob.keys,
+            &mut p.rng,
+            now(),
+            ContentType::Text,
+            b"from restored",
+            b"",
+        )
         .unwrap();
-    assert_eq!(p.alice_opens(&reply).unwrap().plaintext.as_slice(), b"from restored");
+    assert_eq!(
+        p.alice_opens(&reply).unwrap().plaintext.as_slice(),
+        b"from restored"
+    );
     let blob = p.at_alice.export(&mut p.rng, &key).unwrap();
     let mut alice_again = Session::import(&key, blob.as_bytes(), 1).unwrap();
     let next = alice_again
-        .seal(&p.alice.keys, &mut p.rng, now(), ContentType::Text, b"again", b"")
+        .seal(
+            &p.alice.keys,
+            &mut p.rng,
+            now(),
+            ContentType::Text,
+            b"again",
+            b"",
+        )
         .unwrap();
     assert_eq!(
-        restored.open(&mut p.bob.keys, now(), &next, b"").unwrap().plaintext.as_slice(),
+        restored
+            .open(&mut p.bob.keys, now(), &next, b"")
+            .unwrap()
+            .plaintext
+            .as_slice(),
         b"again"
     );
 }
@@ -273,7 +391,11 @@ fn a_tampered_byte_anywhere_is_refused_and_changes_nothing() {
         let mut t = m.clone();
         t[i] ^= 0x01;
         assert!(p.bob_opens(&t).is_err(), "byte {i}");
-        assert_eq!(p.at_bob.current_session_id(), None, "byte {i} changed state");
+        assert_eq!(
+            p.at_bob.current_session_id(),
+            None,
+            "byte {i} changed state"
+        );
     }
     p.bob_opens(&m).unwrap();
     let reply = p.b_to_a(b"a reply in a new epoch");
@@ -307,7 +429,14 @@ fn control_traffic_has_its_own_chain() {
     let chat: Vec<_> = (0..3u8).map(|i| p.a_to_b(&[i])).collect();
     let wrap = p
         .at_alice
-        .seal(&p.alice.keys, &mut p.rng, now(), ContentType::GroupKey, &[7; 32], b"")
+        .seal(
+            &p.alice.keys,
+            &mut p.rng,
+            now(),
+            ContentType::GroupKey,
+            &[7; 32],
+            b"",
+        )
         .unwrap();
     let o = p.bob_opens(&wrap).unwrap();
     assert_eq!((o.chain, o.counter, o.skipped), (Chain::Control, 0, 0));
@@ -321,8 +450,14 @@ fn sealing_refuses_expired_keys() {
     let mut p = pair(11, RatchetPolicy::default());
     let late = Timestamp::from_unix_seconds(T0 + 30 * 86_400 + 300);
     assert!(matches!(
-        p.at_alice
-            .seal(&p.alice.keys, &mut p.rng, late, ContentType::Text, b"x", b""),
+        p.at_alice.seal(
+            &p.alice.keys,
+            &mut p.rng,
+            late,
+            ContentType::Text,
+            b"x",
+            b""
+        ),
         Err(SealError::LocalKeyExpired(_))
     ));
     let m = p.a_to_b(b"in time");
@@ -336,7 +471,11 @@ fn sealing_refuses_expired_keys() {
     let newer = p
         .alice
         .keys
-        .add_sealing_key(&mut p.rng, Timestamp::from_unix_seconds(T0 + 86_400), 60 * 86_400)
+        .add_sealing_key(
+            &mut p.rng,
+            Timestamp::from_unix_seconds(T0 + 86_400),
+            60 * 86_400,
+        )
         .verify(
             &p.alice.keys.address().clone().into(),
             &RegistrationPolicy::default(),
@@ -438,7 +577,10 @@ fn round_trip_sizes_and_content_types() {
             .at_alice
             .seal(&p.alice.keys, &mut p.rng, now(), ct, &plaintext, b"ad")
             .unwrap();
-        let opened = p.at_bob.open(&mut p.bob.keys, now(), &sealed, b"ad").unwrap();
+        let opened = p
+            .at_bob
+            .open(&mut p.bob.keys, now(), &sealed, b"ad")
+            .unwrap();
         assert_eq!(opened.plaintext.as_slice(), plaintext.as_slice());
         assert_eq!(opened.content_type, ct);
         assert_eq!(opened.chain, ct.chain());
@@ -482,21 +624,48 @@ fn wrong_associated_data_truncation_and_extension_fail() {
     let mut p = pair(32, RatchetPolicy::default());
     let sealed = p
         .at_alice
-        .seal(&p.alice.keys, &mut p.rng, now(), ContentType::Text, b"x", b"chat 1")
+        .seal(
+            &p.alice.keys,
+            &mut p.rng,
+            now(),
+            ContentType::Text,
+            b"x",
+            b"chat 1",
+        )
         .unwrap();
     for ad in [&b""[..], b"chat 2", b"chat 1 "] {
         assert_eq!(
-            p.at_bob.open(&mut p.bob.keys, now(), &sealed, ad).unwrap_err(),
+            p.at_bob
+                .open(&mut p.bob.keys, now(), &sealed, ad)
+                .unwrap_err(),
             OpenError::AuthenticationFailed
         );
     }
-    for len in [0, 1, 10, letterseal::pairwise::MIN_HEADER_LEN, sealed.len() - 1] {
-        assert!(p.at_bob.open(&mut p.bob.keys, now(), &sealed[..len], b"chat 1").is_err());
+    for len in [
+        0,
+        1,
+        10,
+        letterseal::pairwise::MIN_HEADER_LEN,
+        sealed.len() - 1,
+    ] {
+        assert!(
+            p.at_bob
+                .open(&mut p.bob.keys, now(), &sealed[..len], b"chat 1")
+                .is_err()
+        );
     }
     let mut longer = sealed.clone();
     longer.push(0);
-    assert!(p.at_bob.open(&mut p.bob.keys, now(), &longer, b"chat 1").is_err());
-    assert!(p.at_bob.open(&mut p.bob.keys, now(), &sealed, b"chat 1").is_ok());
+    assert!(
+        p.at_bob
+            .open(&mut p.bob.keys, now(), &longer, b"chat 1")
+            .is_err()
+    );
+    assert!(
+        p.at_bob
+            .open(&mut p.bob.keys, now(), &sealed, b"chat 1")
+            .is_ok()
+    );
 }
 
 #[test]
@@ -505,7 +674,9 @@ fn wrong_device_and_other_peers_are_refused() {
     let m = p.a_to_b(b"x");
     // Bob's session used with Alice's device.
     assert_eq!(
-        p.at_bob.open(&mut p.alice.keys, now(), &m, b"").unwrap_err(),
+        p.at_bob
+            .open(&mut p.alice.keys, now(), &m, b"")
+            .unwrap_err(),
         OpenError::WrongDevice
     );
     assert!(matches!(
@@ -566,16 +737,27 @@ fn unknown_key_share_gives_unrelated_sessions() {
     let mut bob_carol = Session::new(&p.bob.keys, &stolen).unwrap();
     let from_alice = p.a_to_b(b"from Alice");
     assert_eq!(
-        bob_carol.open(&mut p.bob.keys, now(), &from_alice, b"").unwrap_err(),
+        bob_carol
+            .open(&mut p.bob.keys, now(), &from_alice, b"")
+            .unwrap_err(),
         OpenError::UnknownSession
     );
     assert!(p.bob_opens(&from_alice).is_ok());
     let to_carol = bob_carol
-        .seal(&p.bob.keys, &mut p.rng, now(), ContentType::Text, b"for Carol", b"")
+        .seal(
+            &p.bob.keys,
+            &mut p.rng,
+            now(),
+            ContentType::Text,
+            b"for Carol",
+            b"",
+        )
         .unwrap();
     let mut alice_bob = Session::new(&p.alice.keys, &p.bob.bundle).unwrap();
     assert_eq!(
-        alice_bob.open(&mut p.alice.keys, now(), &to_carol, b"").unwrap_err(),
+        alice_bob
+            .open(&mut p.alice.keys, now(), &to_carol, b"")
+            .unwrap_err(),
         OpenError::UnknownSession
     );
 }
@@ -591,7 +773,13 @@ fn rotation_and_retirement() {
         .bob
         .keys
         .add_sealing_key(&mut p.rng, later, 30 * 86_400)
-        .verify(&p.bob.keys.address().clone().into(), &RegistrationPolicy::default(), later, None, &NoDirectory)
+        .verify(
+            &p.bob.keys.address().clone().into(),
+            &RegistrationPolicy::default(),
+            later,
+            None,
+            &NoDirectory,
+        )
         .unwrap();
     assert!(p.bob.keys.retire(p.bob.bundle.sealing_key_id()));
     let r = p.b_to_a(b"still talking");
@@ -599,19 +787,40 @@ fn rotation_and_retirement() {
     // A new start to the retired key is refused; one to the new key works.
     let mut fresh = Session::new(&p.alice.keys, &p.bob.bundle).unwrap();
     let start = fresh
-        .seal(&p.alice.keys, &mut p.rng, now(), ContentType::Text, b"x", b"")
+        .seal(
+            &p.alice.keys,
+            &mut p.rng,
+            now(),
+            ContentType::Text,
+            b"x",
+            b"",
+        )
         .unwrap();
     let mut bob_fresh = Session::new(&p.bob.keys, &p.alice.bundle).unwrap();
     assert!(matches!(
-        bob_fresh.open(&mut p.bob.keys, now(), &start, b"").unwrap_err(),
+        bob_fresh
+            .open(&mut p.bob.keys, now(), &start, b"")
+            .unwrap_err(),
         OpenError::RetiredKey(_)
     ));
     fresh.add_peer_bundle(&newer).unwrap();
     let mut again = Session::new(&p.alice.keys, &newer).unwrap();
     let start = again
-        .seal(&p.alice.keys, &mut p.rng, later, ContentType::Text, b"y", b"")
+        .seal(
+            &p.alice.keys,
+            &mut p.rng,
+            later,
+            ContentType::Text,
+            b"y",
+            b"",
+        )
         .unwrap();
-    assert!(bob_fresh.open(&mut p.bob.keys, later, &start, b"").unwrap().started_session);
+    assert!(
+        bob_fresh
+            .open(&mut p.bob.keys, later, &start, b"")
+            .unwrap()
+            .started_session
+    );
     // The newest bundle cannot be removed; an older one can.
     assert!(!fresh.remove_peer_key(newer.sealing_key_id()));
     assert!(fresh.remove_peer_key(p.bob.bundle.sealing_key_id()));
@@ -622,9 +831,18 @@ fn one_time_keys_are_used_once() {
     let mut rng = ChaCha20Rng::from_seed([38; 32]);
     let alice = side(&mut rng, "alice");
     let mut bob = side(&mut rng, "bob");
-    let otk = bob.keys.add_one_time_keys(&mut rng, 1, now(), 86_400).remove(0);
+    let otk = bob
+        .keys
+        .add_one_time_keys(&mut rng, 1, now(), 86_400)
+        .remove(0);
     let otk = otk
-        .verify(&bob.keys.address().clone().into(), &RegistrationPolicy::default(), now(), None, &NoDirectory)
+        .verify(
+            &bob.keys.address().clone().into(),
+            &RegistrationPolicy::default(),
+            now(),
+            None,
+            &NoDirectory,
+        )
         .unwrap();
     let id = otk.key_id();
     let mut first = Session::new(&alice.keys, &bob.bundle)

@@ -160,14 +160,16 @@ fn session_device_and_group_states_load_strictly() {
     let mut group = Group::new(id, alice.address().clone(), GracePolicy::default());
     let mut sessions = BTreeMap::new();
     group
-        .distribute(
+        .propose(
             &mut rng,
             &alice,
             &[alice_bundle, bob_bundle],
+            None,
             &mut sessions,
             now(),
         )
         .unwrap();
+    group.commit(now()).unwrap();
     group
         .seal(&mut rng, &alice, ContentType::Text, b"to the group", b"")
         .unwrap();

@@ -167,33 +167,63 @@ fn attachment_files_have_one_invalid_case_per_check() {
 
 #[test]
 fn group_files_have_one_invalid_case_per_check() {
+    // Every check of SPEC §8.4, §8.7, §8.8 and §8.9 reachable from bytes. Not here:
+    // process's WrongDevice (a state is one device's, not bytes), the wrap channel's
+    // UnknownLocalKey/UnknownPeerKey (the step seals with current keys; process reaches
+    // them as WrapRejected), and seal's WrongDevice (likewise).
     assert_invalid_cases_for("group-roster-hash", &["InvalidRoster"]);
+    assert_invalid_cases_for("group-key-wrap", &["LocalKeyExpired", "PeerKeyExpired"]);
     assert_invalid_cases_for(
         "group-distribution-verify",
         &[
             "Malformed",
             "UnsupportedVersion",
+            "InvalidPolicy",
+            "InvalidRoster",
+            "InvalidRosterDelta",
+            "BadSignature",
+            "UploaderMismatch",
+            "InvalidEpoch",
+            "WrongGroup",
+            "StaleEpoch",
+            "EpochGap",
+            "ForkedHistory",
+            "NotPreviousMember",
+            "DeltaWithoutBase",
             "RosterHashMismatch",
             "DistributorNotMember",
-            "InvalidEpoch",
-            "BadSignature",
+            "NoAdminMember",
+            "NotPermitted",
             "WrapListMismatch",
-            "WrapMismatch",
-            "StaleEpoch",
+            "WrapListHashMismatch",
         ],
     );
     assert_invalid_cases_for(
         "group-distribution-process",
         &[
+            "Malformed",
+            "UnsupportedVersion",
             "WrongGroup",
             "BadSignature",
-            "DistributorMismatch",
-            "NotAMember",
+            "InvalidEpoch",
+            "ConflictingEpoch",
             "StaleEpoch",
+            "EpochGap",
+            "ForkedHistory",
+            "NotPending",
+            "NotPreviousMember",
+            "DeltaWithoutBase",
+            "InvalidRosterDelta",
+            "RosterHashMismatch",
+            "DistributorNotMember",
+            "NoAdminMember",
+            "NotPermitted",
+            "NotAMember",
             "MissingWrap",
-            "WrapMismatch",
+            "MissingSession",
+            "DistributorMismatch",
             "WrapRejected",
-            "InvalidWrap",
+            "ConfirmationMismatch",
         ],
     );
     assert_invalid_cases_for("group-seal", &["CounterExhausted", "NotAMember"]);
@@ -207,7 +237,9 @@ fn group_files_have_one_invalid_case_per_check() {
             "EpochExpired",
             "UnknownSender",
             "OwnMessage",
+            "SenderRemoved",
             "BadSignature",
+            "ForkedEpoch",
             "Replay",
             "TooOld",
             "CommitmentMismatch",

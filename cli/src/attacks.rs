@@ -6,16 +6,22 @@
 use std::collections::BTreeMap;
 
 use letterseal::device::DeviceKeys;
-use letterseal::group::{EpochSecret, GracePolicy, Group, GroupHeader, GroupId, sender_chain};
+use letterseal::group::{
+    EpochSecret, GracePolicy, Group, GroupHeader, GroupId, VerifiedDistribution, sender_chain,
+};
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+use letterseal::legacy::LegacyError;
 use letterseal::legacy::chunks::Chunks;
 use letterseal::legacy::group::{
-    GroupKey, open_group, seal_group, unwrap_group_key, wrap_group_key,
+    GroupKey, KNOWN_CONSTANT_GROUP_KEYS, SharedGroupKey, UnwrappedGroupKey, WeakKeyPolicy,
+    open_group, seal_group, unwrap_group_key, wrap_group_key,
 };
 use letterseal::legacy::ids::{LegacyContentType, LegacyKeyId, LineId};
 use letterseal::legacy::keys::{LegacyKeyPair, LegacyPublicKey};
+use letterseal::legacy::payload::Payload;
+use letterseal::legacy::session::{GroupMemberSession, GroupSenderSession};
 use letterseal::legacy::v1::{open_v1, seal_v1};
-use letterseal::legacy::v2::{Envelope, open_v2, seal_v2};
+use letterseal::legacy::v2::{Envelope, NonceLength, open_v2, seal_v2};
 use letterseal::pairwise::{ContentType, Session};
 use letterseal::registration::{
     BundleContent, KeyBundle, NoDirectory, RegistrationPolicy, VerifiedBundle,
@@ -96,6 +102,7 @@ pub fn run_all() -> Result<Vec<AttackRow>> {
         group_impersonation(&mut rng)?,
         removed_member(&mut rng)?,
         unknown_key_share(&mut rng)?,
+        constant_group_key(&mut rng)?,
     ])
 }
 
@@ -106,7 +113,7 @@ fn replay(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let env = envelope(&line_id('u', 0xb0)?, &line_id('u', 0xa0)?);
     let chunks = seal_v2(
         rng,
-        0,
+        NonceLength::default(),
         &alice,
         &bob.public(),
         &env,
@@ -139,12 +146,29 @@ fn replay(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
 }
 
 fn reorder(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
-    // Legacy v2: the counter in the nonce is not checked; any order opens unnoticed.
+    // Legacy v2: receivers keep no state (a counter in the nonce, if any, is not
+    // checked); any order opens unnoticed.
     let alice = LegacyKeyPair::generate(rng, LegacyKeyId::new(1));
     let bob = LegacyKeyPair::generate(rng, LegacyKeyId::new(2));
     let env = envelope(&line_id('u', 0xb1)?, &line_id('u', 0xa1)?);
-    let first = seal_v2(rng, 0, &alice, &bob.public(), &env, br#"{"text":"yes"}"#).map_err(err)?;
-    let second = seal_v2(rng, 1, &alice, &bob.public(), &env, br#"{"text":"no"}"#).map_err(err)?;
+    let first = seal_v2(
+        rng,
+        NonceLength::default(),
+        &alice,
+        &bob.public(),
+        &env,
+        br#"{"text":"yes"}"#,
+    )
+    .map_err(err)?;
+    let second = seal_v2(
+        rng,
+        NonceLength::default(),
+        &alice,
+        &bob.public(),
+        &env,
+        br#"{"text":"no"}"#,
+    )
+    .map_err(err)?;
     let keys = [bob];
     let legacy_ok = open_v2(&keys, &alice.public_key(), &env, &second).is_ok()
         && open_v2(&keys, &alice.public_key(), &env, &first).is_ok();
@@ -220,7 +244,7 @@ fn group_impersonation(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let sender_id = line_id('u', 0x31)?;
     let forged = seal_group(
         rng,
-        0,
+        NonceLength::default(),
         &k.key_pair(sender.key_id()),
         &LegacyPublicKey {
             key_id: group_key_id,
@@ -243,20 +267,11 @@ fn group_impersonation(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let (mut bob, b_b) = device(rng, "bob")?;
     let (mut mallory, m_b) = device(rng, "mallory")?;
     let id = GroupId::new("club").map_err(err)?;
-    let mut g_alice = Group::new(id.clone(), alice.address().clone(), GracePolicy::default());
-    let mut sessions = BTreeMap::new();
-    let (dist, _) = g_alice
-        .distribute(
-            rng,
-            &alice,
-            &[a_b.clone(), b_b.clone(), m_b],
-            &mut sessions,
-            now(),
-        )
-        .map_err(err)?;
-    let mut g_bob = join(&mut bob, &a_b, &dist, &id)?;
-    let g_mallory = join(&mut mallory, &a_b, &dist, &id)?;
-    let forged = forge_group_message(&g_mallory, &id, &alice, &mallory)?;
+    let verified = create(rng, &alice, &[a_b.clone(), b_b, m_b], &id)?;
+    let mut g_bob = join(&mut bob, &a_b, &verified, &id)?;
+    let g_mallory = join(&mut mallory, &a_b, &verified, &id)?;
+    let secret = member_secret(&g_mallory)?;
+    let forged = forge_group_message(&g_mallory, &secret, &alice, &mallory)?;
     let ls3 = g_bob.open(&forged, b"", now());
     Ok(AttackRow {
         attack: "Group member impersonation",
@@ -270,60 +285,80 @@ fn group_impersonation(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     })
 }
 
-/// `member`'s state after processing its view of `dist` over a fresh session
-/// with the distributor.
+/// `creator` makes epoch 1 of group `id` for `members`; the server accepts it.
+fn create(
+    rng: &mut ChaCha20Rng,
+    creator: &DeviceKeys,
+    members: &[VerifiedBundle],
+    id: &GroupId,
+) -> Result<VerifiedDistribution> {
+    let mut group = Group::new(
+        id.clone(),
+        creator.address().clone(),
+        GracePolicy::default(),
+    );
+    let proposal = group
+        .propose(rng, creator, members, None, &mut BTreeMap::new(), now())
+        .map_err(err)?;
+    proposal
+        .upload
+        .verify_for_server(None, creator.address())
+        .map_err(err)
+}
+
+/// `member`'s state after processing its view of `verified` over a fresh
+/// session with the distributor.
 fn join(
     member: &mut DeviceKeys,
     distributor: &VerifiedBundle,
-    dist: &letterseal::group::Distribution,
+    verified: &VerifiedDistribution,
     id: &GroupId,
 ) -> Result<Group> {
     let mut group = Group::new(id.clone(), member.address().clone(), GracePolicy::default());
-    let mut session = Session::new(member, distributor).map_err(err)?;
-    let view = dist.for_member(member.address()).ok_or("no view")?;
+    let mut sessions = BTreeMap::new();
+    sessions.insert(
+        distributor.owner().clone(),
+        Session::new(member, distributor).map_err(err)?,
+    );
+    let view = verified.view_for(member.address()).ok_or("no view")?;
     group
-        .process(member, &view, &mut session, now())
+        .process(member, &view, &mut sessions, now())
         .map_err(err)?;
     Ok(group)
 }
 
-/// Mallory's forgery "from `claimed`": the right chain, her own signature.
+/// The epoch secret a member holds in its current epoch: what a hostile
+/// member knows (read with the library's `hazmat` feature).
+pub fn member_secret(group: &Group) -> Result<EpochSecret> {
+    let secret = group.hazmat_current_secret().ok_or("no epoch")?;
+    Ok(EpochSecret::from_bytes(*secret.as_bytes()))
+}
+
+/// Mallory's forgery "from `claimed`" in her current epoch: the right chain
+/// (she holds the epoch `secret`), her own signature.
 pub fn forge_group_message(
     g_mallory: &Group,
-    id: &GroupId,
+    secret: &EpochSecret,
     claimed: &DeviceKeys,
     mallory: &DeviceKeys,
 ) -> Result<Vec<u8>> {
-    let state = serde_json::to_value(g_mallory).map_err(err)?;
-    let secret_hex = state
-        .get("epochs")
-        .and_then(|e| e.as_array())
-        .and_then(|e| e.last())
-        .and_then(|e| e.get("secret"))
-        .and_then(|s| s.as_str())
-        .ok_or("no epoch")?;
-    let secret: [u8; 32] = hex::decode(secret_hex)
-        .map_err(err)?
-        .try_into()
-        .map_err(|_| "length")?;
-    let roster = g_mallory.roster().ok_or("no roster")?;
+    let transcript = *g_mallory.transcript().ok_or("no epoch")?;
     let epoch = g_mallory.current_epoch().ok_or("no epoch")?;
     let mut header = GroupHeader {
         content_type: ContentType::Text,
-        group_id: id.clone(),
+        group_id: g_mallory.group_id().clone(),
         epoch,
+        epoch_tag: transcript.epoch_tag(),
         sender: claimed.address().clone(),
         counter: 0,
         salt: [1; 16],
         commitment: [0; 32],
     };
     let chain = sender_chain(
-        &EpochSecret::from_bytes(secret),
-        id,
-        epoch,
-        &roster.hash(id),
+        secret,
+        &transcript,
         claimed.address(),
-        &claimed.identity().public_key(),
+        claimed.identity().public_key().as_bytes(),
     );
     let keys = chain.message_keys(&header.salt, &header.bound_fields());
     header.commitment = keys.commitment;
@@ -355,7 +390,7 @@ fn removed_member(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let group_key_id = LegacyKeyId::new(901);
     let after_removal = seal_group(
         rng,
-        5,
+        NonceLength::default(),
         &creator,
         &k.public(group_key_id),
         &envelope(&group_id, &line_id('u', 0x40)?),
@@ -377,19 +412,30 @@ fn removed_member(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let id = GroupId::new("club").map_err(err)?;
     let mut g_alice = Group::new(id.clone(), alice.address().clone(), GracePolicy::default());
     let mut sessions = BTreeMap::new();
-    let (dist, _) = g_alice
-        .distribute(
+    let first = g_alice
+        .propose(
             rng,
             &alice,
             &[a_b.clone(), b_b.clone(), c_b],
+            None,
             &mut sessions,
             now(),
         )
         .map_err(err)?;
-    let mut g_carol = join(&mut carol3, &a_b, &dist, &id)?;
-    g_alice
-        .distribute(rng, &alice, &[a_b, b_b], &mut sessions, now())
+    let verified = first
+        .upload
+        .verify_for_server(None, alice.address())
         .map_err(err)?;
+    g_alice.commit(now()).map_err(err)?;
+    let mut g_carol = join(&mut carol3, &a_b, &verified, &id)?;
+    let second = g_alice
+        .propose(rng, &alice, &[a_b, b_b], None, &mut sessions, now())
+        .map_err(err)?;
+    second
+        .upload
+        .verify_for_server(Some(&verified.record()), alice.address())
+        .map_err(err)?;
+    g_alice.commit(now()).map_err(err)?;
     let message = g_alice
         .seal(rng, &alice, ContentType::Text, b"after Carol left", b"")
         .map_err(err)?;
@@ -418,7 +464,7 @@ fn unknown_key_share(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     let env = envelope(&line_id('u', 0xc5)?, &line_id('u', 0xb5)?);
     let to_carol = seal_v2(
         rng,
-        0,
+        NonceLength::default(),
         &bob,
         &carols_registration,
         &env,
@@ -463,6 +509,113 @@ fn unknown_key_share(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
         ls3: registration.err().map_or("REGISTERED".into(), |e| {
             format!(
                 "registration rejected: {} (and chains bind identities)",
+                e.name()
+            )
+        }),
+    })
+}
+
+/// What an auditor sees when a legacy group key is the constant one
+/// open-source client registers for every group it creates (CHRLINE's
+/// `Curve25519.generatePrivateKey(bytes(32))`): the flags under the default
+/// policy, and the strict policy's verdict.
+pub struct ConstantKeyAudit {
+    /// The key, unwrapped under [`WeakKeyPolicy::WARN`], with its flags.
+    pub warned: UnwrappedGroupKey,
+    /// The same wrap under [`WeakKeyPolicy::STRICT`].
+    pub strict: std::result::Result<UnwrappedGroupKey, LegacyError>,
+}
+
+/// A creator wraps the constant group key for a member; the member unwraps it
+/// under both policies.
+pub fn audit_constant_group_key(
+    creator: &LegacyKeyPair,
+    member: LegacyKeyPair,
+    group_key_id: LegacyKeyId,
+) -> Result<ConstantKeyAudit> {
+    // generatePrivateKey(bytes(32)): the all-zero "randomness", clamped.
+    let constant = GroupKey::from_random(&[0; 32]);
+    let record = SharedGroupKey {
+        group_key_id,
+        creator_key_id: creator.key_id(),
+        receiver_key_id: member.key_id(),
+        wrap: wrap_group_key(creator.secret_key(), &member.public_key(), &constant).map_err(err)?,
+    };
+    let members = [member];
+    Ok(ConstantKeyAudit {
+        warned: record
+            .open(&members, &creator.public(), &WeakKeyPolicy::WARN)
+            .map_err(err)?,
+        strict: record.open(&members, &creator.public(), &WeakKeyPolicy::STRICT),
+    })
+}
+
+fn constant_group_key(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
+    // Legacy: a client registers one constant group key for every group. An
+    // outsider who read its source derives SS_g = X25519(k, pk_sender) for any
+    // sender from public keys and reads every such group. The crate flags the
+    // key when a member unwraps it; the strict policy refuses it.
+    let creator = LegacyKeyPair::generate(rng, LegacyKeyId::new(60));
+    let member = LegacyKeyPair::generate(rng, LegacyKeyId::new(61));
+    let group_key_id = LegacyKeyId::new(902);
+    let audit = audit_constant_group_key(&creator, member, group_key_id)?;
+    let group_id = line_id('c', 0xc6)?;
+    let creator_id = line_id('u', 0x60)?;
+    let sent = GroupSenderSession::new(&creator, creator_id, &audit.warned.public(), group_id)
+        .map_err(err)?
+        .seal(
+            rng,
+            LegacyContentType::TEXT,
+            &Payload::Text("meet at 6".into()),
+        )
+        .map_err(err)?;
+    let published = GroupKey::from_bytes(KNOWN_CONSTANT_GROUP_KEYS.first().ok_or("no constant")?);
+    let outsider = GroupMemberSession::new(
+        &published,
+        group_key_id,
+        group_id,
+        &creator.public(),
+        creator_id,
+    )
+    .and_then(|session| session.open(LegacyContentType::TEXT, &sent));
+    let flags = audit.warned.warnings().names().join(", ");
+    let strict = match &audit.strict {
+        Ok(_) => "accepted".to_string(),
+        Err(e) => e.name().to_string(),
+    };
+
+    // LS3: no group secret is registered by a client or derivable from public
+    // data; epoch secrets come from the distributor's CSPRNG and reach only
+    // the roster over pairwise sessions. An outsider has nothing to open with.
+    let (alice, a_b) = device(rng, "alice")?;
+    let (_bob, b_b) = device(rng, "bob")?;
+    let (eve, _) = device(rng, "eve")?;
+    let id = GroupId::new("club").map_err(err)?;
+    let mut g_alice = Group::new(id.clone(), alice.address().clone(), GracePolicy::default());
+    let mut sessions = BTreeMap::new();
+    g_alice
+        .propose(rng, &alice, &[a_b, b_b], None, &mut sessions, now())
+        .map_err(err)?;
+    g_alice.commit(now()).map_err(err)?;
+    let message = g_alice
+        .seal(rng, &alice, ContentType::Text, b"meet at 6", b"")
+        .map_err(err)?;
+    let mut g_eve = Group::new(id, eve.address().clone(), GracePolicy::default());
+    let ls3 = g_eve.open(&message, b"", now());
+    Ok(AttackRow {
+        attack: "Constant group key (one client registers the same key for every group)",
+        source: "CHRLINE source (tryRegisterE2EEGroupKey); issue 19",
+        legacy_vulnerable: outsider.is_ok()
+            && audit.warned.warnings().known_constant
+            && audit.strict.is_err(),
+        legacy: format!(
+            "an outsider holding the published key opens the group's messages; \
+             flagged on unwrap: {flags}; strict policy: {strict}"
+        ),
+        ls3_protected: ls3.is_err(),
+        ls3: ls3.err().map_or("OPENED".into(), |e| {
+            format!(
+                "outsider rejected: {} (epoch secrets are fresh from the CSPRNG, sent pairwise)",
                 e.name()
             )
         }),

@@ -6,7 +6,9 @@ use getrandom::SysRng;
 use std::collections::BTreeMap;
 
 use letterseal::device::DeviceKeys;
-use letterseal::group::{Distribution, GracePolicy, Group, GroupId};
+use letterseal::group::{
+    GracePolicy, Group, GroupError, GroupId, RosterPolicy, VerifiedDistribution,
+};
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::keys::SealingKeyId;
 use letterseal::pairwise::{ContentType, Session};
@@ -16,6 +18,32 @@ use letterseal::registration::{
 use letterseal::safety_number::SafetyNumber;
 use letterseal::time::Timestamp;
 use rand_core::UnwrapErr;
+
+/// The auditor's view of a legacy group key (feature `legacy`): a member
+/// unwraps the constant key one open-source client registers for every group.
+fn legacy_group_key_audit() -> Result<(), String> {
+    use letterseal::legacy::ids::LegacyKeyId;
+    use letterseal::legacy::keys::LegacyKeyPair;
+    println!(
+        "18. An auditor bridges a legacy group whose creator used CHRLINE's constant group key:"
+    );
+    let creator = LegacyKeyPair::from_bytes(LegacyKeyId::new(60), &[0x60; 32]);
+    let member = LegacyKeyPair::from_bytes(LegacyKeyId::new(61), &[0x61; 32]);
+    let audit =
+        letterseal_cli::attacks::audit_constant_group_key(&creator, member, LegacyKeyId::new(902))?;
+    println!(
+        "    default policy: the key unwraps with warnings {}",
+        audit.warned.warnings().names().join(", ")
+    );
+    println!(
+        "    strict policy: {}",
+        match &audit.strict {
+            Ok(_) => "ACCEPTED".to_string(),
+            Err(e) => format!("refused ({})", e.name()),
+        }
+    );
+    Ok(())
+}
 
 /// A toy server store: which device each sealing key belongs to.
 struct Server {
@@ -205,7 +233,8 @@ fn conversation(
     Ok(())
 }
 
-/// A group of three: messages, a forged "from Bob", a removal.
+/// A group of three: an admin, messages, a forged "from Bob", a refused
+/// change, a removal.
 fn group_scene(
     rng: &mut UnwrapErr<SysRng>,
     alice: &DeviceKeys,
@@ -213,8 +242,9 @@ fn group_scene(
     server: &mut Server,
     now: Timestamp,
 ) -> Result<(), String> {
+    let e = |e: GroupError| e.to_string();
     println!(
-        "14. Carol registers; Alice creates the group \"book club\" for Alice, Bob and Carol."
+        "14. Carol registers; Alice creates the group \"book club\" for Alice, Bob and Carol, with herself as admin."
     );
     let mut carol = DeviceKeys::generate(rng, DeviceAddress::new(user("carol")?, DeviceId::new(1)));
     let carol_bundle = carol.add_sealing_key(rng, now, 30 * 86_400);
@@ -224,42 +254,57 @@ fn group_scene(
         bundle_of_key(server, current)
     };
     let (a, b, c) = (newest(alice)?, newest(bob)?, newest(&carol)?);
-    let id = GroupId::new("book club").map_err(|e| e.to_string())?;
+    let id = GroupId::new("book club").map_err(e)?;
     let state =
         |who: &DeviceKeys| Group::new(id.clone(), who.address().clone(), GracePolicy::default());
     let (mut g_alice, mut g_bob, mut g_carol) = (state(alice), state(bob), state(&carol));
     let mut alice_sessions = BTreeMap::new();
-    let (first, _) = g_alice
-        .distribute(
+    let admins = RosterPolicy::admins([user("alice")?]).map_err(e)?;
+    let first = g_alice
+        .propose(
             rng,
             alice,
             &[a.clone(), b.clone(), c.clone()],
+            Some(admins),
             &mut alice_sessions,
             now,
         )
-        .map_err(|e| e.to_string())?;
-    first.verify_for_server(None).map_err(|e| e.to_string())?;
+        .map_err(e)?;
+    let verified = first
+        .upload
+        .verify_for_server(None, alice.address())
+        .map_err(e)?;
+    let mut record = verified.record();
+    g_alice.commit(now).map_err(e)?;
     println!(
-        "   The server checks the signed distribution (epoch {}, {} wraps, {} bytes) without any secret",
-        first.core().epoch,
-        first.wraps().len(),
-        first.encode().len()
+        "   The server checks the signed upload (epoch {}, {} wraps, {} bytes) without any secret, and stores its record",
+        verified.epoch(),
+        verified.distribution().wraps().len(),
+        verified.distribution().encode().len()
     );
-    let mut bob_alice = Session::new(bob, &a).map_err(|e| e.to_string())?;
-    let mut carol_alice = Session::new(&carol, &a).map_err(|e| e.to_string())?;
-    let view = |d: &Distribution, who: &DeviceKeys| {
-        d.for_member(who.address())
-            .ok_or_else(|| "no wrap".to_string())
+    let mut bob_sessions = BTreeMap::from([(
+        alice.address().clone(),
+        Session::new(bob, &a).map_err(|e| e.to_string())?,
+    )]);
+    let mut carol_sessions = BTreeMap::from([(
+        alice.address().clone(),
+        Session::new(&carol, &a).map_err(|e| e.to_string())?,
+    )]);
+    let view = |v: &VerifiedDistribution, who: &DeviceKeys| {
+        v.view_for(who.address())
+            .ok_or_else(|| "no view".to_string())
     };
-    let bob_first = view(&first, bob)?;
+    let for_carol = view(&verified, &carol)?;
     g_bob
-        .process(bob, &bob_first, &mut bob_alice, now)
-        .map_err(|e| e.to_string())?;
-    let carol_view = view(&first, &carol)?;
+        .process(bob, &view(&verified, bob)?, &mut bob_sessions, now)
+        .map_err(e)?;
     g_carol
-        .process(&mut carol, &carol_view, &mut carol_alice, now)
-        .map_err(|e| e.to_string())?;
-    println!("   Bob and Carol each receive only their own wrap, and unwrap epoch 1.");
+        .process(&mut carol, &for_carol, &mut carol_sessions, now)
+        .map_err(e)?;
+    println!(
+        "   Bob and Carol each receive the roster and only their own wrap; all three hold transcript {}…",
+        &hex::encode(g_bob.transcript().ok_or("no epoch")?.as_bytes())[..16]
+    );
 
     let from_bob = g_bob
         .seal(rng, bob, ContentType::Text, b"Chapter 3 by Friday?", b"")
@@ -274,34 +319,62 @@ fn group_scene(
     }
 
     println!("15. Carol, who holds the epoch secret, forges a message \"from Bob\".");
-    let forged = letterseal_cli::attacks::forge_group_message(&g_carol, &id, bob, &carol)?;
+    let secret = letterseal_cli::attacks::member_secret(&g_carol)?;
+    let forged = letterseal_cli::attacks::forge_group_message(&g_carol, &secret, bob, &carol)?;
     match g_alice.open(&forged, b"", now) {
         Err(e) => println!("   Alice rejects it: {} — {e}", e.name()),
         Ok(_) => return Err("forged group message accepted".into()),
     }
 
-    println!("16. Alice removes Carol: a new epoch for Alice and Bob only.");
-    let (second, change) = g_alice
-        .distribute(rng, alice, &[a, b], &mut alice_sessions, now)
-        .map_err(|e| e.to_string())?;
     println!(
-        "   Epoch {}: left {:?}; Carol gets a wrap? {}",
-        change.epoch,
-        change
+        "16. Bob, no admin, tries to remove Carol; Carol writes; Alice, the admin, removes her."
+    );
+    match g_bob.propose(
+        rng,
+        bob,
+        &[a.clone(), b.clone()],
+        None,
+        &mut bob_sessions,
+        now,
+    ) {
+        Err(err) => println!(
+            "   Refused before it leaves Bob's device: {} — {err}",
+            err.name()
+        ),
+        Ok(_) => return Err("a non-admin removed a member".into()),
+    }
+
+    let late = g_carol
+        .seal(rng, &carol, ContentType::Text, b"see you Friday", b"")
+        .map_err(|e| e.to_string())?;
+    let second = g_alice
+        .propose(rng, alice, &[a, b], None, &mut alice_sessions, now)
+        .map_err(e)?;
+    let verified = second
+        .upload
+        .verify_for_server(Some(&record), alice.address())
+        .map_err(e)?;
+    record = verified.record();
+    g_alice.commit(now).map_err(e)?;
+    println!(
+        "   Epoch {} for Alice and Bob: left {:?}; the server sends Bob a {}-byte delta view; Carol gets none: {}",
+        record.epoch,
+        second
+            .change
             .left
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>(),
-        if second.for_member(carol.address()).is_some() {
-            "yes"
-        } else {
-            "no"
-        }
+        view(&verified, bob)?.encode().len(),
+        verified.view_for(carol.address()).is_none()
     );
-    let bob_second = view(&second, bob)?;
     g_bob
-        .process(bob, &bob_second, &mut bob_alice, now)
-        .map_err(|e| e.to_string())?;
+        .process(bob, &view(&verified, bob)?, &mut bob_sessions, now)
+        .map_err(e)?;
+    match g_bob.open(&late, b"", now) {
+        Err(e) => println!("   Carol's message arrives late at Bob: {} — {e}", e.name()),
+        Ok(_) => return Err("a removed member's message was accepted".into()),
+    }
     let secret_plan = g_alice
         .seal(
             rng,
@@ -443,5 +516,6 @@ pub(crate) fn run() -> Result<ExitCode, String> {
     );
     let rows = letterseal_cli::attacks::run_all()?;
     println!("{}", letterseal_cli::attacks::table(&rows));
+    legacy_group_key_audit()?;
     Ok(ExitCode::SUCCESS)
 }

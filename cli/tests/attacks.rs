@@ -7,12 +7,15 @@
     clippy::indexing_slicing
 )]
 
-use letterseal_cli::attacks::run_all;
+use letterseal::legacy::LegacyError;
+use letterseal::legacy::ids::LegacyKeyId;
+use letterseal::legacy::keys::LegacyKeyPair;
+use letterseal_cli::attacks::{audit_constant_group_key, run_all};
 
 #[test]
 fn every_attack_works_on_legacy_and_fails_on_ls3() {
     let rows = run_all().unwrap();
-    assert_eq!(rows.len(), 6);
+    assert_eq!(rows.len(), 7);
     for row in &rows {
         assert!(
             row.legacy_vulnerable,
@@ -33,6 +36,7 @@ fn every_attack_works_on_legacy_and_fails_on_ls3() {
         "Group member",
         "Removed member",
         "Unknown key share",
+        "Constant group key",
     ] {
         assert!(
             names.iter().any(|n| n.starts_with(expected)),
@@ -56,4 +60,28 @@ fn ls3_rejections_name_the_intended_check() {
     assert!(ls3("Group member").contains("BadSignature"));
     assert!(ls3("Removed member").contains("UnknownEpoch"));
     assert!(ls3("Unknown key share").contains("DuplicateSealingKey"));
+    assert!(ls3("Constant group key").contains("outsider rejected"));
+}
+
+#[test]
+fn the_constant_group_key_is_flagged_and_refused_when_strict() {
+    let creator = LegacyKeyPair::from_bytes(LegacyKeyId::new(1), &[1; 32]);
+    let member = LegacyKeyPair::from_bytes(LegacyKeyId::new(2), &[2; 32]);
+    let audit = audit_constant_group_key(&creator, member, LegacyKeyId::new(3)).unwrap();
+    assert_eq!(
+        audit.warned.warnings().names(),
+        ["KnownConstant", "ZeroDerived"]
+    );
+    assert_eq!(audit.strict.unwrap_err(), LegacyError::WeakGroupKey);
+    let rows = run_all().unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r.attack.starts_with("Constant group key"))
+        .unwrap();
+    assert!(
+        row.legacy.contains("KnownConstant, ZeroDerived"),
+        "{}",
+        row.legacy
+    );
+    assert!(row.legacy.contains("WeakGroupKey"), "{}", row.legacy);
 }

@@ -16,7 +16,7 @@
 //!
 //! Secrets the crate only lends by reference (a `SharedSecret`, the sealing
 //! key inside `DeviceKeys` or `LegacyKeyPair`) are marked in place; the epoch
-//! secret of `Group::distribute` is marked by the RNG that produces it.
+//! secret of `Group::propose` is marked by the RNG that produces it.
 
 use letterseal::aead::{self, AeadKey, AeadNonce, TAG_LEN};
 use letterseal::attachment::{
@@ -25,7 +25,8 @@ use letterseal::attachment::{
 };
 use letterseal::device::DeviceKeys;
 use letterseal::group::{
-    Distribution, EpochSecret, GracePolicy, Group, GroupId, RosterHash, sender_chain,
+    CONFIRMATION_LEN, Distribution, EpochSecret, GracePolicy, Group, GroupId, Transcript,
+    sender_chain,
 };
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::kdf::{Prk, derive_labeled};
@@ -173,7 +174,17 @@ pub static ALL: &[Case] = &[
         "pairwise::Session::open, a start (secret local sealing key and one-time key; decisions)",
         session_open
     ),
-    // §8.5 group sender chains
+    // §8.3 epoch confirmation, §8.8 group sender chains
+    case!(
+        Check,
+        "group::EpochSecret::confirmation (secret epoch secret)",
+        group_confirmation
+    ),
+    case!(
+        Check,
+        "group::EpochSecret::confirms (secret epoch secret, both confirmations secret; bool declassified)",
+        group_confirms
+    ),
     case!(
         Check,
         "group::sender_chain (secret epoch secret)",
@@ -184,15 +195,15 @@ pub static ALL: &[Case] = &[
         "group::SenderChain::message_keys (secret sender chain)",
         group_message_keys
     ),
-    // §8.2-8.6 whole group operations (beyond the brief)
+    // §8.4-8.9 whole group operations (beyond the brief)
     case!(
         Check,
-        "group::Group::distribute (secret epoch secret from the RNG)",
-        group_distribute
+        "group::Group::propose (secret epoch secret from the RNG: confirmation, wraps)",
+        group_propose
     ),
     case!(
         Check,
-        "group::Group::process (secret member sealing key; decisions)",
+        "group::Group::process (secret member sealing key: wrap channel, confirmation; decisions)",
         group_process
     ),
     case!(
@@ -817,8 +828,8 @@ fn kem_step_decapsulate_combine() -> R {
 // §7.5 whole sessions, §8 whole groups
 
 /// A deterministic RNG (splitmix64) with the traits letterseal takes. It
-/// optionally marks every 32-byte draw secret: in `Group::distribute` that is
-/// exactly the epoch secret (salts are 16 bytes).
+/// optionally marks every 32-byte draw secret: in `Group::propose` that is
+/// the epoch secret and the fresh bytes of each wrap's hedged salt (§3.5).
 struct TestRng {
     state: u64,
     mark_32_byte_draws: bool,
@@ -1033,14 +1044,17 @@ struct GroupPair {
     bob: DeviceKeys,
     alice_group: Group,
     bob_group: Group,
-    /// Bob's session with Alice (the distributor).
-    bob_session: Session,
-    /// The distribution, declassified (it is public: it goes to the server).
-    distribution: Distribution,
+    /// Bob's sessions: one, with Alice (the distributor).
+    bob_sessions: BTreeMap<DeviceAddress, Session>,
+    /// Alice's upload, declassified (it is public: it goes to the server).
+    upload: Distribution,
+    /// The view the server fans out to Bob.
+    view: Distribution,
 }
 
-/// Two members; Alice distributes epoch 1 (the epoch secret is marked secret
-/// if `secret_epoch`), Bob has not processed it yet.
+/// Two members; Alice proposes epoch 1 (the epoch secret is marked secret if
+/// `secret_epoch`) and commits it, the server verifies the upload; Bob has
+/// not processed his view yet.
 fn group_pair(seed: u64, secret_epoch: bool) -> Result<GroupPair, String> {
     let err = |e: &dyn core::fmt::Debug| format!("{e:?}");
     let mut rng = TestRng::new(seed);
@@ -1051,54 +1065,58 @@ fn group_pair(seed: u64, secret_epoch: bool) -> Result<GroupPair, String> {
     let bob_group = Group::new(id, bob.address().clone(), GracePolicy::default());
     let mut alice_sessions = BTreeMap::new();
     rng.mark_32_byte_draws = secret_epoch;
-    let distributed = alice_group.distribute(
+    let proposed = alice_group.propose(
         &mut rng,
         &alice,
         &[alice_bundle.clone(), bob_bundle],
+        None,
         &mut alice_sessions,
         now(),
     );
     rng.mark_32_byte_draws = false;
-    let (distribution, _) = distributed.map_err(|e| err(&e))?;
-    // Declassify the whole distribution (signature over secret-derived wraps).
-    let mut wire = distribution.encode();
+    let proposal = proposed.map_err(|e| err(&e))?;
+    // Declassify the whole upload (confirmation and wraps are secret-derived).
+    let mut wire = proposal.upload.encode();
     ct::public(wire.as_mut_slice());
-    let distribution = Distribution::decode(&wire).map_err(|e| err(&e))?;
+    let upload = Distribution::decode(&wire).map_err(|e| err(&e))?;
+    alice_group.commit(now()).map_err(|e| err(&e))?;
+    let verified = upload
+        .verify_for_server(None, alice.address())
+        .map_err(|e| err(&e))?;
+    let view = verified.view_for(bob.address()).ok_or("no view for bob")?;
     let bob_session = Session::new(&bob, &alice_bundle).map_err(|e| err(&e))?;
+    let bob_sessions = BTreeMap::from([(alice.address().clone(), bob_session)]);
     Ok(GroupPair {
         rng,
         alice,
         bob,
         alice_group,
         bob_group,
-        bob_session,
-        distribution,
+        bob_sessions,
+        upload,
+        view,
     })
 }
 
 #[inline(never)]
-fn group_distribute() -> R {
-    // The case is the distribution inside group_pair (secret epoch secret);
+fn group_propose() -> R {
+    // The case is the proposal inside group_pair (secret epoch secret);
     // here only check that it is the expected one.
     let reference = group_pair(3, false)?;
     let marked = group_pair(3, true)?;
     check(
-        marked.distribution.encode() == reference.distribution.encode(),
-        "distribution differs",
+        marked.upload.encode() == reference.upload.encode(),
+        "proposal differs",
     )
 }
 
 #[inline(never)]
 fn group_process() -> R {
     let mut g = group_pair(4, false)?;
-    let view = g
-        .distribution
-        .for_member(g.bob.address())
-        .ok_or("no view for bob")?;
     mark_sealing_key(&g.bob)?;
     let r = g
         .bob_group
-        .process(&mut g.bob, &view, &mut g.bob_session, now());
+        .process(&mut g.bob, &g.view, &mut g.bob_sessions, now());
     ct::declassify(r).map_err(|e| format!("{e:?}"))?;
     check(
         g.bob_group.current_epoch() == Some(1),
@@ -1110,12 +1128,8 @@ fn group_process() -> R {
 fn group_seal() -> R {
     let mut g = group_pair(5, true)?;
     let plaintext = vec_bytes(70, 102);
-    let view = g
-        .distribution
-        .for_member(g.bob.address())
-        .ok_or("no view for bob")?;
     g.bob_group
-        .process(&mut g.bob, &view, &mut g.bob_session, now())
+        .process(&mut g.bob, &g.view, &mut g.bob_sessions, now())
         .map_err(|e| format!("{e:?}"))?;
 
     let mut secret_plaintext = plaintext.clone();
@@ -1150,14 +1164,10 @@ fn group_open() -> R {
         .map_err(|e| format!("{e:?}"))?;
     // Bob's epoch secret is the plaintext of Alice's wrap, opened with Bob's
     // (secret) sealing key: it is secret from the start.
-    let view = g
-        .distribution
-        .for_member(g.bob.address())
-        .ok_or("no view for bob")?;
     mark_sealing_key(&g.bob)?;
     let processed = g
         .bob_group
-        .process(&mut g.bob, &view, &mut g.bob_session, now());
+        .process(&mut g.bob, &g.view, &mut g.bob_sessions, now());
     ct::declassify(processed).map_err(|e| format!("{e:?}"))?;
 
     let mut r = g.bob_group.open(&sealed, AAD, now());
@@ -1171,34 +1181,69 @@ fn group_open() -> R {
 }
 
 // ---------------------------------------------------------------------------
-// §8.5 group
+// §8.3, §8.8 group
 
-fn group_fixture() -> (GroupId, RosterHash, DeviceAddress, IdentityPublicKey) {
+fn group_fixture() -> (Transcript, DeviceAddress, IdentityPublicKey) {
     (
-        GroupId::new(b"ct-check group").expect("valid group id"),
-        RosterHash::from_bytes(bytes::<32>(40)),
+        Transcript::from_bytes(bytes::<32>(40)),
         address("carol", 3),
         identity(3),
     )
 }
 
 #[inline(never)]
+fn group_confirmation() -> R {
+    let core = vec_bytes(150, 45);
+    let secret = bytes::<32>(46);
+    let expected = EpochSecret::from_bytes(secret).confirmation(&core);
+
+    let mut secret_bytes = secret;
+    ct::secret(&mut secret_bytes);
+    let epoch_secret = EpochSecret::from_bytes(secret_bytes);
+    let mut confirmation = epoch_secret.confirmation(&core);
+    ct::public(&mut confirmation);
+    check(confirmation == expected, "confirmation differs")
+}
+
+#[inline(never)]
+fn group_confirms() -> R {
+    let core = vec_bytes(150, 47);
+    let secret = bytes::<32>(48);
+    let mut received: [u8; CONFIRMATION_LEN] = EpochSecret::from_bytes(secret).confirmation(&core);
+
+    let mut secret_bytes = secret;
+    ct::secret(&mut secret_bytes);
+    let epoch_secret = EpochSecret::from_bytes(secret_bytes);
+    // The received confirmation is public in the protocol (it is in the
+    // core); marking it too shows the comparison does not branch on it.
+    ct::secret(&mut received);
+    let equal = ct::declassify(epoch_secret.confirms(&core, &received));
+    received[17] ^= 0x01;
+    let one_bit_off = ct::declassify(epoch_secret.confirms(&core, &received));
+    received[17] ^= 0x01;
+    received[0] ^= 0x80;
+    let first_byte_off = ct::declassify(epoch_secret.confirms(&core, &received));
+    check(
+        equal && !one_bit_off && !first_byte_off,
+        "confirms gave a wrong answer",
+    )
+}
+
+#[inline(never)]
 fn group_sender_chain() -> R {
-    let (group, roster_hash, sender, sender_id) = group_fixture();
+    let (transcript, sender, sender_id) = group_fixture();
     let secret = bytes::<32>(41);
     let expected = sender_chain(
         &EpochSecret::from_bytes(secret),
-        &group,
-        5,
-        &roster_hash,
+        &transcript,
         &sender,
-        &sender_id,
+        sender_id.as_bytes(),
     );
 
     let mut secret_bytes = secret;
     ct::secret(&mut secret_bytes);
     let epoch_secret = EpochSecret::from_bytes(secret_bytes);
-    let chain = sender_chain(&epoch_secret, &group, 5, &roster_hash, &sender, &sender_id);
+    let chain = sender_chain(&epoch_secret, &transcript, &sender, sender_id.as_bytes());
     ct::public_in_place(chain.as_bytes());
     check(
         chain.as_bytes() == expected.as_bytes(),
@@ -1208,14 +1253,12 @@ fn group_sender_chain() -> R {
 
 #[inline(never)]
 fn group_message_keys() -> R {
-    let (group, roster_hash, sender, sender_id) = group_fixture();
+    let (transcript, sender, sender_id) = group_fixture();
     let chain = sender_chain(
         &EpochSecret::from_bytes(bytes::<32>(42)),
-        &group,
-        5,
-        &roster_hash,
+        &transcript,
         &sender,
-        &sender_id,
+        sender_id.as_bytes(),
     );
     let salt = bytes::<SALT_LEN>(43);
     let bound = vec_bytes(57, 44);

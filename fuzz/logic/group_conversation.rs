@@ -1,94 +1,78 @@
-//! Fuzz target: a group conversation among Alice, Bob, Carol and Dave
+//! Fuzz target: a group of Alice, Bob, Carol and Dave with a server
 //! (SPEC.md §8), run as a program of actions read from the input and checked
-//! step by step against a model of every member.
+//! step by step against a model of every member, the server and every epoch
+//! version ever signed.
 //!
 //! A fixture is built once, deterministically (ChaCha20 seed `[0x43; 32]`):
 //! devices `alice`/1, `bob`/2, `carol`/3, `dave`/4 with one sealing key each
-//! (fixed for the whole run; bundles verified with `NoDirectory`), a pairwise
-//! `Session` from every member to every other, and each member's empty
-//! `Group` (group id `conversation`) with its own grace policy: Alice the
-//! default (one previous epoch, one day), Bob none kept, Carol two for an
-//! hour, Dave one with no time limit. Every input loads the sessions and
-//! groups (serde JSON); the devices are shared (they never change). The
-//! clock starts at `T0 + 600`; epoch secrets and salts come from a ChaCha20
-//! generator with a fixed seed.
+//! (fixed for the run), a pairwise `Session` from every member to every other,
+//! and each member's empty `Group` (group id `conversation`) with its own
+//! grace policy: Alice the default (one superseded epoch, one day), Bob none
+//! kept, Carol two for an hour, Dave one with no time limit. Each input starts
+//! from these (JSON); the clock starts at `T0 + 600`; randomness comes from a
+//! ChaCha20 generator with a fixed seed.
 //!
 //! Input: a sequence of actions (at most [`MAX_ACTIONS`]); missing parameter
 //! bytes read as 0. Each action is one byte, `kind` in its low nibble and a
-//! parameter `hi` in its high nibble; `m = hi & 3` names a member; "a
-//! distribution" or "a message" is picked newest first by a parameter byte:
+//! parameter `hi` in its high nibble; `m = hi & 3` names a member:
 //!
 //! | kind | action |
 //! |---|---|
-//! | 0 | distribute a new epoch: the distributor is `hi & 3` if `hi & 8`, else one of the members of the latest distribution's roster (`hi` mod their number; anyone before the first); the next byte's low nibble adds members to the roster (the distributor is always in it); the epoch is the distributor's current one plus one, so a lagging distributor forks an epoch number |
-//! | 1 | deliver the pending distribution view at index `hi mod len` (0: oldest) |
-//! | 2 | drop the pending distribution view at index `hi mod len` |
-//! | 3 | deliver a distribution to member `m` (again, or to a non-member): a byte picks it, a mode byte: its view, the full distribution, another member's view, over the session with another member than the distributor, or a view with a byte flipped (at the position given by the next two bytes, big-endian, with the mask in the byte after) |
-//! | 4 | member `m` seals: a byte (associated data mod 3, content type), a length byte (mod 65) and that many plaintext bytes |
-//! | 5 | deliver the pending group message at index `hi mod len` |
-//! | 6 | drop the pending group message at index `hi mod len` |
-//! | 7 | deliver a message to member `m` (duplicate, or to a non-member) |
-//! | 8 | tamper a message and deliver it to `m`: a mode byte (flip a byte; flip a signed byte and re-sign as the sender; re-sign unchanged by another member; wrong associated data; truncate), a position and a mask byte |
-//! | 9 | save member `m`'s `Group` in slot `(hi >> 2) & 1` |
-//! | 10 | restore member `m`'s `Group` from slot `(hi >> 2) & 1` (its sessions stay) |
-//! | 11 | reload member `m`: its `Group` and sessions through JSON |
-//! | 12 | advance the clock by one of 16 steps (1 s to 7 days, around the grace limits) |
-//! | 13 | member `m` calls `expire(now)` |
-//! | 14 | member `m` jumps its send counter in its current epoch (an edit of the saved group's `next_counter`): class `(hi >> 2) & 3`, then a byte |
-//! | 15 | deliver every pending distribution, then every pending message, oldest first |
+//! | 0 | `m` proposes: the next byte's low nibble adds members to the roster (`m` is always in it); policy `(hi >> 2) & 3`: keep, any member, admins {m}, admins {m, the next member} |
+//! | 1 | the server checks `m`'s pending upload against its record; if accepted it stores the new record and queues a view for every member of the new roster (the distributor's own view too) |
+//! | 2 | `m` commits its pending proposal if the server accepted it, else aborts it |
+//! | 3 | deliver the queued view at index `hi mod len` (0: oldest); 4: drop it |
+//! | 5 | `m` seals: a byte (associated data mod 3, content type), a length byte (mod 65) and that many plaintext bytes; the message is queued for the other members of `m`'s current roster |
+//! | 6 | deliver the queued message at index `hi mod len`; 7: drop it |
+//! | 8 | redeliver a view (a byte picks one, newest first) to member `m`: a mode byte: as queued, with the full roster, with another member's wrap, or with a byte flipped (position: next two bytes, mask: the byte after) |
+//! | 9 | deliver a message (a byte picks it) to `m` again or tampered: a mode byte (as sent; flip a byte; flip a signed byte and re-sign as the sender; re-sign by another member; wrong associated data; truncate), a position and a mask byte |
+//! | 10 | `m` misbehaves (signs with the public building blocks on its current epoch, or with bit 6 of the next byte on the server's, as an outsider would; the byte's low bits pick the kind, bits 2–5 a target): secrets split (the target's wrap holds another secret than the confirmed one), a change its policy forbids (the target removed), an epoch jump (+2, or to `2^64 − 1` with bit 7), or an admin set naming nobody in the roster. The server checks it against its record; a hostile server forwards it to the roster anyway |
+//! | 11 | a hostile server accepts `m`'s pending upload as another version of its epoch (against the record it was built on, leaving its own record alone) and fans it out: a fork |
+//! | 12 | reload `m`: its group through a sealed blob (export, import) |
+//! | 13 | advance the clock by one of 16 steps (1 s to 7 days) |
+//! | 14 | `m` calls `expire(now)` |
+//! | 15 | deliver every queued view, then every queued message, oldest first |
 //!
-//! Distributions are fanned out (queued) to the other members of their
-//! roster, group messages to the other members of the sender's current
-//! roster. A message that finds its epoch unknown stays pending (the
-//! distribution may arrive later).
-//!
-//! Checks (a violation panics):
+//! The model knows every *version* of an epoch ever signed: its number, the
+//! version it builds on, roster, policy, distributor, and whether one
+//! member's wrap holds another secret. Checks (a violation panics):
 //!
 //! - no call into the library panics;
-//! - `distribute` succeeds with the next epoch and the expected change
-//!   (joined/left against the distributor's current roster; for a first
-//!   epoch everyone joined), the server's check accepts it, and it and its
-//!   views survive encoding;
-//! - `process` gives exactly the model's result (SPEC.md §8.4):
-//!   `NotAMember`, `StaleEpoch`, `WrapRejected(Replay)` once the member's
-//!   session accepted that wrap (a member whose group state was restored),
-//!   `WrapMismatch` for another member's view, `DistributorMismatch` over the
-//!   wrong session, else success with the expected change; a view with a
-//!   byte flipped never succeeds (nor reaches `InvalidWrap`);
-//! - `seal`: `NoEpoch`, `CounterExhausted` (at `u64::MAX`) or success with
-//!   the current epoch, the next counter, the sender and the content type;
-//! - `open` of a message as sealed gives exactly the model's result
-//!   (SPEC.md §8.6): `UnknownEpoch` (never held, deleted, or lost in a
-//!   restore), `EpochExpired` (grace), `UnknownSender` (not in the roster the
-//!   member holds for that epoch number), `OwnMessage`, `Replay`/`TooOld`
-//!   from a model window per epoch and sender, `CommitmentMismatch` for a
-//!   message of another epoch with the same number (a fork), else it opens
-//!   with the right sender, epoch, content type, plaintext, counter and gap
-//!   report;
-//! - independently of the model: a member opens a message only if it is in
-//!   the roster of the message's epoch and holds that very epoch, within its
-//!   grace period (so a removed member never opens later epochs and an added
-//!   member never opens earlier ones); a message opens at most once per
-//!   member and state lineage, and never when another message with the same
-//!   epoch, sender and counter opened there (a restored sender re-uses
-//!   counters: `Replay`);
-//! - a tampered or forged message never opens;
-//! - every failed `open`, `seal` or `process` leaves the member's serialized
-//!   group (and, for `process`, session) byte-identical — the exception of
-//!   SPEC.md §8.4 (a wrap that authenticated but carries no key) cannot
-//!   happen with honest distributors and is reported as a failure;
-//! - after every action each member's current epoch and openable epochs, and
-//!   every session's send counter and highest received counter, equal the
-//!   model's; a reload serializes to the same bytes.
-//!
-//! Restoring a member's `Group` also restores its windows: messages it opened
-//! after the snapshot open again; the model is restored with it.
+//! - `propose` gives exactly the model's result (`ProposalPending`,
+//!   `NotPreviousMember`, `NoAdminMember`, `NotPermitted` under the policy
+//!   rules of SPEC.md §8.2, else a proposal with the expected change); the
+//!   server's check of every upload gives exactly the model's result
+//!   (`StaleEpoch`, `EpochGap`, `ForkedHistory`, `NotPreviousMember`,
+//!   `NoAdminMember`, `NotPermitted`, else accepted); `commit`/`abort`;
+//! - `process` gives exactly the model's result (SPEC.md §8.7):
+//!   `AlreadyProcessed`, `ConflictingEpoch`, `StaleEpoch`, `EpochGap`,
+//!   `ForkedHistory`, `Committed` / `NotPending` for the member's own
+//!   distribution, `NotPreviousMember`, `DeltaWithoutBase`, `NoAdminMember`,
+//!   `NotPermitted`, `NotAMember`, `ConfirmationMismatch`, else `Installed`
+//!   with the expected change and whether a pending proposal was discarded;
+//!   a view with another member's wrap or a byte flipped never installs;
+//! - `seal` and `open` give exactly the model's result (SPEC.md §8.9):
+//!   `NoEpoch`, `NotAMember`; `UnknownEpoch`, `EpochExpired`,
+//!   `UnknownSender`, `OwnMessage`, `SenderRemoved` (grace only for members
+//!   still in the current roster), `ForkedEpoch` (a sender's message of
+//!   another version of the epoch), `Replay`/`TooOld`, else the right
+//!   sender, epoch, content, counter and gap report; a tampered or forged
+//!   message never opens;
+//! - **agreement**: after every action each member's current transcript is
+//!   the transcript of the version the model says it holds, so two members
+//!   hold the same transcript exactly when they hold the same version — a
+//!   split secret is never installed, and a fork is never mistaken for
+//!   agreement;
+//! - every failed `propose`, `process`, `seal` or `open` leaves the member's
+//!   group (and sessions) byte-identical; after every action each member's
+//!   current epoch, openable epochs and pending epoch equal the model's; a
+//!   reload through a blob gives the same state.
 //!
 //! This file is the target's whole logic, shared by the cargo-fuzz target
 //! (`fuzz/fuzz_targets/group_conversation.rs`) and the corpus replay in
 //! `tests/fuzz_corpus.rs`, which both include it with `#[path]`. The seeds
 //! in `fuzz/corpus/group_conversation/` are programs written by `seeds`
-//! below (`cargo test --test fuzz_corpus -- --ignored
+//! below (`cargo test --test fuzz_corpus --all-features -- --ignored
 //! regenerate_conversation_seeds`).
 #![allow(
     clippy::unwrap_used,
@@ -100,17 +84,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
-use letterseal::codec::Reader;
 use letterseal::device::DeviceKeys;
 use letterseal::group::{
-    Distribution, EpochChange, GracePolicy, Group, GroupError, GroupHeader, GroupId,
-    GroupOpenError, GroupSealError,
+    CoreFields, Distribution, EpochChange, EpochSecret, GracePolicy, Group, GroupError, GroupId,
+    GroupOpenError, GroupSealError, Processed, Roster, RosterPolicy, RosterSection, ServerRecord,
+    Transcript, wrap_context, wrap_list_hash,
 };
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::keys::SIGNATURE_LEN;
 use letterseal::labels;
-use letterseal::pairwise::{ContentType, OpenError, Session, WINDOW_SIZE};
+use letterseal::pairwise::{ContentType, Session, WINDOW_SIZE};
 use letterseal::registration::{NoDirectory, RegistrationPolicy, VerifiedBundle};
+use letterseal::state::StorageKey;
 use letterseal::time::Timestamp;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -127,13 +112,9 @@ const MEMBERS: usize = NAMES.len();
 /// The associated-data variants.
 const ASSOCIATED_DATA: [&[u8]; 3] = [b"", b"chat 42", b"chat 43"];
 /// Actions run per input at most.
-const MAX_ACTIONS: usize = 128;
-/// Snapshot slots per member.
-const SLOTS: usize = 2;
+const MAX_ACTIONS: usize = 96;
 /// Longest plaintext an action seals.
 const MAX_PLAINTEXT: usize = 64;
-/// The AEAD tag length.
-const TAG_LEN: usize = 16;
 /// Clock steps (seconds), around the grace limits of an hour and a day.
 const STEPS: [u64; 16] = [
     1,
@@ -177,10 +158,11 @@ struct Fixture {
     devices: Vec<DeviceKeys>,
     bundles: Vec<VerifiedBundle>,
     addresses: Vec<DeviceAddress>,
-    /// Each member's empty group state.
+    /// Each member's empty group state (JSON).
     groups: Vec<Vec<u8>>,
-    /// `sessions[m][peer]`: member `m`'s fresh session with `peer` (empty for `m`).
-    sessions: Vec<Vec<Vec<u8>>>,
+    /// Each member's sessions with every other (JSON list).
+    sessions: Vec<Vec<u8>>,
+    storage: StorageKey,
 }
 
 fn save<T: serde::Serialize>(state: &T) -> Vec<u8> {
@@ -189,6 +171,15 @@ fn save<T: serde::Serialize>(state: &T) -> Vec<u8> {
 
 fn load<T: serde::de::DeserializeOwned>(json: &[u8]) -> T {
     serde_json::from_slice(json).expect("saved state loads")
+}
+
+fn save_sessions(sessions: &BTreeMap<DeviceAddress, Session>) -> Vec<u8> {
+    save(&sessions.values().collect::<Vec<_>>())
+}
+
+fn load_sessions(json: &[u8]) -> BTreeMap<DeviceAddress, Session> {
+    let list: Vec<Session> = load(json);
+    list.into_iter().map(|s| (s.peer().clone(), s)).collect()
 }
 
 fn build_fixture() -> Fixture {
@@ -231,15 +222,16 @@ fn build_fixture() -> Fixture {
         .collect();
     let sessions = (0..MEMBERS)
         .map(|m| {
-            (0..MEMBERS)
-                .map(|peer| {
-                    if peer == m {
-                        Vec::new()
-                    } else {
-                        save(&Session::new(&devices[m], &bundles[peer]).expect("session"))
-                    }
+            let map: BTreeMap<DeviceAddress, Session> = (0..MEMBERS)
+                .filter(|&p| p != m)
+                .map(|p| {
+                    (
+                        addresses[p].clone(),
+                        Session::new(&devices[m], &bundles[p]).expect("session"),
+                    )
                 })
-                .collect()
+                .collect();
+            save_sessions(&map)
         })
         .collect();
     Fixture {
@@ -249,6 +241,7 @@ fn build_fixture() -> Fixture {
         addresses,
         groups,
         sessions,
+        storage: StorageKey::from_bytes([0x5e; 32]),
     }
 }
 
@@ -266,8 +259,7 @@ enum Refusal {
     TooOld,
 }
 
-/// The model of a replay window (SPEC.md §7.5): the highest accepted counter
-/// and every accepted counter still inside the window.
+/// The model of a replay window (SPEC.md §7.5).
 #[derive(Clone, Default)]
 struct Window {
     highest: Option<u64>,
@@ -275,7 +267,6 @@ struct Window {
 }
 
 impl Window {
-    /// `Ok((skipped, late))`, or the refusal.
     fn check(&self, counter: u64) -> Result<(u64, bool), Refusal> {
         match self.highest {
             None => Ok((counter, false)),
@@ -296,25 +287,90 @@ impl Window {
     }
 }
 
+/// Who may change the roster: any member, admins (member indexes = users),
+/// or admins naming nobody a member.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Policy {
+    Any,
+    Admins(BTreeSet<usize>),
+    Nobody,
+}
+
+impl Policy {
+    fn is_admin(&self, m: usize) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Admins(set) => set.contains(&m),
+            Self::Nobody => false,
+        }
+    }
+
+    fn has_admin_member(&self, roster: &[usize]) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Admins(set) => roster.iter().any(|m| set.contains(m)),
+            Self::Nobody => false,
+        }
+    }
+
+    fn real(&self) -> RosterPolicy {
+        match self {
+            Self::Any => RosterPolicy::any_member(),
+            Self::Admins(set) => {
+                RosterPolicy::admins(set.iter().map(|&m| UserId::new(NAMES[m]).unwrap())).unwrap()
+            }
+            Self::Nobody => RosterPolicy::admins([UserId::new("nobody").unwrap()]).unwrap(),
+        }
+    }
+}
+
+/// SPEC.md §8.2's permission rule; every user has one device whose keys never
+/// change, so a non-admin may only rotate.
+fn permitted(
+    base: Option<(&Policy, &[usize])>,
+    policy: &Policy,
+    roster: &[usize],
+    distributor: usize,
+) -> bool {
+    match base {
+        None => policy.is_admin(distributor),
+        Some((old_policy, old_roster)) => {
+            old_policy.is_admin(distributor) || (policy == old_policy && roster == old_roster)
+        }
+    }
+}
+
+/// One signed version of an epoch.
+struct Version {
+    epoch: u64,
+    /// The version it builds on (`None`: epoch 1, or a forged base).
+    parent: Option<usize>,
+    /// Member indexes, ascending.
+    roster: Vec<usize>,
+    policy: Policy,
+    distributor: usize,
+    /// The member whose wrap holds another secret than the confirmed one.
+    split_for: Option<usize>,
+    upload: Distribution,
+    transcript: Transcript,
+}
+
 /// An epoch a member holds.
 #[derive(Clone)]
 struct Held {
-    epoch: u64,
-    /// The distribution it came from (index into `dists`).
-    dist: usize,
+    version: usize,
     superseded_at: Option<u64>,
     next_counter: u64,
-    /// Per sender.
     windows: BTreeMap<usize, Window>,
 }
 
-/// What one member's `Group` should hold.
+/// What one member's state should hold.
 #[derive(Clone, Default)]
 struct Model {
     /// Ascending by epoch; the last is current.
     held: Vec<Held>,
-    /// Messages (indexes into `msgs`) opened in this state lineage.
-    opened: BTreeSet<usize>,
+    /// The version of the pending proposal.
+    pending: Option<usize>,
 }
 
 fn expired(held: &Held, grace: GracePolicy, now: u64) -> bool {
@@ -329,8 +385,6 @@ impl Model {
         self.held.last()
     }
 
-    /// SPEC.md §8.7: the current epoch and at most `previous_epochs`
-    /// superseded ones are kept, each only within its grace period.
     fn expire(&mut self, grace: GracePolicy, now: u64) {
         let keep = usize::try_from(grace.previous_epochs).unwrap_or(usize::MAX);
         let excess = self.held.len().saturating_sub(keep.saturating_add(1));
@@ -338,13 +392,12 @@ impl Model {
         self.held.retain(|h| !expired(h, grace, now));
     }
 
-    fn install(&mut self, epoch: u64, dist: usize, grace: GracePolicy, now: u64) {
+    fn install(&mut self, version: usize, grace: GracePolicy, now: u64) {
         if let Some(last) = self.held.last_mut() {
             last.superseded_at = Some(now);
         }
         self.held.push(Held {
-            epoch,
-            dist,
+            version,
             superseded_at: None,
             next_counter: 0,
             windows: BTreeMap::new(),
@@ -357,50 +410,37 @@ struct Member {
     group: Group,
     sessions: BTreeMap<DeviceAddress, Session>,
     model: Model,
+    /// The server accepted the pending proposal.
+    accepted: bool,
 }
 
-/// A distribution made by `distributor`.
-struct Dist {
-    distributor: usize,
-    epoch: u64,
-    /// Member indexes, in roster order.
-    roster: Vec<usize>,
-    full: Distribution,
-    /// The pairwise counter of each member's wrap.
-    wrap_counters: [u64; MEMBERS],
-}
-
-/// A group message sealed by `sender` (as sealed: legitimate).
+/// A group message as sealed.
 struct Sent {
     sender: usize,
-    dist: usize,
-    epoch: u64,
+    version: usize,
     counter: u64,
     ad: usize,
     content_type: ContentType,
     plaintext: Vec<u8>,
     sealed: Vec<u8>,
-    /// Found its epoch unknown at least once.
-    deferred: bool,
 }
 
-/// How a distribution is delivered.
-#[derive(Clone, Copy, Debug)]
-enum Mode {
-    /// The member's own view (the full distribution if it has none).
-    View,
-    Full,
-    /// Another roster member's view.
-    OtherView(usize),
-    /// Over the member's session with someone other than the distributor.
-    WrongSession(usize),
-    /// The view with a byte flipped: position, mask.
-    Flipped(u16, u8),
+/// A view the server fanned out (or a hostile server forwarded).
+struct Queued {
+    version: usize,
+    to: usize,
+    view: Distribution,
+}
+
+/// The server: its record, and every record it ever stored, by version.
+#[derive(Default)]
+struct Server {
+    current: Option<usize>,
+    records: BTreeMap<usize, ServerRecord>,
 }
 
 // ---- the simulation -----------------------------------------------------------
 
-/// The input, read a byte at a time (0 past the end).
 struct Input<'a> {
     data: &'a [u8],
     pos: usize,
@@ -431,18 +471,11 @@ fn content_type(b: u8) -> ContentType {
     })
 }
 
-fn refusal_to_open(refusal: Refusal, counter: u64) -> GroupOpenError {
+fn refusal(refusal: Refusal, counter: u64) -> GroupOpenError {
     match refusal {
         Refusal::Replay => GroupOpenError::Replay { counter },
         Refusal::TooOld => GroupOpenError::TooOld { counter },
     }
-}
-
-fn refusal_to_wrap(refusal: Refusal, counter: u64) -> GroupError {
-    GroupError::WrapRejected(match refusal {
-        Refusal::Replay => OpenError::Replay { counter },
-        Refusal::TooOld => OpenError::TooOld { counter },
-    })
 }
 
 struct Sim<'a> {
@@ -451,19 +484,12 @@ struct Sim<'a> {
     rng: ChaCha20Rng,
     now: u64,
     members: Vec<Member>,
-    dists: Vec<Dist>,
+    versions: Vec<Version>,
+    server: Server,
     msgs: Vec<Sent>,
-    /// Distribution views in flight: (distribution, member), oldest first.
-    pending_dists: Vec<(usize, usize)>,
-    /// Group messages in flight: (message, member), oldest first.
+    views: Vec<Queued>,
+    pending_views: Vec<usize>,
     pending_msgs: Vec<(usize, usize)>,
-    /// `pair_next[x][m]`: the next counter of `x`'s session to `m`.
-    pair_next: [[u64; MEMBERS]; MEMBERS],
-    /// `pair_windows[m][x]`: what `m`'s session with `x` accepted.
-    pair_windows: Vec<Vec<Window>>,
-    /// `member * SLOTS + slot`: a saved group and its model.
-    slots: Vec<Option<(Vec<u8>, Model)>>,
-    /// Outcomes seen, for the corpus test.
     trace: Option<BTreeSet<String>>,
 }
 
@@ -473,11 +499,9 @@ impl<'a> Sim<'a> {
         let members = (0..MEMBERS)
             .map(|m| Member {
                 group: load(&fx.groups[m]),
-                sessions: (0..MEMBERS)
-                    .filter(|&peer| peer != m)
-                    .map(|peer| (fx.addresses[peer].clone(), load(&fx.sessions[m][peer])))
-                    .collect(),
+                sessions: load_sessions(&fx.sessions[m]),
                 model: Model::default(),
+                accepted: false,
             })
             .collect();
         Self {
@@ -486,13 +510,12 @@ impl<'a> Sim<'a> {
             rng: ChaCha20Rng::from_seed([0x64; 32]),
             now: T0 + 600,
             members,
-            dists: Vec::new(),
+            versions: Vec::new(),
+            server: Server::default(),
             msgs: Vec::new(),
-            pending_dists: Vec::new(),
+            views: Vec::new(),
+            pending_views: Vec::new(),
             pending_msgs: Vec::new(),
-            pair_next: [[0; MEMBERS]; MEMBERS],
-            pair_windows: vec![vec![Window::default(); MEMBERS]; MEMBERS],
-            slots: (0..MEMBERS * SLOTS).map(|_| None).collect(),
             trace: trace.then(BTreeSet::new),
         }
     }
@@ -520,87 +543,53 @@ impl<'a> Sim<'a> {
     fn step(&mut self, op: u8) {
         let (kind, hi) = (op & 0x0f, op >> 4);
         let m = usize::from(hi & 3);
-        let slot = m * SLOTS + usize::from(hi >> 2) % SLOTS;
         match kind {
             0 => {
                 let bits = self.input.byte();
-                let distributor = if hi & 8 != 0 {
-                    m
-                } else {
-                    match self.dists.last() {
-                        Some(d) => d.roster[usize::from(hi) % d.roster.len()],
-                        None => usize::from(hi) % MEMBERS,
-                    }
-                };
-                self.distribute(distributor, bits);
+                self.propose(m, bits, (hi >> 2) & 3);
             }
-            1 | 2 => {
-                if self.pending_dists.is_empty() {
+            1 => self.upload(m),
+            2 => self.commit_or_abort(m),
+            3 | 4 => {
+                if self.pending_views.is_empty() {
                     return;
                 }
-                let i = usize::from(hi) % self.pending_dists.len();
-                let (d, to) = self.pending_dists.remove(i);
-                if kind == 1 {
-                    self.process(d, to, Mode::View, "process");
+                let i = usize::from(hi) % self.pending_views.len();
+                let q = self.pending_views.remove(i);
+                if kind == 3 {
+                    let to = self.views[q].to;
+                    let view = self.views[q].view.clone();
+                    self.process(q, to, &view, true, "process");
                 } else {
-                    self.note(|| "drop distribution".into());
+                    self.note(|| "drop view".into());
                 }
             }
-            3 => {
-                let (pick, mode) = (self.input.byte(), self.input.byte());
-                let at = u16::from_be_bytes([self.input.byte(), self.input.byte()]);
-                let mask = self.input.byte();
-                let n = self.dists.len();
-                if n == 0 {
-                    return;
-                }
-                let d = n - 1 - usize::from(pick) % n;
-                let (x, roster) = (self.dists[d].distributor, &self.dists[d].roster);
-                let others: Vec<usize> = roster
-                    .iter()
-                    .copied()
-                    .filter(|&o| o != x && o != m)
-                    .collect();
-                let strangers: Vec<usize> = (0..MEMBERS).filter(|&o| o != x && o != m).collect();
-                let mode = match mode % 5 {
-                    0 => Mode::View,
-                    1 => Mode::Full,
-                    2 if !others.is_empty() => {
-                        Mode::OtherView(others[usize::from(at) % others.len()])
-                    }
-                    2 => Mode::View,
-                    3 => Mode::WrongSession(strangers[usize::from(at) % strangers.len()]),
-                    _ => Mode::Flipped(at, mask),
-                };
-                self.process(d, m, mode, "redeliver");
-            }
-            4 => {
+            5 => {
                 let b = self.input.byte();
                 let len = usize::from(self.input.byte()) % (MAX_PLAINTEXT + 1);
                 let plaintext = self.input.bytes(len);
                 let ad = usize::from(b) % ASSOCIATED_DATA.len();
                 self.seal(m, ad, content_type(b >> 2), plaintext);
             }
-            5 | 6 => {
+            6 | 7 => {
                 if self.pending_msgs.is_empty() {
                     return;
                 }
                 let i = usize::from(hi) % self.pending_msgs.len();
                 let (g, to) = self.pending_msgs.remove(i);
-                if kind == 5 {
+                if kind == 6 {
                     self.open(g, to, "open");
                 } else {
                     self.note(|| "drop message".into());
                 }
             }
-            7 => {
-                let pick = self.input.byte();
-                let n = self.msgs.len();
-                if n > 0 {
-                    self.open(n - 1 - usize::from(pick) % n, m, "any");
-                }
-            }
             8 => {
+                let (pick, mode) = (self.input.byte(), self.input.byte());
+                let at = u16::from_be_bytes([self.input.byte(), self.input.byte()]);
+                let mask = self.input.byte();
+                self.redeliver(m, pick, mode, at, mask);
+            }
+            9 => {
                 let (pick, mode) = (self.input.byte(), self.input.byte());
                 let (at, mask) = (self.input.byte(), self.input.byte());
                 let n = self.msgs.len();
@@ -608,34 +597,25 @@ impl<'a> Sim<'a> {
                     self.tamper(n - 1 - usize::from(pick) % n, m, mode, at, mask);
                 }
             }
-            9 => {
-                let member = &self.members[m];
-                self.slots[slot] = Some((save(&member.group), member.model.clone()));
-            }
             10 => {
-                if let Some((group, model)) = &self.slots[slot] {
-                    let member = &mut self.members[m];
-                    member.group = load(group);
-                    member.model = model.clone();
-                    self.note(|| "restore".into());
-                }
+                let b = self.input.byte();
+                self.misbehave(m, b);
             }
-            11 => self.reload(m),
-            12 => self.now = self.now.saturating_add(STEPS[usize::from(hi)]),
-            13 => {
+            11 => self.fork(m),
+            12 => self.reload(m),
+            13 => self.now = self.now.saturating_add(STEPS[usize::from(hi)]),
+            14 => {
                 let now = self.now;
                 let member = &mut self.members[m];
                 member.group.expire(Timestamp::from_unix_seconds(now));
                 member.model.expire(grace(m), now);
                 self.note(|| "expire".into());
             }
-            14 => {
-                let b = self.input.byte();
-                self.jump(m, hi >> 2, b);
-            }
             _ => {
-                for (d, to) in std::mem::take(&mut self.pending_dists) {
-                    self.process(d, to, Mode::View, "process");
+                for q in std::mem::take(&mut self.pending_views) {
+                    let to = self.views[q].to;
+                    let view = self.views[q].view.clone();
+                    self.process(q, to, &view, true, "process");
                 }
                 for (g, to) in std::mem::take(&mut self.pending_msgs) {
                     self.open(g, to, "open");
@@ -644,478 +624,712 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// After every action: the states agree with the model.
+    /// After every action: the states agree with the model, and members
+    /// agree with each other exactly when the model says they hold the same
+    /// version.
     fn sync(&self) {
         for (m, member) in self.members.iter().enumerate() {
             let who = NAMES[m];
+            let model = &member.model;
             assert_eq!(
                 member.group.current_epoch(),
-                member.model.current().map(|h| h.epoch),
+                model.current().map(|h| self.versions[h.version].epoch),
                 "{who}: current epoch"
             );
-            let held: Vec<u64> = member.model.held.iter().map(|h| h.epoch).collect();
+            let held: Vec<u64> = model
+                .held
+                .iter()
+                .map(|h| self.versions[h.version].epoch)
+                .collect();
             assert_eq!(
                 member.group.openable_epochs(),
                 held,
                 "{who}: openable epochs"
             );
-            for (peer, session) in &member.sessions {
-                let p = self
-                    .fx
-                    .addresses
-                    .iter()
-                    .position(|a| a == peer)
-                    .expect("a member");
-                assert_eq!(
-                    session.next_counter(),
-                    self.pair_next[m][p],
-                    "{who}: send counter to {}",
-                    NAMES[p]
-                );
-                assert_eq!(
-                    session.highest_received(),
-                    self.pair_windows[m][p].highest,
-                    "{who}: highest counter from {}",
-                    NAMES[p]
-                );
+            assert_eq!(
+                member.group.pending_epoch(),
+                model.pending.map(|v| self.versions[v].epoch),
+                "{who}: pending epoch"
+            );
+            // Agreement: the transcript is the held version's.
+            assert_eq!(
+                member.group.transcript(),
+                model
+                    .current()
+                    .map(|h| &self.versions[h.version].transcript),
+                "{who}: AGREEMENT: holds another history than the model"
+            );
+        }
+    }
+
+    fn roster_of(&self, v: usize) -> &[usize] {
+        &self.versions[v].roster
+    }
+
+    fn current_version(&self, m: usize) -> Option<usize> {
+        self.members[m].model.current().map(|h| h.version)
+    }
+
+    fn expected_change(&self, base: Option<usize>, v: usize) -> EpochChange {
+        let version = &self.versions[v];
+        let addresses = |list: Vec<usize>| -> Vec<DeviceAddress> {
+            list.into_iter()
+                .map(|i| self.fx.addresses[i].clone())
+                .collect()
+        };
+        match base {
+            None => EpochChange {
+                epoch: version.epoch,
+                distributor: self.fx.addresses[version.distributor].clone(),
+                first_epoch: true,
+                joined: Vec::new(),
+                left: Vec::new(),
+                rekeyed: Vec::new(),
+            },
+            Some(b) => {
+                let old = self.roster_of(b);
+                EpochChange {
+                    epoch: version.epoch,
+                    distributor: self.fx.addresses[version.distributor].clone(),
+                    first_epoch: false,
+                    joined: addresses(
+                        version
+                            .roster
+                            .iter()
+                            .copied()
+                            .filter(|i| !old.contains(i))
+                            .collect(),
+                    ),
+                    left: addresses(
+                        old.iter()
+                            .copied()
+                            .filter(|i| !version.roster.contains(i))
+                            .collect(),
+                    ),
+                    rekeyed: Vec::new(),
+                }
             }
         }
     }
 
-    /// What installing `roster` (made by `distributor`) tells a member whose
-    /// current roster is `old`.
-    fn change(
-        &self,
-        old: Option<&[usize]>,
-        roster: &[usize],
-        distributor: usize,
-        epoch: u64,
-    ) -> EpochChange {
-        let addresses = |members: &mut dyn Iterator<Item = usize>| -> Vec<DeviceAddress> {
-            members.map(|i| self.fx.addresses[i].clone()).collect()
-        };
-        let (joined, left) = match old {
-            None => (addresses(&mut roster.iter().copied()), Vec::new()),
-            Some(old) => (
-                addresses(&mut roster.iter().copied().filter(|i| !old.contains(i))),
-                addresses(&mut old.iter().copied().filter(|i| !roster.contains(i))),
-            ),
-        };
-        EpochChange {
-            epoch,
-            distributor: self.fx.addresses[distributor].clone(),
-            joined,
-            left,
-            rekeyed: Vec::new(),
-        }
-    }
-
-    fn current_roster(&self, m: usize) -> Option<&[usize]> {
-        self.members[m]
-            .model
-            .current()
-            .map(|h| &self.dists[h.dist].roster[..])
-    }
-
-    fn distribute(&mut self, x: usize, bits: u8) {
+    fn propose(&mut self, m: usize, bits: u8, policy_choice: u8) {
         let fx = self.fx;
         let roster: Vec<usize> = (0..MEMBERS)
-            .filter(|&i| i == x || bits >> i & 1 == 1)
+            .filter(|&i| i == m || bits >> i & 1 == 1)
             .collect();
         let bundles: Vec<VerifiedBundle> = roster.iter().map(|&i| fx.bundles[i].clone()).collect();
-        let previous = self.members[x].model.current().map_or(0, |h| h.epoch);
-        let epoch = previous + 1;
-        let expected = self.change(self.current_roster(x), &roster, x, epoch);
-        let now = self.now();
-        let member = &mut self.members[x];
-        let (full, change) = member
-            .group
-            .distribute(
-                &mut self.rng,
-                &fx.devices[x],
-                &bundles,
-                &mut member.sessions,
-                now,
-            )
-            .unwrap_or_else(|e| panic!("{}: distribute failed: {e:?}", NAMES[x]));
-        assert_eq!(change, expected, "{}: epoch change of distribute", NAMES[x]);
-        assert_eq!(full.core().epoch, epoch);
-        assert_eq!(full.core().previous_epoch, previous);
-        full.verify_for_server(None)
-            .expect("the server accepts a distribution");
-        assert_eq!(
-            Distribution::decode(&full.encode()).expect("a distribution decodes"),
-            full
-        );
-        let mut wrap_counters = [0; MEMBERS];
-        for &m in roster.iter().filter(|&&m| m != x) {
-            wrap_counters[m] = self.pair_next[x][m];
-            self.pair_next[x][m] += 1;
-        }
-        let d = self.dists.len();
-        member.model.install(epoch, d, grace(x), self.now);
-        self.pending_dists
-            .extend(roster.iter().filter(|&&m| m != x).map(|&m| (d, m)));
-        self.dists.push(Dist {
-            distributor: x,
-            epoch,
-            roster,
-            full,
-            wrap_counters,
-        });
-        self.note(|| "distribute".into());
-    }
-
-    /// The model's result of processing distribution `d` at `m` with `mode`
-    /// (not `Flipped`).
-    fn expect_process(&self, d: usize, m: usize, mode: Mode) -> Result<(), GroupError> {
-        let dist = &self.dists[d];
-        if let Mode::WrongSession(_) = mode {
-            return Err(GroupError::DistributorMismatch);
-        }
-        if !dist.roster.contains(&m) {
-            return Err(GroupError::NotAMember);
-        }
-        if self.members[m]
-            .model
-            .current()
-            .is_some_and(|h| h.epoch >= dist.epoch)
-        {
-            return Err(GroupError::StaleEpoch);
-        }
-        if let Mode::OtherView(_) = mode {
-            return Err(GroupError::WrapMismatch);
-        }
-        let counter = dist.wrap_counters[m];
-        self.pair_windows[m][dist.distributor]
-            .check(counter)
-            .map(|_| ())
-            .map_err(|r| refusal_to_wrap(r, counter))
-    }
-
-    /// Delivers distribution `d` to member `m`.
-    fn process(&mut self, d: usize, m: usize, mode: Mode, how: &'static str) {
-        let fx = self.fx;
-        let dist = &self.dists[d];
-        let x = dist.distributor;
-        if m == x {
-            return; // a member has no session with itself
-        }
-        let own_view = || {
-            dist.full
-                .for_member(&fx.addresses[m])
-                .unwrap_or_else(|| dist.full.clone())
-        };
-        let (sent, peer) = match mode {
-            Mode::View | Mode::Flipped(..) => (own_view(), x),
-            Mode::Full => (dist.full.clone(), x),
-            Mode::OtherView(n) => (
-                dist.full
-                    .for_member(&fx.addresses[n])
-                    .expect("a roster member's view"),
-                x,
+        let current = self.current_version(m);
+        let (policy_arg, policy) = match policy_choice {
+            0 => (
+                None,
+                current.map_or(Policy::Any, |c| self.versions[c].policy.clone()),
             ),
-            Mode::WrongSession(y) => (own_view(), y),
-        };
-        let mut bytes = sent.encode();
-        let expected = if let Mode::Flipped(at, mask) = mode {
-            let at = usize::from(at) % bytes.len();
-            bytes[at] ^= mask.max(1);
-            None
-        } else {
-            Some(self.expect_process(d, m, mode))
-        };
-        let received = match Distribution::decode(&bytes) {
-            Ok(received) => received,
-            Err(err) => {
-                assert!(
-                    expected.is_none(),
-                    "a distribution does not decode: {err:?}"
-                );
-                self.note(|| format!("tampered distribution undecodable {}", err.name()));
-                return;
+            1 => (Some(Policy::Any), Policy::Any),
+            2 => {
+                let p = Policy::Admins(BTreeSet::from([m]));
+                (Some(p.clone()), p)
+            }
+            _ => {
+                let p = Policy::Admins(BTreeSet::from([m, (m + 1) % MEMBERS]));
+                (Some(p.clone()), p)
             }
         };
-        if expected.is_some() {
-            assert_eq!(received, sent, "a distribution changed in transport");
-        }
+        let epoch = current.map_or(1, |c| self.versions[c].epoch + 1);
+        let candidate = |sim: &Self| -> Result<(), GroupError> {
+            if sim.members[m].model.pending.is_some() {
+                return Err(GroupError::ProposalPending);
+            }
+            if let Some(c) = current
+                && !sim.roster_of(c).contains(&m)
+            {
+                return Err(GroupError::NotPreviousMember);
+            }
+            if !policy.has_admin_member(&roster) {
+                return Err(GroupError::NoAdminMember);
+            }
+            let base = current.map(|c| (&sim.versions[c].policy, sim.roster_of(c)));
+            if !permitted(base, &policy, &roster, m) {
+                return Err(GroupError::NotPermitted);
+            }
+            Ok(())
+        };
+        let expected = candidate(self);
         let now = self.now();
         let member = &mut self.members[m];
-        let session = member
-            .sessions
-            .get_mut(&fx.addresses[peer])
-            .expect("a session with every other member");
-        let before =
-            (!matches!(expected, Some(Ok(())))).then(|| (save(&member.group), save(&*session)));
-        let result = member
-            .group
-            .process(&fx.devices[m], &received, session, now);
-        let who = NAMES[m];
+        let before = (save(&member.group), save_sessions(&member.sessions));
+        let result = member.group.propose(
+            &mut self.rng,
+            &fx.devices[m],
+            &bundles,
+            policy_arg.as_ref().map(Policy::real),
+            &mut member.sessions,
+            now,
+        );
         match (result, expected) {
-            (Ok(change), Some(Ok(()))) => {
-                let old = member.model.current().map(|h| h.dist);
-                let old = old.map(|o| &self.dists[o].roster[..]);
-                let want = self.change(old, &dist.roster, x, dist.epoch);
-                assert_eq!(change, want, "{who}: epoch change of process");
+            (Ok(proposal), Ok(())) => {
+                let transcript = proposal.upload.core().transcript();
+                let v = self.versions.len();
+                self.versions.push(Version {
+                    epoch,
+                    parent: current,
+                    roster,
+                    policy,
+                    distributor: m,
+                    split_for: None,
+                    upload: proposal.upload.clone(),
+                    transcript,
+                });
+                assert_eq!(
+                    proposal.change,
+                    self.expected_change(current, v),
+                    "{}: change of a proposal",
+                    NAMES[m]
+                );
+                assert_eq!(
+                    Distribution::decode(&proposal.upload.encode()).expect("an upload decodes"),
+                    proposal.upload
+                );
                 let member = &mut self.members[m];
-                member.model.install(dist.epoch, d, grace(m), self.now);
-                self.pair_windows[m][x].accept(dist.wrap_counters[m]);
-                self.note(|| format!("{how} Ok"));
+                member.model.pending = Some(v);
+                member.accepted = false;
+                self.note(|| "propose Ok".into());
             }
-            (Ok(change), None) => {
-                panic!("FORGERY: {who} accepted a distribution with a byte flipped: {change:?}")
-            }
-            (Err(err), Some(Ok(()))) => {
-                panic!("{who}: {how} of distribution {d} ({mode:?}) failed with {err:?}")
-            }
-            (Err(err), expected) => {
-                let (group_before, session_before) = before.expect("the state before");
-                assert_ne!(
-                    err,
-                    GroupError::InvalidWrap,
-                    "{who}: an honest or tampered wrap reached InvalidWrap"
+            (Err(err), Err(want)) if err == want => {
+                let member = &self.members[m];
+                assert_eq!(
+                    (save(&member.group), save_sessions(&member.sessions)),
+                    before,
+                    "{}: a refused proposal ({err:?}) changed the state",
+                    NAMES[m]
                 );
-                if let Some(want) = expected {
-                    assert_eq!(
-                        Err(err),
-                        want,
-                        "{who}: {how} of distribution {d} ({mode:?})"
-                    );
+                self.note(|| format!("propose {}", err.name()));
+            }
+            (got, want) => panic!(
+                "{}: propose gave {:?}, expected {want:?}",
+                NAMES[m],
+                got.map(|p| p.change)
+            ),
+        }
+    }
+
+    /// The server's verdict on version `v` against its record `record` (SPEC.md §8.7).
+    fn expect_server(&self, v: usize, record: Option<usize>) -> Result<(), GroupError> {
+        let version = &self.versions[v];
+        if version.epoch == 0 {
+            return Err(GroupError::InvalidEpoch);
+        }
+        let base = match record {
+            None => {
+                if version.epoch != 1 {
+                    return Err(GroupError::EpochGap);
                 }
-                assert_eq!(
-                    save(&member.group),
-                    group_before,
-                    "{who}: a failed process ({err:?}) changed the group"
-                );
-                assert_eq!(
-                    save(&*session),
-                    session_before,
-                    "{who}: a failed process ({err:?}) changed the session"
-                );
-                let tampered = if expected.is_none() {
-                    "tampered distribution"
-                } else {
-                    how
-                };
-                self.note(|| format!("{tampered} {}", err.name()));
+                None
             }
-            (Ok(_), Some(want)) => {
-                panic!("{who}: {how} of distribution {d} ({mode:?}) succeeded, expected {want:?}")
+            Some(r) => {
+                let rv = &self.versions[r];
+                if version.epoch <= rv.epoch {
+                    return Err(GroupError::StaleEpoch);
+                }
+                if rv.epoch.checked_add(1) != Some(version.epoch) {
+                    return Err(GroupError::EpochGap);
+                }
+                if version.parent != Some(r) {
+                    return Err(GroupError::ForkedHistory);
+                }
+                if !rv.roster.contains(&version.distributor) {
+                    return Err(GroupError::NotPreviousMember);
+                }
+                Some(r)
+            }
+        };
+        if !version.policy.has_admin_member(&version.roster) {
+            return Err(GroupError::NoAdminMember);
+        }
+        let base = base.map(|b| (&self.versions[b].policy, self.roster_of(b)));
+        if !permitted(base, &version.policy, &version.roster, version.distributor) {
+            return Err(GroupError::NotPermitted);
+        }
+        Ok(())
+    }
+
+    /// The server checks version `v` against its record `record`; on
+    /// success it fans out views (and, with `store`, keeps the new record).
+    fn serve(&mut self, v: usize, record: Option<usize>, store: bool, how: &'static str) -> bool {
+        let expected = self.expect_server(v, record);
+        let stored = record.map(|r| self.server.records[&r].clone());
+        let version = &self.versions[v];
+        let uploader = self.fx.addresses[version.distributor].clone();
+        let result = version.upload.verify_for_server(stored.as_ref(), &uploader);
+        match (result, expected) {
+            (Ok(verified), Ok(())) => {
+                self.server.records.insert(v, verified.record());
+                if store {
+                    self.server.current = Some(v);
+                }
+                for &to in &self.versions[v].roster.clone() {
+                    let view = verified
+                        .view_for(&self.fx.addresses[to])
+                        .expect("a view for every member");
+                    self.views.push(Queued {
+                        version: v,
+                        to,
+                        view,
+                    });
+                    self.pending_views.push(self.views.len() - 1);
+                }
+                self.note(|| format!("{how} Ok"));
+                true
+            }
+            (Err(err), Err(want)) if err == want => {
+                self.note(|| format!("{how} {}", err.name()));
+                false
+            }
+            (got, want) => panic!(
+                "server ({how}) gave {:?} for version {v}, expected {want:?}",
+                got.map(|_| ())
+            ),
+        }
+    }
+
+    fn upload(&mut self, m: usize) {
+        let Some(v) = self.members[m].model.pending else {
+            return;
+        };
+        if self.members[m].accepted {
+            return;
+        }
+        let record = self.server.current;
+        if self.serve(v, record, true, "upload") {
+            self.members[m].accepted = true;
+        }
+    }
+
+    fn fork(&mut self, m: usize) {
+        let Some(v) = self.members[m].model.pending else {
+            return;
+        };
+        // The record the proposal builds on, if the server ever stored it.
+        let base = self.versions[v].parent;
+        if base.is_some_and(|b| !self.server.records.contains_key(&b)) {
+            return;
+        }
+        if self.serve(v, base, false, "fork") {
+            self.members[m].accepted = true;
+        }
+    }
+
+    fn commit_or_abort(&mut self, m: usize) {
+        let now = self.now;
+        let Some(v) = self.members[m].model.pending else {
+            let member = &mut self.members[m];
+            assert_eq!(
+                member.group.commit(Timestamp::from_unix_seconds(now)),
+                Err(GroupError::NothingPending)
+            );
+            assert_eq!(member.group.abort(), Err(GroupError::NothingPending));
+            self.note(|| "commit NothingPending".into());
+            return;
+        };
+        if self.members[m].accepted {
+            let base = self.current_version(m);
+            let want = self.expected_change(base, v);
+            let member = &mut self.members[m];
+            let change = member
+                .group
+                .commit(Timestamp::from_unix_seconds(now))
+                .expect("commit");
+            assert_eq!(change, want, "{}: change of a commit", NAMES[m]);
+            member.model.pending = None;
+            member.model.install(v, grace(m), now);
+            self.note(|| "commit".into());
+        } else {
+            let member = &mut self.members[m];
+            assert_eq!(member.group.abort(), Ok(self.versions[v].epoch));
+            member.model.pending = None;
+            self.note(|| "abort".into());
+        }
+    }
+
+    fn now_ts(&self) -> Timestamp {
+        Timestamp::from_unix_seconds(self.now)
+    }
+
+    /// The model's result of `m` processing version `v` (SPEC.md §8.7);
+    /// `delta`: the view carries a delta.
+    fn expect_process(&self, m: usize, v: usize, delta: bool) -> Result<Processed, GroupError> {
+        let version = &self.versions[v];
+        let model = &self.members[m].model;
+        if version.epoch == 0 {
+            return Err(GroupError::InvalidEpoch);
+        }
+        if let Some(h) = model
+            .held
+            .iter()
+            .find(|h| self.versions[h.version].epoch == version.epoch)
+        {
+            return if h.version == v {
+                Ok(Processed::AlreadyProcessed {
+                    epoch: version.epoch,
+                })
+            } else {
+                Err(GroupError::ConflictingEpoch)
+            };
+        }
+        let current = model.current().map(|h| h.version);
+        if let Some(c) = current {
+            let ce = self.versions[c].epoch;
+            if version.epoch <= ce {
+                return Err(GroupError::StaleEpoch);
+            }
+            if ce.checked_add(1) != Some(version.epoch) {
+                return Err(GroupError::EpochGap);
+            }
+            if version.parent != Some(c) {
+                return Err(GroupError::ForkedHistory);
+            }
+        }
+        if version.distributor == m {
+            return if model.pending == Some(v) {
+                Ok(Processed::Committed(self.expected_change(current, v)))
+            } else {
+                Err(GroupError::NotPending)
+            };
+        }
+        if let Some(c) = current
+            && !self.roster_of(c).contains(&version.distributor)
+        {
+            return Err(GroupError::NotPreviousMember);
+        }
+        if current.is_none() && delta {
+            return Err(GroupError::DeltaWithoutBase);
+        }
+        if !version.policy.has_admin_member(&version.roster) {
+            return Err(GroupError::NoAdminMember);
+        }
+        if current.is_some() || version.epoch == 1 {
+            let base = current.map(|c| (&self.versions[c].policy, self.roster_of(c)));
+            if !permitted(base, &version.policy, &version.roster, version.distributor) {
+                return Err(GroupError::NotPermitted);
+            }
+        }
+        if !version.roster.contains(&m) {
+            return Err(GroupError::NotAMember);
+        }
+        if version.split_for == Some(m) {
+            return Err(GroupError::ConfirmationMismatch);
+        }
+        Ok(Processed::Installed {
+            change: self.expected_change(current, v),
+            discarded_proposal: model.pending.is_some(),
+        })
+    }
+
+    /// `m` processes `view` of version `v`; `genuine`: as made (else tampered,
+    /// and it must not install).
+    fn process(&mut self, q: usize, m: usize, view: &Distribution, genuine: bool, how: &str) {
+        let fx = self.fx;
+        let v = self.views[q].version;
+        let delta = matches!(view.section(), RosterSection::Delta(_));
+        let expected = genuine.then(|| self.expect_process(m, v, delta));
+        let now = self.now;
+        let member = &mut self.members[m];
+        let before = (save(&member.group), save_sessions(&member.sessions));
+        let result = member.group.process(
+            &fx.devices[m],
+            view,
+            &mut member.sessions,
+            Timestamp::from_unix_seconds(now),
+        );
+        let who = NAMES[m];
+        match (&result, &expected) {
+            (Ok(got), Some(Ok(want))) => {
+                assert_eq!(got, want, "{who}: {how} of version {v}");
+                let member = &mut self.members[m];
+                match got {
+                    Processed::Installed { .. } => {
+                        member.model.pending = None;
+                        member.accepted = false;
+                        member.model.install(v, grace(m), now);
+                    }
+                    Processed::Committed(_) => {
+                        member.model.pending = None;
+                        member.accepted = false;
+                        member.model.install(v, grace(m), now);
+                    }
+                    _ => {
+                        assert_eq!(
+                            (save(&member.group), save_sessions(&member.sessions)),
+                            before,
+                            "{who}: AlreadyProcessed changed the state"
+                        );
+                    }
+                }
+                let name = match got {
+                    Processed::Installed {
+                        discarded_proposal: true,
+                        ..
+                    } => "Installed discarding",
+                    Processed::Installed { .. } => "Installed",
+                    Processed::Committed(_) => "Committed",
+                    _ => "AlreadyProcessed",
+                };
+                self.note(|| format!("{how} {name}"));
+            }
+            (Err(err), Some(Err(want))) if err == want => {
+                let member = &self.members[m];
+                assert_eq!(
+                    (save(&member.group), save_sessions(&member.sessions)),
+                    before,
+                    "{who}: a refused distribution ({err:?}) changed the state"
+                );
+                self.note(|| format!("{how} {}", err.name()));
+            }
+            (Err(err), None) => {
+                let member = &self.members[m];
+                assert_eq!(
+                    (save(&member.group), save_sessions(&member.sessions)),
+                    before,
+                    "{who}: a refused distribution ({err:?}) changed the state"
+                );
+                self.note(|| format!("{how} {}", err.name()));
+            }
+            (Ok(got), None) => {
+                // A changed view may still be an exact view of the same core
+                // (another roster form, or a byte flip that decodes to the
+                // same distribution): the model's verdict for it must hold.
+                let want = self.expect_process(m, v, delta);
+                assert!(
+                    want.as_ref() == Ok(got),
+                    "FORGERY: {who}: a changed view of version {v} gave {got:?}, expected {want:?}"
+                );
+                let member = &mut self.members[m];
+                if matches!(got, Processed::Installed { .. } | Processed::Committed(_)) {
+                    member.model.pending = None;
+                    member.accepted = false;
+                    member.model.install(v, grace(m), now);
+                }
+                self.note(|| format!("{how} changed but exact"));
+            }
+            (got, want) => panic!("{who}: {how} of version {v} gave {got:?}, expected {want:?}"),
+        }
+    }
+
+    fn redeliver(&mut self, m: usize, pick: u8, mode: u8, at: u16, mask: u8) {
+        let n = self.views.len();
+        if n == 0 {
+            return;
+        }
+        let q = n - 1 - usize::from(pick) % n;
+        let fx = self.fx;
+        let v = self.views[q].version;
+        let queued = self.views[q].view.clone();
+        let version = &self.versions[v];
+        let roster =
+            Roster::from_bundles(version.roster.iter().map(|&i| &fx.bundles[i])).expect("roster");
+        let full = |wrap_of: usize| -> Distribution {
+            let upload = &version.upload;
+            let d = roster.position(&fx.addresses[version.distributor]);
+            let i = roster.position(&fx.addresses[wrap_of]);
+            let wraps = match (d, i) {
+                (Some(d), Some(i)) if d != i => {
+                    vec![upload.wraps()[if i > d { i - 1 } else { i }]]
+                }
+                _ => Vec::new(),
+            };
+            Distribution::new(
+                upload.core().clone(),
+                *upload.signature(),
+                RosterSection::Full(roster.clone()),
+                wraps,
+            )
+        };
+        match mode % 4 {
+            0 => {
+                let genuine = self.views[q].to == m;
+                self.process(q, m, &queued, genuine, "redeliver");
+            }
+            1 => {
+                let view = full(m);
+                self.process(q, m, &view, true, "redeliver full");
+            }
+            2 => {
+                let others: Vec<usize> = version
+                    .roster
+                    .iter()
+                    .copied()
+                    .filter(|&o| o != m && o != version.distributor)
+                    .collect();
+                if others.is_empty() {
+                    return;
+                }
+                let view = full(others[usize::from(at) % others.len()]);
+                self.process(q, m, &view, false, "other wrap");
+            }
+            _ => {
+                let mut bytes = queued.encode();
+                let i = usize::from(at) % bytes.len();
+                bytes[i] ^= mask.max(1);
+                match Distribution::decode(&bytes) {
+                    Ok(view) => self.process(q, m, &view, false, "flipped"),
+                    Err(e) => self.note(|| format!("flipped undecodable {}", e.name())),
+                }
             }
         }
     }
 
-    fn seal(&mut self, s: usize, ad: usize, content: ContentType, plaintext: Vec<u8>) {
+    fn seal(&mut self, m: usize, ad: usize, content_type: ContentType, plaintext: Vec<u8>) {
         let fx = self.fx;
-        let member = &mut self.members[s];
-        let who = NAMES[s];
-        let current = member.model.current();
-        let expected = match current {
+        let member = &mut self.members[m];
+        let expected = match member.model.current() {
             None => Err(GroupSealError::NoEpoch),
-            Some(h) if !self.dists[h.dist].roster.contains(&s) => Err(GroupSealError::NotAMember),
-            Some(h) if h.next_counter == u64::MAX => Err(GroupSealError::CounterExhausted),
-            Some(_) => Ok(()),
+            Some(h) if !self.versions[h.version].roster.contains(&m) => {
+                Err(GroupSealError::NotAMember)
+            }
+            Some(h) => Ok((h.version, h.next_counter)),
         };
-        let before = expected.is_err().then(|| save(&member.group));
+        let before = save(&member.group);
         let result = member.group.seal(
             &mut self.rng,
-            &fx.devices[s],
-            content,
+            &fx.devices[m],
+            content_type,
             &plaintext,
             ASSOCIATED_DATA[ad],
         );
-        let sealed = match (result, expected) {
-            (Ok(sealed), Ok(())) => sealed,
-            (Err(err), Err(want)) => {
-                assert_eq!(err, want, "{who}: seal");
+        match (result, expected) {
+            (Ok(sealed), Ok((version, counter))) => {
+                let held = member.model.held.last_mut().expect("current epoch");
+                held.next_counter = counter + 1;
+                self.msgs.push(Sent {
+                    sender: m,
+                    version,
+                    counter,
+                    ad,
+                    content_type,
+                    plaintext,
+                    sealed,
+                });
+                let g = self.msgs.len() - 1;
+                for &to in self.versions[version].roster.iter().filter(|&&to| to != m) {
+                    self.pending_msgs.push((g, to));
+                }
+                self.note(|| "seal Ok".into());
+            }
+            (Err(err), Err(want)) if err == want => {
                 assert_eq!(
-                    Some(save(&member.group)),
+                    save(&self.members[m].group),
                     before,
-                    "{who}: a failed seal ({err:?}) changed the group"
+                    "{}: a failed seal changed the group",
+                    NAMES[m]
                 );
                 self.note(|| format!("seal {err:?}"));
-                return;
             }
-            (got, want) => panic!("{who}: seal gave {:?}, expected {want:?}", got.map(|_| ())),
-        };
-        let held = member.model.held.last_mut().expect("an epoch");
-        let (epoch, dist, counter) = (held.epoch, held.dist, held.next_counter);
-        held.next_counter += 1;
-        let mut r = Reader::new(&sealed);
-        let header = GroupHeader::decode(&mut r).expect("a sealed header decodes");
-        let header_len = sealed.len() - r.remaining();
-        assert_eq!(header.group_id, fx.group_id);
-        assert_eq!(header.epoch, epoch);
-        assert_eq!(header.sender, fx.addresses[s]);
-        assert_eq!(header.counter, counter);
-        assert_eq!(header.content_type, content);
-        assert_eq!(
-            sealed.len(),
-            header_len + plaintext.len() + TAG_LEN + SIGNATURE_LEN
-        );
-        let g = self.msgs.len();
-        self.pending_msgs.extend(
-            self.dists[dist]
-                .roster
-                .iter()
-                .filter(|&&m| m != s)
-                .map(|&m| (g, m)),
-        );
-        self.msgs.push(Sent {
-            sender: s,
-            dist,
-            epoch,
-            counter,
-            ad,
-            content_type: content,
-            plaintext,
-            sealed,
-            deferred: false,
-        });
-        self.note(|| "seal Ok".into());
+            (got, want) => panic!(
+                "{}: seal gave {:?}, expected {want:?}",
+                NAMES[m],
+                got.map(|_| ())
+            ),
+        }
     }
 
-    /// The model's result of opening message `g` as sealed at `m`.
+    /// The model's result of `m` opening message `g` (SPEC.md §8.9).
     fn expect_open(&self, g: usize, m: usize) -> Result<(u64, bool), GroupOpenError> {
         let msg = &self.msgs[g];
+        let version = &self.versions[msg.version];
         let model = &self.members[m].model;
-        let Some(held) = model.held.iter().find(|h| h.epoch == msg.epoch) else {
-            return Err(GroupOpenError::UnknownEpoch(msg.epoch));
+        let epoch = version.epoch;
+        let Some(index) = model
+            .held
+            .iter()
+            .position(|h| self.versions[h.version].epoch == epoch)
+        else {
+            return Err(GroupOpenError::UnknownEpoch(epoch));
         };
+        let held = &model.held[index];
         if expired(held, grace(m), self.now) {
-            return Err(GroupOpenError::EpochExpired(msg.epoch));
+            return Err(GroupOpenError::EpochExpired(epoch));
         }
-        if !self.dists[held.dist].roster.contains(&msg.sender) {
+        if !self.roster_of(held.version).contains(&msg.sender) {
             return Err(GroupOpenError::UnknownSender);
         }
         if msg.sender == m {
             return Err(GroupOpenError::OwnMessage);
         }
-        let window = held.windows.get(&msg.sender).cloned().unwrap_or_default();
-        let gap = window
-            .check(msg.counter)
-            .map_err(|r| refusal_to_open(r, msg.counter))?;
-        if held.dist != msg.dist {
-            // Another epoch with the same number: another secret.
-            return Err(GroupOpenError::CommitmentMismatch);
+        let current = model.current().expect("held epochs");
+        if index + 1 != model.held.len() && !self.roster_of(current.version).contains(&msg.sender) {
+            return Err(GroupOpenError::SenderRemoved);
         }
-        Ok(gap)
+        if held.version != msg.version {
+            return Err(GroupOpenError::ForkedEpoch(epoch));
+        }
+        held.windows
+            .get(&msg.sender)
+            .cloned()
+            .unwrap_or_default()
+            .check(msg.counter)
+            .map_err(|r| refusal(r, msg.counter))
     }
 
-    /// Delivers message `g` as sealed to member `m`.
     fn open(&mut self, g: usize, m: usize, how: &'static str) {
         let expected = self.expect_open(g, m);
-        let now = self.now();
+        let now = self.now_ts();
         let msg = &self.msgs[g];
         let member = &mut self.members[m];
-        let who = NAMES[m];
-        let before = expected.is_err().then(|| save(&member.group));
+        let before = save(&member.group);
         let result = member.group.open(&msg.sealed, ASSOCIATED_DATA[msg.ad], now);
-        let in_roster = self.dists[msg.dist].roster.contains(&m);
+        let who = NAMES[m];
         match (result, expected) {
-            (Err(err), Err(want)) => {
-                assert_eq!(
-                    err, want,
-                    "{who}: {how} of message {g} ({} epoch {} counter {})",
-                    NAMES[msg.sender], msg.epoch, msg.counter
-                );
-                assert_eq!(
-                    Some(save(&member.group)),
-                    before,
-                    "{who}: a failed open ({err:?}) changed the group"
-                );
-                if let GroupOpenError::Replay { .. } = err {
-                    let reused = member.model.opened.iter().any(|&o| {
-                        let other = &self.msgs[o];
-                        o != g
-                            && other.dist == msg.dist
-                            && other.sender == msg.sender
-                            && other.counter == msg.counter
-                    });
-                    if reused {
-                        self.note(|| "reused counter Replay".into());
-                    }
-                }
-                if !in_roster {
-                    self.note(|| format!("non-member {}", err.name()));
-                }
-                if how == "open" && matches!(err, GroupOpenError::UnknownEpoch(_)) {
-                    self.msgs[g].deferred = true;
-                    self.pending_msgs.push((g, m));
-                }
-                self.note(|| format!("{how} {}", err.name()));
-            }
             (Ok(opened), Ok((skipped, late))) => {
-                let model = &mut member.model;
-                // Independent of the model's prediction:
-                assert!(in_roster, "{who} opened a message of an epoch it is not in");
-                let held = model
-                    .held
-                    .iter_mut()
-                    .find(|h| h.dist == msg.dist)
-                    .unwrap_or_else(|| {
-                        panic!("{who} opened a message of an epoch it does not hold")
-                    });
-                assert!(
-                    !expired(held, grace(m), self.now),
-                    "{who} opened a message of an expired epoch"
-                );
-                assert!(
-                    !model.opened.iter().any(|&o| {
-                        let other = &self.msgs[o];
-                        other.dist == msg.dist
-                            && other.sender == msg.sender
-                            && other.counter == msg.counter
-                    }),
-                    "{who}: message {g} (or another with its counter) opened twice"
-                );
                 assert_eq!(
                     opened.sender, self.fx.addresses[msg.sender],
                     "{who}: sender"
                 );
-                assert_eq!(opened.epoch, msg.epoch, "{who}: epoch");
+                assert_eq!(
+                    opened.epoch, self.versions[msg.version].epoch,
+                    "{who}: epoch"
+                );
                 assert_eq!(opened.content_type, msg.content_type, "{who}: content type");
                 assert_eq!(opened.plaintext.as_slice(), msg.plaintext.as_slice());
                 assert_eq!(opened.counter, msg.counter, "{who}: counter");
-                assert_eq!(
-                    (opened.skipped, opened.late),
-                    (skipped, late),
-                    "{who}: gap report"
-                );
+                assert_eq!((opened.skipped, opened.late), (skipped, late), "{who}: gap");
+                let epoch = self.versions[msg.version].epoch;
+                let held = member
+                    .model
+                    .held
+                    .iter_mut()
+                    .find(|h| self.versions[h.version].epoch == epoch)
+                    .expect("held");
                 held.windows
                     .entry(msg.sender)
                     .or_default()
                     .accept(msg.counter);
-                model.opened.insert(g);
-                let deferred = msg.deferred;
-                self.note(|| {
-                    let gap = if late {
-                        " late"
-                    } else if skipped > 0 {
-                        " skipped"
-                    } else {
-                        ""
-                    };
-                    format!("{how} Ok{gap}")
-                });
-                if deferred {
-                    self.note(|| "retry Ok".into());
-                }
+                self.note(|| format!("{how} Ok"));
+            }
+            (Err(err), Err(want)) if err == want => {
+                assert_eq!(
+                    save(&self.members[m].group),
+                    before,
+                    "{who}: a failed open ({err:?}) changed the group"
+                );
+                self.note(|| format!("{how} {}", err.name()));
             }
             (got, want) => panic!(
                 "{who}: {how} of message {g} ({} epoch {} counter {}) gave {:?}, expected {want:?}",
                 NAMES[msg.sender],
-                msg.epoch,
+                self.versions[msg.version].epoch,
                 msg.counter,
                 got.map(|o| (o.skipped, o.late))
             ),
         }
     }
 
-    /// Delivers a changed copy of message `g` to `m`: it must not open.
+    /// Delivers message `g` to `m` again, or a changed copy (which must not open).
     fn tamper(&mut self, g: usize, m: usize, mode: u8, at: u8, mask: u8) {
         let fx = self.fx;
         let msg = &self.msgs[g];
+        if mode.is_multiple_of(6) {
+            self.open(g, m, "again");
+            return;
+        }
         let mut bytes = msg.sealed.clone();
         let mut ad = msg.ad;
         let mask = mask.max(1);
@@ -1127,23 +1341,23 @@ impl<'a> Sim<'a> {
                 .sign_labeled(labels::sig::GROUP_MESSAGE, bytes);
             bytes.extend_from_slice(&signature.to_bytes());
         };
-        let what = match mode % 5 {
-            0 => {
+        let what = match mode % 6 {
+            1 => {
                 let at = usize::from(at) % bytes.len();
                 bytes[at] ^= mask;
                 "flip"
             }
-            1 => {
+            2 => {
                 bytes[usize::from(at) % signed_len] ^= mask;
                 resign(&mut bytes, msg.sender);
                 "flip and re-sign"
             }
-            2 => {
+            3 => {
                 let signer = (msg.sender + 1 + usize::from(at) % (MEMBERS - 1)) % MEMBERS;
                 resign(&mut bytes, signer);
                 "forge"
             }
-            3 => {
+            4 => {
                 ad = (ad + 1 + usize::from(at & 1)) % ASSOCIATED_DATA.len();
                 "wrong ad"
             }
@@ -1152,7 +1366,7 @@ impl<'a> Sim<'a> {
                 "truncate"
             }
         };
-        let now = self.now();
+        let now = self.now_ts();
         let member = &mut self.members[m];
         let before = save(&member.group);
         match member.group.open(&bytes, ASSOCIATED_DATA[ad], now) {
@@ -1172,47 +1386,179 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn reload(&mut self, m: usize) {
-        let member = &mut self.members[m];
-        let group = save(&member.group);
-        member.group = load(&group);
-        assert_eq!(
-            save(&member.group),
-            group,
-            "a reloaded group serializes differently"
+    /// `m` signs a hostile version on its current epoch; the server checks
+    /// it, and a hostile server forwards it to the roster anyway.
+    fn misbehave(&mut self, m: usize, b: u8) {
+        let fx = self.fx;
+        // Bit 6: build on the server's epoch instead of one's own (an outsider
+        // who never held it signs as if it had been a member).
+        let base_choice = if b & 0x40 != 0 {
+            self.server.current
+        } else {
+            self.current_version(m)
+        };
+        let Some(c) = base_choice else {
+            return;
+        };
+        let base = &self.versions[c];
+        let target = (m + 1 + usize::from(b >> 2 & 0x0f) % (MEMBERS - 1)) % MEMBERS;
+        let mut roster = base.roster.clone();
+        if !roster.contains(&m) {
+            roster.push(m);
+            roster.sort_unstable();
+        }
+        let mut policy = base.policy.clone();
+        let mut epoch = base.epoch + 1;
+        let mut split_for = None;
+        let what = match b & 3 {
+            0 => {
+                split_for = roster.contains(&target).then_some(target);
+                "split"
+            }
+            1 => {
+                roster.retain(|&i| i != target);
+                "unpermitted"
+            }
+            2 => {
+                epoch = if b & 0x80 == 0 {
+                    base.epoch + 2
+                } else {
+                    u64::MAX
+                };
+                "jump"
+            }
+            _ => {
+                policy = Policy::Nobody;
+                "no admin"
+            }
+        };
+        if !roster.contains(&m) {
+            return;
+        }
+        // Build it from the public parts, as a hostile member would.
+        let roster_real =
+            Roster::from_bundles(roster.iter().map(|&i| &fx.bundles[i])).expect("roster");
+        let base_real =
+            Roster::from_bundles(base.roster.iter().map(|&i| &fx.bundles[i])).expect("roster");
+        let mut fields = CoreFields {
+            group_id: fx.group_id.clone(),
+            epoch,
+            previous_transcript: base.transcript,
+            roster_hash: roster_real.hash(&fx.group_id),
+            policy: policy.real(),
+            distributor: fx.addresses[m].clone(),
+            distributor_identity: fx.devices[m].identity().public_key().to_bytes(),
+            wrap_list_hash: [0; 32],
+        };
+        let context = wrap_context(
+            &fields.group_id,
+            fields.epoch,
+            &fields.previous_transcript,
+            &fields.roster_hash,
+            &fields.distributor,
         );
-        for session in member.sessions.values_mut() {
-            let saved = save(&*session);
-            *session = load(&saved);
-            assert_eq!(
-                save(&*session),
-                saved,
-                "a reloaded session serializes differently"
+        let good = [0x5a; 32];
+        let now = self.now_ts();
+        let member = &mut self.members[m];
+        let mut wraps = Vec::new();
+        for &i in roster.iter().filter(|&&i| i != m) {
+            let secret = if split_for == Some(i) {
+                [0xa5; 32]
+            } else {
+                good
+            };
+            let session = member
+                .sessions
+                .get_mut(&fx.addresses[i])
+                .expect("a session with every member");
+            wraps.push(
+                session
+                    .seal_group_key(
+                        &fx.devices[m],
+                        &mut self.rng,
+                        now,
+                        &fx.bundles[m].sealing_key_id(),
+                        &fx.bundles[i].sealing_key_id(),
+                        &context,
+                        &secret,
+                    )
+                    .expect("a hostile wrap"),
             );
+        }
+        fields.wrap_list_hash = wrap_list_hash(wraps.as_flattened());
+        let core = fields.confirmed(&EpochSecret::from_bytes(good));
+        let upload = Distribution::sign(
+            &core,
+            fx.devices[m].identity(),
+            RosterSection::Delta(base_real.delta_to(&roster_real)),
+            wraps,
+        )
+        .expect("a hostile distribution");
+        let transcript = upload.core().transcript();
+        let v = self.versions.len();
+        self.versions.push(Version {
+            epoch,
+            parent: Some(c),
+            roster: roster.clone(),
+            policy,
+            distributor: m,
+            split_for,
+            upload: upload.clone(),
+            transcript,
+        });
+        self.note(|| format!("misbehave {what}"));
+        // The server's verdict (its own record is left alone either way).
+        let record = self.server.current;
+        let expected = self.expect_server(v, record);
+        let stored = record.map(|r| self.server.records[&r].clone());
+        let verdict = upload
+            .verify_for_server(stored.as_ref(), &fx.addresses[m])
+            .map(|_| ());
+        assert_eq!(
+            verdict, expected,
+            "server verdict on a hostile version ({what})"
+        );
+        self.note(|| match verdict {
+            Ok(()) => "hostile server Ok".into(),
+            Err(e) => format!("hostile server {}", e.name()),
+        });
+        // A hostile server forwards full-roster views to everyone in it.
+        for &to in roster.iter() {
+            let d = roster_real.position(&fx.addresses[m]).expect("distributor");
+            let i = roster_real.position(&fx.addresses[to]).expect("member");
+            let wraps = if i == d {
+                Vec::new()
+            } else {
+                vec![upload.wraps()[if i > d { i - 1 } else { i }]]
+            };
+            let view = Distribution::new(
+                upload.core().clone(),
+                *upload.signature(),
+                RosterSection::Full(roster_real.clone()),
+                wraps,
+            );
+            self.views.push(Queued {
+                version: v,
+                to,
+                view,
+            });
+            self.pending_views.push(self.views.len() - 1);
         }
     }
 
-    /// Moves `m`'s send counter in its current epoch forward by editing its
-    /// saved group.
-    fn jump(&mut self, m: usize, class: u8, b: u8) {
+    fn reload(&mut self, m: usize) {
+        let fx = self.fx;
         let member = &mut self.members[m];
-        let Some(held) = member.model.held.last_mut() else {
-            return;
-        };
-        let current = held.next_counter;
-        let b = u64::from(b);
-        let next = match class & 3 {
-            0 => current.saturating_add(1 + b),
-            1 => current.saturating_add(WINDOW_SIZE - 2 + b % 4),
-            2 => current.saturating_add(5000 * (1 + b % 3)),
-            _ => (u64::MAX - b % 3).max(current),
-        };
-        let mut state = serde_json::to_value(&member.group).expect("group serializes");
-        let epochs = state["epochs"].as_array_mut().expect("an epoch list");
-        epochs.last_mut().expect("an epoch")["next_counter"] = serde_json::Value::from(next);
-        member.group = serde_json::from_value(state).expect("edited group loads");
-        held.next_counter = next;
-        self.note(|| "jump".into());
+        let json = save(&member.group);
+        let blob = member
+            .group
+            .export(&mut self.rng, &fx.storage)
+            .expect("export");
+        let restored = Group::import(&fx.storage, blob.as_bytes(), blob.generation())
+            .expect("a fresh blob imports");
+        assert_eq!(save(&restored), json, "a reloaded group differs");
+        member.group = restored;
+        self.note(|| "reload".into());
     }
 }
 
@@ -1223,8 +1569,8 @@ pub(crate) fn check(data: &[u8]) {
 
 // ---- replay test only (tests/fuzz_corpus.rs) --------------------------------
 
-/// The outcomes an input reaches (e.g. `"open Ok late"`, `"process
-/// StaleEpoch"`, `"tamper BadSignature"`).
+/// The outcomes an input reaches (e.g. `"process Installed"`, `"open
+/// SenderRemoved"`, `"tamper BadSignature"`).
 #[cfg(test)]
 pub(crate) fn outcomes(data: &[u8]) -> BTreeSet<String> {
     let mut sim = Sim::new(data, true);
@@ -1235,49 +1581,48 @@ pub(crate) fn outcomes(data: &[u8]) -> BTreeSet<String> {
 /// The seed programs.
 #[cfg(test)]
 pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
-    // The action kinds.
-    const DISTRIBUTE: u8 = 0;
-    const PROCESS: u8 = 1;
-    const DROP_DISTRIBUTION: u8 = 2;
-    const REDELIVER: u8 = 3;
-    const SEAL: u8 = 4;
-    const OPEN: u8 = 5;
-    const DROP_MESSAGE: u8 = 6;
-    const ANY: u8 = 7;
-    const TAMPER: u8 = 8;
-    const SAVE: u8 = 9;
-    const RESTORE: u8 = 10;
-    const RELOAD: u8 = 11;
-    const ADVANCE: u8 = 12;
-    const EXPIRE: u8 = 13;
-    const JUMP: u8 = 14;
+    const PROPOSE: u8 = 0;
+    const UPLOAD: u8 = 1;
+    const COMMIT: u8 = 2;
+    const PROCESS: u8 = 3;
+    const DROP_VIEW: u8 = 4;
+    const SEAL: u8 = 5;
+    const OPEN: u8 = 6;
+    const REDELIVER: u8 = 8;
+    const AGAIN: u8 = 9;
+    const MISBEHAVE: u8 = 10;
+    const FORK: u8 = 11;
+    const RELOAD: u8 = 12;
+    const ADVANCE: u8 = 13;
+    const EXPIRE: u8 = 14;
     const FLUSH: u8 = 15;
     const A: u8 = 0;
     const B: u8 = 1;
     const C: u8 = 2;
     const D: u8 = 3;
-    // `kind` with parameter `hi`.
     let with = |kind: u8, hi: u8| -> u8 { hi << 4 | kind };
-    // Member `x` distributes to the members in `bits` (bit i: member i).
-    let distribute = |x: u8, bits: u8| -> Vec<u8> { vec![with(DISTRIBUTE, 8 | x), bits] };
-    // Member `s` seals `text` (associated data 1, text).
+    // `x` proposes `bits` with policy choice `p`, the server accepts, `x` commits.
+    let change = |x: u8, bits: u8, p: u8| -> Vec<u8> {
+        vec![
+            with(PROPOSE, p << 2 | x),
+            bits,
+            with(UPLOAD, x),
+            with(COMMIT, x),
+        ]
+    };
+    let propose = |x: u8, bits: u8| -> Vec<u8> { vec![with(PROPOSE, x), bits] };
     let seal = |s: u8, text: &[u8]| -> Vec<u8> {
         let mut v = vec![with(SEAL, s), 1, u8::try_from(text.len()).unwrap()];
         v.extend_from_slice(text);
         v
     };
     let flush = [with(FLUSH, 0)];
-    // Redeliver the `pick`-th newest distribution to `m` in `mode`.
-    let redeliver =
-        |m: u8, pick: u8, mode: u8| -> Vec<u8> { vec![with(REDELIVER, m), pick, mode, 0, 0, 0] };
-    // Redeliver the newest distribution's view to `m` with the byte at `at` flipped.
-    let flipped = |m: u8, at: u16, mask: u8| -> Vec<u8> {
+    let redeliver = |m: u8, pick: u8, mode: u8, at: u16, mask: u8| -> Vec<u8> {
         let [hi, lo] = at.to_be_bytes();
-        vec![with(REDELIVER, m), 0, 4, hi, lo, mask]
+        vec![with(REDELIVER, m), pick, mode, hi, lo, mask]
     };
-    let any = |m: u8, pick: u8| -> Vec<u8> { vec![with(ANY, m), pick] };
-    let tamper = |m: u8, pick: u8, mode: u8, at: u8, mask: u8| -> Vec<u8> {
-        vec![with(TAMPER, m), pick, mode, at, mask]
+    let again = |m: u8, pick: u8, mode: u8, at: u8, mask: u8| -> Vec<u8> {
+        vec![with(AGAIN, m), pick, mode, at, mask]
     };
     let all = 0x0f;
     let program = |parts: &[&[u8]]| parts.concat();
@@ -1285,221 +1630,241 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         (
             "create_and_chat",
             program(&[
-                &distribute(A, all),
+                &change(A, all, 0),
                 &flush,
                 &seal(A, b"hello all"),
                 &seal(B, b"hi"),
                 &seal(C, b""),
                 &flush,
-                &any(D, 0),
+                &again(D, 0, 0, 0, 0),
             ]),
         ),
         (
-            "remove_member",
+            "concurrent_changes",
             program(&[
-                &distribute(A, all),
+                &change(A, 0b0111, 0),
+                &flush,
+                // A adds Dave, B removes Carol, both from epoch 1.
+                &propose(A, all),
+                &propose(B, 0b0011),
+                &seal(B, b"while pending"),
+                &[with(UPLOAD, A), with(UPLOAD, B), with(COMMIT, A)],
+                &flush,
+                // B's proposal was discarded; it redoes its change as epoch 3.
+                &change(B, 0b1011, 0),
+                &flush,
+                &seal(D, b"epoch 3"),
+                &flush,
+            ]),
+        ),
+        (
+            "own_echo_commits",
+            program(&[
+                &propose(C, all),
+                &[with(UPLOAD, C)],
+                &flush,
+                &seal(C, b"committed by the echo"),
+                &flush,
+                &[with(COMMIT, C)],
+            ]),
+        ),
+        (
+            "abort_and_redo",
+            program(&[
+                &change(A, all, 0),
+                &flush,
+                &propose(B, 0b0011),
+                &propose(A, 0b0111),
+                &[
+                    with(UPLOAD, A),
+                    with(COMMIT, A),
+                    with(UPLOAD, B),
+                    with(COMMIT, B),
+                ],
+                &flush,
+                &change(B, 0b0011, 0),
+                &flush,
+            ]),
+        ),
+        (
+            "remove_member_and_late_messages",
+            program(&[
+                &change(A, all, 0),
                 &flush,
                 &seal(C, b"before"),
-                &distribute(A, 0b1011),
+                &seal(A, b"from Alice"),
+                &change(A, 0b1011, 0),
+                &[
+                    with(PROCESS, 0),
+                    with(PROCESS, 0),
+                    with(PROCESS, 0),
+                    with(PROCESS, 0),
+                ],
                 &flush,
-                &seal(A, b"after Carol left"),
-                &flush,
-                &any(C, 0),
                 &seal(C, b"still talking?"),
                 &flush,
             ]),
         ),
         (
-            "add_member",
+            "admins_policy",
             program(&[
-                &distribute(B, 0b0011),
+                &change(A, all, 2),
                 &flush,
-                &seal(A, b"just us"),
+                // Bob, no admin: removing Carol, adding nobody new but dropping
+                // the admin, changing the policy, or rotating.
+                &propose(B, 0b0011),
+                &propose(B, 0b0010),
+                &[with(PROPOSE, 1 << 2 | B), all],
+                &change(B, all, 0),
                 &flush,
-                &distribute(B, 0b1011),
+                // He signs the removal of Dave anyway; the server and members refuse.
+                &[with(MISBEHAVE, B), 0x05],
                 &flush,
-                &any(D, 1),
-                &seal(D, b"I am new"),
+                // Alice names Bob a second admin; now he may.
+                &change(A, all, 3),
+                &flush,
+                &change(B, 0b0111, 0),
                 &flush,
             ]),
         ),
         (
-            "messages_before_epoch",
+            "outsider_and_removed",
             program(&[
-                &distribute(A, all),
-                &[with(PROCESS, 0)],
-                &seal(B, b"early"),
-                &[with(OPEN, 1), with(OPEN, 1)],
+                &change(A, 0b0111, 0),
+                &flush,
+                // Dave, never a member, signs epoch 2 on the server's epoch 1.
+                &[with(MISBEHAVE, D), 0x40],
+                &flush,
+                &seal(C, b"before"),
+                &change(A, 0b0011, 0),
+                &flush,
+                // Carol, removed, is sent the removal anyway (full roster).
+                &redeliver(C, 0, 1, 0, 0),
+                &seal(C, b"still talking?"),
+                &flush,
+                &again(A, 0, 0, 0, 0),
+                &again(C, 1, 0, 0, 0),
+            ]),
+        ),
+        (
+            "stale_epoch",
+            program(&[
+                &change(A, all, 0),
+                &flush,
+                &change(A, all, 0),
+                &flush,
+                &change(A, all, 0),
+                &flush,
+                &redeliver(B, 11, 1, 0, 0),
+            ]),
+        ),
+        (
+            "split_secret",
+            program(&[
+                &change(A, all, 0),
+                &flush,
+                &[with(MISBEHAVE, A), 0x00],
+                &flush,
+                &seal(A, b"in the split epoch"),
                 &flush,
             ]),
         ),
         (
-            "reorder_and_duplicates",
+            "epoch_jumps_and_no_admin",
             program(&[
-                &distribute(A, 0b0011),
+                &change(B, all, 0),
                 &flush,
-                &seal(A, b"1"),
-                &seal(A, b"2"),
-                &seal(A, b"3"),
-                &[with(OPEN, 2), with(OPEN, 0), with(DROP_MESSAGE, 0)],
-                &any(B, 0),
-                &any(B, 2),
-                &any(A, 0),
+                &[with(MISBEHAVE, C), 0x02],
+                &[with(MISBEHAVE, C), 0x82],
+                &[with(MISBEHAVE, D), 0x03],
+                &flush,
+                &change(A, all, 0),
+                &flush,
             ]),
         ),
         (
-            "distribution_faults",
+            "server_fork",
             program(&[
-                &distribute(A, all),
-                &[with(PROCESS, 0), with(DROP_DISTRIBUTION, 0)],
-                &redeliver(B, 0, 0),
-                &redeliver(C, 0, 1),
-                &redeliver(D, 0, 2),
-                &redeliver(D, 0, 3),
-                &flipped(D, 2, 1),
-                &flipped(D, 26, 2),
-                &flipped(D, 26, 1),
-                &flipped(D, 30, 1),
-                &flipped(D, 100, 0x80),
-                &flipped(D, 700, 0x01),
-                &flipped(D, 1000, 0x01),
-                &distribute(B, 0b0110),
-                &redeliver(D, 0, 0),
+                &change(A, all, 0),
                 &flush,
+                &propose(B, all),
+                &propose(C, 0b0111),
+                &[
+                    with(UPLOAD, B),
+                    with(COMMIT, B),
+                    with(FORK, C),
+                    with(COMMIT, C),
+                ],
+                &flush,
+                &seal(B, b"on B's side"),
+                &seal(C, b"on C's side"),
+                &flush,
+                // Carol builds epoch 3 on her side: the server refuses it; a
+                // hostile server forwards it, and Bob's side refuses it too.
+                &propose(C, 0b0111),
+                &[with(UPLOAD, C), with(FORK, C)],
+                &flush,
+            ]),
+        ),
+        (
+            "redeliveries",
+            program(&[
+                &change(A, all, 0),
+                &[with(PROCESS, 0), with(DROP_VIEW, 0)],
+                &redeliver(B, 0, 0, 0, 0),
+                &redeliver(C, 0, 1, 0, 0),
+                &redeliver(D, 0, 2, 0, 0),
+                &redeliver(D, 0, 3, 2, 1),
+                &redeliver(D, 0, 3, 40, 1),
+                &redeliver(D, 0, 3, 300, 0x80),
+                &redeliver(D, 0, 3, 700, 1),
+                &flush,
+                &redeliver(D, 0, 0, 0, 0),
             ]),
         ),
         (
             "tampered_messages",
             program(&[
-                &distribute(A, 0b0011),
+                &change(A, 0b0011, 0),
                 &flush,
                 &seal(A, b"original"),
-                &tamper(B, 0, 0, 120, 1),
-                &tamper(B, 0, 0, 0, 2),
-                &tamper(B, 0, 0, 7, 1),
-                &tamper(B, 0, 1, 50, 1),
-                &tamper(B, 0, 1, 110, 4),
-                &tamper(B, 0, 2, 0, 0),
-                &tamper(B, 0, 3, 0, 0),
-                &tamper(B, 0, 4, 30, 0),
-                &tamper(B, 0, 0, 1, 3),
+                &again(B, 0, 1, 120, 1),
+                &again(B, 0, 2, 50, 1),
+                &again(B, 0, 3, 0, 0),
+                &again(B, 0, 4, 0, 0),
+                &again(B, 0, 5, 30, 0),
                 &flush,
+                &again(B, 0, 0, 0, 0),
             ]),
         ),
         (
-            "own_and_strangers",
+            "grace_and_reload",
             program(&[
-                &distribute(A, 0b0111),
-                &flush,
-                &seal(A, b"x"),
-                &any(A, 0),
-                &any(D, 0),
-                &distribute(D, 0b1000),
-                &seal(D, b"alone"),
-                &any(A, 0),
-            ]),
-        ),
-        (
-            "grace_expiry",
-            program(&[
-                &distribute(A, all),
+                &change(A, all, 0),
                 &flush,
                 &seal(B, b"old epoch"),
-                &distribute(A, all),
+                &change(A, all, 0),
+                &[with(RELOAD, A), with(RELOAD, C)],
                 &[with(PROCESS, 0), with(PROCESS, 0), with(PROCESS, 0)],
                 &[with(ADVANCE, 6)],
                 &[with(OPEN, 0), with(OPEN, 0), with(OPEN, 0)],
                 &[with(ADVANCE, 11)],
-                &any(A, 0),
                 &[with(EXPIRE, A), with(EXPIRE, C)],
-                &any(A, 0),
-                &any(D, 0),
+                &again(A, 0, 0, 0, 0),
+                &again(D, 0, 0, 0, 0),
             ]),
         ),
         (
-            "grace_by_count",
+            "gaps_and_stale",
             program(&[
-                &distribute(A, all),
+                &change(A, all, 0),
+                &[with(PROCESS, 0), with(DROP_VIEW, 0)],
+                &change(A, all, 0),
+                &change(A, all, 0),
                 &flush,
-                &seal(D, b"e1"),
-                &distribute(A, all),
+                &redeliver(B, 5, 0, 0, 0),
+                &seal(A, b"epoch 3"),
                 &flush,
-                &distribute(A, all),
-                &flush,
-                &flush,
-                &any(C, 0),
-            ]),
-        ),
-        (
-            "fork",
-            program(&[
-                &distribute(A, all),
-                &flush,
-                &distribute(A, all),
-                &distribute(D, all),
-                &flush,
-                &seal(A, b"fork a"),
-                &seal(D, b"fork d"),
-                &flush,
-            ]),
-        ),
-        (
-            "fork_other_roster",
-            program(&[
-                &distribute(A, all),
-                &flush,
-                &distribute(A, 0b0111),
-                &distribute(D, 0b1011),
-                &flush,
-                &seal(A, b"fork a"),
-                &seal(D, b"fork d"),
-                &flush,
-            ]),
-        ),
-        (
-            "restore_member",
-            program(&[
-                &distribute(A, 0b0011),
-                &flush,
-                &[with(SAVE, B)],
-                &seal(A, b"one"),
-                &seal(B, b"two"),
-                &flush,
-                &[with(RESTORE, B)],
-                &any(B, 1),
-                &seal(B, b"three"),
-                &flush,
-                &distribute(A, 0b0011),
-                &flush,
-                &[with(RESTORE, B)],
-                &redeliver(B, 0, 0),
-            ]),
-        ),
-        (
-            "reload_everyone",
-            program(&[
-                &distribute(C, all),
-                &[with(RELOAD, A), with(RELOAD, B)],
-                &flush,
-                &[with(RELOAD, C), with(RELOAD, D)],
-                &seal(D, b"after reload"),
-                &flush,
-            ]),
-        ),
-        (
-            "too_old_and_exhausted",
-            program(&[
-                &distribute(A, 0b0011),
-                &flush,
-                &seal(A, b"0"),
-                &[with(JUMP, A | 1 << 2), 1],
-                &seal(A, b"1024"),
-                &[with(OPEN, 1), with(OPEN, 0)],
-                &[with(JUMP, B | 3 << 2), 0],
-                &seal(B, b"last"),
-                &seal(B, b"none"),
-                &flush,
-                &[with(SEAL, C), 0, 0],
             ]),
         ),
     ]

@@ -1,5 +1,5 @@
 //! Fuzz target: `Group::open` at a member of an established group (SPEC.md
-//! §8.5–8.7).
+//! §8.8–8.10).
 //!
 //! A fixture is built once, deterministically (a fixed ChaCha20 seed), so the
 //! checked-in seeds stay valid: devices Alice (`alice`/1), Bob (`bob`/2) and
@@ -7,15 +7,17 @@
 //! epoch 1 to all three, and Bob and Carol process it. Then the messages of
 //! the *sent* table are sealed: in epoch 1, Alice's counters 0–2 and 1030 and
 //! Carol's counters 0–1 (the *legitimate* messages, each with one of the
-//! associated-data variants), Bob's counter 0 (his own), and two messages
+//! associated-data variants), Bob's counter 0 (his own), two messages
 //! Carol, misbehaving, signed after breaking them (a flipped key commitment;
-//! a flipped tag). Alice then makes epoch 2 for {Alice, Bob} (Carol removed;
-//! the default grace policy keeps epoch 1 for a day), Bob processes it, and
-//! Alice seals counter 0 of epoch 2. Bob's group state is saved (JSON) four
-//! times, each with the `now` it is opened at: after epoch 1 (S0); after also
-//! opening Alice's counter 1030 and Carol's counter 1 (S1: Alice's counters
-//! 0..=6 are `TooOld`); after also processing epoch 2 (S2); S2 two days later
-//! (S3: epoch 1 has expired).
+//! a flipped tag), and one Alice sealed in *another* epoch 1 she signed on
+//! the side (a fork: another transcript, so another epoch tag). Alice then
+//! makes epoch 2 for {Alice, Bob} (Carol removed; the default grace policy
+//! keeps epoch 1 for a day), Bob processes it, and Alice seals counter 0 of
+//! epoch 2. Bob's group state is saved (JSON) four times, each with the
+//! `now` it is opened at: after epoch 1 (S0); after also opening Alice's
+//! counter 1030 and Carol's counter 1 (S1: Alice's counters 0..=6 are
+//! `TooOld`); after also processing epoch 2 (S2: Carol's epoch-1 messages
+//! are `SenderRemoved`); S2 two days later (S3: epoch 1 has expired).
 //!
 //! Input: `selector ‖ message`. The selector's low nibble (mod 4) picks the
 //! associated data, its high nibble (mod 4) the saved state. Checks:
@@ -23,11 +25,13 @@
 //! - `open` never panics, and the header decoder is strict (a decoded header
 //!   re-encodes to the bytes it was read from);
 //! - the result is predicted from the bytes and the fixture, following the
-//!   order of SPEC.md §8.6: format, group, epoch held, grace period, sender in
-//!   the epoch's roster, not Bob, the signature (only messages of the sent
-//!   table verify: anything else is `BadSignature`), the sender's replay
-//!   window, then `CommitmentMismatch` or `AuthenticationFailed` for Carol's
-//!   broken messages and for the wrong associated data, else success;
+//!   order of SPEC.md §8.9: format, group, epoch held, grace period, sender in
+//!   the epoch's roster, not Bob, still a member for a superseded epoch
+//!   (`SenderRemoved`), the signature (only messages of the sent table
+//!   verify: anything else is `BadSignature`), the epoch tag (`ForkedEpoch`
+//!   for the forked message only), the sender's replay window, then
+//!   `CommitmentMismatch` or `AuthenticationFailed` for Carol's broken
+//!   messages and for the wrong associated data, else success;
 //! - a failed open leaves the serialized group state byte-identical;
 //! - a message that opens is a legitimate message, byte for byte, with its
 //!   associated data (anything else is a **forgery**), with the right sender,
@@ -55,12 +59,13 @@ use std::sync::OnceLock;
 use letterseal::codec::Reader;
 use letterseal::device::DeviceKeys;
 use letterseal::group::{
-    GracePolicy, Group, GroupHeader, GroupId, GroupOpenError, KIND_GROUP_MESSAGE,
+    GROUP_VERSION, GracePolicy, Group, GroupHeader, GroupId, GroupOpenError, KIND_GROUP_MESSAGE,
+    Processed,
 };
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::keys::SIGNATURE_LEN;
 use letterseal::labels;
-use letterseal::pairwise::{ContentType, Session, VERSION, WINDOW_SIZE};
+use letterseal::pairwise::{ContentType, Session, WINDOW_SIZE};
 use letterseal::registration::{KeyBundle, NoDirectory, RegistrationPolicy, VerifiedBundle};
 use letterseal::time::Timestamp;
 use rand_chacha::ChaCha20Rng;
@@ -88,6 +93,8 @@ enum Kind {
     BadCommitment,
     /// Carol flipped a bit of the AEAD tag, then signed.
     BadTag,
+    /// Sealed by Alice in another epoch 1 (another transcript).
+    Forked,
 }
 
 /// A message sealed at setup.
@@ -186,7 +193,7 @@ fn break_and_sign(mut sent: Sent, device: &DeviceKeys, kind: Kind) -> Sent {
     let signed_len = sent.sealed.len() - SIGNATURE_LEN;
     let at = match kind {
         Kind::BadCommitment => header_len(&sent.sealed) - 1,
-        Kind::BadTag | Kind::Legit => signed_len - TAG_LEN,
+        Kind::BadTag | Kind::Legit | Kind::Forked => signed_len - TAG_LEN,
     };
     sent.sealed.truncate(signed_len);
     sent.sealed[at] ^= 0x01;
@@ -213,31 +220,57 @@ fn build_fixture() -> Fixture {
         )
     };
 
-    // Epoch 1: Alice distributes, Bob and Carol process.
+    // Epoch 1: Alice proposes, commits, Bob and Carol process their views.
     let mut at_alice = member(&alice);
     let mut at_bob = member(&bob);
     let mut at_carol = member(&carol);
     let mut sessions = BTreeMap::new();
-    let (d1, _) = at_alice
-        .distribute(
+    let p1 = at_alice
+        .propose(
             &mut rng,
             &alice,
-            &[a.clone(), b.clone(), c],
+            &[a.clone(), b.clone(), c.clone()],
+            None,
             &mut sessions,
             t0,
         )
         .expect("epoch 1");
-    let mut bob_with_alice = Session::new(&bob, &a).expect("session at Bob");
-    let mut carol_with_alice = Session::new(&carol, &a).expect("session at Carol");
-    for (group, keys, session) in [
-        (&mut at_bob, &bob, &mut bob_with_alice),
-        (&mut at_carol, &carol, &mut carol_with_alice),
+    let v1 = p1
+        .upload
+        .verify_for_server(None, alice.address())
+        .expect("server accepts epoch 1");
+    at_alice.commit(t0).expect("epoch 1 committed");
+    let session_with = |keys: &DeviceKeys| {
+        BTreeMap::from([(
+            alice.address().clone(),
+            Session::new(keys, &a).expect("session with Alice"),
+        )])
+    };
+    let mut bob_sessions = session_with(&bob);
+    let mut carol_sessions = session_with(&carol);
+    for (group, keys, sessions) in [
+        (&mut at_bob, &bob, &mut bob_sessions),
+        (&mut at_carol, &carol, &mut carol_sessions),
     ] {
-        let view = d1.for_member(keys.address()).expect("a view");
-        group
-            .process(keys, &view, session, t0)
-            .expect("epoch 1 processed");
+        let view = v1.view_for(keys.address()).expect("a view");
+        assert!(matches!(
+            group.process(keys, &view, sessions, t0),
+            Ok(Processed::Installed { .. })
+        ));
     }
+    // Alice signs another epoch 1 of the group on the side: a fork.
+    let mut forked_alice = member(&alice);
+    forked_alice
+        .propose(
+            &mut rng,
+            &alice,
+            &[a.clone(), b.clone(), c],
+            None,
+            &mut BTreeMap::new(),
+            t0,
+        )
+        .expect("forked epoch 1");
+    forked_alice.commit(t0).expect("forked epoch 1 committed");
 
     let long: Vec<u8> = (0..300u16).map(|i| (i % 251) as u8).collect();
     let mut sent = vec![
@@ -304,6 +337,16 @@ fn build_fixture() -> Fixture {
         ContentType::Control,
         b"far ahead",
     ));
+    let mut forked = seal(
+        &mut forked_alice,
+        &alice,
+        &mut rng,
+        0,
+        ContentType::Text,
+        b"from my epoch 1",
+    );
+    forked.kind = Kind::Forked;
+    sent.push(forked);
     for kind in [Kind::BadCommitment, Kind::BadTag] {
         let m = seal(
             &mut at_carol,
@@ -345,12 +388,17 @@ fn build_fixture() -> Fixture {
 
     // Epoch 2, without Carol.
     let at = Timestamp::from_unix_seconds(EPOCH_2_AT);
-    let (d2, _) = at_alice
-        .distribute(&mut rng, &alice, &[a, b], &mut sessions, at)
+    let p2 = at_alice
+        .propose(&mut rng, &alice, &[a, b], None, &mut sessions, at)
         .expect("epoch 2");
-    let view = d2.for_member(bob.address()).expect("a view");
+    let v2 = p2
+        .upload
+        .verify_for_server(Some(&v1.record()), alice.address())
+        .expect("server accepts epoch 2");
+    at_alice.commit(at).expect("epoch 2 committed");
+    let view = v2.view_for(bob.address()).expect("a view");
     at_bob
-        .process(&bob, &view, &mut bob_with_alice, at)
+        .process(&bob, &view, &mut bob_sessions, at)
         .expect("epoch 2 processed");
     sent.push(seal(
         &mut at_alice,
@@ -418,7 +466,7 @@ fn expected_result(
     use letterseal::codec::DecodeError::{InvalidValue, Truncated};
     match sealed {
         [] => return Err(GroupOpenError::Malformed(Truncated)),
-        [v, ..] if *v != VERSION => return Err(GroupOpenError::UnsupportedVersion(*v)),
+        [v, ..] if *v != GROUP_VERSION => return Err(GroupOpenError::UnsupportedVersion(*v)),
         [_] => return Err(GroupOpenError::Malformed(Truncated)),
         [_, k, ..] if *k != KIND_GROUP_MESSAGE => {
             return Err(GroupOpenError::Malformed(InvalidValue));
@@ -454,9 +502,16 @@ fn expected_result(
     if header.sender == fx.bob {
         return Err(GroupOpenError::OwnMessage);
     }
+    let current = state.epochs.last().copied().unwrap_or(0);
+    if epoch != current && !fx.rosters[&current].contains(&header.sender) {
+        return Err(GroupOpenError::SenderRemoved);
+    }
     let Some(m) = fx.sent.iter().find(|m| m.sealed == sealed) else {
         return Err(GroupOpenError::BadSignature);
     };
+    if m.kind == Kind::Forked {
+        return Err(GroupOpenError::ForkedEpoch(epoch));
+    }
     let counter = header.counter;
     let seen = |c: u64| {
         state
@@ -482,6 +537,7 @@ fn expected_result(
         Kind::BadTag => Err(GroupOpenError::AuthenticationFailed),
         Kind::Legit if m.ad != ad => Err(GroupOpenError::AuthenticationFailed),
         Kind::Legit => Ok(()),
+        Kind::Forked => Err(GroupOpenError::ForkedEpoch(epoch)),
     }
 }
 
@@ -629,12 +685,14 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         (bad_commitment.kind, bad_tag.kind),
         (Kind::BadCommitment, Kind::BadTag)
     );
+    let forked = fx.sent.iter().find(|m| m.kind == Kind::Forked).unwrap();
     let (e2, own) = (find("alice", 2, 0), find("bob", 1, 0));
-    // header = u8(1) ‖ u8(2) ‖ u16(type) ‖ lp8(group id) ‖ u64(epoch)
+    // header = u8(2) ‖ u8(2) ‖ u16(type) ‖ lp8(group id) ‖ u64(epoch) ‖ epoch tag (16)
     //        ‖ lp8(user) ‖ u32(device) ‖ u64(counter) ‖ salt ‖ commitment
     let group_id_at = 5;
     let epoch_last = 5 + GROUP_ID.len() + 7;
-    let alice_device_last = epoch_last + 1 + 1 + "alice".len() + 3;
+    let tag_at = epoch_last + 1;
+    let alice_device_last = epoch_last + 16 + 1 + 1 + "alice".len() + 3;
     let signature_at = a0.sealed.len() - SIGNATURE_LEN;
     let mut wrong_ad = legit(0, a0);
     wrong_ad[0] = 1;
@@ -650,6 +708,9 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("s2_alice_e2_c0", legit(2, e2)),
         ("s0_alice_e2_unknown_epoch", legit(0, e2)),
         ("s3_carol_c0_expired", legit(3, c0)),
+        ("s2_carol_c0_removed", legit(2, c0)),
+        ("forked_alice_epoch_1", legit(0, forked)),
+        ("mut_epoch_tag", flip(a0, tag_at, 0x01)),
         ("own_bob_c0", legit(0, own)),
         ("signed_bad_commitment", legit(0, bad_commitment)),
         ("signed_bad_tag", legit(0, bad_tag)),
@@ -666,7 +727,7 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
             v[0] = 2 << 4 | u8::try_from(c0.ad).unwrap();
             v
         }),
-        ("mut_version_2", flip(a0, 0, 0x03)),
+        ("mut_version_1", flip(a0, 0, 0x03)),
         ("mut_kind_3", flip(a0, 1, 0x01)),
         (
             "trunc_header_only",

@@ -70,17 +70,25 @@ use letterseal::keys::SealingPublicKey;
 use letterseal::legacy::LegacyError;
 use letterseal::legacy::chunks::Chunks;
 use letterseal::legacy::group::{
-    GroupKey, WRAP_LEN, WrappedGroupKey, open_group, seal_group, unwrap_group_key, wrap_group_key,
+    GroupKey, WRAP_LEN, WrappedGroupKey, open_group, seal_group_with, unwrap_group_key,
+    wrap_group_key,
 };
-use letterseal::legacy::ids::{LegacyContentType, LegacyKeyId, LineId, LineIdKind};
+use letterseal::legacy::ids::{
+    KeyIdEncoding, LegacyContentType, LegacyKeyId, LineId, LineIdKind, detect_key_id_encoding,
+};
 use letterseal::legacy::keys::LegacyKeyPair;
-use letterseal::legacy::media::{MediaKeyMaterial, open_media, seal_media};
+use letterseal::legacy::media::{
+    MediaKeyMaterial, MediaSealer, MediaVerifier, open_media, seal_media,
+};
 use letterseal::legacy::payload::{
     Location, Payload, location_json, media_json, parse_key_material, parse_location, parse_text,
     text_json,
 };
+use letterseal::legacy::session::{
+    GroupMemberSession, GroupSenderSession, LegacyVersion, PeerSession, SealOptions,
+};
 use letterseal::legacy::v1::{V1Message, open_v1, seal_v1};
-use letterseal::legacy::v2::{Envelope, V2Message, V2Nonce, open_v2, seal_v2, seal_v2_with};
+use letterseal::legacy::v2::{Envelope, V2Message, V2Nonce, open_v2, seal_v2_with};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 
@@ -92,8 +100,15 @@ const CAROL_ID: &str = "u000000000000000000000000000ca201";
 const GROUP_ID: &str = "c0000000000000000000000000000f00d";
 /// The group key id the server assigned.
 const GROUP_KEY_ID: LegacyKeyId = LegacyKeyId::new(77);
+const DAVE_ID: &str = "u0000000000000000000000000000da7e";
+const ERIN_ID: &str = "u000000000000000000000000000e0e1e";
+/// Dave's and Erin's key ids take four compact bytes, like big-endian chunks.
+const DAVE_KEY_ID: LegacyKeyId = LegacyKeyId::new(2_500_001);
+const ERIN_KEY_ID: LegacyKeyId = LegacyKeyId::new(2_500_002);
 /// Number of operations (the selector's low nibble, mod this).
-const OPERATIONS: u8 = 7;
+const OPERATIONS: u8 = 10;
+/// The content types the session operation picks from.
+const SESSION_CONTENT_TYPES: [i32; 4] = [0, 15, 1, 7];
 /// The content types the payload operation picks from (high nibble, mod 8).
 const CONTENT_TYPES: [i32; 8] = [0, 1, 2, 3, 14, 15, 7, -1];
 
@@ -131,6 +146,30 @@ struct Fixture {
     media_keys: [MediaKeyMaterial; 2],
     /// (index into `media_keys`, blob, plaintext).
     media: Vec<(usize, Vec<u8>, Vec<u8>)>,
+    /// Erin's session with Dave, and Carol's group messages at a member.
+    at_erin: PeerSession,
+    from_carol: GroupMemberSession,
+    /// Messages sealed through sessions.
+    sessions: Vec<SessionMessage>,
+}
+
+/// Which session a message was sealed for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum SessionKind {
+    /// 1:1 between Dave and Erin, either way.
+    Peer(LegacyVersion),
+    /// Carol to the group.
+    Group,
+}
+
+/// A message sealed through a session at setup.
+struct SessionMessage {
+    kind: SessionKind,
+    content_type: LegacyContentType,
+    chunks: Chunks,
+    plaintext: Vec<u8>,
+    /// True for Erin's messages to Dave (they open at Erin only by v1 reflection).
+    from_erin: bool,
 }
 
 fn envelope(to: &str, from: &str, content_type: LegacyContentType) -> Envelope {
@@ -139,6 +178,16 @@ fn envelope(to: &str, from: &str, content_type: LegacyContentType) -> Envelope {
         from: LineId::parse(from).expect("fixture id"),
         content_type,
     }
+}
+
+/// A salt, then the whitepaper's nonce `u64be(counter) ‖ 4 random bytes`,
+/// drawn in that order.
+fn counter_nonce(rng: &mut ChaCha20Rng, counter: u64) -> ([u8; 16], V2Nonce) {
+    let mut salt = [0u8; 16];
+    rng.fill_bytes(&mut salt);
+    let mut random = [0u8; 4];
+    rng.fill_bytes(&mut random);
+    (salt, V2Nonce::from_counter(counter, random))
 }
 
 fn build_fixture() -> Fixture {
@@ -197,7 +246,10 @@ fn build_fixture() -> Fixture {
     ] {
         let envelope = envelopes[env];
         let chunks = match nonce {
-            None => seal_v2(&mut rng, 7, from, &to.public(), &envelope, &plaintext),
+            None => {
+                let (salt, nonce) = counter_nonce(&mut rng, 7);
+                seal_v2_with(&salt, &nonce, from, &to.public(), &envelope, &plaintext)
+            }
             Some(long) => {
                 let mut salt = [0u8; 16];
                 rng.fill_bytes(&mut salt);
@@ -222,7 +274,10 @@ fn build_fixture() -> Fixture {
     ] {
         let envelope = group_envelopes[env];
         let chunks = match nonce {
-            None => seal_group(&mut rng, 1, from, &group_public, &envelope, &plaintext),
+            None => {
+                let (salt, nonce) = counter_nonce(&mut rng, 1);
+                seal_group_with(&salt, &nonce, from, &group_public, &envelope, &plaintext)
+            }
             Some(long) => {
                 let mut salt = [0u8; 16];
                 rng.fill_bytes(&mut salt);
@@ -262,6 +317,103 @@ fn build_fixture() -> Fixture {
         media.push((km, blob, plaintext));
     }
 
+    // Sessions (drawn last, so the fixture above keeps its bytes).
+    let dave = LegacyKeyPair::generate(&mut rng, DAVE_KEY_ID);
+    let erin = LegacyKeyPair::generate(&mut rng, ERIN_KEY_ID);
+    let line = |id: &str| LineId::parse(id).expect("fixture id");
+    let at_dave = |options| {
+        PeerSession::new(&dave, line(DAVE_ID), &erin.public(), line(ERIN_ID))
+            .expect("fixture session")
+            .with_options(options)
+    };
+    let erin_session = || {
+        PeerSession::new(&erin, line(ERIN_ID), &dave.public(), line(DAVE_ID))
+            .expect("fixture session")
+    };
+    let carol_sends = |options| {
+        GroupSenderSession::new(&carol, line(CAROL_ID), &group_public, line(GROUP_ID))
+            .expect("fixture session")
+            .with_options(options)
+    };
+    let from_carol = GroupMemberSession::new(
+        &group_key,
+        GROUP_KEY_ID,
+        line(GROUP_ID),
+        &carol.public(),
+        line(CAROL_ID),
+    )
+    .expect("fixture session");
+    let compact = SealOptions {
+        key_id_encoding: KeyIdEncoding::Compact,
+        ..SealOptions::default()
+    };
+    let twelve = SealOptions {
+        nonce_length: letterseal::legacy::v2::NonceLength::Twelve,
+        ..SealOptions::default()
+    };
+    let location = location_json(
+        &Location::new(-33.8688, 151.2093)
+            .expect("location")
+            .with_title("Opera House"),
+    );
+    let mut sessions = Vec::new();
+    let peer_v2 = SessionKind::Peer(LegacyVersion::V2);
+    let peer_v1 = SessionKind::Peer(LegacyVersion::V1);
+    for (kind, options, content_type, plaintext, from_erin) in [
+        (peer_v2, compact, 0, text_json("session hello"), false),
+        (peer_v2, twelve, 15, location, false),
+        (peer_v2, compact, 7, br#"{"STKID":"1"}"#.to_vec(), false),
+        (
+            peer_v2,
+            SealOptions::default(),
+            1,
+            media_json(&media_keys[1]),
+            false,
+        ),
+        (peer_v2, compact, 0, b"not json".to_vec(), false),
+        (peer_v1, compact, 0, text_json("v1 session"), false),
+        (peer_v1, compact, 0, text_json("from Erin"), true),
+        (
+            SessionKind::Group,
+            compact,
+            0,
+            text_json("Carol, compact"),
+            false,
+        ),
+        (
+            SessionKind::Group,
+            SealOptions::default(),
+            1,
+            media_json(&media_keys[0]),
+            false,
+        ),
+    ] {
+        let content_type = LegacyContentType::new(content_type);
+        let payload = || Payload::parse_any(content_type, &plaintext).expect("fixture payload");
+        let chunks = match (kind, from_erin) {
+            (SessionKind::Peer(LegacyVersion::V2), _) => {
+                at_dave(options).seal_bytes(&mut rng, content_type, &plaintext)
+            }
+            (SessionKind::Peer(LegacyVersion::V1), false) => {
+                at_dave(options).seal_v1(&mut rng, content_type, &payload())
+            }
+            (SessionKind::Peer(LegacyVersion::V1), true) => erin_session()
+                .with_options(options)
+                .seal_v1(&mut rng, content_type, &payload()),
+            (SessionKind::Group, _) => {
+                carol_sends(options).seal_bytes(&mut rng, content_type, &plaintext)
+            }
+        }
+        .expect("fixture session message");
+        sessions.push(SessionMessage {
+            kind,
+            content_type,
+            chunks,
+            plaintext,
+            from_erin,
+        });
+    }
+
     let zero = SealingPublicKey::from_bytes([0; 32]);
     assert!(zero.has_small_order());
     let senders = [
@@ -282,6 +434,9 @@ fn build_fixture() -> Fixture {
         wraps,
         media_keys,
         media,
+        at_erin: erin_session(),
+        from_carol,
+        sessions,
     }
 }
 
@@ -640,6 +795,308 @@ fn readers(payload: &[u8]) {
     }
 }
 
+// ---- key ids (SPEC.md §11.1) ---------------------------------------------------
+
+/// An independent model of the compact key-id decoder: where the varint ends
+/// decides the error, then the value.
+fn model_compact(chunk: &[u8]) -> Result<i32, LegacyError> {
+    match chunk.iter().position(|b| b & 0x80 == 0) {
+        None if chunk.len() >= 5 => Err(LegacyError::TooLong),
+        None => Err(LegacyError::Truncated),
+        Some(end) if end >= 5 => Err(LegacyError::TooLong),
+        Some(end) if end + 1 < chunk.len() => Err(LegacyError::TrailingData),
+        Some(end) if end > 0 && chunk[end] == 0 => Err(LegacyError::NonMinimal),
+        Some(end) => {
+            let value = chunk[..=end]
+                .iter()
+                .rev()
+                .fold(0u64, |v, b| v << 7 | u64::from(b & 0x7f));
+            let zigzag = u32::try_from(value).map_err(|_| LegacyError::OutOfRange)?;
+            let magnitude = i64::from(zigzag >> 1);
+            let id = if zigzag & 1 == 1 {
+                -magnitude - 1
+            } else {
+                magnitude
+            };
+            Ok(i32::try_from(id).expect("a 32-bit zigzag value"))
+        }
+    }
+}
+
+/// The detection rule of SPEC.md §11.1, written from the text.
+fn model_detect(
+    sender: &[u8],
+    recipient: &[u8],
+    held: &dyn Fn(i32) -> bool,
+) -> Result<KeyIdEncoding, LegacyError> {
+    let be = |c: &[u8]| <[u8; 4]>::try_from(c).ok().map(i32::from_be_bytes);
+    let be_candidate = be(sender).and(be(recipient));
+    let (s, r) = (model_compact(sender), model_compact(recipient));
+    let compact_candidate = match (s, r) {
+        (Ok(_), Ok(r)) => Some(r),
+        _ => None,
+    };
+    match (be_candidate, compact_candidate) {
+        (Some(_), None) => Ok(KeyIdEncoding::BigEndian),
+        (None, Some(_)) => Ok(KeyIdEncoding::Compact),
+        (Some(b), Some(c)) => Ok(if held(b) || !held(c) {
+            KeyIdEncoding::BigEndian
+        } else {
+            KeyIdEncoding::Compact
+        }),
+        (None, None) => match (sender.len() != 4, s, recipient.len() != 4, r) {
+            (true, Err(e), _, _) | (_, _, true, Err(e)) => Err(e),
+            _ => Err(LegacyError::Malformed),
+        },
+    }
+}
+
+/// Both decoders against their models, round trips, and detection on the
+/// carved chunks with held ids picked by `param`.
+fn key_ids(param: u8, payload: &[u8]) {
+    let compact = LegacyKeyId::from_compact_chunk(payload);
+    assert_eq!(
+        compact.map(LegacyKeyId::get),
+        model_compact(payload),
+        "compact decoding of {payload:02x?}"
+    );
+    if let Ok(id) = compact {
+        assert_eq!(id.encode(KeyIdEncoding::Compact).as_bytes(), payload);
+        let be = id.encode(KeyIdEncoding::BigEndian);
+        assert_eq!(
+            LegacyKeyId::decode(be.as_bytes(), KeyIdEncoding::BigEndian),
+            Ok(id)
+        );
+    }
+    if let Ok(id) = LegacyKeyId::decode(payload, KeyIdEncoding::BigEndian) {
+        let back = id.encode(KeyIdEncoding::Compact);
+        assert_eq!(LegacyKeyId::from_compact_chunk(back.as_bytes()), Ok(id));
+        assert!((1..=5).contains(&back.as_bytes().len()));
+    }
+    let carved = carve(payload);
+    if let [sender, recipient] = &carved[..] {
+        // Held ids: the big-endian and/or compact readings of the recipient.
+        let be_reading = <[u8; 4]>::try_from(&recipient[..])
+            .ok()
+            .map(i32::from_be_bytes);
+        let compact_reading = model_compact(recipient).ok();
+        let held = |id: i32| {
+            (param & 1 == 1 && be_reading == Some(id))
+                || (param & 2 == 2 && compact_reading == Some(id))
+        };
+        let detected = detect_key_id_encoding(sender, recipient, |id| held(id.get()));
+        assert_eq!(
+            detected,
+            model_detect(sender, recipient, &held),
+            "detection"
+        );
+        if let Ok(encoding) = detected {
+            // Both chunks read in the detected encoding.
+            assert!(LegacyKeyId::decode(sender, encoding).is_ok());
+            assert!(LegacyKeyId::decode(recipient, encoding).is_ok());
+        }
+    }
+}
+
+// ---- media streams (SPEC.md §11.5) --------------------------------------------
+
+/// The streamed sealer and the two-pass opener agree with the whole-buffer
+/// functions for any blob and piece size; pass 2 refuses trailing input and
+/// reports truncation; random access agrees with the plaintext.
+fn media_stream(fx: &Fixture, param: u8, payload: &[u8]) {
+    let Some((&size, blob)) = payload.split_first() else {
+        return;
+    };
+    let piece = usize::from(size % 64) + 1;
+    let km = &fx.media_keys[usize::from(param & 1)];
+    let whole = open_media(km, blob);
+    let mut verifier = MediaVerifier::new(km);
+    for part in blob.chunks(piece) {
+        verifier.update(part).expect("no blob here is 64 GiB");
+    }
+    let verified = verifier.finish();
+    match (&whole, &verified) {
+        (Err(a), Err(b)) => assert_eq!(a, b, "pass 1 and the whole-buffer open"),
+        (Ok(plain), Ok(v)) => {
+            assert_eq!(v.ciphertext_len(), plain.len() as u64);
+            // Pass 2, in pieces; checked.
+            let mut out = blob[..plain.len()].to_vec();
+            let mut pass2 = v.checked_decryptor();
+            for part in out.chunks_mut(piece) {
+                pass2
+                    .decrypt_in_place(part)
+                    .expect("within the verified length");
+            }
+            let mut extra = [0x5a_u8];
+            assert_eq!(
+                pass2.decrypt_in_place(&mut extra),
+                Err(LegacyError::TrailingData)
+            );
+            assert_eq!(extra, [0x5a], "a refused piece is untouched");
+            pass2.finish().expect("the same bytes as pass 1");
+            assert_eq!(out.as_slice(), plain.as_slice());
+            // Ending early.
+            if !plain.is_empty() {
+                let mut short = v.decryptor();
+                let mut first = blob[..plain.len() - 1].to_vec();
+                short.decrypt_in_place(&mut first).expect("a prefix");
+                assert_eq!(short.finish(), Err(LegacyError::Truncated));
+            }
+            // Random access: a range chosen by the piece size.
+            let start = piece.min(plain.len());
+            let end = (start + piece).min(plain.len());
+            let mut range = blob[start..end].to_vec();
+            v.decrypt_at(start as u64, &mut range).expect("in range");
+            assert_eq!(range.as_slice(), &plain[start..end]);
+            let mut beyond = [0u8; 1];
+            assert_eq!(
+                v.decrypt_at(plain.len() as u64, &mut beyond),
+                Err(LegacyError::TrailingData)
+            );
+            // Sealing the plaintext in pieces gives the blob back.
+            let mut sealer = MediaSealer::new(km);
+            let mut again = plain.to_vec();
+            for part in again.chunks_mut(piece) {
+                sealer.encrypt_in_place(part).expect("small");
+            }
+            again.extend_from_slice(&sealer.finish());
+            assert_eq!(again.as_slice(), blob, "the streamed seal");
+        }
+        _ => panic!("pass 1 and the whole-buffer open disagree"),
+    }
+    // As for `media`: only legitimate blobs open.
+    let legit = fx
+        .media
+        .iter()
+        .any(|(k, b, _)| *k == usize::from(param & 1) && b.as_slice() == blob);
+    assert_eq!(whole.is_ok(), legit, "FORGERY or a legitimate blob refused");
+}
+
+// ---- sessions (SPEC.md §11.9) --------------------------------------------------
+
+/// Which session opens, as what: (kind, the recipient key id it expects, the
+/// sender key id it expects).
+fn session_for(param: u8) -> (SessionKind, LegacyKeyId, LegacyKeyId) {
+    match param & 3 {
+        1 => (
+            SessionKind::Peer(LegacyVersion::V1),
+            ERIN_KEY_ID,
+            DAVE_KEY_ID,
+        ),
+        2 => (SessionKind::Group, GROUP_KEY_ID, LegacyKeyId::new(3003)),
+        _ => (
+            SessionKind::Peer(LegacyVersion::V2),
+            ERIN_KEY_ID,
+            DAVE_KEY_ID,
+        ),
+    }
+}
+
+fn session_open(
+    fx: &Fixture,
+    kind: SessionKind,
+    content_type: LegacyContentType,
+    chunks: &Chunks,
+) -> Result<letterseal::legacy::session::Received, LegacyError> {
+    match kind {
+        SessionKind::Peer(version) => fx.at_erin.open(version, content_type, chunks),
+        SessionKind::Group => fx.from_carol.open(content_type, chunks),
+    }
+}
+
+/// A session opens exactly the legitimate messages (whatever the key-id
+/// encoding: the AAD holds the integers; for v1 also reflected ones), with
+/// their payload; errors come in the order of SPEC.md §11.9.
+fn sessions(fx: &Fixture, param: u8, payload: &[u8]) {
+    let (kind, recipient_id, sender_id) = session_for(param);
+    let content_type = LegacyContentType::new(SESSION_CONTENT_TYPES[usize::from(param >> 2) & 3]);
+    let carved = carve(payload);
+    let result = Chunks::from_vec(carved.clone())
+        .and_then(|chunks| session_open(fx, kind, content_type, &chunks));
+    // The predicted error before any cryptography.
+    let predicted = (|| {
+        let [salt, body, third, sender, recipient] = &carved[..] else {
+            return Err(LegacyError::Malformed);
+        };
+        let encoding = model_detect(sender, recipient, &|id| id == recipient_id.get())?;
+        let read = |c: &[u8]| LegacyKeyId::decode(c, encoding).expect("detected");
+        let lengths_ok = match kind {
+            SessionKind::Peer(LegacyVersion::V1) => {
+                salt.len() == 8 && third.len() == 16 && !body.is_empty() && body.len() % 16 == 0
+            }
+            _ => salt.len() == 16 && matches!(third.len(), 12 | 16) && body.len() >= 16,
+        };
+        if !lengths_ok {
+            return Err(LegacyError::Malformed);
+        }
+        if (read(sender), read(recipient)) != (sender_id, recipient_id) {
+            return Err(LegacyError::UnknownKey);
+        }
+        Ok(())
+    })();
+    // The plaintexts of the legitimate messages these chunks may be: the same
+    // salt, body and third chunk (v2/groups: and content type; the ids
+    // already matched). Carol's group messages include those of the fixture
+    // above, sealed without a session.
+    let same = |chunks: &Chunks| {
+        let sealed = chunks.as_slices();
+        carved.len() == 5 && (0..3).all(|i| sealed[i] == &carved[i][..])
+    };
+    let mut legit: Vec<&[u8]> = fx
+        .sessions
+        .iter()
+        .filter(|m| {
+            m.kind == kind
+                && same(&m.chunks)
+                && match kind {
+                    // Reflection: Erin's own v1 message to Dave opens at Erin.
+                    SessionKind::Peer(LegacyVersion::V1) => true,
+                    _ => m.content_type == content_type && !m.from_erin,
+                }
+        })
+        .map(|m| m.plaintext.as_slice())
+        .collect();
+    if kind == SessionKind::Group {
+        let carols = envelope(GROUP_ID, CAROL_ID, content_type);
+        legit.extend(
+            fx.group
+                .iter()
+                .filter(|m| m.envelope == Some(carols) && same(&m.chunks))
+                .map(|m| m.plaintext.as_slice()),
+        );
+    }
+    match (result, predicted) {
+        (Err(e), Err(want)) => assert_eq!(e, want, "predicted error"),
+        (Ok(_), Err(want)) => panic!("opened although {want:?} was expected"),
+        (Err(e), Ok(())) => {
+            if legit.is_empty() {
+                assert_eq!(e, LegacyError::DecryptionFailed);
+            } else {
+                // Authentic, so only the payload can fail.
+                assert_eq!(e, LegacyError::InvalidPayload);
+                assert!(
+                    legit
+                        .iter()
+                        .all(|m| Payload::parse_any(content_type, m).is_err())
+                );
+            }
+        }
+        (Ok(received), Ok(())) => {
+            assert!(
+                !legit.is_empty(),
+                "FORGERY: a session opened a message nobody sealed"
+            );
+            assert!(
+                legit
+                    .iter()
+                    .any(|m| Payload::parse_any(content_type, m).as_ref() == Ok(&received.payload)),
+                "opened to a payload nobody sealed"
+            );
+            assert_eq!(received.content_type, content_type);
+        }
+    }
+}
+
 /// Runs the target on one input; panics if an invariant is violated.
 pub(crate) fn check(data: &[u8]) {
     let Some((&selector, payload)) = data.split_first() else {
@@ -654,7 +1111,10 @@ pub(crate) fn check(data: &[u8]) {
         3 => unwrap(fx, param, payload),
         4 => media(fx, param, payload),
         5 => payloads(param, payload),
-        _ => readers(payload),
+        6 => readers(payload),
+        7 => key_ids(param, payload),
+        8 => media_stream(fx, param, payload),
+        _ => sessions(fx, param, payload),
     }
 }
 
@@ -703,7 +1163,32 @@ pub(crate) fn outcome(data: &[u8]) -> String {
             let content_type = LegacyContentType::new(CONTENT_TYPES[usize::from(param) % 8]);
             ("payload", Payload::parse(content_type, payload).map(|_| ()))
         }
-        _ => ("readers", LineId::from_bytes(payload).map(|_| ())),
+        6 => ("readers", LineId::from_bytes(payload).map(|_| ())),
+        7 => (
+            "key-id",
+            LegacyKeyId::from_compact_chunk(payload).map(|_| ()),
+        ),
+        8 => (
+            "media-stream",
+            payload
+                .split_first()
+                .map_or(Err(LegacyError::Malformed), |(_, blob)| {
+                    let mut verifier = MediaVerifier::new(&fx.media_keys[usize::from(param & 1)]);
+                    verifier
+                        .update(blob)
+                        .and_then(|()| verifier.finish())
+                        .map(|_| ())
+                }),
+        ),
+        _ => {
+            let (kind, _, _) = session_for(param);
+            let content_type =
+                LegacyContentType::new(SESSION_CONTENT_TYPES[usize::from(param >> 2) & 3]);
+            (
+                "session",
+                chunks().and_then(|c| session_open(fx, kind, content_type, &c).map(|_| ())),
+            )
+        }
     };
     match result {
         Ok(()) => format!("{operation} Ok"),
@@ -743,7 +1228,7 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         let [a, b, c, d, _] = fx.v1[0].chunks.as_slices();
         uncarve(&[a, b, c, d])
     };
-    vec![
+    let mut seeds = vec![
         ("v1_alice_to_2002", input(0, 0, &message(&fx.v1[0]))),
         ("v1_alice_to_2003_empty", input(0, 0, &message(&fx.v1[1]))),
         ("v1_reflected_bob_to_alice", input(0, 0, &reflected)),
@@ -790,5 +1275,140 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("payload_image", input(5, 1, &fx.v2[2].plaintext)),
         ("readers_group_id", input(6, 0, group_id)),
         ("v1_four_chunks", input(0, 0, &four_chunks)),
+    ];
+    seeds.extend(new_seeds(fx));
+    seeds
+}
+
+/// Seeds of the key-id, media-stream and session operations (7, 8, 9).
+#[cfg(test)]
+fn new_seeds(fx: &Fixture) -> Vec<(&'static str, Vec<u8>)> {
+    let input = |operation: u8, param: u8, payload: &[u8]| -> Vec<u8> {
+        [&[param << 4 | operation][..], payload].concat()
+    };
+    let compact = |id: i32| {
+        LegacyKeyId::new(id)
+            .encode(KeyIdEncoding::Compact)
+            .as_bytes()
+            .to_vec()
+    };
+    let ambiguous = uncarve(&[&compact(3_000_000), &compact(2_500_000)]);
+    let stream = |piece: u8, blob: &[u8]| [&[piece][..], blob].concat();
+    let mut tampered = fx.media[2].1.clone();
+    tampered[3] ^= 0x20;
+    // Session messages: param = session (0 v2, 1 v1, 2 group) | content type index << 2.
+    let msg = |i: usize| uncarve(&fx.sessions[i].chunks.as_slices());
+    let edited = |i: usize, edit: &dyn Fn(&mut Vec<Vec<u8>>)| {
+        let mut chunks: Vec<Vec<u8>> = fx.sessions[i]
+            .chunks
+            .as_slices()
+            .iter()
+            .map(|c| c.to_vec())
+            .collect();
+        edit(&mut chunks);
+        let slices: Vec<&[u8]> = chunks.iter().map(Vec::as_slice).collect();
+        uncarve(&slices)
+    };
+    let to_be = |chunks: &mut Vec<Vec<u8>>| {
+        for chunk in &mut chunks[3..] {
+            let id = LegacyKeyId::from_compact_chunk(chunk).unwrap();
+            *chunk = id.to_be_bytes().to_vec();
+        }
+    };
+    vec![
+        ("keyid_compact_1001", input(7, 0, &compact(1001))),
+        ("keyid_compact_min", input(7, 0, &compact(i32::MIN))),
+        ("keyid_truncated", input(7, 0, &[0x80])),
+        ("keyid_too_long", input(7, 0, &[0xff; 6])),
+        ("keyid_trailing", input(7, 0, &[0x02, 0x00])),
+        ("keyid_non_minimal", input(7, 0, &[0x80, 0x00])),
+        (
+            "keyid_out_of_range",
+            input(7, 0, &[0xff, 0xff, 0xff, 0xff, 0x10]),
+        ),
+        (
+            "keyid_detect_ambiguous_compact_held",
+            input(7, 2, &ambiguous),
+        ),
+        ("keyid_detect_ambiguous_be_held", input(7, 1, &ambiguous)),
+        (
+            "stream_legit_piece8",
+            input(8, 0, &stream(7, &fx.media[0].1)),
+        ),
+        (
+            "stream_legit_empty",
+            input(8, 0, &stream(0, &fx.media[1].1)),
+        ),
+        (
+            "stream_legit_100_piece33",
+            input(8, 1, &stream(32, &fx.media[2].1)),
+        ),
+        ("stream_ciphertext_bit", input(8, 1, &stream(15, &tampered))),
+        ("stream_too_short", input(8, 0, &stream(3, &[0; 20]))),
+        ("session_v2_compact_text", input(9, 0, &msg(0))),
+        ("session_v2_nonce12_location", input(9, 1 << 2, &msg(1))),
+        ("session_v2_other_content_type", input(9, 3 << 2, &msg(2))),
+        ("session_v2_media", input(9, 2 << 2, &msg(3))),
+        ("session_v2_not_json", input(9, 0, &msg(4))),
+        ("session_v1_compact", input(9, 1, &msg(5))),
+        (
+            "session_v1_reflected",
+            input(9, 1, &edited(6, &|c: &mut Vec<Vec<u8>>| c.swap(3, 4))),
+        ),
+        ("session_v1_from_erin_unknown_key", input(9, 1, &msg(6))),
+        ("session_group_compact", input(9, 2, &msg(7))),
+        ("session_group_media", input(9, 2 | 2 << 2, &msg(8))),
+        (
+            "session_v2_reencoded_big_endian",
+            input(9, 0, &edited(0, &to_be)),
+        ),
+        (
+            "session_v2_tag_bit",
+            input(9, 0, &edited(0, &|c: &mut Vec<Vec<u8>>| c[1][0] ^= 1)),
+        ),
+        ("session_v2_wrong_content_type", input(9, 1 << 2, &msg(0))),
+        (
+            "session_v2_key_id_non_minimal",
+            input(
+                9,
+                0,
+                &edited(0, &|c: &mut Vec<Vec<u8>>| c[4] = vec![0x80, 0x00]),
+            ),
+        ),
+        (
+            "session_v2_mixed_encodings",
+            input(
+                9,
+                0,
+                &edited(0, &|c: &mut Vec<Vec<u8>>| {
+                    c[3] = DAVE_KEY_ID.to_be_bytes().to_vec()
+                }),
+            ),
+        ),
+        ("session_group_message_at_peer", input(9, 0, &msg(7))),
+        (
+            "session_group_fixture_message_without_session",
+            input(9, 2, &uncarve(&fx.group[1].chunks.as_slices())),
+        ),
+        (
+            "session_group_mixed_encodings",
+            input(
+                9,
+                2,
+                &edited(7, &|c: &mut Vec<Vec<u8>>| {
+                    c[3] = LegacyKeyId::new(3003).to_be_bytes().to_vec();
+                }),
+            ),
+        ),
+        (
+            "session_v2_four_chunks",
+            input(
+                9,
+                0,
+                &edited(0, &|c: &mut Vec<Vec<u8>>| {
+                    c.pop();
+                }),
+            ),
+        ),
     ]
 }

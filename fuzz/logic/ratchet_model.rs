@@ -561,20 +561,12 @@ impl SessionModel {
         self.states.iter().position(|s| s.sid == *sid)
     }
 
-    /// The bundle a new start uses: latest `not_before`, ties the larger id.
+    /// The newest peer bundle (SPEC §7.8): latest `not_before`, ties the
+    /// larger id. Starts use it, and the session's validity follows it.
     pub(crate) fn newest_peer(&self) -> &KeyInfo {
         self.peer_bundles
             .values()
             .max_by_key(|b| (b.not_before, b.id))
-            .expect("a peer bundle")
-    }
-
-    /// The bundle the session's validity follows: latest `not_after` (ties:
-    /// the larger id, as `max_by_key` over ascending ids).
-    fn expiry_peer(&self) -> &KeyInfo {
-        self.peer_bundles
-            .values()
-            .max_by_key(|b| b.not_after)
             .expect("a peer bundle")
     }
 
@@ -703,6 +695,11 @@ pub(crate) struct Expected {
     otk: Option<Id>,
 }
 
+/// Whether a stored skipped secret is within its lifetime at `now` (SPEC §7.7).
+fn fresh(k: &Skipped, now: u64) -> bool {
+    now.saturating_sub(k.stored_at) <= POLICY.skipped_lifetime_seconds
+}
+
 /// The first failing check of a late message (SPEC §7.7 `Replay`/`TooOld`).
 fn late_lookup(
     st: &StateModel,
@@ -748,7 +745,7 @@ impl PartyModel {
                 local.id,
             )));
         }
-        let peer = self.session.expiry_peer();
+        let peer = self.session.newest_peer();
         if expired(peer.not_after, now) {
             return Err(SealError::PeerKeyExpired(SealingKeyId::from_bytes(peer.id)));
         }
@@ -996,15 +993,31 @@ impl PartyModel {
         if st.own == Some(wire.rk) || st.own_prev.contains(&wire.rk) {
             return Err(OpenError::Reflected);
         }
-        let newest = s.expiry_peer();
+        let newest = s.newest_peer();
         if expired(newest.not_after, now) {
             return Err(OpenError::PeerKeyExpired(SealingKeyId::from_bytes(
                 newest.id,
             )));
         }
         let (c, n) = (wire.chain, wire.n);
-        let max_skip = POLICY.max_skip as usize;
-        let max_skipped = POLICY.max_skipped as usize;
+        // SPEC §7.7 caps: one message stores at most `max_skip` secrets of
+        // one chain; the state holds at most `max_skipped`, counting the
+        // stored secrets within their lifetime at `now` and not of the epoch
+        // this message would drop.
+        let caps = |st: &StateModel, dropping: Option<Pk>, planned: usize, skip: u32| {
+            let live = st
+                .skipped
+                .iter()
+                .filter(|k| fresh(k, now) && Some(k.rk) != dropping)
+                .count();
+            if skip > POLICY.max_skip
+                || live + planned + skip as usize > POLICY.max_skipped as usize
+            {
+                Err(OpenError::TooManySkipped)
+            } else {
+                Ok(())
+            }
+        };
         let mut stored: Vec<Skipped> = Vec::new();
         let secret;
         let mut late = false;
@@ -1021,10 +1034,7 @@ impl PartyModel {
                 late = true;
                 st.receiving.as_mut().expect("receiving").win[c].accept(u64::from(n));
             } else {
-                let skip = (n - next) as usize;
-                if skip > max_skip || st.skipped.len() + skip > max_skipped {
-                    return Err(OpenError::TooManySkipped);
-                }
+                caps(&st, None, 0, n - next)?;
                 for m in next..n {
                     stored.push(Skipped {
                         rk: wire.rk,
@@ -1047,17 +1057,20 @@ impl PartyModel {
         } else {
             // A new peer epoch: the receiving step (SPEC §7.6).
             let own = st.own.ok_or(OpenError::UnexpectedRatchetKey)?;
+            // The epoch it would drop: the oldest stored one, when the
+            // current receiving epoch joins a full list.
+            let dropping = st
+                .receiving
+                .as_ref()
+                .and(st.old.first())
+                .filter(|_| st.old.len() >= MAX_OLD_EPOCHS)
+                .map(|o| o.rk);
             if let Some(recv) = &st.receiving {
                 for c2 in 0..2 {
                     let until = wire.prev[c2];
                     if until > recv.next[c2] {
-                        // Numbers next .. until-1 are stored: all of them
-                        // count against both caps (SPEC §7.7).
-                        let count = (until - recv.next[c2]) as usize;
-                        if count > max_skip || st.skipped.len() + stored.len() + count > max_skipped
-                        {
-                            return Err(OpenError::TooManySkipped);
-                        }
+                        // The rest of the previous chain, numbers next .. until-1.
+                        caps(&st, dropping, stored.len(), until - recv.next[c2])?;
                         for m in recv.next[c2]..until {
                             stored.push(Skipped {
                                 rk: recv.rk,
@@ -1070,6 +1083,8 @@ impl PartyModel {
                     }
                 }
             }
+            // Every cap before the KEM key: the new chain's numbers before n.
+            caps(&st, dropping, stored.len(), n)?;
             let kem = match &wire.kem {
                 Some(k) => {
                     let unknown =
@@ -1094,10 +1109,6 @@ impl PartyModel {
                 &wire.rk,
                 kem.as_ref().map(|(ct, id)| (ct, id)),
             );
-            let skip = n as usize;
-            if skip > max_skip || st.skipped.len() + stored.len() + skip > max_skipped {
-                return Err(OpenError::TooManySkipped);
-            }
             for m in 0..n {
                 stored.push(Skipped {
                     rk: wire.rk,
@@ -1147,6 +1158,8 @@ impl PartyModel {
         }
         let skipped = stored.len() as u64;
         st.skipped.extend(stored);
+        // An open that commits deletes the expired secrets (SPEC §7.7).
+        st.skipped.retain(|k| fresh(k, now));
         st.init = None;
         Ok(Expected {
             secret,

@@ -1,62 +1,91 @@
-//! Epoch distributions (SPEC.md §8.2–8.4): signed by the distributor, one
-//! pairwise-sealed wrap of the epoch secret per other member, checkable by the
-//! server without secrets, and cut into one small view per member for fan-out.
+//! Epoch distributions (SPEC.md §8.5–8.7): a small signed core that names
+//! the epoch by hashes, a roster section (full or a delta), and wraps; the
+//! server's check, which alone yields a [`VerifiedDistribution`] to fan out
+//! views from; and the checks members share with it.
 
 use alloc::vec::Vec;
 
-use super::roster::{GroupId, Roster, RosterHash};
-use super::{GroupError, KIND_DISTRIBUTION};
+use super::policy::{RosterPolicy, check_permission};
+use super::roster::{GroupId, Roster, RosterDelta, RosterHash};
+use super::schedule::{CONFIRMATION_LEN, EpochSecret, Transcript, wrap_list_hash};
+use super::state::EpochChange;
+use super::{GROUP_VERSION, GroupError, KIND_DISTRIBUTION};
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::ids::DeviceAddress;
-use crate::kdf::derive_labeled;
-use crate::keys::{IdentitySecretKey, SIGNATURE_LEN, Signature};
+use crate::keys::{IdentityPublicKey, IdentitySecretKey, SIGNATURE_LEN, Signature};
 use crate::labels;
-use super::GROUP_VERSION as VERSION;
 
-/// The signed part of a distribution.
+/// Form byte of a full roster section.
+/// The largest wrap a distribution may carry: a pairwise message (SPEC.md
+/// §7.3) with a 32-byte plaintext, its largest header (a session start and a
+/// KEM step, 3,553 bytes) included, fits with room to spare.
+pub const MAX_WRAP_LEN: usize = 4_096;
+
+const SECTION_FULL: u8 = 0;
+/// Form byte of a delta section.
+const SECTION_DELTA: u8 = 1;
+
+/// The fields of a distribution's signed core (SPEC.md §8.5), for building one.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DistributionCore {
+pub struct CoreFields {
     /// The group.
     pub group_id: GroupId,
-    /// The new epoch (strictly greater than every earlier one).
+    /// The new epoch (the previous one plus one; 1 for a new group).
     pub epoch: u64,
-    /// The epoch this one replaces (0 for the first).
-    pub previous_epoch: u64,
-    /// Hash of `roster`.
+    /// The transcript of the previous epoch ([`Transcript::NONE`] for epoch 1).
+    pub previous_transcript: Transcript,
+    /// The hash of the new roster.
     pub roster_hash: RosterHash,
+    /// Who may change the roster from this epoch on.
+    pub policy: RosterPolicy,
     /// The member who made the epoch secret and signs.
     pub distributor: DeviceAddress,
-    /// The members of the new epoch.
-    pub roster: Roster,
-    /// One entry per member other than the distributor, in roster order:
-    /// the member and the digest of its wrap.
-    pub wrap_digests: Vec<(DeviceAddress, [u8; 32])>,
+    /// The distributor's identity key (verifies the signature).
+    pub distributor_identity: [u8; 32],
+    /// The hash of the wraps of every other member, in roster order.
+    pub wrap_list_hash: [u8; 32],
 }
 
-impl DistributionCore {
-    /// The signed encoding (SPEC.md §8.2).
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(128 + self.roster.len() * 160);
-        w.u8(VERSION);
+impl CoreFields {
+    /// The core without its last field, the confirmation.
+    pub fn unconfirmed(&self) -> Vec<u8> {
+        let mut w = Writer::with_capacity(160 + 2 * 255);
+        w.u8(GROUP_VERSION);
         w.u8(KIND_DISTRIBUTION);
         self.group_id.encode(&mut w);
         w.u64(self.epoch);
-        w.u64(self.previous_epoch);
+        w.raw(self.previous_transcript.as_bytes());
         w.raw(self.roster_hash.as_bytes());
+        self.policy.encode(&mut w);
         self.distributor.encode(&mut w);
-        self.roster.encode(&mut w);
-        w.u32(u32::try_from(self.wrap_digests.len()).unwrap_or(u32::MAX));
-        for (address, digest) in &self.wrap_digests {
-            address.encode(&mut w);
-            w.raw(digest);
-        }
+        w.raw(&self.distributor_identity);
+        w.raw(&self.wrap_list_hash);
         w.into_bytes()
     }
 
-    fn decode(bytes: &[u8]) -> Result<Self, GroupError> {
+    /// The whole core: [`CoreFields::unconfirmed`] ‖ the confirmation of `secret`.
+    pub fn confirmed(&self, secret: &EpochSecret) -> Vec<u8> {
+        let mut core = self.unconfirmed();
+        let confirmation = secret.confirmation(&core);
+        core.extend_from_slice(&confirmation);
+        core
+    }
+}
+
+/// A decoded core, with the bytes it was decoded from (which the signature covers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DistributionCore {
+    bytes: Vec<u8>,
+    fields: CoreFields,
+    confirmation: [u8; CONFIRMATION_LEN],
+}
+
+impl DistributionCore {
+    /// Strict decoding of a core (SPEC.md §8.5).
+    pub fn decode(bytes: &[u8]) -> Result<Self, GroupError> {
         let mut r = Reader::new(bytes);
         let version = r.u8()?;
-        if version != VERSION {
+        if version != GROUP_VERSION {
             return Err(GroupError::UnsupportedVersion(version));
         }
         if r.u8()? != KIND_DISTRIBUTION {
@@ -64,195 +93,168 @@ impl DistributionCore {
         }
         let group_id = GroupId::decode(&mut r)?;
         let epoch = r.u64()?;
-        let previous_epoch = r.u64()?;
+        let previous_transcript = Transcript::from_bytes(r.array()?);
         let roster_hash = RosterHash::from_bytes(r.array()?);
+        let policy = RosterPolicy::decode(&mut r)?;
         let distributor = DeviceAddress::decode(&mut r)?;
-        let roster = Roster::decode(&mut r)?;
-        let n = r.u32()?;
-        // Each entry takes at least 38 bytes.
-        if usize::try_from(n).map_or(true, |n| n.saturating_mul(38) > r.remaining()) {
-            return Err(GroupError::Malformed(DecodeError::Truncated));
-        }
-        let wrap_digests = (0..n)
-            .map(|_| Ok((DeviceAddress::decode(&mut r)?, r.array()?)))
-            .collect::<Result<Vec<_>, DecodeError>>()?;
+        let distributor_identity = r.array()?;
+        let wrap_list_hash = r.array()?;
+        let confirmation = r.array()?;
         r.finish()?;
         Ok(Self {
-            group_id,
-            epoch,
-            previous_epoch,
-            roster_hash,
-            distributor,
-            roster,
-            wrap_digests,
+            bytes: bytes.to_vec(),
+            fields: CoreFields {
+                group_id,
+                epoch,
+                previous_transcript,
+                roster_hash,
+                policy,
+                distributor,
+                distributor_identity,
+                wrap_list_hash,
+            },
+            confirmation,
         })
     }
 
-    /// Structure checks shared by servers and members (SPEC.md §8.3 steps 2–5),
-    /// then the signature.
-    pub(crate) fn check(&self, signature: &Signature) -> Result<(), GroupError> {
-        if self.roster.hash(&self.group_id) != self.roster_hash {
-            return Err(GroupError::RosterHashMismatch);
-        }
-        let distributor = self
-            .roster
-            .get(&self.distributor)
-            .ok_or(GroupError::DistributorNotMember)?;
-        if self.epoch <= self.previous_epoch {
+    /// The bytes, exactly as received or built.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The decoded fields.
+    pub fn fields(&self) -> &CoreFields {
+        &self.fields
+    }
+
+    /// The group.
+    pub fn group_id(&self) -> &GroupId {
+        &self.fields.group_id
+    }
+
+    /// The epoch.
+    pub fn epoch(&self) -> u64 {
+        self.fields.epoch
+    }
+
+    /// The distributor's address.
+    pub fn distributor(&self) -> &DeviceAddress {
+        &self.fields.distributor
+    }
+
+    /// The confirmation value (SPEC.md §8.3).
+    pub fn confirmation(&self) -> &[u8; CONFIRMATION_LEN] {
+        &self.confirmation
+    }
+
+    /// The core without the confirmation (what the confirmation covers).
+    pub fn unconfirmed(&self) -> &[u8] {
+        self.bytes
+            .get(..self.bytes.len().saturating_sub(CONFIRMATION_LEN))
+            .unwrap_or_default()
+    }
+
+    /// `transcript(epoch)` (SPEC.md §8.3).
+    pub fn transcript(&self) -> Transcript {
+        Transcript::of_core(&self.bytes)
+    }
+
+    /// The distributor's identity key, decoded (an invalid key can verify
+    /// nothing: `BadSignature`).
+    pub fn distributor_key(&self) -> Result<IdentityPublicKey, GroupError> {
+        IdentityPublicKey::from_bytes(&self.fields.distributor_identity)
+            .map_err(|_| GroupError::BadSignature)
+    }
+
+    /// `VerifyLabeled(key, "group distribution", core bytes, signature)`.
+    pub(crate) fn verify_with(
+        &self,
+        key: &IdentityPublicKey,
+        signature: &Signature,
+    ) -> Result<(), GroupError> {
+        key.verify_labeled(labels::sig::GROUP_DISTRIBUTION, &self.bytes, signature)
+            .map_err(|_| GroupError::BadSignature)
+    }
+
+    /// Server and member check 5: `epoch ≥ 1`, and epoch 1 names no previous transcript.
+    pub(crate) fn check_epoch_number(&self) -> Result<(), GroupError> {
+        let f = &self.fields;
+        if f.epoch == 0 || (f.epoch == 1 && f.previous_transcript != Transcript::NONE) {
             return Err(GroupError::InvalidEpoch);
-        }
-        distributor
-            .identity_key
-            .verify_labeled(labels::sig::GROUP_DISTRIBUTION, &self.encode(), signature)
-            .map_err(|_| GroupError::BadSignature)?;
-        // One wrap per member other than the distributor, in roster order.
-        let expected = self
-            .roster
-            .members()
-            .iter()
-            .map(|m| &m.address)
-            .filter(|a| **a != self.distributor);
-        if !expected.eq(self.wrap_digests.iter().map(|(a, _)| a)) {
-            return Err(GroupError::WrapListMismatch);
         }
         Ok(())
     }
-
-    /// The digest listed for `member`.
-    pub(crate) fn digest_for(&self, member: &DeviceAddress) -> Option<&[u8; 32]> {
-        self.wrap_digests
-            .binary_search_by(|(a, _)| a.cmp(member))
-            .ok()
-            .and_then(|i| self.wrap_digests.get(i))
-            .map(|(_, d)| d)
-    }
 }
 
-/// `DeriveLabeled("", wrap, "wrap digest", "", 32)`.
-pub fn wrap_digest(wrap: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    // Constant label, 32-byte output: cannot fail.
-    let _ = derive_labeled(b"", wrap, labels::kdf::WRAP_DIGEST, b"", &mut out);
-    out
+/// The roster part of a distribution: the whole new roster, or its delta
+/// against the previous epoch's roster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RosterSection {
+    /// The whole roster (for a new group, and for members new to the group).
+    Full(Roster),
+    /// The change against the previous epoch's roster.
+    Delta(RosterDelta),
 }
 
-/// The pairwise associated data of a wrap: `u8(3) ‖ lp8(group id) ‖ u64(epoch) ‖ roster hash`.
-pub fn wrap_associated_data(group_id: &GroupId, epoch: u64, roster_hash: &RosterHash) -> Vec<u8> {
-    let mut w = Writer::with_capacity(1 + 256 + 8 + 32);
-    w.u8(KIND_DISTRIBUTION);
-    group_id.encode(&mut w);
-    w.u64(epoch);
-    w.raw(roster_hash.as_bytes());
-    w.into_bytes()
-}
-
-/// A signed distribution: the core, its signature, and either every wrap (as
-/// sent to the server) or one member's wrap (as fanned out to that member).
+/// A signed distribution: the core, its signature, a roster section and
+/// wraps — every other member's (an upload) or one member's (a view).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Distribution {
     core: DistributionCore,
-    core_bytes: Vec<u8>,
     signature: Signature,
+    section: RosterSection,
     wraps: Vec<Vec<u8>>,
 }
 
+/// The previous epoch a distribution builds on (a member's current epoch or
+/// the server's stored record).
+pub(crate) struct Base<'a> {
+    pub(crate) roster: &'a Roster,
+    pub(crate) policy: &'a RosterPolicy,
+}
+
+/// What the roster checks produced.
+pub(crate) struct Rebuilt {
+    pub(crate) roster: Roster,
+    /// The delta from the base (given, or computed for a full section).
+    pub(crate) delta: Option<RosterDelta>,
+    /// The change against the base (`None`: no base).
+    pub(crate) change: Option<EpochChange>,
+}
+
 impl Distribution {
-    /// Signs `core` with `identity` and attaches the wraps. The signer is not
-    /// checked against the core's distributor: a mismatch fails verification
-    /// with [`GroupError::BadSignature`] or [`GroupError::DistributorNotMember`].
-    pub fn sign(core: DistributionCore, wraps: Vec<Vec<u8>>, identity: &IdentitySecretKey) -> Self {
-        let core_bytes = core.encode();
-        let signature = identity.sign_labeled(labels::sig::GROUP_DISTRIBUTION, &core_bytes);
+    /// Assembles a distribution from a decoded core and its parts.
+    pub fn new(
+        core: DistributionCore,
+        signature: Signature,
+        section: RosterSection,
+        wraps: Vec<Vec<u8>>,
+    ) -> Self {
         Self {
             core,
-            core_bytes,
             signature,
+            section,
             wraps,
         }
     }
 
-    /// The signed content.
+    /// Signs `core` (any bytes: they are decoded first) with `identity` and
+    /// attaches the parts. The signer is not checked against the core's
+    /// distributor: a mismatch fails verification with `BadSignature`.
+    pub fn sign(
+        core: &[u8],
+        identity: &IdentitySecretKey,
+        section: RosterSection,
+        wraps: Vec<Vec<u8>>,
+    ) -> Result<Self, GroupError> {
+        let core = DistributionCore::decode(core)?;
+        let signature = identity.sign_labeled(labels::sig::GROUP_DISTRIBUTION, core.as_bytes());
+        Ok(Self::new(core, signature, section, wraps))
+    }
+
+    /// The signed core.
     pub fn core(&self) -> &DistributionCore {
         &self.core
-    }
-
-    /// The wraps carried (all of them, or one member's).
-    pub fn wraps(&self) -> &[Vec<u8>] {
-        &self.wraps
-    }
-
-    /// `lp32(core) ‖ signature ‖ u32(k) ‖ k × lp32(wrap)` (SPEC.md §8.2).
-    pub fn encode(&self) -> Vec<u8> {
-        let size =
-            self.core_bytes.len() + 72 + self.wraps.iter().map(|w| w.len() + 4).sum::<usize>();
-        let mut w = Writer::with_capacity(size);
-        // Lengths are bounded by the u32 counts checked when the parts were built.
-        let _ = w.bytes_u32(&self.core_bytes);
-        w.raw(&self.signature.to_bytes());
-        w.u32(u32::try_from(self.wraps.len()).unwrap_or(u32::MAX));
-        for wrap in &self.wraps {
-            let _ = w.bytes_u32(wrap);
-        }
-        w.into_bytes()
-    }
-
-    /// Strict decoding; checks structure but not the signature.
-    pub fn decode(bytes: &[u8]) -> Result<Self, GroupError> {
-        let mut r = Reader::new(bytes);
-        let core_bytes = r.bytes_u32()?.to_vec();
-        let signature = Signature::from_bytes(r.array::<SIGNATURE_LEN>()?);
-        let n = r.u32()?;
-        if usize::try_from(n).map_or(true, |n| n.saturating_mul(4) > r.remaining()) {
-            return Err(GroupError::Malformed(DecodeError::Truncated));
-        }
-        let wraps = (0..n)
-            .map(|_| r.bytes_u32().map(<[u8]>::to_vec))
-            .collect::<Result<Vec<_>, _>>()?;
-        r.finish()?;
-        let core = DistributionCore::decode(&core_bytes)?;
-        Ok(Self {
-            core,
-            core_bytes,
-            signature,
-            wraps,
-        })
-    }
-
-    /// The server's check (SPEC.md §8.3): structure, roster hash, distributor
-    /// membership, signature, epoch newer than `last_epoch` (the last one the
-    /// server stored for this group), one wrap per other member, each matching
-    /// its signed digest. Needs no secret.
-    pub fn verify_for_server(&self, last_epoch: Option<u64>) -> Result<(), GroupError> {
-        self.core.check(&self.signature)?;
-        if last_epoch.is_some_and(|last| self.core.epoch <= last) {
-            return Err(GroupError::StaleEpoch);
-        }
-        if self.wraps.len() != self.core.wrap_digests.len() {
-            return Err(GroupError::WrapListMismatch);
-        }
-        for (wrap, (_, digest)) in self.wraps.iter().zip(&self.core.wrap_digests) {
-            if wrap_digest(wrap) != *digest {
-                return Err(GroupError::WrapMismatch);
-            }
-        }
-        Ok(())
-    }
-
-    /// The view fanned out to one member: the signed core and that member's
-    /// wrap only. `None` if the member has no wrap here.
-    pub fn for_member(&self, member: &DeviceAddress) -> Option<Distribution> {
-        let index = self
-            .core
-            .wrap_digests
-            .iter()
-            .position(|(a, _)| a == member)?;
-        let wrap = self.wraps.get(index)?.clone();
-        Some(Self {
-            core: self.core.clone(),
-            core_bytes: self.core_bytes.clone(),
-            signature: self.signature,
-            wraps: alloc::vec![wrap],
-        })
     }
 
     /// The distributor's signature over the core.
@@ -260,18 +262,357 @@ impl Distribution {
         &self.signature
     }
 
-    /// This member's wrap: the only one carried, or its entry in a full list.
-    pub(crate) fn wrap_for(&self, member: &DeviceAddress) -> Option<&[u8]> {
-        match self.wraps.as_slice() {
-            [only] => Some(only),
-            all => {
-                let i = self
-                    .core
-                    .wrap_digests
-                    .iter()
-                    .position(|(a, _)| a == member)?;
-                all.get(i).map(Vec::as_slice)
+    /// The roster section.
+    pub fn section(&self) -> &RosterSection {
+        &self.section
+    }
+
+    /// The wraps carried (all other members', one member's, or none): each a
+    /// pairwise message of at most [`MAX_WRAP_LEN`] bytes (SPEC.md §8.4).
+    pub fn wraps(&self) -> &[Vec<u8>] {
+        &self.wraps
+    }
+
+    /// `lp32(core) ‖ signature ‖ section ‖ u32(k) ‖ k × lp32(wrap)` (SPEC.md §8.5).
+    pub fn encode(&self) -> Vec<u8> {
+        let section_len = match &self.section {
+            RosterSection::Full(r) => r.as_bytes().len(),
+            RosterSection::Delta(d) => d.as_bytes().len(),
+        };
+        let size = 4
+            + self.core.bytes.len()
+            + SIGNATURE_LEN
+            + 1
+            + section_len
+            + 4
+            + self.wraps.iter().map(|w| 4 + w.len()).sum::<usize>();
+        let mut w = Writer::with_capacity(size);
+        // Cores are far below 4 GiB; wrap counts are bounded by roster sizes.
+        let _ = w.bytes_u32(&self.core.bytes);
+        w.raw(&self.signature.to_bytes());
+        match &self.section {
+            RosterSection::Full(r) => {
+                w.u8(SECTION_FULL);
+                w.raw(r.as_bytes());
+            }
+            RosterSection::Delta(d) => {
+                w.u8(SECTION_DELTA);
+                w.raw(d.as_bytes());
             }
         }
+        w.u32(u32::try_from(self.wraps.len()).unwrap_or(u32::MAX));
+        for wrap in &self.wraps {
+            let _ = w.bytes_u32(wrap);
+        }
+        w.into_bytes()
+    }
+
+    /// Strict decoding (SPEC.md §8.5); checks structure, not the signature.
+    pub fn decode(bytes: &[u8]) -> Result<Self, GroupError> {
+        let mut r = Reader::new(bytes);
+        let core_bytes = r.bytes_u32()?;
+        let core = DistributionCore::decode(core_bytes)?;
+        let signature = Signature::from_bytes(r.array::<SIGNATURE_LEN>()?);
+        let section = match r.u8()? {
+            SECTION_FULL => RosterSection::Full(Roster::decode(&mut r)?),
+            SECTION_DELTA => RosterSection::Delta(RosterDelta::decode(&mut r)?),
+            _ => return Err(GroupError::Malformed(DecodeError::InvalidValue)),
+        };
+        // Each wrap takes at least its 4-byte length: bound k before allocating.
+        let k = usize::try_from(r.u32()?)
+            .ok()
+            .filter(|k| k.saturating_mul(4) <= r.remaining())
+            .ok_or(GroupError::Malformed(DecodeError::Truncated))?;
+        let mut wraps = Vec::with_capacity(k);
+        for _ in 0..k {
+            let wrap = r.bytes_u32()?;
+            if wrap.is_empty() || wrap.len() > MAX_WRAP_LEN {
+                return Err(GroupError::Malformed(DecodeError::InvalidValue));
+            }
+            wraps.push(wrap.to_vec());
+        }
+        r.finish()?;
+        Ok(Self {
+            core,
+            signature,
+            section,
+            wraps,
+        })
+    }
+
+    /// Server and member checks 9–14 (SPEC.md §8.7): the distributor was a
+    /// member of the base, the roster (rebuilt and hashed), the distributor
+    /// is in it, the policy invariant and the permission. `permission` is
+    /// false only for a member joining above epoch 1.
+    pub(crate) fn check_roster(
+        &self,
+        base: Option<Base<'_>>,
+        permission: bool,
+    ) -> Result<Rebuilt, GroupError> {
+        let f = &self.core.fields;
+        let user = f.distributor.user.as_bytes();
+        let device = f.distributor.device.get();
+        if let Some(b) = &base {
+            let previous = b
+                .roster
+                .search(user, device)
+                .ok()
+                .and_then(|i| b.roster.member(i));
+            if previous.is_none_or(|m| *m.identity_key_bytes() != f.distributor_identity) {
+                return Err(GroupError::NotPreviousMember);
+            }
+        }
+        let (roster, delta) = match (&self.section, &base) {
+            (RosterSection::Full(r), Some(b)) => (r.clone(), Some(b.roster.delta_to(r))),
+            (RosterSection::Full(r), None) => (r.clone(), None),
+            (RosterSection::Delta(d), Some(b)) => (b.roster.apply(d)?, Some(d.clone())),
+            (RosterSection::Delta(_), None) => return Err(GroupError::DeltaWithoutBase),
+        };
+        if roster.hash(&f.group_id) != f.roster_hash {
+            return Err(GroupError::RosterHashMismatch);
+        }
+        let listed = roster
+            .search(user, device)
+            .ok()
+            .and_then(|i| roster.member(i));
+        if listed.is_none_or(|m| *m.identity_key_bytes() != f.distributor_identity) {
+            return Err(GroupError::DistributorNotMember);
+        }
+        if !f.policy.has_admin_member(&roster) {
+            return Err(GroupError::NoAdminMember);
+        }
+        let change = match (&base, &delta) {
+            (Some(b), Some(d)) => {
+                let changes = d.changes(b.roster);
+                if permission {
+                    check_permission(Some((b.policy, &changes)), &f.policy, user)?;
+                }
+                Some(EpochChange::from_changes(f.epoch, &f.distributor, &changes))
+            }
+            _ => {
+                if permission && f.epoch == 1 {
+                    check_permission(None, &f.policy, user)?;
+                }
+                None
+            }
+        };
+        Ok(Rebuilt {
+            roster,
+            delta,
+            change,
+        })
+    }
+
+    /// The wrap for the member at roster position `index` (not the
+    /// distributor's): in an upload (`k = n − 1`) the one at its place among
+    /// the non-distributors, in a view (`k = 1`) the only one.
+    pub(crate) fn wrap_at(&self, roster: &Roster, index: usize) -> Option<&[u8]> {
+        let distributor = roster.position(&self.core.fields.distributor)?;
+        if index == distributor {
+            return None;
+        }
+        if self.wraps.len() == roster.len().saturating_sub(1) {
+            let i = if index > distributor {
+                index - 1
+            } else {
+                index
+            };
+            self.wraps.get(i).map(Vec::as_slice)
+        } else if let [only] = self.wraps.as_slice() {
+            Some(only)
+        } else {
+            None
+        }
+    }
+
+    /// The server's check (SPEC.md §8.7): no secret involved. `previous` is
+    /// the record stored for the group's current epoch (none for a new
+    /// group), `uploader` the device the server authenticated.
+    pub fn verify_for_server(
+        &self,
+        previous: Option<&ServerRecord>,
+        uploader: &DeviceAddress,
+    ) -> Result<VerifiedDistribution, GroupError> {
+        let f = &self.core.fields;
+        let key = self.core.distributor_key()?;
+        self.core.verify_with(&key, &self.signature)?;
+        if *uploader != f.distributor {
+            return Err(GroupError::UploaderMismatch);
+        }
+        self.core.check_epoch_number()?;
+        let base = match previous {
+            None => {
+                if f.epoch != 1 {
+                    return Err(GroupError::EpochGap);
+                }
+                None
+            }
+            Some(record) => {
+                if record.group_id != f.group_id {
+                    return Err(GroupError::WrongGroup);
+                }
+                if f.epoch <= record.epoch {
+                    return Err(GroupError::StaleEpoch);
+                }
+                if record.epoch.checked_add(1) != Some(f.epoch) {
+                    return Err(GroupError::EpochGap);
+                }
+                if f.previous_transcript != record.transcript {
+                    return Err(GroupError::ForkedHistory);
+                }
+                Some(Base {
+                    roster: &record.roster,
+                    policy: &record.policy,
+                })
+            }
+        };
+        let rebuilt = self.check_roster(base, true)?;
+        if self.wraps.len() != rebuilt.roster.len().saturating_sub(1) {
+            return Err(GroupError::WrapListMismatch);
+        }
+        if wrap_list_hash(&self.wraps) != f.wrap_list_hash {
+            return Err(GroupError::WrapListHashMismatch);
+        }
+        Ok(VerifiedDistribution {
+            distribution: self.clone(),
+            roster: rebuilt.roster,
+            delta: rebuilt.delta,
+            joined: rebuilt.change.map(|c| c.joined).unwrap_or_default(),
+        })
+    }
+}
+
+/// A distribution the server's check accepted, with its rebuilt roster: the
+/// only input from which views and the new stored record are made.
+#[derive(Clone, Debug)]
+pub struct VerifiedDistribution {
+    distribution: Distribution,
+    roster: Roster,
+    delta: Option<RosterDelta>,
+    /// Members new to the group (ascending), who get the full roster.
+    joined: Vec<DeviceAddress>,
+}
+
+impl VerifiedDistribution {
+    /// The verified upload.
+    pub fn distribution(&self) -> &Distribution {
+        &self.distribution
+    }
+
+    /// The new epoch.
+    pub fn epoch(&self) -> u64 {
+        self.distribution.core.fields.epoch
+    }
+
+    /// The new roster.
+    pub fn roster(&self) -> &Roster {
+        &self.roster
+    }
+
+    /// The record the server stores for the group from now on.
+    pub fn record(&self) -> ServerRecord {
+        let f = &self.distribution.core.fields;
+        ServerRecord {
+            group_id: f.group_id.clone(),
+            epoch: f.epoch,
+            transcript: self.distribution.core.transcript(),
+            roster: self.roster.clone(),
+            policy: f.policy.clone(),
+        }
+    }
+
+    /// The view for one member of the new roster (SPEC.md §8.5): a delta for
+    /// a member of the previous epoch, the full roster for a new one, and its
+    /// wrap (none for the distributor). `None` if it is not a member.
+    pub fn view_for(&self, member: &DeviceAddress) -> Option<Distribution> {
+        let new_member = self.joined.binary_search(member).is_ok();
+        self.view(member, self.delta.is_none() || new_member)
+    }
+
+    /// The view for one member with the full roster (for a member that lost
+    /// its state, or any new member).
+    pub fn full_view_for(&self, member: &DeviceAddress) -> Option<Distribution> {
+        self.view(member, true)
+    }
+
+    fn view(&self, member: &DeviceAddress, full: bool) -> Option<Distribution> {
+        let index = self.roster.position(member)?;
+        let d = &self.distribution;
+        let distributor = self.roster.position(&d.core.fields.distributor)?;
+        let wraps = if index == distributor {
+            Vec::new()
+        } else {
+            let i = if index > distributor {
+                index - 1
+            } else {
+                index
+            };
+            alloc::vec![d.wraps.get(i)?.clone()]
+        };
+        let section = match (&self.delta, full) {
+            (Some(delta), false) => RosterSection::Delta(delta.clone()),
+            _ => RosterSection::Full(self.roster.clone()),
+        };
+        Some(Distribution::new(
+            d.core.clone(),
+            d.signature,
+            section,
+            wraps,
+        ))
+    }
+}
+
+/// What a server stores per group between uploads: the current epoch, its
+/// transcript, roster and policy. No secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerRecord {
+    /// The group.
+    pub group_id: GroupId,
+    /// The current epoch.
+    pub epoch: u64,
+    /// Its transcript.
+    pub transcript: Transcript,
+    /// Its roster.
+    pub roster: Roster,
+    /// Its policy.
+    pub policy: RosterPolicy,
+}
+
+/// Version byte of a stored server record.
+const RECORD_VERSION: u8 = 1;
+
+impl ServerRecord {
+    /// `u8(1) ‖ lp8(group id) ‖ u64(epoch) ‖ transcript ‖ policy ‖ roster`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::with_capacity(64 + self.roster.as_bytes().len());
+        w.u8(RECORD_VERSION);
+        self.group_id.encode(&mut w);
+        w.u64(self.epoch);
+        w.raw(self.transcript.as_bytes());
+        self.policy.encode(&mut w);
+        w.raw(self.roster.as_bytes());
+        w.into_bytes()
+    }
+
+    /// Strict decoding of [`ServerRecord::encode`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, GroupError> {
+        let mut r = Reader::new(bytes);
+        let version = r.u8()?;
+        if version != RECORD_VERSION {
+            return Err(GroupError::UnsupportedVersion(version));
+        }
+        let group_id = GroupId::decode(&mut r)?;
+        let epoch = r.u64()?;
+        let transcript = Transcript::from_bytes(r.array()?);
+        let policy = RosterPolicy::decode(&mut r)?;
+        let roster = Roster::decode(&mut r)?;
+        r.finish()?;
+        Ok(Self {
+            group_id,
+            epoch,
+            transcript,
+            roster,
+            policy,
+        })
     }
 }

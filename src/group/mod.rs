@@ -1,18 +1,21 @@
-//! LS3 groups (SPEC.md §8): membership-bound epochs distributed over pairwise
-//! sessions, and per-sender signed group messages.
+//! LS3 groups (SPEC.md §8): epochs distributed over ratcheted pairwise sessions,
+//! agreed on by transcript and confirmation, ordered by the server, and
+//! per-sender signed group messages.
 //!
-//! Closes the published weaknesses of Letter Sealing groups: every epoch
-//! secret is bound to its roster (group id, epoch and roster hash enter every
-//! wrap and every key), any membership change is a new epoch (removed members
-//! cannot read on, new members cannot read back), distributions are signed by
-//! a member and checked by everyone, and every group message is signed by its
-//! sender's identity key, so holding the epoch secret does not let a member
-//! speak for another.
+//! Closes the published weaknesses of Letter Sealing groups and holds as a
+//! state machine under concurrent and hostile members: every epoch secret is
+//! bound to its roster and history (the signed core carries the previous
+//! transcript, the roster hash and a confirmation of the secret), epochs
+//! advance by exactly one (members and the server refuse jumps and replays),
+//! a change is *pending* until the server accepts it (concurrent changes
+//! resolve without losing anyone), a roster-change policy (admins or any
+//! member) is signed and enforced, removed members are refused for good, and
+//! every group message is signed by its sender.
 //!
 //! ```
 //! use std::collections::BTreeMap;
 //! use letterseal::device::DeviceKeys;
-//! use letterseal::group::{GracePolicy, Group, GroupId, GroupOpenError};
+//! use letterseal::group::{GracePolicy, Group, GroupId, GroupOpenError, Processed};
 //! use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 //! use letterseal::pairwise::{ContentType, Session};
 //! use letterseal::registration::{NoDirectory, RegistrationPolicy};
@@ -23,29 +26,32 @@
 //! let mut make = |name: &str| {
 //!     let mut keys = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new(name).unwrap(), DeviceId::new(1)));
 //!     let bundle = keys.add_sealing_key(&mut rng, now, 86_400);
-//!     let owner = keys.address().clone().into();
-//!     (keys, bundle.verify(&owner, &RegistrationPolicy::default(), now, None, &NoDirectory).unwrap())
+//!     (keys, bundle.verify(&RegistrationPolicy::default(), now, None, &NoDirectory).unwrap())
 //! };
 //! let (alice, alice_b) = make("alice");
 //! let (bob, bob_b) = make("bob");
 //! let id = GroupId::new("book club").unwrap();
 //!
-//! // Alice creates epoch 1 for {Alice, Bob}.
+//! // Alice proposes epoch 1 for {Alice, Bob} (any member may change the roster).
 //! let mut at_alice = Group::new(id.clone(), alice.address().clone(), GracePolicy::default());
 //! let mut alice_sessions = BTreeMap::new();
-//! let (distribution, _) = at_alice
-//!     .distribute(&mut rng, &alice, &[alice_b.clone(), bob_b], &mut alice_sessions, now)
+//! let proposal = at_alice
+//!     .propose(&mut rng, &alice, &[alice_b.clone(), bob_b], None, &mut alice_sessions, now)
 //!     .unwrap();
 //!
-//! // The server checks it without secrets and fans out Bob's part.
-//! distribution.verify_for_server(None).unwrap();
-//! let for_bob = distribution.for_member(bob.address()).unwrap();
+//! // The server checks it without secrets, stores its record and fans out views.
+//! let verified = proposal.upload.verify_for_server(None, alice.address()).unwrap();
+//! let _record = verified.record();
+//! let for_bob = verified.view_for(bob.address()).unwrap();
+//! at_alice.commit(now).unwrap(); // the server accepted the upload
 //!
-//! // Bob processes it over his pairwise session with Alice.
-//! let mut bob_with_alice = Session::new(&bob, &alice_b).unwrap();
+//! // Bob processes his view with his pairwise sessions.
+//! let mut bob_sessions = BTreeMap::new();
+//! bob_sessions.insert(alice.address().clone(), Session::new(&bob, &alice_b).unwrap());
 //! let mut at_bob = Group::new(id, bob.address().clone(), GracePolicy::default());
-//! let change = at_bob.process(&bob, &for_bob, &mut bob_with_alice, now).unwrap();
-//! assert_eq!(change.epoch, 1);
+//! let done = at_bob.process(&bob, &for_bob, &mut bob_sessions, now).unwrap();
+//! assert!(matches!(done, Processed::Installed { discarded_proposal: false, .. }));
+//! assert_eq!(at_bob.transcript(), at_alice.transcript());
 //!
 //! let sealed = at_alice.seal(&mut rng, &alice, ContentType::Text, b"hello group", b"").unwrap();
 //! let opened = at_bob.open(&sealed, b"", now).unwrap();
@@ -55,28 +61,68 @@
 
 mod distribution;
 mod message;
+mod policy;
 mod roster;
+mod schedule;
 mod state;
 
 use core::fmt;
 
-pub use distribution::{Distribution, DistributionCore, wrap_associated_data, wrap_digest};
-pub use message::{EpochSecret, GroupHeader, SenderChain, sender_chain};
-pub use roster::{GroupId, MAX_GROUP_ID_LEN, Member, Roster, RosterHash};
-pub use state::{EpochChange, GROUP_STATE_VERSION, GracePolicy, Group, GroupOpened};
+pub use distribution::{
+    CoreFields, Distribution, DistributionCore, MAX_WRAP_LEN, RosterSection, ServerRecord,
+    VerifiedDistribution,
+};
+pub use message::GroupHeader;
+pub use policy::{MAX_ADMINS, RosterPolicy};
+pub use roster::{
+    AddressRef, GroupId, MAX_GROUP_ID_LEN, Member, MemberRef, Roster, RosterDelta, RosterHash,
+};
+pub use schedule::{
+    CONFIRMATION_LEN, EPOCH_TAG_LEN, EpochSecret, EpochTag, SenderChain, Transcript, sender_chain,
+    wrap_context, wrap_list_hash,
+};
+pub use state::{
+    EpochChange, GROUP_BLOB_VERSION, GROUP_STATE_VERSION, GracePolicy, Group, GroupOpened,
+    Processed, Proposal,
+};
 
 use crate::codec::DecodeError;
 use crate::pairwise::{OpenError, SealError, SessionError};
 
-/// Wire version of group messages and distributions (SPEC.md §8).
-pub const GROUP_VERSION: u8 = 1;
+/// Group states built from test-vector inputs (feature `vectors`).
+#[cfg(feature = "vectors")]
+pub(crate) mod state_for_vectors {
+    pub(crate) use super::state::Epoch;
+    use super::state::Group;
+    use super::{GracePolicy, GroupId};
+    use crate::ids::DeviceAddress;
+    use alloc::vec::Vec;
+
+    /// A state holding `epochs` (ascending; the last is current).
+    pub(crate) fn with_epochs(
+        group_id: GroupId,
+        local: DeviceAddress,
+        grace: GracePolicy,
+        epochs: Vec<Epoch>,
+    ) -> Result<Group, &'static str> {
+        Group::from_epochs(group_id, local, grace, epochs)
+    }
+
+    /// The current epoch's secret.
+    pub(crate) fn current_secret(group: &Group) -> Option<[u8; 32]> {
+        group.hazmat_current_secret().map(|s| *s.as_bytes())
+    }
+}
+
+/// Wire version of group structures (distributions and group messages).
+pub const GROUP_VERSION: u8 = 2;
 /// Message kind byte of group messages.
 pub const KIND_GROUP_MESSAGE: u8 = 2;
-/// Message kind byte of distributions (and of wrap associated data).
+/// Message kind byte of distribution cores.
 pub const KIND_DISTRIBUTION: u8 = 3;
 
-/// Why a roster or distribution was refused. Each check of SPEC.md §8.3–8.4
-/// has its own variant.
+/// Why a distribution, a proposal or a state change was refused. Each check
+/// of SPEC.md §8.6–8.7 has its own variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum GroupError {
@@ -84,42 +130,75 @@ pub enum GroupError {
     InvalidGroupId,
     /// Not a well-formed distribution.
     Malformed(DecodeError),
-    /// An LS3 version this release does not know.
+    /// A group wire version this release does not know (1: the previous release's).
     UnsupportedVersion(u8),
-    /// The roster is empty, unordered, has duplicates, or a bad key or key id.
+    /// The roster is empty, unordered or has a repeated address (or, when
+    /// building one, a bad key or key id).
     InvalidRoster,
-    /// The roster does not hash to the signed roster hash.
-    RosterHashMismatch,
-    /// The distributor is not in the roster (a non-member signed it).
-    DistributorNotMember,
-    /// The epoch is not greater than the previous epoch it names.
-    InvalidEpoch,
-    /// The distributor's signature does not verify.
+    /// The roster delta is unordered or does not apply to the previous roster.
+    InvalidRosterDelta,
+    /// The policy is of an unknown kind, names no admin, or lists admins out of order.
+    InvalidPolicy,
+    /// The signature does not verify under the core's distributor identity key.
     BadSignature,
-    /// The wrap list does not name exactly the members other than the distributor.
-    WrapListMismatch,
-    /// A wrap does not match its signed digest (for example, moved to another member).
-    WrapMismatch,
-    /// The epoch is not newer than the current one (rollback or replay).
-    StaleEpoch,
+    /// The server's authenticated uploader is not the distributor.
+    UploaderMismatch,
+    /// Epoch 0, or epoch 1 naming a previous transcript.
+    InvalidEpoch,
     /// The distribution is for another group.
     WrongGroup,
-    /// The session given is not with the distributor (address or identity key differ).
-    DistributorMismatch,
-    /// This device is not in the new roster (or with other keys).
+    /// An epoch older than the current one, no longer held (rollback or replay).
+    StaleEpoch,
+    /// An epoch more than one ahead: fetch the missing distributions in order.
+    EpochGap,
+    /// The current epoch is `2^64 − 1`: no further epoch can be made.
+    EpochExhausted,
+    /// Another core for an epoch this device holds (two versions of one epoch).
+    ConflictingEpoch,
+    /// The previous transcript is not this history's (a forked history).
+    ForkedHistory,
+    /// This device's own distribution, which it has not pending.
+    NotPending,
+    /// The distributor is not a member of the previous epoch with this identity key.
+    NotPreviousMember,
+    /// A roster delta with no previous epoch to apply it to.
+    DeltaWithoutBase,
+    /// The roster does not hash to the signed roster hash.
+    RosterHashMismatch,
+    /// The distributor is not in the new roster with the core's identity key.
+    DistributorNotMember,
+    /// Under an admins policy, no member of the roster is an admin.
+    NoAdminMember,
+    /// The policy does not allow this distributor this change.
+    NotPermitted,
+    /// The upload does not carry one wrap per member other than the distributor.
+    WrapListMismatch,
+    /// The wraps do not hash to the signed wrap list hash.
+    WrapListHashMismatch,
+    /// This device is not in the roster with its identity key and a live sealing key.
     NotAMember,
     /// No wrap for this device was delivered.
     MissingWrap,
-    /// The wrap did not open over the pairwise session.
+    /// No pairwise session with the distributor was given.
+    MissingSession,
+    /// The session given is not with the distributor's identity key.
+    DistributorMismatch,
+    /// The wrap did not open as a pairwise message from the distributor.
     WrapRejected(OpenError),
-    /// The wrap opened but does not carry a 32-byte group key.
+    /// The wrap opened but is not a group key: content type 3 with a 32-byte secret.
     InvalidWrap,
+    /// The opened secret does not match the signed confirmation (split secrets).
+    ConfirmationMismatch,
+    /// A proposal is already pending: commit or abort it first.
+    ProposalPending,
+    /// No proposal is pending.
+    NothingPending,
     /// The device passed in is not this group state's device.
     WrongDevice,
     /// A pairwise session could not be created or updated for a member.
     Session(SessionError),
     /// A wrap could not be sealed.
-    Seal(SealError),
+    Wrap(SealError),
 }
 
 impl GroupError {
@@ -130,23 +209,45 @@ impl GroupError {
             Self::Malformed(_) => "Malformed",
             Self::UnsupportedVersion(_) => "UnsupportedVersion",
             Self::InvalidRoster => "InvalidRoster",
+            Self::InvalidRosterDelta => "InvalidRosterDelta",
+            Self::InvalidPolicy => "InvalidPolicy",
+            Self::BadSignature => "BadSignature",
+            Self::UploaderMismatch => "UploaderMismatch",
+            Self::InvalidEpoch => "InvalidEpoch",
+            Self::WrongGroup => "WrongGroup",
+            Self::StaleEpoch => "StaleEpoch",
+            Self::EpochGap => "EpochGap",
+            Self::EpochExhausted => "EpochExhausted",
+            Self::ConflictingEpoch => "ConflictingEpoch",
+            Self::ForkedHistory => "ForkedHistory",
+            Self::NotPending => "NotPending",
+            Self::NotPreviousMember => "NotPreviousMember",
+            Self::DeltaWithoutBase => "DeltaWithoutBase",
             Self::RosterHashMismatch => "RosterHashMismatch",
             Self::DistributorNotMember => "DistributorNotMember",
-            Self::InvalidEpoch => "InvalidEpoch",
-            Self::BadSignature => "BadSignature",
+            Self::NoAdminMember => "NoAdminMember",
+            Self::NotPermitted => "NotPermitted",
             Self::WrapListMismatch => "WrapListMismatch",
-            Self::WrapMismatch => "WrapMismatch",
-            Self::StaleEpoch => "StaleEpoch",
-            Self::WrongGroup => "WrongGroup",
-            Self::DistributorMismatch => "DistributorMismatch",
+            Self::WrapListHashMismatch => "WrapListHashMismatch",
             Self::NotAMember => "NotAMember",
             Self::MissingWrap => "MissingWrap",
+            Self::MissingSession => "MissingSession",
+            Self::DistributorMismatch => "DistributorMismatch",
             Self::WrapRejected(_) => "WrapRejected",
             Self::InvalidWrap => "InvalidWrap",
+            Self::ConfirmationMismatch => "ConfirmationMismatch",
+            Self::ProposalPending => "ProposalPending",
+            Self::NothingPending => "NothingPending",
             Self::WrongDevice => "WrongDevice",
             Self::Session(_) => "Session",
-            Self::Seal(_) => "Seal",
+            Self::Wrap(_) => "Wrap",
         }
+    }
+}
+
+impl From<OpenError> for GroupError {
+    fn from(e: OpenError) -> Self {
+        Self::WrapRejected(e)
     }
 }
 
@@ -160,25 +261,43 @@ impl fmt::Display for GroupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Malformed(e) => write!(f, "malformed distribution: {e}"),
-            Self::UnsupportedVersion(v) => write!(f, "unsupported version {v}"),
+            Self::UnsupportedVersion(v) => write!(f, "unsupported group version {v}"),
             Self::WrapRejected(e) => write!(f, "wrap rejected: {e}"),
             Self::Session(e) => write!(f, "session: {e}"),
-            Self::Seal(e) => write!(f, "sealing a wrap: {e}"),
-            Self::InvalidGroupId => f.write_str("group id must be 1 to 255 bytes"),
-            Self::InvalidRoster => f.write_str("roster is empty, unordered, or has a bad member"),
-            Self::RosterHashMismatch => f.write_str("roster does not match the signed roster hash"),
-            Self::DistributorNotMember => f.write_str("distributor is not a member"),
-            Self::InvalidEpoch => f.write_str("epoch is not after the previous epoch"),
-            Self::BadSignature => f.write_str("distributor signature does not verify"),
-            Self::WrapListMismatch => f.write_str("wraps do not match the other members"),
-            Self::WrapMismatch => f.write_str("wrap does not match its signed digest"),
-            Self::StaleEpoch => f.write_str("epoch is not newer than the current one"),
-            Self::WrongGroup => f.write_str("distribution is for another group"),
-            Self::DistributorMismatch => f.write_str("session is not with the distributor"),
-            Self::NotAMember => f.write_str("this device is not in the roster"),
-            Self::MissingWrap => f.write_str("no wrap for this device"),
-            Self::InvalidWrap => f.write_str("wrap carries no 32-byte group key"),
-            Self::WrongDevice => f.write_str("device does not belong to this group state"),
+            Self::Wrap(e) => write!(f, "sealing a wrap: {e}"),
+            other => f.write_str(match other {
+                Self::InvalidGroupId => "group id must be 1 to 255 bytes",
+                Self::InvalidRoster => "roster is empty, unordered, or has a bad member",
+                Self::InvalidRosterDelta => "roster delta is unordered or does not apply",
+                Self::InvalidPolicy => "roster-change policy is not well formed",
+                Self::BadSignature => "distributor signature does not verify",
+                Self::UploaderMismatch => "uploader is not the distributor",
+                Self::InvalidEpoch => "epoch 0, or epoch 1 with a previous transcript",
+                Self::WrongGroup => "distribution is for another group",
+                Self::StaleEpoch => "epoch is older than the current one",
+                Self::EpochGap => "epoch skips ahead: fetch the missing ones first",
+                Self::EpochExhausted => "no epoch can follow 2^64 - 1",
+                Self::ConflictingEpoch => "another version of an epoch already held",
+                Self::ForkedHistory => "previous transcript is not this history's",
+                Self::NotPending => "own distribution that is not pending",
+                Self::NotPreviousMember => "distributor was not a member of the previous epoch",
+                Self::DeltaWithoutBase => "roster delta with no previous epoch",
+                Self::RosterHashMismatch => "roster does not match the signed roster hash",
+                Self::DistributorNotMember => "distributor is not in the roster",
+                Self::NoAdminMember => "no admin is a member",
+                Self::NotPermitted => "the policy does not allow this change",
+                Self::WrapListMismatch => "wraps do not match the other members",
+                Self::WrapListHashMismatch => "wraps do not match the signed wrap list hash",
+                Self::NotAMember => "this device is not in the roster",
+                Self::MissingWrap => "no wrap for this device",
+                Self::MissingSession => "no session with the distributor",
+                Self::DistributorMismatch => "session is not with the distributor",
+                Self::InvalidWrap => "wrap is not a 32-byte group key",
+                Self::ConfirmationMismatch => "epoch secret does not match the confirmation",
+                Self::ProposalPending => "a proposal is already pending",
+                Self::NothingPending => "no proposal is pending",
+                _ => "device does not belong to this group state",
+            }),
         }
     }
 }
@@ -221,7 +340,7 @@ impl std::error::Error for GroupSealError {}
 pub enum GroupOpenError {
     /// Not a well-formed group message.
     Malformed(DecodeError),
-    /// An LS3 version this release does not know.
+    /// A group wire version this release does not know.
     UnsupportedVersion(u8),
     /// The message is for another group.
     WrongGroup,
@@ -233,8 +352,14 @@ pub enum GroupOpenError {
     UnknownSender,
     /// The message was sent by this device.
     OwnMessage,
+    /// The sender was removed: it is in the message epoch's roster but not in
+    /// the current one with the same identity key.
+    SenderRemoved,
     /// The sender's signature does not verify (for example, another member forged it).
     BadSignature,
+    /// The sender sealed in another version of this epoch (another history):
+    /// a fork, not a modification.
+    ForkedEpoch(u64),
     /// This sender's counter was already accepted in this epoch.
     Replay {
         /// The repeated counter.
@@ -262,7 +387,9 @@ impl GroupOpenError {
             Self::EpochExpired(_) => "EpochExpired",
             Self::UnknownSender => "UnknownSender",
             Self::OwnMessage => "OwnMessage",
+            Self::SenderRemoved => "SenderRemoved",
             Self::BadSignature => "BadSignature",
+            Self::ForkedEpoch(_) => "ForkedEpoch",
             Self::Replay { .. } => "Replay",
             Self::TooOld { .. } => "TooOld",
             Self::CommitmentMismatch => "CommitmentMismatch",
@@ -283,6 +410,8 @@ impl fmt::Display for GroupOpenError {
             Self::WrongGroup => f.write_str("message is for another group"),
             Self::UnknownSender => f.write_str("sender is not in the epoch's roster"),
             Self::OwnMessage => f.write_str("message was sent by this device"),
+            Self::SenderRemoved => f.write_str("sender was removed from the group"),
+            Self::ForkedEpoch(e) => write!(f, "epoch {e} of another history (fork)"),
             Self::BadSignature => f.write_str("sender signature does not verify"),
             Self::CommitmentMismatch => f.write_str("key commitment mismatch"),
             Self::AuthenticationFailed => f.write_str("authentication failed"),

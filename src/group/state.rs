@@ -1,5 +1,7 @@
-//! A member device's view of one group (SPEC.md §8.4–8.7).
+//! A member device's view of one group (SPEC.md §8.6–8.11): epochs, the
+//! pending proposal, processing distributions, sealing and opening.
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::fmt;
@@ -10,22 +12,34 @@ use serde::Deserializer;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::distribution::{Distribution, DistributionCore, wrap_associated_data, wrap_digest};
-use super::message::{EpochSecret, GroupHeader, sender_chain};
-use super::roster::{GroupId, Roster, RosterHash};
+use super::distribution::{Base, CoreFields, Distribution, RosterSection};
+use super::message::GroupHeader;
+use super::policy::{RosterPolicy, check_permission};
+use super::roster::{Change, Changes, GroupId, Roster};
+use super::schedule::{
+    EpochSecret, EpochTag, Transcript, sender_chain, wrap_context, wrap_list_hash,
+};
 use super::{GroupError, GroupOpenError, GroupSealError};
 use crate::aead::{self, TAG_LEN};
-use crate::codec::{DecodeError, Reader};
+use crate::codec::{DecodeError, Reader, Writer};
 use crate::device::DeviceKeys;
 use crate::ids::DeviceAddress;
-use crate::keys::{SIGNATURE_LEN, Signature};
+use crate::kdf::HedgeKey;
+use crate::keys::{IdentityPublicKey, SIGNATURE_LEN, Signature};
 use crate::labels;
 use crate::pairwise::{ContentType, ReplayWindow, SALT_LEN, Session, WindowError};
 use crate::registration::VerifiedBundle;
+use crate::state::{
+    self, SealedState, StateCodec, StateError, StateKind, StorageKey, check, field, read_list,
+    write_len,
+};
 use crate::time::Timestamp;
 
-/// Version of the serialized group state.
-pub const GROUP_STATE_VERSION: u32 = 1;
+/// Version of the JSON group state (feature `json-state`; SPEC.md §12.3).
+/// Version 1, release 0.1's, is refused (SPEC.md §8.11).
+pub const GROUP_STATE_VERSION: u32 = 2;
+/// Layout version of the group state in a sealed blob (SPEC.md §8.11).
+pub const GROUP_BLOB_VERSION: u16 = 2;
 
 /// How long superseded epochs stay openable (for late messages). An old epoch
 /// is deleted once it is more than `previous_epochs` epochs behind, or once
@@ -51,19 +65,95 @@ impl Default for GracePolicy {
     }
 }
 
-/// What a new epoch changed, for the application to show.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What a new epoch changes, for the application to show.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EpochChange {
     /// The new epoch.
     pub epoch: u64,
     /// Who made it.
     pub distributor: DeviceAddress,
+    /// The device's first epoch of this group: every member is new to it,
+    /// and the lists below are empty (read [`Group::roster`]).
+    pub first_epoch: bool,
     /// Devices that joined.
     pub joined: Vec<DeviceAddress>,
     /// Devices that left.
     pub left: Vec<DeviceAddress>,
     /// Devices that stayed but changed their identity or sealing key.
     pub rekeyed: Vec<DeviceAddress>,
+}
+
+impl EpochChange {
+    pub(crate) fn from_changes(
+        epoch: u64,
+        distributor: &DeviceAddress,
+        changes: &Changes<'_>,
+    ) -> Self {
+        let (mut joined, mut left, mut rekeyed) = (Vec::new(), Vec::new(), Vec::new());
+        for c in &changes.list {
+            match c {
+                Change::Removed(m) => left.push(m.address()),
+                Change::Added(m) => joined.push(m.address()),
+                Change::Changed { new, .. } => rekeyed.push(new.address()),
+            }
+        }
+        // A delta lists removals before additions: keep each list in address order.
+        left.sort();
+        Self {
+            epoch,
+            distributor: distributor.clone(),
+            first_epoch: false,
+            joined,
+            left,
+            rekeyed,
+        }
+    }
+
+    fn first(epoch: u64, distributor: &DeviceAddress) -> Self {
+        Self {
+            epoch,
+            distributor: distributor.clone(),
+            first_epoch: true,
+            joined: Vec::new(),
+            left: Vec::new(),
+            rekeyed: Vec::new(),
+        }
+    }
+}
+
+/// A roster change this device made: the upload for the server, and what it
+/// changes. The group state holds it as *pending* until [`Group::commit`] or
+/// [`Group::abort`].
+#[derive(Clone, Debug)]
+pub struct Proposal {
+    /// The distribution to upload (every other member's wrap; a delta when
+    /// there is a previous epoch).
+    pub upload: Distribution,
+    /// What the new epoch changes.
+    pub change: EpochChange,
+}
+
+/// What processing a distribution did (SPEC.md §8.7).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Processed {
+    /// The epoch is now current.
+    Installed {
+        /// What it changed.
+        change: EpochChange,
+        /// This device's pending proposal for the same epoch was deleted (the
+        /// server ordered the other one first): redo the change on top.
+        discarded_proposal: bool,
+    },
+    /// This device's own pending proposal came back from the server: it is
+    /// committed (as [`Group::commit`] would).
+    Committed(EpochChange),
+    /// This exact epoch is already held: nothing changed.
+    AlreadyProcessed {
+        /// The epoch.
+        epoch: u64,
+    },
 }
 
 /// An opened group message.
@@ -107,62 +197,47 @@ struct SenderWindow {
 #[derive(Clone)]
 #[cfg_attr(feature = "json-state", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "json-state", serde(deny_unknown_fields))]
-struct Epoch {
-    epoch: u64,
-    roster: Roster,
-    roster_hash: RosterHash,
-    // Kept for the saved state; read only by its JSON form.
-    #[cfg_attr(not(feature = "json-state"), allow(dead_code))]
-    distributor: DeviceAddress,
-    secret: EpochSecret,
-    next_counter: u64,
+pub(crate) struct Epoch {
+    pub(crate) epoch: u64,
+    pub(crate) transcript: Transcript,
+    pub(crate) tag: EpochTag,
+    pub(crate) roster: Roster,
+    pub(crate) policy: RosterPolicy,
+    pub(crate) distributor: DeviceAddress,
+    pub(crate) secret: EpochSecret,
+    pub(crate) next_counter: u64,
     /// Sorted by sender; created when a sender's first message opens.
-    #[cfg_attr(feature = "json-state", serde(deserialize_with = "sorted_windows"))]
     windows: Vec<SenderWindow>,
     #[cfg_attr(
         feature = "json-state",
         serde(deserialize_with = "Option::deserialize")
     )]
-    superseded_at: Option<Timestamp>,
-}
-
-/// Sender windows are looked up by binary search: refuse any order but
-/// strictly ascending senders (a reordered list would hide a window).
-#[cfg(feature = "json-state")]
-fn sorted_windows<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SenderWindow>, D::Error> {
-    let windows = Vec::<SenderWindow>::deserialize(d)?;
-    let ascending = windows.windows(2).all(|pair| match pair {
-        [a, b] => a.sender < b.sender,
-        _ => true,
-    });
-    if ascending {
-        Ok(windows)
-    } else {
-        Err(serde::de::Error::custom(
-            "windows must be sorted by sender, without repeats",
-        ))
-    }
-}
-
-/// Epochs must be strictly ascending, with only the last one current.
-#[cfg(feature = "json-state")]
-fn ordered_epochs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Epoch>, D::Error> {
-    let epochs = Vec::<Epoch>::deserialize(d)?;
-    let ascending = epochs.windows(2).all(|pair| match pair {
-        [a, b] => a.epoch < b.epoch && a.superseded_at.is_some(),
-        _ => true,
-    });
-    let current_live = epochs.last().is_none_or(|e| e.superseded_at.is_none());
-    if ascending && current_live {
-        Ok(epochs)
-    } else {
-        Err(serde::de::Error::custom(
-            "epochs must ascend; all but the last superseded, the last not",
-        ))
-    }
+    pub(crate) superseded_at: Option<Timestamp>,
 }
 
 impl Epoch {
+    pub(crate) fn new(
+        epoch: u64,
+        transcript: Transcript,
+        roster: Roster,
+        policy: RosterPolicy,
+        distributor: DeviceAddress,
+        secret: EpochSecret,
+    ) -> Self {
+        Self {
+            epoch,
+            tag: transcript.epoch_tag(),
+            transcript,
+            roster,
+            policy,
+            distributor,
+            secret,
+            next_counter: 0,
+            windows: Vec::new(),
+            superseded_at: None,
+        }
+    }
+
     fn window(&self, sender: &DeviceAddress) -> Option<&ReplayWindow> {
         self.windows
             .binary_search_by(|w| w.sender.cmp(sender))
@@ -193,35 +268,124 @@ impl Epoch {
     }
 }
 
-/// One device's state of one group: the current epoch and the superseded ones
-/// still in their grace period. Serializes (serde, feature `json-state`) with a
-/// version; the serialized form contains epoch secrets.
+/// This device's proposal, waiting for the server's answer.
+#[derive(Clone)]
 #[cfg_attr(feature = "json-state", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "json-state", serde(deny_unknown_fields))]
+struct Pending {
+    epoch: Epoch,
+}
+
+/// Decoded identity keys of senders and distributors, by their bytes (in
+/// memory only): decoding a key is a point decompression, which would
+/// otherwise add to every verification.
+#[derive(Clone, Default)]
+struct IdentityCache(BTreeMap<[u8; 32], IdentityPublicKey>);
+
+impl IdentityCache {
+    /// More cached keys than this are dropped at the next epoch change.
+    const SLACK: usize = 64;
+
+    fn key(&self, bytes: &[u8; 32]) -> Result<IdentityPublicKey, GroupError> {
+        match self.0.get(bytes) {
+            Some(key) => Ok(*key),
+            None => IdentityPublicKey::from_bytes(bytes).map_err(|_| GroupError::BadSignature),
+        }
+    }
+
+    /// Remembers a key that just verified a signature.
+    fn remember(&mut self, key: IdentityPublicKey) {
+        self.0.entry(key.to_bytes()).or_insert(key);
+    }
+
+    fn bound(&mut self, members: usize) {
+        if self.0.len() > members.saturating_mul(2).saturating_add(Self::SLACK) {
+            self.0.clear();
+        }
+    }
+}
+
+/// One device's state of one group: the current epoch, the superseded ones
+/// still in their grace period, and at most one pending proposal. Persist it
+/// with [`Group::export`] and [`Group::import`] (a sealed blob, SPEC.md §8.11,
+/// §12); with the feature `json-state` it also has a JSON form for debugging.
+/// Both contain epoch secrets.
+#[cfg_attr(feature = "json-state", derive(Serialize, Deserialize))]
+#[cfg_attr(
+    feature = "json-state",
+    serde(deny_unknown_fields, try_from = "GroupJson")
+)]
 pub struct Group {
-    #[cfg_attr(
-        feature = "json-state",
-        serde(deserialize_with = "expect_state_version")
-    )]
     #[cfg_attr(not(feature = "json-state"), allow(dead_code))]
     version: u32,
     group_id: GroupId,
     local: DeviceAddress,
     grace: GracePolicy,
     /// Ascending by epoch; the last is current.
-    #[cfg_attr(feature = "json-state", serde(deserialize_with = "ordered_epochs"))]
     epochs: Vec<Epoch>,
+    pending: Option<Box<Pending>>,
+    #[cfg_attr(feature = "json-state", serde(skip))]
+    generation: u64,
+    #[cfg_attr(feature = "json-state", serde(skip))]
+    identities: IdentityCache,
 }
 
+/// The JSON form of a group state (feature `json-state`): every field
+/// required; loading goes through the blob layout's checks (SPEC.md §8.11).
+#[cfg(feature = "json-state")]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupJson {
+    #[serde(deserialize_with = "expect_state_version")]
+    version: u32,
+    group_id: GroupId,
+    local: DeviceAddress,
+    grace: GracePolicy,
+    epochs: Vec<Epoch>,
+    #[serde(deserialize_with = "Option::deserialize")]
+    pending: Option<Box<Pending>>,
+}
+
+#[cfg(feature = "json-state")]
+impl TryFrom<GroupJson> for Group {
+    type Error = StateError;
+    fn try_from(json: GroupJson) -> Result<Self, StateError> {
+        let unchecked = Self {
+            version: json.version,
+            group_id: json.group_id,
+            local: json.local,
+            grace: json.grace,
+            epochs: json.epochs,
+            pending: json.pending,
+            generation: 0,
+            identities: IdentityCache::default(),
+        };
+        // One set of invariant checks for both forms: the blob layout's.
+        let mut w = Writer::new();
+        unchecked.encode_state(&mut w);
+        let bytes = Zeroizing::new(w.into_bytes());
+        let mut r = Reader::new(&bytes);
+        let group = Self::decode_state(&mut r)?;
+        r.finish().map_err(|_| StateError::Invalid {
+            field: "(trailing bytes)",
+        })?;
+        Ok(group)
+    }
+}
+
+/// JSON version 1 is release 0.1's group state: refused (SPEC.md §8.11).
 #[cfg(feature = "json-state")]
 fn expect_state_version<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     let version = u32::deserialize(d)?;
     if version == GROUP_STATE_VERSION {
         Ok(version)
     } else {
-        Err(serde::de::Error::custom(alloc::format!(
-            "unsupported group state version {version}"
-        )))
+        Err(serde::de::Error::custom(
+            StateError::UnsupportedStateVersion {
+                kind: StateKind::Group,
+                version: u16::try_from(version).unwrap_or(u16::MAX),
+            },
+        ))
     }
 }
 
@@ -234,12 +398,14 @@ impl fmt::Debug for Group {
                 "epochs",
                 &self.epochs.iter().map(|e| e.epoch).collect::<Vec<_>>(),
             )
+            .field("pending", &self.pending_epoch())
             .finish_non_exhaustive()
     }
 }
 
 impl Group {
-    /// A device's state for a group it has no epoch of yet.
+    /// A device's state for a group it has no epoch of yet: it creates the
+    /// group with [`Group::propose`] or joins when it processes an epoch.
     pub fn new(group_id: GroupId, local: DeviceAddress, grace: GracePolicy) -> Self {
         Self {
             version: GROUP_STATE_VERSION,
@@ -247,6 +413,9 @@ impl Group {
             local,
             grace,
             epochs: Vec::new(),
+            pending: None,
+            generation: 0,
+            identities: IdentityCache::default(),
         }
     }
 
@@ -255,14 +424,39 @@ impl Group {
         &self.group_id
     }
 
+    /// This device.
+    pub fn local(&self) -> &DeviceAddress {
+        &self.local
+    }
+
+    /// The grace policy.
+    pub fn grace(&self) -> GracePolicy {
+        self.grace
+    }
+
+    fn current(&self) -> Option<&Epoch> {
+        self.epochs.last()
+    }
+
     /// The current epoch number.
     pub fn current_epoch(&self) -> Option<u64> {
-        self.epochs.last().map(|e| e.epoch)
+        self.current().map(|e| e.epoch)
     }
 
     /// The current roster.
     pub fn roster(&self) -> Option<&Roster> {
-        self.epochs.last().map(|e| &e.roster)
+        self.current().map(|e| &e.roster)
+    }
+
+    /// The current roster-change policy.
+    pub fn policy(&self) -> Option<&RosterPolicy> {
+        self.current().map(|e| &e.policy)
+    }
+
+    /// The current epoch's transcript (SPEC.md §8.3): equal at two members
+    /// exactly when they hold the same history.
+    pub fn transcript(&self) -> Option<&Transcript> {
+        self.current().map(|e| &e.transcript)
     }
 
     /// Epoch numbers still openable, oldest first.
@@ -270,51 +464,106 @@ impl Group {
         self.epochs.iter().map(|e| e.epoch).collect()
     }
 
-    /// Starts a new epoch with `members` as its roster (SPEC.md §8.2): draws a
-    /// fresh secret, wraps it over the pairwise session with every other
-    /// member (creating missing sessions from the bundles: one X25519 each),
-    /// signs, installs the epoch locally and returns the distribution for the
-    /// server. Any membership change or rotation is such a new epoch.
-    pub fn distribute<R: CryptoRng + ?Sized>(
+    /// The epoch of the pending proposal, if any.
+    pub fn pending_epoch(&self) -> Option<u64> {
+        self.pending.as_ref().map(|p| p.epoch.epoch)
+    }
+
+    /// Makes a new epoch with `members` as its roster (SPEC.md §8.6): a fresh
+    /// secret wrapped for every other member as a message of its pairwise
+    /// session (a missing session is created from the member's bundle and
+    /// started by the wrap: X25519 agreements and one ML-KEM encapsulation),
+    /// the confirmation, and the signature. `policy` is the new
+    /// roster-change policy (`None` keeps the current one; a new group then
+    /// gets [`RosterPolicy::any_member`]).
+    ///
+    /// Returns the upload for the server and holds the proposal as pending:
+    /// the current epoch stays in force until [`Group::commit`] (the server
+    /// accepted it) or [`Group::abort`]. A failure changes nothing in the
+    /// group; sessions may have been created or learned a member's key.
+    pub fn propose<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
         device: &DeviceKeys,
         members: &[VerifiedBundle],
+        policy: Option<RosterPolicy>,
         sessions: &mut BTreeMap<DeviceAddress, Session>,
         now: Timestamp,
-    ) -> Result<(Distribution, EpochChange), GroupError> {
+    ) -> Result<Proposal, GroupError> {
         if *device.address() != self.local {
             return Err(GroupError::WrongDevice);
         }
+        if self.pending.is_some() {
+            return Err(GroupError::ProposalPending);
+        }
+        let current = self.current();
+        let epoch = match current {
+            None => 1,
+            Some(c) => c.epoch.checked_add(1).ok_or(GroupError::EpochExhausted)?,
+        };
         let roster = Roster::from_bundles(members)?;
+        let identity = device.identity().public_key();
         let me = roster
             .get(&self.local)
+            .filter(|m| m.identity_key_bytes() == identity.as_bytes())
             .ok_or(GroupError::DistributorNotMember)?;
-        if me.identity_key != device.identity().public_key() {
+        let my_key = me.sealing_key_id();
+        if device.sealing_public_key(&my_key) != Some(&me.sealing_key()) {
             return Err(GroupError::DistributorNotMember);
         }
-        let previous_epoch = self.current_epoch().unwrap_or(0);
-        let epoch = previous_epoch
-            .checked_add(1)
-            .ok_or(GroupError::InvalidEpoch)?;
-        let roster_hash = roster.hash(&self.group_id);
+        let policy = policy
+            .or_else(|| current.map(|c| c.policy.clone()))
+            .unwrap_or_default();
+        let user = self.local.user.as_bytes();
+        let (previous_transcript, change) = match current {
+            Some(c) => {
+                let was = c
+                    .roster
+                    .get(&self.local)
+                    .is_some_and(|m| m.identity_key_bytes() == identity.as_bytes());
+                if !was {
+                    return Err(GroupError::NotPreviousMember);
+                }
+                if !policy.has_admin_member(&roster) {
+                    return Err(GroupError::NoAdminMember);
+                }
+                let changes = c.roster.changes_to(&roster);
+                check_permission(Some((&c.policy, &changes)), &policy, user)?;
+                (
+                    c.transcript,
+                    EpochChange::from_changes(epoch, &self.local, &changes),
+                )
+            }
+            None => {
+                if !policy.has_admin_member(&roster) {
+                    return Err(GroupError::NoAdminMember);
+                }
+                check_permission(None, &policy, user)?;
+                (Transcript::NONE, EpochChange::first(epoch, &self.local))
+            }
+        };
+
         let mut secret = EpochSecret([0u8; 32]);
         rng.fill_bytes(&mut secret.0);
-        let ad = wrap_associated_data(&self.group_id, epoch, &roster_hash);
-
-        // Build every wrap before touching any state, so a failure changes nothing
-        // but the sessions' counters of wraps already sealed.
-        let mut entries = Vec::with_capacity(roster.len().saturating_sub(1));
-        for bundle in members.iter().filter(|b| *b.owner() != self.local) {
-            if !sessions.contains_key(bundle.owner()) {
-                sessions.insert(
-                    bundle.owner().clone(),
-                    Session::new(device, bundle).map_err(GroupError::Session)?,
-                );
-            }
-            let session = sessions.get_mut(bundle.owner()).ok_or(GroupError::Session(
-                crate::pairwise::SessionError::PeerMismatch,
-            ))?;
+        let roster_hash = roster.hash(&self.group_id);
+        let context = wrap_context(
+            &self.group_id,
+            epoch,
+            &previous_transcript,
+            &roster_hash,
+            &self.local,
+        );
+        // Bundles in roster order (the roster was built from them, so they are distinct).
+        let mut sorted: Vec<&VerifiedBundle> = members.iter().collect();
+        sorted.sort_by(|a, b| a.owner().cmp(b.owner()));
+        let mut wraps: Vec<Vec<u8>> = Vec::with_capacity(roster.len().saturating_sub(1));
+        for bundle in sorted.into_iter().filter(|b| *b.owner() != self.local) {
+            let session = match sessions.entry(bundle.owner().clone()) {
+                alloc::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                alloc::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(Session::new(device, bundle).map_err(GroupError::Session)?)
+                }
+            };
             if session.peer_current_key_id() != Some(bundle.sealing_key_id()) {
                 session
                     .add_peer_bundle(bundle)
@@ -327,139 +576,196 @@ impl Group {
                     now,
                     ContentType::GroupKey,
                     secret.as_bytes(),
-                    &ad,
+                    &context,
                 )
-                .map_err(GroupError::Seal)?;
-            let digest = wrap_digest(&wrap);
-            entries.push((bundle.owner().clone(), digest, wrap));
-        }
-        // Wraps in roster order (members may be given in any order; sorted
-        // input is one run for the stable sort). Moved, not cloned.
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut wrap_digests = Vec::with_capacity(entries.len());
-        let mut wraps = Vec::with_capacity(entries.len());
-        for (address, digest, wrap) in entries {
-            wrap_digests.push((address, digest));
+                .map_err(GroupError::Wrap)?;
             wraps.push(wrap);
         }
-
-        let core = DistributionCore {
+        let fields = CoreFields {
             group_id: self.group_id.clone(),
             epoch,
-            previous_epoch,
+            previous_transcript,
             roster_hash,
+            policy: policy.clone(),
             distributor: self.local.clone(),
-            roster: roster.clone(),
-            wrap_digests,
+            distributor_identity: identity.to_bytes(),
+            wrap_list_hash: wrap_list_hash(&wraps),
         };
-        let distribution = Distribution::sign(core, wraps, device.identity());
-        let change = self.install(epoch, roster, roster_hash, self.local.clone(), secret, now);
-        Ok((distribution, change))
+        let core = fields.confirmed(&secret);
+        let section = match current {
+            Some(c) => RosterSection::Delta(c.roster.delta_to(&roster)),
+            None => RosterSection::Full(roster.clone()),
+        };
+        let upload = Distribution::sign(&core, device.identity(), section, wraps)?;
+        let transcript = upload.core().transcript();
+        self.pending = Some(Box::new(Pending {
+            epoch: Epoch::new(
+                epoch,
+                transcript,
+                roster,
+                policy,
+                self.local.clone(),
+                secret,
+            ),
+        }));
+        Ok(Proposal { upload, change })
     }
 
-    /// Processes a distribution received from the server (SPEC.md §8.4), with
-    /// the pairwise session to its distributor. On success the new epoch is
-    /// current; on failure nothing changed.
+    /// Installs the pending proposal: the server accepted it (SPEC.md §8.6).
+    pub fn commit(&mut self, now: Timestamp) -> Result<EpochChange, GroupError> {
+        let pending = self.pending.take().ok_or(GroupError::NothingPending)?;
+        let epoch = pending.epoch;
+        // The current epoch cannot change while a proposal is pending (processing
+        // another epoch deletes the proposal): this is the change `propose` reported.
+        let change = match self.current() {
+            Some(c) => EpochChange::from_changes(
+                epoch.epoch,
+                &self.local,
+                &c.roster.changes_to(&epoch.roster),
+            ),
+            None => EpochChange::first(epoch.epoch, &self.local),
+        };
+        self.install(epoch, now);
+        Ok(change)
+    }
+
+    /// Deletes the pending proposal (the server refused it) and zeroizes its
+    /// secret. Returns its epoch number.
+    pub fn abort(&mut self) -> Result<u64, GroupError> {
+        let pending = self.pending.take().ok_or(GroupError::NothingPending)?;
+        Ok(pending.epoch.epoch)
+    }
+
+    /// Processes a distribution received from the server (SPEC.md §8.7):
+    /// a view (or an upload), with this device's pairwise sessions by peer
+    /// address. On failure nothing changes.
     pub fn process(
         &mut self,
         device: &mut DeviceKeys,
-        distribution: &Distribution,
-        session: &mut Session,
+        view: &Distribution,
+        sessions: &mut BTreeMap<DeviceAddress, Session>,
         now: Timestamp,
-    ) -> Result<EpochChange, GroupError> {
+    ) -> Result<Processed, GroupError> {
         if *device.address() != self.local {
             return Err(GroupError::WrongDevice);
         }
-        let core = distribution.core();
-        if core.group_id != self.group_id {
+        let core = view.core();
+        let f = core.fields();
+        if f.group_id != self.group_id {
             return Err(GroupError::WrongGroup);
         }
-        core.check(distribution.signature())?;
-        let distributor = core
-            .roster
-            .get(&core.distributor)
-            .ok_or(GroupError::DistributorNotMember)?;
-        if *session.peer() != core.distributor
-            || *session.peer_identity_key() != distributor.identity_key
-        {
-            return Err(GroupError::DistributorMismatch);
+        let key = self.identities.key(&f.distributor_identity)?;
+        core.verify_with(&key, view.signature())?;
+        core.check_epoch_number()?;
+        let transcript = core.transcript();
+        if let Some(held) = self.epochs.iter().find(|e| e.epoch == f.epoch) {
+            return if held.transcript == transcript {
+                Ok(Processed::AlreadyProcessed { epoch: f.epoch })
+            } else {
+                Err(GroupError::ConflictingEpoch)
+            };
         }
-        let me = core.roster.get(&self.local).ok_or(GroupError::NotAMember)?;
-        if me.identity_key != device.identity().public_key()
-            || device.sealing_key(&me.sealing_key_id).is_none()
+        let current = self.current();
+        if let Some(c) = current {
+            if f.epoch <= c.epoch {
+                return Err(GroupError::StaleEpoch);
+            }
+            if c.epoch.checked_add(1) != Some(f.epoch) {
+                return Err(GroupError::EpochGap);
+            }
+            if f.previous_transcript != c.transcript {
+                return Err(GroupError::ForkedHistory);
+            }
+        }
+        if f.distributor == self.local {
+            let mine = self
+                .pending
+                .as_ref()
+                .is_some_and(|p| p.epoch.transcript == transcript);
+            if !mine {
+                return Err(GroupError::NotPending);
+            }
+            return self.commit(now).map(Processed::Committed);
+        }
+        let base = current.map(|c| Base {
+            roster: &c.roster,
+            policy: &c.policy,
+        });
+        let rebuilt = view.check_roster(base, true)?;
+        let roster = &rebuilt.roster;
+        let my_index = roster.position(&self.local).ok_or(GroupError::NotAMember)?;
+        let me = roster.member(my_index).ok_or(GroupError::NotAMember)?;
+        let my_key = me.sealing_key_id();
+        if *me.identity_key_bytes() != device.identity().public_key().to_bytes()
+            || device.sealing_public_key(&my_key) != Some(&me.sealing_key())
         {
             return Err(GroupError::NotAMember);
         }
-        if self
-            .current_epoch()
-            .is_some_and(|current| core.epoch <= current)
+        let wrap = view
+            .wrap_at(roster, my_index)
+            .ok_or(GroupError::MissingWrap)?;
+        let session = sessions
+            .get_mut(&f.distributor)
+            .ok_or(GroupError::MissingSession)?;
+        if *session.peer() != f.distributor
+            || *session.peer_identity_key().as_bytes() != f.distributor_identity
         {
-            return Err(GroupError::StaleEpoch);
+            return Err(GroupError::DistributorMismatch);
         }
-        let digest = core
-            .digest_for(&self.local)
-            .ok_or(GroupError::MissingWrap)?;
-        let wrap = distribution
-            .wrap_for(&self.local)
-            .ok_or(GroupError::MissingWrap)?;
-        if wrap_digest(wrap) != *digest {
-            return Err(GroupError::WrapMismatch);
-        }
-        let ad = wrap_associated_data(&core.group_id, core.epoch, &core.roster_hash);
-        let opened = session
-            .open(device, now, wrap, &ad)
-            .map_err(GroupError::WrapRejected)?;
-        let secret: [u8; 32] = match (opened.content_type, opened.plaintext.as_slice().try_into()) {
-            (ContentType::GroupKey, Ok(bytes)) => bytes,
-            _ => return Err(GroupError::InvalidWrap),
-        };
-        Ok(self.install(
-            core.epoch,
-            core.roster.clone(),
-            core.roster_hash,
-            core.distributor.clone(),
-            EpochSecret(secret),
-            now,
-        ))
+        let context = wrap_context(
+            &f.group_id,
+            f.epoch,
+            &f.previous_transcript,
+            &f.roster_hash,
+            &f.distributor,
+        );
+        // The wrap is a pairwise message on the control chain (SPEC.md §8.4);
+        // the session changes only if it is a group key confirming the core.
+        let mut opened = None;
+        session.open_accepting(device, now, wrap, &context, |content_type, plaintext| {
+            let bytes: &[u8; 32] = match (content_type, plaintext.try_into()) {
+                (ContentType::GroupKey, Ok(bytes)) => bytes,
+                _ => return Err(GroupError::InvalidWrap),
+            };
+            let secret = EpochSecret(*bytes);
+            if !secret.confirms(core.unconfirmed(), core.confirmation()) {
+                return Err(GroupError::ConfirmationMismatch);
+            }
+            opened = Some(secret);
+            Ok(())
+        })?;
+        let secret = opened.ok_or(GroupError::InvalidWrap)?;
+        let change = rebuilt
+            .change
+            .unwrap_or_else(|| EpochChange::first(f.epoch, &f.distributor));
+        let epoch = Epoch::new(
+            f.epoch,
+            transcript,
+            rebuilt.roster,
+            f.policy.clone(),
+            f.distributor.clone(),
+            secret,
+        );
+        let discarded_proposal = self.pending.take().is_some();
+        self.identities.remember(key);
+        self.install(epoch, now);
+        Ok(Processed::Installed {
+            change,
+            discarded_proposal,
+        })
     }
 
-    fn install(
-        &mut self,
-        epoch: u64,
-        roster: Roster,
-        roster_hash: RosterHash,
-        distributor: DeviceAddress,
-        secret: EpochSecret,
-        now: Timestamp,
-    ) -> EpochChange {
-        let change = match self.epochs.last() {
-            None => EpochChange {
-                epoch,
-                distributor: distributor.clone(),
-                joined: roster.members().iter().map(|m| m.address.clone()).collect(),
-                left: Vec::new(),
-                rekeyed: Vec::new(),
-            },
-            Some(old) => diff(epoch, &distributor, &old.roster, &roster),
-        };
+    fn install(&mut self, epoch: Epoch, now: Timestamp) {
         if let Some(old) = self.epochs.last_mut() {
             old.superseded_at = Some(now);
         }
-        self.epochs.push(Epoch {
-            epoch,
-            roster,
-            roster_hash,
-            distributor,
-            secret,
-            next_counter: 0,
-            windows: Vec::new(),
-            superseded_at: None,
-        });
+        let members = epoch.roster.len();
+        self.epochs.push(epoch);
         self.expire(now);
-        change
+        self.identities.bound(members);
     }
 
-    /// Deletes superseded epochs whose grace period is over (SPEC.md §8.7).
+    /// Deletes superseded epochs whose grace period is over (SPEC.md §8.10).
     pub fn expire(&mut self, now: Timestamp) {
         let keep = usize::try_from(self.grace.previous_epochs).unwrap_or(usize::MAX);
         let excess = self.epochs.len().saturating_sub(keep.saturating_add(1));
@@ -468,7 +774,7 @@ impl Group {
         self.epochs.retain(|e| !expired(e, grace, now));
     }
 
-    /// Seals a message to the group in the current epoch (SPEC.md §8.5):
+    /// Seals a message to the group in the current epoch (SPEC.md §8.8):
     /// encrypted under this device's sender chain, signed by its identity key.
     pub fn seal<R: CryptoRng + ?Sized>(
         &mut self,
@@ -487,33 +793,35 @@ impl Group {
             .roster
             .get(&self.local)
             .ok_or(GroupSealError::NotAMember)?;
-        if me.identity_key != device.identity().public_key() {
+        let identity = device.identity().public_key();
+        if me.identity_key_bytes() != identity.as_bytes() {
             return Err(GroupSealError::WrongDevice);
         }
         let counter = epoch.next_counter;
         if counter == u64::MAX {
             return Err(GroupSealError::CounterExhausted);
         }
-        let mut salt = [0u8; SALT_LEN];
-        rng.fill_bytes(&mut salt);
         let mut header = GroupHeader {
             content_type,
-            group_id: group_id.clone(),
+            group_id,
             epoch: epoch.epoch,
+            epoch_tag: epoch.tag,
             sender: self.local.clone(),
             counter,
-            salt,
+            salt: [0; SALT_LEN],
             commitment: [0; 32],
         };
         let chain = sender_chain(
             &epoch.secret,
-            &group_id,
-            epoch.epoch,
-            &epoch.roster_hash,
-            &me.address,
-            &me.identity_key,
+            &epoch.transcript,
+            &self.local,
+            identity.as_bytes(),
         );
-        let keys = chain.message_keys(&header.salt, &header.bound_fields());
+        // A hedged salt (SPEC.md §3.5): fresh randomness and the message.
+        let bound = header.bound_fields();
+        header.salt =
+            HedgeKey::derive(chain.as_bytes()).salt(rng, &bound, associated_data, plaintext);
+        let keys = chain.message_keys(&header.salt, &bound);
         header.commitment = keys.commitment;
         let header = header.encode();
 
@@ -534,10 +842,11 @@ impl Group {
         Ok(out)
     }
 
-    /// Opens a group message (SPEC.md §8.6). Checks, in order: format, group,
-    /// epoch (known and within its grace period at `now`), sender in that
-    /// epoch's roster, not our own, the sender's signature, its replay window,
-    /// the key commitment and the AEAD tag. A failure changes nothing.
+    /// Opens a group message (SPEC.md §8.9). Checks, in order: format, group,
+    /// epoch held and within its grace period at `now`, sender in that
+    /// epoch's roster, not this device, still a member (for a superseded
+    /// epoch), the sender's signature, the epoch tag, its replay window, the
+    /// key commitment and the AEAD tag. A failure changes nothing.
     pub fn open(
         &mut self,
         sealed: &[u8],
@@ -569,31 +878,50 @@ impl Group {
             return Err(GroupOpenError::WrongGroup);
         }
         let grace = self.grace;
-        let epoch = self
+        let index = self
             .epochs
-            .iter_mut()
-            .find(|e| e.epoch == header.epoch)
+            .iter()
+            .position(|e| e.epoch == header.epoch)
             .ok_or(GroupOpenError::UnknownEpoch(header.epoch))?;
-        if expired(epoch, grace, now) {
+        let is_current = index + 1 == self.epochs.len();
+        let (held, current) = match (self.epochs.get(index), self.epochs.last()) {
+            (Some(h), Some(c)) => (h, c),
+            _ => return Err(GroupOpenError::UnknownEpoch(header.epoch)),
+        };
+        if expired(held, grace, now) {
             return Err(GroupOpenError::EpochExpired(header.epoch));
         }
-        let sender = epoch
+        let sender = held
             .roster
             .get(&header.sender)
             .ok_or(GroupOpenError::UnknownSender)?;
         if header.sender == self.local {
             return Err(GroupOpenError::OwnMessage);
         }
-        sender
-            .identity_key
-            .verify_labeled(
-                labels::sig::GROUP_MESSAGE,
-                signed,
-                &Signature::from_bytes(signature),
-            )
+        if !is_current
+            && current
+                .roster
+                .get(&header.sender)
+                .is_none_or(|m| m.identity_key_bytes() != sender.identity_key_bytes())
+        {
+            return Err(GroupOpenError::SenderRemoved);
+        }
+        let identity = *sender.identity_key_bytes();
+        let key = self
+            .identities
+            .key(&identity)
             .map_err(|_| GroupOpenError::BadSignature)?;
+        key.verify_labeled(
+            labels::sig::GROUP_MESSAGE,
+            signed,
+            &Signature::from_bytes(signature),
+        )
+        .map_err(|_| GroupOpenError::BadSignature)?;
+        if header.epoch_tag != held.tag {
+            return Err(GroupOpenError::ForkedEpoch(header.epoch));
+        }
         let counter = header.counter;
-        let delivery = match epoch.window(&header.sender) {
+        let delivery = match held.window(&header.sender) {
             Some(window) => window.check(counter),
             None => ReplayWindow::default().check(counter),
         }
@@ -601,14 +929,7 @@ impl Group {
             WindowError::Replay => GroupOpenError::Replay { counter },
             WindowError::TooOld => GroupOpenError::TooOld { counter },
         })?;
-        let chain = sender_chain(
-            &epoch.secret,
-            &self.group_id,
-            epoch.epoch,
-            &epoch.roster_hash,
-            &sender.address,
-            &sender.identity_key,
-        );
+        let chain = sender_chain(&held.secret, &held.transcript, &header.sender, &identity);
         let keys = chain.message_keys(&header.salt, &header.bound_fields());
         if !keys.commitment_matches(&header.commitment) {
             return Err(GroupOpenError::CommitmentMismatch);
@@ -617,7 +938,10 @@ impl Group {
         let mut plaintext = Zeroizing::new(ciphertext.to_vec());
         aead::open_in_place_detached(&keys.aead_key, &keys.nonce, &aad, &mut plaintext, &tag)
             .map_err(|_| GroupOpenError::AuthenticationFailed)?;
-        epoch.accept(&header.sender, counter);
+        self.identities.remember(key);
+        if let Some(epoch) = self.epochs.get_mut(index) {
+            epoch.accept(&header.sender, counter);
+        }
         Ok(GroupOpened {
             sender: header.sender,
             epoch: header.epoch,
@@ -630,6 +954,270 @@ impl Group {
     }
 }
 
+impl Group {
+    /// Seals the state as a blob under `key` (SPEC.md §8.11, §12), with a
+    /// generation one higher than the last export. The blob holds the epoch
+    /// secrets and the pending proposal.
+    pub fn export<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        key: &StorageKey,
+    ) -> Result<SealedState, StateError> {
+        let generation = state::next_generation(self.generation)?;
+        let sealed = state::seal(self, generation, rng, key);
+        self.generation = generation;
+        Ok(sealed)
+    }
+
+    /// Opens a blob made by [`Self::export`], refusing a generation below
+    /// `minimum_generation` (rollback) and any damaged, foreign or
+    /// inconsistent state, naming the field (SPEC.md §12.1). Layout version 1
+    /// (the release-0.1 group state, which had only a JSON form) is refused
+    /// with [`StateError::UnsupportedStateVersion`]: the device rejoins.
+    pub fn import(
+        key: &StorageKey,
+        blob: &[u8],
+        minimum_generation: u64,
+    ) -> Result<Self, StateError> {
+        let (mut group, generation) = state::open::<Self>(key, blob, minimum_generation)?;
+        group.generation = generation;
+        Ok(group)
+    }
+
+    /// The generation of the last export (or of the imported blob); 0 if none.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+}
+
+/// The shortest encoded epoch (one-byte ids, a one-member roster).
+const MIN_EPOCH_LEN: usize = 8 + 32 + 90 + 1 + 6 + 32 + 8 + 4 + 1 + 8;
+/// The shortest encoded sender window.
+/// (An address of at least 6 bytes and a window: `u8 ‖ u64 ‖ 16 × u64`, SPEC.md §12.2.)
+const MIN_WINDOW_LEN: usize = 6 + 1 + 8 + 16 * 8;
+
+fn encode_epoch(e: &Epoch, w: &mut Writer) {
+    w.u64(e.epoch);
+    w.raw(e.transcript.as_bytes());
+    w.raw(e.roster.as_bytes());
+    e.policy.encode(w);
+    e.distributor.encode(w);
+    w.raw(e.secret.as_bytes());
+    w.u64(e.next_counter);
+    write_len(w, e.windows.len());
+    for sw in &e.windows {
+        sw.sender.encode(w);
+        sw.window.encode(w);
+    }
+    w.u8(u8::from(e.superseded_at.is_some()));
+    w.u64(e.superseded_at.map_or(0, Timestamp::unix_seconds));
+}
+
+fn decode_epoch(r: &mut Reader<'_>, names: &EpochFields) -> Result<Epoch, StateError> {
+    let number = field(names.epoch, r.u64())?;
+    check(names.epoch, number >= 1)?;
+    let transcript = Transcript::from_bytes(field(names.transcript, r.array())?);
+    let roster = Roster::decode(r).map_err(|_| StateError::Invalid {
+        field: names.roster,
+    })?;
+    let policy = RosterPolicy::decode(r).map_err(|_| StateError::Invalid {
+        field: names.policy,
+    })?;
+    check(names.policy, policy.has_admin_member(&roster))?;
+    let distributor = field(names.distributor, DeviceAddress::decode(r))?;
+    check(names.distributor, roster.get(&distributor).is_some())?;
+    let secret = EpochSecret::from_bytes(field(names.secret, r.array())?);
+    let next_counter = field(names.next_counter, r.u64())?;
+    let mut last: Option<DeviceAddress> = None;
+    let windows = read_list(r, names.windows, MIN_WINDOW_LEN, |r| {
+        let sender = field(names.windows, DeviceAddress::decode(r))?;
+        check(names.windows, roster.get(&sender).is_some())?;
+        check(names.windows, last.as_ref().is_none_or(|l| *l < sender))?;
+        last = Some(sender.clone());
+        let window = ReplayWindow::decode(r, names.windows)?;
+        Ok(SenderWindow { sender, window })
+    })?;
+    let flag = field(names.superseded_at, r.u8())?;
+    let at = field(names.superseded_at, r.u64())?;
+    let superseded_at = match flag {
+        0 => {
+            check(names.superseded_at, at == 0)?;
+            None
+        }
+        1 => Some(Timestamp::from_unix_seconds(at)),
+        _ => {
+            return Err(StateError::Invalid {
+                field: names.superseded_at,
+            });
+        }
+    };
+    let mut epoch = Epoch::new(number, transcript, roster, policy, distributor, secret);
+    epoch.next_counter = next_counter;
+    epoch.windows = windows;
+    epoch.superseded_at = superseded_at;
+    Ok(epoch)
+}
+
+/// Field names of an epoch, as error paths.
+struct EpochFields {
+    epoch: &'static str,
+    transcript: &'static str,
+    roster: &'static str,
+    policy: &'static str,
+    distributor: &'static str,
+    secret: &'static str,
+    next_counter: &'static str,
+    windows: &'static str,
+    superseded_at: &'static str,
+}
+
+const EPOCH_FIELDS: EpochFields = EpochFields {
+    epoch: "epochs.epoch",
+    transcript: "epochs.transcript",
+    roster: "epochs.roster",
+    policy: "epochs.policy",
+    distributor: "epochs.distributor",
+    secret: "epochs.secret",
+    next_counter: "epochs.next_counter",
+    windows: "epochs.windows",
+    superseded_at: "epochs.superseded_at",
+};
+
+const PENDING_FIELDS: EpochFields = EpochFields {
+    epoch: "pending.epoch",
+    transcript: "pending.transcript",
+    roster: "pending.roster",
+    policy: "pending.policy",
+    distributor: "pending.distributor",
+    secret: "pending.secret",
+    next_counter: "pending.next_counter",
+    windows: "pending.windows",
+    superseded_at: "pending.superseded_at",
+};
+
+impl StateCodec for Group {
+    const KIND: StateKind = StateKind::Group;
+    const VERSION: u16 = GROUP_BLOB_VERSION;
+
+    /// `lp8(group id) ‖ local address ‖ u32(previous epochs) ‖ u8(0 | 1) ‖
+    /// u64(max age, 0 if none) ‖ u32(e) ‖ e × epoch ‖ u8(0 | 1) ‖ [pending epoch]`
+    /// (SPEC.md §8.11).
+    fn encode_state(&self, w: &mut Writer) {
+        self.group_id.encode(w);
+        self.local.encode(w);
+        w.u32(self.grace.previous_epochs);
+        w.u8(u8::from(self.grace.max_age_seconds.is_some()));
+        w.u64(self.grace.max_age_seconds.unwrap_or(0));
+        write_len(w, self.epochs.len());
+        for e in &self.epochs {
+            encode_epoch(e, w);
+        }
+        match &self.pending {
+            None => w.u8(0),
+            Some(p) => {
+                w.u8(1);
+                encode_epoch(&p.epoch, w);
+            }
+        }
+    }
+
+    fn decode_state(r: &mut Reader<'_>) -> Result<Self, StateError> {
+        let group_id = field("group_id", GroupId::decode(r))?;
+        let local = field("local", DeviceAddress::decode(r))?;
+        let previous_epochs = field("grace.previous_epochs", r.u32())?;
+        let flag = field("grace.max_age_seconds", r.u8())?;
+        let age = field("grace.max_age_seconds", r.u64())?;
+        let max_age_seconds = match flag {
+            0 => {
+                check("grace.max_age_seconds", age == 0)?;
+                None
+            }
+            1 => Some(age),
+            _ => {
+                return Err(StateError::Invalid {
+                    field: "grace.max_age_seconds",
+                });
+            }
+        };
+        let grace = GracePolicy {
+            previous_epochs,
+            max_age_seconds,
+        };
+        let epochs = read_list(r, "epochs", MIN_EPOCH_LEN, |r| {
+            decode_epoch(r, &EPOCH_FIELDS)
+        })?;
+        let ascending = epochs.windows(2).all(|pair| match pair {
+            [a, b] => a.epoch < b.epoch && a.superseded_at.is_some(),
+            _ => true,
+        });
+        check("epochs.order", ascending)?;
+        check(
+            "epochs.superseded_at",
+            epochs.last().is_none_or(|e| e.superseded_at.is_none()),
+        )?;
+        let keep = usize::try_from(previous_epochs).unwrap_or(usize::MAX);
+        check("epochs", epochs.len() <= keep.saturating_add(1))?;
+        let pending = match field("pending", r.u8())? {
+            0 => None,
+            1 => {
+                let e = decode_epoch(r, &PENDING_FIELDS)?;
+                let next = match epochs.last() {
+                    None => Some(1),
+                    Some(c) => c.epoch.checked_add(1),
+                };
+                check("pending.epoch", next == Some(e.epoch))?;
+                check("pending.distributor", e.distributor == local)?;
+                check(
+                    "pending.windows",
+                    e.windows.is_empty() && e.next_counter == 0,
+                )?;
+                check("pending.superseded_at", e.superseded_at.is_none())?;
+                Some(Box::new(Pending { epoch: e }))
+            }
+            _ => return Err(StateError::Invalid { field: "pending" }),
+        };
+        Ok(Self {
+            version: GROUP_STATE_VERSION,
+            group_id,
+            local,
+            grace,
+            epochs,
+            pending,
+            generation: 0,
+            identities: IdentityCache::default(),
+        })
+    }
+}
+
+#[cfg(feature = "vectors")]
+impl Group {
+    /// A state holding `epochs`, ascending by number (test vectors).
+    pub(crate) fn from_epochs(
+        group_id: GroupId,
+        local: DeviceAddress,
+        grace: GracePolicy,
+        epochs: Vec<Epoch>,
+    ) -> Result<Self, &'static str> {
+        let ascending = epochs.windows(2).all(|w| match w {
+            [a, b] => a.epoch < b.epoch,
+            _ => true,
+        });
+        if !ascending {
+            return Err("epochs must be listed oldest first");
+        }
+        let mut group = Self::new(group_id, local, grace);
+        group.epochs = epochs;
+        Ok(group)
+    }
+
+    /// The current epoch's secret (feature `hazmat`): for test vectors and
+    /// for tests that play a hostile member. An application never needs it.
+    #[cfg(feature = "hazmat")]
+    pub fn hazmat_current_secret(&self) -> Option<&EpochSecret> {
+        self.current().map(|e| &e.secret)
+    }
+}
+
 fn expired(epoch: &Epoch, grace: GracePolicy, now: Timestamp) -> bool {
     match (epoch.superseded_at, grace.max_age_seconds) {
         (Some(at), Some(max_age)) => now.unix_seconds().saturating_sub(at.unix_seconds()) > max_age,
@@ -637,47 +1225,17 @@ fn expired(epoch: &Epoch, grace: GracePolicy, now: Timestamp) -> bool {
     }
 }
 
-fn diff(epoch: u64, distributor: &DeviceAddress, old: &Roster, new: &Roster) -> EpochChange {
-    use core::cmp::Ordering;
-    // One merge walk over the two rosters (both sorted by address).
-    let (mut joined, mut left, mut rekeyed) = (Vec::new(), Vec::new(), Vec::new());
-    let mut o = old.members().iter().peekable();
-    let mut n = new.members().iter().peekable();
-    loop {
-        match (o.peek(), n.peek()) {
-            (Some(a), Some(b)) => match a.address.cmp(&b.address) {
-                Ordering::Less => {
-                    left.push(a.address.clone());
-                    o.next();
-                }
-                Ordering::Greater => {
-                    joined.push(b.address.clone());
-                    n.next();
-                }
-                Ordering::Equal => {
-                    if a != b {
-                        rekeyed.push(b.address.clone());
-                    }
-                    o.next();
-                    n.next();
-                }
-            },
-            (Some(a), None) => {
-                left.push(a.address.clone());
-                o.next();
-            }
-            (None, Some(b)) => {
-                joined.push(b.address.clone());
-                n.next();
-            }
-            (None, None) => break,
-        }
+#[cfg(feature = "json-state")]
+impl Serialize for Roster {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        crate::serde_hex::serialize(self.as_bytes(), serializer)
     }
-    EpochChange {
-        epoch,
-        distributor: distributor.clone(),
-        joined,
-        left,
-        rekeyed,
+}
+
+#[cfg(feature = "json-state")]
+impl<'de> Deserialize<'de> for Roster {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let bytes = crate::serde_hex::deserialize_vec(deserializer)?;
+        Self::from_bytes(&bytes).map_err(|_| serde::de::Error::custom("not a well-formed roster"))
     }
 }

@@ -15,7 +15,7 @@ use subtle::{ConstantTimeEq, ConstantTimeLess};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::LegacyError;
-use crate::keys::{SealingPublicKey, SealingSecretKey, SharedSecret};
+use super::keys::LegacySharedSecret;
 
 /// AES block length.
 pub(crate) const BLOCK_LEN: usize = 16;
@@ -43,23 +43,13 @@ pub(crate) fn sha256(parts: &[&[u8]]) -> Zeroizing<[u8; 32]> {
     out
 }
 
-/// `SS = X25519(sk, pk)`, refusing the all-zero result (SPEC.md §11.1).
-pub(crate) fn agree(
-    secret: &SealingSecretKey,
-    public: &SealingPublicKey,
-) -> Result<SharedSecret, LegacyError> {
-    secret
-        .agree(public)
-        .map_err(|_| LegacyError::NonContributory)
-}
-
 /// `K = SHA256(SS ‖ salt ‖ "Key")` (SPEC.md §11.2–§11.4; the group wrap has no salt).
-pub(crate) fn message_key(shared: &SharedSecret, salt: &[u8]) -> Zeroizing<[u8; 32]> {
+pub(crate) fn message_key(shared: &LegacySharedSecret, salt: &[u8]) -> Zeroizing<[u8; 32]> {
     sha256(&[shared.as_bytes(), salt, b"Key"])
 }
 
 /// `IV = fold(SHA256(SS ‖ salt ‖ "IV"))` (SPEC.md §11.2, §11.4).
-pub(crate) fn message_iv(shared: &SharedSecret, salt: &[u8]) -> Zeroizing<[u8; 16]> {
+pub(crate) fn message_iv(shared: &LegacySharedSecret, salt: &[u8]) -> Zeroizing<[u8; 16]> {
     Zeroizing::new(fold(&sha256(&[shared.as_bytes(), salt, b"IV"])))
 }
 

@@ -2,12 +2,27 @@
 //!
 //! A [`LineId`] is ASCII: `'u'` (user) or `'c'` (group) followed by exactly 32
 //! lowercase hex digits, 33 bytes in all; anything else is
-//! [`LegacyError::InvalidId`]. Key ids are `i32`s assigned by the server and
-//! travel as 4-byte big-endian chunks.
+//! [`LegacyError::InvalidId`]. Key ids are `i32`s assigned by the server. A
+//! key-id chunk is written in one of two [`KeyIdEncoding`]s: 4 bytes
+//! big-endian (the documented format) or, on the compact-message path of
+//! deployed clients, a Thrift compact `i32` (zigzag, then LEB128, 1 to 5
+//! bytes). Whatever the chunk's encoding, the v2 AAD carries `i32be(id)`.
+//!
+//! The compact decoder accepts exactly the encodings Thrift's compact protocol
+//! writes for an `i32`, and refuses everything else with a typed error
+//! (SPEC.md §11.1):
+//!
+//! | chunk | error |
+//! |---|---|
+//! | empty, or its last byte has the continuation bit (`0x80`) set | [`LegacyError::Truncated`] |
+//! | the 5th byte has the continuation bit set | [`LegacyError::TooLong`] |
+//! | bytes follow the byte that ends the varint | [`LegacyError::TrailingData`] |
+//! | a multi-byte varint ends in `0x00` (not the shortest form) | [`LegacyError::NonMinimal`] |
+//! | a 5-byte varint whose value exceeds 32 bits (5th byte > `0x0f`) | [`LegacyError::OutOfRange`] |
 //!
 //! ```
 //! use letterseal::legacy::LegacyError;
-//! use letterseal::legacy::ids::{LegacyKeyId, LineId, LineIdKind};
+//! use letterseal::legacy::ids::{KeyIdEncoding, LegacyKeyId, LineId, LineIdKind};
 //!
 //! let group = LineId::parse("c0123456789abcdef0123456789abcdef")?;
 //! assert_eq!(group.kind(), LineIdKind::Group);
@@ -18,6 +33,14 @@
 //! assert_eq!(id.to_be_bytes(), [0xff, 0xff, 0xff, 0xfe]);
 //! assert_eq!(LegacyKeyId::from_chunk(&[0xff, 0xff, 0xff, 0xfe])?, id);
 //! assert_eq!(LegacyKeyId::from_chunk(&[0, 0, 1]), Err(LegacyError::Malformed));
+//!
+//! // Thrift compact: zigzag(-2) = 3, one byte; zigzag(1001) = 2002 = 0xd2 0x0f.
+//! assert_eq!(id.encode(KeyIdEncoding::Compact).as_bytes(), &[0x03]);
+//! let compact = LegacyKeyId::new(1001).encode(KeyIdEncoding::Compact);
+//! assert_eq!(compact.as_bytes(), &[0xd2, 0x0f]);
+//! assert_eq!(LegacyKeyId::from_compact_chunk(&[0xd2, 0x0f])?, LegacyKeyId::new(1001));
+//! assert_eq!(LegacyKeyId::from_compact_chunk(&[0xd2, 0x8f, 0x00]), Err(LegacyError::NonMinimal));
+//! assert_eq!(LegacyKeyId::from_compact_chunk(&[0xd2]), Err(LegacyError::Truncated));
 //! # Ok::<(), LegacyError>(())
 //! ```
 
@@ -127,11 +150,204 @@ impl LegacyKeyId {
         self.0.to_be_bytes()
     }
 
-    /// Reads a key-id chunk: exactly 4 bytes, big-endian (otherwise
+    /// Reads a big-endian key-id chunk: exactly 4 bytes (otherwise
     /// [`LegacyError::Malformed`]) (SPEC.md §11.1).
     pub fn from_chunk(chunk: &[u8]) -> Result<Self, LegacyError> {
         let bytes: [u8; 4] = chunk.try_into().map_err(|_| LegacyError::Malformed)?;
         Ok(Self(i32::from_be_bytes(bytes)))
+    }
+
+    /// Reads a Thrift compact key-id chunk (SPEC.md §11.1): an unsigned LEB128
+    /// varint of 1 to 5 bytes, shortest form, whose value `v < 2^32` is the
+    /// zigzag encoding of the id (`id = (v >> 1) XOR -(v AND 1)`). Every other
+    /// chunk is refused with the typed error listed in the [module
+    /// documentation](self), checked in this order: [`LegacyError::Truncated`]
+    /// or [`LegacyError::TooLong`] while scanning, then
+    /// [`LegacyError::TrailingData`], [`LegacyError::NonMinimal`],
+    /// [`LegacyError::OutOfRange`].
+    pub fn from_compact_chunk(chunk: &[u8]) -> Result<Self, LegacyError> {
+        let mut value: u64 = 0;
+        let mut bytes = chunk.iter().enumerate();
+        let (end, last) = loop {
+            let Some((index, &byte)) = bytes.next() else {
+                return Err(LegacyError::Truncated);
+            };
+            // index < COMPACT_MAX_LEN here, so the shift is at most 28.
+            value |= u64::from(byte & 0x7f) << (7 * index);
+            if byte & 0x80 == 0 {
+                break (index, byte);
+            }
+            if index + 1 == COMPACT_MAX_LEN {
+                return Err(LegacyError::TooLong);
+            }
+        };
+        if end + 1 != chunk.len() {
+            return Err(LegacyError::TrailingData);
+        }
+        if end > 0 && last == 0 {
+            return Err(LegacyError::NonMinimal);
+        }
+        let zigzag = u32::try_from(value).map_err(|_| LegacyError::OutOfRange)?;
+        // (zigzag >> 1) fits in 31 bits; the low bit selects the sign.
+        let magnitude = (zigzag >> 1) as i32;
+        Ok(Self(magnitude ^ -((zigzag & 1) as i32)))
+    }
+
+    /// Reads a key-id chunk written in `encoding` (SPEC.md §11.1).
+    pub fn decode(chunk: &[u8], encoding: KeyIdEncoding) -> Result<Self, LegacyError> {
+        match encoding {
+            KeyIdEncoding::BigEndian => Self::from_chunk(chunk),
+            KeyIdEncoding::Compact => Self::from_compact_chunk(chunk),
+        }
+    }
+
+    /// The key-id chunk in `encoding` (SPEC.md §11.1): `i32be(id)`, or the
+    /// shortest LEB128 varint of `zigzag(id) = (id << 1) XOR (id >> 31)`.
+    pub fn encode(self, encoding: KeyIdEncoding) -> KeyIdChunk {
+        match encoding {
+            KeyIdEncoding::BigEndian => {
+                let [a, b, c, d] = self.to_be_bytes();
+                KeyIdChunk {
+                    bytes: [a, b, c, d, 0],
+                    len: 4,
+                }
+            }
+            KeyIdEncoding::Compact => {
+                let mut zigzag = ((self.0 << 1) ^ (self.0 >> 31)) as u32;
+                let mut chunk = KeyIdChunk {
+                    bytes: [0; COMPACT_MAX_LEN],
+                    len: 0,
+                };
+                for slot in chunk.bytes.iter_mut() {
+                    // The low 7 bits; the mask makes the cast exact.
+                    *slot = (zigzag & 0x7f) as u8;
+                    zigzag >>= 7;
+                    chunk.len += 1;
+                    if zigzag == 0 {
+                        break;
+                    }
+                    *slot |= 0x80;
+                }
+                chunk
+            }
+        }
+    }
+}
+
+/// Longest Thrift compact `i32` varint: 5 bytes.
+pub const COMPACT_MAX_LEN: usize = 5;
+
+/// How the two key-id chunks of a message are written (SPEC.md §11.1). The
+/// AAD of v2 and group messages is built from the integer either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum KeyIdEncoding {
+    /// `i32be(id)`, exactly 4 bytes: the documented format (the default).
+    #[default]
+    BigEndian,
+    /// A Thrift compact `i32` (zigzag, then LEB128, 1 to 5 bytes), as deployed
+    /// clients write it on the compact-message path.
+    Compact,
+}
+
+impl KeyIdEncoding {
+    /// `"bigEndian"` or `"compact"`, as the test vectors write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::BigEndian => "bigEndian",
+            Self::Compact => "compact",
+        }
+    }
+}
+
+/// An encoded key-id chunk, 1 to 5 bytes, without allocation.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyIdChunk {
+    bytes: [u8; COMPACT_MAX_LEN],
+    len: u8,
+}
+
+impl KeyIdChunk {
+    /// The chunk's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes
+            .get(..usize::from(self.len))
+            .unwrap_or(&self.bytes)
+    }
+}
+
+impl fmt::Debug for KeyIdChunk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyIdChunk({})", hex::encode(self.as_bytes()))
+    }
+}
+
+/// Which [`KeyIdEncoding`] a message's two key-id chunks use, when the
+/// transport does not say (SPEC.md §11.1). `holds_recipient_key` tells
+/// whether the opener holds a key with a given recipient key id (for a group
+/// message: whether it is the group key id). The rule:
+///
+/// 1. Big-endian is a candidate if both chunks are 4 bytes; compact if both
+///    chunks are valid compact encodings.
+/// 2. One candidate: that one. Both (each chunk is 4 bytes *and* a valid
+///    4-byte varint): big-endian if its recipient key id is held, else compact
+///    if its recipient key id is held, else big-endian (the open then fails
+///    with [`LegacyError::UnknownKey`]).
+/// 3. No candidate: the compact decoding error of the first chunk (sender,
+///    then recipient) that is neither 4 bytes long nor a valid compact
+///    encoding; otherwise (each chunk readable, but not in the same encoding)
+///    [`LegacyError::Malformed`].
+///
+/// ```
+/// use letterseal::legacy::LegacyError;
+/// use letterseal::legacy::ids::{KeyIdEncoding, LegacyKeyId, detect_key_id_encoding};
+///
+/// let mine = |id: LegacyKeyId| id == LegacyKeyId::new(2_500_000);
+/// let be = |id: i32| LegacyKeyId::new(id).encode(KeyIdEncoding::BigEndian);
+/// let compact = |id: i32| LegacyKeyId::new(id).encode(KeyIdEncoding::Compact);
+///
+/// // Ids around 2^21 take four compact bytes, like big-endian chunks.
+/// let (s, r) = (compact(3_000_000), compact(2_500_000));
+/// assert_eq!((s.as_bytes().len(), r.as_bytes().len()), (4, 4));
+/// assert_eq!(detect_key_id_encoding(s.as_bytes(), r.as_bytes(), mine), Ok(KeyIdEncoding::Compact));
+/// let (s, r) = (be(3_000_000), be(2_500_000));
+/// assert_eq!(detect_key_id_encoding(s.as_bytes(), r.as_bytes(), mine), Ok(KeyIdEncoding::BigEndian));
+/// assert_eq!(detect_key_id_encoding(&[0x80], r.as_bytes(), mine), Err(LegacyError::Truncated));
+/// ```
+pub fn detect_key_id_encoding(
+    sender_chunk: &[u8],
+    recipient_chunk: &[u8],
+    holds_recipient_key: impl Fn(LegacyKeyId) -> bool,
+) -> Result<KeyIdEncoding, LegacyError> {
+    let big_endian = LegacyKeyId::from_chunk(sender_chunk)
+        .and_then(|_| LegacyKeyId::from_chunk(recipient_chunk))
+        .ok();
+    let compact_sender = LegacyKeyId::from_compact_chunk(sender_chunk);
+    let compact_recipient = LegacyKeyId::from_compact_chunk(recipient_chunk);
+    let compact = match (compact_sender, compact_recipient) {
+        (Ok(_), Ok(recipient)) => Some(recipient),
+        _ => None,
+    };
+    match (big_endian, compact) {
+        (Some(_), None) => Ok(KeyIdEncoding::BigEndian),
+        (None, Some(_)) => Ok(KeyIdEncoding::Compact),
+        (Some(recipient), Some(compact_recipient)) => {
+            if !holds_recipient_key(recipient) && holds_recipient_key(compact_recipient) {
+                Ok(KeyIdEncoding::Compact)
+            } else {
+                Ok(KeyIdEncoding::BigEndian)
+            }
+        }
+        (None, None) => {
+            for (chunk, reading) in [
+                (sender_chunk, compact_sender),
+                (recipient_chunk, compact_recipient),
+            ] {
+                if let (false, Err(e)) = (chunk.len() == LegacyKeyId::LEN, reading) {
+                    return Err(e);
+                }
+            }
+            Err(LegacyError::Malformed)
+        }
     }
 }
 
@@ -238,6 +454,154 @@ mod tests {
                 Err(LegacyError::Malformed)
             );
         }
+    }
+
+    fn compact(id: i32) -> alloc::vec::Vec<u8> {
+        LegacyKeyId::new(id)
+            .encode(KeyIdEncoding::Compact)
+            .as_bytes()
+            .to_vec()
+    }
+
+    #[test]
+    fn compact_known_answers() {
+        // Thrift compact i32: zigzag, then LEB128 (Apache Thrift's
+        // TCompactProtocol writeI32), worked out by hand.
+        let cases: &[(i32, &[u8])] = &[
+            (0, &[0x00]),
+            (-1, &[0x01]),
+            (1, &[0x02]),
+            (-2, &[0x03]),
+            (63, &[0x7e]),
+            (-64, &[0x7f]),
+            (64, &[0x80, 0x01]),
+            (1001, &[0xd2, 0x0f]),
+            (-8193, &[0x81, 0x80, 0x01]),
+            (2_500_000, &[0xc0, 0x96, 0xb1, 0x02]),
+            (i32::MAX, &[0xfe, 0xff, 0xff, 0xff, 0x0f]),
+            (i32::MIN, &[0xff, 0xff, 0xff, 0xff, 0x0f]),
+        ];
+        for &(id, bytes) in cases {
+            assert_eq!(compact(id), bytes, "{id}");
+            assert_eq!(
+                LegacyKeyId::from_compact_chunk(bytes),
+                Ok(LegacyKeyId::new(id))
+            );
+            assert_eq!(
+                LegacyKeyId::decode(bytes, KeyIdEncoding::Compact),
+                Ok(LegacyKeyId::new(id))
+            );
+        }
+        let be = LegacyKeyId::new(-2).encode(KeyIdEncoding::BigEndian);
+        assert_eq!(be.as_bytes(), &[0xff, 0xff, 0xff, 0xfe]);
+        assert_eq!(alloc::format!("{be:?}"), "KeyIdChunk(fffffffe)");
+        assert_eq!(KeyIdEncoding::default(), KeyIdEncoding::BigEndian);
+        assert_eq!(KeyIdEncoding::Compact.name(), "compact");
+        assert_eq!(KeyIdEncoding::BigEndian.name(), "bigEndian");
+    }
+
+    #[test]
+    fn compact_refusals() {
+        let cases: &[(&[u8], LegacyError)] = &[
+            (&[], LegacyError::Truncated),
+            (&[0x80], LegacyError::Truncated),
+            (&[0xff, 0xff, 0xff, 0xff], LegacyError::Truncated),
+            (&[0x80, 0x80, 0x80, 0x80, 0x80], LegacyError::TooLong),
+            (&[0xff, 0xff, 0xff, 0xff, 0xff, 0x01], LegacyError::TooLong),
+            (&[0x00, 0x00], LegacyError::TrailingData),
+            (&[0xd2, 0x0f, 0x00], LegacyError::TrailingData),
+            (&[0x80, 0x00], LegacyError::NonMinimal),
+            (&[0x81, 0x00], LegacyError::NonMinimal),
+            (&[0xd2, 0x8f, 0x80, 0x80, 0x00], LegacyError::NonMinimal),
+            (&[0xff, 0xff, 0xff, 0xff, 0x10], LegacyError::OutOfRange),
+            (&[0x80, 0x80, 0x80, 0x80, 0x7f], LegacyError::OutOfRange),
+        ];
+        for &(bytes, error) in cases {
+            assert_eq!(
+                LegacyKeyId::from_compact_chunk(bytes),
+                Err(error),
+                "{bytes:02x?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_short_compact_chunk_is_canonical_or_refused() {
+        // All 1- and 2-byte chunks, and every 3-byte chunk starting with a
+        // continuation byte: accepted exactly when re-encoding gives them back.
+        let mut accepted = 0;
+        let check = |bytes: &[u8], accepted: &mut u32| {
+            if let Ok(id) = LegacyKeyId::from_compact_chunk(bytes) {
+                assert_eq!(compact(id.get()), bytes);
+                *accepted += 1;
+            }
+        };
+        for a in 0..=255u8 {
+            check(&[a], &mut accepted);
+            for b in 0..=255u8 {
+                check(&[a, b], &mut accepted);
+                if a >= 0x80 && b >= 0x80 {
+                    for c in [0x00, 0x01, 0x7f, 0x80] {
+                        check(&[a, b, c], &mut accepted);
+                    }
+                }
+            }
+        }
+        // 128 one-byte, 128 × 127 two-byte, 128 × 128 × 2 three-byte encodings.
+        assert_eq!(accepted, 128 + 128 * 127 + 128 * 128 * 2);
+    }
+
+    #[test]
+    fn detection() {
+        let none = |_: LegacyKeyId| false;
+        let holds = |id: i32| move |k: LegacyKeyId| k == LegacyKeyId::new(id);
+        let be = |id: i32| LegacyKeyId::new(id).to_be_bytes().to_vec();
+        // Unambiguous cases.
+        assert_eq!(
+            detect_key_id_encoding(&be(1), &be(2), none),
+            Ok(KeyIdEncoding::BigEndian)
+        );
+        assert_eq!(
+            detect_key_id_encoding(&compact(1), &compact(2), none),
+            Ok(KeyIdEncoding::Compact)
+        );
+        // Both readings valid: the held recipient key id decides.
+        let (s, r) = (compact(3_000_000), compact(2_500_000));
+        assert_eq!(r.len(), 4);
+        let r_be = LegacyKeyId::from_chunk(&r).unwrap().get();
+        assert_eq!(
+            detect_key_id_encoding(&s, &r, holds(2_500_000)),
+            Ok(KeyIdEncoding::Compact)
+        );
+        assert_eq!(
+            detect_key_id_encoding(&s, &r, holds(r_be)),
+            Ok(KeyIdEncoding::BigEndian)
+        );
+        assert_eq!(
+            detect_key_id_encoding(&s, &r, none),
+            Ok(KeyIdEncoding::BigEndian)
+        );
+        assert_eq!(
+            detect_key_id_encoding(&s, &r, |_| true),
+            Ok(KeyIdEncoding::BigEndian)
+        );
+        // Errors: the first chunk readable neither way, else Malformed.
+        assert_eq!(
+            detect_key_id_encoding(&[0x80], &be(2), none),
+            Err(LegacyError::Truncated)
+        );
+        assert_eq!(
+            detect_key_id_encoding(&be(1), &[0x05, 0x00], none),
+            Err(LegacyError::TrailingData)
+        );
+        assert_eq!(
+            detect_key_id_encoding(&[0x80, 0x00], &[0x80], none),
+            Err(LegacyError::NonMinimal)
+        );
+        assert_eq!(
+            detect_key_id_encoding(&be(1), &compact(2), none),
+            Err(LegacyError::Malformed)
+        );
     }
 
     #[test]

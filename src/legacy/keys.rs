@@ -2,12 +2,24 @@
 //! key id. Keys are not signed; a user may hold several, and an opener picks
 //! the private key named by the message's recipient key id.
 //!
-//! The secret half is a [`SealingSecretKey`] (zeroized on drop, never printed);
-//! the public half a [`SealingPublicKey`].
+//! **Scalar conventions.** A private key is 32 bytes. X25519 (RFC 7748)
+//! *clamps* them before multiplying (`k[0] &= 248; k[31] &= 127; k[31] |= 64`):
+//! that is the norm, what [`LegacyKeyPair`] does, and what every
+//! documented client does. Some deployed builds multiply by the 32 bytes as
+//! they are, a little-endian integer below 2^256, without clamping; a key
+//! exported from such a build gives other public keys and shared secrets
+//! under X25519. [`RawScalarKeyPair`] is that convention, for importing such
+//! keys only: it multiplies with curve25519-dalek's Montgomery ladder over
+//! all 256 bits (`MontgomeryPoint::mul_bits_be`, constant time in the
+//! number of bits). Both implement [`LegacyPrivateKey`], which the sessions
+//! ([`session`](super::session)) and the group-key unwrap take.
+//!
+//! Secret halves are zeroized on drop and never printed; agreements
+//! ([`LegacySharedSecret`]) too.
 //!
 //! ```
 //! use letterseal::legacy::ids::LegacyKeyId;
-//! use letterseal::legacy::keys::{LegacyKeyPair, find_key};
+//! use letterseal::legacy::keys::{LegacyKeyPair, LegacyPrivateKey, RawScalarKeyPair, find_key};
 //! # use rand_core::SeedableRng;
 //! # let mut rng = rand_chacha::ChaCha20Rng::from_seed([1; 32]);
 //!
@@ -18,12 +30,26 @@
 //! assert_eq!(find_key(&keys, LegacyKeyId::new(11)).unwrap().key_id(), LegacyKeyId::new(11));
 //! assert!(find_key(&keys, LegacyKeyId::new(12)).is_err());
 //! assert!(!format!("{:?}", keys[0]).is_empty());
+//!
+//! // A clamped scalar means the same under both conventions.
+//! let clamped = *keys[0].secret_key().to_bytes();
+//! let mut as_used = clamped;
+//! as_used[0] &= 248;
+//! as_used[31] = (as_used[31] & 127) | 64;
+//! let raw = RawScalarKeyPair::from_unclamped_scalar(LegacyKeyId::new(10), &as_used);
+//! assert_eq!(raw.public_key(), keys[0].public_key());
+//! let agreed = raw.agree(&keys[1].public_key())?;
+//! assert!(agreed.ct_eq(&keys[0].agree(&keys[1].public_key())?));
+//! # Ok::<(), letterseal::legacy::LegacyError>(())
 //! ```
 
 use core::fmt;
 
+use curve25519_dalek::constants::X25519_BASEPOINT;
+use curve25519_dalek::montgomery::MontgomeryPoint;
 use rand_core::CryptoRng;
-use zeroize::ZeroizeOnDrop;
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::LegacyError;
 use super::ids::LegacyKeyId;
@@ -38,6 +64,74 @@ pub struct LegacyPublicKey {
     pub key_id: LegacyKeyId,
     /// The X25519 public key.
     pub key: SealingPublicKey,
+}
+
+/// `SS`, the raw 32-byte result of an agreement (SPEC.md §11.1), never all
+/// zeros. Sessions cache it. Zeroized on drop; `Debug` prints no secret; it
+/// compares only in constant time ([`LegacySharedSecret::ct_eq`]).
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct LegacySharedSecret([u8; 32]);
+
+impl LegacySharedSecret {
+    /// Refuses the all-zero value ([`LegacyError::NonContributory`]), checked
+    /// in constant time.
+    pub(crate) fn new(bytes: [u8; 32]) -> Result<Self, LegacyError> {
+        let shared = Self(bytes);
+        if bool::from(shared.0.ct_eq(&[0u8; 32])) {
+            Err(LegacyError::NonContributory)
+        } else {
+            Ok(shared)
+        }
+    }
+
+    /// An X25519 result that [`SealingSecretKey::agree`] has already found
+    /// non-zero (one accept/reject decision, not two).
+    fn from_agreed(shared: &crate::keys::SharedSecret) -> Self {
+        Self(*shared.as_bytes())
+    }
+
+    /// The 32 bytes; only the key derivations read them.
+    pub(crate) fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Constant-time equality.
+    pub fn ct_eq(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl fmt::Debug for LegacySharedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LegacySharedSecret(<secret>)")
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A local private key with its server-assigned key id: a clamped
+/// [`LegacyKeyPair`] (the norm) or a [`RawScalarKeyPair`] (imported from a
+/// build that does not clamp). Sealed: the crate implements it for these two.
+pub trait LegacyPrivateKey: sealed::Sealed {
+    /// The server-assigned key id.
+    fn key_id(&self) -> LegacyKeyId;
+
+    /// The public key under this key's scalar convention.
+    fn public_key(&self) -> SealingPublicKey;
+
+    /// The public key with its key id, as peers use it to seal.
+    fn public(&self) -> LegacyPublicKey {
+        LegacyPublicKey {
+            key_id: self.key_id(),
+            key: self.public_key(),
+        }
+    }
+
+    /// `SS` with a peer's public key under this key's scalar convention;
+    /// [`LegacyError::NonContributory`] when it is all zeros (SPEC.md §11.1).
+    fn agree(&self, peer: &SealingPublicKey) -> Result<LegacySharedSecret, LegacyError>;
 }
 
 /// A static X25519 key pair with its server-assigned key id (SPEC.md §11.1).
@@ -66,7 +160,8 @@ impl LegacyKeyPair {
         }
     }
 
-    /// The pair for 32 stored secret bytes.
+    /// The pair for 32 stored secret bytes, used the X25519 way: clamped on
+    /// use (RFC 7748 §5). Exported keys of X25519 clients import here.
     pub fn from_bytes(key_id: LegacyKeyId, secret: &[u8; 32]) -> Self {
         Self::from_secret(key_id, SealingSecretKey::from_bytes(secret))
     }
@@ -93,6 +188,38 @@ impl LegacyKeyPair {
     pub fn secret_key(&self) -> &SealingSecretKey {
         &self.secret
     }
+
+    /// `SS = X25519(secret, peer)`, refusing all zeros (SPEC.md §11.1).
+    pub fn agree(&self, peer: &SealingPublicKey) -> Result<LegacySharedSecret, LegacyError> {
+        agree_x25519(&self.secret, peer)
+    }
+}
+
+/// `SS = X25519(secret, peer)` as a [`LegacySharedSecret`].
+pub(crate) fn agree_x25519(
+    secret: &SealingSecretKey,
+    peer: &SealingPublicKey,
+) -> Result<LegacySharedSecret, LegacyError> {
+    let shared = secret
+        .agree(peer)
+        .map_err(|_| LegacyError::NonContributory)?;
+    Ok(LegacySharedSecret::from_agreed(&shared))
+}
+
+impl sealed::Sealed for LegacyKeyPair {}
+
+impl LegacyPrivateKey for LegacyKeyPair {
+    fn key_id(&self) -> LegacyKeyId {
+        self.key_id
+    }
+
+    fn public_key(&self) -> SealingPublicKey {
+        self.public
+    }
+
+    fn agree(&self, peer: &SealingPublicKey) -> Result<LegacySharedSecret, LegacyError> {
+        LegacyKeyPair::agree(self, peer)
+    }
 }
 
 impl fmt::Debug for LegacyKeyPair {
@@ -104,14 +231,102 @@ impl fmt::Debug for LegacyKeyPair {
     }
 }
 
+/// **Legacy only.** A private key used as an *unclamped* scalar, as some
+/// deployed builds do (SPEC.md §11.1): the 32 bytes are the little-endian
+/// integer `k < 2^256`, the public key is `u([k]B)` and `SS = u([k]P)`, both
+/// computed with the Montgomery ladder over all 256 bits of `k`. For a key
+/// that is already clamped this equals X25519. Use it only for a key
+/// exported from such a build; never generate keys this way. Zeroized on
+/// drop; `Debug` shows the key id and public key only.
+pub struct RawScalarKeyPair {
+    key_id: LegacyKeyId,
+    scalar: Zeroizing<[u8; 32]>,
+    public: SealingPublicKey,
+}
+
+impl ZeroizeOnDrop for RawScalarKeyPair {}
+
+impl RawScalarKeyPair {
+    /// Imports an exported private key that its client used without clamping.
+    pub fn from_unclamped_scalar(key_id: LegacyKeyId, scalar: &[u8; 32]) -> Self {
+        let scalar = Zeroizing::new(*scalar);
+        let public = SealingPublicKey::from_bytes(raw_mul(&scalar, &X25519_BASEPOINT).to_bytes());
+        Self {
+            key_id,
+            scalar,
+            public,
+        }
+    }
+
+    /// The server-assigned key id.
+    pub fn key_id(&self) -> LegacyKeyId {
+        self.key_id
+    }
+
+    /// `u([k]B)`, the unclamped public key.
+    pub fn public_key(&self) -> SealingPublicKey {
+        self.public
+    }
+
+    /// `SS = u([k]P)`, unclamped (SPEC.md §11.1). Without clamping, `[k]P`
+    /// for a point with a small-order component reveals `k mod 8`, so peer
+    /// keys outside the prime-order subgroup (small order, mixed order, or on
+    /// the twist) are refused with [`LegacyError::NonContributory`] before
+    /// multiplying, as is an all-zero result. Keys made by any client
+    /// (`X25519(k, 9)`) are in the subgroup.
+    pub fn agree(&self, peer: &SealingPublicKey) -> Result<LegacySharedSecret, LegacyError> {
+        let point = MontgomeryPoint(peer.to_bytes());
+        // Public input: a variable-time subgroup check is fine.
+        let in_subgroup = point
+            .to_edwards(0)
+            .is_some_and(|p| p.is_torsion_free() && !p.is_small_order());
+        if !in_subgroup {
+            return Err(LegacyError::NonContributory);
+        }
+        LegacySharedSecret::new(raw_mul(&self.scalar, &point).to_bytes())
+    }
+}
+
+/// `u([k]P)` for the little-endian 256-bit integer `k`, all bits, most
+/// significant first (RFC 7748's decoding of `P`, top bit ignored).
+fn raw_mul(scalar: &[u8; 32], point: &MontgomeryPoint) -> MontgomeryPoint {
+    let bits = scalar
+        .iter()
+        .rev()
+        .flat_map(|byte| (0..8).rev().map(move |i| (byte >> i) & 1 == 1));
+    point.mul_bits_be(bits)
+}
+
+impl sealed::Sealed for RawScalarKeyPair {}
+
+impl LegacyPrivateKey for RawScalarKeyPair {
+    fn key_id(&self) -> LegacyKeyId {
+        self.key_id
+    }
+
+    fn public_key(&self) -> SealingPublicKey {
+        self.public
+    }
+
+    fn agree(&self, peer: &SealingPublicKey) -> Result<LegacySharedSecret, LegacyError> {
+        RawScalarKeyPair::agree(self, peer)
+    }
+}
+
+impl fmt::Debug for RawScalarKeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawScalarKeyPair")
+            .field("key_id", &self.key_id)
+            .field("public", &self.public)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The pair with key id `key_id` (the first, should the list repeat an id),
 /// or [`LegacyError::UnknownKey`] (SPEC.md §11.1).
-pub fn find_key(
-    keys: &[LegacyKeyPair],
-    key_id: LegacyKeyId,
-) -> Result<&LegacyKeyPair, LegacyError> {
+pub fn find_key<K: LegacyPrivateKey>(keys: &[K], key_id: LegacyKeyId) -> Result<&K, LegacyError> {
     keys.iter()
-        .find(|pair| pair.key_id == key_id)
+        .find(|pair| pair.key_id() == key_id)
         .ok_or(LegacyError::UnknownKey)
 }
 
@@ -128,16 +343,24 @@ mod tests {
         );
         assert_eq!(pair.public().key_id, LegacyKeyId::new(5));
         assert_eq!(pair.public().key, pair.public_key());
+        assert_eq!(LegacyPrivateKey::public(&pair), pair.public());
         assert_eq!(*pair.secret_key().to_bytes(), [7; 32]);
     }
 
     #[test]
     fn debug_prints_no_secret() {
         let pair = LegacyKeyPair::from_bytes(LegacyKeyId::new(5), &[0xcd; 32]);
-        let text = alloc::format!("{pair:?}");
-        assert!(text.starts_with("LegacyKeyPair"));
-        assert!(!text.contains("cdcd"));
-        assert!(!text.contains("205, 205"));
+        let raw = RawScalarKeyPair::from_unclamped_scalar(LegacyKeyId::new(5), &[0xcd; 32]);
+        let shared = raw.agree(&pair.public_key()).unwrap();
+        for text in [
+            alloc::format!("{pair:?}"),
+            alloc::format!("{raw:?}"),
+            alloc::format!("{shared:?}"),
+        ] {
+            assert!(!text.contains("cdcd"), "{text}");
+            assert!(!text.contains("205, 205"), "{text}");
+        }
+        assert_eq!(alloc::format!("{shared:?}"), "LegacySharedSecret(<secret>)");
     }
 
     #[test]
@@ -156,8 +379,82 @@ mod tests {
             LegacyError::UnknownKey
         );
         assert_eq!(
-            find_key(&[], LegacyKeyId::new(1)).unwrap_err(),
+            find_key::<LegacyKeyPair>(&[], LegacyKeyId::new(1)).unwrap_err(),
             LegacyError::UnknownKey
         );
+    }
+
+    fn clamp(mut k: [u8; 32]) -> [u8; 32] {
+        k[0] &= 248;
+        k[31] &= 127;
+        k[31] |= 64;
+        k
+    }
+
+    #[test]
+    fn raw_scalar_equals_x25519_on_clamped_scalars() {
+        for seed in [0u8, 1, 0x42, 0xff] {
+            let k = clamp([seed; 32]);
+            let raw = RawScalarKeyPair::from_unclamped_scalar(LegacyKeyId::new(1), &k);
+            let x = LegacyKeyPair::from_bytes(LegacyKeyId::new(1), &k);
+            assert_eq!(raw.public_key(), x.public_key());
+            let peer = LegacyKeyPair::from_bytes(LegacyKeyId::new(2), &[seed ^ 0x5a; 32]);
+            assert!(
+                raw.agree(&peer.public_key())
+                    .unwrap()
+                    .ct_eq(&x.agree(&peer.public_key()).unwrap())
+            );
+        }
+    }
+
+    #[test]
+    fn raw_scalar_known_answers() {
+        // Computed independently with a textbook Montgomery ladder in Python
+        // (RFC 7748 §5 without the clamping step), as in
+        // test-vectors/tools/legacy_reference.py.
+        // k = 1: the public key is the base point itself.
+        let mut one = [0u8; 32];
+        one[0] = 1;
+        let pair = RawScalarKeyPair::from_unclamped_scalar(LegacyKeyId::new(1), &one);
+        let mut nine = [0u8; 32];
+        nine[0] = 9;
+        assert_eq!(pair.public_key().to_bytes(), nine);
+        // k = 0 (CHRLINE's `bytes(32)`): the point at infinity, u = 0, so every
+        // agreement is all zeros and refused; X25519 clamps it to 2^254 instead.
+        let zero = RawScalarKeyPair::from_unclamped_scalar(LegacyKeyId::new(1), &[0; 32]);
+        assert_eq!(zero.public_key().to_bytes(), [0; 32]);
+        let x = LegacyKeyPair::from_bytes(LegacyKeyId::new(1), &[0; 32]);
+        assert_ne!(zero.public_key(), x.public_key());
+        assert_eq!(
+            zero.agree(&x.public_key()).unwrap_err(),
+            LegacyError::NonContributory
+        );
+        // An odd scalar differs from its clamped form.
+        let odd = RawScalarKeyPair::from_unclamped_scalar(LegacyKeyId::new(1), &[0x11; 32]);
+        let clamped = LegacyKeyPair::from_bytes(LegacyKeyId::new(1), &[0x11; 32]);
+        assert_ne!(odd.public_key(), clamped.public_key());
+    }
+
+    #[test]
+    fn raw_scalar_refuses_peers_outside_the_subgroup() {
+        use curve25519_dalek::constants::EIGHT_TORSION;
+        // An odd scalar: [k]T for a small-order T would not vanish.
+        let raw = RawScalarKeyPair::from_unclamped_scalar(LegacyKeyId::new(1), &[0x11; 32]);
+        let refused = |u: [u8; 32]| raw.agree(&SealingPublicKey::from_bytes(u)).unwrap_err();
+        for point in crate::keys::SMALL_ORDER_U {
+            assert_eq!(refused(point), LegacyError::NonContributory);
+        }
+        // A valid key plus a point of order 8 (mixed order).
+        let good = LegacyKeyPair::from_bytes(LegacyKeyId::new(2), &[0x22; 32]);
+        let edwards = MontgomeryPoint(good.public_key().to_bytes())
+            .to_edwards(0)
+            .unwrap();
+        let mixed = (edwards + EIGHT_TORSION[1]).to_montgomery().to_bytes();
+        assert_eq!(refused(mixed), LegacyError::NonContributory);
+        // u = 2 is on the twist (486662·... is a non-square there).
+        let mut two = [0u8; 32];
+        two[0] = 2;
+        assert_eq!(refused(two), LegacyError::NonContributory);
+        assert!(raw.agree(&good.public_key()).is_ok());
     }
 }

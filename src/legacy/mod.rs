@@ -4,14 +4,18 @@
 //!
 //! | module | SPEC.md | what |
 //! |---|---|---|
-//! | [`ids`] | §11.1 | `'u'`/`'c'` ids, `i32` key ids, content types |
-//! | [`keys`] | §11.1 | a user's key pairs, selected by key id |
+//! | [`ids`] | §11.1 | `'u'`/`'c'` ids, `i32` key ids (big-endian or Thrift compact chunks), content types |
+//! | [`keys`] | §11.1 | a user's key pairs, selected by key id; clamped and raw-scalar conventions |
 //! | [`chunks`] | §11.1 | the five byte strings a message travels as |
 //! | [`v1`] | §11.2 | 1:1 v1: AES-256-CBC and the folded ECB MAC |
-//! | [`v2`] | §11.3 | 1:1 v2: AES-256-GCM with the 82-byte AAD, 12- or 16-byte nonces |
-//! | [`group`] | §11.4 | group keys, their 48-byte wraps, group messages |
-//! | [`media`] | §11.5 | attachments: HKDF, AES-256-CTR, HMAC-SHA-256 |
+//! | [`v2`] | §11.3 | 1:1 v2: AES-256-GCM with the 82-byte AAD, 16- (default) or 12-byte nonces |
+//! | [`group`] | §11.4 | group keys, their 48-byte wraps, weak-key flags, group messages |
+//! | [`media`] | §11.5 | attachments: HKDF, AES-256-CTR, HMAC-SHA-256; whole or streamed |
 //! | [`payload`] | §11.6 | the JSON plaintexts |
+//! | [`session`] | §11.9 | one object per key pair: cached agreement, one-call seal and open |
+//!
+//! A bridge mostly needs [`session`] (messages) and [`media`] (attachments);
+//! the version modules are the building blocks.
 //!
 //! Openers are strict and panic-free: the chunk count and every fixed-size chunk
 //! length are checked ([`LegacyError::Malformed`]), the private key is selected
@@ -28,23 +32,27 @@
 //! use letterseal::legacy::chunks::Chunks;
 //! use letterseal::legacy::ids::{LegacyContentType, LegacyKeyId, LineId};
 //! use letterseal::legacy::keys::LegacyKeyPair;
-//! use letterseal::legacy::v2::{Envelope, open_v2, seal_v2};
+//! use letterseal::legacy::payload::Payload;
+//! use letterseal::legacy::session::{LegacyVersion, PeerSession};
 //! # use rand_core::SeedableRng;
 //! # let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
 //!
+//! let (alice_id, bob_id) = (
+//!     LineId::parse("ufedcba9876543210fedcba9876543210")?,
+//!     LineId::parse("u0123456789abcdef0123456789abcdef")?,
+//! );
 //! let alice = LegacyKeyPair::generate(&mut rng, LegacyKeyId::new(1001));
 //! let bob = LegacyKeyPair::generate(&mut rng, LegacyKeyId::new(2002));
-//! let envelope = Envelope {
-//!     to: LineId::parse("u0123456789abcdef0123456789abcdef")?,
-//!     from: LineId::parse("ufedcba9876543210fedcba9876543210")?,
-//!     content_type: LegacyContentType::TEXT,
-//! };
 //!
-//! // Alice seals with her per-chat counter; the transport carries five chunks.
-//! let chunks: Chunks = seal_v2(&mut rng, 7, &alice, &bob.public(), &envelope, br#"{"text":"hi"}"#)?;
-//! let opened = open_v2(&[bob], &alice.public_key(), &envelope, &chunks)?;
-//! assert_eq!(opened.plaintext.as_slice(), br#"{"text":"hi"}"#);
-//! assert_eq!(opened.sender_key_id, LegacyKeyId::new(1001));
+//! // One session per key pair; the X25519 agreement is computed once.
+//! let at_alice = PeerSession::new(&alice, alice_id, &bob.public(), bob_id)?;
+//! let at_bob = PeerSession::new(&bob, bob_id, &alice.public(), alice_id)?;
+//!
+//! // The transport carries five chunks, the version and the content type.
+//! let text = Payload::Text("hi".into());
+//! let chunks: Chunks = at_alice.seal(&mut rng, LegacyContentType::TEXT, &text)?;
+//! let received = at_bob.open(LegacyVersion::V2, LegacyContentType::TEXT, &chunks)?;
+//! assert_eq!(received.payload, text);
 //! # Ok::<(), letterseal::legacy::LegacyError>(())
 //! ```
 
@@ -55,6 +63,7 @@ pub mod ids;
 pub mod keys;
 pub mod media;
 pub mod payload;
+pub mod session;
 pub mod v1;
 pub mod v2;
 
@@ -84,6 +93,25 @@ pub enum LegacyError {
     NonContributory,
     /// A plaintext that is not the JSON object its content type requires.
     InvalidPayload,
+    /// Input that ends early: a compact key-id chunk that is empty or whose
+    /// last byte has the continuation bit set, or a media stream that ends
+    /// before the length its first pass verified.
+    Truncated,
+    /// Input longer than its format allows: a compact key id whose 5th byte
+    /// has the continuation bit set, or media longer than
+    /// [`media::MAX_CIPHERTEXT_LEN`] (2^32 − 1 AES blocks).
+    TooLong,
+    /// Bytes after the end: after the last byte of a compact key id, or more
+    /// media bytes than the first pass verified.
+    TrailingData,
+    /// A compact key id that is not in its shortest form (a multi-byte
+    /// varint ending in `0x00`).
+    NonMinimal,
+    /// A compact key id whose value does not fit in 32 bits.
+    OutOfRange,
+    /// A group key with a weakness flag, refused by the strict policy
+    /// ([`group::WeakKeyPolicy::STRICT`]).
+    WeakGroupKey,
 }
 
 impl LegacyError {
@@ -96,6 +124,12 @@ impl LegacyError {
             Self::DecryptionFailed => "DecryptionFailed",
             Self::NonContributory => "NonContributory",
             Self::InvalidPayload => "InvalidPayload",
+            Self::Truncated => "Truncated",
+            Self::TooLong => "TooLong",
+            Self::TrailingData => "TrailingData",
+            Self::NonMinimal => "NonMinimal",
+            Self::OutOfRange => "OutOfRange",
+            Self::WeakGroupKey => "WeakGroupKey",
         }
     }
 }
@@ -109,6 +143,12 @@ impl fmt::Display for LegacyError {
             Self::DecryptionFailed => "decryption failed",
             Self::NonContributory => "X25519 result is all zeros (non-contributory)",
             Self::InvalidPayload => "invalid legacy payload",
+            Self::Truncated => "input ends early",
+            Self::TooLong => "input longer than the format allows",
+            Self::TrailingData => "bytes after the end of the input",
+            Self::NonMinimal => "key id not in its shortest encoding",
+            Self::OutOfRange => "key id out of the 32-bit range",
+            Self::WeakGroupKey => "weak group key refused by the strict policy",
         })
     }
 }
@@ -149,6 +189,12 @@ mod tests {
             (LegacyError::DecryptionFailed, "DecryptionFailed"),
             (LegacyError::NonContributory, "NonContributory"),
             (LegacyError::InvalidPayload, "InvalidPayload"),
+            (LegacyError::Truncated, "Truncated"),
+            (LegacyError::TooLong, "TooLong"),
+            (LegacyError::TrailingData, "TrailingData"),
+            (LegacyError::NonMinimal, "NonMinimal"),
+            (LegacyError::OutOfRange, "OutOfRange"),
+            (LegacyError::WeakGroupKey, "WeakGroupKey"),
         ] {
             assert_eq!(e.name(), name);
             assert_eq!(alloc::format!("{e:?}"), name);

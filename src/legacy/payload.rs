@@ -1,10 +1,11 @@
 //! The JSON plaintexts of legacy v2 messages (SPEC.md §11.6).
 //!
-//! | content type | payload |
-//! |---|---|
-//! | 0 (text) | `{"text": "..."}` |
-//! | 15 (location) | `{"location": {"latitude": f, "longitude": f, "address"?: s, "title"?: s}}` |
-//! | 1, 2, 3, 14 (image, video, audio, file) | `{"keyMaterial": base64(32 bytes), ...}` |
+//! | content type | payload | [`Payload`] |
+//! |---|---|---|
+//! | 0 (text) | `{"text": "..."}` | [`Payload::Text`] |
+//! | 15 (location) | `{"location": {"latitude": f, "longitude": f, "address"?: s, "title"?: s}}` | [`Payload::Location`] |
+//! | 1, 2, 3, 14 (image, video, audio, file) | `{"keyMaterial": base64(32 bytes), ...}` | [`Payload::Media`] |
+//! | any other | not interpreted | [`Payload::Other`] (with [`Payload::parse_any`]) |
 //!
 //! Parsing is strict about what it reads and lenient about the rest: the text
 //! must be UTF-8 and exactly one JSON object (RFC 8259: no `NaN` or `Infinity`,
@@ -49,10 +50,12 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value};
+use zeroize::Zeroizing;
 
 use super::LegacyError;
 use super::ids::LegacyContentType;
@@ -117,8 +120,9 @@ impl Location {
     }
 }
 
-/// A parsed v2 plaintext (SPEC.md §11.6).
-#[derive(Clone, Debug, PartialEq)]
+/// A parsed v2 plaintext (SPEC.md §11.6). `Debug` prints no content (the
+/// kind and a length only).
+#[derive(Clone, PartialEq)]
 pub enum Payload {
     /// Content type 0.
     Text(String),
@@ -126,9 +130,52 @@ pub enum Payload {
     Location(Location),
     /// Content types 1, 2, 3, 14: the attachment's key material.
     Media(MediaKeyMaterial),
+    /// Any other content type: the plaintext as it is, not interpreted
+    /// (zeroized on drop). Only [`Payload::parse_any`] gives it.
+    Other(Zeroizing<Vec<u8>>),
+}
+
+impl fmt::Debug for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Text(text) => write!(f, "Text(<{} bytes>)", text.len()),
+            Self::Location(_) => f.write_str("Location(<location>)"),
+            Self::Media(km) => write!(f, "Media({km:?})"),
+            Self::Other(bytes) => write!(f, "Other(<{} bytes>)", bytes.len()),
+        }
+    }
 }
 
 impl Payload {
+    /// Like [`Payload::parse`], but a content type without a payload format
+    /// in SPEC.md §11.6 gives [`Payload::Other`] with the plaintext as it is
+    /// instead of [`LegacyError::InvalidPayload`].
+    pub fn parse_any(content_type: LegacyContentType, json: &[u8]) -> Result<Self, LegacyError> {
+        if Self::has_format(content_type) {
+            Self::parse(content_type, json)
+        } else {
+            Ok(Self::Other(Zeroizing::new(json.to_vec())))
+        }
+    }
+
+    /// True for the content types §11.6 gives a format: 0, 15, 1, 2, 3, 14.
+    pub fn has_format(content_type: LegacyContentType) -> bool {
+        content_type == LegacyContentType::TEXT
+            || content_type == LegacyContentType::LOCATION
+            || content_type.is_media()
+    }
+
+    /// True if this payload is what `content_type` carries: text for 0,
+    /// location for 15, media for 1/2/3/14, other for every other type.
+    pub fn fits(&self, content_type: LegacyContentType) -> bool {
+        match self {
+            Self::Text(_) => content_type == LegacyContentType::TEXT,
+            Self::Location(_) => content_type == LegacyContentType::LOCATION,
+            Self::Media(_) => content_type.is_media(),
+            Self::Other(_) => !Self::has_format(content_type),
+        }
+    }
+
     /// Parses the plaintext of a message of `content_type` (SPEC.md §11.6).
     /// Content types without a payload defined in §11.6 are
     /// [`LegacyError::InvalidPayload`] too: this parser cannot read them.
@@ -141,13 +188,15 @@ impl Payload {
         }
     }
 
-    /// The JSON text (UTF-8) for this payload (SPEC.md §11.6).
-    pub fn to_json(&self) -> Vec<u8> {
-        match self {
+    /// The JSON text (UTF-8) for this payload (SPEC.md §11.6); for
+    /// [`Payload::Other`], its bytes as they are.
+    pub fn to_json(&self) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(match self {
             Self::Text(text) => text_json(text),
             Self::Location(location) => location_json(location),
             Self::Media(km) => media_json(km),
-        }
+            Self::Other(bytes) => bytes.to_vec(),
+        })
     }
 }
 
@@ -377,9 +426,41 @@ mod tests {
     }
 
     #[test]
-    fn debug_prints_no_key_material() {
+    fn debug_prints_no_content() {
         let payload = Payload::Media(MediaKeyMaterial::from_bytes([0xee; 32]));
         let text = alloc::format!("{payload:?}");
         assert!(!text.contains("238") && !text.contains("ee"), "{text}");
+        let secret = Payload::Text("top secret".into());
+        assert_eq!(alloc::format!("{secret:?}"), "Text(<10 bytes>)");
+        let place = Payload::Location(Location::new(35.5, 139.5).unwrap());
+        assert!(!alloc::format!("{place:?}").contains("35"));
+        let other = Payload::Other(Zeroizing::new(b"sticker 42".to_vec()));
+        assert_eq!(alloc::format!("{other:?}"), "Other(<10 bytes>)");
+    }
+
+    #[test]
+    fn other_content_types() {
+        let sticker = LegacyContentType::new(7);
+        let json = br#"{"STKID":"52002734"}"#;
+        assert_eq!(
+            Payload::parse(sticker, json),
+            Err(LegacyError::InvalidPayload)
+        );
+        let other = Payload::parse_any(sticker, json).unwrap();
+        assert_eq!(other, Payload::Other(Zeroizing::new(json.to_vec())));
+        assert_eq!(other.to_json().as_slice(), json);
+        assert!(other.fits(sticker) && !other.fits(LegacyContentType::TEXT));
+        // Typed types stay strict.
+        assert_eq!(
+            Payload::parse_any(LegacyContentType::TEXT, b"{}"),
+            Err(LegacyError::InvalidPayload)
+        );
+        let text = Payload::Text("x".into());
+        assert!(text.fits(LegacyContentType::TEXT) && !text.fits(sticker));
+        let media = Payload::Media(MediaKeyMaterial::from_bytes([1; 32]));
+        assert!(media.fits(LegacyContentType::FILE) && !media.fits(LegacyContentType::LOCATION));
+        let location = Payload::Location(Location::new(0.0, 0.0).unwrap());
+        assert!(location.fits(LegacyContentType::LOCATION));
+        assert!(!location.fits(LegacyContentType::IMAGE));
     }
 }

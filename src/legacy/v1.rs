@@ -42,8 +42,8 @@ use zeroize::Zeroizing;
 
 use super::chunks::Chunks;
 use super::crypto::{self, BLOCK_LEN};
-use super::ids::LegacyKeyId;
-use super::keys::{LegacyKeyPair, LegacyPublicKey, find_key};
+use super::ids::{KeyIdEncoding, LegacyKeyId};
+use super::keys::{LegacyPrivateKey, LegacyPublicKey, LegacySharedSecret, find_key};
 use super::{LegacyError, Opened};
 use crate::keys::SealingPublicKey;
 
@@ -60,18 +60,31 @@ pub struct V1Message {
     mac: [u8; MAC_LEN],
     sender_key_id: LegacyKeyId,
     recipient_key_id: LegacyKeyId,
+    key_id_encoding: KeyIdEncoding,
 }
 
 impl V1Message {
     /// Checks the chunk lengths (SPEC.md §11.2): salt 8 bytes, `C` a non-empty
-    /// multiple of 16, MAC 16, key ids 4 each; otherwise [`LegacyError::Malformed`].
+    /// multiple of 16, MAC 16, key ids 4 bytes each (big-endian); otherwise
+    /// [`LegacyError::Malformed`].
     pub fn from_chunks(chunks: &Chunks) -> Result<Self, LegacyError> {
+        Self::from_chunks_with(chunks, KeyIdEncoding::BigEndian)
+    }
+
+    /// [`V1Message::from_chunks`] with key-id chunks in `key_id_encoding`;
+    /// a compact chunk that is not a valid encoding gives its typed error
+    /// (SPEC.md §11.1). The chunks are checked in order: salt, MAC, sender
+    /// key id, recipient key id, `C`.
+    pub fn from_chunks_with(
+        chunks: &Chunks,
+        key_id_encoding: KeyIdEncoding,
+    ) -> Result<Self, LegacyError> {
         let [salt, ciphertext, mac, sender, recipient] = chunks.as_slices();
         // Fixed-size chunks first, then the variable one.
         let salt = salt.try_into().map_err(|_| LegacyError::Malformed)?;
         let mac = mac.try_into().map_err(|_| LegacyError::Malformed)?;
-        let sender_key_id = LegacyKeyId::from_chunk(sender)?;
-        let recipient_key_id = LegacyKeyId::from_chunk(recipient)?;
+        let sender_key_id = LegacyKeyId::decode(sender, key_id_encoding)?;
+        let recipient_key_id = LegacyKeyId::decode(recipient, key_id_encoding)?;
         if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(BLOCK_LEN) {
             return Err(LegacyError::Malformed);
         }
@@ -81,18 +94,37 @@ impl V1Message {
             mac,
             sender_key_id,
             recipient_key_id,
+            key_id_encoding,
         })
     }
 
-    /// The five chunks.
+    /// The five chunks, key ids in the message's [`KeyIdEncoding`].
     pub fn to_chunks(&self) -> Chunks {
         Chunks::new([
             self.salt.to_vec(),
             self.ciphertext.clone(),
             self.mac.to_vec(),
-            self.sender_key_id.to_be_bytes().to_vec(),
-            self.recipient_key_id.to_be_bytes().to_vec(),
+            self.sender_key_id
+                .encode(self.key_id_encoding)
+                .as_bytes()
+                .to_vec(),
+            self.recipient_key_id
+                .encode(self.key_id_encoding)
+                .as_bytes()
+                .to_vec(),
         ])
+    }
+
+    /// How the key-id chunks are written.
+    pub fn key_id_encoding(&self) -> KeyIdEncoding {
+        self.key_id_encoding
+    }
+
+    /// The same message with its key-id chunks written in `encoding`.
+    #[must_use]
+    pub fn with_key_id_encoding(mut self, encoding: KeyIdEncoding) -> Self {
+        self.key_id_encoding = encoding;
+        self
     }
 
     /// The sender key id (unauthenticated), to look up the sender's public key.
@@ -124,25 +156,54 @@ impl V1Message {
     /// the sender's public key (SPEC.md §11.2): [`LegacyError::UnknownKey`],
     /// [`LegacyError::NonContributory`], then [`LegacyError::DecryptionFailed`]
     /// for a wrong MAC (checked first, in constant time) or wrong padding.
-    pub fn open(
+    pub fn open<K: LegacyPrivateKey>(
         &self,
-        recipient_keys: &[LegacyKeyPair],
+        recipient_keys: &[K],
         sender_public: &SealingPublicKey,
     ) -> Result<Opened, LegacyError> {
         let recipient = find_key(recipient_keys, self.recipient_key_id)?;
-        let shared = crypto::agree(recipient.secret_key(), sender_public)?;
-        let key = crypto::message_key(&shared, &self.salt);
+        let shared = recipient.agree(sender_public)?;
+        self.open_shared(&shared)
+    }
+
+    /// Opens with `SS` already agreed (SPEC.md §11.2): the MAC, checked in
+    /// constant time, then the padding; both failures are
+    /// [`LegacyError::DecryptionFailed`].
+    pub(crate) fn open_shared(&self, shared: &LegacySharedSecret) -> Result<Opened, LegacyError> {
+        let key = crypto::message_key(shared, &self.salt);
         let expected = mac(&key, &self.ciphertext);
         if !bool::from(expected.ct_eq(&self.mac)) {
             return Err(LegacyError::DecryptionFailed);
         }
-        let iv = crypto::message_iv(&shared, &self.salt);
+        let iv = crypto::message_iv(shared, &self.salt);
         let plaintext = crypto::cbc_decrypt(&key, &iv, &self.ciphertext)?;
         Ok(Opened {
             plaintext,
             sender_key_id: self.sender_key_id,
             recipient_key_id: self.recipient_key_id,
         })
+    }
+
+    /// Seals with `SS` already agreed (SPEC.md §11.2).
+    pub(crate) fn seal_shared(
+        shared: &LegacySharedSecret,
+        salt: &[u8; SALT_LEN],
+        sender_key_id: LegacyKeyId,
+        recipient_key_id: LegacyKeyId,
+        plaintext: &[u8],
+    ) -> Self {
+        let key: Zeroizing<[u8; 32]> = crypto::message_key(shared, salt);
+        let iv = crypto::message_iv(shared, salt);
+        let ciphertext = crypto::cbc_encrypt(&key, &iv, plaintext);
+        let mac = mac(&key, &ciphertext);
+        Self {
+            salt: *salt,
+            ciphertext,
+            mac,
+            sender_key_id,
+            recipient_key_id,
+            key_id_encoding: KeyIdEncoding::BigEndian,
+        }
     }
 }
 
@@ -157,7 +218,7 @@ fn mac(key: &[u8; 32], ciphertext: &[u8]) -> [u8; MAC_LEN] {
 /// (SPEC.md §11.2).
 pub fn seal_v1<R: CryptoRng + ?Sized>(
     rng: &mut R,
-    sender: &LegacyKeyPair,
+    sender: &impl LegacyPrivateKey,
     recipient: &LegacyPublicKey,
     plaintext: &[u8],
 ) -> Result<Chunks, LegacyError> {
@@ -170,29 +231,21 @@ pub fn seal_v1<R: CryptoRng + ?Sized>(
 /// repeat between the same two keys.
 pub fn seal_v1_with_salt(
     salt: &[u8; SALT_LEN],
-    sender: &LegacyKeyPair,
+    sender: &impl LegacyPrivateKey,
     recipient: &LegacyPublicKey,
     plaintext: &[u8],
 ) -> Result<Chunks, LegacyError> {
-    let shared = crypto::agree(sender.secret_key(), &recipient.key)?;
-    let key: Zeroizing<[u8; 32]> = crypto::message_key(&shared, salt);
-    let iv = crypto::message_iv(&shared, salt);
-    let ciphertext = crypto::cbc_encrypt(&key, &iv, plaintext);
-    let mac = mac(&key, &ciphertext);
-    Ok(V1Message {
-        salt: *salt,
-        ciphertext,
-        mac,
-        sender_key_id: sender.key_id(),
-        recipient_key_id: recipient.key_id,
-    }
-    .to_chunks())
+    let shared = sender.agree(&recipient.key)?;
+    Ok(
+        V1Message::seal_shared(&shared, salt, sender.key_id(), recipient.key_id, plaintext)
+            .to_chunks(),
+    )
 }
 
 /// Checks the chunks and opens them with the recipient's key pairs
 /// (SPEC.md §11.2); see [`V1Message::open`] for the checks and their order.
-pub fn open_v1(
-    recipient_keys: &[LegacyKeyPair],
+pub fn open_v1<K: LegacyPrivateKey>(
+    recipient_keys: &[K],
     sender_public: &SealingPublicKey,
     chunks: &Chunks,
 ) -> Result<Opened, LegacyError> {
@@ -202,6 +255,7 @@ pub fn open_v1(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::legacy::keys::LegacyKeyPair;
     use alloc::vec;
     use rand_chacha::ChaCha20Rng;
     use rand_core::SeedableRng;
@@ -334,7 +388,7 @@ mod tests {
         // C whose padding is wrong; the opener must give the same error.
         let (alice, bob) = parties();
         let salt = [9u8; 8];
-        let shared = crypto::agree(alice.secret_key(), &bob[0].public_key()).unwrap();
+        let shared = alice.agree(&bob[0].public_key()).unwrap();
         let key = crypto::message_key(&shared, &salt);
         let iv = crypto::message_iv(&shared, &salt);
         let ciphertext = (0u8..=255)
@@ -347,6 +401,7 @@ mod tests {
             ciphertext,
             sender_key_id: alice.key_id(),
             recipient_key_id: bob[0].key_id(),
+            key_id_encoding: KeyIdEncoding::BigEndian,
         };
         assert_eq!(
             open_v1(&bob, &alice.public_key(), &message.to_chunks()).unwrap_err(),
@@ -366,6 +421,29 @@ mod tests {
         let opened = open_v1(&[alice], &bob[0].public_key(), &reflected).unwrap();
         assert_eq!(opened.plaintext.as_slice(), b"pay 5");
         assert_eq!(opened.sender_key_id, bob[0].key_id());
+    }
+
+    #[test]
+    fn compact_key_ids() {
+        let (alice, bob) = parties();
+        let chunks = seal_v1_with_salt(&[9; 8], &alice, &bob[1].public(), b"x").unwrap();
+        let compact = V1Message::from_chunks(&chunks)
+            .unwrap()
+            .with_key_id_encoding(KeyIdEncoding::Compact);
+        assert_eq!(compact.key_id_encoding(), KeyIdEncoding::Compact);
+        let compact_chunks = compact.to_chunks();
+        // zigzag(100) = 200; zigzag(-201) = 401 = 0x91 0x03.
+        assert_eq!(compact_chunks.as_slices()[3], &[0xc8, 0x01]);
+        assert_eq!(compact_chunks.as_slices()[4], &[0x91, 0x03]);
+        let back = V1Message::from_chunks_with(&compact_chunks, KeyIdEncoding::Compact).unwrap();
+        assert_eq!(back.to_chunks(), compact_chunks);
+        let opened = back.open(&bob, &alice.public_key()).unwrap();
+        assert_eq!(opened.plaintext.as_slice(), b"x");
+        assert_eq!(opened.recipient_key_id, LegacyKeyId::new(-201));
+        assert_eq!(
+            V1Message::from_chunks(&compact_chunks).unwrap_err(),
+            LegacyError::Malformed
+        );
     }
 
     #[test]

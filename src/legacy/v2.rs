@@ -2,21 +2,28 @@
 //!
 //! ```text
 //! salt  = 16 random bytes                    K = SHA256(SS ‖ salt ‖ "Key")
-//! nonce = u64be(counter) ‖ 4 random bytes    (12 bytes; the counter is the sender's)
+//! nonce = 16 random bytes (deployed clients; the default), or 12 bytes:
+//!         random, or u64be(counter) ‖ 4 random bytes (the whitepaper's layout)
 //! AAD   = to (33) ‖ from (33) ‖ i32be(senderKeyId) ‖ i32be(recipientKeyId) ‖ i32be(2) ‖ i32be(contentType)
 //! C‖tag = AES-256-GCM(K, nonce, AAD, M)
-//! chunks = [salt (16), C‖tag, nonce, i32be(senderKeyId), i32be(recipientKeyId)]
+//! chunks = [salt (16), C‖tag, nonce, senderKeyId, recipientKeyId]
 //! ```
 //!
-//! The opener accepts 12-byte nonces and the **16-byte** nonces one deployed
-//! client sends (GCM then derives `J0` with GHASH); any other length is
-//! [`LegacyError::Malformed`]. The counter is not checked — receivers never
-//! did, which is the replay weakness of §11.8.
+//! A 16-byte nonce is what deployed clients send; GCM then derives `J0` with
+//! GHASH. [`seal_v2`] takes the length as a [`NonceLength`] (default
+//! [`NonceLength::Sixteen`]); [`seal_v2_with`] takes an explicit [`V2Nonce`].
+//! The opener accepts 12- and 16-byte nonces; any other length is
+//! [`LegacyError::Malformed`]. A counter in the nonce is not checked —
+//! receivers never did, which is the replay weakness of §11.8. The key-id
+//! chunks are `i32be` or Thrift compact ([`KeyIdEncoding`]); the AAD always
+//! carries `i32be`.
 //!
 //! ```
-//! use letterseal::legacy::ids::{LegacyContentType, LegacyKeyId, LineId};
+//! use letterseal::legacy::ids::{KeyIdEncoding, LegacyContentType, LegacyKeyId, LineId};
 //! use letterseal::legacy::keys::LegacyKeyPair;
-//! use letterseal::legacy::v2::{Envelope, V2Nonce, open_v2, seal_v2_with};
+//! use letterseal::legacy::v2::{Envelope, NonceLength, V2Message, V2Nonce, open_v2, seal_v2, seal_v2_with};
+//! # use rand_core::SeedableRng;
+//! # let mut rng = rand_chacha::ChaCha20Rng::from_seed([3; 32]);
 //!
 //! let alice = LegacyKeyPair::from_bytes(LegacyKeyId::new(1), &[1; 32]);
 //! let bob = [LegacyKeyPair::from_bytes(LegacyKeyId::new(2), &[2; 32])];
@@ -25,11 +32,18 @@
 //!     from: LineId::parse("u11111111111111111111111111111111")?,
 //!     content_type: LegacyContentType::TEXT,
 //! };
-//! // A 16-byte nonce, as one deployed client sends.
-//! let nonce = V2Nonce::from_slice(&[7; 16])?;
-//! let chunks = seal_v2_with(&[9; 16], &nonce, &alice, &bob[0].public(), &envelope, b"{}")?;
+//! // The default: 16 random nonce bytes, as deployed clients send.
+//! let chunks = seal_v2(&mut rng, NonceLength::default(), &alice, &bob[0].public(), &envelope, b"{}")?;
 //! assert_eq!(chunks.as_slices()[2].len(), 16);
 //! assert_eq!(open_v2(&bob, &alice.public_key(), &envelope, &chunks)?.plaintext.as_slice(), b"{}");
+//!
+//! // The whitepaper's 12-byte counter nonce, and compact key-id chunks.
+//! let nonce = V2Nonce::from_counter(7, [0; 4]);
+//! let chunks = seal_v2_with(&[9; 16], &nonce, &alice, &bob[0].public(), &envelope, b"{}")?;
+//! let compact = V2Message::from_chunks(&chunks)?.with_key_id_encoding(KeyIdEncoding::Compact);
+//! assert_eq!(compact.to_chunks().as_slices()[4], &[0x04]);
+//! let opened = compact.open(&bob, &alice.public_key(), &envelope)?;
+//! assert_eq!(opened.plaintext.as_slice(), b"{}");
 //! # Ok::<(), letterseal::legacy::LegacyError>(())
 //! ```
 
@@ -40,8 +54,8 @@ use rand_core::CryptoRng;
 
 use super::chunks::Chunks;
 use super::crypto::{self, TAG_LEN};
-use super::ids::{LINE_ID_LEN, LegacyContentType, LegacyKeyId, LineId};
-use super::keys::{LegacyKeyPair, LegacyPublicKey, find_key};
+use super::ids::{KeyIdEncoding, LINE_ID_LEN, LegacyContentType, LegacyKeyId, LineId};
+use super::keys::{LegacyPrivateKey, LegacyPublicKey, LegacySharedSecret, find_key};
 use super::{LegacyError, Opened};
 use crate::keys::SealingPublicKey;
 
@@ -52,8 +66,29 @@ pub const VERSION: i32 = 2;
 /// Length of the AAD: two ids and four `i32`s.
 pub const AAD_LEN: usize = 2 * LINE_ID_LEN + 4 * 4;
 
-/// A v2 nonce: the documented 12 bytes, or the 16 bytes one deployed client
-/// sends (SPEC.md §11.3).
+/// The length of the random nonce a v2 sealer draws (SPEC.md §11.3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum NonceLength {
+    /// 12 random bytes: standard GCM, as some third-party clients send.
+    Twelve,
+    /// 16 random bytes, as deployed clients send (the default); GCM derives
+    /// `J0` with GHASH.
+    #[default]
+    Sixteen,
+}
+
+impl NonceLength {
+    /// The length in bytes.
+    pub fn bytes(self) -> usize {
+        match self {
+            Self::Twelve => 12,
+            Self::Sixteen => 16,
+        }
+    }
+}
+
+/// A v2 nonce: 12 bytes (the whitepaper's layout, or random), or the 16
+/// random bytes deployed clients send (SPEC.md §11.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum V2Nonce {
     /// 12 bytes: standard GCM. The documented layout is `u64be(counter) ‖ 4 random bytes`.
@@ -70,6 +105,22 @@ impl V2Nonce {
         high.copy_from_slice(&counter.to_be_bytes());
         low.copy_from_slice(&random);
         Self::Standard(nonce)
+    }
+
+    /// A fresh random nonce of `length` bytes from `rng`.
+    pub fn random<R: CryptoRng + ?Sized>(rng: &mut R, length: NonceLength) -> Self {
+        match length {
+            NonceLength::Twelve => {
+                let mut nonce = [0u8; 12];
+                rng.fill_bytes(&mut nonce);
+                Self::Standard(nonce)
+            }
+            NonceLength::Sixteen => {
+                let mut nonce = [0u8; 16];
+                rng.fill_bytes(&mut nonce);
+                Self::Long(nonce)
+            }
+        }
     }
 
     /// A 12- or 16-byte nonce chunk; other lengths are [`LegacyError::Malformed`].
@@ -135,39 +186,77 @@ pub struct V2Message {
     nonce: V2Nonce,
     sender_key_id: LegacyKeyId,
     recipient_key_id: LegacyKeyId,
+    key_id_encoding: KeyIdEncoding,
 }
 
 impl V2Message {
     /// Checks the chunk lengths (SPEC.md §11.3): salt 16 bytes, `C ‖ tag` at
-    /// least 16, nonce 12 or 16, key ids 4 each; otherwise [`LegacyError::Malformed`].
+    /// least 16, nonce 12 or 16, key ids 4 bytes each (big-endian); otherwise
+    /// [`LegacyError::Malformed`].
     pub fn from_chunks(chunks: &Chunks) -> Result<Self, LegacyError> {
-        let [salt, sealed, nonce, sender, recipient] = chunks.as_slices();
-        // Fixed-size chunks first, then the variable one.
-        let salt = salt.try_into().map_err(|_| LegacyError::Malformed)?;
-        let nonce = V2Nonce::from_slice(nonce)?;
-        let sender_key_id = LegacyKeyId::from_chunk(sender)?;
-        let recipient_key_id = LegacyKeyId::from_chunk(recipient)?;
-        if sealed.len() < TAG_LEN {
-            return Err(LegacyError::Malformed);
-        }
+        Self::from_chunks_with(chunks, KeyIdEncoding::BigEndian)
+    }
+
+    /// [`V2Message::from_chunks`] with key-id chunks in `key_id_encoding`;
+    /// a compact chunk that is not a valid encoding gives its typed error
+    /// (SPEC.md §11.1). The chunks are checked in order: salt, nonce, sender
+    /// key id, recipient key id, `C ‖ tag`.
+    pub fn from_chunks_with(
+        chunks: &Chunks,
+        key_id_encoding: KeyIdEncoding,
+    ) -> Result<Self, LegacyError> {
+        let parts = V2Parts::parse(chunks, key_id_encoding)?;
         Ok(Self {
-            salt,
-            sealed: sealed.to_vec(),
-            nonce,
-            sender_key_id,
-            recipient_key_id,
+            salt: parts.salt,
+            sealed: parts.sealed.to_vec(),
+            nonce: parts.nonce,
+            sender_key_id: parts.sender_key_id,
+            recipient_key_id: parts.recipient_key_id,
+            key_id_encoding,
         })
     }
 
-    /// The five chunks.
+    /// The five chunks, key ids in the message's [`KeyIdEncoding`].
     pub fn to_chunks(&self) -> Chunks {
         Chunks::new([
             self.salt.to_vec(),
             self.sealed.clone(),
             self.nonce.as_bytes().to_vec(),
-            self.sender_key_id.to_be_bytes().to_vec(),
-            self.recipient_key_id.to_be_bytes().to_vec(),
+            self.sender_key_id
+                .encode(self.key_id_encoding)
+                .as_bytes()
+                .to_vec(),
+            self.recipient_key_id
+                .encode(self.key_id_encoding)
+                .as_bytes()
+                .to_vec(),
         ])
+    }
+
+    /// The five chunks, consuming the message (no copy of `C ‖ tag`).
+    pub fn into_chunks(self) -> Chunks {
+        let sender = self.sender_key_id.encode(self.key_id_encoding);
+        let recipient = self.recipient_key_id.encode(self.key_id_encoding);
+        Chunks::new([
+            self.salt.to_vec(),
+            self.sealed,
+            self.nonce.as_bytes().to_vec(),
+            sender.as_bytes().to_vec(),
+            recipient.as_bytes().to_vec(),
+        ])
+    }
+
+    /// How the key-id chunks are written.
+    pub fn key_id_encoding(&self) -> KeyIdEncoding {
+        self.key_id_encoding
+    }
+
+    /// The same message with its key-id chunks written in `encoding` (the AAD,
+    /// built from the integers, does not change).
+    #[must_use]
+    pub fn with_key_id_encoding(mut self, encoding: KeyIdEncoding) -> Self {
+        self.key_id_encoding = encoding;
+        self
     }
 
     /// The sender key id, to look up the sender's public key.
@@ -198,19 +287,107 @@ impl V2Message {
     /// Opens with the recipient's key pair named by the recipient key id and
     /// the sender's public key (SPEC.md §11.3): [`LegacyError::UnknownKey`],
     /// [`LegacyError::NonContributory`], then [`LegacyError::DecryptionFailed`].
-    pub fn open(
+    pub fn open<K: LegacyPrivateKey>(
         &self,
-        recipient_keys: &[LegacyKeyPair],
+        recipient_keys: &[K],
         sender_public: &SealingPublicKey,
         envelope: &Envelope,
     ) -> Result<Opened, LegacyError> {
         let recipient = find_key(recipient_keys, self.recipient_key_id)?;
-        let shared = crypto::agree(recipient.secret_key(), sender_public)?;
-        let key = crypto::message_key(&shared, &self.salt);
+        let shared = recipient.agree(sender_public)?;
+        self.open_shared(&shared, envelope)
+    }
+
+    /// Opens with `SS` already agreed (SPEC.md §11.3): `K = SHA256(SS ‖ salt ‖
+    /// "Key")`, then AES-256-GCM with the AAD of `envelope` and the message's
+    /// key ids; a failed tag is [`LegacyError::DecryptionFailed`].
+    pub(crate) fn open_shared(
+        &self,
+        shared: &LegacySharedSecret,
+        envelope: &Envelope,
+    ) -> Result<Opened, LegacyError> {
+        V2Parts {
+            salt: self.salt,
+            sealed: &self.sealed,
+            nonce: self.nonce,
+            sender_key_id: self.sender_key_id,
+            recipient_key_id: self.recipient_key_id,
+        }
+        .open_shared(shared, envelope)
+    }
+
+    /// Seals with `SS` already agreed (SPEC.md §11.3).
+    pub(crate) fn seal_shared(
+        shared: &LegacySharedSecret,
+        salt: &[u8; SALT_LEN],
+        nonce: &V2Nonce,
+        sender_key_id: LegacyKeyId,
+        recipient_key_id: LegacyKeyId,
+        envelope: &Envelope,
+        plaintext: &[u8],
+    ) -> Result<Self, LegacyError> {
+        let key = crypto::message_key(shared, salt);
+        let aad = envelope.aad(sender_key_id, recipient_key_id);
+        let sealed = match nonce {
+            V2Nonce::Standard(n) => crypto::gcm_seal::<U12>(&key, n, &aad, plaintext),
+            V2Nonce::Long(n) => crypto::gcm_seal::<U16>(&key, n, &aad, plaintext),
+        }?;
+        Ok(Self {
+            salt: *salt,
+            sealed,
+            nonce: *nonce,
+            sender_key_id,
+            recipient_key_id,
+            key_id_encoding: KeyIdEncoding::BigEndian,
+        })
+    }
+}
+
+/// The checked chunks of a v2 message, borrowed: what [`V2Message`] holds,
+/// without copying `C ‖ tag` (sessions open from these).
+pub(crate) struct V2Parts<'a> {
+    pub(crate) salt: [u8; SALT_LEN],
+    pub(crate) sealed: &'a [u8],
+    pub(crate) nonce: V2Nonce,
+    pub(crate) sender_key_id: LegacyKeyId,
+    pub(crate) recipient_key_id: LegacyKeyId,
+}
+
+impl<'a> V2Parts<'a> {
+    /// The checks of [`V2Message::from_chunks_with`], in its order.
+    pub(crate) fn parse(
+        chunks: &'a Chunks,
+        key_id_encoding: KeyIdEncoding,
+    ) -> Result<Self, LegacyError> {
+        let [salt, sealed, nonce, sender, recipient] = chunks.as_slices();
+        // Fixed-size chunks first, then the variable one.
+        let salt = salt.try_into().map_err(|_| LegacyError::Malformed)?;
+        let nonce = V2Nonce::from_slice(nonce)?;
+        let sender_key_id = LegacyKeyId::decode(sender, key_id_encoding)?;
+        let recipient_key_id = LegacyKeyId::decode(recipient, key_id_encoding)?;
+        if sealed.len() < TAG_LEN {
+            return Err(LegacyError::Malformed);
+        }
+        Ok(Self {
+            salt,
+            sealed,
+            nonce,
+            sender_key_id,
+            recipient_key_id,
+        })
+    }
+
+    /// [`V2Message::open_shared`] on borrowed chunks.
+    pub(crate) fn open_shared(
+        &self,
+        shared: &LegacySharedSecret,
+        envelope: &Envelope,
+    ) -> Result<Opened, LegacyError> {
+        let key = crypto::message_key(shared, &self.salt);
         let aad = envelope.aad(self.sender_key_id, self.recipient_key_id);
         let plaintext = match &self.nonce {
-            V2Nonce::Standard(nonce) => crypto::gcm_open::<U12>(&key, nonce, &aad, &self.sealed),
-            V2Nonce::Long(nonce) => crypto::gcm_open::<U16>(&key, nonce, &aad, &self.sealed),
+            V2Nonce::Standard(nonce) => crypto::gcm_open::<U12>(&key, nonce, &aad, self.sealed),
+            V2Nonce::Long(nonce) => crypto::gcm_open::<U16>(&key, nonce, &aad, self.sealed),
         }?;
         Ok(Opened {
             plaintext,
@@ -221,56 +398,54 @@ impl V2Message {
 }
 
 /// Seals `plaintext` for `recipient` (SPEC.md §11.3): a fresh 16-byte salt,
-/// then the nonce `u64be(counter) ‖ 4 random bytes`, both from `rng`. The
-/// counter is the sender's per-chat counter; the receiver does not check it.
+/// then a random nonce of `nonce_length` bytes, both from `rng`; big-endian
+/// key-id chunks (re-encode with [`V2Message::with_key_id_encoding`]).
+/// [`NonceLength::default()`] is what deployed clients send.
 pub fn seal_v2<R: CryptoRng + ?Sized>(
     rng: &mut R,
-    counter: u64,
-    sender: &LegacyKeyPair,
+    nonce_length: NonceLength,
+    sender: &impl LegacyPrivateKey,
     recipient: &LegacyPublicKey,
     envelope: &Envelope,
     plaintext: &[u8],
 ) -> Result<Chunks, LegacyError> {
     let mut salt = [0u8; SALT_LEN];
     rng.fill_bytes(&mut salt);
-    let mut random = [0u8; 4];
-    rng.fill_bytes(&mut random);
-    let nonce = V2Nonce::from_counter(counter, random);
+    let nonce = V2Nonce::random(rng, nonce_length);
     seal_v2_with(&salt, &nonce, sender, recipient, envelope, plaintext)
 }
 
-/// [`seal_v2`] with an explicit salt and nonce, for test vectors and for
-/// reproducing other clients (12- or 16-byte nonces). A (salt, nonce) pair must
-/// never repeat between the same two keys.
+/// [`seal_v2`] with an explicit salt and nonce, for test vectors, the
+/// whitepaper's counter nonce ([`V2Nonce::from_counter`]) and reproducing
+/// other clients. A (salt, nonce) pair must never repeat between the same two
+/// keys.
 pub fn seal_v2_with(
     salt: &[u8; SALT_LEN],
     nonce: &V2Nonce,
-    sender: &LegacyKeyPair,
+    sender: &impl LegacyPrivateKey,
     recipient: &LegacyPublicKey,
     envelope: &Envelope,
     plaintext: &[u8],
 ) -> Result<Chunks, LegacyError> {
-    let shared = crypto::agree(sender.secret_key(), &recipient.key)?;
-    let key = crypto::message_key(&shared, salt);
-    let aad = envelope.aad(sender.key_id(), recipient.key_id);
-    let sealed = match nonce {
-        V2Nonce::Standard(n) => crypto::gcm_seal::<U12>(&key, n, &aad, plaintext),
-        V2Nonce::Long(n) => crypto::gcm_seal::<U16>(&key, n, &aad, plaintext),
-    }?;
-    Ok(V2Message {
-        salt: *salt,
-        sealed,
-        nonce: *nonce,
-        sender_key_id: sender.key_id(),
-        recipient_key_id: recipient.key_id,
-    }
-    .to_chunks())
+    let shared = sender.agree(&recipient.key)?;
+    let message = V2Message::seal_shared(
+        &shared,
+        salt,
+        nonce,
+        sender.key_id(),
+        recipient.key_id,
+        envelope,
+        plaintext,
+    )?;
+    Ok(message.into_chunks())
 }
 
 /// Checks the chunks and opens them with the recipient's key pairs
 /// (SPEC.md §11.3); see [`V2Message::open`] for the checks and their order.
-pub fn open_v2(
-    recipient_keys: &[LegacyKeyPair],
+/// Key-id chunks are read big-endian; for compact ones use
+/// [`V2Message::from_chunks_with`] or a [session](super::session).
+pub fn open_v2<K: LegacyPrivateKey>(
+    recipient_keys: &[K],
     sender_public: &SealingPublicKey,
     envelope: &Envelope,
     chunks: &Chunks,
@@ -281,6 +456,7 @@ pub fn open_v2(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::legacy::keys::LegacyKeyPair;
     use alloc::vec;
     use rand_chacha::ChaCha20Rng;
     use rand_core::SeedableRng;
@@ -337,7 +513,7 @@ mod tests {
         let mut rng = ChaCha20Rng::from_seed([0; 32]);
         let chunks = seal_v2(
             &mut rng,
-            42,
+            NonceLength::Twelve,
             &alice,
             &bob[0].public(),
             &envelope,
@@ -347,7 +523,7 @@ mod tests {
         let [salt, sealed, nonce, s, r] = chunks.as_slices();
         assert_eq!(salt.len(), 16);
         assert_eq!(sealed.len(), 12 + 16);
-        assert_eq!(&nonce[..8], &42u64.to_be_bytes());
+        assert_eq!(nonce.len(), 12);
         assert_eq!(
             (s, r),
             (&100i32.to_be_bytes()[..], &200i32.to_be_bytes()[..])
@@ -496,7 +672,7 @@ mod tests {
             LegacyError::UnknownKey
         );
         assert_eq!(
-            open_v2(&[], &alice.public_key(), &envelope, &chunks).unwrap_err(),
+            open_v2::<LegacyKeyPair>(&[], &alice.public_key(), &envelope, &chunks).unwrap_err(),
             LegacyError::UnknownKey
         );
         let small = SealingPublicKey::from_bytes([0; 32]);
@@ -511,10 +687,58 @@ mod tests {
         // §11.8: no state, so the same chunks open any number of times.
         let (alice, bob, envelope) = parties();
         let mut rng = ChaCha20Rng::from_seed([1; 32]);
-        let chunks = seal_v2(&mut rng, 1, &alice, &bob[0].public(), &envelope, b"x").unwrap();
+        let chunks = seal_v2(
+            &mut rng,
+            NonceLength::default(),
+            &alice,
+            &bob[0].public(),
+            &envelope,
+            b"x",
+        )
+        .unwrap();
+        assert_eq!(chunks.as_slices()[2].len(), 16);
         for _ in 0..3 {
             assert!(open_v2(&bob, &alice.public_key(), &envelope, &chunks).is_ok());
         }
+    }
+
+    #[test]
+    fn key_id_encodings_share_the_aad() {
+        let (alice, bob, envelope) = parties();
+        let chunks = seal_v2_with(
+            &[3; 16],
+            &V2Nonce::Long([4; 16]),
+            &alice,
+            &bob[0].public(),
+            &envelope,
+            b"x",
+        )
+        .unwrap();
+        let message = V2Message::from_chunks(&chunks).unwrap();
+        assert_eq!(message.key_id_encoding(), KeyIdEncoding::BigEndian);
+        let compact = message.clone().with_key_id_encoding(KeyIdEncoding::Compact);
+        let compact_chunks = compact.to_chunks();
+        assert_eq!(compact_chunks.as_slices()[1], chunks.as_slices()[1]);
+        // zigzag(100) = 200 = 0xc8 0x01; zigzag(200) = 400 = 0x90 0x03.
+        assert_eq!(compact_chunks.as_slices()[3], &[0xc8, 0x01]);
+        assert_eq!(compact_chunks.as_slices()[4], &[0x90, 0x03]);
+        let back = V2Message::from_chunks_with(&compact_chunks, KeyIdEncoding::Compact).unwrap();
+        assert_eq!(back, compact);
+        assert_eq!(back.to_chunks(), compact_chunks);
+        assert_eq!(back.clone().into_chunks(), compact_chunks);
+        let opened = back.open(&bob, &alice.public_key(), &envelope).unwrap();
+        assert_eq!(opened.plaintext.as_slice(), b"x");
+        // The big-endian reader refuses compact chunks, and vice versa.
+        assert_eq!(
+            V2Message::from_chunks(&compact_chunks).unwrap_err(),
+            LegacyError::Malformed
+        );
+        assert_eq!(
+            V2Message::from_chunks_with(&chunks, KeyIdEncoding::Compact).unwrap_err(),
+            LegacyError::TrailingData
+        );
+        assert_eq!(NonceLength::Twelve.bytes(), 12);
+        assert_eq!(NonceLength::default().bytes(), 16);
     }
 
     #[test]

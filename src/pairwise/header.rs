@@ -282,7 +282,10 @@ mod tests {
         let bytes = h.encode();
         assert_eq!(bytes.len(), MIN_HEADER_LEN);
         assert_eq!(&bytes[..5], &[2, 1, 0, 0, 1]);
-        assert_eq!(&bytes[FIXED_FIELDS_LEN - 4..FIXED_FIELDS_LEN], &[1, 2, 3, 4]);
+        assert_eq!(
+            &bytes[FIXED_FIELDS_LEN - 4..FIXED_FIELDS_LEN],
+            &[1, 2, 3, 4]
+        );
         assert_eq!(h.bound(), bytes[..FIXED_FIELDS_LEN]);
         let mut r = Reader::new(&bytes);
         assert_eq!(Header::decode(&mut r).unwrap(), h);

@@ -140,13 +140,7 @@ pub fn initial_keys(secrets: &InitialSecrets<'_>, context: &[u8]) -> EpochKeys {
     ikm.extend_from_slice(secrets.kem.as_bytes());
     let mut okm = Zeroizing::new([0u8; 96]);
     // Constant label and a 96-byte output: cannot fail.
-    let _ = derive_labeled(
-        b"",
-        &ikm,
-        labels::kdf::RATCHET_INIT,
-        context,
-        okm.as_mut(),
-    );
+    let _ = derive_labeled(b"", &ikm, labels::kdf::RATCHET_INIT, context, okm.as_mut());
     split_epoch(&okm)
 }
 
@@ -243,11 +237,8 @@ impl MessageSecret {
     pub fn message_keys(&self, salt: &[u8; SALT_LEN]) -> MessageKeys {
         let mut okm = Zeroizing::new([0u8; MESSAGE_KEYS_LEN]);
         // Constant label and a 76-byte output: cannot fail.
-        let _ = Prk::from_bytes(self.0).expand_labeled(
-            labels::kdf::MESSAGE_KEYS,
-            salt,
-            okm.as_mut(),
-        );
+        let _ =
+            Prk::from_bytes(self.0).expand_labeled(labels::kdf::MESSAGE_KEYS, salt, okm.as_mut());
         split_message_keys(&okm)
     }
 

@@ -48,8 +48,8 @@ mod window;
 
 pub use content::{APPLICATION_BASE, Chain, ContentType};
 pub use header::{
-    COMMITMENT_LEN, FIXED_FIELDS_LEN, FLAG_INIT, FLAG_KEM_STEP, FLAG_ONE_TIME, Header, InitFields, KIND_PAIRWISE,
-    KemStepFields, MIN_HEADER_LEN, SALT_LEN, SESSION_ID_LEN, SessionId, VERSION,
+    COMMITMENT_LEN, FIXED_FIELDS_LEN, FLAG_INIT, FLAG_KEM_STEP, FLAG_ONE_TIME, Header, InitFields,
+    KIND_PAIRWISE, KemStepFields, MIN_HEADER_LEN, SALT_LEN, SESSION_ID_LEN, SessionId, VERSION,
 };
 pub use ratchet::RatchetPolicy;
 pub use session::{

@@ -51,7 +51,10 @@ fn read_public(r: &mut Reader<'_>, name: &'static str) -> Result<SealingPublicKe
     Ok(key)
 }
 
-fn read_secret32(r: &mut Reader<'_>, name: &'static str) -> Result<Zeroizing<[u8; 32]>, StateError> {
+fn read_secret32(
+    r: &mut Reader<'_>,
+    name: &'static str,
+) -> Result<Zeroizing<[u8; 32]>, StateError> {
     Ok(Zeroizing::new(field(name, r.array())?))
 }
 
@@ -60,7 +63,10 @@ fn read_kem_key(r: &mut Reader<'_>, name: &'static str) -> Result<KemEncapsulati
         .map_err(|_| StateError::Invalid { field: name })
 }
 
-fn read_kem_ciphertext(r: &mut Reader<'_>, name: &'static str) -> Result<KemCiphertext, StateError> {
+fn read_kem_ciphertext(
+    r: &mut Reader<'_>,
+    name: &'static str,
+) -> Result<KemCiphertext, StateError> {
     KemCiphertext::from_bytes(field(name, r.take(KEM_CIPHERTEXT_LEN))?)
         .map_err(|_| StateError::Invalid { field: name })
 }
@@ -105,7 +111,9 @@ fn write_init(w: &mut Writer, init: &InitFields) {
     w.raw(init.responder_key_id.as_bytes());
     w.raw(init.kem_key_id.as_bytes());
     w.raw(init.kem_ciphertext.as_bytes());
-    write_option(w, init.one_time_key_id.as_ref(), |w, id| w.raw(id.as_bytes()));
+    write_option(w, init.one_time_key_id.as_ref(), |w, id| {
+        w.raw(id.as_bytes())
+    });
 }
 
 fn read_init(r: &mut Reader<'_>) -> Result<InitFields, StateError> {
@@ -114,7 +122,10 @@ fn read_init(r: &mut Reader<'_>) -> Result<InitFields, StateError> {
     let kem_key_id = KemKeyId::from_bytes(field("init.kem_key_id", r.array())?);
     let kem_ciphertext = read_kem_ciphertext(r, "init.kem_ciphertext")?;
     let one_time_key_id = if read_flag(r, "init.one_time_key_id")? {
-        Some(SealingKeyId::from_bytes(field("init.one_time_key_id", r.array())?))
+        Some(SealingKeyId::from_bytes(field(
+            "init.one_time_key_id",
+            r.array(),
+        )?))
     } else {
         None
     };
@@ -155,10 +166,7 @@ fn read_receiving_chain(
     let key = ChainKey::from_bytes(*read_secret32(r, name)?);
     let next = field(name, r.u32())?;
     let window = ReplayWindow::decode(r, name)?;
-    check(
-        name,
-        window.highest().is_none_or(|h| h < u64::from(next)),
-    )?;
+    check(name, window.highest().is_none_or(|h| h < u64::from(next)))?;
     Ok(ReceivingChain { key, next, window })
 }
 
@@ -238,10 +246,7 @@ fn read_state(r: &mut Reader<'_>, policy: &RatchetPolicy) -> Result<RatchetState
     let own_previous = read_list(r, "state.own_previous", 32, |r| {
         read_public(r, "state.own_previous")
     })?;
-    check(
-        "state.own_previous",
-        own_previous.len() <= MAX_OWN_PREVIOUS,
-    )?;
+    check("state.own_previous", own_previous.len() <= MAX_OWN_PREVIOUS)?;
     let sending = if read_flag(r, "state.sending")? {
         let message = SendingChain {
             key: ChainKey::from_bytes(*read_secret32(r, "state.sending.message")?),
@@ -287,11 +292,10 @@ fn read_state(r: &mut Reader<'_>, policy: &RatchetPolicy) -> Result<RatchetState
     check("state.old_epochs", old_epochs.len() <= MAX_OLD_EPOCHS)?;
     let skipped = read_list(r, "state.skipped", 32 + 1 + 4 + 32 + 8, |r| {
         let ratchet_key = read_public(r, "state.skipped.ratchet_key")?;
-        let chain = Chain::from_code(field("state.skipped.chain", r.u8())?).ok_or(
-            StateError::Invalid {
+        let chain =
+            Chain::from_code(field("state.skipped.chain", r.u8())?).ok_or(StateError::Invalid {
                 field: "state.skipped.chain",
-            },
-        )?;
+            })?;
         let n = field("state.skipped.n", r.u32())?;
         let secret = MessageSecret::from_bytes(*read_secret32(r, "state.skipped.secret")?);
         let stored_at = Timestamp::from_unix_seconds(field("state.skipped.stored_at", r.u64())?);
@@ -304,7 +308,10 @@ fn read_state(r: &mut Reader<'_>, policy: &RatchetPolicy) -> Result<RatchetState
         })
     })?;
     let local_kem = match field("state.local_kem", r.u8())? {
-        0 => LocalKem::Bundle(SealingKeyId::from_bytes(field("state.local_kem", r.array())?)),
+        0 => LocalKem::Bundle(SealingKeyId::from_bytes(field(
+            "state.local_kem",
+            r.array(),
+        )?)),
         1 => {
             let seed = Zeroizing::new(field::<[u8; 64]>("state.local_kem", r.array())?);
             let dk = KemDecapsulationKey::from_seed(&seed);
@@ -327,10 +334,7 @@ fn read_state(r: &mut Reader<'_>, policy: &RatchetPolicy) -> Result<RatchetState
     let last_kem_at = Timestamp::from_unix_seconds(field("state.last_kem_at", r.u64())?);
 
     // Cross-field invariants (SPEC.md §12.2).
-    check(
-        "state.sending",
-        sending.is_some() || receiving.is_some(),
-    )?;
+    check("state.sending", sending.is_some() || receiving.is_some())?;
     check("state.own", sending.is_none() || own.is_some())?;
     check("state.init", init.is_none() || receiving.is_none())?;
     check(
@@ -387,7 +391,9 @@ impl StateCodec for Session {
             w.u64(b.not_before.unix_seconds());
             w.u64(b.not_after.unix_seconds());
         }
-        write_option(w, self.one_time_key.as_ref(), |w, k| w.raw(k.key.as_bytes()));
+        write_option(w, self.one_time_key.as_ref(), |w, k| {
+            w.raw(k.key.as_bytes())
+        });
         write_policy(w, &self.policy);
         write_option(w, self.current.as_ref(), |w, id| w.raw(id.as_bytes()));
         write_len(w, self.seen.len());
@@ -410,23 +416,30 @@ impl StateCodec for Session {
             local.address != peer.address && local.identity_key != peer.identity_key,
         )?;
         let mut last: Option<SealingKeyId> = None;
-        let peer_bundles = read_list(r, "peer_bundles", 32 + KEM_ENCAPSULATION_KEY_LEN + 16, |r| {
-            let sealing_key = read_public(r, "peer_bundles.sealing_key")?;
-            let key_id = sealing_key.key_id();
-            check("peer_bundles.order", last.is_none_or(|l| l < key_id))?;
-            last = Some(key_id);
-            let kem_key = read_kem_key(r, "peer_bundles.kem_key")?;
-            let not_before = Timestamp::from_unix_seconds(field("peer_bundles.not_before", r.u64())?);
-            let not_after = Timestamp::from_unix_seconds(field("peer_bundles.not_after", r.u64())?);
-            check("peer_bundles.not_after", not_after > not_before)?;
-            Ok(PeerBundle {
-                key_id,
-                sealing_key,
-                kem_key,
-                not_before,
-                not_after,
-            })
-        })?;
+        let peer_bundles = read_list(
+            r,
+            "peer_bundles",
+            32 + KEM_ENCAPSULATION_KEY_LEN + 16,
+            |r| {
+                let sealing_key = read_public(r, "peer_bundles.sealing_key")?;
+                let key_id = sealing_key.key_id();
+                check("peer_bundles.order", last.is_none_or(|l| l < key_id))?;
+                last = Some(key_id);
+                let kem_key = read_kem_key(r, "peer_bundles.kem_key")?;
+                let not_before =
+                    Timestamp::from_unix_seconds(field("peer_bundles.not_before", r.u64())?);
+                let not_after =
+                    Timestamp::from_unix_seconds(field("peer_bundles.not_after", r.u64())?);
+                check("peer_bundles.not_after", not_after > not_before)?;
+                Ok(PeerBundle {
+                    key_id,
+                    sealing_key,
+                    kem_key,
+                    not_before,
+                    not_after,
+                })
+            },
+        )?;
         check("peer_bundles", !peer_bundles.is_empty())?;
         let one_time_key = if read_flag(r, "one_time_key")? {
             let key = read_public(r, "one_time_key")?;
@@ -478,7 +491,8 @@ impl StateCodec for Session {
         )?;
         check(
             "current",
-            current.is_none_or(|c| ids.binary_search(&c).is_ok()) && (current.is_some() || slots.is_empty()),
+            current.is_none_or(|c| ids.binary_search(&c).is_ok())
+                && (current.is_some() || slots.is_empty()),
         )?;
         Ok(Session {
             local,

@@ -18,8 +18,8 @@ use super::window::{ReplayWindow, WindowError};
 use crate::aead::{self, TAG_LEN};
 use crate::device::DeviceKeys;
 use crate::keys::{
-    KemDecapsulationKey, KemEncapsulationKey, KemKeyId, KemSharedSecret,
-    SealingKeyId, SealingPublicKey, SealingSecretKey,
+    KemDecapsulationKey, KemEncapsulationKey, KemKeyId, KemSharedSecret, SealingKeyId,
+    SealingPublicKey, SealingSecretKey,
 };
 use crate::time::Timestamp;
 
@@ -253,11 +253,14 @@ pub(crate) struct StateOpened {
     pub(crate) late: bool,
 }
 
-/// The message's body after its header: ciphertext and tag.
+/// The message's body after its header (ciphertext and tag), and the
+/// associated data.
 pub(crate) struct Body<'a> {
     pub(crate) header_bytes: &'a [u8],
     pub(crate) ciphertext: &'a [u8],
     pub(crate) tag: &'a [u8; TAG_LEN],
+    /// Authenticated, not sent.
+    pub(crate) associated_data: &'a [u8],
 }
 
 impl RatchetState {
@@ -269,7 +272,9 @@ impl RatchetState {
     fn kem_due(&self, policy: &RatchetPolicy, now: Timestamp) -> bool {
         self.peer_kem.usable()
             && (self.steps_since_kem.saturating_add(1) >= policy.kem_every_steps
-                || now.unix_seconds().saturating_sub(self.last_kem_at.unix_seconds())
+                || now
+                    .unix_seconds()
+                    .saturating_sub(self.last_kem_at.unix_seconds())
                     >= policy.kem_every_seconds)
     }
 
@@ -294,8 +299,12 @@ impl RatchetState {
             return Err(SealError::CounterExhausted);
         }
         // The sending step (SPEC.md §7.6), planned on locals.
-        let mut step: Option<(RatchetKeyPair, RootKey, SendingEpoch, Option<KemDecapsulationKey>)> =
-            None;
+        let mut step: Option<(
+            RatchetKeyPair,
+            RootKey,
+            SendingEpoch,
+            Option<KemDecapsulationKey>,
+        )> = None;
         if self.sending.is_none() {
             let peer_key = self
                 .receiving
@@ -319,7 +328,9 @@ impl RatchetState {
             } else {
                 (None, None, None)
             };
-            let keys = self.root.step(dh.as_bytes(), kem.as_ref().map(KemSharedSecret::as_bytes));
+            let keys = self
+                .root
+                .step(dh.as_bytes(), kem.as_ref().map(KemSharedSecret::as_bytes));
             let epoch = SendingEpoch {
                 message: SendingChain {
                     key: keys.message,
@@ -406,17 +417,18 @@ impl RatchetState {
         Ok(out)
     }
 
-    /// Opens a message in this state (SPEC.md §7.7 checks 5–7). Changes
-    /// nothing on failure.
-    pub(crate) fn open(
+    /// Opens a message in this state (SPEC.md §7.7 checks 5–7), then lets
+    /// `accept` judge the content before anything changes. Changes nothing on
+    /// failure.
+    pub(crate) fn open<E: From<OpenError>>(
         &mut self,
         device: &DeviceKeys,
         now: Timestamp,
         policy: &RatchetPolicy,
         header: &Header,
         body: &Body<'_>,
-        associated_data: &[u8],
-    ) -> Result<StateOpened, OpenError> {
+        accept: impl FnOnce(ContentType, &[u8]) -> Result<(), E>,
+    ) -> Result<StateOpened, E> {
         let chain = header.content_type.chain();
         let n = header.n;
         let plan = self.plan_open(device, now, policy, header, chain)?;
@@ -432,12 +444,13 @@ impl RatchetState {
         };
         let keys = secret.message_keys(&header.salt);
         if !keys.commitment_matches(&header.commitment) {
-            return Err(OpenError::CommitmentMismatch);
+            return Err(OpenError::CommitmentMismatch.into());
         }
-        let aad = aead::header_and_associated(body.header_bytes, associated_data);
+        let aad = aead::header_and_associated(body.header_bytes, body.associated_data);
         let mut plaintext = Zeroizing::new(body.ciphertext.to_vec());
         aead::open_in_place_detached(&keys.aead_key, &keys.nonce, &aad, &mut plaintext, body.tag)
             .map_err(|_| OpenError::AuthenticationFailed)?;
+        accept(header.content_type, &plaintext)?;
 
         // Commit.
         let late = matches!(plan.secret, PlanSecret::Skipped(_));
@@ -477,6 +490,8 @@ impl RatchetState {
             }
         }
         self.skipped.extend(plan.store);
+        // Secrets past their lifetime go now (they no longer count, SPEC.md §7.7).
+        self.skipped.retain(|s| Self::fresh(s, now, policy));
         if let Some(receiving) = self
             .receiving
             .as_mut()
@@ -520,11 +535,9 @@ impl RatchetState {
             s.ratchet_key == header.ratchet_key && s.chain == chain && s.n == header.n
         });
         let fresh = |i: usize| {
-            self.skipped.get(i).is_some_and(|s| {
-                now.unix_seconds()
-                    .saturating_sub(s.stored_at.unix_seconds())
-                    <= policy.skipped_lifetime_seconds
-            })
+            self.skipped
+                .get(i)
+                .is_some_and(|s| Self::fresh(s, now, policy))
         };
         match found {
             Some(i) if fresh(i) => Ok(OpenPlan {
@@ -540,6 +553,42 @@ impl RatchetState {
         }
     }
 
+    /// Whether a stored skipped secret is within its lifetime at `now`.
+    fn fresh(skipped: &Skipped, now: Timestamp, policy: &RatchetPolicy) -> bool {
+        now.unix_seconds()
+            .saturating_sub(skipped.stored_at.unix_seconds())
+            <= policy.skipped_lifetime_seconds
+    }
+
+    /// The caps of SPEC.md §7.7 for storing `skip` more secrets of one chain,
+    /// `planned` already planned by this message: at most `max_skip` per
+    /// chain, at most `max_skipped` in the state, counting the stored secrets
+    /// still within their lifetime at `now` and not of the epoch this message
+    /// drops (`dropping`).
+    fn check_caps(
+        &self,
+        now: Timestamp,
+        policy: &RatchetPolicy,
+        dropping: Option<&SealingPublicKey>,
+        planned: usize,
+        skip: u32,
+    ) -> Result<(), OpenError> {
+        let live = self
+            .skipped
+            .iter()
+            .filter(|s| Self::fresh(s, now, policy) && Some(&s.ratchet_key) != dropping)
+            .count();
+        let total = live
+            .saturating_add(planned)
+            .saturating_add(usize::try_from(skip).unwrap_or(usize::MAX));
+        if skip > policy.max_skip
+            || total > usize::try_from(policy.max_skipped).unwrap_or(usize::MAX)
+        {
+            return Err(OpenError::TooManySkipped);
+        }
+        Ok(())
+    }
+
     /// Walks a chain from number `from` to `n`, storing the secrets in between
     /// as skipped (within the caps); returns `MK_n` and the chain after `n`.
     #[allow(clippy::too_many_arguments)]
@@ -552,21 +601,13 @@ impl RatchetState {
         chain: Chain,
         now: Timestamp,
         policy: &RatchetPolicy,
+        dropping: Option<&SealingPublicKey>,
         store: &mut Vec<Skipped>,
     ) -> Result<(MessageSecret, (ChainKey, u32)), OpenError> {
-        let skip = n.checked_sub(from).ok_or(OpenError::TooOld {
-            counter: n.into(),
-        })?;
-        let total = self
-            .skipped
-            .len()
-            .saturating_add(store.len())
-            .saturating_add(usize::try_from(skip).unwrap_or(usize::MAX));
-        if skip > policy.max_skip
-            || total > usize::try_from(policy.max_skipped).unwrap_or(usize::MAX)
-        {
-            return Err(OpenError::TooManySkipped);
-        }
+        let skip = n
+            .checked_sub(from)
+            .ok_or(OpenError::TooOld { counter: n.into() })?;
+        self.check_caps(now, policy, dropping, store.len(), skip)?;
         // Headers never carry n = 2^32 − 1 (SPEC.md §7.3), so this cannot saturate.
         let next = n.saturating_add(1);
         let mut key = key.clone();
@@ -614,6 +655,7 @@ impl RatchetState {
                 chain,
                 now,
                 policy,
+                None,
                 &mut store,
             )?;
             return Ok(OpenPlan {
@@ -634,6 +676,14 @@ impl RatchetState {
 
         // A new peer epoch: the receiving step (SPEC.md §7.6).
         let own = self.own.as_ref().ok_or(OpenError::UnexpectedRatchetKey)?;
+        // The epoch this message would drop: the oldest stored one, when the
+        // current receiving epoch joins a full list.
+        let dropping = self
+            .receiving
+            .as_ref()
+            .and(self.old_epochs.first())
+            .filter(|_| self.old_epochs.len() >= MAX_OLD_EPOCHS)
+            .map(|o| &o.ratchet_key);
         let mut store = Vec::new();
         if let Some(receiving) = &self.receiving {
             for (c, until) in [
@@ -642,40 +692,24 @@ impl RatchetState {
             ] {
                 let current = receiving.chain(c);
                 if until > current.next {
-                    // Numbers next .. until-1 are all stored: each counts
-                    // against both caps (SPEC.md §7.7), the last one too.
-                    let count = until - current.next;
-                    let total = self
-                        .skipped
-                        .len()
-                        .saturating_add(store.len())
-                        .saturating_add(usize::try_from(count).unwrap_or(usize::MAX));
-                    if count > policy.max_skip
-                        || total > usize::try_from(policy.max_skipped).unwrap_or(usize::MAX)
-                    {
-                        return Err(OpenError::TooManySkipped);
-                    }
-                    // Store the rest of the finished chain, numbers next .. until-1.
-                    let (last, _) = self.walk_chain(
+                    // Store the rest of the finished chain, numbers next .. until-1
+                    // (the secret for `until` itself is not kept: no such message).
+                    let _ = self.walk_chain(
                         &current.key,
                         current.next,
-                        until - 1,
+                        until,
                         receiving.ratchet_key,
                         c,
                         now,
                         policy,
+                        dropping,
                         &mut store,
                     )?;
-                    store.push(Skipped {
-                        ratchet_key: receiving.ratchet_key,
-                        chain: c,
-                        n: until - 1,
-                        secret: last,
-                        stored_at: now,
-                    });
                 }
             }
         }
+        // All caps before any KEM work: the new chain's numbers before n.
+        self.check_caps(now, policy, dropping, store.len(), n)?;
         let kem = match &header.kem_step {
             Some(fields) => Some(self.decapsulate(device, fields)?),
             None => None,
@@ -700,6 +734,7 @@ impl RatchetState {
             chain,
             now,
             policy,
+            dropping,
             &mut store,
         )?;
         let current = epoch.chain_mut(chain);
@@ -742,16 +777,17 @@ impl RatchetState {
 
     /// Deletes skipped secrets older than the policy's lifetime.
     pub(crate) fn expire(&mut self, now: Timestamp, policy: &RatchetPolicy) {
-        self.skipped.retain(|s| {
-            now.unix_seconds().saturating_sub(s.stored_at.unix_seconds())
-                <= policy.skipped_lifetime_seconds
-        });
+        self.skipped.retain(|s| Self::fresh(s, now, policy));
     }
 }
 
 /// Builds a receiving epoch from an epoch's two chain keys.
 impl ReceivingEpoch {
-    pub(crate) fn from_chains(ratchet_key: SealingPublicKey, message: ChainKey, control: ChainKey) -> Self {
+    pub(crate) fn from_chains(
+        ratchet_key: SealingPublicKey,
+        message: ChainKey,
+        control: ChainKey,
+    ) -> Self {
         Self {
             ratchet_key,
             message: ReceivingChain {

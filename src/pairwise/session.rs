@@ -422,13 +422,7 @@ impl Session {
         self.current
             .and_then(|id| self.slot_index(&id))
             .and_then(|i| self.slots.get(i))
-            .map(|slot| {
-                slot.state
-                    .skipped
-                    .iter()
-                    .map(|s| (s.chain, s.n))
-                    .collect()
-            })
+            .map(|slot| slot.state.skipped.iter().map(|s| (s.chain, s.n)).collect())
             .unwrap_or_default()
     }
 
@@ -502,7 +496,7 @@ impl Session {
     }
 
     fn peer_expiry_check(&self, now: Timestamp) -> Result<(), SealingKeyId> {
-        match self.peer_bundles.iter().max_by_key(|b| b.not_after) {
+        match self.newest_peer_bundle() {
             Some(newest) if newest.expired_at(now) => Err(newest.key_id),
             Some(_) => Ok(()),
             None => Err(SealingKeyId::from_bytes([0; 16])),
@@ -542,34 +536,24 @@ impl Session {
         self.peer_expiry_check(now)
             .map_err(SealError::PeerKeyExpired)?;
         let policy = self.policy;
-        self.clock = self.clock.saturating_add(1);
-        let clock = self.clock;
+        // The use clock advances only when the seal succeeds.
+        let clock = self.clock.saturating_add(1);
         if let Some(i) = self.current.and_then(|id| self.slot_index(&id)) {
             let slot = self.slots.get_mut(i).ok_or(SealError::InvalidState)?;
-            let sealed = slot.state.seal(
-                rng,
-                now,
-                &policy,
-                content_type,
-                plaintext,
-                associated_data,
-            )?;
+            let sealed =
+                slot.state
+                    .seal(rng, now, &policy, content_type, plaintext, associated_data)?;
             slot.last_used = clock;
+            self.clock = clock;
             return Ok(sealed);
         }
         // No ratchet state yet: start one (SPEC.md §7.5).
         let (mut state, used_one_time) = self.initiate(device, rng, now, local_id)?;
-        let sealed = state.seal(
-            rng,
-            now,
-            &policy,
-            content_type,
-            plaintext,
-            associated_data,
-        )?;
+        let sealed = state.seal(rng, now, &policy, content_type, plaintext, associated_data)?;
         if used_one_time {
             self.one_time_key = None;
         }
+        self.clock = clock;
         self.install(state, clock, true);
         Ok(sealed)
     }
@@ -835,8 +819,22 @@ impl Session {
         sealed: &[u8],
         associated_data: &[u8],
     ) -> Result<Opened, OpenError> {
+        self.open_accepting(device, now, sealed, associated_data, |_, _| Ok(()))
+    }
+
+    /// [`Self::open`], with `accept` judging the authenticated content type
+    /// and plaintext before anything changes: its error leaves the session
+    /// and `device` as they were (group key wraps, SPEC.md §8.4).
+    pub(crate) fn open_accepting<E: From<OpenError>>(
+        &mut self,
+        device: &mut DeviceKeys,
+        now: Timestamp,
+        sealed: &[u8],
+        associated_data: &[u8],
+        accept: impl FnOnce(ContentType, &[u8]) -> Result<(), E>,
+    ) -> Result<Opened, E> {
         if !self.check_device(device) {
-            return Err(OpenError::WrongDevice);
+            return Err(OpenError::WrongDevice.into());
         }
         let mut r = Reader::new(sealed);
         let header = Header::decode(&mut r).map_err(|e| match e {
@@ -855,6 +853,7 @@ impl Session {
             header_bytes,
             ciphertext,
             tag,
+            associated_data,
         };
 
         let existing = self.slot_index(&header.session_id);
@@ -862,7 +861,7 @@ impl Session {
         if existing.is_none() {
             let init = header.init.as_ref().ok_or(OpenError::UnknownSession)?;
             if self.seen.contains(&header.session_id) {
-                return Err(OpenError::StaleSession);
+                return Err(OpenError::StaleSession.into());
             }
             started = Some(self.respond(device, now, &header, init)?);
         }
@@ -873,13 +872,13 @@ impl Session {
                 .map(|s| &s.state)
                 .ok_or(OpenError::UnknownSession)?,
             (None, Some(state)) => &*state,
-            (None, None) => return Err(OpenError::UnknownSession),
+            (None, None) => return Err(OpenError::UnknownSession.into()),
         };
         if state.is_own_ratchet_key(&header.ratchet_key) {
-            return Err(OpenError::Reflected);
+            return Err(OpenError::Reflected.into());
         }
         if let Err(id) = self.peer_expiry_check(now) {
-            return Err(OpenError::PeerKeyExpired(id));
+            return Err(OpenError::PeerKeyExpired(id).into());
         }
         let policy = self.policy;
         let opened = match (existing, started.as_mut()) {
@@ -888,11 +887,9 @@ impl Session {
                 .get_mut(i)
                 .ok_or(OpenError::UnknownSession)?
                 .state
-                .open(device, now, &policy, &header, &body, associated_data)?,
-            (None, Some(state)) => {
-                state.open(device, now, &policy, &header, &body, associated_data)?
-            }
-            (None, None) => return Err(OpenError::UnknownSession),
+                .open(device, now, &policy, &header, &body, accept)?,
+            (None, Some(state)) => state.open(device, now, &policy, &header, &body, accept)?,
+            (None, None) => return Err(OpenError::UnknownSession.into()),
         };
 
         // Commit (SPEC.md §7.9): the state becomes current unless this side's

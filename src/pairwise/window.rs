@@ -157,6 +157,9 @@ impl ReplayWindow {
     /// and the message authenticated.
     pub fn accept(&mut self, counter: u64) {
         match self.highest {
+            // Below the window: no bit stands for it (setting `counter mod
+            // WINDOW_SIZE` would mark a counter inside the window as seen).
+            Some(h) if counter <= h && h - counter >= WINDOW_SIZE => return,
             Some(h) if counter <= h => {}
             Some(h) => {
                 // Forget the counters that slide out of the window.
@@ -232,6 +235,22 @@ mod tests {
             })
         );
         assert_eq!(w.check(3 + WINDOW_SIZE), Err(WindowError::Replay));
+    }
+
+    #[test]
+    fn accepting_below_the_window_marks_nothing_inside_it() {
+        let mut w = ReplayWindow::default();
+        w.accept(2 * WINDOW_SIZE);
+        // Opened late from a stored secret: no bit of the window stands for it.
+        w.accept(WINDOW_SIZE - 1);
+        assert_eq!(
+            w.check(2 * WINDOW_SIZE - 1),
+            Ok(Delivery {
+                skipped: 0,
+                late: true
+            })
+        );
+        assert_eq!(w.check(WINDOW_SIZE - 1), Err(WindowError::TooOld));
     }
 
     #[test]

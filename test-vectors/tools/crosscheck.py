@@ -2,10 +2,10 @@
 """Independent reference cross-check of the letterseal protocol test vectors.
 
 Every expected result in test-vectors/*.json is recomputed from SPEC.md (sections 2-9 and
-Appendix A -- dropped from SPEC.md in 18f5e8b; the labels are its last version's plus §9.2's
-"attachment") and test-vectors/README.md (the step table and the paragraphs on devices and group
-states) alone, using only the Python standard library and the `cryptography` package. The Rust
-sources are deliberately not consulted: the point is a second, independent reading of the
+Appendix A) and test-vectors/README.md (the step table and the paragraphs on devices, ratchet
+transcripts and group states) alone, using only the Python standard library, the `cryptography`
+package and, for ML-KEM-768 encapsulation with a given m, the pure-Python `kyber-py` (1.2.0). The
+Rust sources are deliberately not consulted: the point is a second, independent reading of the
 specification.
 
 Where it is cheap, each primitive is computed twice -- once through `cryptography` (OpenSSL) and
@@ -23,9 +23,12 @@ proves SPEC §4.3's claim that exactly five canonical u have [8]P = O (the list 
 MAY use instead of a ladder), by counting the roots of the doubling polynomial in F_p.
 
 ML-KEM-768 (§3.6, §4.6): the encapsulation-key input check (ByteDecode12 / ByteEncode12 and the
-modulus q = 3329) is plain Python, computed two ways; key generation from the 64-byte seed uses
-`cryptography`'s ML-KEM (`MLKEM768PrivateKey.from_seed_bytes`; written against cryptography
-48.0.0), and every generated key must pass the Python check. Nothing else needs ML-KEM itself.
+modulus q = 3329) is plain Python, computed two ways. Key generation from the 64-byte seed and
+decapsulation run through `cryptography` (`MLKEM768PrivateKey.from_seed_bytes`, written against
+48.0.0) and through kyber-py's FIPS 203 internal functions, which must agree; encapsulation with a
+given m (ML-KEM.Encaps_internal, which `cryptography` does not offer) runs through kyber-py, checked
+at every run against the valid cases of Wycheproof's mlkem_768_encaps_test.json, and every shared
+secret it yields in a transcript must be recovered by the other side's decapsulation.
 
 Readings of SPEC.md this reference had to choose (none is exercised by the current vectors):
   * bundle and one-time key decoding (§5.1, §5.5, check 1): the version byte is checked first,
@@ -36,45 +39,77 @@ Readings of SPEC.md this reference had to choose (none is exercised by the curre
     are verified as the device they name;
   * an identity key must decode per RFC 8032 §5.1.3, which rejects y >= p (ed25519-dalek's
     decompression, named in §3.2, accepts such encodings);
-  * validity-window arithmetic (§5.3 checks 6-9) uses unbounded integers;
-  * §7.3 lists UnsupportedVersion and Malformed (kind, length) without an order: the version
-    byte is checked first, then the kind byte, then the length;
-  * the `pairwise-header` step decodes a header alone, which must be exactly 92 bytes (its
-    notes; SPEC §7.3 states only the message rule, at least 108 bytes);
-  * `skipped` for a late message (c < h, SPEC §7.5 defines it only for c > h and the first
-    message) is 0;
-  * the `delivered` messages of a `pairwise-open` case are opened with the case's
-    associatedData (as the README says), and each must open;
-  * session setup (§7.1) verifies the peer bundle (§5.3 checks 1-12, default policy, at
-    `notBefore`) before the SelfSession check; seal's tie rule "larger key id" compares bytes
-    lexicographically.
+  * validity-window arithmetic (§5.3 checks 6-9) uses unbounded integers.
 
-Readings of SPEC.md §8 (groups); those marked * are not exercised by the current vectors, and
-where SPEC is silent and a vector would depend on the choice the reference refuses the case
-(BadInput) instead of guessing:
-  * roster order (§8.1) compares user ids as raw bytes (not their lp8 encodings: the vectors
-    confirm "alice" < "bob"); * a user id that is a proper prefix of another sorts first;
-  * * §8.1 does not require the roster's identity keys to be valid (§4.2); none are checked;
-  * * distribution decoding: lp32(core), the core's version (UnsupportedVersion), its kind
-    (Malformed), the rest of the core, signature, wraps, trailing bytes (all Malformed); only
-    then the roster against §8.1 (InvalidRoster); an empty user id or group id is Malformed;
-  * §8.4 "WrongGroup, checked first" is read as the first of the member checks, i.e. after the
-    shared checks of §8.3 (* the one WrongGroup vector passes the shared checks, so it cannot
-    tell this reading from "before the shared checks");
-  * §8.4: a view carries one wrap (k = 1), taken as this member's; a full distribution (k = m)
-    has this member's wrap at its digest index; k = 0 is MissingWrap; * any other k: BadInput;
-  * §8.4 counts: joined / left = addresses only in the new / old roster (the first epoch
-    "joins" every member, the device itself and the distributor included: the vectors say 3);
-    * rekeyed = addresses in both whose (identity key, sealing key, key id) changed;
-  * §8.4 NotAMember also when the roster lists this address with another identity key or a
-    sealing key that is not one of the device's live keys;
-  * group-seal NotAMember (README only; §8.5 names just CounterExhausted): the sender's
-    address is not in the epoch's roster, checked before the counter (* order unexercised);
-    * a roster entry with the sender's address but another identity key: BadInput;
-  * §8.7 grace: a superseded epoch opens while now - supersededAt <= maxAge (the vectors pin
+The ratchet (§7) is implemented from the text: the hybrid start on both sides (§7.5), sending and
+receiving steps, KEM steps with their schedule and the peer's reusable (bundle) or single-use
+(KEM-step) keys, the local key consumed by a KEM step (§7.6), message and control chains, skipped
+secrets with their caps and lifetime, the 8 stored epochs, replay windows, the check order of
+§7.7, the concurrent-start rules of §7.9 (4 states, least recently used dropped, 1 024 seen ids,
+the tie rule), expiry with 300 s of skew (§7.8), one-time keys consumed on success, and the
+randomness draw order of §7.7. Every sealed message is decoded again by the reference's own
+decoder, and every seal or open runs on a copy of the state, kept only on success. Readings it had
+to choose:
+  * the `pairwise-header` step decodes a header alone: a byte after it is Malformed;
+  * a replay window holds the accepted numbers among h-1023 … h; accepting a (late, stored)
+    number more than 1023 below h records nothing;
+  * expiry arithmetic (§7.8) uses unbounded integers: a key is expired at now >= not_after + 300;
+  * ratchet-init's `oneTimeKey` is a raw public key (only the agreement checks it); the
+    transcripts' bundles and one-time keys are built, signed and verified as the README says;
+    their events' `session` defaults to 0.
+Where SPEC leaves a verdict open the reference refuses the case (BadInput) instead of guessing;
+none of these is exercised by the current vectors:
+  * "the newest peer bundle" (§7.7, §7.8): by latest not_before; a tie, or an expiry verdict
+    that would differ if "newest" meant the latest not_after, is refused;
+  * within §7.7 check 5 for a new epoch, the caps and the KEM key are listed without an order:
+    where the two orders give different errors the case is refused;
+  * whether skipped secrets past their lifetime (not yet deleted by `expire`), or those of the
+    epoch this message drops, count towards max_skipped: refused where it matters;
+  * a message of an epoch dropped beyond the 8 stored ones (§7.7 says TooOld; the state of
+    §12.2 cannot tell it from a new epoch): refused;
+  * a fifth state whose least recently used one is the current state (§7.9 does not say which
+    state then becomes current): refused.
+
+Readings of SPEC.md §8 (groups, wire version 2); those marked * are not exercised by the
+current vectors:
+  * roster order (§8.1) compares user ids as raw bytes, a proper prefix first (the
+    roster-hash vectors order "alice" before "alicebob");
+  * §8.1: only a roster *built* from members (the roster-hash step) has its sealing keys and
+    key ids checked; a received roster is checked for structure and order only, and this
+    reference never validates a received roster's keys (the member's own entry is compared
+    with its live keys, §8.7 check 15);
+  * * §8.1 still says the distributor's roster sealing key MUST be a key the member's session
+    knows from a verified bundle (same key id and public key, "§8.4"), but neither §8.4 nor
+    §8.7's table checks it any more or names its error: a case whose roster names another
+    distributor key than the session knows is refused (BadInput) rather than guessed;
+  * distribution decoding follows §8.5's order; an unordered delta list is refused while
+    decoding (InvalidRosterDelta), before the signature; a delta that does not apply is found
+    at check 9/10; an empty user id is Malformed;
+  * §8.7 check 16: an upload (k = n - 1 wraps) gives the member its wrap at its position among
+    the members other than the distributor; any other single wrap is the member's; * k other
+    than 1 and n - 1 is MissingWrap;
+  * the group-distribution-process member never has a proposal pending (the vectors start
+    from a fresh state), so its own distribution is always NotPending (§8.7 check 8);
+  * wraps (§8.4, §8.5) are pairwise LS3 messages: each is decoded as lp32 of 1 to 4 096 bytes
+    (else Malformed) and hashed lp32-framed into wrap_list_hash; the server does not look
+    inside a wrap (§8.7 has no server check on it);
+  * group-key-wrap: a new session with the member (its bundle verified at notBefore) whose
+    first message, sealed at `now`, is the wrap; the seal's own errors (LocalKeyExpired, then
+    PeerKeyExpired) are the step's, as the README's table names them (§8.4 says a seal error
+    is reported as Wrap(...)); `random` must be exactly what the seal draws (e_A, m, r: 96);
+  * §8.7 check 19 runs §7.7's open in the member's session with the distributor (associated
+    data = the §8.4 context) and reports its error inside WrapRejected (the vectors name only
+    WrapRejected); check 20 (content type 3, 32 bytes: InvalidWrap) and check 21
+    (ConfirmationMismatch) follow; the device and its sessions are copied before the open and
+    the copy is kept only when 19-21 all pass, so a failed wrap commits nothing (§8.4);
+  * the server's views (README): a delta for every member of the record's roster (by address),
+    computed from the record's roster when the upload carries a full roster; the full roster
+    for new members and for every member of epoch 1;
+  * §8.10 grace: a superseded epoch opens while now - supersededAt <= maxAge (the vectors pin
     the boundary: +100 opens, +101 is EpochExpired); maxAge null keeps it; * more than 8
-    superseded epochs in an input: BadInput (README "keeps 8 epochs" vs SPEC "previous_epochs
-    superseded epochs": does the current one count?);
+    superseded epochs in an input: BadInput (README "keeps 8 superseded epochs");
+  * §8.9 check 7 compares the sender's identity key in the current roster with the one in the
+    message epoch's roster (* a re-keyed identity is not in a vector);
   * the `delivered` messages of a `group-open` case use the case's associatedData and `now`
     (* the README says so only for pairwise-open; all delivered group messages have empty AD).
 
@@ -108,16 +143,27 @@ Readings of SPEC.md §9 (attachments); * marks the unexercised ones:
     printable ASCII of at most 255 bytes: BadInput. Each chunk is sealed twice (AESGCM and AES
     block cipher + Python GHASH) and every sealed blob must open whole and chunk by chunk.
 
-The pairwise steps simulate devices and sessions (§4.5, §7.1, §7.5): a device's key set (live
-keys by key id, retired key ids), the peer's verified keys, the send counter and the replay
-window; AES-256-GCM is `cryptography`'s AESGCM. The group steps add rosters (§8.1), the
-distribution's shared, server and member checks (§8.3, §8.4; a member opens its wrap over a
-fresh pairwise session after the `processed` distributions) and the group state of §8.8 (per
-epoch: roster, hash, secret, counter, per-sender replay windows, superseded time). A sealed
-group message is also opened by every other roster member as a round trip. Note claims spanning
-cases (Direction, UnknownKeyShare, Gap, OutOfOrder, Rotation, Grace, equal rosters) are checked
-too. The self-test also applies harmless changes (member order, explicit key ids, the grace
-boundary) that must leave every verdict unchanged.
+The pairwise steps simulate devices (§4.5: live keys by key id with their ML-KEM keys, retired
+key ids, one-time keys, consumed ids) and sessions (§7); AES-256-GCM is `cryptography`'s AESGCM,
+and every seal is computed twice (AESGCM, and AES-ECB with a Python GHASH). The group steps add
+rosters and deltas (§8.1, §8.5), policies (§8.2), transcripts, epoch tags and confirmations
+(§8.3), key wraps sealed and opened as messages of the ratchet sessions above (§8.4), the
+server's and the member's checks and the server's views (§8.7; a member opens its wrap in a
+fresh session with each distributor, kept across the `processed` distributions) and the group
+state of §8.11 (per epoch: roster, transcript, tag, secret, counter, per-sender replay windows,
+superseded time). A sealed group message is also opened by every other roster member, and a
+sealed wrap decoded again, as round trips. Note claims spanning cases (chains of
+ratchet-chain, RepeatedRandomness, the transcripts' KemStep, OneTime, Control, OutOfOrder,
+Concurrent, PingPong; Gap, OutOfOrder, Grace and equal rosters of the groups) are checked too.
+The self-test changes sealed bytes, results, errors and the inputs that decide them (policy,
+randomness, times, known keys, one-time keys, flips) in every transcript; in the group steps
+it changes each part of a wrap's randomness, the wraps' bytes, lp32 framing and length bounds,
+and re-seals a view's wrap as the distributor (rebuilt from the vector inputs) with another
+content type, length, secret or context, naming the verdict each must reach (WrapRejected with
+§7.7's error inside, InvalidWrap, ConfirmationMismatch, Malformed, WrapListHashMismatch), and
+checks that a wrap failing check 20 or 21 leaves the session uncommitted. It also applies
+harmless changes (member order, explicit key ids, the grace boundary, a view re-wrapped by the
+reference) that must leave every verdict unchanged.
 """
 from __future__ import annotations
 
@@ -139,7 +185,13 @@ from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+
+try:
+    from kyber_py.ml_kem import ML_KEM_768  # pinned in .ci/run: kyber-py==1.2.0
+except ImportError:  # pragma: no cover
+    sys.exit("crosscheck.py needs kyber-py (pip install 'kyber-py==1.2.0') for ML-KEM-768 "
+             "encapsulation with a given m")
 
 SCHEMA = "letterseal-vectors-v1"
 EXPECTED_STEPS = [
@@ -155,12 +207,15 @@ EXPECTED_STEPS = [
     "one-time-key-verify",
     "safety-number",
     "pairwise-header",
-    "pairwise-chain-key",
-    "pairwise-message-keys",
-    "pairwise-seal",
-    "pairwise-open",
+    "ratchet-root",
+    "ratchet-chain",
+    "ratchet-message-keys",
+    "ratchet-hedged-salt",
+    "ratchet-init",
+    "ratchet-transcript",
     "group-roster-hash",
     "group-sender-chain",
+    "group-key-wrap",
     "group-distribution-verify",
     "group-distribution-process",
     "group-seal",
@@ -232,6 +287,10 @@ def u64(x: int) -> bytes:
 
 def lp8(x: bytes) -> bytes:
     return u8(len(x)) + x
+
+
+def lp32(x: bytes) -> bytes:
+    return u32(len(x)) + x
 
 
 def check_user_id(uid: bytes) -> None:
@@ -324,17 +383,21 @@ def pad16(b: bytes) -> bytes:
     return b + bytes(-len(b) % 16)
 
 
-def hedged_salt(secret: bytes, random32: bytes, context: bytes, ad: bytes, plaintext: bytes) -> bytes:
-    """SPEC §3.5: prf ‖ H = DeriveLabeled("", secret, "hedge", "", 48);
-    digest = POLYVAL(H, pad16(ad) ‖ pad16(pt) ‖ u64le(8·len(ad)) ‖ u64le(8·len(pt)));
-    salt = ExpandLabeled(prf, "hedged salt", random ‖ context ‖ digest, 16)."""
+def hedge(prf: bytes, h_key: bytes, random32: bytes, context: bytes, ad: bytes,
+          plaintext: bytes) -> bytes:
+    """SPEC §3.5: digest = POLYVAL(H, pad16(ad) ‖ pad16(pt) ‖ u64le(8·len(ad)) ‖ u64le(8·len(pt)));
+    salt = ExpandLabeled(prf, "hedged salt", r ‖ context ‖ digest, 16)."""
     if len(random32) != 32:
         raise BadInput("the hedge draws 32 random bytes")
-    keys = derive_labeled(b"", secret, b"hedge", b"", 48)
-    prf, h_key = keys[:32], keys[32:]
     lengths = (8 * len(ad)).to_bytes(8, "little") + (8 * len(plaintext)).to_bytes(8, "little")
     digest = polyval(h_key, pad16(ad) + pad16(plaintext) + lengths)
     return hkdf_expand(prf, labeled_info(b"hedged salt", random32 + context + digest, 16), 16)
+
+
+def hedged_salt(secret: bytes, random32: bytes, context: bytes, ad: bytes, plaintext: bytes) -> bytes:
+    """SPEC §3.5 for a static sending secret: prf ‖ H = DeriveLabeled("", secret, "hedge", "", 48)."""
+    keys = derive_labeled(b"", secret, b"hedge", b"", 48)
+    return hedge(keys[:32], keys[32:], random32, context, ad, plaintext)
 
 
 def derive_labeled(salt: bytes, ikm: bytes, label: bytes, context: bytes, length: int) -> bytes:
@@ -1153,17 +1216,37 @@ def step_safety_number(inp):
 
 
 # ---------------------------------------------------------------------------------------------
-# Pairwise sessions (SPEC §7)
+# Pairwise sessions: the LS3 ratchet (SPEC §7)
 # ---------------------------------------------------------------------------------------------
 
-LABEL_CHAIN = b"pairwise chain"
-LABEL_MESSAGE = b"pairwise message"
-BOUND_LEN = 44
-HEADER_LEN = 92
-TAG_LEN = 16
-MIN_MESSAGE_LEN = HEADER_LEN + TAG_LEN  # 108
+LABEL_RATCHET_INIT = b"ratchet init"  # §7.5
+LABEL_RATCHET_SESSION_ID = b"ratchet session id"  # §7.5
+LABEL_RATCHET_ROOT = b"ratchet root"  # §7.4
+LABEL_CHAIN_STEP = b"chain step"  # §7.4 (Expand)
+LABEL_MESSAGE_SECRET = b"message secret"  # §7.4 (Expand)
+LABEL_MESSAGE_KEYS = b"message keys"  # §7.4 (Expand)
+LABEL_HEDGE = b"hedge"  # §3.5, §7.4
+LABEL_HEDGED_SALT = b"hedged salt"  # §3.5
+
+PAIRWISE_VERSION = 2  # §7.3 (version 1 was draft 1's static sessions)
+KIND_PAIRWISE = 1
+FLAG_INIT, FLAG_ONE_TIME, FLAG_KEM_STEP = 0x01, 0x02, 0x04
+FIXED_FIELDS_LEN = 1 + 1 + 1 + 2 + 16 + 32 + 4 + 4 + 4  # up to and including u32(n)
+SALT_LEN, COMMITMENT_LEN, TAG_LEN = 16, 32, 16
+MLKEM_CT_LEN = 1088  # §3.6
+U32_MAX = 2**32 - 1
 U64_MAX = 2**64 - 1
-REPLAY_WINDOW = 1024
+CONTROL_CONTENT_TYPES = (3, 4)  # §7.2: group key and control travel on the control chain
+CHAINS = ("message", "control")
+EXPIRY_SKEW = 300  # §7.8 EXPIRY_SKEW_SECONDS
+MAX_STATES = 4  # §7.9
+MAX_SEEN_IDS = 1024  # §7.9
+MAX_OWN_PREVIOUS = 3  # §7.7 check 3: current or previous three
+MAX_OLD_EPOCHS = 8  # §7.7: the oldest stored epochs beyond 8 are dropped
+REPLAY_WINDOW = 1024  # §12.2: 16 × u64 bitmap
+# §7.6-7.7 defaults; the transcripts' `policy` input uses these names (test-vectors/README.md).
+DEFAULT_POLICY = {"maxSkip": 1000, "maxSkipped": 2000, "skippedLifetime": 7 * 86400,
+                  "kemEverySteps": 16, "kemEverySeconds": 86400}
 # test-vectors/README.md, "Devices in the pairwise steps": default policy and key lifetimes.
 DEFAULT_MAX_LIFETIME = 90 * 86400
 DEFAULT_MAX_CLOCK_SKEW = 300
@@ -1173,6 +1256,8 @@ DEVICE_KEY_LIFETIME = 30 * 86400
 def expect_inputs(inp: dict, required: set, optional: set = frozenset()) -> None:
     """The pairwise steps' inputs are exactly those the README lists; an unknown key would mean
     the vector relies on something this reference does not model."""
+    if not isinstance(inp, dict):
+        raise BadInput("an input object is not a JSON object")
     missing = required - set(inp)
     extra = set(inp) - required - set(optional)
     if missing or extra:
@@ -1188,92 +1273,259 @@ def hex_list(inp: dict, key: str, size: int, optional: bool = False) -> list[byt
     return [h({"x": x}, "x", size) for x in v]
 
 
-def encode_bound(content_type: int, sender_kid: bytes, recipient_kid: bytes, counter: int) -> bytes:
-    # §7.3: u8(version = 1) ‖ u8(kind = 1) ‖ u16(content type) ‖ sender key id (16)
-    #       ‖ recipient key id (16) ‖ u64(counter)
-    out = u8(1) + u8(1) + u16(content_type) + sender_kid + recipient_kid + u64(counter)
-    assert len(out) == BOUND_LEN
-    return out
+class Randomness:
+    """What the caller's CSPRNG gives, consumed front to back in SPEC §7.7's order."""
+
+    def __init__(self, data: bytes):
+        self.data, self.pos = data, 0
+
+    def draw(self, n: int, what: str) -> bytes:
+        if self.pos + n > len(self.data):
+            raise BadInput(f"random: {len(self.data)} bytes are not enough for {what}")
+        out = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return out
 
 
-def decode_pairwise(data: bytes, header_only: bool) -> dict:
-    """§7.3. header_only: the `pairwise-header` step (exactly 92 bytes, per its notes); else a
-    message (at least 108 bytes). SPEC lists the three rejections without an order; this
-    reference checks the version byte first, then the kind byte, then the length (an input too
-    short to hold the byte being checked is Malformed)."""
-    if len(data) < 1:
-        raise Reject("Malformed", "empty")
-    if data[0] != 1:
-        raise Reject("UnsupportedVersion", f"version {data[0]}")
-    if len(data) < 2:
-        raise Reject("Malformed", "no kind byte")
-    if data[1] != 1:
-        raise Reject("Malformed", f"kind {data[1]}")
-    if header_only and len(data) != HEADER_LEN:
-        raise Reject("Malformed", f"header of {len(data)} bytes, not {HEADER_LEN}")
-    if not header_only and len(data) < MIN_MESSAGE_LEN:
-        raise Reject("Malformed", f"message of {len(data)} bytes < {MIN_MESSAGE_LEN}")
-    r = Reader(data)
-    r.take(2, "version, kind")
-    content_type = r.int_be(2, "content type")
-    sender_kid = r.take(16, "sender key id")
-    recipient_kid = r.take(16, "recipient key id")
-    counter = r.int_be(8, "counter")
-    salt = r.take(16, "salt")
-    commitment = r.take(32, "commitment")
-    header = data[:HEADER_LEN]
-    body = data[HEADER_LEN:]
-    bound = encode_bound(content_type, sender_kid, recipient_kid, counter)
-    # §2.2: re-encoding the decoded header yields the input bytes.
-    if bound + salt + commitment != header or bound != data[:BOUND_LEN]:
-        raise Disagree("header re-encoding differs from the input")
-    return dict(content_type=content_type, sender_kid=sender_kid, recipient_kid=recipient_kid,
-                counter=counter, salt=salt, commitment=commitment, bound=bound, header=header,
-                body=body)
+# ---- ML-KEM-768 (§3.6): key generation, encapsulation with a given m, decapsulation ----------
+# Key generation and decapsulation run through `cryptography` (OpenSSL) and through kyber-py
+# (pure Python, FIPS 203's internal algorithms), which must agree. Encapsulation with a given m
+# (ML-KEM.Encaps_internal, FIPS 203 Algorithm 17) exists only in kyber-py; it is checked against
+# Wycheproof's encapsulation vectors at start-up, and every shared secret it yields in a
+# transcript is recovered by the other side's decapsulation through both libraries.
 
 
-def party(uid: bytes, device_id: int, ik: bytes, sealing_pk: bytes) -> bytes:
-    # §7.4: party(X) = address(X) ‖ identity key(X) (32) ‖ sealing public key(X) (32)
-    check_user_id(uid)
-    if len(ik) != 32 or len(sealing_pk) != 32:
-        raise BadInput("identity or sealing key is not 32 bytes")
-    return address(uid, device_id) + ik + sealing_pk
+@functools.lru_cache(maxsize=None)
+def mlkem_keys(seed: bytes) -> tuple[bytes, bytes]:
+    """(ek, kyber-py's expanded dk) of a 64-byte seed d ‖ z (KeyGen_internal(d, z))."""
+    ek = mlkem_ek_from_seed(seed)
+    ek2, dk = ML_KEM_768._keygen_internal(seed[:32], seed[32:])
+    if ek2 != ek:
+        raise Disagree("ML-KEM key generation: cryptography and kyber-py differ")
+    return ek, dk
 
 
-def chain_key(secret: bytes, peer_pk: bytes, party_s: bytes, party_r: bytes) -> tuple[bytes, bytes]:
-    """§7.4: shared = Agree(own secret, other's public key); chain over party(S) ‖ party(R)."""
-    shared = x25519_both(secret, peer_pk)
+@functools.lru_cache(maxsize=None)
+def mlkem_encaps(ek: bytes, m: bytes) -> tuple[bytes, bytes]:
+    """(ct, ss) = ML-KEM.Encaps_internal(ek, m). The key passed the §4.6 checks before."""
+    if not mlkem_ek_valid(ek) or len(m) != 32:
+        raise Disagree("encapsulation to an unchecked key")
+    ss, ct = ML_KEM_768._encaps_internal(ek, m)
+    if len(ct) != MLKEM_CT_LEN or len(ss) != 32:
+        raise Disagree("kyber-py returned a ciphertext or secret of the wrong size")
+    return ct, ss
+
+
+@functools.lru_cache(maxsize=None)
+def mlkem_decaps(seed: bytes, ct: bytes) -> bytes:
+    ss = MLKEM768PrivateKey.from_seed_bytes(seed).decapsulate(ct)
+    if ML_KEM_768._decaps_internal(mlkem_keys(seed)[1], ct) != ss:
+        raise Disagree("ML-KEM decapsulation: cryptography and kyber-py differ")
+    return ss
+
+
+def check_mlkem_encaps_kat(directory: Path) -> list[str]:
+    """kyber-py's deterministic encapsulation against Wycheproof's ML-KEM-768 encapsulation
+    file (the valid cases: ek, m -> c, K)."""
+    path = directory / "external" / "wycheproof" / "mlkem_768_encaps_test.json"
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        return [f"cannot read {path}: {e}"]
+    count, problems = 0, []
+    for group in doc.get("testGroups", []):
+        if group.get("parameterSet") != "ML-KEM-768":
+            continue
+        for t in group.get("tests", []):
+            if t.get("result") != "valid":
+                continue
+            ss, ct = ML_KEM_768._encaps_internal(bytes.fromhex(t["ek"]), bytes.fromhex(t["m"]))
+            count += 1
+            if (ct.hex(), ss.hex()) != (t["c"], t["K"]):
+                problems.append(f"Wycheproof ML-KEM-768 encaps tcId {t.get('tcId')} not reproduced")
+    if count == 0:
+        problems.append(f"{path} has no valid ML-KEM-768 encapsulation case")
+    return problems
+
+
+# ---- Key schedule (§7.4, §7.5, §3.5) ----------------------------------------------------------
+
+
+def expand_labeled(prk: bytes, label: bytes, context: bytes, length: int) -> bytes:
+    """§3.1 ExpandLabeled, computed with hmac/hashlib and with `cryptography`'s HKDFExpand."""
+    info = labeled_info(label, context, length)
+    okm = hkdf_expand(prk, info, length)
+    if HKDFExpand(algorithm=hashes.SHA256(), length=length, info=info).derive(prk) != okm:
+        raise Disagree("hmac/hashlib HKDF-Expand and cryptography HKDFExpand differ")
+    return okm
+
+
+def kdf_root(rk: bytes, dh: bytes, ss: bytes | None) -> tuple[bytes, bytes, bytes]:
+    # KDF_root(RK, dh, ss?) = DeriveLabeled(RK, dh ‖ ss, "ratchet root", u8(ss present), 96)
+    okm = derive_labeled(rk, dh + (ss or b""), LABEL_RATCHET_ROOT, u8(ss is not None), 96)
+    return okm[:32], okm[32:64], okm[64:]
+
+
+def chain_step(ck: bytes) -> tuple[bytes, bytes]:
+    """(MK_n, CK_{n+1}) from CK_n."""
+    return (expand_labeled(ck, LABEL_MESSAGE_SECRET, b"", 32),
+            expand_labeled(ck, LABEL_CHAIN_STEP, b"", 32))
+
+
+def ratchet_message_keys(mk: bytes, salt: bytes) -> tuple[bytes, bytes, bytes]:
+    # ExpandLabeled(MK, "message keys", salt, 76) = aead key ‖ nonce ‖ commitment
+    okm = expand_labeled(mk, LABEL_MESSAGE_KEYS, salt, 76)
+    return okm[:32], okm[32:44], okm[44:]
+
+
+def ratchet_hedged_salt(mk: bytes, random32: bytes, bound: bytes, ad: bytes,
+                        plaintext: bytes) -> bytes:
+    # §7.4 / §3.5: prf = MK_n, H = ExpandLabeled(MK_n, "hedge", "", 16), context = bound
+    return hedge(mk, expand_labeled(mk, LABEL_HEDGE, b"", 16), random32, bound, ad, plaintext)
+
+
+def agree(secret: bytes, pk: bytes) -> bytes:
+    # §4.4: an all-zero result fails.
+    shared = x25519_both(secret, pk)
     if shared is None:
         raise Reject("NonContributory")
-    return shared, derive_labeled(b"", shared, LABEL_CHAIN, party_s + party_r, 32)
-
-
-def message_keys(chain: bytes, salt: bytes, bound: bytes) -> tuple[bytes, bytes, bytes]:
-    # §7.4: keys = DeriveLabeled(salt, chain, "pairwise message", bound, 76), split 32/12/32
-    keys = derive_labeled(salt, chain, LABEL_MESSAGE, bound, 76)
-    return keys[0:32], keys[32:44], keys[44:76]
+    return shared
 
 
 def x25519_public(secret: bytes) -> bytes:
     pk = x25519_both(secret, (9).to_bytes(32, "little"))
     if pk is None:
-        raise Disagree("sealing public key is all zeros")
+        raise Disagree("an X25519 public key is all zeros")
     return pk
+
+
+def party(addr: bytes, ik: bytes, sealing_pk: bytes) -> bytes:
+    # §7.1: party(X) = address(X) ‖ identity key(X) (32) ‖ sealing key(X) (32)
+    assert len(ik) == 32 and len(sealing_pk) == 32
+    return addr + ik + sealing_pk
+
+
+def hybrid_start(party_a: bytes, party_b: bytes, e_a: bytes, s_a_or_spk: tuple, otk: tuple | None,
+                 kem: tuple, ratchet_key: bytes) -> dict:
+    """§7.5, for either side. `s_a_or_spk` = (own secret, peer public) for the three X25519
+    agreements as the side computes them: the initiator passes (s_A, SPK_B) and e_A, the
+    responder (s_B, pk(s_A)) and e_A = None (it agrees with E_A = `ratchet_key` instead).
+    `otk` = (one-time secret or e_A, its public key OTK_B); `kem` = (K_B's id, ct, ss)."""
+    own, other = s_a_or_spk
+    if e_a is not None:  # initiator: dh1 = Agree(s_A, SPK_B), dh2 = Agree(e_A, SPK_B)
+        dh1, dh2 = agree(own, other), agree(e_a, other)
+        dh3 = agree(e_a, otk[1]) if otk else b""
+    else:  # responder: the same values from its private keys
+        dh1, dh2 = agree(own, other), agree(own, ratchet_key)
+        dh3 = agree(otk[0], ratchet_key) if otk else b""
+    kem_kid, ct, ss = kem
+    ctx = party_a + party_b + ratchet_key + (otk[1] if otk else b"") + kem_kid + ct
+    okm = derive_labeled(b"", dh1 + dh2 + dh3 + ss, LABEL_RATCHET_INIT, ctx, 96)
+    sid = derive_labeled(b"", ratchet_key, LABEL_RATCHET_SESSION_ID, party_a + party_b, 16)
+    return dict(root=okm[:32], message=okm[32:64], control=okm[64:], session_id=sid)
+
+
+# ---- Header (§7.3) ----------------------------------------------------------------------------
+
+
+def chain_of(content_type: int) -> str:
+    return "control" if content_type in CONTROL_CONTENT_TYPES else "message"
+
+
+def encode_pairwise_bound(hd: dict) -> bytes:
+    """§7.3: the header without salt and commitment."""
+    init, kem = hd["init"], hd["kem"]
+    flags = ((FLAG_INIT if init else 0) | (FLAG_ONE_TIME if init and init["otk_kid"] else 0)
+             | (FLAG_KEM_STEP if kem else 0))
+    out = (u8(PAIRWISE_VERSION) + u8(KIND_PAIRWISE) + u8(flags) + u16(hd["content_type"])
+           + hd["session_id"] + hd["ratchet_key"] + u32(hd["pmc"]) + u32(hd["pcc"]) + u32(hd["n"]))
+    if init:
+        out += init["ikid"] + init["rkid"] + init["kem_kid"] + init["kem_ct"] + (init["otk_kid"] or b"")
+    if kem:
+        out += kem["kem_kid"] + kem["kem_ct"] + kem["new_ek"]
+    return out
+
+
+def decode_pairwise(data: bytes, header_only: bool) -> dict:
+    """§7.3: version 2 (UnsupportedVersion) first; everything else is Malformed: kind 1, known
+    flags, ONE_TIME only with INIT, a canonical ratchet key not of small order, n < 2^32 - 1,
+    every field complete, a valid new KEM key, and (a message) at least 16 bytes after the
+    header; (the `pairwise-header` step, a header alone) no byte after the header."""
+    if not data:
+        raise Reject("Malformed", "empty")
+    if data[0] != PAIRWISE_VERSION:
+        raise Reject("UnsupportedVersion", f"version {data[0]}")
+    r = Reader(data)
+    r.take(1, "version")
+    if r.int_be(1, "kind") != KIND_PAIRWISE:
+        raise Reject("Malformed", f"kind {data[1]}")
+    flags = r.int_be(1, "flags")
+    if flags & ~(FLAG_INIT | FLAG_ONE_TIME | FLAG_KEM_STEP):
+        raise Reject("Malformed", f"unknown flags {flags:#04x}")
+    if flags & FLAG_ONE_TIME and not flags & FLAG_INIT:
+        raise Reject("Malformed", "ONE_TIME without INIT")
+    hd = dict(content_type=r.int_be(2, "content type"), session_id=r.take(16, "session id"),
+              ratchet_key=r.take(32, "ratchet key"))
+    try:
+        validate_sealing_key(hd["ratchet_key"])
+    except Reject as e:
+        raise Reject("Malformed", f"ratchet key: {e}") from None
+    hd.update(pmc=r.int_be(4, "previous message chain"), pcc=r.int_be(4, "previous control chain"),
+              n=r.int_be(4, "n"), init=None, kem=None)
+    if hd["n"] == U32_MAX:
+        raise Reject("Malformed", "n = 2^32 - 1")
+    if flags & FLAG_INIT:
+        hd["init"] = dict(ikid=r.take(16, "initiator key id"), rkid=r.take(16, "responder key id"),
+                          kem_kid=r.take(16, "KEM key id"), kem_ct=r.take(MLKEM_CT_LEN, "KEM ciphertext"),
+                          otk_kid=r.take(16, "one-time key id") if flags & FLAG_ONE_TIME else None)
+    if flags & FLAG_KEM_STEP:
+        hd["kem"] = dict(kem_kid=r.take(16, "KEM key id"), kem_ct=r.take(MLKEM_CT_LEN, "KEM ciphertext"),
+                         new_ek=r.take(MLKEM_EK_LEN, "new KEM key"))
+        if not mlkem_ek_valid(hd["kem"]["new_ek"]):
+            raise Reject("Malformed", "the new KEM key fails the modulus check")
+    hd["bound"] = data[:r.pos]
+    hd["salt"] = r.take(SALT_LEN, "salt")
+    hd["commitment"] = r.take(COMMITMENT_LEN, "commitment")
+    hd["header"] = data[:r.pos]
+    if header_only:
+        r.finish()
+        hd["body"] = b""
+    else:
+        hd["body"] = data[r.pos:]
+        if len(hd["body"]) < TAG_LEN:
+            raise Reject("Malformed", f"{len(hd['body'])} bytes after the header, fewer than a tag")
+    # §2.2: re-encoding the decoded header yields the input bytes.
+    if encode_pairwise_bound(hd) != hd["bound"]:
+        raise Disagree("header re-encoding differs from the input")
+    return hd
+
+
+# ---- Devices (§4.5) as test-vectors/README.md builds them --------------------------------------
+
+
+def vector_kem_seed(sealing_secret: bytes) -> bytes:
+    # README: each sealing secret s is paired with the ML-KEM key pair of seed SHA-512(s).
+    return hashlib.sha512(sealing_secret).digest()
 
 
 class Device:
     """A device as test-vectors/README.md builds it: identity key from the seed; sealing secrets,
-    retired ones first and then live ones, the i-th valid from notBefore + i for 30 days."""
+    retired ones first and then live ones, the i-th valid from notBefore + i for 30 days, each
+    with the ML-KEM key pair of seed SHA-512(secret); one-time keys valid from notBefore for 30
+    days. Holds what §4.5 lists: live keys by id, retired ids, unused one-time keys, consumed
+    one-time ids."""
 
-    def __init__(self, seed, uid, device_id, live, retired, not_before):
+    def __init__(self, seed, uid, device_id, live, retired, not_before, one_time=()):
         check_user_id(uid)
-        self.uid, self.device_id = uid, device_id
+        self.seed, self.uid, self.device_id = seed, uid, device_id
         self.ik = ed_public_both(seed)
         parse_identity_key(self.ik)
         self.address = address(uid, device_id)
-        self.live: dict[bytes, dict] = {}  # key id -> {secret, pk, not_before, not_after}
+        self.live: dict[bytes, dict] = {}
         self.retired: set[bytes] = set()
-        for i, secret in enumerate(retired + live):
+        self.one_time: dict[bytes, dict] = {}
+        self.consumed: set[bytes] = set()
+        for i, secret in enumerate(list(retired) + list(live)):
             pk = x25519_public(secret)
             validate_sealing_key(pk)
             kid = key_id(pk)
@@ -1281,20 +1533,37 @@ class Device:
                 raise BadInput("the device lists one sealing secret twice")
             nb = not_before + i
             if i < len(retired):
-                self.retired.add(kid)  # §7.6 retire(key id): private key deleted, id recorded
+                self.retired.add(kid)  # §4.5 retire: private key and KEM key deleted, id kept
             else:
+                kem_seed = vector_kem_seed(secret)
+                ek = mlkem_keys(kem_seed)[0]
                 self.live[kid] = dict(secret=secret, pk=pk, not_before=nb,
-                                      not_after=nb + DEVICE_KEY_LIFETIME)
+                                      not_after=nb + DEVICE_KEY_LIFETIME, kem_seed=kem_seed, ek=ek,
+                                      kem_kid=kem_key_id(ek))
         if not self.live:
             raise BadInput("the device has no live sealing key")
+        for secret in one_time:
+            pk = x25519_public(secret)
+            validate_sealing_key(pk)
+            kid = key_id(pk)
+            if kid in self.live or kid in self.retired or kid in self.one_time:
+                raise BadInput("a one-time secret is listed twice or is also a sealing secret")
+            self.one_time[kid] = dict(secret=secret, pk=pk, not_before=not_before,
+                                      not_after=not_before + DEVICE_KEY_LIFETIME)
 
     def current_kid(self) -> bytes:
-        # §7.5: latest not_before; ties: larger key id
+        """§7.1: the live key with the latest not_before; on a tie, the larger key id."""
         return max(self.live, key=lambda kid: (self.live[kid]["not_before"], kid))
 
 
+def key_expired(not_after: int, now: int) -> bool:
+    # §7.8: usable while now < not_after + 300 (EXPIRY_SKEW_SECONDS), for both parties' keys.
+    return now >= not_after + EXPIRY_SKEW
+
+
 class ReplayWindow:
-    """§7.5: highest accepted counter h and the accepted counters among h-1023 ... h."""
+    """A replay window (§7.7, §12.2): the highest accepted number h and which numbers among
+    h-1023 … h were accepted. Also used by the group steps (§8.6)."""
 
     def __init__(self):
         self.h: int | None = None
@@ -1308,9 +1577,12 @@ class ReplayWindow:
         if c in self.accepted:
             raise Reject("Replay", f"c = {c}")
 
+    def seen(self, c: int) -> bool:
+        """Inside the window and accepted (§7.7 Replay)."""
+        return self.h is not None and 0 <= self.h - c < REPLAY_WINDOW and c in self.accepted
+
     def record(self, c: int) -> tuple[int, bool]:
-        """Returns (skipped, late). SPEC defines `skipped` for c > h and for the first message
-        only; a late message (c < h) skips nothing new, so it reports 0."""
+        """Returns (skipped, late) as the group steps report them."""
         if self.h is None:
             skipped, late, self.h = c, False, c
         elif c > self.h:
@@ -1322,172 +1594,776 @@ class ReplayWindow:
         return skipped, late
 
 
-EXPIRY_SKEW = 300  # §7.5: seconds a sealing key stays usable after its not_after
+# ---- One ratchet state (§7.6, §7.7) -----------------------------------------------------------
+
+
+class RatchetState:
+    """The values §7.6 lists (and §12.2 stores) for one ratchet state."""
+
+    def __init__(self, session_id: bytes, root: bytes, now: int):
+        self.session_id = session_id
+        self.init: dict | None = None  # the INIT fields while this side's start is unconfirmed
+        self.root = root
+        self.own: tuple[bytes, bytes] | None = None  # (secret, public) ratchet key pair
+        self.own_previous: list[bytes] = []  # newest last, at most three
+        self.sending: dict | None = None  # {"message": [ck, next], "control": [...], "kem": fields}
+        self.previous_lengths = (0, 0)
+        self.receiving: dict | None = None  # {"key", "message": {ck, next, window}, "control"}
+        self.old_epochs: list[dict] = []  # {"key", "message": window, "control": window}, oldest first
+        self.dropped_keys: set[bytes] = set()  # bookkeeping only (see open, case C)
+        self.skipped: list[dict] = []  # {"key", "chain", "n", "secret", "stored_at"}
+        self.local_kem: tuple = ()  # ("bundle", sealing key id) | ("own", seed, kem id) | ("consumed",)
+        self.peer_kem: dict = {}  # {"ek", "reusable", "fresh"}
+        self.steps_since_kem = 0
+        self.last_kem_at = now  # §7.6: the start (with its ML-KEM secret) counts as a KEM step
+
+    # -- sealing (§7.6 sending step, §7.7 seal)
+
+    def kem_due(self, policy: dict, now: int) -> bool:
+        """§7.6: a sending step is a KEM step when the peer's current KEM key may be used (a
+        bundle's key always; a key from a KEM step once) and this step is at least the
+        kem_every_steps-th sending step since the last KEM step, or kem_every_seconds passed."""
+        usable = self.peer_kem["reusable"] or self.peer_kem["fresh"]
+        return usable and (self.steps_since_kem + 1 >= policy["kemEverySteps"]
+                           or now - self.last_kem_at >= policy["kemEverySeconds"])
+
+    def seal(self, rnd: Randomness, now: int, policy: dict, content_type: int, plaintext: bytes,
+             ad: bytes) -> bytes:
+        chain = chain_of(content_type)
+        if self.sending is None:
+            # The sending step: no sending chain yet, or a newer peer ratchet key was opened.
+            if self.receiving is None:
+                raise Disagree("a state with neither a sending nor a receiving epoch")
+            d = rnd.draw(32, "the new ratchet secret")
+            big_d = x25519_public(d)
+            dh = agree(d, self.receiving["key"])
+            kem_fields, ss = None, None
+            if self.kem_due(policy, now):
+                ct, ss = mlkem_encaps(self.peer_kem["ek"], rnd.draw(32, "the encapsulation's m"))
+                seed = rnd.draw(64, "the new KEM seed")
+                new_ek = mlkem_keys(seed)[0]
+                kem_fields = dict(kem_kid=kem_key_id(self.peer_kem["ek"]), kem_ct=ct, new_ek=new_ek)
+            self.root, ck_msg, ck_ctl = kdf_root(self.root, dh, ss)
+            if self.own is not None:
+                self.own_previous = (self.own_previous + [self.own[1]])[-MAX_OWN_PREVIOUS:]
+            self.own = (d, big_d)
+            self.sending = {"message": [ck_msg, 0], "control": [ck_ctl, 0], "kem": kem_fields}
+            if kem_fields:
+                self.local_kem = ("own", seed, kem_key_id(new_ek))
+                self.peer_kem["fresh"] = False
+                self.steps_since_kem, self.last_kem_at = 0, now
+            else:
+                self.steps_since_kem += 1
+        ck, n = self.sending[chain]
+        if n == U32_MAX:
+            raise Disagree("CounterExhausted is checked before the sending step")
+        mk, ck_next = chain_step(ck)
+        hd = dict(content_type=content_type, session_id=self.session_id, ratchet_key=self.own[1],
+                  pmc=self.previous_lengths[0], pcc=self.previous_lengths[1], n=n, init=self.init,
+                  kem=self.sending["kem"])
+        bound = encode_pairwise_bound(hd)
+        salt = ratchet_hedged_salt(mk, rnd.draw(32, "the hedged salt's r"), bound, ad, plaintext)
+        key, nonce, commitment = ratchet_message_keys(mk, salt)
+        header = bound + salt + commitment
+        message = header + gcm_seal_both(key, nonce, plaintext, header + ad)
+        self.sending[chain] = [ck_next, n + 1]
+        d = decode_pairwise(message, header_only=False)  # round trip through our own decoder
+        if (d["bound"], d["salt"], d["commitment"]) != (bound, salt, commitment):
+            raise Disagree("a sealed message does not decode to what was sealed")
+        return message
+
+    # -- opening (§7.7 checks 5-7; the caller ran 1-4)
+
+    def is_own_ratchet_key(self, key: bytes) -> bool:
+        return (self.own is not None and self.own[1] == key) or key in self.own_previous
+
+    def fresh_skipped(self, entry: dict, now: int, policy: dict) -> bool:
+        # §7.7: a secret stored at t is kept while now - t <= skipped_lifetime.
+        return now - entry["stored_at"] <= policy["skippedLifetime"]
+
+    def take_skipped(self, hd: dict, chain: str, window: ReplayWindow, now: int,
+                     policy: dict) -> bytes:
+        """A stored skipped secret (not expired), else Replay (inside the window, opened) or
+        TooOld."""
+        for i, s in enumerate(self.skipped):
+            if (s["key"], s["chain"], s["n"]) == (hd["ratchet_key"], chain, hd["n"]):
+                if self.fresh_skipped(s, now, policy):
+                    del self.skipped[i]
+                    return s["secret"]
+                break
+        if window.seen(hd["n"]):
+            raise Reject("Replay", f"n = {hd['n']}")
+        raise Reject("TooOld", f"n = {hd['n']}: no stored secret")
+
+    def check_caps(self, per_chain: list[int], now: int, policy: dict, freed: int = 0) -> None:
+        """§7.7: one message stores at most max_skip secrets of one chain, and the state holds
+        at most max_skipped. SPEC does not say whether secrets past their lifetime but not yet
+        deleted (by a successful `expire`), or those of an epoch this very message drops
+        (`freed`), still count; where the verdict would depend on it the case is refused."""
+        if any(k > policy["maxSkip"] for k in per_chain):
+            raise Reject("TooManySkipped", f"{max(per_chain)} > maxSkip {policy['maxSkip']}")
+        new = sum(per_chain)
+        stored = len(self.skipped)
+        live = sum(self.fresh_skipped(s, now, policy) for s in self.skipped)
+        verdicts = {stored + new > policy["maxSkipped"], live + new > policy["maxSkipped"],
+                    stored - freed + new > policy["maxSkipped"]}
+        if len(verdicts) > 1:
+            raise BadInput("TooManySkipped depends on whether expired or dropped skipped secrets "
+                           "still count (SPEC 7.7 does not say)")
+        if verdicts.pop():
+            raise Reject("TooManySkipped", f"{stored} + {new} > maxSkipped {policy['maxSkipped']}")
+
+    def walk(self, ck: bytes, start: int, stop: int, key: bytes, chain: str, now: int,
+             store: list) -> tuple[bytes, bytes]:
+        """Stores the secrets of numbers start … stop-1 as skipped; returns (MK_stop, CK_stop+1)."""
+        for m in range(start, stop):
+            mk, ck = chain_step(ck)
+            store.append(dict(key=key, chain=chain, n=m, secret=mk, stored_at=now))
+        return chain_step(ck)
+
+    def local_kem_seed(self, device: Device, kem_kid: bytes) -> bytes:
+        """This side's current KEM decapsulation key, which a KEM step must name."""
+        if self.local_kem[0] == "bundle":
+            key = device.live.get(self.local_kem[1])
+            if key is not None and key["kem_kid"] == kem_kid:
+                return key["kem_seed"]
+        elif self.local_kem[0] == "own" and self.local_kem[2] == kem_kid:
+            return self.local_kem[1]
+        raise Reject("UnknownKemKey", f"{kem_kid.hex()} is not the current KEM key")
+
+    def open(self, device: Device, hd: dict, ad: bytes, now: int, policy: dict) -> dict:
+        """§7.7 checks 5, 6, 7, then the commit. Runs on a copy: the caller keeps it only on
+        success."""
+        chain, n, key = chain_of(hd["content_type"]), hd["n"], hd["ratchet_key"]
+        store: list = []
+        late = False
+        step = None
+        rcv = self.receiving
+        if rcv is not None and key == rcv["key"]:
+            # Case A: the peer's current epoch.
+            c = rcv[chain]
+            if n < c["next"]:
+                mk, late = self.take_skipped(hd, chain, c["window"], now, policy), True
+            else:
+                self.check_caps([n - c["next"]], now, policy)
+                mk, ck = self.walk(c["ck"], c["next"], n, key, chain, now, store)
+                c.update(ck=ck, next=n + 1)
+            window = c["window"]
+        elif any(o["key"] == key for o in self.old_epochs):
+            # Case B: a stored earlier epoch: only its skipped secrets.
+            old = next(o for o in self.old_epochs if o["key"] == key)
+            mk, late = self.take_skipped(hd, chain, old[chain], now, policy), True
+            window = old[chain]
+        elif key in self.dropped_keys:
+            # Case C: SPEC 7.7 calls a message whose epoch is no longer stored TooOld; telling
+            # it from a new epoch needs the dropped keys, which §12.2's state does not keep.
+            raise BadInput("a message of a dropped epoch: SPEC 7.7 says TooOld, but the state "
+                           "of SPEC 12.2 cannot tell it from a new epoch")
+        else:
+            # Case D: a new peer epoch, the receiving step (§7.6).
+            if self.own is None:
+                raise Reject("UnexpectedRatchetKey", "this side has not sent in the state")
+            remainder = []
+            if rcv is not None:
+                for ch, until in (("message", hd["pmc"]), ("control", hd["pcc"])):
+                    remainder.append((ch, max(0, until - rcv[ch]["next"])))
+            counts = [k for _, k in remainder] + [n]
+            # The secrets of the oldest stored epoch, if this message pushes it beyond 8.
+            kept = self.old_epochs + ([rcv] if rcv is not None else [])
+            freed = (sum(s["key"] == kept[0]["key"] for s in self.skipped)
+                     if len(kept) > MAX_OLD_EPOCHS else 0)
+            errors = []  # the verdict under SPEC's listed order and under the other order
+            for order in ("caps first", "kem first"):
+                try:
+                    for part in ((0, 1) if order == "caps first" else (1, 0)):
+                        if part == 0:
+                            self.check_caps(counts, now, policy, freed)
+                        elif hd["kem"]:
+                            self.local_kem_seed(device, hd["kem"]["kem_kid"])
+                    errors.append(None)
+                except Reject as e:
+                    errors.append(e)
+            if len({e.name if e else None for e in errors}) > 1:
+                raise BadInput("SPEC 7.7 check 5 lists the caps before the KEM key, without saying "
+                               "it is an order, and the two orders give different errors here")
+            if errors[0]:
+                raise errors[0]
+            ss = None
+            if hd["kem"]:
+                seed = self.local_kem_seed(device, hd["kem"]["kem_kid"])
+                ss = mlkem_decaps(seed, hd["kem"]["kem_ct"])
+            for ch, k in remainder:
+                if k:
+                    mk_last, _ = self.walk(rcv[ch]["ck"], rcv[ch]["next"], rcv[ch]["next"] + k - 1,
+                                           rcv["key"], ch, now, store)
+                    store.append(dict(key=rcv["key"], chain=ch, n=rcv[ch]["next"] + k - 1,
+                                      secret=mk_last, stored_at=now))
+            root, ck_msg, ck_ctl = kdf_root(self.root, agree(self.own[0], key), ss)
+            epoch = {"key": key, "message": dict(ck=ck_msg, next=0, window=ReplayWindow()),
+                     "control": dict(ck=ck_ctl, next=0, window=ReplayWindow())}
+            mk, ck = self.walk(epoch[chain]["ck"], 0, n, key, chain, now, store)
+            epoch[chain].update(ck=ck, next=n + 1)
+            step = (root, epoch)
+            window = epoch[chain]["window"]
+
+        # 6. the commitment, in constant time, before decrypting; 7. the tag.
+        aead_key, nonce, commitment = ratchet_message_keys(mk, hd["salt"])
+        if not hmac.compare_digest(commitment, hd["commitment"]):
+            raise Reject("CommitmentMismatch")
+        try:
+            plaintext = AESGCM(aead_key).decrypt(nonce, hd["body"], hd["header"] + ad)
+        except InvalidTag:
+            raise Reject("AuthenticationFailed") from None
+
+        # Commit (this object is the caller's copy).
+        if step is not None:
+            root, epoch = step
+            if rcv is not None:
+                self.old_epochs.append({"key": rcv["key"], "message": rcv["message"]["window"],
+                                        "control": rcv["control"]["window"]})
+                if len(self.old_epochs) > MAX_OLD_EPOCHS:
+                    dropped = self.old_epochs.pop(0)
+                    self.dropped_keys.add(dropped["key"])
+                    self.skipped = [s for s in self.skipped if s["key"] != dropped["key"]]
+            self.root, self.receiving = root, epoch
+            if self.sending is not None:
+                self.previous_lengths = (self.sending["message"][1], self.sending["control"][1])
+                self.sending = None
+            if hd["kem"]:
+                if self.local_kem[0] == "own":  # deleted once used; a bundle's key stays
+                    self.local_kem = ("consumed",)
+                self.peer_kem = {"ek": hd["kem"]["new_ek"], "reusable": False, "fresh": True}
+                self.steps_since_kem, self.last_kem_at = 0, now
+        self.skipped.extend(store)
+        window.record(n)
+        self.init = None  # the initiator's start is confirmed
+        return dict(content_type=hd["content_type"], plaintext=plaintext, chain=chain, counter=n,
+                    skipped=len(store), late=late)
+
+
+# ---- The session (§7.1, §7.5, §7.7-7.9) -------------------------------------------------------
+
+
+def verified_peer_bundle(data: bytes, now: int) -> dict:
+    """§5.3 checks 1-12 with the default policy at `now`, as the device the bundle names."""
+    named = decode_bundle(data)
+    return verify_bundle(data, (named["uid"], named["device_id"]), now, DEFAULT_MAX_LIFETIME,
+                         DEFAULT_MAX_CLOCK_SKEW, None, lambda _sk: None)
 
 
 class Session:
-    """§7.1: built from the local device and the peer's bundle, verified (§5.3 checks 1-12) at
-    `now` with the default policy, as the device it names (test-vectors/README.md)."""
+    """§7.1: a session with the peer of a verified bundle. Holds the peer's bundles, an offered
+    one-time key, up to 4 ratchet states with their last use, the current one, and the ids held
+    before (§7.9)."""
 
-    def __init__(self, local: Device, peer_bundle: bytes, now: int):
-        named = decode_bundle(peer_bundle)
-        b = verify_bundle(peer_bundle, (named["uid"], named["device_id"]), now,
-                          DEFAULT_MAX_LIFETIME, DEFAULT_MAX_CLOCK_SKEW, None, lambda _sk: None)
+    def __init__(self, local: Device, peer_bundle: bytes, now: int, policy: dict | None = None):
+        b = verified_peer_bundle(peer_bundle, now)
         if address(b["uid"], b["device_id"]) == local.address or b["ik"] == local.ik:
             raise Reject("SelfSession")
         self.local = local
         self.peer_uid, self.peer_device_id, self.peer_ik = b["uid"], b["device_id"], b["ik"]
-        self.peer_keys = {b["kid"]: dict(pk=b["sk"], not_before=b["not_before"],
-                                         not_after=b["not_after"])}
-        self.send_counter = 0
-        self.window = ReplayWindow()
+        self.peer_address = address(b["uid"], b["device_id"])
+        self.peer_bundles: dict[bytes, dict] = {}
+        self.add_peer_bundle(peer_bundle, now)
+        self.one_time: tuple[bytes, bytes] | None = None  # (key id, public key)
+        self.policy = dict(policy or DEFAULT_POLICY)
+        self.states: dict[bytes, RatchetState] = {}
+        self.last_used: dict[bytes, int] = {}
+        self.current: bytes | None = None
+        self.seen: list[bytes] = []
+        self.clock = 0
 
-    def peer_current_kid(self) -> bytes:
-        return max(self.peer_keys, key=lambda kid: (self.peer_keys[kid]["not_before"], kid))
+    def add_peer_bundle(self, data: bytes, now: int) -> None:
+        b = verified_peer_bundle(data, now)
+        if address(b["uid"], b["device_id"]) != self.peer_address or b["ik"] != self.peer_ik:
+            raise Reject("PeerMismatch")
+        self.peer_bundles[b["kid"]] = dict(pk=b["sk"], ek=b["ek"], kem_kid=b["kem_kid"],
+                                           not_before=b["not_before"], not_after=b["not_after"])
+
+    def offer_one_time_key(self, data: bytes, now: int) -> None:
+        k = decode_one_time_key(data)
+        k = verify_one_time_key(data, (k["uid"], k["device_id"]), now, DEFAULT_MAX_LIFETIME,
+                                DEFAULT_MAX_CLOCK_SKEW, None, lambda _pk: None)
+        if address(k["uid"], k["device_id"]) != self.peer_address or k["ik"] != self.peer_ik:
+            raise Reject("PeerMismatch")
+        self.one_time = (k["kid"], k["pk"])
+
+    def newest_peer_kid(self) -> bytes:
+        """§7.7 / §7.8 "the newest peer bundle": the latest not_before (§7.1's rule for a
+        device's current key). SPEC gives no tie rule for bundles: a tie is refused."""
+        latest = max(b["not_before"] for b in self.peer_bundles.values())
+        tied = [kid for kid, b in self.peer_bundles.items() if b["not_before"] == latest]
+        if len(tied) > 1:
+            raise BadInput("two peer bundles share the latest not_before (SPEC 7 names no tie rule)")
+        return tied[0]
+
+    def peer_expired(self, now: int) -> bool:
+        """§7.8: the newest peer bundle is expired at `now`. Where "newest" by not_before and by
+        not_after would give different verdicts, the case is refused (SPEC does not say)."""
+        by_start = key_expired(self.peer_bundles[self.newest_peer_kid()]["not_after"], now)
+        by_end = key_expired(max(b["not_after"] for b in self.peer_bundles.values()), now)
+        if by_start != by_end:
+            raise BadInput("peer expiry depends on whether the newest bundle is the latest "
+                           "not_before or the latest not_after (SPEC 7.8 does not say)")
+        return by_start
 
     def local_party(self, kid: bytes) -> bytes:
-        return party(self.local.uid, self.local.device_id, self.local.ik, self.local.live[kid]["pk"])
+        return party(self.local.address, self.local.ik, self.local.live[kid]["pk"])
 
     def peer_party(self, kid: bytes) -> bytes:
-        return party(self.peer_uid, self.peer_device_id, self.peer_ik, self.peer_keys[kid]["pk"])
+        return party(self.peer_address, self.peer_ik, self.peer_bundles[kid]["pk"])
 
-    def seal(self, random32: bytes, now: int, content_type: int, plaintext: bytes,
-             ad: bytes) -> bytes:
-        if self.send_counter == U64_MAX:
-            raise Reject("CounterExhausted")
-        s_kid, r_kid = self.local.current_kid(), self.peer_current_kid()
-        # §7.5: a key is expired at `now` once now >= not_after + 300 (clock skew).
-        if now >= self.local.live[s_kid]["not_after"] + EXPIRY_SKEW:
+    # -- §7.9 states
+
+    def keeps_current(self, session_id: bytes) -> bool:
+        """The current state stays current when it is this side's own unconfirmed start and
+        the other state's session id is larger (as bytes)."""
+        cur = self.current
+        return (cur is not None and cur != session_id and cur < session_id
+                and self.states[cur].init is not None)
+
+    def install(self, state: RatchetState, make_current: bool) -> None:
+        sid = state.session_id
+        self.states[sid] = state
+        self.last_used[sid] = self.clock
+        if make_current:
+            self.current = sid
+        if len(self.states) > MAX_STATES:
+            lru = min(self.states, key=lambda s: self.last_used[s])
+            if lru == self.current:
+                raise BadInput("the least recently used state is the current one: SPEC 7.9 drops "
+                               "it without saying which state becomes current")
+            del self.states[lru], self.last_used[lru]
+        if sid not in self.seen:
+            self.seen = (self.seen + [sid])[-MAX_SEEN_IDS:]
+
+    # -- §7.5 starts
+
+    def initiate(self, rnd: Randomness, now: int, local_kid: bytes) -> RatchetState:
+        peer_kid = self.newest_peer_kid()
+        peer = self.peer_bundles[peer_kid]
+        own = self.local.live[local_kid]
+        e_a = rnd.draw(32, "the ephemeral secret")
+        big_e = x25519_public(e_a)
+        otk = (e_a, self.one_time[1]) if self.one_time else None
+        ct, ss = mlkem_encaps(peer["ek"], rnd.draw(32, "the encapsulation's m"))
+        keys = hybrid_start(self.local_party(local_kid), self.peer_party(peer_kid), e_a,
+                            (own["secret"], peer["pk"]), otk, (peer["kem_kid"], ct, ss), big_e)
+        st = RatchetState(keys["session_id"], keys["root"], now)
+        st.init = dict(ikid=local_kid, rkid=peer_kid, kem_kid=peer["kem_kid"], kem_ct=ct,
+                       otk_kid=self.one_time[0] if self.one_time else None)
+        st.own = (e_a, big_e)
+        st.sending = {"message": [keys["message"], 0], "control": [keys["control"], 0], "kem": None}
+        st.local_kem = ("bundle", local_kid)
+        st.peer_kem = {"ek": peer["ek"], "reusable": True, "fresh": True}
+        return st
+
+    def respond(self, hd: dict, now: int) -> RatchetState:
+        """§7.7 check 2's start, in its order."""
+        init, dev = hd["init"], self.local
+        own_kid = init["rkid"]
+        if own_kid in dev.retired:
+            raise Reject("RetiredKey")
+        if own_kid not in dev.live:
+            raise Reject("UnknownRecipientKey")
+        own = dev.live[own_kid]
+        if init["kem_kid"] != own["kem_kid"]:
+            raise Reject("UnknownRecipientKey", "the INIT's KEM key is not the sealing key's")
+        peer = self.peer_bundles.get(init["ikid"])
+        if peer is None:
+            raise Reject("UnknownSenderKey")
+        otk = None
+        if init["otk_kid"] is not None:
+            if init["otk_kid"] in dev.consumed:
+                raise Reject("ConsumedOneTimeKey")
+            if init["otk_kid"] not in dev.one_time:
+                raise Reject("UnknownOneTimeKey")
+            k = dev.one_time[init["otk_kid"]]
+            otk = (k["secret"], k["pk"])
+        if key_expired(peer["not_after"], now):
+            raise Reject("PeerKeyExpired", "the initiator's sealing key")
+        if key_expired(own["not_after"], now):
             raise Reject("LocalKeyExpired")
-        if now >= self.peer_keys[r_kid]["not_after"] + EXPIRY_SKEW:
+        ss = mlkem_decaps(own["kem_seed"], init["kem_ct"])
+        keys = hybrid_start(self.peer_party(init["ikid"]), self.local_party(own_kid), None,
+                            (own["secret"], peer["pk"]), otk, (init["kem_kid"], init["kem_ct"], ss),
+                            hd["ratchet_key"])
+        if keys["session_id"] != hd["session_id"]:
+            raise Reject("UnknownSession", "the recomputed session id differs from the header's")
+        st = RatchetState(hd["session_id"], keys["root"], now)
+        st.receiving = {"key": hd["ratchet_key"],
+                        "message": dict(ck=keys["message"], next=0, window=ReplayWindow()),
+                        "control": dict(ck=keys["control"], next=0, window=ReplayWindow())}
+        st.local_kem = ("bundle", own_kid)
+        st.peer_kem = {"ek": peer["ek"], "reusable": True, "fresh": True}
+        return st
+
+    # -- §7.7
+
+    def seal(self, rnd: Randomness, now: int, content_type: int, plaintext: bytes,
+             ad: bytes) -> bytes:
+        if not self.local.live:
+            raise Reject("NoSealingKey")
+        local_kid = self.local.current_kid()
+        if key_expired(self.local.live[local_kid]["not_after"], now):
+            raise Reject("LocalKeyExpired")
+        if self.peer_expired(now):
             raise Reject("PeerKeyExpired")
-        _, chain = chain_key(self.local.live[s_kid]["secret"], self.peer_keys[r_kid]["pk"],
-                             self.local_party(s_kid), self.peer_party(r_kid))
-        bound = encode_bound(content_type, s_kid, r_kid, self.send_counter)
-        salt = hedged_salt(chain, random32, bound, ad, plaintext)
-        key, nonce, commitment = message_keys(chain, salt, bound)
-        header = bound + salt + commitment
-        assert len(header) == HEADER_LEN
-        message = header + AESGCM(key).encrypt(nonce, plaintext, header + ad)
-        self.send_counter += 1
-        # Round trip through this reference's own decoder.
-        d = decode_pairwise(message, header_only=False)
-        if (d["bound"], d["salt"], d["commitment"]) != (bound, salt, commitment):
-            raise Disagree("sealed message does not decode to what was sealed")
+        chain = chain_of(content_type)
+        if self.current is not None:
+            state = copy.deepcopy(self.states[self.current])
+            if state.sending is not None and state.sending[chain][1] == U32_MAX:
+                raise Reject("CounterExhausted")
+            started = False
+        else:
+            state, started = self.initiate(rnd, now, local_kid), True
+        message = state.seal(rnd, now, self.policy, content_type, plaintext, ad)
+        self.clock += 1
+        if started:
+            self.one_time = None  # a one-time key is used once
+            self.install(state, make_current=True)
+        else:
+            self.states[state.session_id] = state
+            self.last_used[state.session_id] = self.clock
         return message
 
     def open(self, message: bytes, ad: bytes, now: int) -> dict:
-        # §7.5, checks in order; nothing changes state before all pass.
-        d = decode_pairwise(message, header_only=False)  # 1
-        s_kid, r_kid = d["sender_kid"], d["recipient_kid"]
-        if s_kid in self.local.live and r_kid in self.peer_keys:  # 2
+        hd = decode_pairwise(message, header_only=False)  # 1
+        sid = hd["session_id"]
+        started = sid not in self.states  # 2
+        if not started:
+            state = copy.deepcopy(self.states[sid])
+        else:
+            if hd["init"] is None:
+                raise Reject("UnknownSession")
+            if sid in self.seen:
+                raise Reject("StaleSession")
+            state = self.respond(hd, now)
+        if state.is_own_ratchet_key(hd["ratchet_key"]):  # 3
             raise Reject("Reflected")
-        if r_kid in self.local.retired:  # 3
-            raise Reject("RetiredKey")
-        if r_kid not in self.local.live:  # 4
-            raise Reject("UnknownRecipientKey")
-        if s_kid not in self.peer_keys:  # 5
-            raise Reject("UnknownSenderKey")
-        if now >= self.peer_keys[s_kid]["not_after"] + EXPIRY_SKEW:  # 6
+        if self.peer_expired(now):  # 4
             raise Reject("PeerKeyExpired")
-        self.window.check(d["counter"])  # 7
-        # Direction peer -> local: party(S) = peer, party(R) = local; Agree(sk_R, pk_S).
-        _, chain = chain_key(self.local.live[r_kid]["secret"], self.peer_keys[s_kid]["pk"],
-                             self.peer_party(s_kid), self.local_party(r_kid))
-        key, nonce, commitment = message_keys(chain, d["salt"], d["bound"])
-        if not hmac.compare_digest(commitment, d["commitment"]):  # 8
-            raise Reject("CommitmentMismatch")
-        try:  # 9
-            plaintext = AESGCM(key).decrypt(nonce, d["body"], d["header"] + ad)
-        except InvalidTag:
-            raise Reject("AuthenticationFailed") from None
-        skipped, late = self.window.record(d["counter"])
-        return dict(content_type=d["content_type"], plaintext=plaintext, counter=d["counter"],
-                    skipped=skipped, late=late)
+        out = state.open(self.local, hd, ad, now, self.policy)  # 5, 6, 7
+        # Commit.
+        self.clock += 1
+        keep = self.keeps_current(sid)
+        if started:
+            if hd["init"]["otk_kid"] is not None:
+                del self.local.one_time[hd["init"]["otk_kid"]]
+                self.local.consumed.add(hd["init"]["otk_kid"])
+            self.install(state, make_current=not keep)
+        else:
+            self.states[sid] = state
+            self.last_used[sid] = self.clock
+            if not keep:
+                self.current = sid
+        out["started"] = started
+        return out
+
+    def expire(self, now: int) -> None:
+        for st in self.states.values():
+            st.skipped = [s for s in st.skipped if st.fresh_skipped(s, now, self.policy)]
+
+
+# ---- Steps ------------------------------------------------------------------------------------
 
 
 def step_pairwise_header(inp):
     expect_inputs(inp, {"header"})
     d = decode_pairwise(h(inp, "header"), header_only=True)
-    return {
+    out = {
         "contentType": d["content_type"],
-        "senderKeyId": d["sender_kid"].hex(),
-        "recipientKeyId": d["recipient_kid"].hex(),
-        "counter": d["counter"],
-        "salt": d["salt"].hex(),
-        "commitment": d["commitment"].hex(),
-        "bound": d["bound"].hex(),
+        "sessionId": d["session_id"].hex(),
+        "ratchetKey": d["ratchet_key"].hex(),
+        "previousMessageChain": d["pmc"],
+        "previousControlChain": d["pcc"],
+        "n": d["n"],
     }
+    if d["init"]:
+        out.update(initiatorKeyId=d["init"]["ikid"].hex(), responderKeyId=d["init"]["rkid"].hex(),
+                   initKemKeyId=d["init"]["kem_kid"].hex(), initKemCiphertext=d["init"]["kem_ct"].hex())
+        if d["init"]["otk_kid"] is not None:
+            out["oneTimeKeyId"] = d["init"]["otk_kid"].hex()
+    if d["kem"]:
+        out.update(stepKemKeyId=d["kem"]["kem_kid"].hex(), stepKemCiphertext=d["kem"]["kem_ct"].hex(),
+                   newKemKey=d["kem"]["new_ek"].hex())
+    out.update(salt=d["salt"].hex(), commitment=d["commitment"].hex(), bound=d["bound"].hex())
+    return out
 
 
-def step_pairwise_chain_key(inp):
-    sides = ("sender", "recipient")
-    fields = ("UserId", "DeviceId", "IdentityKey", "SealingKey")
-    expect_inputs(inp, {"senderSealingSecret"} | {s + f for s in sides for f in fields})
-    secret = h(inp, "senderSealingSecret", 32)
-    pk_s = h(inp, "senderSealingKey", 32)
-    if x25519_public(secret) != pk_s:
-        raise BadInput("senderSealingKey is not the public key of senderSealingSecret")
-    parties = {
-        s: party(h(inp, s + "UserId"), n(inp, s + "DeviceId", 32), h(inp, s + "IdentityKey", 32),
-                 h(inp, s + "SealingKey", 32))
-        for s in sides
-    }
-    shared, chain = chain_key(secret, h(inp, "recipientSealingKey", 32),
-                              parties["sender"], parties["recipient"])
-    return {"shared": shared.hex(), "chainKey": chain.hex()}
+def step_ratchet_root(inp):
+    expect_inputs(inp, {"rootKey", "dh"}, {"kemSecret"})
+    ss = h(inp, "kemSecret", 32) if "kemSecret" in inp else None
+    rk, ck_msg, ck_ctl = kdf_root(h(inp, "rootKey", 32), h(inp, "dh", 32), ss)
+    return {"rootKey": rk.hex(), "messageChain": ck_msg.hex(), "controlChain": ck_ctl.hex()}
 
 
-def step_pairwise_message_keys(inp):
-    expect_inputs(inp, {"chainKey", "salt", "bound"})
-    key, nonce, commitment = message_keys(h(inp, "chainKey", 32), h(inp, "salt", 16),
-                                          h(inp, "bound", BOUND_LEN))
+def step_ratchet_chain(inp):
+    expect_inputs(inp, {"chainKey"})
+    mk, ck = chain_step(h(inp, "chainKey", 32))
+    return {"messageSecret": mk.hex(), "nextChainKey": ck.hex()}
+
+
+def step_ratchet_message_keys(inp):
+    expect_inputs(inp, {"messageSecret", "salt"})
+    key, nonce, commitment = ratchet_message_keys(h(inp, "messageSecret", 32), h(inp, "salt", 16))
     return {"aeadKey": key.hex(), "nonce": nonce.hex(), "commitment": commitment.hex()}
 
 
-def step_pairwise_seal(inp):
-    expect_inputs(inp, {"senderIdentitySeed", "senderUserId", "senderDeviceId",
-                        "senderSealingSecrets", "recipientBundle", "notBefore", "now", "counter",
-                        "random", "contentType", "plaintext", "associatedData"})
+def step_ratchet_hedged_salt(inp):
+    expect_inputs(inp, {"messageSecret", "random", "bound", "associatedData", "plaintext"})
+    salt = ratchet_hedged_salt(h(inp, "messageSecret", 32), h(inp, "random", 32), h(inp, "bound"),
+                               h(inp, "associatedData"), h(inp, "plaintext"))
+    return {"salt": salt.hex()}
+
+
+def step_ratchet_init(inp):
+    expect_inputs(inp, {"initiatorIdentitySeed", "initiatorUserId", "initiatorDeviceId",
+                        "initiatorSealingSecrets", "responderBundle", "notBefore", "random"},
+                  {"oneTimeKey"})
     not_before = n(inp, "notBefore", 64)
-    sender = Device(h(inp, "senderIdentitySeed", 32), h(inp, "senderUserId"),
-                    n(inp, "senderDeviceId", 32), hex_list(inp, "senderSealingSecrets", 32), [],
+    device = Device(h(inp, "initiatorIdentitySeed", 32), h(inp, "initiatorUserId"),
+                    n(inp, "initiatorDeviceId", 32), hex_list(inp, "initiatorSealingSecrets", 32), [],
                     not_before)
-    session = Session(sender, h(inp, "recipientBundle"), not_before)
-    session.send_counter = n(inp, "counter", 64)
-    message = session.seal(h(inp, "random", 32), n(inp, "now", 64), n(inp, "contentType", 16),
-                           h(inp, "plaintext"), h(inp, "associatedData"))
-    return {"message": message.hex()}
+    b = verified_peer_bundle(h(inp, "responderBundle"), not_before)
+    otk = h(inp, "oneTimeKey", 32) if "oneTimeKey" in inp else None
+    rnd = Randomness(h(inp, "random", 64))
+    kid = device.current_kid()
+    e_a = rnd.draw(32, "the ephemeral secret")
+    big_e = x25519_public(e_a)
+    ct, ss = mlkem_encaps(b["ek"], rnd.draw(32, "the encapsulation's m"))
+    keys = hybrid_start(party(device.address, device.ik, device.live[kid]["pk"]),
+                        party(address(b["uid"], b["device_id"]), b["ik"], b["sk"]), e_a,
+                        (device.live[kid]["secret"], b["sk"]), (e_a, otk) if otk else None,
+                        (b["kem_kid"], ct, ss), big_e)
+    return {"ephemeralKey": big_e.hex(), "kemCiphertext": ct.hex(),
+            "sessionId": keys["session_id"].hex(), "rootKey": keys["root"].hex(),
+            "messageChain": keys["message"].hex(), "controlChain": keys["control"].hex()}
 
 
-def step_pairwise_open(inp):
-    expect_inputs(inp, {"recipientIdentitySeed", "recipientUserId", "recipientDeviceId",
-                        "recipientSealingSecrets", "senderBundle", "notBefore", "now",
-                        "delivered", "message", "associatedData"},
-                  {"recipientRetiredSealingSecrets"})
+@functools.lru_cache(maxsize=None)
+def signed(seed: bytes, label: bytes, content: bytes) -> bytes:
+    """SignLabeled, cached: the transcripts sign the same bundles over and over."""
+    return sign_labeled(seed, label, content)
+
+
+class TranscriptParty:
+    """A transcript side (test-vectors/README.md, "Ratchet transcripts")."""
+
+    FIELDS = ({"identitySeed", "userId", "deviceId", "sealingSecrets"},
+              {"retiredSealingSecrets", "oneTimeSecrets", "lostOneTimeSecrets"})
+
+    def __init__(self, spec: dict, not_before: int):
+        expect_inputs(spec, *self.FIELDS)
+        self.seed = h(spec, "identitySeed", 32)
+        live = hex_list(spec, "sealingSecrets", 32)
+        retired = hex_list(spec, "retiredSealingSecrets", 32, optional=True)
+        self.device = Device(self.seed, h(spec, "userId"), n(spec, "deviceId", 32), live, retired,
+                             not_before, hex_list(spec, "oneTimeSecrets", 32, optional=True))
+        self.all_sealing = retired + live
+        self.live_sealing = live
+        # One-time keys offered to the peer: held ones, then the lost ones (signed, not held).
+        self.offered = (hex_list(spec, "oneTimeSecrets", 32, optional=True)
+                        + hex_list(spec, "lostOneTimeSecrets", 32, optional=True))
+
+    def bundle(self, secret: bytes, not_before: int) -> bytes:
+        """The signed bundle of one of this side's sealing secrets, valid from notBefore + j
+        (j its position among the side's secrets, else 0) for 30 days."""
+        j = self.all_sealing.index(secret) if secret in self.all_sealing else 0
+        pk = x25519_public(secret)
+        ek = mlkem_keys(vector_kem_seed(secret))[0]
+        d = self.device
+        tbs = encode_tbs(d.uid, d.device_id, d.ik, pk, key_id(pk), ek, kem_key_id(ek),
+                         not_before + j, not_before + j + DEVICE_KEY_LIFETIME)
+        return tbs + signed(self.seed, LABEL_BUNDLE, tbs)
+
+    def one_time_key(self, index, not_before: int) -> bytes:
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(self.offered):
+            raise BadInput(f"one-time key index {index!r} out of range")
+        pk = x25519_public(self.offered[index])
+        d = self.device
+        tbs = encode_one_time_tbs(d.uid, d.device_id, d.ik, pk, key_id(pk), not_before,
+                                  not_before + DEVICE_KEY_LIFETIME)
+        return tbs + signed(self.seed, LABEL_ONE_TIME, tbs)
+
+
+def transcript_policy(inp: dict) -> dict:
+    if "policy" not in inp:
+        return dict(DEFAULT_POLICY)
+    p = inp["policy"]
+    expect_inputs(p, set(DEFAULT_POLICY))
+    out = {k: n(p, k, 64 if k in ("skippedLifetime", "kemEverySeconds") else 32)
+           for k in DEFAULT_POLICY}
+    if out["maxSkip"] > out["maxSkipped"]:
+        raise BadInput("policy with maxSkip > maxSkipped (SPEC 12.2 invariant)")
+    return out
+
+
+def step_ratchet_transcript(inp):
+    expect_inputs(inp, {"alice", "bob", "notBefore", "events"},
+                  {"policy", "aliceKnows", "bobKnows", "aliceOneTimeKey"})
     not_before = n(inp, "notBefore", 64)
-    recipient = Device(h(inp, "recipientIdentitySeed", 32), h(inp, "recipientUserId"),
-                       n(inp, "recipientDeviceId", 32), hex_list(inp, "recipientSealingSecrets", 32),
-                       hex_list(inp, "recipientRetiredSealingSecrets", 32, optional=True),
-                       not_before)
-    session = Session(recipient, h(inp, "senderBundle"), not_before)
-    delivered = inp.get("delivered")
-    if not isinstance(delivered, list):
-        raise BadInput("delivered is not a list")
-    for i, m in enumerate(delivered):
-        # README: the delivered messages are opened with the same associatedData as the message.
+    sides = {"alice": 0, "bob": 1}
+    parties = [TranscriptParty(inp["alice"], not_before), TranscriptParty(inp["bob"], not_before)]
+    policy = transcript_policy(inp)
+    bundles = []
+    for me, key in ((0, "aliceKnows"), (1, "bobKnows")):
+        peer = parties[1 - me]
+        known = hex_list(inp, key, 32) if key in inp else peer.live_sealing
+        if not known:
+            raise BadInput(f"{key}: a side must know one of its peer's bundles")
+        bundles.append([peer.bundle(s, not_before) for s in known])
+    sessions: list[list[Session]] = [[], []]
+
+    def new_session(me: int, one_time) -> None:
+        s = Session(parties[me].device, bundles[me][0], not_before, policy)
+        for b in bundles[me][1:]:
+            s.add_peer_bundle(b, not_before)
+        if one_time is not None:
+            s.offer_one_time_key(parties[1 - me].one_time_key(one_time, not_before), not_before)
+        sessions[me].append(s)
+
+    try:
+        new_session(0, inp.get("aliceOneTimeKey"))
+        new_session(1, None)
+    except Reject as e:
+        raise BadInput(f"session setup fails: {e}") from None
+
+    def side(e: dict, key: str) -> int:
+        if e.get(key) not in sides:
+            raise BadInput(f"event {key!r} names no side")
+        return sides[e[key]]
+
+    def session_of(e: dict, me: int) -> Session:
+        k = n(e, "session", 32) if "session" in e else 0
+        if k >= len(sessions[me]):
+            raise BadInput(f"no session {k}")
+        return sessions[me][k]
+
+    events = inp["events"]
+    if not isinstance(events, list) or not events:
+        raise BadInput("events is not a non-empty list")
+    sealed: list[bytes] = []
+    results = []
+    for i, e in enumerate(events):
         try:
-            session.open(h({"m": m}, "m"), h(inp, "associatedData"), n(inp, "now", 64))
-        except Reject as e:
-            raise BadInput(f"delivered[{i}] does not open: {e}") from None
-    r = session.open(h(inp, "message"), h(inp, "associatedData"), n(inp, "now", 64))
-    return {
-        "contentType": r["content_type"],
-        "plaintext": r["plaintext"].hex(),
-        "counter": r["counter"],
-        "skipped": r["skipped"],
-        "late": r["late"],
-    }
+            if isinstance(e, dict) and "newSession" in e:
+                expect_inputs(e, {"newSession"}, {"oneTimeKey"})
+                new_session(side(e, "newSession"), e.get("oneTimeKey"))
+                results.append({})
+            elif isinstance(e, dict) and "seal" in e:
+                expect_inputs(e, {"seal", "now", "contentType", "plaintext", "associatedData",
+                                  "random"}, {"session"})
+                me = side(e, "seal")
+                m = session_of(e, me).seal(Randomness(h(e, "random")), n(e, "now", 64),
+                                           n(e, "contentType", 16), h(e, "plaintext"),
+                                           h(e, "associatedData"))
+                sealed.append(m)
+                results.append({"message": m.hex()})
+            elif isinstance(e, dict) and "open" in e:
+                expect_inputs(e, {"open", "now", "message", "associatedData"},
+                              {"session", "flip", "truncate"})
+                me = side(e, "open")
+                k = n(e, "message", 32)
+                if k >= len(sealed):
+                    raise BadInput(f"message {k} was not sealed yet")
+                m = bytearray(sealed[k])
+                if "flip" in e:  # [byte, mask], applied first
+                    f = e["flip"]
+                    if (not isinstance(f, list) or len(f) != 2
+                            or not all(isinstance(x, int) and not isinstance(x, bool) for x in f)
+                            or not 0 <= f[0] < len(m) or not 0 <= f[1] < 256):
+                        raise BadInput("flip is not [byte, mask] inside the message")
+                    m[f[0]] ^= f[1]
+                if "truncate" in e:
+                    del m[n(e, "truncate", 32):]
+                r = session_of(e, me).open(bytes(m), h(e, "associatedData"), n(e, "now", 64))
+                results.append({"contentType": r["content_type"], "plaintext": r["plaintext"].hex(),
+                                "chain": r["chain"], "counter": r["counter"],
+                                "skipped": r["skipped"], "late": r["late"],
+                                "startedSession": r["started"]})
+            elif isinstance(e, dict) and "expire" in e:
+                expect_inputs(e, {"expire", "now"}, {"session"})
+                session_of(e, side(e, "expire")).expire(n(e, "now", 64))
+                results.append({})
+            else:
+                raise BadInput(f"event {i} is not newSession, seal, open or expire")
+        except Reject as err:
+            if i == len(events) - 1:
+                raise
+            raise BadInput(f"event {i} fails with {err}") from None
+    return {"results": results}
+
+
+def ratchet_cross_case_checks(step: str, tests: list) -> dict:
+    """Claims of the pairwise files' notes and comments that a case's own check cannot see."""
+    extra: dict = {}
+    valid = [t for t in tests if isinstance(t, dict) and t.get("result") == "valid"]
+
+    def flags(t):
+        return set(t.get("flags", []))
+
+    if step == "pairwise-header":
+        for t in valid:
+            out = t.get("output", {})
+            if (("Init" in flags(t)) != ("initiatorKeyId" in out)
+                    or ("OneTime" in flags(t)) != ("oneTimeKeyId" in out)
+                    or ("KemStep" in flags(t)) != ("newKemKey" in out)):
+                extra[t.get("tcId")] = "flags Init / OneTime / KemStep do not match the decoded fields"
+    if step == "ratchet-root":
+        for t in valid:
+            if ("KemStep" in flags(t)) != ("kemSecret" in t.get("input", {})):
+                extra[t.get("tcId")] = "flag KemStep but no kemSecret (or the reverse)"
+    if step == "ratchet-init":
+        for t in valid:
+            if ("OneTime" in flags(t)) != ("oneTimeKey" in t.get("input", {})):
+                extra[t.get("tcId")] = "flag OneTime but no oneTimeKey (or the reverse)"
+    if step == "ratchet-chain":
+        # "step k of one chain": case k's chain key is case k-1's next chain key.
+        for prev, t in zip(valid, valid[1:]):
+            k = t.get("comment", "").split()
+            if (len(k) > 1 and k[0] == "step" and k[1] != "0"
+                    and t.get("input", {}).get("chainKey") != prev.get("output", {}).get("nextChainKey")):
+                extra[t.get("tcId")] = "a later step of one chain does not start from the previous nextChainKey"
+    if step == "ratchet-hedged-salt":
+        # "RepeatedRandomness: the same random bytes as the case before": the salt still
+        # differs whenever the associated data or the plaintext does (SPEC 3.5).
+        for prev, t in zip(tests, tests[1:]):
+            if "RepeatedRandomness" not in flags(t):
+                continue
+            a, b = prev.get("input", {}), t.get("input", {})
+            if a.get("random") != b.get("random"):
+                extra[t.get("tcId")] = "flag RepeatedRandomness but another random than the case before"
+            elif ((a.get("associatedData"), a.get("plaintext")) != (b.get("associatedData"), b.get("plaintext"))
+                  and prev.get("output", {}).get("salt") == t.get("output", {}).get("salt")):
+                extra[t.get("tcId")] = "repeated randomness, another message, the same salt"
+    if step == "ratchet-transcript":
+        for t in valid:
+            events = t.get("input", {}).get("events") or []
+            results = t.get("output", {}).get("results") or []
+            pairs = [(e, r) for e, r in zip(events, results) if isinstance(e, dict) and isinstance(r, dict)]
+            try:
+                seals = [(e["seal"], bytes.fromhex(r["message"])) for e, r in pairs if "seal" in e]
+            except (KeyError, TypeError, ValueError):
+                continue  # the case fails on its own
+            opens = [r for e, r in pairs if "open" in e]
+            f, problem = flags(t), None
+            if "KemStep" in f and not any(len(m) > 2 and m[2] & FLAG_KEM_STEP for _, m in seals):
+                problem = "flag KemStep but no sealed message carries KEM_STEP"
+            elif "OneTime" in f and not (seals and len(seals[0][1]) > 2 and seals[0][1][2] & FLAG_ONE_TIME):
+                problem = "flag OneTime but the first message is not a one-time start"
+            elif "Control" in f and not any(r.get("chain") == "control" for r in opens):
+                problem = "flag Control but nothing opened on the control chain"
+            elif "OutOfOrder" in f and not any(r.get("late") is True for r in opens):
+                problem = "flag OutOfOrder but no message arrived late"
+            elif "Concurrent" in f and sum(r.get("startedSession") is True for r in opens) < 2:
+                problem = "flag Concurrent but fewer than two opens started a state"
+            elif "PingPong" in f and any(
+                    a[0] == b[0] or a[1][21:53] == b[1][21:53] for a, b in zip(seals, seals[1:])):
+                problem = "flag PingPong but two seals in a row share a side or a ratchet key"
+            if problem:
+                extra[t.get("tcId")] = problem
+    return extra
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1495,17 +2371,24 @@ def step_pairwise_open(inp):
 # ---------------------------------------------------------------------------------------------
 
 LABEL_ROSTER_HASH = b"roster hash"
-LABEL_WRAP_DIGEST = b"wrap digest"
+LABEL_TRANSCRIPT = b"group transcript"
+LABEL_EPOCH_TAG = b"epoch tag"
+LABEL_CONFIRMATION = b"epoch confirmation"
+LABEL_WRAP_LIST = b"wrap list"
 LABEL_SENDER_CHAIN = b"group sender chain"
 LABEL_GROUP_MESSAGE = b"group message"  # both the KDF label and the signature label (Appendix A)
 LABEL_DISTRIBUTION = b"group distribution"
-KIND_PAIRWISE, KIND_GROUP, KIND_DISTRIBUTION = 1, 2, 3
-CONTENT_GROUP_KEY = 3  # §7.2
+GROUP_VERSION = 2  # §8: distributions and group messages
+KIND_GROUP, KIND_DISTRIBUTION = 2, 3
 EPOCH_SECRET_LEN = 32
 SIG_LEN = 64
-# test-vectors/README.md, "Group states": "the grace policy keeps 8 epochs" (SPEC §8.7
-# `previous_epochs`, which counts *superseded* epochs).
+MAX_WRAP_LEN = 4096  # §8.5: each wrap is lp32 of 1 to 4 096 bytes
+CONTENT_GROUP_KEY = 3  # §7.2, §8.4: a wrap is a pairwise message of content type 3 (group key)
+ZERO_TRANSCRIPT = bytes(32)
+# test-vectors/README.md, "Group states": the grace policy keeps 8 superseded epochs (SPEC §8.10
+# `previous_epochs`); group-distribution-process: the default (one superseded epoch, one day).
 GRACE_PREVIOUS_EPOCHS = 8
+DEFAULT_GRACE = (1, 86400)
 
 
 def check_group_id(gid: bytes) -> None:
@@ -1522,27 +2405,25 @@ class Member:
         self.address = address(uid, device_id)
 
     def order_key(self) -> tuple[bytes, int]:
-        # §8.1: user id bytes lexicographically, then device id numerically. (Python compares
-        # bytes lexicographically with a proper prefix first; SPEC does not spell out the
-        # prefix rule and no vector has one user id a prefix of another.)
+        # §8.1: user id bytes lexicographically (a proper prefix first), then device id.
         return (self.uid, self.device_id)
 
     def encode(self) -> bytes:
         return self.address + self.ik + self.sk + self.kid
 
-    def keys(self) -> tuple[bytes, bytes, bytes]:
-        return (self.ik, self.sk, self.kid)
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Member) and self.encode() == other.encode()
 
 
-def validate_roster(members: list) -> None:
-    """§8.1, in members' given order: n >= 1, strictly increasing addresses (so no address
-    twice), every sealing key valid (§4.3) and carrying its key id; anything else InvalidRoster."""
+def validate_built_roster(members: list) -> None:
+    """§8.1 "Building": n >= 1, strictly increasing addresses, every sealing key valid (§4.3)
+    and carrying its key id; anything else InvalidRoster. (Identity keys come from verified
+    bundles; the roster-hash inputs carry them as given.)"""
     if not members:
         raise Reject("InvalidRoster", "no members")
     for a, b in zip(members, members[1:]):
         if not a.order_key() < b.order_key():
-            raise Reject("InvalidRoster", "members not in strictly increasing address order"
-                         if a.order_key() != b.order_key() else "an address twice")
+            raise Reject("InvalidRoster", "an address twice or out of order")
     for m in members:
         try:
             validate_sealing_key(m.sk)
@@ -1556,14 +2437,9 @@ def encode_roster(members: list) -> bytes:
     return u32(len(members)) + b"".join(m.encode() for m in members)
 
 
-def roster_hash(gid: bytes, roster: bytes) -> bytes:
+def roster_hash(gid: bytes, members: list) -> bytes:
     # §8.1: DeriveLabeled("", roster, "roster hash", lp8(group id), 32)
-    return derive_labeled(b"", roster, LABEL_ROSTER_HASH, lp8(gid), 32)
-
-
-def wrap_digest(wrap: bytes) -> bytes:
-    # §8.2: DeriveLabeled("", wrap, "wrap digest", "", 32)
-    return derive_labeled(b"", wrap, LABEL_WRAP_DIGEST, b"", 32)
+    return derive_labeled(b"", encode_roster(members), LABEL_ROSTER_HASH, lp8(gid), 32)
 
 
 def members_from_input(entries, allow_key_id: bool = True) -> list:
@@ -1586,19 +2462,37 @@ def members_from_input(entries, allow_key_id: bool = True) -> list:
 
 
 def canonical_roster(members: list) -> list:
-    """Sort into the canonical order (§8.1) and validate."""
+    """Sort into the canonical order (§8.1) and validate as a builder does."""
     ordered = sorted(members, key=Member.order_key)
-    validate_roster(ordered)
+    validate_built_roster(ordered)
     return ordered
 
 
 def read_address(r: Reader, what: str) -> tuple[bytes, int]:
-    # §4.1: lp8(user id) ‖ u32(device id); an empty user id is a structural error (as in §5.1).
+    # §4.1: lp8(user id) ‖ u32(device id); an empty user id is Malformed (§8.1, §8.5).
     uid_len = r.int_be(1, f"{what} user id length")
     if uid_len == 0:
-        raise Reject("Malformed", f"empty {what} user id (SPEC 4.1)")
+        raise Reject("Malformed", f"empty {what} user id")
     uid = r.take(uid_len, f"{what} user id")
     return uid, r.int_be(4, f"{what} device id")
+
+
+def read_member(r: Reader) -> Member:
+    uid, did = read_address(r, "member")
+    return Member(uid, did, r.take(32, "identity key"), r.take(32, "sealing key"),
+                  r.take(16, "sealing key id"))
+
+
+def read_roster(r: Reader) -> list:
+    """§8.1 receiving: structure and order only (keys are validated where used)."""
+    count = r.int_be(4, "roster length")
+    if count == 0:
+        raise Reject("InvalidRoster", "no members")
+    members = [read_member(r) for _ in range(count)]
+    for a, b in zip(members, members[1:]):
+        if not a.order_key() < b.order_key():
+            raise Reject("InvalidRoster", "addresses not strictly increasing")
+    return members
 
 
 def read_group_id(r: Reader) -> bytes:
@@ -1608,78 +2502,240 @@ def read_group_id(r: Reader) -> bytes:
     return r.take(gid_len, "group id")
 
 
-def decode_distribution(data: bytes) -> dict:
-    """§8.2 + §2.2. Reading order (SPEC fixes none inside "decoding"): the outer lp32(core),
-    then the core's version (UnsupportedVersion) and kind (Malformed), the rest of the core, the
-    signature and the wraps, no trailing bytes anywhere (Malformed); only a structurally complete
-    distribution has its roster checked against §8.1 (InvalidRoster)."""
-    r = Reader(data)
-    core = r.take(r.int_be(4, "core length"), "core")
+def encode_policy(admins) -> bytes:
+    # §8.2: u8(0) (any member) | u8(1) ‖ u8(k) ‖ k × lp8(admin)
+    if admins is None:
+        return u8(0)
+    return u8(1) + u8(len(admins)) + b"".join(lp8(a) for a in admins)
+
+
+def read_policy(r: Reader):
+    """§8.2: None for any member, else the admin list; InvalidPolicy for another kind, k = 0, an
+    empty admin, or admins not strictly increasing; Malformed when cut short."""
+    kind = r.int_be(1, "policy")
+    if kind == 0:
+        return None
+    if kind != 1:
+        raise Reject("InvalidPolicy", f"policy kind {kind}")
+    k = r.int_be(1, "admin count")
+    if k == 0:
+        raise Reject("InvalidPolicy", "no admin")
+    admins = []
+    for _ in range(k):
+        a = r.take(r.int_be(1, "admin length"), "admin")
+        if not a:
+            raise Reject("InvalidPolicy", "empty admin user id")
+        if admins and not admins[-1] < a:
+            raise Reject("InvalidPolicy", "admins not strictly increasing")
+        admins.append(a)
+    return admins
+
+
+def is_admin(policy, uid: bytes) -> bool:
+    return policy is None or uid in policy
+
+
+def encode_core(f: dict, confirmation: bytes) -> bytes:
+    # §8.5
+    return (u8(GROUP_VERSION) + u8(KIND_DISTRIBUTION) + lp8(f["gid"]) + u64(f["epoch"])
+            + f["previous"] + f["roster_hash"] + encode_policy(f["policy"])
+            + address(f["dist_uid"], f["dist_did"]) + f["dist_ik"] + f["wrap_list_hash"]
+            + confirmation)
+
+
+def decode_core(core: bytes) -> dict:
     c = Reader(core)
     version = c.int_be(1, "version")
-    if version != 1:
+    if version != GROUP_VERSION:
         raise Reject("UnsupportedVersion", f"core version {version}")
     kind = c.int_be(1, "kind")
     if kind != KIND_DISTRIBUTION:
         raise Reject("Malformed", f"kind {kind}")
-    gid = read_group_id(c)
-    epoch = c.int_be(8, "epoch")
-    previous = c.int_be(8, "previous epoch")
-    rhash = c.take(32, "roster hash")
-    dist_uid, dist_did = read_address(c, "distributor")
-    roster_start = c.pos
-    members = []
-    for _ in range(c.int_be(4, "roster length")):
-        uid, did = read_address(c, "member")
-        members.append(Member(uid, did, c.take(32, "identity key"), c.take(32, "sealing key"),
-                              c.take(16, "sealing key id")))
-    roster = core[roster_start:c.pos]
-    digests = []
-    for _ in range(c.int_be(4, "digest count")):
-        uid, did = read_address(c, "digest entry")
-        digests.append((address(uid, did), c.take(32, "wrap digest")))
+    f = dict(gid=read_group_id(c), epoch=c.int_be(8, "epoch"),
+             previous=c.take(32, "previous transcript"), roster_hash=c.take(32, "roster hash"),
+             policy=read_policy(c))
+    f["dist_uid"], f["dist_did"] = read_address(c, "distributor")
+    f["dist_ik"] = c.take(32, "distributor identity key")
+    f["wrap_list_hash"] = c.take(32, "wrap list hash")
+    f["confirmation"] = c.take(32, "confirmation")
     c.finish()
-    sig = r.take(SIG_LEN, "signature")
-    wraps = [r.take(r.int_be(4, "wrap length"), "wrap") for _ in range(r.int_be(4, "wrap count"))]
+    if encode_core(f, f["confirmation"]) != core:
+        raise Disagree("core re-encoding differs from the input")
+    f["dist_address"] = address(f["dist_uid"], f["dist_did"])
+    f["core"] = core
+    return f
+
+
+def decode_distribution(data: bytes) -> dict:
+    """§8.5 decoding, in SPEC's order: lp32(core), the core (version, kind, fields, policy),
+    the signature, the section's form byte, a full roster or a delta (each list strictly
+    increasing), the wraps, no trailing bytes."""
+    r = Reader(data)
+    d = decode_core(r.take(r.int_be(4, "core length"), "core"))
+    d["sig"] = r.take(SIG_LEN, "signature")
+    form = r.int_be(1, "section form")
+    if form == 0:
+        d["full"], d["delta"] = read_roster(r), None
+    elif form == 1:
+        removed = [read_address(r, "removed") for _ in range(r.int_be(4, "removed count"))]
+        upserts = [read_member(r) for _ in range(r.int_be(4, "member count"))]
+        for lst, keyf in ((removed, lambda a: a), (upserts, Member.order_key)):
+            for a, b in zip(lst, lst[1:]):
+                if not keyf(a) < keyf(b):
+                    raise Reject("InvalidRosterDelta", "a delta list is not strictly increasing")
+        d["full"], d["delta"] = None, (removed, upserts)
+    else:
+        raise Reject("Malformed", f"section form {form}")
+    d["wraps"] = [read_wrap(r) for _ in range(r.int_be(4, "wrap count"))]
     r.finish()
-    validate_roster(members)
-    # §2.2: re-encoding a decoded value yields the input bytes.
-    again_core = (u8(1) + u8(KIND_DISTRIBUTION) + lp8(gid) + u64(epoch) + u64(previous) + rhash
-                  + address(dist_uid, dist_did) + encode_roster(members) + u32(len(digests))
-                  + b"".join(a + dg for a, dg in digests))
-    again = (u32(len(again_core)) + again_core + sig + u32(len(wraps))
-             + b"".join(u32(len(w)) + w for w in wraps))
-    if again != data or encode_roster(members) != roster:
+    if encode_distribution(d) != data:
         raise Disagree("distribution re-encoding differs from the input")
-    return dict(core=core, gid=gid, epoch=epoch, previous=previous, roster_hash=rhash,
-                dist_uid=dist_uid, dist_did=dist_did, dist_address=address(dist_uid, dist_did),
-                members=members, roster=roster, digests=digests, sig=sig, wraps=wraps)
-
-
-def distribution_shared_checks(data: bytes) -> dict:
-    """§8.3 "Checks shared by servers and members", in order."""
-    d = decode_distribution(data)  # Malformed, UnsupportedVersion, InvalidRoster
-    if not hmac.compare_digest(roster_hash(d["gid"], d["roster"]), d["roster_hash"]):
-        raise Reject("RosterHashMismatch")
-    by_address = {m.address: m for m in d["members"]}
-    distributor = by_address.get(d["dist_address"])
-    if distributor is None:
-        raise Reject("DistributorNotMember")
-    if not d["epoch"] > d["previous"]:
-        raise Reject("InvalidEpoch", f"epoch {d['epoch']} <= previous {d['previous']}")
-    ok, why = verify_labeled(distributor.ik, LABEL_DISTRIBUTION, d["core"], d["sig"])
-    if not ok:
-        raise Reject("BadSignature", why)
-    others = [m.address for m in d["members"] if m.address != d["dist_address"]]
-    if [a for a, _ in d["digests"]] != others:
-        raise Reject("WrapListMismatch", "the digest list does not name exactly the other members")
-    d["distributor"] = distributor
     return d
 
 
-def wrap_associated_data(gid: bytes, epoch: int, rhash: bytes) -> bytes:
-    # §8.2: associated data = u8(3) ‖ lp8(group id) ‖ u64(epoch) ‖ roster_hash
-    return u8(KIND_DISTRIBUTION) + lp8(gid) + u64(epoch) + rhash
+def read_wrap(r: Reader) -> bytes:
+    # §8.5: lp32(wrap), 1 to 4 096 bytes, else Malformed. The server does not look inside.
+    length = r.int_be(4, "wrap length")
+    if not 1 <= length <= MAX_WRAP_LEN:
+        raise Reject("Malformed", f"a wrap of {length} bytes (SPEC 8.5 allows 1..4096)")
+    return r.take(length, "wrap")
+
+
+def encode_section(full, delta) -> bytes:
+    if full is not None:
+        return u8(0) + encode_roster(full)
+    removed, upserts = delta
+    return (u8(1) + u32(len(removed)) + b"".join(address(u, dv) for u, dv in removed)
+            + u32(len(upserts)) + b"".join(m.encode() for m in upserts))
+
+
+def encode_distribution(d: dict, full="same", delta="same", wraps=None) -> bytes:
+    full = d["full"] if full == "same" else full
+    delta = d["delta"] if delta == "same" else delta
+    wraps = d["wraps"] if wraps is None else wraps
+    return (u32(len(d["core"])) + d["core"] + d["sig"] + encode_section(full, delta)
+            + u32(len(wraps)) + b"".join(lp32(w) for w in wraps))
+
+
+def apply_delta(base: list, delta) -> list:
+    """§8.5 "Applying a delta": every removed address is in the base; no listed member's
+    address is removed; a listed member whose address is in the base differs from it; the
+    result is the base without the removed, with the listed members replacing or inserted."""
+    removed, upserts = delta
+    by_key = {m.order_key(): m for m in base}
+    removed_set = set(removed)
+    for a in removed:
+        if a not in by_key:
+            raise Reject("InvalidRosterDelta", "removes a non-member")
+    for m in upserts:
+        if m.order_key() in removed_set:
+            raise Reject("InvalidRosterDelta", "removed and listed")
+        if by_key.get(m.order_key()) == m:
+            raise Reject("InvalidRosterDelta", "lists an unchanged member")
+    result = {k: v for k, v in by_key.items() if k not in removed_set}
+    for m in upserts:
+        result[m.order_key()] = m
+    if not result:
+        raise Reject("InvalidRoster", "the delta leaves no member")
+    return [result[k] for k in sorted(result)]
+
+
+def roster_delta(old: list, new: list):
+    """The one delta that turns `old` into `new` (§8.5)."""
+    old_k = {m.order_key(): m for m in old}
+    new_k = {m.order_key(): m for m in new}
+    removed = sorted(k for k in old_k if k not in new_k)
+    upserts = [new_k[k] for k in sorted(new_k) if old_k.get(k) != new_k[k]]
+    return removed, upserts
+
+
+def transcript(core: bytes) -> bytes:
+    # §8.3: DeriveLabeled("", core, "group transcript", "", 32)
+    return derive_labeled(b"", core, LABEL_TRANSCRIPT, b"", 32)
+
+
+def epoch_tag(t: bytes) -> bytes:
+    # §8.3: DeriveLabeled("", transcript, "epoch tag", "", 16)
+    return derive_labeled(b"", t, LABEL_EPOCH_TAG, b"", 16)
+
+
+def confirmation(secret: bytes, core_without_confirmation: bytes) -> bytes:
+    # §8.3: DeriveLabeled("", epoch secret, "epoch confirmation", core minus its last 32 bytes, 32)
+    return derive_labeled(b"", secret, LABEL_CONFIRMATION, core_without_confirmation, 32)
+
+
+def wrap_list_hash(wraps: list) -> bytes:
+    # §8.5: DeriveLabeled("", lp32(wrap_1) ‖ … ‖ lp32(wrap_m), "wrap list", "", 32)
+    return derive_labeled(b"", b"".join(lp32(w) for w in wraps), LABEL_WRAP_LIST, b"", 32)
+
+
+def wrap_context(gid: bytes, epoch: int, previous: bytes, rhash: bytes, dist_address: bytes) -> bytes:
+    # §8.4: lp8(group id) ‖ u64(epoch) ‖ previous transcript ‖ roster hash ‖ distributor address
+    return lp8(gid) + u64(epoch) + previous + rhash + dist_address
+
+
+def check_epoch_number(d: dict) -> None:
+    # §8.7 server check 4 / member check 5
+    if d["epoch"] == 0 or (d["epoch"] == 1 and d["previous"] != ZERO_TRANSCRIPT):
+        raise Reject("InvalidEpoch", f"epoch {d['epoch']}")
+
+
+def verify_signature(d: dict) -> None:
+    # §8.7 check 2/4: VerifyLabeled(distributor identity key, "group distribution", core, sig);
+    # an invalid key verifies nothing (§8.1).
+    ok, why = verify_labeled(d["dist_ik"], LABEL_DISTRIBUTION, d["core"], d["sig"])
+    if not ok:
+        raise Reject("BadSignature", why)
+
+
+def check_permission(base, base_policy, new_members, d) -> None:
+    """§8.2 permission. base None: epoch 1 (the creator must be an admin under admins)."""
+    uid, policy = d["dist_uid"], d["policy"]
+    if base is None:
+        if not is_admin(policy, uid):
+            raise Reject("NotPermitted", "the creator is not an admin")
+        return
+    if is_admin(base_policy, uid):
+        return
+    if policy != base_policy:
+        raise Reject("NotPermitted", "a non-admin changes the policy")
+    old = {m.order_key(): m for m in base}
+    new = {m.order_key(): m for m in new_members}
+    for k in set(old) | set(new):
+        if k in old and k in new and old[k] == new[k]:
+            continue
+        if k not in old:
+            raise Reject("NotPermitted", "a non-admin adds a device")
+        if k[0] != uid:
+            raise Reject("NotPermitted", "a non-admin changes another user's device")
+        if k in new and old[k].ik != new[k].ik:
+            raise Reject("NotPermitted", "a non-admin changes an identity key")
+
+
+def check_roster(d: dict, base, base_policy, permission: bool = True) -> list:
+    """§8.7 server checks 8-13 (member checks 9-14): the distributor was a member of the base,
+    the rebuilt roster and its hash, the distributor in it, the policy invariant, the
+    permission. Returns the new roster."""
+    if base is not None:
+        prev = next((m for m in base if m.address == d["dist_address"]), None)
+        if prev is None or prev.ik != d["dist_ik"]:
+            raise Reject("NotPreviousMember")
+    if d["delta"] is not None:
+        if base is None:
+            raise Reject("DeltaWithoutBase")
+        members = apply_delta(base, d["delta"])
+    else:
+        members = d["full"]
+    if not hmac.compare_digest(roster_hash(d["gid"], members), d["roster_hash"]):
+        raise Reject("RosterHashMismatch")
+    me = next((m for m in members if m.address == d["dist_address"]), None)
+    if me is None or me.ik != d["dist_ik"]:
+        raise Reject("DistributorNotMember")
+    if d["policy"] is not None and not any(m.uid in d["policy"] for m in members):
+        raise Reject("NoAdminMember")
+    if permission and (base is not None or d["epoch"] == 1):
+        check_permission(base, base_policy, members, d)
+    return members
 
 
 def step_group_roster_hash(inp):
@@ -1689,111 +2745,232 @@ def step_group_roster_hash(inp):
     members = canonical_roster(members_from_input(inp["members"]))
     roster = encode_roster(members)
     assert len(roster) == 4 + sum(len(m.address) + 80 for m in members)
-    return {"roster": roster.hex(), "rosterHash": roster_hash(gid, roster).hex()}
+    return {"roster": roster.hex(), "rosterHash": roster_hash(gid, members).hex()}
 
 
-def sender_chain(secret: bytes, gid: bytes, epoch: int, rhash: bytes, sender_address: bytes,
-                 sender_ik: bytes) -> bytes:
-    # §8.5: DeriveLabeled("", epoch secret, "group sender chain",
-    #                     lp8(group id) ‖ u64(epoch) ‖ roster_hash ‖ sender address ‖ sender identity key, 32)
-    return derive_labeled(b"", secret, LABEL_SENDER_CHAIN,
-                          lp8(gid) + u64(epoch) + rhash + sender_address + sender_ik, 32)
+def sender_chain(secret: bytes, t: bytes, sender_address: bytes, sender_ik: bytes) -> bytes:
+    # §8.8: DeriveLabeled("", epoch secret, "group sender chain",
+    #                     transcript ‖ sender address ‖ sender identity key, 32)
+    return derive_labeled(b"", secret, LABEL_SENDER_CHAIN, t + sender_address + sender_ik, 32)
 
 
 def step_group_sender_chain(inp):
-    expect_inputs(inp, {"epochSecret", "groupId", "epoch", "rosterHash", "senderUserId",
-                        "senderDeviceId", "senderIdentityKey"})
-    gid, uid = h(inp, "groupId"), h(inp, "senderUserId")
-    check_group_id(gid)
+    expect_inputs(inp, {"epochSecret", "transcript", "senderUserId", "senderDeviceId",
+                        "senderIdentityKey"})
+    uid = h(inp, "senderUserId")
     check_user_id(uid)
-    chain = sender_chain(h(inp, "epochSecret", EPOCH_SECRET_LEN), gid, n(inp, "epoch", 64),
-                         h(inp, "rosterHash", 32), address(uid, n(inp, "senderDeviceId", 32)),
-                         h(inp, "senderIdentityKey", 32))
+    chain = sender_chain(h(inp, "epochSecret", EPOCH_SECRET_LEN), h(inp, "transcript", 32),
+                         address(uid, n(inp, "senderDeviceId", 32)), h(inp, "senderIdentityKey", 32))
     return {"chainKey": chain.hex()}
 
 
+def seal_wrap(session: Session, rnd: Randomness, now: int, context: bytes, secret: bytes) -> bytes:
+    """§8.4: a wrap is Seal (§7.7) of the epoch secret, content type 3 (group key, on the control
+    chain, §7.2), associated data = the wrap context, in the distributor's session with the
+    member. Seal's own checks (LocalKeyExpired, PeerKeyExpired, ...) are the wrap's."""
+    wrap = session.seal(rnd, now, CONTENT_GROUP_KEY, secret, context)
+    hd = decode_pairwise(wrap, header_only=False)  # Session.seal decoded it too; check the kind
+    if hd["content_type"] != CONTENT_GROUP_KEY or chain_of(hd["content_type"]) != "control":
+        raise Disagree("a sealed wrap is not a content-type-3 control-chain message")
+    return wrap
+
+
+def step_group_key_wrap(inp):
+    expect_inputs(inp, {"distributorIdentitySeed", "distributorUserId", "distributorDeviceId",
+                        "distributorSealingSecrets", "memberBundle", "notBefore", "now", "groupId",
+                        "epoch", "previousTranscript", "rosterHash", "random", "epochSecret"})
+    not_before = n(inp, "notBefore", 64)
+    now = n(inp, "now", 64)
+    dist = Device(h(inp, "distributorIdentitySeed", 32), h(inp, "distributorUserId"),
+                  n(inp, "distributorDeviceId", 32), hex_list(inp, "distributorSealingSecrets", 32),
+                  [], not_before)
+    # README: a new session with the member of memberBundle (verified at notBefore); the wrap is
+    # its first message, so it starts the session (§7.5): random = e_A ‖ m ‖ the hedged salt's r.
+    session = Session(dist, h(inp, "memberBundle"), not_before)
+    gid = h(inp, "groupId")
+    check_group_id(gid)
+    context = wrap_context(gid, n(inp, "epoch", 64), h(inp, "previousTranscript", 32),
+                           h(inp, "rosterHash", 32), dist.address)
+    rnd = Randomness(h(inp, "random"))
+    wrap = seal_wrap(session, rnd, now, context, h(inp, "epochSecret", EPOCH_SECRET_LEN))
+    if rnd.pos != len(rnd.data):
+        raise BadInput(f"random has {len(rnd.data)} bytes; the wrap's seal draws {rnd.pos}")
+    hd = decode_pairwise(wrap, header_only=False)
+    if hd["init"] is None or hd["init"]["rkid"] != session.newest_peer_kid():
+        raise Disagree("the first wrap of a new session does not start it with the member's key")
+    return {"context": context.hex(), "wrap": wrap.hex()}
+
+
+def policy_from_bytes(data: bytes):
+    r = Reader(data)
+    p = read_policy(r)
+    r.finish()
+    return p
+
+
+def views_of(d: dict, members: list, base) -> list:
+    """README (group-distribution-verify): per member of the new roster, the core and signature,
+    a delta for a member of the record's roster (else the full roster), its wrap (none for the
+    distributor)."""
+    others = [m for m in members if m.address != d["dist_address"]]
+    if base is not None:
+        delta = d["delta"] if d["delta"] is not None else roster_delta(base, members)
+        old = {m.order_key() for m in base}
+    out = []
+    for m in members:
+        wraps = [] if m.address == d["dist_address"] else [d["wraps"][others.index(m)]]
+        if base is not None and m.order_key() in old:
+            view = encode_distribution(d, full=None, delta=delta, wraps=wraps)
+        else:
+            view = encode_distribution(d, full=members, delta=None, wraps=wraps)
+        out.append({"userId": m.uid.hex(), "deviceId": m.device_id, "view": view.hex()})
+    return out
+
+
 def step_group_distribution_verify(inp):
-    expect_inputs(inp, {"distribution", "lastEpoch"})
-    last = None if inp["lastEpoch"] is None else n(inp, "lastEpoch", 64)
-    d = distribution_shared_checks(h(inp, "distribution"))
-    # §8.3 Server, in order.
-    if last is not None and not d["epoch"] > last:
-        raise Reject("StaleEpoch", f"epoch {d['epoch']} <= stored {last}")
-    if len(d["wraps"]) != len(d["digests"]):
-        raise Reject("WrapListMismatch", f"{len(d['wraps'])} wraps for {len(d['digests'])} digests")
-    for i, (wrap, (_, digest)) in enumerate(zip(d["wraps"], d["digests"])):
-        if not hmac.compare_digest(wrap_digest(wrap), digest):
-            raise Reject("WrapMismatch", f"wrap {i}")
+    expect_inputs(inp, {"record", "uploaderUserId", "uploaderDeviceId", "distribution"})
+    rec = inp["record"]
+    if rec is not None:
+        if not isinstance(rec, dict):
+            raise BadInput("record is neither null nor an object")
+        expect_inputs(rec, {"groupId", "epoch", "transcript", "roster", "policy"})
+        rr = Reader(h(rec, "roster"))
+        base = read_roster(rr)
+        rr.finish()
+        rec = dict(gid=h(rec, "groupId"), epoch=n(rec, "epoch", 64),
+                   transcript=h(rec, "transcript", 32), roster=base,
+                   policy=policy_from_bytes(h(rec, "policy")))
+    uploader = address(h(inp, "uploaderUserId"), n(inp, "uploaderDeviceId", 32))
+    d = decode_distribution(h(inp, "distribution"))  # 1
+    verify_signature(d)  # 2
+    if uploader != d["dist_address"]:  # 3
+        raise Reject("UploaderMismatch")
+    check_epoch_number(d)  # 4
+    if rec is None:  # 6
+        if d["epoch"] != 1:
+            raise Reject("EpochGap", "no record, epoch > 1")
+    else:
+        if rec["gid"] != d["gid"]:  # 5
+            raise Reject("WrongGroup")
+        if d["epoch"] <= rec["epoch"]:
+            raise Reject("StaleEpoch")
+        if d["epoch"] != rec["epoch"] + 1:
+            raise Reject("EpochGap")
+        if d["previous"] != rec["transcript"]:  # 7
+            raise Reject("ForkedHistory")
+    base = rec["roster"] if rec is not None else None
+    members = check_roster(d, base, rec["policy"] if rec is not None else None)  # 8-13
+    if len(d["wraps"]) != len(members) - 1:  # 14
+        raise Reject("WrapListMismatch")
+    if not hmac.compare_digest(wrap_list_hash(d["wraps"]), d["wrap_list_hash"]):  # 15
+        raise Reject("WrapListHashMismatch")
     return {
         "groupId": d["gid"].hex(),
         "epoch": d["epoch"],
-        "previousEpoch": d["previous"],
+        "transcript": transcript(d["core"]).hex(),
         "rosterHash": d["roster_hash"].hex(),
         "distributorUserId": d["dist_uid"].hex(),
         "distributorDeviceId": d["dist_did"],
-        "members": len(d["members"]),
+        "members": len(members),
+        "views": views_of(d, members, base),
     }
 
 
 class GroupMember:
-    """A member device's view of one group for §8.4: its group id, its pairwise session with
-    the distributor, the current epoch and roster."""
+    """A member device's state of one group for §8.7: its epochs (number -> transcript, roster,
+    policy, secret), no pending proposal (the vectors start from a fresh state), sessions by
+    peer address, and the default grace policy (one superseded epoch)."""
 
-    def __init__(self, gid: bytes, device: Device, session: Session):
-        self.gid, self.device, self.session = gid, device, session
-        self.epoch: int | None = None
-        self.roster: list = []
-        self.secret: bytes | None = None
+    def __init__(self, gid: bytes, device: Device, sessions: dict, now: int):
+        self.gid, self.device, self.sessions, self.now = gid, device, sessions, now
+        self.epochs: list = []  # ascending; the last is current
 
-    def process(self, data: bytes, now: int) -> dict:
-        d = distribution_shared_checks(data)
-        # §8.4, in order ("WrongGroup, checked first": first of the member checks, i.e. after
-        # the shared ones -- see the module docstring).
-        if d["gid"] != self.gid:
+    def process(self, data: bytes) -> dict:
+        d = decode_distribution(data)  # 1
+        if d["gid"] != self.gid:  # 3 (2: the device is this state's, always true here)
             raise Reject("WrongGroup")
-        s = self.session
-        if address(s.peer_uid, s.peer_device_id) != d["dist_address"] or s.peer_ik != d["distributor"].ik:
-            raise Reject("DistributorMismatch")
-        me = next((m for m in d["members"] if m.address == self.device.address), None)
-        if me is None:
-            raise Reject("NotAMember", "address not in the roster")
-        live = self.device.live.get(me.kid)
-        if me.ik != self.device.ik or live is None or live["pk"] != me.sk:
-            raise Reject("NotAMember", "roster entry has another identity key or no live sealing key")
-        if self.epoch is not None and not d["epoch"] > self.epoch:
-            raise Reject("StaleEpoch", f"epoch {d['epoch']} <= current {self.epoch}")
-        idx = next((i for i, (a, _) in enumerate(d["digests"]) if a == me.address), None)
-        wraps = d["wraps"]
-        if idx is None or not wraps:
-            raise Reject("MissingWrap")
-        if len(wraps) == 1:
-            wrap = wraps[0]  # a fan-out view
-        elif len(wraps) == len(d["digests"]):
-            wrap = wraps[idx]  # the full distribution: wraps in digest order
+        verify_signature(d)  # 4
+        check_epoch_number(d)  # 5
+        t = transcript(d["core"])
+        held = next((e for e in self.epochs if e["epoch"] == d["epoch"]), None)  # 6
+        if held is not None:
+            if held["transcript"] == t:
+                return dict(outcome="AlreadyProcessed", epoch=d["epoch"])
+            raise Reject("ConflictingEpoch")
+        cur = self.epochs[-1] if self.epochs else None
+        if cur is not None:
+            if d["epoch"] <= cur["epoch"]:
+                raise Reject("StaleEpoch")
+            if d["epoch"] != cur["epoch"] + 1:
+                raise Reject("EpochGap")
+            if d["previous"] != cur["transcript"]:  # 7
+                raise Reject("ForkedHistory")
+        if d["dist_address"] == self.device.address:  # 8: no proposal is ever pending here
+            raise Reject("NotPending")
+        members = check_roster(d, cur["roster"] if cur else None,  # 9-14
+                               cur["policy"] if cur else None)
+        me = next((m for m in members if m.address == self.device.address), None)  # 15
+        live = self.device.live.get(me.kid) if me is not None else None
+        if me is None or me.ik != self.device.ik or live is None or live["pk"] != me.sk:
+            raise Reject("NotAMember")
+        others = [m for m in members if m.address != d["dist_address"]]  # 16
+        if len(d["wraps"]) == len(others):
+            wrap = d["wraps"][others.index(me)]
+        elif len(d["wraps"]) == 1:
+            wrap = d["wraps"][0]
         else:
-            raise BadInput(f"{len(wraps)} wraps for {len(d['digests'])} digests: SPEC 8.4 does not "
-                           "say which one is this member's")
-        if not hmac.compare_digest(wrap_digest(wrap), d["digests"][idx][1]):
-            raise Reject("WrapMismatch")
-        try:
-            r = s.open(wrap, wrap_associated_data(d["gid"], d["epoch"], d["roster_hash"]), now)
+            raise Reject("MissingWrap")
+        session = self.sessions.get(d["dist_address"])  # 17
+        if session is None:
+            raise Reject("MissingSession")
+        if session.peer_ik != d["dist_ik"]:  # 18
+            raise Reject("DistributorMismatch")
+        # §8.1 says the distributor's roster sealing key MUST be a key the session knows from a
+        # verified bundle (same key id and public key), "§8.4"; §8.4 and §8.7's checks no longer
+        # say where or with which error: a case where it matters is refused, not guessed.
+        dist = next(m for m in members if m.address == d["dist_address"])
+        known = session.peer_bundles.get(dist.kid)
+        if known is None or known["pk"] != dist.sk:
+            raise BadInput("the roster's distributor sealing key is not one the session knows "
+                           "(SPEC 8.1 requires it; SPEC 8.7 names no check or error)")
+        context = wrap_context(d["gid"], d["epoch"], d["previous"], d["roster_hash"],
+                               d["dist_address"])
+        # 19-21 run on copies of the device and its sessions, kept only when all three pass
+        # (§8.4: a wrap failing 20 or 21 changes neither the session nor the device).
+        device, sessions = copy.deepcopy((self.device, self.sessions))
+        try:  # 19: §7.7 open in the session, associated data = the wrap context
+            opened = sessions[d["dist_address"]].open(wrap, context, self.now)
         except Reject as e:
             raise Reject("WrapRejected", str(e)) from None
-        # The pairwise counter is consumed from here on (§8.4 last sentence).
-        if r["content_type"] != CONTENT_GROUP_KEY or len(r["plaintext"]) != EPOCH_SECRET_LEN:
-            raise Reject("InvalidWrap", f"content type {r['content_type']}, "
-                                        f"{len(r['plaintext'])} bytes")
-        old = {m.address: m.keys() for m in self.roster}
-        new = {m.address: m.keys() for m in d["members"]}
-        counts = dict(joined=sum(a not in old for a in new), left=sum(a not in new for a in old),
-                      rekeyed=sum(a in old and old[a] != new[a] for a in new))
-        self.epoch, self.roster, self.secret = d["epoch"], d["members"], r["plaintext"]
-        return dict(epoch=d["epoch"], secret=r["plaintext"], **counts)
+        secret = opened["plaintext"]
+        if opened["content_type"] != CONTENT_GROUP_KEY or len(secret) != EPOCH_SECRET_LEN:  # 20
+            raise Reject("InvalidWrap", f"content type {opened['content_type']}, {len(secret)} bytes")
+        if not hmac.compare_digest(confirmation(secret, d["core"][:-32]), d["confirmation"]):  # 21
+            raise Reject("ConfirmationMismatch")
+        self.device, self.sessions = device, sessions
+        if cur is None:
+            counts = dict(firstEpoch=True, joined=0, left=0, rekeyed=0)
+        else:
+            old = {m.order_key(): m for m in cur["roster"]}
+            new = {m.order_key(): m for m in members}
+            counts = dict(firstEpoch=False, joined=sum(k not in old for k in new),
+                          left=sum(k not in new for k in old),
+                          rekeyed=sum(k in old and old[k] != new[k] for k in new))
+        self.epochs.append(dict(epoch=d["epoch"], transcript=t, roster=members,
+                                policy=d["policy"], secret=secret))
+        # §8.10: keep the current epoch and at most `previous_epochs` superseded ones (all at
+        # one `now`, so the one-day limit never applies here).
+        self.epochs = self.epochs[-(DEFAULT_GRACE[0] + 1):]
+        return dict(outcome="Installed", epoch=d["epoch"], epochSecret=secret.hex(),
+                    transcript=t.hex(), epochTag=epoch_tag(t).hex(), **counts)
 
 
-def step_group_distribution_process(inp):
+def group_member_from_input(inp: dict) -> GroupMember:
+    """README (group-distribution-process): the member device, a fresh session with the device
+    of each of `distributorBundles` (verified at notBefore), and the `processed` distributions
+    installed in order, all at notBefore."""
     expect_inputs(inp, {"memberIdentitySeed", "memberUserId", "memberDeviceId",
-                        "memberSealingSecrets", "groupId", "distributorBundle", "notBefore",
+                        "memberSealingSecrets", "groupId", "distributorBundles", "notBefore",
                         "processed", "distribution"})
     not_before = n(inp, "notBefore", 64)
     gid = h(inp, "groupId")
@@ -1801,34 +2978,51 @@ def step_group_distribution_process(inp):
     device = Device(h(inp, "memberIdentitySeed", 32), h(inp, "memberUserId"),
                     n(inp, "memberDeviceId", 32), hex_list(inp, "memberSealingSecrets", 32), [],
                     not_before)
-    member = GroupMember(gid, device, Session(device, h(inp, "distributorBundle"), not_before))
+    sessions = {}
+    for b in hex_list(inp, "distributorBundles", None):
+        try:
+            s = Session(device, b, not_before)
+        except Reject as e:
+            raise BadInput(f"a distributor bundle starts no session: {e}") from None
+        if s.peer_address in sessions:
+            raise BadInput("two distributor bundles of one device")
+        sessions[s.peer_address] = s
+    member = GroupMember(gid, device, sessions, not_before)
     processed = inp.get("processed")
     if not isinstance(processed, list):
         raise BadInput("processed is not a list")
     for i, p in enumerate(processed):
         try:
-            member.process(h({"p": p}, "p"), not_before)
+            r = member.process(h({"p": p}, "p"))
         except Reject as e:
             raise BadInput(f"processed[{i}] fails: {e}") from None
-    r = member.process(h(inp, "distribution"), not_before)
-    return {"epoch": r["epoch"], "epochSecret": r["secret"].hex(), "joined": r["joined"],
-            "left": r["left"], "rekeyed": r["rekeyed"]}
+        if r["outcome"] != "Installed":
+            raise BadInput(f"processed[{i}] installs nothing")
+    return member
 
 
-def encode_group_bound(content_type: int, gid: bytes, epoch: int, sender_address: bytes,
-                       counter: int) -> bytes:
-    # §8.5: u8(1) ‖ u8(kind = 2) ‖ u16(content type) ‖ lp8(group id) ‖ u64(epoch)
-    #       ‖ sender address ‖ u64(counter)
-    return (u8(1) + u8(KIND_GROUP) + u16(content_type) + lp8(gid) + u64(epoch) + sender_address
-            + u64(counter))
+def step_group_distribution_process(inp):
+    member = group_member_from_input(inp)
+    r = member.process(h(inp, "distribution"))
+    if r["outcome"] == "AlreadyProcessed":
+        return {"outcome": "AlreadyProcessed", "epoch": r["epoch"]}
+    return r
+
+
+def encode_group_bound(content_type: int, gid: bytes, epoch: int, tag: bytes,
+                       sender_address: bytes, counter: int) -> bytes:
+    # §8.8: u8(2) ‖ u8(kind = 2) ‖ u16(content type) ‖ lp8(group id) ‖ u64(epoch)
+    #       ‖ epoch tag (16) ‖ sender address ‖ u64(counter)
+    return (u8(GROUP_VERSION) + u8(KIND_GROUP) + u16(content_type) + lp8(gid) + u64(epoch) + tag
+            + sender_address + u64(counter))
 
 
 def decode_group_message(data: bytes) -> dict:
-    """§8.5/§8.6 decoding: version first (UnsupportedVersion), then kind 2, the header fields
-    and the minimum length header + 16 + 64 (Malformed)."""
+    """§8.9 check 1: version first (UnsupportedVersion), then kind 2, the header fields and the
+    minimum length header + 16 + 64 (Malformed)."""
     if len(data) < 1:
         raise Reject("Malformed", "empty")
-    if data[0] != 1:
+    if data[0] != GROUP_VERSION:
         raise Reject("UnsupportedVersion", f"version {data[0]}")
     if len(data) < 2:
         raise Reject("Malformed", "no kind byte")
@@ -1839,6 +3033,7 @@ def decode_group_message(data: bytes) -> dict:
     content_type = r.int_be(2, "content type")
     gid = read_group_id(r)
     epoch = r.int_be(8, "epoch")
+    tag = r.take(16, "epoch tag")
     uid, did = read_address(r, "sender")
     counter = r.int_be(8, "counter")
     bound_len = r.pos
@@ -1847,57 +3042,57 @@ def decode_group_message(data: bytes) -> dict:
     header_len = r.pos
     if len(data) < header_len + TAG_LEN + SIG_LEN:
         raise Reject("Malformed", f"message of {len(data)} bytes < header {header_len} + 16 + 64")
-    bound = encode_group_bound(content_type, gid, epoch, address(uid, did), counter)
+    bound = encode_group_bound(content_type, gid, epoch, tag, address(uid, did), counter)
     if bound != data[:bound_len] or bound + salt + commitment != data[:header_len]:
         raise Disagree("group header re-encoding differs from the input")
-    return dict(content_type=content_type, gid=gid, epoch=epoch, uid=uid, did=did,
+    return dict(content_type=content_type, gid=gid, epoch=epoch, tag=tag, uid=uid, did=did,
                 sender_address=address(uid, did), counter=counter, salt=salt,
                 commitment=commitment, bound=bound, header=data[:header_len],
                 body=data[header_len:-SIG_LEN], sig=data[-SIG_LEN:])
 
 
 def group_message_keys(chain: bytes, salt: bytes, bound: bytes) -> tuple[bytes, bytes, bytes]:
-    # §8.5: keys = DeriveLabeled(salt, chain, "group message", bound, 76) -> key ‖ nonce ‖ commitment
+    # §8.8: keys = DeriveLabeled(salt, chain, "group message", bound, 76) -> key ‖ nonce ‖ commitment
     keys = derive_labeled(salt, chain, LABEL_GROUP_MESSAGE, bound, 76)
     return keys[0:32], keys[32:44], keys[44:76]
 
 
 class GroupState:
-    """The group state of §8.8 as the README builds it for group-seal / group-open: per epoch
-    the sorted roster, its hash, the secret, the send counter, per-sender replay windows and the
-    superseded time; grace policy: 8 previous epochs, `max_age`."""
+    """The group state of §8.11 as the README builds it for group-seal / group-open: per epoch
+    the sorted roster, the transcript and its tag, the secret, the send counter, per-sender
+    replay windows and the superseded time; the last epoch is current."""
 
     def __init__(self, gid: bytes, local_address: bytes, max_age: int | None):
         self.gid, self.local_address, self.max_age = gid, local_address, max_age
         self.epochs: dict[int, dict] = {}
         self.current: int | None = None
 
-    def add_epoch(self, epoch: int, secret: bytes, members: list, superseded_at, counter=0):
+    def add_epoch(self, epoch: int, secret: bytes, t: bytes, members: list, superseded_at,
+                  counter=0):
         try:
             roster = canonical_roster(members)
         except Reject as e:
             raise BadInput(f"epoch {epoch}: {e}") from None
-        self.epochs[epoch] = dict(secret=secret, roster=roster,
+        self.epochs[epoch] = dict(secret=secret, transcript=t, tag=epoch_tag(t), roster=roster,
                                   by_address={m.address: m for m in roster},
-                                  roster_hash=roster_hash(self.gid, encode_roster(roster)),
                                   counter=counter, windows={}, superseded_at=superseded_at)
 
-    def seal(self, sender_seed: bytes, salt: bytes, content_type: int, plaintext: bytes,
+    def seal(self, sender_seed: bytes, random32: bytes, content_type: int, plaintext: bytes,
              ad: bytes) -> bytes:
         e = self.epochs[self.current]
         me = e["by_address"].get(self.local_address)
-        # SPEC §8.5 names CounterExhausted only; NotAMember is the README's (module docstring).
-        if me is None:
+        if me is None:  # §8.8
             raise Reject("NotAMember")
         ik = ed_public_both(sender_seed)
         if me.ik != ik:
-            raise BadInput("the sender's roster entry has another identity key (SPEC does not say)")
+            raise BadInput("the sender's roster entry has another identity key (WrongDevice)")
         if e["counter"] == U64_MAX:
             raise Reject("CounterExhausted")
-        bound = encode_group_bound(content_type, self.gid, self.current, self.local_address,
-                                   e["counter"])
-        chain = sender_chain(e["secret"], self.gid, self.current, e["roster_hash"],
-                             self.local_address, ik)
+        bound = encode_group_bound(content_type, self.gid, self.current, e["tag"],
+                                   self.local_address, e["counter"])
+        chain = sender_chain(e["secret"], e["transcript"], self.local_address, ik)
+        # §8.8 / §3.5: a hedged salt with k = the sender chain and context = bound.
+        salt = hedged_salt(chain, random32, bound, ad, plaintext)
         key, nonce, commitment = group_message_keys(chain, salt, bound)
         header = bound + salt + commitment
         body = AESGCM(key).encrypt(nonce, plaintext, header + ad)
@@ -1905,34 +3100,38 @@ class GroupState:
         return header + body + sign_labeled(sender_seed, LABEL_GROUP_MESSAGE, header + body)
 
     def open(self, message: bytes, ad: bytes, now: int) -> dict:
-        # §8.6, in order; state changes only after every check passed.
-        d = decode_group_message(message)
-        if d["gid"] != self.gid:
+        # §8.9, in order; state changes only after every check passed.
+        d = decode_group_message(message)  # 1
+        if d["gid"] != self.gid:  # 2
             raise Reject("WrongGroup")
-        e = self.epochs.get(d["epoch"])
+        e = self.epochs.get(d["epoch"])  # 3
         if e is None:
             raise Reject("UnknownEpoch", f"epoch {d['epoch']}")
-        # §8.7 "only for max_age seconds after being superseded": kept while
-        # now - supersededAt <= max_age (the boundary is the vectors' reading, see the module docstring).
+        # 4, §8.10: a superseded epoch opens while now - superseded_at <= max_age.
         if (e["superseded_at"] is not None and self.max_age is not None
                 and now - e["superseded_at"] > self.max_age):
             raise Reject("EpochExpired", f"superseded at {e['superseded_at']}, now {now}")
-        sender = e["by_address"].get(d["sender_address"])
+        sender = e["by_address"].get(d["sender_address"])  # 5
         if sender is None:
             raise Reject("UnknownSender")
-        if sender.address == self.local_address:
+        if sender.address == self.local_address:  # 6
             raise Reject("OwnMessage")
+        if d["epoch"] != self.current:  # 7
+            now_member = self.epochs[self.current]["by_address"].get(sender.address)
+            if now_member is None or now_member.ik != sender.ik:
+                raise Reject("SenderRemoved")
         ok, why = verify_labeled(sender.ik, LABEL_GROUP_MESSAGE, d["header"] + d["body"], d["sig"])
-        if not ok:
+        if not ok:  # 8
             raise Reject("BadSignature", why)
-        window = e["windows"].get(sender.address) or ReplayWindow()
+        if d["tag"] != e["tag"]:  # 9
+            raise Reject("ForkedEpoch")
+        window = e["windows"].get(sender.address) or ReplayWindow()  # 10
         window.check(d["counter"])
-        chain = sender_chain(e["secret"], self.gid, d["epoch"], e["roster_hash"], sender.address,
-                             sender.ik)
+        chain = sender_chain(e["secret"], e["transcript"], sender.address, sender.ik)
         key, nonce, commitment = group_message_keys(chain, d["salt"], d["bound"])
-        if not hmac.compare_digest(commitment, d["commitment"]):
+        if not hmac.compare_digest(commitment, d["commitment"]):  # 11
             raise Reject("CommitmentMismatch")
-        try:
+        try:  # 12
             plaintext = AESGCM(key).decrypt(nonce, d["body"], d["header"] + ad)
         except InvalidTag:
             raise Reject("AuthenticationFailed") from None
@@ -1953,21 +3152,20 @@ def group_state_from_input(inp: dict, local_address: bytes, for_seal: bool) -> G
     if not isinstance(epochs, list) or not epochs or (for_seal and len(epochs) != 1):
         raise BadInput("epochs is not a non-empty list" + (" of one" if for_seal else ""))
     if len(epochs) - 1 > GRACE_PREVIOUS_EPOCHS:
-        raise BadInput(f"{len(epochs) - 1} superseded epochs: the README's 'keeps 8 epochs' does "
-                       "not say whether the current one counts")
+        raise BadInput(f"{len(epochs) - 1} superseded epochs: more than the README's 8")
     for i, e in enumerate(epochs):
         if not isinstance(e, dict):
             raise BadInput("an epoch is not an object")
         last = i == len(epochs) - 1
+        base_keys = {"epoch", "epochSecret", "transcript", "members"}
         if for_seal:
-            expect_inputs(e, {"epoch", "epochSecret", "members", "counter"})
+            expect_inputs(e, base_keys | {"counter"})
         else:
-            expect_inputs(e, {"epoch", "epochSecret", "members"} | ({"supersededAt"} if not last else set()),
-                          set())
+            expect_inputs(e, base_keys | ({"supersededAt"} if not last else set()))
         num = n(e, "epoch", 64)
         if state.current is not None and not num > state.current:
             raise BadInput("epochs are not listed oldest first with increasing numbers")
-        state.add_epoch(num, h(e, "epochSecret", EPOCH_SECRET_LEN),
+        state.add_epoch(num, h(e, "epochSecret", EPOCH_SECRET_LEN), h(e, "transcript", 32),
                         members_from_input(e["members"]),
                         None if last else n(e, "supersededAt", 64),
                         n(e, "counter", 64) if for_seal else 0)
@@ -1977,14 +3175,14 @@ def group_state_from_input(inp: dict, local_address: bytes, for_seal: bool) -> G
 
 def step_group_seal(inp):
     expect_inputs(inp, {"groupId", "epochs", "senderIdentitySeed", "senderUserId",
-                        "senderDeviceId", "salt", "contentType", "plaintext", "associatedData"})
+                        "senderDeviceId", "random", "contentType", "plaintext", "associatedData"})
     uid = h(inp, "senderUserId")
     check_user_id(uid)
     sender_address = address(uid, n(inp, "senderDeviceId", 32))
     state = group_state_from_input(inp, sender_address, for_seal=True)
     seed, ad, plaintext = h(inp, "senderIdentitySeed", 32), h(inp, "associatedData"), h(inp, "plaintext")
-    message = state.seal(seed, h(inp, "salt", 16), n(inp, "contentType", 16), plaintext, ad)
-    # Round trip: every other member of the roster opens it (signature, commitment, tag).
+    message = state.seal(seed, h(inp, "random", 32), n(inp, "contentType", 16), plaintext, ad)
+    # Round trip: every other member of the roster opens it (signature, tag, commitment, AEAD).
     for m in state.epochs[state.current]["roster"]:
         if m.address == sender_address:
             continue
@@ -2433,12 +3631,15 @@ STEPS = {
     "one-time-key-verify": step_one_time_key_verify,
     "safety-number": step_safety_number,
     "pairwise-header": step_pairwise_header,
-    "pairwise-chain-key": step_pairwise_chain_key,
-    "pairwise-message-keys": step_pairwise_message_keys,
-    "pairwise-seal": step_pairwise_seal,
-    "pairwise-open": step_pairwise_open,
+    "ratchet-root": step_ratchet_root,
+    "ratchet-chain": step_ratchet_chain,
+    "ratchet-message-keys": step_ratchet_message_keys,
+    "ratchet-hedged-salt": step_ratchet_hedged_salt,
+    "ratchet-init": step_ratchet_init,
+    "ratchet-transcript": step_ratchet_transcript,
     "group-roster-hash": step_group_roster_hash,
     "group-sender-chain": step_group_sender_chain,
+    "group-key-wrap": step_group_key_wrap,
     "group-distribution-verify": step_group_distribution_verify,
     "group-distribution-process": step_group_distribution_process,
     "group-seal": step_group_seal,
@@ -2461,6 +3662,16 @@ def _short(v, limit: int = 72) -> str:
 
 
 def _describe_diff(expected, got) -> str:
+    if isinstance(expected, (list, dict)) and isinstance(got, (list, dict)):
+        # Nested outputs (ratchet-transcript's results): name the first leaf that differs.
+        a, b = dict(_leaves(expected)), dict(_leaves(got))
+        for path in sorted(set(a) | set(b), key=lambda p: [(isinstance(k, str), k) for k in p]):
+            if path not in a or path not in b or type(a[path]) is not type(b[path]) or a[path] != b[path]:
+                where = _path_name(path)
+                if path not in a or path not in b:
+                    return f"{where} only in the {'vector' if path in a else 'reference'}"
+                return f"at {where}: {_describe_diff(a[path], b[path])}"
+        return "expected and reference differ in shape"
     if isinstance(expected, str) and isinstance(got, str) and (len(expected) > 40 or len(got) > 40):
         i = next((i for i, (a, b) in enumerate(zip(expected, got)) if a != b),
                  min(len(expected), len(got)))
@@ -2561,41 +3772,7 @@ def cross_case_checks(step: str, tests: list) -> dict:
                     extra[tc.get("tcId")] = "flag Swapped but inputs are not the previous case's swapped"
                 elif tc.get("output") != prev.get("output"):
                     extra[tc.get("tcId")] = "swapped parties give a different expected output"
-    if step == "pairwise-chain-key":
-        sides = {"sender": "recipient", "recipient": "sender"}
-        fields = ("UserId", "DeviceId", "IdentityKey", "SealingKey")
-        for i, tc in enumerate(tests):
-            flags, inp, out = tc.get("flags", []), tc.get("input", {}), tc.get("output", {})
-            if "Direction" in flags:
-                # "The reverse direction of the previous case: same shared secret, other chain"
-                prev = tests[i - 1] if i > 0 else {}
-                pin, pout = prev.get("input", {}), prev.get("output", {})
-                if any(inp.get(s + f) != pin.get(o + f) for s, o in sides.items() for f in fields):
-                    extra[tc.get("tcId")] = "flag Direction but the parties are not the previous case's swapped"
-                elif pout.get("shared") != out.get("shared") or pout.get("chainKey") == out.get("chainKey"):
-                    extra[tc.get("tcId")] = "flag Direction: expected shared differs or chain key is equal"
-            if "UnknownKeyShare" in flags:
-                # "Carol registered Alice's sealing key: same shared secret, other chain"
-                twins = [t for t in tests[:i] if t.get("result") == "valid"
-                         and all(t["input"].get("recipient" + f) == inp.get("recipient" + f) for f in fields)
-                         and t["input"].get("senderSealingKey") == inp.get("senderSealingKey")
-                         and (t["input"].get("senderUserId"), t["input"].get("senderIdentityKey"))
-                         != (inp.get("senderUserId"), inp.get("senderIdentityKey"))]
-                if not twins:
-                    extra[tc.get("tcId")] = "flag UnknownKeyShare but no earlier case shares the sealing keys"
-                elif any(t["output"].get("shared") != out.get("shared")
-                         or t["output"].get("chainKey") == out.get("chainKey") for t in twins):
-                    extra[tc.get("tcId")] = "flag UnknownKeyShare: expected shared differs or chain key is equal"
-    if step in ("pairwise-seal", "pairwise-open"):
-        for tc in tests:
-            flags, inp, out = tc.get("flags", []), tc.get("input", {}), tc.get("output", {})
-            who = "sender" if step == "pairwise-seal" else "recipient"
-            if "Rotation" in flags and len(inp.get(who + "SealingSecrets") or []) < 2:
-                extra[tc.get("tcId")] = f"flag Rotation but the {who} has fewer than two live keys"
-            if "Gap" in flags and not (isinstance(out.get("skipped"), int) and out["skipped"] > 0):
-                extra[tc.get("tcId")] = "flag Gap but the expected output skips nothing"
-            if "OutOfOrder" in flags and (out.get("late") is not True or not inp.get("delivered")):
-                extra[tc.get("tcId")] = "flag OutOfOrder but nothing was delivered before or late is not true"
+    extra.update(ratchet_cross_case_checks(step, tests))
     if step == "group-open":
         for tc in tests:
             flags, inp, out = tc.get("flags", []), tc.get("input", {}), tc.get("output", {})
@@ -2670,10 +3847,12 @@ def cross_case_checks(step: str, tests: list) -> dict:
 
 
 def run(docs: dict, quiet: bool = False, verbose: bool = False,
-        steps: list | None = None) -> tuple[int, int, bool, dict]:
+        steps: list | None = None, only: set | None = None) -> tuple[int, int, bool, dict]:
     """docs: step -> parsed JSON, or a string saying why the file is missing/unreadable.
     Returns (passed, failed, file_problems, failures[step] = {tcId: reason}); a file-level
-    problem is recorded under tcId None. `steps` restricts the run (used by the self-test)."""
+    problem is recorded under tcId None. `steps` and `only` (tcIds) restrict the run (used by
+    the self-test, which changes one case at a time: the file shape and the claims spanning
+    cases are still checked over the whole file)."""
     passed = failed = 0
     file_problems = False
     failures: dict = {}
@@ -2695,6 +3874,8 @@ def run(docs: dict, quiet: bool = False, verbose: bool = False,
         for tc in tests:
             if not isinstance(tc, dict):
                 bad["?"] = "case is not an object"
+                continue
+            if only is not None and tc.get("tcId") not in only:
                 continue
             trace: list = []
             reason = check_case(step, tc, trace)
@@ -2758,6 +3939,33 @@ def _is_hex(v) -> bool:
     return isinstance(v, str) and len(v) > 0 and all(c in "0123456789abcdef" for c in v)
 
 
+def _leaves(obj, path=()):
+    """(path, value) of every leaf of a JSON value, object keys in sorted order."""
+    if isinstance(obj, dict):
+        for k in sorted(obj):
+            yield from _leaves(obj[k], path + (k,))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _leaves(v, path + (i,))
+    else:
+        yield path, obj
+
+
+def _get_leaf(obj, path):
+    for k in path:
+        obj = obj[k]
+    return obj
+
+
+def _set_leaf(obj, path, value):
+    _get_leaf(obj, path[:-1])[path[-1]] = value
+
+
+def _path_name(path) -> str:
+    return "".join(f"[{k}]" if isinstance(k, int) else ("." if i else "") + k
+                   for i, k in enumerate(path))
+
+
 def _patch_descriptor(desc_hex: str, size=None, digest=None, media=None) -> str:
     """A §9.4 descriptor (format 1 or 2) with some fields replaced (raw slicing: the input must
     be well formed). `digest` replaces the blob digest (format 1) or the content digest (format
@@ -2797,6 +4005,511 @@ def _reseal_attachment(desc_hex: str, blob_hex: str, plaintext_hex: str, last_fl
     return out.hex(), _patch_descriptor(desc_hex, digest=fresh)
 
 
+def _seal_index(tc: dict, pred) -> int | None:
+    """The event index of the first seal whose expected message satisfies pred(bytes)."""
+    for i, (e, r) in enumerate(zip(tc["input"]["events"], tc["output"].get("results", []))):
+        if "seal" in e and pred(bytes.fromhex(r["message"])):
+            return i
+    return None
+
+
+def _flip_hex_at(s: str, i: int) -> str:
+    return s[:i] + "%x" % (int(s[i], 16) ^ 1) + s[i + 1:]
+
+
+def ratchet_mutations(docs: dict, mutations: list, mutate_input, flip_body) -> bool:
+    """Self-test mutations of the pairwise files: sealed bytes, results and errors of the
+    transcripts, and the inputs that decide them (policy, randomness, times, keys known, one-time
+    keys, flips). Each must make its case fail."""
+    rt = "ratchet-transcript"
+
+    def case(step, pred):
+        return next((t for t in docs[step]["tests"] if pred(t)), None)
+
+    def by_flag(flag, step=rt):
+        return case(step, lambda t: t["result"] == "valid" and flag in t.get("flags", []))
+
+    def by_error(error, step=rt):
+        return case(step, lambda t: t.get("error") == error)
+
+    def results(fn):
+        return lambda mt: fn(mt["output"]["results"])
+
+    def last_event(fn):
+        return lambda mt: fn(mt["input"]["events"][-1])
+
+    def event(i, fn):
+        return lambda mt: fn(mt["input"]["events"][i])
+
+    ping, ooo, ctl, conc, one = (by_flag("KemStep"), by_flag("OutOfOrder"), by_flag("Control"),
+                                 by_flag("Concurrent"), by_flag("OneTime"))
+    if None in (ping, ooo, ctl, conc, one):
+        print("self-test: ratchet-transcript lacks a KemStep, OutOfOrder, Control, Concurrent or "
+              "OneTime case")
+        return False
+    kem = _seal_index(ping, lambda m: m[2] & FLAG_KEM_STEP)
+    init = _seal_index(ping, lambda m: m[2] & FLAG_INIT)
+    reply = _seal_index(ping, lambda m: m[2] == 0)
+    plain_step = next(i for i, e in enumerate(ping["input"]["events"]) if "seal" in e and i > init
+                      and i != kem and ping["input"]["events"][i]["seal"] == "alice")
+    late = next(i for i, r in enumerate(ooo["output"]["results"]) if r.get("late") is True)
+    skipped = next(i for i, r in enumerate(ooo["output"]["results"]) if r.get("skipped", 0) > 0)
+    control = next(i for i, r in enumerate(ctl["output"]["results"]) if r.get("chain") == "control")
+    started = next(i for i, r in enumerate(conc["output"]["results"]) if r.get("startedSession"))
+    counter = next(i for i, r in enumerate(conc["output"]["results"]) if r.get("counter", 0) > 0)
+    kem_ct = 2 * (FIXED_FIELDS_LEN + 16 + 10)  # a hex digit inside the KEM step's ciphertext
+    new_ek = 2 * (FIXED_FIELDS_LEN + 16 + MLKEM_CT_LEN + 100)  # ... inside its new KEM key
+
+    def set_key(i, key, fn):
+        return results(lambda rs: rs[i].update({key: fn(rs[i][key])}))
+
+    def rand_byte(i, at):
+        def fn(mt):
+            r = mt["input"]["events"][i]["random"]
+            mt["input"]["events"][i]["random"] = r[:2 * at] + "%02x" % (int(r[2 * at:2 * at + 2], 16) ^ 1) + r[2 * at + 2:]
+        return fn
+
+    def policy(**kw):
+        return lambda mt: mt["input"].setdefault("policy", dict(DEFAULT_POLICY)).update(kw)
+
+    def bump_policy(key, by):
+        return lambda mt: mt["input"]["policy"].update({key: mt["input"]["policy"][key] + by})
+
+    def drop_start(mt):
+        # StaleSession: without the fifth start (its newSession, seal and open) Bob keeps
+        # every state, and the repeated first message is a replay.
+        ev = mt["input"]["events"]
+        last_seal = max(i for i, e in enumerate(ev) if "seal" in e)
+        k = sum("seal" in e for e in ev) - 1
+        ev[:] = [e for i, e in enumerate(ev) if i not in (last_seal - 1, last_seal)
+                 and not ("open" in e and e["message"] == k)]
+
+    def alice_party_secret(mt, i):
+        return mt["input"]["alice"]["sealingSecrets"][i]
+
+    ok = all([
+        # sealed bytes and results of valid transcripts
+        mutate_input("KEM-step message: a hex digit of its KEM ciphertext", rt, ping,
+                     set_key(kem, "message", lambda m: _flip_hex_at(m, kem_ct))),
+        mutate_input("KEM-step message: a hex digit of its new KEM key", rt, ping,
+                     set_key(kem, "message", lambda m: _flip_hex_at(m, new_ek))),
+        mutate_input("INIT message: the last hex digit of its tag", rt, ping,
+                     set_key(init, "message", _flip_hex)),
+        mutate_input("reply: a hex digit of its salt", rt, ping,
+                     set_key(reply, "message", lambda m: _flip_hex_at(m, 2 * FIXED_FIELDS_LEN + 3))),
+        mutate_input("reply: a hex digit of its ratchet key", rt, ping,
+                     set_key(reply, "message", lambda m: _flip_hex_at(m, 2 * 21 + 5))),
+        mutate_input("opened plaintext changed", rt, ooo, set_key(late, "plaintext", _flip_hex)),
+        mutate_input("late flipped", rt, ooo, set_key(late, "late", lambda v: not v)),
+        mutate_input("skipped across epochs + 1", rt, ooo, set_key(skipped, "skipped", lambda v: v + 1)),
+        mutate_input("control chain reported as message chain", rt, ctl,
+                     set_key(control, "chain", lambda v: "message")),
+        mutate_input("content type of a control open changed", rt, ctl,
+                     set_key(control, "contentType", lambda v: 4)),
+        mutate_input("startedSession flipped", rt, conc,
+                     set_key(started, "startedSession", lambda v: not v)),
+        mutate_input("counter of a concurrent open - 1", rt, conc,
+                     set_key(counter, "counter", lambda v: v - 1)),
+        mutate_input("the last result dropped", rt, conc, results(lambda rs: rs.pop())),
+        # inputs of valid transcripts
+        mutate_input("KEM steps every 3 sending steps instead of 2", rt, ping,
+                     bump_policy("kemEverySteps", 1)),
+        mutate_input("KEM-step seal: a byte of the new ratchet secret", rt, ping, rand_byte(kem, 5)),
+        mutate_input("KEM-step seal: a byte of the encapsulation's m", rt, ping, rand_byte(kem, 40)),
+        mutate_input("KEM-step seal: a byte of the new KEM seed's d", rt, ping, rand_byte(kem, 70)),
+        mutate_input("KEM-step seal: a byte of the hedged salt's r", rt, ping, rand_byte(kem, 130)),
+        mutate_input("INIT seal: a byte of the ephemeral secret", rt, ping, rand_byte(init, 5)),
+        mutate_input("INIT seal: a byte of the encapsulation's m", rt, ping, rand_byte(init, 40)),
+        mutate_input("a plain sending step sealed a day later (a time-based KEM step)", rt, ping,
+                     event(plain_step, lambda e: e.update(now=e["now"] + 86400))),
+        mutate_input("one-time start without the one-time key", rt, one,
+                     lambda mt: mt["input"].pop("aliceOneTimeKey")),
+        mutate_input("group key wrap sealed as text (message chain)", rt, ctl,
+                     lambda mt: next(e for e in mt["input"]["events"] if e.get("contentType") == 3)
+                     .update(contentType=0)),
+        mutate_input("out-of-order transcript without its first open", rt, ooo,
+                     lambda mt: mt["input"]["events"].remove(
+                         next(e for e in mt["input"]["events"] if "open" in e))),
+        # the inputs that make each invalid case fail
+        mutate_input("TooManySkipped with maxSkip + 1", rt, by_error("TooManySkipped"),
+                     bump_policy("maxSkip", 1)),
+        mutate_input("TooOld with skippedLifetime + 1", rt, by_error("TooOld"),
+                     policy(skippedLifetime=DEFAULT_POLICY["skippedLifetime"] + 1)),
+        mutate_input("StaleSession without the fifth start (a replay then)", rt,
+                     by_error("StaleSession"), drop_start),
+        mutate_input("Reflected: opened by the peer instead", rt, by_error("Reflected"),
+                     last_event(lambda e: e.update(open="bob"))),
+        mutate_input("RetiredKey: Alice knows Bob's live key", rt, by_error("RetiredKey"),
+                     lambda mt: mt["input"].pop("aliceKnows")),
+        mutate_input("UnknownRecipientKey: Alice knows Bob's live key", rt,
+                     by_error("UnknownRecipientKey"), lambda mt: mt["input"].pop("aliceKnows")),
+        mutate_input("UnknownSenderKey: Bob knows Alice's newer key", rt,
+                     by_error("UnknownSenderKey"),
+                     lambda mt: mt["input"]["bobKnows"].append(alice_party_secret(mt, 1))),
+        mutate_input("UnknownOneTimeKey: Bob holds the lost one-time key", rt,
+                     by_error("UnknownOneTimeKey"),
+                     lambda mt: mt["input"]["bob"].update(
+                         oneTimeSecrets=mt["input"]["bob"].pop("lostOneTimeSecrets"))),
+        mutate_input("ConsumedOneTimeKey: the second start without the one-time key", rt,
+                     by_error("ConsumedOneTimeKey"),
+                     lambda mt: next(e for e in mt["input"]["events"] if "newSession" in e)
+                     .pop("oneTimeKey")),
+        mutate_input("PeerKeyExpired one second earlier", rt, by_error("PeerKeyExpired"),
+                     last_event(lambda e: e.update(now=e["now"] - 1))),
+        mutate_input("LocalKeyExpired one second earlier", rt, by_error("LocalKeyExpired"),
+                     last_event(lambda e: e.update(now=e["now"] - 1))),
+        mutate_input("UnknownSession: opened by the first session", rt, by_error("UnknownSession"),
+                     last_event(lambda e: e.update(session=0))),
+        mutate_input("UnexpectedRatchetKey without its flip", rt, by_error("UnexpectedRatchetKey"),
+                     last_event(lambda e: e.pop("flip"))),
+        mutate_input("UnknownKemKey without its flip", rt, by_error("UnknownKemKey"),
+                     last_event(lambda e: e.pop("flip"))),
+        mutate_input("CommitmentMismatch without its flip", rt, by_error("CommitmentMismatch"),
+                     last_event(lambda e: e.pop("flip"))),
+        mutate_input("AuthenticationFailed with the sealed associated data", rt,
+                     by_error("AuthenticationFailed"),
+                     lambda mt: mt["input"]["events"][-1].update(
+                         associatedData=mt["input"]["events"][0]["associatedData"])),
+        mutate_input("Malformed: truncated beyond its end", rt, by_error("Malformed"),
+                     last_event(lambda e: e.update(truncate=2**31))),
+        mutate_input("UnsupportedVersion: the flip moved to the kind byte", rt,
+                     by_error("UnsupportedVersion"), last_event(lambda e: e.update(flip=[1, 3]))),
+        mutate_input("Replay: the first open dropped", rt, by_error("Replay"),
+                     lambda mt: mt["input"]["events"].pop(1)),
+    ])
+    if not ok:
+        return False
+    # Every invalid transcript with another error name.
+    errors = sorted({t["error"] for t in docs[rt]["tests"] if t["result"] == "invalid"})
+    for t in docs[rt]["tests"]:
+        if t["result"] == "invalid":
+            other = errors[(errors.index(t["error"]) + 1) % len(errors)]
+            mutate_input(f"error {t['error']} -> {other}", rt, t,
+                         lambda mt, other=other: mt.update(error=other))
+
+    ph, ri, rr, hs = "pairwise-header", "ratchet-init", "ratchet-root", "ratchet-hedged-salt"
+    kem_header = case(ph, lambda t: t["result"] == "valid" and "KemStep" in t["flags"])
+    one_header = case(ph, lambda t: t["result"] == "valid" and "OneTime" in t["flags"])
+    at = 2 * (FIXED_FIELDS_LEN + 16 + MLKEM_CT_LEN)  # the new KEM key's first coefficient
+    return all([
+        mutate_input("KEM-step header whose new KEM key has a coefficient 4095", ph, kem_header,
+                     lambda mt: mt["input"].update(header=mt["input"]["header"][:at] + "ff"
+                                                   + mt["input"]["header"][at + 2:at + 3] + "f"
+                                                   + mt["input"]["header"][at + 4:])),
+        mutate_input("one-time INIT header with ONE_TIME cleared (16 bytes left over)", ph, one_header,
+                     lambda mt: mt["input"].update(header=mt["input"]["header"][:4] + "01"
+                                                   + mt["input"]["header"][6:])),
+        mutate_input("one-time start computed without the one-time key", ri, by_flag("OneTime", ri),
+                     lambda mt: mt["input"].pop("oneTimeKey")),
+        mutate_input("initiator start with another encapsulation m", ri,
+                     case(ri, lambda t: t["result"] == "valid"),
+                     lambda mt: mt["input"].update(random=_flip_hex(mt["input"]["random"]))),
+        mutate_input("KEM root step without its KEM secret", rr, by_flag("KemStep", rr),
+                     lambda mt: mt["input"].pop("kemSecret")),
+        mutate_input("repeated randomness with the first case's message (same salt then)", hs,
+                     by_flag("RepeatedRandomness", hs),
+                     lambda mt: mt["input"].update(
+                         associatedData=docs[hs]["tests"][0]["input"]["associatedData"],
+                         plaintext=docs[hs]["tests"][0]["input"]["plaintext"])),
+    ])
+
+
+def ratchet_invariants(docs: dict, keep) -> None:
+    """Changes to transcripts that must not change any verdict."""
+    rt = "ratchet-transcript"
+    tests = docs[rt]["tests"]
+    ping = next(t for t in tests if "KemStep" in t["flags"] and t["result"] == "valid")
+    ooo = next(t for t in tests if "OutOfOrder" in t["flags"])
+    kem = _seal_index(ping, lambda m: m[2] & FLAG_KEM_STEP)
+
+    def every_event(fn):
+        return lambda mt: [fn(e) for e in mt["input"]["events"]]
+
+    keep("TooOld without the expire event (open measures the lifetime with its own now)", rt,
+         next(t for t in tests if t.get("error") == "TooOld"),
+         lambda mt: mt["input"].update(events=[e for e in mt["input"]["events"] if "expire" not in e]))
+    keep("KEM-step seal with its unused randomness (after 160 bytes) changed", rt, ping,
+         lambda mt: mt["input"]["events"][kem].update(
+             random=mt["input"]["events"][kem]["random"][:320] + "00" * 96))
+    keep("every seal given 32 more random bytes", rt, ping,
+         every_event(lambda e: e.update(random=e["random"] + "ab" * 32) if "seal" in e else None))
+    keep("KEM-step seal with another z in its new KEM seed (only implicit rejection uses z)", rt,
+         ping, lambda mt: mt["input"]["events"][kem].update(
+             random=mt["input"]["events"][kem]["random"][:2 * 100] + "00"
+             + mt["input"]["events"][kem]["random"][2 * 101:]))
+    keep("default policy spelled out", rt, ooo,
+         lambda mt: mt["input"].update(policy=dict(DEFAULT_POLICY)))
+    keep("session 0 spelled out on every event", rt, ooo,
+         every_event(lambda e: e.setdefault("session", 0) if "newSession" not in e else None))
+    keep("aliceKnows / bobKnows spelled out as the peers' live keys", rt, ping,
+         lambda mt: mt["input"].update(aliceKnows=list(mt["input"]["bob"]["sealingSecrets"]),
+                                       bobKnows=list(mt["input"]["alice"]["sealingSecrets"])))
+    keep("CommitmentMismatch with another salt byte flipped", rt,
+         next(t for t in tests if t.get("error") == "CommitmentMismatch"),
+         lambda mt: mt["input"]["events"][-1].update(flip=[FIXED_FIELDS_LEN + 7, 0x80]))
+
+
+# ---- Group key wraps (§8.4, §8.5, §8.7 checks 16-21) --------------------------------------------
+
+
+class WrapResealer:
+    """For the self-test: the distributor of a group-distribution-process view, rebuilt from
+    the vector inputs (its device is the member of the case that processes its own distribution,
+    NotPending), sealing new wraps to the member of that view in a fresh session, so that a wrap
+    can be replaced by one with another content type, length, secret or context."""
+
+    def __init__(self, docs: dict, tc: dict):
+        inp = tc["input"]
+        self.view = decode_distribution(bytes.fromhex(inp["distribution"]))
+        self.not_before = inp["notBefore"]
+        d = self.view
+        src = next((t["input"] for t in docs["group-distribution-process"]["tests"]
+                    if ed_public_both(bytes.fromhex(t["input"]["memberIdentitySeed"])) == d["dist_ik"]
+                    and address(bytes.fromhex(t["input"]["memberUserId"]),
+                                t["input"]["memberDeviceId"]) == d["dist_address"]), None)
+        if src is None:
+            raise BadInput("no case holds the distributor's device secrets")
+        self.distributor = Device(bytes.fromhex(src["memberIdentitySeed"]),
+                                  bytes.fromhex(src["memberUserId"]), src["memberDeviceId"],
+                                  [bytes.fromhex(x) for x in src["memberSealingSecrets"]], [],
+                                  self.not_before)
+        # The member's bundle, built as the README's pairwise devices build theirs.
+        seed, secret = bytes.fromhex(inp["memberIdentitySeed"]), bytes.fromhex(inp["memberSealingSecrets"][-1])
+        pk, ek = x25519_public(secret), mlkem_keys(vector_kem_seed(secret))[0]
+        tbs = encode_tbs(bytes.fromhex(inp["memberUserId"]), inp["memberDeviceId"], ed_public_both(seed),
+                         pk, key_id(pk), ek, kem_key_id(ek), self.not_before,
+                         self.not_before + DEVICE_KEY_LIFETIME)
+        self.member_bundle = tbs + sign_labeled(seed, LABEL_BUNDLE, tbs)
+        # The member's session knows the distributor's key that the vectors' wraps name.
+        first = decode_pairwise(d["wraps"][0], header_only=False)
+        if first["init"] is None or first["init"]["ikid"] != self.distributor.current_kid():
+            raise BadInput("the view's wrap is not a start by the distributor's current key")
+        self.context = wrap_context(d["gid"], d["epoch"], d["previous"], d["roster_hash"],
+                                    d["dist_address"])
+
+    def session(self) -> Session:
+        return Session(self.distributor, self.member_bundle, self.not_before)
+
+    def seal(self, content_type: int, plaintext: bytes, context: bytes | None = None,
+             label: bytes = b"reseal", session: Session | None = None) -> bytes:
+        rnd = Randomness(hashlib.shake_256(b"crosscheck self-test " + label).digest(96))
+        return (session or self.session()).seal(rnd, self.not_before, content_type, plaintext,
+                                                self.context if context is None else context)
+
+    def view_with(self, wrap: bytes) -> str:
+        return encode_distribution(self.view, wraps=[wrap]).hex()
+
+
+def _wraps_tail(dist_hex: str, tail_fn) -> str:
+    """Rewrites the bytes u32(k) ‖ lp32(wrap_1) ‖ … of a distribution through tail_fn(k, wraps)."""
+    d = decode_distribution(bytes.fromhex(dist_hex))
+    head = encode_distribution(d, wraps=[])[:-4]
+    return (head + tail_fn(len(d["wraps"]), list(d["wraps"]))).hex()
+
+
+def _with_wraps(dist_hex: str, fn) -> str:
+    return _wraps_tail(dist_hex, lambda _k, ws: (lambda new: u32(len(new)) + b"".join(lp32(w) for w in new))(fn(ws)))
+
+
+def _flip_byte(b: bytes, i: int, mask: int = 0x01) -> bytes:
+    return b[:i] + bytes([b[i] ^ mask]) + b[i + 1:]
+
+
+def group_wrap_mutations(docs: dict, mutate_input) -> bool:
+    """The self-test's changes to wraps (§8.4), their lp32 framing and the wrap list hash
+    (§8.5), and member checks 19-21 (§8.7): each names the verdict the reference must reach."""
+    gw, gd, gp = "group-key-wrap", "group-distribution-verify", "group-distribution-process"
+
+    def tc(step, pred):
+        return next((t for t in docs[step]["tests"] if pred(t)), None)
+
+    def dist(fn):
+        return lambda mt: mt["input"].update(distribution=fn(mt["input"]["distribution"]))
+
+    def rand_flip(at):
+        return lambda mt: mt["input"].update(random=_flip_hex_at(mt["input"]["random"], 2 * at))
+
+    wrap_valid = tc(gw, lambda t: t["result"] == "valid")
+    peer_expired = tc(gw, lambda t: t.get("error") == "PeerKeyExpired")
+    local_expired = tc(gw, lambda t: t.get("error") == "LocalKeyExpired")
+    upload = tc(gd, lambda t: t["result"] == "valid" and t["input"]["record"] is None)
+    view = tc(gp, lambda t: t["result"] == "valid" and not t["input"]["processed"]
+              and len(decode_distribution(bytes.fromhex(t["input"]["distribution"]))["wraps"]) == 1)
+    second = tc(gp, lambda t: t["result"] == "valid" and len(t["input"]["processed"]) == 1
+                and t["output"].get("outcome") == "Installed")
+    rejected = tc(gp, lambda t: t.get("error") == "WrapRejected")
+    if None in (wrap_valid, peer_expired, local_expired, upload, view, second, rejected):
+        print("self-test: a group file lacks a case the wrap mutations need")
+        return False
+    try:
+        rs = WrapResealer(docs, view)
+    except BadInput as e:
+        print(f"self-test: cannot rebuild the distributor of {gp} tcId {view['tcId']}: {e}")
+        return False
+    secret = bytes.fromhex(view["output"]["epochSecret"])
+    other_epoch = wrap_context(rs.view["gid"], rs.view["epoch"] + 1, rs.view["previous"],
+                               rs.view["roster_hash"], rs.view["dist_address"])
+    wrap0 = rs.view["wraps"][0]
+    hd0 = decode_pairwise(wrap0, header_only=False)
+    commitment_at = len(hd0["header"]) - COMMITMENT_LEN
+    first_wrap = decode_distribution(bytes.fromhex(second["input"]["processed"][0]))["wraps"]
+    rejected_core = decode_distribution(bytes.fromhex(rejected["input"]["distribution"]))["core"]
+
+    def unframed(k, ws):
+        return u32(k) + b"".join(ws)
+
+    def last_len(length):
+        return lambda k, ws: u32(k) + b"".join(lp32(w) for w in ws[:-1]) + u32(length) + (
+            ws[-1] if length else b"")
+
+    def pad_last(size):
+        return lambda ws: ws[:-1] + [ws[-1] + bytes(size - len(ws[-1]))]
+
+    def move_boundary(ws):
+        return [ws[0] + ws[1][:8], ws[1][8:]] + ws[2:]
+
+    wr, mf, wlh = ("rejects with WrapRejected", "rejects with Malformed",
+                   "rejects with WrapListHashMismatch")
+    checks = [
+        # group-key-wrap: each part of the 96 random bytes, the secret, the expiry boundaries
+        ("key wrap with another ephemeral secret (random[0])", gw, wrap_valid, rand_flip(0), "wrap:"),
+        ("key wrap with another encapsulation m (random[32])", gw, wrap_valid, rand_flip(32), "wrap:"),
+        ("key wrap with another hedged-salt r (random[64])", gw, wrap_valid, rand_flip(64), "wrap:"),
+        ("key wrap of another epoch secret", gw, wrap_valid,
+         lambda mt: mt["input"].update(epochSecret=_flip_hex(mt["input"]["epochSecret"])), "wrap:"),
+        ("key wrap with 64 random bytes (the hedged salt's r missing)", gw, wrap_valid,
+         lambda mt: mt["input"].update(random=mt["input"]["random"][:128]), "bad input"),
+        ("PeerKeyExpired case one second earlier (last second of skew)", gw, peer_expired,
+         lambda mt: mt["input"].update(now=mt["input"]["now"] - 1), "reference accepts"),
+        ("LocalKeyExpired case one second earlier (the member's key has expired)", gw, local_expired,
+         lambda mt: mt["input"].update(now=mt["input"]["now"] - 1), "rejects with PeerKeyExpired"),
+        # group-distribution-verify: the wraps' bytes, lp32 framing and bounds, count
+        ("upload with a byte of its second wrap flipped", gd, upload,
+         dist(lambda x: _with_wraps(x, lambda ws: ws[:1] + [_flip_byte(ws[1], len(ws[1]) // 2)] + ws[2:])), wlh),
+        ("upload with the lp32 boundary between its wraps moved 8 bytes (same bytes unframed)", gd,
+         upload, dist(lambda x: _with_wraps(x, move_boundary)), wlh),
+        ("upload with its last wrap zero-padded to 4 096 bytes (decodes)", gd, upload,
+         dist(lambda x: _with_wraps(x, pad_last(MAX_WRAP_LEN))), wlh),
+        ("upload with its last wrap zero-padded to 4 097 bytes", gd, upload,
+         dist(lambda x: _with_wraps(x, pad_last(MAX_WRAP_LEN + 1))), mf),
+        ("upload with an empty last wrap (lp32 of 0 bytes)", gd, upload,
+         dist(lambda x: _wraps_tail(x, last_len(0))), mf),
+        ("upload with its last wrap's lp32 length one too large", gd, upload,
+         dist(lambda x: _wraps_tail(x, lambda k, ws: last_len(len(ws[-1]) + 1)(k, ws))), mf),
+        ("upload with its wraps not lp32-framed (draft-1 layout)", gd, upload,
+         dist(lambda x: _wraps_tail(x, unframed)), mf),
+        ("upload with one wrap too many", gd, upload,
+         dist(lambda x: _with_wraps(x, lambda ws: ws + ws[:1])), "rejects with WrapListMismatch"),
+        # group-distribution-process: check 19 (WrapRejected with §7.7's error inside), 20, 21
+        ("view whose wrap's AEAD tag is flipped", gp, view,
+         dist(lambda x: _with_wraps(x, lambda ws: [_flip_byte(ws[0], len(ws[0]) - 1)])),
+         wr + " (AuthenticationFailed"),
+        ("view whose wrap's commitment is flipped", gp, view,
+         dist(lambda x: _with_wraps(x, lambda ws: [_flip_byte(ws[0], commitment_at)])),
+         wr + " (CommitmentMismatch"),
+        ("view whose wrap's content type byte is 4 (authenticated header)", gp, view,
+         dist(lambda x: _with_wraps(x, lambda ws: [_flip_byte(ws[0], 4, 3 ^ 4)])),
+         wr + " (AuthenticationFailed"),
+        ("view whose wrap's session id is flipped", gp, view,
+         dist(lambda x: _with_wraps(x, lambda ws: [_flip_byte(ws[0], 5)])), wr + " (UnknownSession"),
+        ("view whose wrap's lp32 length is one too large", gp, view,
+         dist(lambda x: _wraps_tail(x, lambda k, ws: last_len(len(ws[-1]) + 1)(k, ws))), mf),
+        ("view whose wrap is empty (lp32 of 0 bytes)", gp, view,
+         dist(lambda x: _wraps_tail(x, last_len(0))), mf),
+        ("epoch-2 view carrying the epoch-1 wrap again (the ratchet's replay window)", gp, second,
+         lambda mt: mt["input"].update(distribution=_with_wraps(
+             mt["input"]["distribution"], lambda ws: list(first_wrap))), wr + " (Replay"),
+        ("view re-wrapped with content type 4 (control)", gp, view,
+         lambda mt: mt["input"].update(distribution=rs.view_with(rs.seal(4, secret))),
+         "rejects with InvalidWrap"),
+        ("view re-wrapped as content type 1 (a chat message on the message chain)", gp, view,
+         lambda mt: mt["input"].update(distribution=rs.view_with(rs.seal(1, secret))),
+         "rejects with InvalidWrap"),
+        ("view re-wrapped with the secret and one more byte (33)", gp, view,
+         lambda mt: mt["input"].update(distribution=rs.view_with(rs.seal(3, secret + b"\0"))),
+         "rejects with InvalidWrap"),
+        ("view re-wrapped with the secret's first 31 bytes", gp, view,
+         lambda mt: mt["input"].update(distribution=rs.view_with(rs.seal(3, secret[:31]))),
+         "rejects with InvalidWrap"),
+        ("view re-wrapped under the next epoch's context", gp, view,
+         lambda mt: mt["input"].update(distribution=rs.view_with(rs.seal(3, secret, other_epoch))),
+         wr + " (AuthenticationFailed"),
+        ("view re-wrapped with another secret than the core confirms", gp, view,
+         lambda mt: mt["input"].update(distribution=rs.view_with(rs.seal(3, _flip_byte(secret, 0)))),
+         "rejects with ConfirmationMismatch"),
+    ]
+    if decode_distribution(bytes.fromhex(view["input"]["distribution"]))["core"] == rejected_core:
+        checks.append(("WrapRejected case given the member's own wrap of the same core", gp,
+                       rejected, lambda mt: mt["input"].update(distribution=view["input"]["distribution"]),
+                       "reference accepts"))
+    return all(mutate_input(desc, step, case, fn, want) for desc, step, case, fn, want in checks)
+
+
+def group_wrap_invariants(docs: dict, keep) -> None:
+    """Changes to a view's wrap that must leave the verdict alone."""
+    gp = "group-distribution-process"
+    view = next(t for t in docs[gp]["tests"] if t["result"] == "valid" and not t["input"]["processed"]
+                and len(decode_distribution(bytes.fromhex(t["input"]["distribution"]))["wraps"]) == 1)
+    rs = WrapResealer(docs, view)
+    secret = bytes.fromhex(view["output"]["epochSecret"])
+    keep("view re-wrapped by the reference (another session, content type 3, the same secret)", gp,
+         view, lambda mt: mt["input"].update(distribution=rs.view_with(rs.seal(3, secret))))
+    # The session sends on the control chain: a wrap sealed after a chat message is n = 0 of
+    # the control chain behind message 0 of the message chain, and still opens.
+    s = rs.session()
+    rs.seal(1, b"hello", b"", b"first", s)
+    keep("view re-wrapped after a chat message in the same new session", gp, view,
+         lambda mt: mt["input"].update(distribution=rs.view_with(rs.seal(3, secret, session=s))))
+
+
+def group_wrap_state_checks(docs: dict) -> list[str]:
+    """§8.4 / §8.7: checks 20 and 21 run before the session commits the open. Two messages n = 0
+    of one session (sealed from two copies of the distributor's session with the same randomness):
+    after the first fails check 20 or 21, the second must still install; after the first was
+    opened and committed directly, the second must be a Replay (so the test can tell)."""
+    gp = "group-distribution-process"
+    view = next(t for t in docs[gp]["tests"] if t["result"] == "valid" and not t["input"]["processed"]
+                and len(decode_distribution(bytes.fromhex(t["input"]["distribution"]))["wraps"]) == 1)
+    rs = WrapResealer(docs, view)
+    secret = bytes.fromhex(view["output"]["epochSecret"])
+    base = rs.session()
+    good = rs.seal(3, secret, session=copy.deepcopy(base))
+    results, problems = [], []
+    for name, first, expect in (("InvalidWrap", rs.seal(4, secret, session=copy.deepcopy(base)), "InvalidWrap"),
+                                ("ConfirmationMismatch",
+                                 rs.seal(3, _flip_byte(secret, 0), session=copy.deepcopy(base)),
+                                 "ConfirmationMismatch"),
+                                ("committed", rs.seal(4, secret, session=copy.deepcopy(base)), None)):
+        a, b = (decode_pairwise(m, header_only=False) for m in (first, good))
+        if (a["session_id"], a["n"], chain_of(a["content_type"])) != (b["session_id"], b["n"], "control"):
+            problems.append(f"{name}: the two wraps are not one session's control message 0")
+            continue
+        member = group_member_from_input(view["input"])
+        if expect is None:  # the control: commit the first message in the session directly
+            member.sessions[rs.view["dist_address"]].open(first, rs.context, rs.not_before)
+        else:
+            try:
+                member.process(bytes.fromhex(rs.view_with(first)))
+                problems.append(f"{name}: the first wrap was accepted")
+                continue
+            except Reject as e:
+                if e.name != expect:
+                    problems.append(f"{name}: the first wrap fails with {e}, not {expect}")
+                    continue
+        try:
+            r = member.process(bytes.fromhex(rs.view_with(good)))
+            verdict = f"installs epoch {r.get('epoch')}" if r["epochSecret"] == secret.hex() else "installs another secret"
+        except Reject as e:
+            verdict = f"fails with {e}"
+        want = "installs epoch" if expect else "fails with WrapRejected (Replay"
+        results.append(f"{'after ' + name if expect else 'after a committed open'}: the second {verdict}")
+        if not verdict.startswith(want):
+            problems.append(f"after {name}, the second wrap {verdict} (expected: {want})")
+    for line in results:
+        print(f"state       {gp} tcId {view['tcId']}: {line}")
+    return problems
+
+
 def self_test(directory: Path) -> int:
     docs = load(directory)
     passed, failed, file_problems, _ = run(docs, quiet=True)
@@ -2811,12 +4524,13 @@ def self_test(directory: Path) -> int:
         # 1. flip a hex digit of an output of one valid case
         for tc in tests:
             if tc["result"] == "valid":
-                keys = [k for k, v in sorted(tc["output"].items()) if _is_hex(v)]
+                keys = [path for path, v in _leaves(tc["output"]) if _is_hex(v)]
                 if keys:
                     m = copy.deepcopy(docs)
                     mt = next(t for t in m[step]["tests"] if t["tcId"] == tc["tcId"])
-                    mt["output"][keys[0]] = _flip_hex(mt["output"][keys[0]])
-                    mutations.append((f"flip a hex digit of output {keys[0]}", step, m, tc["tcId"]))
+                    _set_leaf(mt["output"], keys[0], _flip_hex(_get_leaf(mt["output"], keys[0])))
+                    mutations.append((f"flip a hex digit of output {_path_name(keys[0])}", step, m,
+                                      tc["tcId"]))
                     break
         else:
             print(f"self-test: {step} has no valid case with a hex output to mutate")
@@ -2842,14 +4556,15 @@ def self_test(directory: Path) -> int:
                 mutations.append(("invalid case relabelled valid", step, m, tc["tcId"]))
         # 4. change a non-hex output (digits text, device id number), where a file has one
         for tc in tests:
-            keys = [k for k, v in sorted(tc["output"].items())
-                    if (isinstance(v, int) and not isinstance(v, bool)) or k == "digits"]
+            keys = [path for path, v in _leaves(tc["output"])
+                    if (isinstance(v, int) and not isinstance(v, bool)) or path[-1:] == ("digits",)]
             if tc["result"] == "valid" and keys:
                 m = copy.deepcopy(docs)
                 mt = next(t for t in m[step]["tests"] if t["tcId"] == tc["tcId"])
-                v = mt["output"][keys[0]]
-                mt["output"][keys[0]] = v + 1 if isinstance(v, int) else v[:-1] + str((int(v[-1]) + 1) % 10)
-                mutations.append((f"change output {keys[0]}", step, m, tc["tcId"]))
+                v = _get_leaf(mt["output"], keys[0])
+                _set_leaf(mt["output"], keys[0],
+                          v + 1 if isinstance(v, int) else v[:-1] + str((int(v[-1]) + 1) % 10))
+                mutations.append((f"change output {_path_name(keys[0])}", step, m, tc["tcId"]))
                 break
         # 5. call a valid case invalid
         tc = next(t for t in tests if t["result"] == "valid")
@@ -2863,7 +4578,7 @@ def self_test(directory: Path) -> int:
     m["bundle-verify"] = "missing (self-test)"
     mutations.append(("bundle-verify.json missing", "bundle-verify", m, None))
     for step in EXPECTED_STEPS:
-        if step.startswith(("pairwise-", "group-", "attachment-")):
+        if step.startswith(("pairwise-", "ratchet-", "group-", "attachment-")):
             m = copy.deepcopy(docs)
             m[step] = "missing (self-test)"
             mutations.append((f"{step}.json missing", step, m, None))
@@ -2877,63 +4592,21 @@ def self_test(directory: Path) -> int:
         return next((t for t in docs[step]["tests"] if flag in t.get("flags", [])
                      and t["result"] == result), None)
 
-    def mutate_input(desc, step, tc, fn):
+    def mutate_input(desc, step, tc, fn, want=None):
+        """`want`, when given, must appear in the failure reason (the verdict it must reach)."""
         if tc is None:
             print(f"self-test: {step} has no case for mutation {desc!r}")
             return False
         m = copy.deepcopy(docs)
         mt = next(t for t in m[step]["tests"] if t["tcId"] == tc["tcId"])
         fn(mt)
-        mutations.append((desc, step, m, tc["tcId"]))
+        mutations.append((desc, step, m, tc["tcId"], want))
         return True
 
     def flip_body(mt):
         mt["input"]["message"] = _flip_hex(mt["input"]["message"])
 
-    def flip_late(mt):
-        mt["output"]["late"] = not mt["output"]["late"]
-
-    ok = all([
-        mutate_input("Gap case with its delivered messages dropped", "pairwise-open",
-                     by_flag("pairwise-open", "Gap"),
-                     lambda mt: mt["input"].update(delivered=[])),
-        mutate_input("Replay case with its delivered messages dropped", "pairwise-open",
-                     by_flag("pairwise-open", "Replay", "invalid"),
-                     lambda mt: mt["input"].update(delivered=[])),
-        mutate_input("TooOld case with its delivered messages dropped", "pairwise-open",
-                     by_flag("pairwise-open", "TooOld", "invalid"),
-                     lambda mt: mt["input"].update(delivered=[])),
-        mutate_input("RetiredKey case with the retired key made live again", "pairwise-open",
-                     by_flag("pairwise-open", "RetiredKey", "invalid"),
-                     lambda mt: mt["input"].update(recipientSealingSecrets=mt["input"].pop(
-                         "recipientRetiredSealingSecrets") + mt["input"]["recipientSealingSecrets"])),
-        mutate_input("flip the last hex digit of a valid message's tag", "pairwise-open",
-                     next(t for t in docs["pairwise-open"]["tests"] if t["result"] == "valid"),
-                     flip_body),
-        mutate_input("flip the boolean output late", "pairwise-open",
-                     by_flag("pairwise-open", "OutOfOrder"), flip_late),
-        mutate_input("AnyDevice case uploaded by another user", "bundle-verify",
-                     by_flag("bundle-verify", "AnyDevice"),
-                     lambda mt: mt["input"].update(expectedUserId=b"mallory".hex())),
-        mutate_input("OwnerMismatch case expecting any device of the user", "bundle-verify",
-                     next(t for t in docs["bundle-verify"]["tests"]
-                          if t.get("error") == "OwnerMismatch"
-                          and t["input"]["expectedDeviceId"] not in (None, 1)),
-                     lambda mt: mt["input"].update(expectedDeviceId=None)),
-        mutate_input("valid one-time key expected on another device", "one-time-key-verify",
-                     next(t for t in docs["one-time-key-verify"]["tests"]
-                          if t["result"] == "valid" and t["input"]["expectedDeviceId"] is not None),
-                     lambda mt: mt["input"].update(
-                         expectedDeviceId=mt["input"]["expectedDeviceId"] + 1)),
-        mutate_input("Rotation case with the sender's key order reversed", "pairwise-seal",
-                     by_flag("pairwise-seal", "Rotation"),
-                     lambda mt: mt["input"]["senderSealingSecrets"].reverse()),
-        mutate_input("Direction case with the parties' device ids exchanged", "pairwise-chain-key",
-                     by_flag("pairwise-chain-key", "Direction"),
-                     lambda mt: mt["input"].update(senderDeviceId=mt["input"]["recipientDeviceId"],
-                                                   recipientDeviceId=mt["input"]["senderDeviceId"])),
-    ])
-    if not ok:
+    if not ratchet_mutations(docs, mutations, mutate_input, flip_body):
         return 1
 
     # 8. the group steps: stateful inputs (delivered, processed, lastEpoch, now, maxAge, the
@@ -2953,8 +4626,22 @@ def self_test(directory: Path) -> int:
     def only_epoch(fn):
         return lambda mt: fn(mt["input"]["epochs"][-1])
 
-    gd, gp, go, gs = ("group-distribution-verify", "group-distribution-process", "group-open",
-                      "group-seal")
+    gd, gp, go, gs, gw = ("group-distribution-verify", "group-distribution-process", "group-open",
+                          "group-seal", "group-key-wrap")
+
+    def flip_field(key):
+        return lambda mt: mt["input"].update({key: _flip_hex(mt["input"][key])})
+
+    def with_alice_bundle(mt):
+        mt["input"]["distributorBundles"] = list(first_valid(gp)["input"]["distributorBundles"])
+
+    def record_any_member(mt):
+        mt["input"]["record"]["policy"] = "00"
+
+    def keep_carol(mt):
+        epochs = mt["input"]["epochs"]
+        epochs[-1]["members"] = copy.deepcopy(epochs[0]["members"])
+
     ok = all([
         mutate_input("group Gap case with its delivered messages dropped", go,
                      by_flag(go, "Gap"), lambda mt: mt["input"].update(delivered=[])),
@@ -2970,31 +4657,53 @@ def self_test(directory: Path) -> int:
                      lambda mt: mt["input"].update(maxAge=None)),
         mutate_input("OwnMessage case received by another device of the user", go,
                      by_error(go, "OwnMessage"), bump("receiverDeviceId")),
+        mutate_input("SenderRemoved case with the sender kept in the current roster", go,
+                     by_error(go, "SenderRemoved"), keep_carol),
+        mutate_input("valid group message opened under another transcript of its epoch", go,
+                     first_valid(go), only_epoch(lambda e: e.update(transcript=_flip_hex(e["transcript"])))),
         mutate_input("flip the last hex digit of a valid group message (signature)", go,
                      first_valid(go), flip_body),
         mutate_input("Bob's epoch-2 processing (Carol removed) without the processed epoch 1", gp,
                      tc_id(gp, 2), lambda mt: mt["input"].update(processed=[])),
-        mutate_input("StaleEpoch case without the processed distribution", gp,
+        mutate_input("StaleEpoch case without the processed distributions", gp,
                      by_error(gp, "StaleEpoch"), lambda mt: mt["input"].update(processed=[])),
+        mutate_input("AlreadyProcessed case without the processed epoch", gp,
+                     next((t for t in docs[gp]["tests"] if t["result"] == "valid"
+                           and t["output"].get("outcome") == "AlreadyProcessed"), None),
+                     lambda mt: mt["input"].update(processed=[])),
         mutate_input("valid member processing with another group id", gp, first_valid(gp),
                      lambda mt: mt["input"].update(groupId=mt["input"]["groupId"] + "00")),
-        mutate_input("server StaleEpoch case with lastEpoch null", gd, by_error(gd, "StaleEpoch"),
-                     lambda mt: mt["input"].update(lastEpoch=None)),
-        mutate_input("server valid case with lastEpoch = its epoch", gd, first_valid(gd),
-                     lambda mt: mt["input"].update(lastEpoch=mt["output"]["epoch"])),
+        mutate_input("MissingSession case with a session with Alice", gp,
+                     by_error(gp, "MissingSession"), with_alice_bundle),
+        mutate_input("server StaleEpoch case with no record", gd, by_error(gd, "StaleEpoch"),
+                     lambda mt: mt["input"].update(record=None)),
+        mutate_input("server valid epoch-2 case against a record one epoch later", gd,
+                     tc_id(gd, 2), lambda mt: mt["input"]["record"].update(
+                         epoch=mt["input"]["record"]["epoch"] + 1)),
+        mutate_input("server UploaderMismatch case uploaded by the distributor", gd,
+                     by_error(gd, "UploaderMismatch"),
+                     lambda mt: mt["input"].update(uploaderUserId=b"alice".hex())),
+        mutate_input("server NotPermitted case against an any-member record", gd,
+                     next((t for t in docs[gd]["tests"] if t.get("error") == "NotPermitted"
+                           and t["input"]["record"] is not None), None), record_any_member),
         mutate_input("group seal with the next counter", gs, first_valid(gs),
                      only_epoch(lambda e: e.update(counter=e["counter"] + 1))),
         mutate_input("group seal by another device of the sender's user", gs, first_valid(gs),
                      bump("senderDeviceId")),
+        mutate_input("group seal under another transcript", gs, first_valid(gs),
+                     only_epoch(lambda e: e.update(transcript=_flip_hex(e["transcript"])))),
         mutate_input("CounterExhausted case one counter earlier", gs, by_error(gs, "CounterExhausted"),
                      only_epoch(lambda e: e.update(counter=e["counter"] - 1))),
         mutate_input("roster with a member's device id changed", "group-roster-hash",
                      first_valid("group-roster-hash"),
                      lambda mt: mt["input"]["members"][0].update(deviceId=mt["input"]["members"][0]["deviceId"] + 100)),
-        mutate_input("sender chain for the next epoch", "group-sender-chain",
-                     first_valid("group-sender-chain"), bump("epoch")),
+        mutate_input("sender chain under another transcript", "group-sender-chain",
+                     first_valid("group-sender-chain"), flip_field("transcript")),
+        mutate_input("key wrap for the next epoch", gw, first_valid(gw), bump("epoch")),
+        mutate_input("key wrap under another roster hash", gw, first_valid(gw),
+                     flip_field("rosterHash")),
     ])
-    if not ok:
+    if not ok or not group_wrap_mutations(docs, mutate_input):
         return 1
 
     # 8b. attachments: descriptor fields the steps depend on, and consistent re-seals (fresh
@@ -3058,12 +4767,12 @@ def self_test(directory: Path) -> int:
         return 1
 
     # 9. changes that MUST NOT change any verdict (the reference must not be too strict)
-    invariants = []  # (description, step, mutated docs)
+    invariants = []  # (description, step, mutated docs, changed tcId)
 
     def keep(desc, step, tc, fn):
         m = copy.deepcopy(docs)
         fn(next(t for t in m[step]["tests"] if t["tcId"] == tc["tcId"]))
-        invariants.append((desc, step, m))
+        invariants.append((desc, step, m, tc["tcId"]))
 
     keep("roster members listed in reverse order", "group-roster-hash",
          first_valid("group-roster-hash"), lambda mt: mt["input"]["members"].reverse())
@@ -3077,6 +4786,8 @@ def self_test(directory: Path) -> int:
          only_epoch(lambda e: e["members"].reverse()))
     keep("Grace case opened exactly at supersededAt + maxAge", go, by_flag(go, "Grace"),
          lambda mt: mt["input"].update(now=mt["input"]["epochs"][0]["supersededAt"] + mt["input"]["maxAge"]))
+    keep("ConflictingEpoch case with its sessions listed in reverse order", gp,
+         by_error(gp, "ConflictingEpoch"), lambda mt: mt["input"]["distributorBundles"].reverse())
 
     keep("valid blob opened with another media type in the descriptor", so, open_multi,
          lambda mt: set_desc(mt, media="text/plain"))
@@ -3084,8 +4795,14 @@ def self_test(directory: Path) -> int:
          sc, chunk_one, lambda mt: set_desc(mt, digest=bytes(32)))
 
     wrongly_rejected = 0
-    for desc, step, m in invariants:
-        _, failed, file_problems, failures = run(m, quiet=True, steps=[step])
+    ratchet_invariants(docs, keep)
+    group_wrap_invariants(docs, keep)
+    state_problems = group_wrap_state_checks(docs)
+    for p in state_problems:
+        print(f"STATE       group-distribution-process: {p}")
+
+    for desc, step, m, tcid in invariants:
+        _, failed, file_problems, failures = run(m, quiet=True, steps=[step], only={tcid})
         if failed or file_problems:
             wrongly_rejected += 1
             print(f"WRONGLY REJECTED  {step}: {desc} -> {failures.get(step)}")
@@ -3093,14 +4810,18 @@ def self_test(directory: Path) -> int:
             print(f"unchanged   {step}: {desc}")
 
     undetected = 0
-    for desc, step, m, tcid in mutations:
-        # Only the mutated file needs re-running; the missing/empty-file mutations run everything.
-        _, failed, file_problems, failures = run(m, quiet=True, steps=None if tcid is None else [step])
+    for desc, step, m, tcid, *want in mutations:
+        # Only the mutated case (or, for a missing or empty file, the file) needs re-running.
+        _, failed, file_problems, failures = run(
+            m, quiet=True, steps=[step], only=None if tcid is None else {tcid})
         caught = (failed > 0 or file_problems) and tcid in failures.get(step, {})
         if tcid is None:
             caught = file_problems and step in failures
         where = f"{step} tcId {tcid}" if tcid is not None else step
-        if caught:
+        if caught and want and want[0] and want[0] not in failures[step][tcid]:
+            undetected += 1
+            print(f"WRONG VERDICT {where}: {desc} -> {failures[step][tcid]} (wanted {want[0]!r})")
+        elif caught:
             reason = failures[step][tcid]
             print(f"detected    {where}: {desc} -> {reason}")
         else:
@@ -3108,7 +4829,7 @@ def self_test(directory: Path) -> int:
             print(f"UNDETECTED  {where}: {desc}")
     print(f"self-test: {len(mutations) - undetected} of {len(mutations)} mutations detected; "
           f"{len(invariants) - wrongly_rejected} of {len(invariants)} harmless changes accepted")
-    return 1 if undetected or wrongly_rejected else 0
+    return 1 if undetected or wrongly_rejected or state_problems else 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -3133,15 +4854,18 @@ def main() -> int:
                                         "d1a24ddd2721d006bbe45f20d3c9f362"))
     if rfc_polyval.hex() != "f7a3b47b846119fae5b7866cf5e5b77e":
         spec_problems.append("POLYVAL does not reproduce RFC 8452 Appendix A")
+    # kyber-py's encapsulation with a given m, which the ratchet steps rely on (SPEC 3.6).
+    spec_problems += check_mlkem_encaps_kat(Path(__file__).resolve().parents[1])
     for p in spec_problems:
-        print(f"FAIL SPEC 4.3: {p}")
+        print(f"FAIL: {p}")
 
     if args.self_test:
         rc = self_test(args.directory)
         return 1 if rc or spec_problems else 0
 
     passed, failed, file_problems, _ = run(load(args.directory), verbose=args.verbose)
-    print(f"(SPEC 4.3 small-order list and RFC 8452 POLYVAL {'ok' if not spec_problems else 'WRONG'}; "
+    print(f"(SPEC 4.3 small-order list, RFC 8452 POLYVAL and Wycheproof ML-KEM-768 encapsulation "
+          f"{'ok' if not spec_problems else 'WRONG'}; "
           f"{time.monotonic() - start:.1f} s)")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed or file_problems or spec_problems else 0

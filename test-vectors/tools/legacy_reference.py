@@ -55,8 +55,30 @@ Readings of SPEC.md section 11 this reference had to choose (ambiguous or unstat
       files below 2^32 blocks never carry into the nonce, so a full 128-bit-increment CTR (as
       OpenSSL implements it) gives the same bytes. keyMaterial must be 32 bytes (BadInput
       otherwise; no vector tests it).
-  R9  Seal steps validate their inputs (salt 8 / 16 bytes, seal nonce 12 bytes, valid ids,
+  R9  Seal steps validate their inputs (salt 8 / 16 bytes, seal nonce 12 or 16 bytes, valid ids,
       key ids in i32 range) and report BadInput -- a broken vector, not a protocol error.
+  R10 Compact key ids (11.1): exactly Thrift's compact i32 -- zigzag, then LEB128, 1 to 5 bytes,
+      shortest form, value < 2^32. Scanning: empty or ends on a continuation byte -> Truncated; a
+      5th byte with the continuation bit -> TooLong; then bytes after the last -> TrailingData; a
+      multi-byte varint ending in 0x00 -> NonMinimal; a 5th byte above 0x0f -> OutOfRange.
+      Every accepted chunk must re-encode to itself (checked here as a second computation).
+  R11 Key-id detection (11.1, used by the session steps): big-endian is a candidate if both chunks
+      are 4 bytes, compact if both decode; one candidate wins; with two, big-endian if its recipient
+      id is held, else compact if its recipient id is held, else big-endian; with none, the compact
+      error of the first chunk (sender, then recipient) that is neither 4 bytes nor valid compact,
+      else Malformed.
+  R12 Session steps (11.9): ids (InvalidId) -> the agreement (NonContributory, at construction) ->
+      chunk count -> detection -> chunk lengths -> the key ids must be the session's (UnknownKey)
+      -> tag / MAC -> payload (InvalidPayload). Content types outside 0/15/1/2/3/14 give the
+      plaintext as {"other": hex}; a location gives address / title when present (strings, or
+      InvalidPayload), as legacy-payload does.
+  R13 Raw (unclamped) scalars (11.1): k is the little-endian integer of all 32 bytes, multiplied
+      with RFC 7748's ladder over 256 bits and no clamping; the peer key must be on the curve (not
+      the twist), u != 0, and of order l ([l]P = O), else NonContributory; an all-zero result is
+      NonContributory. Cross-checked against `cryptography` whenever the scalar is already clamped.
+  R14 Weak group keys (11.4): flags KnownConstant (clamp(k) equals clamp(c) for c in the built-in
+      denylist {00..00} or the vector's denylist), ZeroDerived (clamp(k) == clamp(00..00)),
+      SmallOrder (k as an unclamped integer is 0 mod l); strict and any flag -> WeakGroupKey.
 
 Every check the step table lists is exercised by at least one vector; the invalid vectors name
 their error as a flag too (README "Schema" rules).
@@ -102,6 +124,18 @@ STEPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "legacy-media-seal": ("11.5", ()),
     "legacy-media-open": ("11.5", ("Malformed", "DecryptionFailed")),
     "legacy-payload": ("11.6", ("InvalidPayload",)),
+    "legacy-key-id": ("11.1", ("Malformed", "Truncated", "TooLong", "TrailingData", "NonMinimal", "OutOfRange")),
+    "legacy-key-id-detect": ("11.1", ("Malformed", "Truncated", "TooLong", "TrailingData", "NonMinimal",
+                                      "OutOfRange")),
+    "legacy-raw-scalar": ("11.1", ("NonContributory",)),
+    "legacy-group-key-check": ("11.4", ("WeakGroupKey",)),
+    "legacy-session-seal": ("11.9", ()),
+    "legacy-session-open": ("11.9", ("Malformed", "InvalidId", "UnknownKey", "NonContributory", "DecryptionFailed",
+                                     "InvalidPayload", "Truncated", "TooLong", "TrailingData", "NonMinimal",
+                                     "OutOfRange")),
+    "legacy-session-group-open": ("11.9", ("Malformed", "InvalidId", "UnknownKey", "NonContributory",
+                                           "DecryptionFailed", "InvalidPayload", "Truncated", "TooLong",
+                                           "TrailingData", "NonMinimal", "OutOfRange")),
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -372,6 +406,83 @@ def from_i32be(b: bytes) -> int:
     return int.from_bytes(b, "big", signed=True)
 
 
+KEY_ID_ENCODINGS = ("bigEndian", "compact")
+
+
+def compact_encode(x: int) -> bytes:
+    """Thrift compact i32: zigzag, then LEB128 (R10)."""
+    i32be(x)  # range check
+    z = ((x << 1) ^ (x >> 31)) & 0xFFFFFFFF
+    out = bytearray()
+    while True:
+        if z < 0x80:
+            out.append(z)
+            return bytes(out)
+        out.append((z & 0x7F) | 0x80)
+        z >>= 7
+
+
+def compact_decode(b: bytes) -> int:
+    """R10, scanning byte by byte; every accepted chunk must re-encode to itself."""
+    value = 0
+    for i, byte in enumerate(b):
+        value |= (byte & 0x7F) << (7 * i)
+        if byte & 0x80 == 0:
+            if i + 1 != len(b):
+                raise Reject("TrailingData", f"{len(b) - i - 1} bytes after the varint")
+            if i > 0 and byte == 0:
+                raise Reject("NonMinimal")
+            if value >= 2**32:
+                raise Reject("OutOfRange", f"zigzag value {value}")
+            x = (value >> 1) ^ -(value & 1)
+            if compact_encode(x) != b:
+                raise Disagree("compact key id decoding")
+            return x
+        if i == 4:
+            raise Reject("TooLong", "continuation bit on the 5th byte")
+    raise Reject("Truncated", "the varint does not end")
+
+
+def key_id_decode(b: bytes, encoding: str) -> int:
+    if encoding == "bigEndian":
+        return from_i32be(b)
+    if encoding == "compact":
+        return compact_decode(b)
+    raise BadInput(f"key id encoding {encoding!r}")
+
+
+def key_id_encode(x: int, encoding: str) -> bytes:
+    if encoding == "bigEndian":
+        return i32be(x)
+    if encoding == "compact":
+        return compact_encode(x)
+    raise BadInput(f"key id encoding {encoding!r}")
+
+
+def detect_encoding(s: bytes, r: bytes, held: set[int]) -> str:
+    """R11."""
+    be = from_i32be(r) if len(s) == 4 and len(r) == 4 else None
+    readings = []
+    for chunk in (s, r):
+        try:
+            readings.append((compact_decode(chunk), None))
+        except Reject as e:
+            readings.append((None, e))
+    compact_ok = readings[0][1] is None and readings[1][1] is None
+    if be is not None and not compact_ok:
+        return "bigEndian"
+    if be is None and compact_ok:
+        return "compact"
+    if be is not None and compact_ok:
+        if be in held:
+            return "bigEndian"
+        return "compact" if readings[1][0] in held else "bigEndian"
+    for chunk, (_, error) in zip((s, r), readings):
+        if len(chunk) != 4 and error is not None:
+            raise error
+    raise Reject("Malformed", "the key-id chunks are in different encodings")
+
+
 def id_bytes(s: str) -> bytes:
     """R4: 'u' or 'c' + 32 lowercase hex digits; returns the 33 ASCII bytes."""
     if not isinstance(s, str) or not ID_RE.fullmatch(s):
@@ -401,7 +512,7 @@ def v1_seal(sender_secret: bytes, recipient_public: bytes, sender_kid: int, reci
     return [salt, c, v1_mac(k, c), i32be(sender_kid), i32be(recipient_kid)]
 
 
-def v1_open(recipient_keys: dict[int, bytes], sender_public: bytes, chunks: list[bytes]) -> tuple[bytes, int]:
+def v1_parse(chunks: list[bytes], encoding: str = "bigEndian") -> tuple[bytes, bytes, bytes, int, int]:
     if len(chunks) != 5:
         raise Reject("Malformed", f"{len(chunks)} chunks")
     salt, c, mac, skid_b, rkid_b = chunks
@@ -409,18 +520,27 @@ def v1_open(recipient_keys: dict[int, bytes], sender_public: bytes, chunks: list
         raise Reject("Malformed", "salt is not 8 bytes")
     if len(mac) != 16:
         raise Reject("Malformed", "MAC is not 16 bytes")
-    skid, rkid = from_i32be(skid_b), from_i32be(rkid_b)
+    skid, rkid = key_id_decode(skid_b, encoding), key_id_decode(rkid_b, encoding)
     if not c or len(c) % 16:
         raise Reject("Malformed", "C is not a non-empty multiple of 16 bytes")
-    if rkid not in recipient_keys:
-        raise Reject("UnknownKey", str(rkid))
-    k, iv = v1_keys(x25519(recipient_keys[rkid], sender_public), salt)
+    return salt, c, mac, skid, rkid
+
+
+def v1_open_ss(ss: bytes, salt: bytes, c: bytes, mac: bytes) -> bytes:
+    k, iv = v1_keys(ss, salt)
     if not hmac.compare_digest(v1_mac(k, c), mac):
         raise Reject("DecryptionFailed", "MAC")
     m = pkcs7_unpad(cbc_decrypt_raw(k, iv, c))
     if m is None:
         raise Reject("DecryptionFailed", "padding")
-    return m, skid
+    return m
+
+
+def v1_open(recipient_keys: dict[int, bytes], sender_public: bytes, chunks: list[bytes]) -> tuple[bytes, int]:
+    salt, c, mac, skid, rkid = v1_parse(chunks)
+    if rkid not in recipient_keys:
+        raise Reject("UnknownKey", str(rkid))
+    return v1_open_ss(x25519(recipient_keys[rkid], sender_public), salt, c, mac), skid
 
 
 # ---------------------------------------------------------------------------------------------
@@ -445,7 +565,7 @@ def v2_seal_ss(ss: bytes, sender_kid: int, recipient_kid: int, to: str, frm: str
     return [salt, sealed, nonce, i32be(sender_kid), i32be(recipient_kid)]
 
 
-def v2_parse(to: str, frm: str, chunks: list[bytes]) -> tuple[bytes, bytes, bytes, int, int]:
+def v2_parse(to: str, frm: str, chunks: list[bytes], encoding: str = "bigEndian") -> tuple[bytes, bytes, bytes, int, int]:
     id_bytes(to), id_bytes(frm)
     if len(chunks) != 5:
         raise Reject("Malformed", f"{len(chunks)} chunks")
@@ -454,7 +574,7 @@ def v2_parse(to: str, frm: str, chunks: list[bytes]) -> tuple[bytes, bytes, byte
         raise Reject("Malformed", "salt is not 16 bytes")
     if len(nonce) not in (12, 16):
         raise Reject("Malformed", f"nonce of {len(nonce)} bytes")
-    skid, rkid = from_i32be(skid_b), from_i32be(rkid_b)
+    skid, rkid = key_id_decode(skid_b, encoding), key_id_decode(rkid_b, encoding)
     if len(sealed) < 16:
         raise Reject("Malformed", "C||tag shorter than the tag (R2)")
     return salt, sealed, nonce, skid, rkid
@@ -638,7 +758,15 @@ def parse_payload(content_type: int, raw: bytes) -> dict:
                 raise Reject("InvalidPayload", "location is not an object")
         if "latitude" not in src or "longitude" not in src:
             raise Reject("InvalidPayload", "latitude / longitude missing")
-        return {"latitude": _coord(src["latitude"]), "longitude": _coord(src["longitude"])}
+        out = {"latitude": _coord(src["latitude"]), "longitude": _coord(src["longitude"])}
+        for field in ("address", "title"):
+            v = src.get(field)
+            if v is None:
+                continue
+            if not isinstance(v, str):
+                raise Reject("InvalidPayload", f"{field} is not a string")
+            out[field] = v
+        return out
     km = doc.get("keyMaterial")
     if not isinstance(km, str):
         raise Reject("InvalidPayload", "keyMaterial missing or not a string")
@@ -660,6 +788,149 @@ def _walk_numbers(v):
             yield from _walk_numbers(x)
     elif _is_number(v):
         yield v
+
+
+# ---------------------------------------------------------------------------------------------
+# SPEC 11.1 -- raw (unclamped) scalars, by hand (R13)
+# ---------------------------------------------------------------------------------------------
+
+FIELD_P = 2**255 - 19
+GROUP_L = 2**252 + 27742317777372353535851937790883648493
+
+
+def _ladder(k: int, u: int, bits: int) -> tuple[int, int]:
+    """RFC 7748 section 5's Montgomery ladder without clamping: [k](u) as projective (X, Z)."""
+    x1, x2, z2, x3, z3, swap = u, 1, 0, u, 1, 0
+    for t in reversed(range(bits)):
+        k_t = (k >> t) & 1
+        swap ^= k_t
+        if swap:
+            x2, x3, z2, z3 = x3, x2, z3, z2
+        swap = k_t
+        a, b = (x2 + z2) % FIELD_P, (x2 - z2) % FIELD_P
+        aa, bb = a * a % FIELD_P, b * b % FIELD_P
+        e = (aa - bb) % FIELD_P
+        c, d = (x3 + z3) % FIELD_P, (x3 - z3) % FIELD_P
+        da, cb = d * a % FIELD_P, c * b % FIELD_P
+        x3 = (da + cb) ** 2 % FIELD_P
+        z3 = x1 * (da - cb) ** 2 % FIELD_P
+        x2 = aa * bb % FIELD_P
+        z2 = e * (aa + 121665 * e) % FIELD_P
+    if swap:
+        x2, z2 = x3, z3
+    return x2, z2
+
+
+def _decode_u(u: bytes) -> int:
+    return (int.from_bytes(u, "little") & ((1 << 255) - 1)) % FIELD_P
+
+
+def raw_mul(scalar: bytes, u: bytes) -> bytes:
+    x, z = _ladder(int.from_bytes(scalar, "little"), _decode_u(u), 256)
+    out = (x * pow(z, FIELD_P - 2, FIELD_P)) % FIELD_P
+    return out.to_bytes(32, "little")
+
+
+def in_prime_order_subgroup(u: bytes) -> bool:
+    x = _decode_u(u)
+    if x == 0:
+        return False
+    rhs = (x**3 + 486662 * x * x + x) % FIELD_P
+    if pow(rhs, (FIELD_P - 1) // 2, FIELD_P) != 1:
+        return False  # on the twist
+    _, z = _ladder(GROUP_L, x, 253)
+    return z == 0
+
+
+def raw_public(scalar: bytes) -> bytes:
+    pub = raw_mul(scalar, (9).to_bytes(32, "little"))
+    if clamp(scalar) == scalar and pub != x25519_public(scalar):
+        raise Disagree("raw public key of a clamped scalar")
+    return pub
+
+
+def raw_agree(scalar: bytes, peer: bytes) -> bytes:
+    if not in_prime_order_subgroup(peer):
+        raise Reject("NonContributory", "peer key outside the prime-order subgroup")
+    ss = raw_mul(scalar, peer)
+    if ss == bytes(32):
+        raise Reject("NonContributory", "all-zero result")
+    if clamp(scalar) == scalar and ss != x25519(scalar, peer):
+        raise Disagree("raw agreement of a clamped scalar")
+    return ss
+
+
+# ---------------------------------------------------------------------------------------------
+# SPEC 11.4 -- weak group keys (R14)
+# ---------------------------------------------------------------------------------------------
+
+KNOWN_CONSTANT_GROUP_KEYS = [bytes(32)]
+
+
+def weak_flags(k: bytes, denylist: list[bytes]) -> list[str]:
+    ck = clamp(k)
+    flags = []
+    if any(ck == clamp(c) for c in KNOWN_CONSTANT_GROUP_KEYS + denylist):
+        flags.append("KnownConstant")
+    if ck == clamp(bytes(32)):
+        flags.append("ZeroDerived")
+    if int.from_bytes(k, "little") % GROUP_L == 0:
+        flags.append("SmallOrder")
+    return flags
+
+
+# ---------------------------------------------------------------------------------------------
+# SPEC 11.9 -- sessions (R12)
+# ---------------------------------------------------------------------------------------------
+
+
+def session_payload(content_type: int, m: bytes) -> dict:
+    if content_type in (0, 15) + MEDIA_TYPES:
+        return parse_payload(content_type, m)
+    return {"other": m.hex()}
+
+
+def session_open(version: int, content_type: int, my_secret: bytes, my_kid: int, me: str, peer_public: bytes,
+                 peer_kid: int, peer: str, chunks: list[bytes]) -> dict:
+    id_bytes(me), id_bytes(peer)
+    ss = x25519(my_secret, peer_public)
+    if len(chunks) != 5:
+        raise Reject("Malformed", f"{len(chunks)} chunks")
+    encoding = detect_encoding(chunks[3], chunks[4], {my_kid})
+    if version == 2:
+        salt, sealed, nonce, skid, rkid = v2_parse(me, peer, chunks, encoding)
+        if (skid, rkid) != (peer_kid, my_kid):
+            raise Reject("UnknownKey", f"key ids {skid}, {rkid}")
+        m = v2_open_ss(ss, me, peer, content_type, salt, sealed, nonce, skid, rkid)
+    elif version == 1:
+        salt, c, mac, skid, rkid = v1_parse(chunks, encoding)
+        if (skid, rkid) != (peer_kid, my_kid):
+            raise Reject("UnknownKey", f"key ids {skid}, {rkid}")
+        m = v1_open_ss(ss, salt, c, mac)
+    else:
+        raise BadInput(f"version {version}")
+    return {"keyIdEncoding": encoding, "payload": session_payload(content_type, m)}
+
+
+def session_group_open(content_type: int, gk: bytes, group_kid: int, group_id: str, member_public: bytes,
+                       member_kid: int, member: str, chunks: list[bytes]) -> dict:
+    id_bytes(group_id), id_bytes(member)
+    ss = x25519(gk, member_public)
+    if len(chunks) != 5:
+        raise Reject("Malformed", f"{len(chunks)} chunks")
+    encoding = detect_encoding(chunks[3], chunks[4], {group_kid})
+    salt, sealed, nonce, skid, rkid = v2_parse(group_id, member, chunks, encoding)
+    if (skid, rkid) != (member_kid, group_kid):
+        raise Reject("UnknownKey", f"key ids {skid}, {rkid}")
+    m = v2_open_ss(ss, group_id, member, content_type, salt, sealed, nonce, skid, rkid)
+    return {"keyIdEncoding": encoding, "payload": session_payload(content_type, m)}
+
+
+def session_seal(my_secret: bytes, my_kid: int, me: str, peer_public: bytes, peer_kid: int, peer: str,
+                 content_type: int, salt: bytes, nonce: bytes, encoding: str, m: bytes) -> list[bytes]:
+    ch = v2_seal(my_secret, peer_public, my_kid, peer_kid, peer, me, content_type, salt, nonce, m,
+                 nonce_lengths=(12, 16))
+    return ch[:3] + [key_id_encode(my_kid, encoding), key_id_encode(peer_kid, encoding)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -718,6 +989,13 @@ def _recipient_keys(inp: dict) -> dict[int, bytes]:
     return keys
 
 
+def _encoding(inp: dict, name: str) -> str:
+    v = inp.get(name)
+    if v not in KEY_ID_ENCODINGS:
+        raise BadInput(f"{name}: not one of {KEY_ID_ENCODINGS}")
+    return v
+
+
 def _check_keys(inp: dict, names: set[str]) -> None:
     if set(inp) != names:
         raise BadInput(f"input fields {sorted(inp)} != {sorted(names)}")
@@ -741,7 +1019,7 @@ def run_step(step: str, inp: dict) -> dict:
         try:
             ch = v2_seal(_hex(inp, "senderSecret", 32), _hex(inp, "recipientPublic", 32), _int(inp, "senderKeyId"),
                          _int(inp, "recipientKeyId"), _str(inp, "to"), _str(inp, "from"), _int(inp, "contentType"),
-                         _hex(inp, "salt", 16), _hex(inp, "nonce", 12), _hex(inp, "plaintext"))
+                         _hex(inp, "salt", 16), _hex(inp, "nonce"), _hex(inp, "plaintext"), nonce_lengths=(12, 16))
         except Reject as e:  # the seal step lists no errors (R9)
             raise BadInput(f"seal input rejected: {e}")
         return {"chunks": [c.hex() for c in ch]}
@@ -768,8 +1046,8 @@ def run_step(step: str, inp: dict) -> dict:
         try:
             ch = group_seal(_hex(inp, "senderSecret", 32), _hex(inp, "groupPublic", 32), _int(inp, "senderKeyId"),
                             _int(inp, "groupKeyId"), _str(inp, "groupId"), _str(inp, "from"),
-                            _int(inp, "contentType"), _hex(inp, "salt", 16), _hex(inp, "nonce", 12),
-                            _hex(inp, "plaintext"))
+                            _int(inp, "contentType"), _hex(inp, "salt", 16), _hex(inp, "nonce"),
+                            _hex(inp, "plaintext"), nonce_lengths=(12, 16))
         except Reject as e:
             raise BadInput(f"seal input rejected: {e}")
         return {"chunks": [c.hex() for c in ch]}
@@ -788,6 +1066,56 @@ def run_step(step: str, inp: dict) -> dict:
     if step == "legacy-payload":
         _check_keys(inp, {"contentType", "json"})
         return parse_payload(_int(inp, "contentType"), _hex(inp, "json"))
+    if step == "legacy-key-id":
+        _check_keys(inp, {"chunk", "encoding"})
+        return {"keyId": key_id_decode(_hex(inp, "chunk"), _encoding(inp, "encoding"))}
+    if step == "legacy-key-id-detect":
+        _check_keys(inp, {"senderChunk", "recipientChunk", "recipientKeyIds"})
+        held = inp["recipientKeyIds"]
+        if not isinstance(held, list):
+            raise BadInput("recipientKeyIds: not a list")
+        held_ids = {_int({"k": k}, "k") for k in held}
+        s_b, r_b = _hex(inp, "senderChunk"), _hex(inp, "recipientChunk")
+        encoding = detect_encoding(s_b, r_b, held_ids)
+        return {"encoding": encoding, "senderKeyId": key_id_decode(s_b, encoding),
+                "recipientKeyId": key_id_decode(r_b, encoding)}
+    if step == "legacy-raw-scalar":
+        _check_keys(inp, {"scalar", "peerPublic"})
+        scalar = _hex(inp, "scalar", 32)
+        pub = raw_public(scalar)
+        return {"publicKey": pub.hex(), "sharedSecret": raw_agree(scalar, _hex(inp, "peerPublic", 32)).hex()}
+    if step == "legacy-group-key-check":
+        _check_keys(inp, {"groupKey", "denylist", "strict"})
+        deny = inp["denylist"]
+        if not isinstance(deny, list) or not isinstance(inp["strict"], bool):
+            raise BadInput("denylist must be a list, strict a boolean")
+        flags = weak_flags(_hex(inp, "groupKey", 32), [_hex({"d": d}, "d", 32) for d in deny])
+        if inp["strict"] and flags:
+            raise Reject("WeakGroupKey", ", ".join(flags))
+        return {"flags": flags}
+    if step == "legacy-session-seal":
+        _check_keys(inp, {"mySecret", "myKeyId", "me", "peerPublic", "peerKeyId", "peer", "contentType", "salt",
+                          "nonce", "keyIdEncoding", "plaintext"})
+        try:
+            ch = session_seal(_hex(inp, "mySecret", 32), _int(inp, "myKeyId"), _str(inp, "me"),
+                              _hex(inp, "peerPublic", 32), _int(inp, "peerKeyId"), _str(inp, "peer"),
+                              _int(inp, "contentType"), _hex(inp, "salt", 16), _hex(inp, "nonce"),
+                              _encoding(inp, "keyIdEncoding"), _hex(inp, "plaintext"))
+        except Reject as e:
+            raise BadInput(f"seal input rejected: {e}")
+        return {"chunks": [c.hex() for c in ch]}
+    if step == "legacy-session-open":
+        _check_keys(inp, {"version", "contentType", "mySecret", "myKeyId", "me", "peerPublic", "peerKeyId", "peer",
+                          "chunks"})
+        return session_open(_int(inp, "version"), _int(inp, "contentType"), _hex(inp, "mySecret", 32),
+                            _int(inp, "myKeyId"), _str(inp, "me"), _hex(inp, "peerPublic", 32),
+                            _int(inp, "peerKeyId"), _str(inp, "peer"), _chunks(inp))
+    if step == "legacy-session-group-open":
+        _check_keys(inp, {"contentType", "groupKey", "groupKeyId", "groupId", "memberPublic", "memberKeyId", "from",
+                          "chunks"})
+        return session_group_open(_int(inp, "contentType"), _hex(inp, "groupKey", 32), _int(inp, "groupKeyId"),
+                                  _str(inp, "groupId"), _hex(inp, "memberPublic", 32), _int(inp, "memberKeyId"),
+                                  _str(inp, "from"), _chunks(inp))
     raise BadInput(f"unknown step {step!r}")
 
 
@@ -912,6 +1240,48 @@ NOTES = {
     "NumberOutOfRange": "A number overflows f64 (1e400)",
     "KeyMaterialLength": "keyMaterial decodes to a length other than 32 bytes",
     "KeyMaterialNotBase64": "keyMaterial is not base64",
+    # key ids (11.1)
+    "BigEndian": "Key-id chunks as i32be, exactly 4 bytes",
+    "Compact": "Key-id chunks as Thrift compact i32: zigzag, then LEB128, 1-5 bytes",
+    "HighBit": "A big-endian chunk of 0x80000000 or more (an id >= 2^31 read unsigned) is the negative i32 of the "
+               "same bits; the AAD carries the same 4 bytes either way",
+    "OneByte": "A compact key id that takes one byte (-64 <= id <= 63)",
+    "FourBytes": "A compact key id that takes four bytes, the length of a big-endian chunk",
+    "FiveBytes": "A compact key id that takes five bytes, the most an i32 takes",
+    "OverlongVarint": "A varint whose 5th byte has the continuation bit set: TooLong",
+    "NonMinimalVarint": "A varint padded with a trailing zero group (not the shortest form): NonMinimal",
+    "IdAbove2Pow31": "An id >= 2^31 (not an i32), zigzag-encoded without a range check as an unchecked encoder "
+                     "writes it: the value exceeds 32 bits (OutOfRange)",
+    "Ambiguous": "Both chunks are 4 bytes and valid 4-byte varints: the recipient key id the opener holds decides "
+                 "the encoding (SPEC 11.1)",
+    "MixedEncodings": "One chunk readable only big-endian, the other only compact",
+    "Truncated": "The input ends early: Truncated",
+    "TooLong": "The input is longer than its format allows: TooLong",
+    "TrailingData": "Bytes follow the end of the input: TrailingData",
+    "NonMinimal": "A varint not in its shortest form: NonMinimal",
+    "OutOfRange": "A compact key id whose value exceeds 32 bits: OutOfRange",
+    # raw scalars (11.1)
+    "ClampedScalar": "A scalar that is already clamped: raw and X25519 agree",
+    "UnclampedScalar": "A scalar X25519 would change by clamping (low bits or bit 255 set): only the raw convention "
+                       "uses it as it is",
+    "ZeroScalar": "The scalar 0: the public key and every agreement are the point at infinity (u = 0)",
+    "ScalarIsGroupOrder": "The scalar l, the group order: [l]P is the identity for every peer key",
+    "SmallOrderPeer": "A peer key of small order",
+    "MixedOrderPeer": "A peer key on the curve but outside the prime-order subgroup (it has a small-order part)",
+    "TwistPeer": "A peer key on the quadratic twist, not on the curve",
+    "NonContributory": "X25519 gives all zeros, or (raw scalars) the peer key is outside the prime-order subgroup: "
+                       "NonContributory",
+    # weak group keys (11.4)
+    "GoodKey": "A random clamped key: no flag",
+    "ChrlineConstant": "The constant group key of the open-source client CHRLINE (tryRegisterE2EEGroupKey): "
+                       "bytes(32), later Curve25519.generatePrivateKey(bytes(32)) = 00..0040",
+    "GroupOrder": "A multiple of the group order l: as an unclamped scalar its public key is the identity",
+    "Denylist": "A key compared with the vector's own denylist (after clamping)",
+    "Strict": "The strict policy: any flag refuses the key",
+    "WeakGroupKey": "The strict policy refuses a flagged key: WeakGroupKey",
+    # sessions (11.9)
+    "V1": "A 1:1 v1 message opened through a session",
+    "InvalidPayloadText": "The plaintext opens but is not the payload its content type requires",
 }
 
 
@@ -1189,6 +1559,12 @@ def gen_v2() -> list[FileBuilder]:
     inv("from followed by a newline", ["TrailingNewline"], ch, "InvalidId", **{"from": ua + "\n"})
     inv("recipient key id 2002 not held", ["UnknownKey"], [*ch[:4], i32be(2002)], "UnknownKey")
     inv("receiver holds no key", ["UnknownKey"], ch, "UnknownKey", recipientKeys=[])
+    # Sealing with 16 random nonce bytes, what deployed clients send (the sealers' default).
+    for comment, m in [("16-byte nonce, text", b'{"text":"sixteen"}'), ("16-byte nonce, empty plaintext", b"")]:
+        seal.valid(comment, ["Nonce16"] + (["EmptyPlaintext"] if not m else []),
+                   {"senderSecret": a_sk.hex(), "recipientPublic": b_pk.hex(), "senderKeyId": 1001,
+                    "recipientKeyId": 2001, "to": ub, "from": ua, "contentType": 0, "salt": r.take(16).hex(),
+                    "nonce": r.take(16).hex(), "plaintext": m.hex()})
     return [seal, op]
 
 
@@ -1334,6 +1710,10 @@ def gen_group() -> list[FileBuilder]:
     ginv("recipient key id 778 is not the group key id", ["GroupKeyIdMismatch", "UnknownKey"],
          [*ch[:4], i32be(778)], "UnknownKey")
     ginv("receiver has group key id 778", ["GroupKeyIdMismatch", "UnknownKey"], ch, "UnknownKey", groupKeyId=778)
+    gseal.valid("16-byte nonce, as deployed clients send", ["Nonce16"],
+                {"senderSecret": b_sk.hex(), "groupPublic": gpub.hex(), "senderKeyId": 2001, "groupKeyId": 777,
+                 "groupId": gid, "from": ub, "contentType": 0, "salt": r.take(16).hex(),
+                 "nonce": r.take(16).hex(), "plaintext": b'{"text":"sixteen in a group"}'.hex()})
     return [gkf, wrapf, un, gseal, gop]
 
 
@@ -1392,9 +1772,10 @@ def gen_payload() -> list[FileBuilder]:
       ' { "text" : "x", "REPLY_MESSAGE_ID": "123", "e2eeVersion": 2, "extra": [1, {"a": null}] } \n', {"text": "x"})
     v("nested location with address and title", ["LocationNested", "UnknownFields"], 15,
       '{"location":{"title":"Station","address":"1 Chome Marunouchi, Tokyo","latitude":35.681236,'
-      '"longitude":139.767125}}', {"latitude": 35.681236, "longitude": 139.767125})
+      '"longitude":139.767125}}', {"latitude": 35.681236, "longitude": 139.767125,
+                                    "address": "1 Chome Marunouchi, Tokyo", "title": "Station"})
     v("top-level location", ["LocationTopLevel"], 15, '{"latitude":-33.8688,"longitude":151.2093,"title":"Sydney"}',
-      {"latitude": -33.8688, "longitude": 151.2093})
+      {"latitude": -33.8688, "longitude": 151.2093, "title": "Sydney"})
     v("nested location with integer and exponent coordinates", ["LocationNested", "IntegerCoordinate"], 15,
       '{"location":{"latitude":35,"longitude":1.3976e2}}', {"latitude": 35.0, "longitude": 139.76})
     kms = []
@@ -1427,6 +1808,9 @@ def gen_payload() -> list[FileBuilder]:
     inv("longitude is a boolean", ["WrongType", "LocationTopLevel"], 15, '{"latitude":35.6,"longitude":true}')
     inv("location is a string", ["WrongType", "LocationNested"], 15, '{"location":"Tokyo"}')
     inv("latitude overflows f64", ["NumberOutOfRange", "LocationTopLevel"], 15, '{"latitude":1e400,"longitude":1.0}')
+    inv("title is a number", ["WrongType", "LocationNested"], 15,
+        '{"location":{"latitude":1,"longitude":2,"title":5}}')
+    inv("address is an object", ["WrongType", "LocationTopLevel"], 15, '{"latitude":1,"longitude":2,"address":{}}')
     inv("keyMaterial of 31 bytes", ["KeyMaterialLength"], 1, '{"keyMaterial":"%s"}' % base64.b64encode(r.take(31)).decode())
     inv("keyMaterial of 33 bytes", ["KeyMaterialLength"], 2, '{"keyMaterial":"%s"}' % base64.b64encode(r.take(33)).decode())
     inv("keyMaterial empty", ["KeyMaterialLength"], 3, '{"keyMaterial":""}')
@@ -1437,9 +1821,324 @@ def gen_payload() -> list[FileBuilder]:
     return [pf]
 
 
+def gen_key_ids() -> list[FileBuilder]:
+    kf = FileBuilder("legacy-key-id", "Legacy key-id chunk decoding: encoding bigEndian (i32be, exactly 4 bytes) "
+                     "or compact (Thrift compact i32: zigzag then LEB128, 1-5 bytes, shortest form, value < 2^32); "
+                     "output the key id. Every accepted chunk is the encoding of its key id (re-encoding gives "
+                     "the chunk back).")
+    for x, fl in [(0, []), (1, []), (-1, ["NegativeKeyId"]), (1001, []), (2_500_000, []),
+                  (I32_MAX, ["ExtremeKeyId"]), (I32_MIN, ["ExtremeKeyId", "NegativeKeyId"])]:
+        kf.valid(f"big-endian {x}", ["BigEndian"] + fl, {"chunk": i32be(x).hex(), "encoding": "bigEndian"},
+                 {"keyId": x})
+    for u in [2**31, 2**32 - 2]:
+        x = u - 2**32
+        kf.valid(f"big-endian chunk {u:08x}: an id >= 2^31 read unsigned is the i32 {x}", ["BigEndian", "HighBit"],
+                 {"chunk": u.to_bytes(4, "big").hex(), "encoding": "bigEndian"}, {"keyId": x})
+    for x, fl in [(0, ["OneByte"]), (-1, ["OneByte", "NegativeKeyId"]), (1, ["OneByte"]), (63, ["OneByte"]),
+                  (-64, ["OneByte", "NegativeKeyId"]), (64, []), (1001, []), (-8193, ["NegativeKeyId"]),
+                  (2_500_000, ["FourBytes"]), (-2_500_000, ["FourBytes", "NegativeKeyId"]),
+                  (2**27, ["FiveBytes"]), (I32_MAX, ["FiveBytes", "ExtremeKeyId"]),
+                  (I32_MIN, ["FiveBytes", "ExtremeKeyId", "NegativeKeyId"])]:
+        kf.valid(f"compact {x}", ["Compact"] + fl, {"chunk": compact_encode(x).hex(), "encoding": "compact"},
+                 {"keyId": x})
+
+    def inv(comment, flags, chunk: bytes, encoding, error):
+        kf.invalid(comment, flags, {"chunk": chunk.hex(), "encoding": encoding}, error)
+
+    inv("big-endian chunk of 3 bytes", ["BigEndian", "WrongKeyIdLength"], b"\x00\x03\xe9", "bigEndian", "Malformed")
+    inv("big-endian chunk of 5 bytes", ["BigEndian", "WrongKeyIdLength"], bytes(5), "bigEndian", "Malformed")
+    inv("empty big-endian chunk", ["BigEndian", "WrongKeyIdLength"], b"", "bigEndian", "Malformed")
+    inv("a compact chunk read as big-endian", ["BigEndian", "WrongKeyIdLength"], compact_encode(1001), "bigEndian",
+        "Malformed")
+    inv("empty compact chunk", ["Compact"], b"", "compact", "Truncated")
+    inv("one continuation byte", ["Compact"], b"\x80", "compact", "Truncated")
+    inv("1001 with its last byte cut off", ["Compact"], compact_encode(1001)[:1], "compact", "Truncated")
+    inv("four continuation bytes", ["Compact"], b"\xff" * 4, "compact", "Truncated")
+    inv("five continuation bytes", ["Compact", "OverlongVarint"], b"\x80" * 5, "compact", "TooLong")
+    inv("six bytes (a 64-bit varint)", ["Compact", "OverlongVarint"], b"\xff" * 5 + b"\x01", "compact", "TooLong")
+    inv("ten bytes (zigzag i64 of -1 written as a varint of 2^64 - 1)", ["Compact", "OverlongVarint"],
+        b"\xff" * 9 + b"\x01", "compact", "TooLong")
+    inv("a byte after the varint", ["Compact"], compact_encode(1001) + b"\x00", "compact", "TrailingData")
+    inv("two one-byte varints", ["Compact"], b"\x02\x04", "compact", "TrailingData")
+    inv("a big-endian chunk read as compact", ["Compact"], i32be(1001), "compact", "TrailingData")
+    inv("0 in two bytes", ["Compact", "NonMinimalVarint"], b"\x80\x00", "compact", "NonMinimal")
+    inv("1001 padded to three bytes", ["Compact", "NonMinimalVarint"], b"\xd2\x8f\x00", "compact", "NonMinimal")
+    inv("1 padded to five bytes", ["Compact", "NonMinimalVarint"], b"\x82\x80\x80\x80\x00", "compact", "NonMinimal")
+    for x in [2**31, 2**31 + 5, 2**32 + 7]:
+        z = (x << 1) ^ (x >> 31)  # what an unchecked zigzag writes for an id >= 2^31
+        out = bytearray()
+        while z >= 0x80:
+            out.append((z & 0x7F) | 0x80)
+            z >>= 7
+        out.append(z)
+        if len(out) <= 5:
+            inv(f"unchecked zigzag of the id {x} >= 2^31", ["Compact", "IdAbove2Pow31"], bytes(out), "compact",
+                "OutOfRange")
+    inv("5th byte 0x10: 2^32 + ...", ["Compact"], b"\xff\xff\xff\xff\x10", "compact", "OutOfRange")
+    inv("5th byte 0x7f", ["Compact"], b"\x80\x80\x80\x80\x7f", "compact", "OutOfRange")
+
+    df = FileBuilder("legacy-key-id-detect", "Legacy key-id encoding detection (SPEC 11.1): which encoding a message's "
+                     "two key-id chunks use, given the recipient key ids the opener holds; output the encoding and "
+                     "both key ids, or the error.")
+
+    def dv(comment, flags, s_b, r_b, held, expect_enc):
+        out = df.valid(comment, flags, {"senderChunk": s_b.hex(), "recipientChunk": r_b.hex(),
+                                        "recipientKeyIds": held})
+        assert out["encoding"] == expect_enc, (comment, out)
+
+    dv("both 4-byte big-endian", ["BigEndian"], i32be(1001), i32be(2001), [2001], "bigEndian")
+    dv("both short compact", ["Compact"], compact_encode(1001), compact_encode(2001), [2001], "compact")
+    dv("compact, one 1-byte and one 5-byte", ["Compact"], compact_encode(-1), compact_encode(I32_MAX), [], "compact")
+    s4, r4 = compact_encode(3_000_000), compact_encode(2_500_000)
+    assert len(s4) == len(r4) == 4
+    r_be = from_i32be(r4)
+    dv("4-byte compact chunks that are also i32be: the held compact id decides", ["Ambiguous", "Compact"], s4, r4,
+       [2_500_000], "compact")
+    dv("the same chunks, the big-endian reading held", ["Ambiguous", "BigEndian"], s4, r4, [r_be], "bigEndian")
+    dv("the same chunks, neither reading held: big-endian (the open then fails UnknownKey)", ["Ambiguous",
+       "BigEndian"], s4, r4, [], "bigEndian")
+    dv("the same chunks, both readings held: big-endian", ["Ambiguous", "BigEndian"], s4, r4, [r_be, 2_500_000],
+       "bigEndian")
+
+    def di(comment, flags, s_b, r_b, error):
+        df.invalid(comment, flags, {"senderChunk": s_b.hex(), "recipientChunk": r_b.hex(),
+                                    "recipientKeyIds": [2001]}, error)
+
+    di("sender chunk truncated", ["Compact"], b"\x80", compact_encode(2001), "Truncated")
+    di("recipient chunk non-minimal, sender big-endian", [], i32be(1001), b"\xd2\x8f\x00", "NonMinimal")
+    di("recipient chunk of 6 bytes", ["OverlongVarint"], compact_encode(1), b"\xff" * 5 + b"\x01", "TooLong")
+    di("both unreadable: the sender's error first", [], b"\x80\x00", b"\x80", "NonMinimal")
+    di("recipient compact value above 32 bits", ["IdAbove2Pow31"], compact_encode(1), b"\x81\x80\x80\x80\x10",
+       "OutOfRange")
+    di("sender big-endian, recipient compact (mixed)", ["MixedEncodings"], i32be(1001), compact_encode(2001),
+       "Malformed")
+    di("a 5-byte chunk that is no varint beside a big-endian one", [], i32be(1001),
+       b"\x00\x00\x00\x07\xd1", "TrailingData")
+    return [kf, df]
+
+
+def gen_raw_scalar() -> list[FileBuilder]:
+    r = Rng("legacy-raw-scalar")
+    rf = FileBuilder("legacy-raw-scalar", "Legacy raw-scalar keys (SPEC 11.1): the 32 bytes are an unclamped "
+                     "little-endian integer k; output the public key u([k]B) and the agreement u([k]P) with a peer "
+                     "key, which must be in the prime-order subgroup (else NonContributory), as must the result be "
+                     "non-zero.")
+    peer_sk, peer_pk = r.key_pair()
+    clamped = clamp(r.take(32))
+    rf.valid("an already clamped scalar: the same as X25519", ["ClampedScalar"],
+             {"scalar": clamped.hex(), "peerPublic": peer_pk.hex()},
+             {"publicKey": x25519_public(clamped).hex(), "sharedSecret": x25519(clamped, peer_pk).hex()})
+    for i in range(3):
+        k = bytearray(r.take(32))
+        k[0] |= 0x01  # odd: not a multiple of 8
+        k[31] |= 0x80  # bit 255 set
+        out = rf.valid(f"unclamped scalar {i}", ["UnclampedScalar"], {"scalar": bytes(k).hex(),
+                                                                     "peerPublic": peer_pk.hex()})
+        assert out["publicKey"] != x25519_public(bytes(k)).hex()
+        # Both sides agree: the peer's X25519 with the raw public key.
+        assert out["sharedSecret"] == x25519(peer_sk, bytes.fromhex(out["publicKey"])).hex()
+    one = (1).to_bytes(32, "little")
+    rf.valid("k = 1: the public key is the base point", ["UnclampedScalar"],
+             {"scalar": one.hex(), "peerPublic": peer_pk.hex()},
+             {"publicKey": (9).to_bytes(32, "little").hex(), "sharedSecret": peer_pk.hex()})
+    rf.invalid("k = 0 (CHRLINE's bytes(32) used unclamped): every agreement is all zeros", ["ZeroScalar"],
+               {"scalar": bytes(32).hex(), "peerPublic": peer_pk.hex()}, "NonContributory")
+    rf.invalid("k = l: [l]P is the identity", ["ScalarIsGroupOrder"],
+               {"scalar": GROUP_L.to_bytes(32, "little").hex(), "peerPublic": peer_pk.hex()}, "NonContributory")
+    k = bytes(r.take(32))
+    small_order = [bytes(32), (1).to_bytes(32, "little"),
+                   bytes.fromhex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"),
+                   bytes.fromhex("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157"),
+                   (FIELD_P - 1).to_bytes(32, "little")]
+    for i, u in enumerate(small_order):
+        rf.invalid(f"small-order peer key {i}", ["SmallOrderPeer"], {"scalar": k.hex(), "peerPublic": u.hex()},
+                   "NonContributory")
+    mixed = twist = None
+    while mixed is None or twist is None:
+        u = r.take(32)
+        x = _decode_u(u)
+        rhs = (x**3 + 486662 * x * x + x) % FIELD_P
+        if pow(rhs, (FIELD_P - 1) // 2, FIELD_P) != 1:
+            twist = twist or u
+        elif not in_prime_order_subgroup(u):
+            mixed = mixed or u
+    rf.invalid("a curve point outside the prime-order subgroup", ["MixedOrderPeer"],
+               {"scalar": k.hex(), "peerPublic": mixed.hex()}, "NonContributory")
+    rf.invalid("a point on the twist", ["TwistPeer"], {"scalar": k.hex(), "peerPublic": twist.hex()},
+               "NonContributory")
+    return [rf]
+
+
+def gen_weak_keys() -> list[FileBuilder]:
+    r = Rng("legacy-weak-keys")
+    wf = FileBuilder("legacy-group-key-check", "Legacy group-key weakness flags (SPEC 11.4): KnownConstant (after "
+                     "clamping, a built-in constant or one of the denylist), ZeroDerived (clamps to 00..0040), "
+                     "SmallOrder (0 mod l as an unclamped integer); strict refuses any flag (WeakGroupKey).")
+    clamped_zero = clamp(bytes(32))
+    noisy = bytearray(clamped_zero)
+    noisy[0] |= 0x07
+    noisy[31] |= 0x80
+    ell = GROUP_L.to_bytes(32, "little")
+    good = clamp(r.take(32))
+    listed = r.take(32)
+    cases = [
+        ("a random clamped key", ["GoodKey"], good, [], []),
+        ("CHRLINE before 2022-09-15: bytes(32)", ["ChrlineConstant"], bytes(32), [],
+         ["KnownConstant", "ZeroDerived", "SmallOrder"]),
+        ("CHRLINE since: generatePrivateKey(bytes(32))", ["ChrlineConstant"], clamped_zero, [],
+         ["KnownConstant", "ZeroDerived"]),
+        ("the constant with the bits clamping ignores set", ["ChrlineConstant"], bytes(noisy), [],
+         ["KnownConstant", "ZeroDerived"]),
+        ("l: unusable unclamped", ["GroupOrder"], ell, [], ["SmallOrder"]),
+        ("2l", ["GroupOrder"], (2 * GROUP_L).to_bytes(32, "little"), [], ["SmallOrder"]),
+        ("a key on the vector's denylist", ["Denylist"], listed, [clamp(listed)], ["KnownConstant"]),
+        ("a denylist entry matches after clamping", ["Denylist"], clamp(listed), [listed], ["KnownConstant"]),
+        ("a denylist that does not match", ["Denylist", "GoodKey"], good, [listed], []),
+    ]
+    for comment, fl, k, deny, flags in cases:
+        wf.valid(comment, fl, {"groupKey": k.hex(), "denylist": [d.hex() for d in deny], "strict": False},
+                 {"flags": flags})
+    wf.valid("strict, a good key", ["Strict", "GoodKey"], {"groupKey": good.hex(), "denylist": [], "strict": True},
+             {"flags": []})
+    for comment, fl, k, deny, flags in cases:
+        if flags:
+            wf.invalid(f"strict: {comment}", ["Strict"] + fl,
+                       {"groupKey": k.hex(), "denylist": [d.hex() for d in deny], "strict": True}, "WeakGroupKey")
+    return [wf]
+
+
+def gen_sessions() -> list[FileBuilder]:
+    r = Rng("legacy-sessions")
+    a_sk, a_pk = r.key_pair()
+    b_sk, b_pk = r.key_pair()
+    c_sk, c_pk = r.key_pair()
+    ua, ub, uc = r.user_id(), r.user_id(), r.user_id()
+    gid = r.group_id()
+    # Ids around 2^21 take four compact bytes: the ambiguous case is the common one.
+    akid, bkid, ckid = 2_500_001, 2_500_002, -7
+    sf = FileBuilder("legacy-session-seal", "Legacy session seal (SPEC 11.9): v2 from me to the peer with a fixed salt "
+                     "and nonce (12 or 16 bytes); key-id chunks in keyIdEncoding, the AAD from the integers.")
+    texts = {
+        0: b'{"text":"from a session"}',
+        15: b'{"location":{"latitude":35.6812,"longitude":139.7671,"title":"Tokyo Station"}}',
+        1: ('{"keyMaterial":"%s"}' % base64.b64encode(r.take(32)).decode()).encode(),
+        7: b'{"STKID":"52002734","STKPKGID":"11537"}',
+    }
+    sealed = []
+    for enc in KEY_ID_ENCODINGS:
+        for nlen in (16, 12):
+            for ct, m in texts.items():
+                inp = {"mySecret": a_sk.hex(), "myKeyId": akid, "me": ua, "peerPublic": b_pk.hex(),
+                       "peerKeyId": bkid, "peer": ub, "contentType": ct, "salt": r.take(16).hex(),
+                       "nonce": r.take(nlen).hex(), "keyIdEncoding": enc, "plaintext": m.hex()}
+                fl = ["Compact" if enc == "compact" else "BigEndian", f"Nonce{nlen}"]
+                if ct:
+                    fl.append("ContentType")
+                out = sf.valid(f"{enc}, {nlen}-byte nonce, content type {ct}", fl, inp)
+                sealed.append(([bytes.fromhex(c) for c in out["chunks"]], m, ct, enc, nlen))
+    out = sf.valid("negative key ids, compact", ["Compact", "NegativeKeyId", "Nonce16"],
+                   {"mySecret": c_sk.hex(), "myKeyId": ckid, "me": uc, "peerPublic": a_pk.hex(),
+                    "peerKeyId": I32_MIN, "peer": ua, "contentType": 0, "salt": r.take(16).hex(),
+                    "nonce": r.take(16).hex(), "keyIdEncoding": "compact", "plaintext": b'{"text":"-"}'.hex()})
+    assert [len(bytes.fromhex(c)) for c in out["chunks"][3:]] == [1, 5]
+
+    of = FileBuilder("legacy-session-open", "Legacy 1:1 session open (SPEC 11.9): my key and the peer's, agreed once; "
+                     "key-id encoding detected with my key id; the key ids must be the session's; v1 or v2; output "
+                     "the key-id encoding and the payload parsed for its content type.")
+    base = {"mySecret": b_sk.hex(), "myKeyId": bkid, "me": ub, "peerPublic": a_pk.hex(), "peerKeyId": akid,
+            "peer": ua}
+
+    def expect(ct, m, enc):
+        return {"keyIdEncoding": enc, "payload": session_payload(ct, m)}
+
+    for ch, m, ct, enc, nlen in sealed:
+        fl = ["Compact" if enc == "compact" else "BigEndian", f"Nonce{nlen}", "Ambiguous"]
+        of.valid(f"v2, {enc}, {nlen}-byte nonce, content type {ct}", fl + (["ContentType"] if ct else []),
+                 {**base, "version": 2, "contentType": ct, "chunks": hexes(ch)}, expect(ct, m, enc))
+    for enc in KEY_ID_ENCODINGS:
+        m = b'{"text":"v1 in a session"}'
+        ch = v1_seal(a_sk, b_pk, akid, bkid, r.take(8), m)
+        ch = ch[:3] + [key_id_encode(akid, enc), key_id_encode(bkid, enc)]
+        of.valid(f"v1, {enc}", ["V1", "Compact" if enc == "compact" else "BigEndian"],
+                 {**base, "version": 1, "contentType": 0, "chunks": hexes(ch)}, expect(0, m, enc))
+    m = b'{"location":{"latitude":-33.8688,"longitude":151.2093,"address":"Bennelong Point","title":null}}'
+    ch = v2_seal(a_sk, b_pk, akid, bkid, ub, ua, 15, r.take(16), r.take(16), m, nonce_lengths=(16,))
+    of.valid("location with an address and a null title", ["ContentType", "Nonce16", "BigEndian"],
+             {**base, "version": 2, "contentType": 15, "chunks": hexes(ch)}, expect(15, m, "bigEndian"))
+
+    ch, m, ct, enc, _ = sealed[8]  # compact, 16-byte nonce, text
+    assert (ct, enc) == (0, "compact")
+
+    def inv(comment, flags, chunks, error, **over):
+        of.invalid(comment, flags, {**base, "version": 2, "contentType": 0, **over, "chunks": hexes(chunks)}, error)
+
+    inv("sender key id truncated", ["Compact"], [*ch[:3], ch[3][:2], ch[4]], "Truncated")
+    inv("recipient key id padded with a zero byte", ["Compact", "NonMinimalVarint"],
+        [*ch[:4], ch[4][:-1] + bytes([ch[4][-1] | 0x80, 0])], "NonMinimal")
+    inv("recipient key id of 6 bytes", ["Compact", "OverlongVarint"], [*ch[:4], b"\xff" * 5 + b"\x01"], "TooLong")
+    inv("a byte after the sender key id", ["Compact"], [*ch[:3], ch[3] + b"\x00\x01", ch[4]], "TrailingData")
+    inv("recipient key id above 32 bits", ["Compact", "IdAbove2Pow31"], [*ch[:4], b"\x81\x80\x80\x80\x10"],
+        "OutOfRange")
+    inv("sender big-endian, recipient compact", ["MixedEncodings"], [*ch[:3], i32be(akid), compact_encode(3)],
+        "Malformed")
+    inv("recipient key id is another of mine", ["Compact", "UnknownKey"], [*ch[:4], compact_encode(bkid + 1)],
+        "UnknownKey")
+    inv("sender key id is not the peer's", ["Compact", "UnknownKey"], [*ch[:3], compact_encode(5), ch[4]],
+        "UnknownKey")
+    inv("tag flipped", ["TagFlipped"], [ch[0], flip(ch[1], len(ch[1]) - 1), *ch[2:]], "DecryptionFailed")
+    inv("wrong content type", ["WrongContentType"], ch, "DecryptionFailed", contentType=15)
+    inv("to and from swapped", ["SwappedIds"], ch, "DecryptionFailed", me=ua, peer=ub)
+    inv("nonce of 13 bytes", ["WrongNonceLength"], [ch[0], ch[1], ch[2][:13], *ch[3:]], "Malformed")
+    inv("4 chunks", ["WrongChunkCount"], ch[:4], "Malformed")
+    inv("a v2 message opened as v1 (salt of 16 bytes)", ["V1", "WrongSaltLength"], ch, "Malformed", version=1)
+    inv("me with uppercase hex", ["UppercaseHex"], ch, "InvalidId", me=ub.upper())
+    inv("small-order peer key", ["SmallOrderPeer"], ch, "NonContributory", peerPublic=bytes(32).hex())
+    bad = v2_seal(a_sk, b_pk, akid, bkid, ub, ua, 0, r.take(16), r.take(16), b"not json", nonce_lengths=(16,))
+    inv("text that is not JSON", ["InvalidPayloadText"], bad, "InvalidPayload")
+    bad = v2_seal(a_sk, b_pk, akid, bkid, ub, ua, 15, r.take(16), r.take(16),
+                  b'{"location":{"latitude":1,"longitude":2,"title":5}}', nonce_lengths=(16,))
+    inv("location title is a number", ["InvalidPayloadText", "ContentType"], bad, "InvalidPayload", contentType=15)
+
+    gf = FileBuilder("legacy-session-group-open", "Legacy group member session open (SPEC 11.9): the group key and one "
+                     "member's key, agreed once; key-id encoding detected with the group key id; the key ids must "
+                     "be the member's and the group key id; output the key-id encoding and the payload.")
+    gk = clamp(r.take(32))
+    gpub = x25519_public(gk)
+    gkid = 3_000_000
+    gbase = {"groupKey": gk.hex(), "groupKeyId": gkid, "groupId": gid, "memberPublic": a_pk.hex(),
+             "memberKeyId": akid, "from": ua}
+    gsealed = []
+    for enc in KEY_ID_ENCODINGS:
+        for nlen in (16, 12):
+            for ct, m in [(0, b'{"text":"to the group"}'), (7, texts[7])]:
+                ch = group_seal(a_sk, gpub, akid, gkid, gid, ua, ct, r.take(16), r.take(nlen), m,
+                                nonce_lengths=(12, 16))
+                ch = ch[:3] + [key_id_encode(akid, enc), key_id_encode(gkid, enc)]
+                gsealed.append(ch)
+                gf.valid(f"{enc}, {nlen}-byte nonce, content type {ct}",
+                         ["Compact" if enc == "compact" else "BigEndian", f"Nonce{nlen}"]
+                         + (["ContentType"] if ct else []),
+                         {**gbase, "contentType": ct, "chunks": hexes(ch)}, expect(ct, m, enc))
+    ch = gsealed[0]
+
+    def ginv(comment, flags, chunks, error, **over):
+        gf.invalid(comment, flags, {**gbase, "contentType": 0, **over, "chunks": hexes(chunks)}, error)
+
+    ginv("recipient key id is not the group key id", ["BigEndian", "GroupKeyIdMismatch", "UnknownKey"],
+         [*ch[:4], i32be(gkid + 1)], "UnknownKey")
+    ginv("another member's key id", ["BigEndian", "UnknownKey"], [*ch[:3], i32be(ckid), ch[4]], "UnknownKey")
+    ginv("recipient key id non-minimal", ["Compact", "NonMinimalVarint"], [*ch[:3], compact_encode(akid),
+         b"\x80\x00"], "NonMinimal")
+    ginv("another group id", ["WrongGroupId"], ch, "DecryptionFailed", groupId=r.group_id())
+    ginv("another member's public key", ["WrongSenderKey"], ch, "DecryptionFailed", memberPublic=c_pk.hex())
+    ginv("C||tag empty", ["ShortCiphertext"], [ch[0], b"", *ch[2:]], "Malformed")
+    return [sf, of, gf]
+
+
 def build_all() -> dict[str, str]:
     files: dict[str, str] = {}
-    for gen in (gen_v1, gen_v2, gen_group, gen_media, gen_payload):
+    for gen in (gen_v1, gen_v2, gen_group, gen_media, gen_payload, gen_key_ids, gen_raw_scalar, gen_weak_keys,
+                gen_sessions):
         for fb in gen():
             files[f"{fb.step}.json"] = dump(fb.document())
     assert set(files) == {f"{s}.json" for s in STEPS}
@@ -1716,6 +2415,65 @@ def self_test() -> int:
     def m_invalid_output(d):
         _first(d, invalid)["output"] = {"plaintext": ""}
 
+    def m_key_id(d):
+        _first(d, lambda t: valid(t) and t["input"].get("encoding") == "compact")["output"]["keyId"] += 1
+
+    def m_as_big_endian(d):
+        # a compact chunk claimed to be big-endian: another id, or Malformed
+        t = _first(d, lambda t: valid(t) and t["input"].get("encoding") == "compact"
+                   and len(t["input"]["chunk"]) != 8)
+        t["input"]["encoding"] = "bigEndian"
+
+    def m_error_to(name):
+        def f(d):
+            t = _first(d, lambda t: invalid(t) and t["error"] != name)
+            old = t["error"]
+            t["error"] = name
+            t["flags"] = [name if x == old else x for x in t["flags"]]
+            d["notes"].setdefault(name, "x")
+        return f
+
+    def m_detect(d):
+        t = _first(d, lambda t: valid(t) and "Ambiguous" in t["flags"] and t["output"]["encoding"] == "compact")
+        t["output"]["encoding"] = "bigEndian"
+
+    def m_held(d):
+        t = _first(d, lambda t: valid(t) and "Ambiguous" in t["flags"] and t["output"]["encoding"] == "compact")
+        t["input"]["recipientKeyIds"] = []
+
+    def m_shared(d):
+        t = _first(d, lambda t: valid(t) and "UnclampedScalar" in t["flags"])
+        t["output"]["sharedSecret"] = _flip_hex(t["output"]["sharedSecret"])
+
+    def m_raw_public(d):
+        t = _first(d, lambda t: valid(t) and "UnclampedScalar" in t["flags"])
+        t["output"]["publicKey"] = _flip_hex(t["output"]["publicKey"])
+
+    def m_flags(d):
+        t = _first(d, lambda t: valid(t) and "SmallOrder" in t["output"]["flags"])
+        t["output"]["flags"].remove("SmallOrder")
+
+    def m_strict_off(d):
+        t = _first(d, invalid)
+        t["input"]["strict"] = False
+
+    def m_enc_out(d):
+        t = _first(d, lambda t: valid(t) and t["output"]["keyIdEncoding"] == "compact")
+        t["output"]["keyIdEncoding"] = "bigEndian"
+
+    def m_payload(d):
+        t = _first(d, lambda t: valid(t) and "other" in t["output"]["payload"])
+        t["output"]["payload"]["other"] = _flip_hex(t["output"]["payload"]["other"])
+
+    def m_title(d):
+        t = _first(d, lambda t: valid(t) and "title" in t["output"].get("payload", t["output"]))
+        p = t["output"].get("payload", t["output"])
+        del p["title"]
+
+    def m_session_chunk(d):
+        t = _first(d, lambda t: valid(t) and t["input"]["keyIdEncoding"] == "compact")
+        t["output"]["chunks"][4] = t["output"]["chunks"][4] + "00"
+
     mutations = [
         ("legacy-v1-seal.json", "C chunk flipped", m_chunk),
         ("legacy-v1-seal.json", "MAC chunk flipped", m_chunk_mac),
@@ -1753,6 +2511,26 @@ def self_test() -> int:
         ("legacy-payload.json", "text changed", m_text),
         ("legacy-payload.json", "keyMaterial flipped", m_km),
         ("legacy-payload.json", "invalid payload made valid", m_to_valid),
+        ("legacy-payload.json", "location title dropped", m_title),
+        ("legacy-key-id.json", "compact keyId changed", m_key_id),
+        ("legacy-key-id.json", "compact chunk read as big-endian", m_as_big_endian),
+        ("legacy-key-id.json", "an error renamed NonMinimal", m_error_to("NonMinimal")),
+        ("legacy-key-id.json", "an error renamed Truncated", m_error_to("Truncated")),
+        ("legacy-key-id-detect.json", "ambiguous case's encoding flipped", m_detect),
+        ("legacy-key-id-detect.json", "ambiguous case's held ids removed", m_held),
+        ("legacy-key-id-detect.json", "an error renamed Malformed", m_error_to("Malformed")),
+        ("legacy-raw-scalar.json", "shared secret flipped", m_shared),
+        ("legacy-raw-scalar.json", "raw public key flipped", m_raw_public),
+        ("legacy-raw-scalar.json", "refused peer made valid", m_to_valid),
+        ("legacy-group-key-check.json", "SmallOrder flag dropped", m_flags),
+        ("legacy-group-key-check.json", "strict case made lenient", m_strict_off),
+        ("legacy-session-seal.json", "compact key-id chunk extended", m_session_chunk),
+        ("legacy-session-open.json", "key-id encoding flipped", m_enc_out),
+        ("legacy-session-open.json", "other payload flipped", m_payload),
+        ("legacy-session-open.json", "location title dropped", m_title),
+        ("legacy-session-open.json", "an error renamed UnknownKey", m_error_to("UnknownKey")),
+        ("legacy-session-group-open.json", "key-id encoding flipped", m_enc_out),
+        ("legacy-session-group-open.json", "UnknownKey -> DecryptionFailed", m_unknown_key),
     ]
     undetected = 0
     for name, what, mutate in mutations:

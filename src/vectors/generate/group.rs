@@ -1,7 +1,10 @@
 //! Generators of the group vector files (SPEC.md §8).
 //!
 //! Generation runs on fixed inputs made here, never on outside data, so fixed
-//! indexes into values this module just built are allowed.
+//! indexes into values this module just built are allowed. Distributions are
+//! made through the crate's public API ([`Group::propose`], the server check,
+//! fan-out views); the hostile ones a member or server could make are built
+//! from the same public parts (`CoreFields`, pairwise wraps, `Distribution::sign`).
 #![allow(clippy::indexing_slicing)]
 
 use alloc::collections::BTreeMap;
@@ -12,17 +15,25 @@ use rand_chacha::ChaCha20Rng;
 use serde_json::{Map, Value, json};
 
 use super::pairwise::{Fixture, run};
-use super::{Builder, T0, h, random, rng, small_order_points};
+use super::{Builder, DAY, T0, h, random, rng, small_order_points};
 use crate::codec::Writer;
+use crate::device::DeviceKeys;
 use crate::group::{
-    Distribution, DistributionCore, EpochSecret, GracePolicy, Group, GroupHeader, GroupId, Roster,
-    sender_chain, wrap_associated_data, wrap_digest,
+    CoreFields, Distribution, EpochSecret, GracePolicy, Group, GroupHeader, GroupId, Processed,
+    Roster, RosterDelta, RosterPolicy, RosterSection, ServerRecord, Transcript,
+    VerifiedDistribution, sender_chain, wrap_context, wrap_list_hash,
 };
+use crate::ids::{DeviceAddress, UserId};
 use crate::keys::{IdentitySecretKey, SealingSecretKey};
 use crate::labels;
 use crate::pairwise::{ContentType, Session};
+use crate::registration::VerifiedBundle;
 use crate::time::Timestamp;
 use crate::vectors::VectorFile;
+
+fn e<E: core::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
 
 fn member_json(f: &Fixture) -> Value {
     let identity = IdentitySecretKey::from_seed(&f.identity_seed).public_key();
@@ -43,9 +54,9 @@ pub(super) fn roster_hash() -> Result<VectorFile, String> {
     let mut b = Builder::new(
         "group-roster-hash",
         "8.1",
-        "Roster encoding and hash: inputs groupId, members ([{userId, deviceId, identityKey, sealingKey, keyId?}], \
-         any order; keyId defaults to the derived one); outputs roster (the canonical encoding, members \
-         sorted by address) and rosterHash, or InvalidRoster.",
+        "Building a roster and its hash: inputs groupId, members ([{userId, deviceId, identityKey, sealingKey, \
+         keyId?}], any order; keyId defaults to the derived one); outputs roster (the canonical encoding, \
+         members sorted by address) and rosterHash, or InvalidRoster.",
         &[(
             "InvalidRoster",
             "Empty, duplicate address, wrong key id or invalid sealing key",
@@ -56,6 +67,7 @@ pub(super) fn roster_hash() -> Result<VectorFile, String> {
     let a2 = Fixture::new(&mut r, b"alice", 2);
     let bob = Fixture::new(&mut r, b"bob", 1);
     let carol = Fixture::new(&mut r, b"carol", 7);
+    let ab = Fixture::new(&mut r, b"alicebob", 0);
     b.valid(
         "three members given out of order",
         &[],
@@ -67,9 +79,9 @@ pub(super) fn roster_hash() -> Result<VectorFile, String> {
         json!({ "groupId": h(b"solo"), "members": members_json(&[&bob]) }),
     )?;
     b.valid(
-        "two devices of one user (device ids order them)",
+        "two devices of one user (device ids order them); a user id that is a prefix sorts first",
         &[],
-        json!({ "groupId": h([0u8, 1, 2, 3]), "members": members_json(&[&a2, &a, &bob]) }),
+        json!({ "groupId": h([0u8, 1, 2, 3]), "members": members_json(&[&ab, &a2, &a, &bob]) }),
     )?;
     b.valid(
         "same members, other group id: other hash",
@@ -106,8 +118,8 @@ pub(super) fn roster_hash() -> Result<VectorFile, String> {
 pub(super) fn sender_chain_file() -> Result<VectorFile, String> {
     let mut b = Builder::new(
         "group-sender-chain",
-        "8.5",
-        "A member's sender chain: inputs epochSecret, groupId, epoch, rosterHash, senderUserId, senderDeviceId, \
+        "8.8",
+        "A member's sender chain: inputs epochSecret, transcript, senderUserId, senderDeviceId, \
          senderIdentityKey; output chainKey.",
         &[],
     );
@@ -121,8 +133,8 @@ pub(super) fn sender_chain_file() -> Result<VectorFile, String> {
             &alloc::format!("sender {i}"),
             &[],
             json!({
-                "epochSecret": h(random::<32>(&mut r)), "groupId": h(b"group"), "epoch": (i as u64) * 5 + 1,
-                "rosterHash": h(random::<32>(&mut r)), "senderUserId": h(user), "senderDeviceId": device,
+                "epochSecret": h(random::<32>(&mut r)), "transcript": h(random::<32>(&mut r)),
+                "senderUserId": h(user), "senderDeviceId": device,
                 "senderIdentityKey": h(identity.as_bytes()),
             }),
         )?;
@@ -130,215 +142,741 @@ pub(super) fn sender_chain_file() -> Result<VectorFile, String> {
     b.finish()
 }
 
-/// Alice, Bob, Carol and an outsider Dave, and a group state for Alice.
-struct Scene {
-    r: ChaCha20Rng,
-    id: GroupId,
-    alice: Fixture,
-    bob: Fixture,
-    carol: Fixture,
-    dave: Fixture,
+pub(super) fn key_wrap() -> Result<VectorFile, String> {
+    let mut b = Builder::new(
+        "group-key-wrap",
+        "8.4",
+        "The distributor wraps an epoch secret for a member: the first message of a new pairwise \
+         session (SPEC.md §7.5, §7.7) with content type 3 (group key), plaintext the epoch secret and \
+         associated data the wrap context. Inputs: distributor device (distributorIdentitySeed, \
+         distributorUserId, distributorDeviceId, distributorSealingSecrets: the last seals), \
+         memberBundle, notBefore, now (the time of sealing), groupId, epoch, previousTranscript, \
+         rosterHash, random (96 bytes in the order of SPEC.md §7.7: the ephemeral secret, the \
+         encapsulation's m, the hedged salt's r), epochSecret; outputs context and wrap.",
+        &[
+            (
+                "LocalKeyExpired",
+                "The distributor's key expired before now (plus 300 s)",
+            ),
+            (
+                "PeerKeyExpired",
+                "The member's key expired before now (plus 300 s)",
+            ),
+        ],
+    );
+    let mut r = rng("group-key-wrap");
+    let alice = Fixture::new(&mut r, b"alice", 1);
+    let mut bob = Fixture::new(&mut r, b"bob", 1);
+    let carol = Fixture::new(&mut r, b"carol", 9);
+    for (i, (from, to, epoch)) in [
+        (&alice, &bob, 1u64),
+        (&alice, &carol, 2),
+        (&carol, &alice, 7),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut input = Map::new();
+        from.inputs("distributor", &mut input);
+        input.insert("memberBundle".into(), h(to.bundle()?));
+        input.insert("notBefore".into(), Value::from(T0 + 10));
+        input.insert("now".into(), Value::from(T0 + 10));
+        input.insert("groupId".into(), h(b"book club"));
+        input.insert("epoch".into(), Value::from(epoch));
+        let previous = if epoch == 1 {
+            [0u8; 32]
+        } else {
+            random(&mut r)
+        };
+        input.insert("previousTranscript".into(), h(previous));
+        input.insert("rosterHash".into(), h(random::<32>(&mut r)));
+        input.insert("random".into(), h(random::<96>(&mut r)));
+        input.insert("epochSecret".into(), h(random::<32>(&mut r)));
+        b.valid(
+            &alloc::format!("wrap {i}: epoch {epoch}"),
+            &[],
+            Value::Object(input),
+        )?;
+    }
+    // A member with two sealing keys: the bundle names the newest.
+    bob.sealing.push(random(&mut r));
+    let mut input = Map::new();
+    alice.inputs("distributor", &mut input);
+    input.insert("memberBundle".into(), h(bob.bundle()?));
+    input.insert("notBefore".into(), Value::from(T0 + 10));
+    input.insert("now".into(), Value::from(T0 + 10));
+    input.insert("groupId".into(), h([7u8; 255]));
+    input.insert("epoch".into(), Value::from(u64::MAX));
+    input.insert("previousTranscript".into(), h(random::<32>(&mut r)));
+    input.insert("rosterHash".into(), h(random::<32>(&mut r)));
+    input.insert("random".into(), h(random::<96>(&mut r)));
+    input.insert("epochSecret".into(), h(random::<32>(&mut r)));
+    b.valid(
+        "255-byte group id, last epoch number, member's newer key",
+        &[],
+        Value::Object(input.clone()),
+    )?;
+    // Expiry (§8.4, as §7.5): the distributor's key runs from notBefore for 30 days, the
+    // member's older key (its bundle) from T0 + 1; each is usable until 300 s past its end.
+    let distributor_end = T0 + 10 + 30 * DAY;
+    let member_end = T0 + 1 + 30 * DAY;
+    for (name, now, error) in [
+        (
+            "the member's key is past its end and the skew",
+            member_end + 300,
+            "PeerKeyExpired",
+        ),
+        (
+            "the distributor's key is past its end and the skew",
+            distributor_end + 300,
+            "LocalKeyExpired",
+        ),
+    ] {
+        let mut input = input.clone();
+        input.insert("now".into(), Value::from(now));
+        b.invalid(name, error, Value::Object(input))?;
+    }
+    // The last second of the skew still seals.
+    input.insert("now".into(), Value::from(member_end + 299));
+    b.valid(
+        "the member's key in its last second of skew",
+        &[],
+        Value::Object(input),
+    )?;
+    b.finish()
 }
 
-impl Scene {
-    fn new(file: &str) -> Result<Self, String> {
-        let mut r = rng(file);
-        let alice = Fixture::new(&mut r, b"alice", 1);
-        let bob = Fixture::new(&mut r, b"bob", 1);
-        let carol = Fixture::new(&mut r, b"carol", 1);
-        let dave = Fixture::new(&mut r, b"dave", 1);
-        let id = GroupId::new(b"book club").map_err(|e| e.to_string())?;
+// ---- a simulated group: devices, server, hostile members ------------------------
+
+const NOW: u64 = T0 + 10;
+
+fn now() -> Timestamp {
+    Timestamp::from_unix_seconds(NOW)
+}
+
+struct Dev {
+    keys: DeviceKeys,
+    bundle: VerifiedBundle,
+    group: Group,
+    sessions: BTreeMap<DeviceAddress, Session>,
+}
+
+/// Devices of the same fixtures, one group state each, and the server's record.
+struct World {
+    r: ChaCha20Rng,
+    id: GroupId,
+    devs: Vec<Dev>,
+    record: Option<ServerRecord>,
+}
+
+impl World {
+    fn new(r: ChaCha20Rng, id: &[u8], fixtures: &[&Fixture]) -> Result<Self, String> {
+        let id = GroupId::new(id).map_err(e)?;
+        let devs = fixtures
+            .iter()
+            .map(|f| {
+                let f = Fixture {
+                    user: f.user,
+                    device: f.device,
+                    identity_seed: f.identity_seed,
+                    sealing: f.sealing.clone(),
+                    retired: f.retired.clone(),
+                };
+                Ok(Dev {
+                    keys: f.keys()?,
+                    bundle: f.verified_bundle()?,
+                    group: Group::new(id.clone(), f.address()?, GracePolicy::default()),
+                    sessions: BTreeMap::new(),
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
         Ok(Self {
             r,
             id,
-            alice,
-            bob,
-            carol,
-            dave,
+            devs,
+            record: None,
         })
     }
 
-    /// Alice distributes epochs 1 ({A, B, C}) and 2 ({A, B}) with one set of sessions.
-    fn two_epochs(&mut self) -> Result<(Distribution, Distribution), String> {
-        let keys = self.alice.keys()?;
-        let mut group = Group::new(
-            self.id.clone(),
-            self.alice.address()?,
-            GracePolicy::default(),
+    fn address(&self, i: usize) -> DeviceAddress {
+        self.devs[i].keys.address().clone()
+    }
+
+    fn bundles(&self, members: &[usize]) -> Vec<VerifiedBundle> {
+        members
+            .iter()
+            .map(|&i| self.devs[i].bundle.clone())
+            .collect()
+    }
+
+    /// `from` proposes, the server accepts (storing its record), `from`
+    /// commits, and `receivers` process their views.
+    fn change(
+        &mut self,
+        from: usize,
+        members: &[usize],
+        policy: Option<RosterPolicy>,
+        receivers: &[usize],
+    ) -> Result<VerifiedDistribution, String> {
+        let bundles = self.bundles(members);
+        let d = &mut self.devs[from];
+        let proposal = d
+            .group
+            .propose(
+                &mut self.r,
+                &d.keys,
+                &bundles,
+                policy,
+                &mut d.sessions,
+                now(),
+            )
+            .map_err(e)?;
+        let verified = proposal
+            .upload
+            .verify_for_server(self.record.as_ref(), &self.address(from))
+            .map_err(e)?;
+        self.record = Some(verified.record());
+        self.devs[from].group.commit(now()).map_err(e)?;
+        for &m in receivers {
+            let view = verified.view_for(&self.address(m)).ok_or("no view")?;
+            match self.process(m, &view)? {
+                Processed::Installed { .. } => {}
+                other => return Err(alloc::format!("member {m}: {other:?}")),
+            }
+        }
+        Ok(verified)
+    }
+
+    fn process(&mut self, m: usize, view: &Distribution) -> Result<Processed, String> {
+        let distributor = view.core().distributor().clone();
+        let from = self
+            .devs
+            .iter()
+            .position(|d| *d.keys.address() == distributor)
+            .ok_or("unknown distributor")?;
+        let bundle = self.devs[from].bundle.clone();
+        let d = &mut self.devs[m];
+        if !d.sessions.contains_key(&distributor) {
+            let s = Session::new(&d.keys, &bundle).map_err(e)?;
+            d.sessions.insert(distributor, s);
+        }
+        d.group
+            .process(&mut d.keys, view, &mut d.sessions, now())
+            .map_err(e)
+    }
+
+    /// A distribution `from` signs for `members` on top of its current epoch
+    /// (or as epoch 1), with `edit` applied to the core's fields, each
+    /// member's secret from `secret_for`, confirmed with `confirm`.
+    fn forge(
+        &mut self,
+        from: usize,
+        members: &[usize],
+        edit: impl FnOnce(&mut CoreFields),
+        secret_for: impl Fn(usize) -> [u8; 32],
+        confirm: [u8; 32],
+    ) -> Result<(Distribution, Roster), String> {
+        self.forge_wraps(
+            from,
+            members,
+            edit,
+            |m| (ContentType::GroupKey, secret_for(m).to_vec()),
+            confirm,
+        )
+    }
+
+    /// As [`Self::forge`], with each member's wrap content (its content type
+    /// and plaintext) from `wrap_for`.
+    fn forge_wraps(
+        &mut self,
+        from: usize,
+        members: &[usize],
+        edit: impl FnOnce(&mut CoreFields),
+        wrap_for: impl Fn(usize) -> (ContentType, Vec<u8>),
+        confirm: [u8; 32],
+    ) -> Result<(Distribution, Roster), String> {
+        let roster = Roster::from_bundles(&self.bundles(members)).map_err(e)?;
+        let current = self.devs[from].group.current_epoch();
+        let base = self.devs[from].group.roster().cloned();
+        let mut fields = CoreFields {
+            group_id: self.id.clone(),
+            epoch: current.map_or(1, |c| c + 1),
+            previous_transcript: self.devs[from]
+                .group
+                .transcript()
+                .copied()
+                .unwrap_or(Transcript::NONE),
+            roster_hash: roster.hash(&self.id),
+            policy: self.devs[from].group.policy().cloned().unwrap_or_default(),
+            distributor: self.address(from),
+            distributor_identity: self.devs[from].keys.identity().public_key().to_bytes(),
+            wrap_list_hash: [0; 32],
+        };
+        edit(&mut fields);
+        let context = wrap_context(
+            &fields.group_id,
+            fields.epoch,
+            &fields.previous_transcript,
+            &fields.roster_hash,
+            &fields.distributor,
         );
-        let mut sessions = BTreeMap::new();
-        let all = [
-            self.alice.verified_bundle()?,
-            self.bob.verified_bundle()?,
-            self.carol.verified_bundle()?,
-        ];
-        let now = Timestamp::from_unix_seconds(T0 + 10);
-        let (first, _) = group
-            .distribute(&mut self.r, &keys, &all, &mut sessions, now)
-            .map_err(|e| e.to_string())?;
-        let (second, _) = group
-            .distribute(&mut self.r, &keys, &all[..2], &mut sessions, now)
-            .map_err(|e| e.to_string())?;
-        Ok((first, second))
+        let mut sorted = members.to_vec();
+        sorted.sort_by_key(|&m| self.address(m));
+        let mut wraps = Vec::new();
+        for m in sorted.into_iter().filter(|&m| m != from) {
+            let bundle = self.devs[m].bundle.clone();
+            let d = &mut self.devs[from];
+            if !d.sessions.contains_key(bundle.owner()) {
+                let s = Session::new(&d.keys, &bundle).map_err(e)?;
+                d.sessions.insert(bundle.owner().clone(), s);
+            }
+            let session = d.sessions.get_mut(bundle.owner()).ok_or("session")?;
+            wraps.push({
+                let (content_type, plaintext) = wrap_for(m);
+                session
+                    .seal(
+                        &d.keys,
+                        &mut self.r,
+                        now(),
+                        content_type,
+                        &plaintext,
+                        &context,
+                    )
+                    .map_err(e)?
+            });
+        }
+        fields.wrap_list_hash = wrap_list_hash(&wraps);
+        let core = fields.confirmed(&EpochSecret::from_bytes(confirm));
+        let section = match base {
+            Some(b) => RosterSection::Delta(b.delta_to(&roster)),
+            None => RosterSection::Full(roster.clone()),
+        };
+        let d = Distribution::sign(&core, self.devs[from].keys.identity(), section, wraps)
+            .map_err(e)?;
+        Ok((d, roster))
     }
 }
 
-/// `lp32(core) ‖ signature ‖ u32(k) ‖ k × lp32(wrap)` from parts.
-fn encode_parts(core: &[u8], signature: [u8; 64], wraps: &[Vec<u8>]) -> Vec<u8> {
+/// `d` with another section and wraps (core and signature kept).
+fn with_parts(d: &Distribution, section: RosterSection, wraps: Vec<Vec<u8>>) -> Distribution {
+    Distribution::new(d.core().clone(), *d.signature(), section, wraps)
+}
+
+/// The view of `member` (position in `roster`) of an upload, with a full roster.
+fn full_view(
+    d: &Distribution,
+    roster: &Roster,
+    member: &DeviceAddress,
+) -> Result<Distribution, String> {
+    let distributor = roster
+        .position(d.core().distributor())
+        .ok_or("distributor")?;
+    let i = roster.position(member).ok_or("member")?;
+    let wrap = d.wraps()[if i > distributor { i - 1 } else { i }].clone();
+    Ok(with_parts(
+        d,
+        RosterSection::Full(roster.clone()),
+        alloc::vec![wrap],
+    ))
+}
+
+/// A delta section from raw lists (the generator's way to make invalid ones).
+fn raw_delta(removed: &[&DeviceAddress], added: &[&[u8]]) -> Result<RosterSection, String> {
     let mut w = Writer::new();
-    let _ = w.bytes_u32(core);
-    w.raw(&signature);
-    w.u32(wraps.len() as u32);
-    for wrap in wraps {
-        let _ = w.bytes_u32(wrap);
+    w.u32(removed.len() as u32);
+    for a in removed {
+        w.bytes_u8(a.user.as_bytes()).map_err(e)?;
+        w.u32(a.device.get());
     }
-    w.into_bytes()
+    w.u32(added.len() as u32);
+    for m in added {
+        w.raw(m);
+    }
+    let bytes = w.into_bytes();
+    let delta = RosterDelta::from_bytes(&bytes).map_err(e)?;
+    Ok(RosterSection::Delta(delta))
+}
+
+fn record_json(record: Option<&ServerRecord>) -> Value {
+    match record {
+        None => Value::Null,
+        Some(r) => {
+            let mut policy = Writer::new();
+            r.policy.encode(&mut policy);
+            json!({
+                "groupId": h(r.group_id.as_bytes()),
+                "epoch": r.epoch,
+                "transcript": h(r.transcript.as_bytes()),
+                "roster": h(r.roster.as_bytes()),
+                "policy": h(policy.as_bytes()),
+            })
+        }
+    }
+}
+
+fn verify_input(record: Option<&ServerRecord>, uploader: &Fixture, d: &[u8]) -> Value {
+    json!({
+        "record": record_json(record),
+        "uploaderUserId": h(uploader.user),
+        "uploaderDeviceId": uploader.device,
+        "distribution": h(d),
+    })
+}
+
+fn uid(s: &[u8]) -> Result<UserId, String> {
+    UserId::new(s).map_err(e)
+}
+
+/// The offset of the policy byte in an encoded distribution (SPEC.md §8.5):
+/// lp32 ‖ version ‖ kind ‖ lp8(group id) ‖ epoch ‖ previous transcript ‖ roster hash.
+fn policy_at(group_id: &GroupId) -> usize {
+    4 + 2 + 1 + group_id.as_bytes().len() + 8 + 32 + 32
 }
 
 pub(super) fn distribution_verify() -> Result<VectorFile, String> {
     let mut b = Builder::new(
         "group-distribution-verify",
-        "8.2, 8.3",
-        "The server's check of a full distribution: inputs distribution, lastEpoch (the last epoch stored for \
-         the group, or null); outputs groupId, epoch, previousEpoch, rosterHash, distributorUserId, \
-         distributorDeviceId, members (count), or the failed check.",
+        "8.5, 8.7",
+        "The server's check of an upload, and the views it fans out: inputs record (the stored record of the \
+         group's current epoch, or null: {groupId, epoch, transcript, roster, policy}), uploaderUserId, \
+         uploaderDeviceId (the authenticated uploader), distribution; outputs groupId, epoch, transcript, \
+         rosterHash, distributorUserId, distributorDeviceId, members (count), views ([{userId, deviceId, \
+         view}] in roster order: a delta for members of the previous epoch, the full roster for new ones, \
+         the member's wrap, none for the distributor), or the failed check.",
         &[
             ("Malformed", "Not a well-formed distribution"),
-            ("UnsupportedVersion", "Core version other than 1"),
+            (
+                "UnsupportedVersion",
+                "Core version other than 2 (1: the previous release's format)",
+            ),
+            ("InvalidPolicy", "A policy byte other than 0 or 1"),
+            (
+                "InvalidRoster",
+                "A full roster out of order, or a delta that leaves no member",
+            ),
+            (
+                "InvalidRosterDelta",
+                "A delta whose lists are unordered, or that removes a non-member",
+            ),
+            ("BadSignature", "The signature does not verify"),
+            (
+                "UploaderMismatch",
+                "Uploaded by another device than the distributor",
+            ),
+            ("InvalidEpoch", "Epoch 1 naming a previous transcript"),
+            ("WrongGroup", "The record is another group's"),
+            ("StaleEpoch", "The epoch is not after the record's"),
+            ("EpochGap", "The epoch skips numbers"),
+            (
+                "ForkedHistory",
+                "The previous transcript is not the record's (another history)",
+            ),
+            (
+                "NotPreviousMember",
+                "Signed by a device that was not a member of the previous epoch",
+            ),
+            ("DeltaWithoutBase", "A delta with no previous epoch"),
             (
                 "RosterHashMismatch",
-                "The roster does not hash to the signed roster hash (tampered roster)",
+                "The rebuilt roster does not hash to the signed roster hash",
             ),
             (
                 "DistributorNotMember",
-                "Signed by a device that is not in the roster",
+                "The distributor is not in the new roster",
             ),
-            ("InvalidEpoch", "epoch <= previous epoch"),
+            ("NoAdminMember", "An admins policy naming no member"),
             (
-                "BadSignature",
-                "The distributor's signature does not verify",
+                "NotPermitted",
+                "The policy does not allow the change (a non-admin removes someone; a creator \
+                 who is not an admin)",
             ),
+            ("WrapListMismatch", "Not one wrap per other member"),
             (
-                "WrapListMismatch",
-                "The wraps do not name exactly the other members",
+                "WrapListHashMismatch",
+                "The wraps do not hash to the signed wrap list hash",
             ),
-            ("WrapMismatch", "A wrap does not match its signed digest"),
-            ("StaleEpoch", "The epoch is not newer than lastEpoch"),
         ],
     );
-    let mut s = Scene::new("group-distribution-verify")?;
-    let (first, second) = s.two_epochs()?;
-    let alice = IdentitySecretKey::from_seed(&s.alice.identity_seed);
-    let dave = IdentitySecretKey::from_seed(&s.dave.identity_seed);
+    let mut r = rng("group-distribution-verify");
+    let fx: Vec<Fixture> = [&b"alice"[..], b"bob", b"carol", b"dave", b"eve"]
+        .iter()
+        .map(|u| Fixture::new(&mut r, u, 1))
+        .collect();
+    let refs: Vec<&Fixture> = fx.iter().collect();
+    let (a, bo, c, d) = (0usize, 1usize, 2usize, 3usize);
+    let mut w = World::new(r, b"book club", &refs)?;
+
+    let v1 = w.change(a, &[a, bo, c], None, &[bo, c])?;
+    let r1 = w.record.clone();
+    let e1 = v1.distribution().clone();
+    let v2 = w.change(a, &[a, bo], None, &[bo])?;
+    let r2 = w.record.clone();
+    let e2 = v2.distribution().clone();
+    let v3 = w.change(bo, &[a, bo, d], None, &[a, d])?;
+    let e3 = v3.distribution().clone();
+
     b.valid(
-        "epoch 1 of {Alice, Bob, Carol}",
+        "epoch 1 of {Alice, Bob, Carol}: full roster",
         &[],
-        json!({ "distribution": h(first.encode()), "lastEpoch": null }),
+        verify_input(None, &fx[a], &e1.encode()),
     )?;
     b.valid(
-        "epoch 2 of {Alice, Bob} after epoch 1",
+        "epoch 2 removes Carol: a delta",
         &[],
-        json!({ "distribution": h(second.encode()), "lastEpoch": 1 }),
+        verify_input(r1.as_ref(), &fx[a], &e2.encode()),
+    )?;
+    b.valid(
+        "epoch 3 by Bob adds Dave, who gets the full roster",
+        &[],
+        verify_input(r2.as_ref(), &fx[bo], &e3.encode()),
+    )?;
+    let roster2 = v2.roster().clone();
+    let e2_full = with_parts(
+        &e2,
+        RosterSection::Full(roster2.clone()),
+        e2.wraps().to_vec(),
+    );
+    b.valid(
+        "epoch 2 uploaded with the full roster",
+        &[],
+        verify_input(r1.as_ref(), &fx[a], &e2_full.encode()),
     )?;
 
-    let full = first.encode();
+    // Decoding.
+    let wire = e1.encode();
     b.invalid(
         "truncated",
         "Malformed",
-        json!({ "distribution": h(&full[..full.len() - 1]), "lastEpoch": null }),
+        verify_input(None, &fx[a], &wire[..wire.len() - 1]),
     )?;
-    let mut v2 = full.clone();
-    v2[4] = 2; // first byte of the core
+    let mut v1_format = wire.clone();
+    v1_format[4] = 1;
     b.invalid(
-        "core version 2",
+        "the previous release's version 1",
         "UnsupportedVersion",
-        json!({ "distribution": h(v2), "lastEpoch": null }),
+        verify_input(None, &fx[a], &v1_format),
     )?;
-
-    let mut core = first.core().clone();
-    let mut members = core.roster.members().to_vec();
-    members[2].identity_key = dave.public_key();
-    core.roster = Roster::new(members).map_err(|e| e.to_string())?;
-    let tampered = encode_parts(&core.encode(), first.signature().to_bytes(), first.wraps());
+    let mut bad_policy = wire.clone();
+    bad_policy[policy_at(&w.id)] = 2;
     b.invalid(
-        "Carol's identity key replaced in the roster",
-        "RosterHashMismatch",
-        json!({ "distribution": h(tampered), "lastEpoch": null }),
+        "policy byte 2",
+        "InvalidPolicy",
+        verify_input(None, &fx[a], &bad_policy),
     )?;
-
-    let mut core = first.core().clone();
-    core.distributor = s.dave.address()?;
-    let by_dave = Distribution::sign(core, first.wraps().to_vec(), &dave).encode();
+    let roster1 = v1.roster().clone();
+    let mut swapped = Vec::new();
+    swapped.extend_from_slice(&roster1.as_bytes()[..4]);
+    let m: Vec<&[u8]> = roster1.iter().map(|m| m.encoding()).collect();
+    swapped.extend_from_slice(m[1]);
+    swapped.extend_from_slice(m[0]);
+    swapped.extend_from_slice(m[2]);
+    let mut unordered = e1.encode();
+    let roster_at = 4 + e1.core().as_bytes().len() + 64 + 1;
+    unordered.splice(
+        roster_at..roster_at + swapped.len(),
+        swapped.iter().copied(),
+    );
     b.invalid(
-        "signed by Dave, not a member",
-        "DistributorNotMember",
-        json!({ "distribution": h(by_dave), "lastEpoch": null }),
+        "full roster with Alice and Bob swapped",
+        "InvalidRoster",
+        verify_input(None, &fx[a], &unordered),
     )?;
-
-    let mut core = first.core().clone();
-    core.previous_epoch = core.epoch;
-    let same = Distribution::sign(core, first.wraps().to_vec(), &alice).encode();
+    let unordered_delta = {
+        // u32(2) ‖ carol ‖ bob ‖ u32(0): removals out of order.
+        let mut w2 = Writer::new();
+        w2.u32(2);
+        for f in [&fx[c], &fx[bo]] {
+            w2.bytes_u8(f.user).map_err(e)?;
+            w2.u32(f.device);
+        }
+        w2.u32(0);
+        let mut out = Writer::new();
+        out.bytes_u32(e2.core().as_bytes()).map_err(e)?;
+        out.raw(&e2.signature().to_bytes());
+        out.u8(1);
+        out.raw(w2.as_bytes());
+        out.u32(e2.wraps().len() as u32);
+        for wrap in e2.wraps() {
+            out.bytes_u32(wrap).map_err(e)?;
+        }
+        out.into_bytes()
+    };
     b.invalid(
-        "epoch equal to the previous epoch",
-        "InvalidEpoch",
-        json!({ "distribution": h(same), "lastEpoch": null }),
+        "delta removing Carol then Bob (out of order)",
+        "InvalidRosterDelta",
+        verify_input(r1.as_ref(), &fx[a], &unordered_delta),
     )?;
 
-    let mut bad_sig = full.clone();
-    let sig_at = 4 + first.core().encode().len();
-    bad_sig[sig_at] ^= 1;
+    // Signature and uploader.
+    let mut bad_sig = wire.clone();
+    bad_sig[4 + e1.core().as_bytes().len()] ^= 1;
     b.invalid(
         "signature modified",
         "BadSignature",
-        json!({ "distribution": h(bad_sig), "lastEpoch": null }),
+        verify_input(None, &fx[a], &bad_sig),
     )?;
-    let mut core = first.core().clone();
-    core.previous_epoch = 0;
-    core.epoch = 5;
-    let re_epoched = encode_parts(&core.encode(), first.signature().to_bytes(), first.wraps());
     b.invalid(
-        "epoch changed after signing",
-        "BadSignature",
-        json!({ "distribution": h(re_epoched), "lastEpoch": null }),
+        "uploaded by Bob",
+        "UploaderMismatch",
+        verify_input(None, &fx[bo], &wire),
     )?;
 
-    let mut core = first.core().clone();
-    core.wrap_digests.pop();
-    let short = Distribution::sign(core, first.wraps()[..1].to_vec(), &alice).encode();
-    b.invalid(
-        "no wrap for Carol",
-        "WrapListMismatch",
-        json!({ "distribution": h(short), "lastEpoch": null }),
+    // Epoch numbers and history, against a fresh world of the same devices.
+    let mut fresh = World::new(rng("group-distribution-verify/fresh"), b"book club", &refs)?;
+    let (history1, _) = fresh.forge(
+        a,
+        &[a, bo, c],
+        |f| f.previous_transcript = Transcript::from_bytes([1; 32]),
+        |_| [1; 32],
+        [1; 32],
     )?;
-    let one_wrap = encode_parts(
-        &first.core().encode(),
-        first.signature().to_bytes(),
-        &first.wraps()[..1],
+    b.invalid(
+        "epoch 1 naming a previous transcript",
+        "InvalidEpoch",
+        verify_input(None, &fx[a], &history1.encode()),
+    )?;
+    let mut other_group = r1.clone().ok_or("record")?;
+    other_group.group_id = GroupId::new(b"chess club").map_err(e)?;
+    b.invalid(
+        "the record is another group's",
+        "WrongGroup",
+        verify_input(Some(&other_group), &fx[a], &e2.encode()),
+    )?;
+    b.invalid(
+        "epoch 1 again after epoch 1",
+        "StaleEpoch",
+        verify_input(r1.as_ref(), &fx[a], &wire),
+    )?;
+    b.invalid(
+        "epoch 3 on the record of epoch 1",
+        "EpochGap",
+        verify_input(r1.as_ref(), &fx[bo], &e3.encode()),
+    )?;
+    b.invalid(
+        "epoch 2 without a record",
+        "EpochGap",
+        verify_input(None, &fx[a], &e2.encode()),
+    )?;
+    // Bob's own epoch 1 of the same group: another history.
+    let vb = fresh.change(bo, &[a, bo, c], None, &[])?;
+    b.invalid(
+        "epoch 2 on a record of another epoch 1",
+        "ForkedHistory",
+        verify_input(Some(&vb.record()), &fx[a], &e2.encode()),
+    )?;
+
+    // Dave, no member, signs epoch 2 on epoch 1's history, adding himself.
+    let t1 = r1.as_ref().ok_or("record")?.transcript;
+    let (by_dave, _) = w.forge(
+        d,
+        &[a, bo, c, d],
+        |f| {
+            f.epoch = 2;
+            f.previous_transcript = t1;
+        },
+        |_| [4; 32],
+        [4; 32],
+    )?;
+    b.invalid(
+        "Dave, not a member of epoch 1, signs epoch 2",
+        "NotPreviousMember",
+        verify_input(r1.as_ref(), &fx[d], &by_dave.encode()),
+    )?;
+    let delta_first = with_parts(&e1, raw_delta(&[], &[])?, e1.wraps().to_vec());
+    b.invalid(
+        "epoch 1 with a delta",
+        "DeltaWithoutBase",
+        verify_input(None, &fx[a], &delta_first.encode()),
+    )?;
+    let dave = fx[d].address()?;
+    let removes_dave = with_parts(&e2, raw_delta(&[&dave], &[])?, e2.wraps().to_vec());
+    b.invalid(
+        "epoch 2's delta removes Dave, no member",
+        "InvalidRosterDelta",
+        verify_input(r1.as_ref(), &fx[a], &removes_dave.encode()),
+    )?;
+    let everyone: Vec<DeviceAddress> = [a, bo, c].iter().map(|&i| w.address(i)).collect();
+    let removes_all = with_parts(
+        &e2,
+        raw_delta(&everyone.iter().collect::<Vec<_>>(), &[])?,
+        e2.wraps().to_vec(),
     );
     b.invalid(
-        "a wrap missing from the list",
+        "epoch 2's delta removes everyone",
+        "InvalidRoster",
+        verify_input(r1.as_ref(), &fx[a], &removes_all.encode()),
+    )?;
+    let bob_addr = w.address(bo);
+    let removes_bob = with_parts(&e2, raw_delta(&[&bob_addr], &[])?, e2.wraps().to_vec());
+    b.invalid(
+        "epoch 2's signed roster removes Carol; the delta removes Bob",
+        "RosterHashMismatch",
+        verify_input(r1.as_ref(), &fx[a], &removes_bob.encode()),
+    )?;
+
+    // Hostile distributors, signing cores for epoch 2 on epoch 1 (a fresh world
+    // at epoch 1 of the same history: Alice's state before epoch 2).
+    let mut at1 = World::new(rng("group-distribution-verify/at1"), b"book club", &refs)?;
+    // Bob at epoch 1 of Alice's history signs as a previous member.
+    at1.process(bo, &e1)?;
+    let (no_self, roster_bc) = at1.forge(bo, &[a, c], |_| {}, |_| [5; 32], [5; 32])?;
+    let _ = roster_bc;
+    b.invalid(
+        "Bob signs epoch 2 whose roster leaves Bob out",
+        "DistributorNotMember",
+        verify_input(r1.as_ref(), &fx[bo], &no_self.encode()),
+    )?;
+    let nobody = RosterPolicy::admins([uid(b"nobody")?]).map_err(e)?;
+    let (no_admin, _) = at1.forge(bo, &[a, bo, c], |f| f.policy = nobody, |_| [6; 32], [6; 32])?;
+    b.invalid(
+        "Bob signs epoch 2 with admins naming nobody in the roster",
+        "NoAdminMember",
+        verify_input(r1.as_ref(), &fx[bo], &no_admin.encode()),
+    )?;
+    // An admins group: Alice creates it; Bob, no admin, removes Carol.
+    let mut admins = World::new(rng("group-distribution-verify/admins"), b"admins", &refs)?;
+    let only_alice = RosterPolicy::admins([uid(b"alice")?]).map_err(e)?;
+    let va1 = admins.change(a, &[a, bo, c], Some(only_alice.clone()), &[bo, c])?;
+    b.valid(
+        "an admins group created by its admin",
+        &[],
+        verify_input(None, &fx[a], &va1.distribution().encode()),
+    )?;
+    let ra1 = admins.record.clone();
+    let (removal, _) = admins.forge(bo, &[a, bo], |_| {}, |_| [7; 32], [7; 32])?;
+    b.invalid(
+        "Bob, no admin, removes Carol",
+        "NotPermitted",
+        verify_input(ra1.as_ref(), &fx[bo], &removal.encode()),
+    )?;
+    let mut creator = World::new(rng("group-distribution-verify/creator"), b"admins", &refs)?;
+    let (not_admin, _) = creator.forge(
+        bo,
+        &[a, bo],
+        |f| f.policy = only_alice,
+        |_| [8; 32],
+        [8; 32],
+    )?;
+    b.invalid(
+        "Bob creates a group whose only admin is Alice",
+        "NotPermitted",
+        verify_input(None, &fx[bo], &not_admin.encode()),
+    )?;
+
+    // The wraps.
+    let no_wraps = with_parts(&e2, e2.section().clone(), Vec::new());
+    b.invalid(
+        "epoch 2 without Bob's wrap",
         "WrapListMismatch",
-        json!({ "distribution": h(one_wrap), "lastEpoch": null }),
+        verify_input(r1.as_ref(), &fx[a], &no_wraps.encode()),
     )?;
-    let swapped = encode_parts(
-        &first.core().encode(),
-        first.signature().to_bytes(),
-        &[first.wraps()[1].clone(), first.wraps()[0].clone()],
-    );
+    let mut flipped = e2.wraps().to_vec();
+    flipped[0][20] ^= 1;
+    let flipped = with_parts(&e2, e2.section().clone(), flipped);
     b.invalid(
-        "Bob's and Carol's wraps swapped",
-        "WrapMismatch",
-        json!({ "distribution": h(swapped), "lastEpoch": null }),
-    )?;
-    b.invalid(
-        "replayed epoch 1 after epoch 2",
-        "StaleEpoch",
-        json!({ "distribution": h(&full), "lastEpoch": 2 }),
-    )?;
-    b.invalid(
-        "epoch equal to the stored one",
-        "StaleEpoch",
-        json!({ "distribution": h(&full), "lastEpoch": 1 }),
+        "Bob's wrap modified",
+        "WrapListHashMismatch",
+        verify_input(r1.as_ref(), &fx[a], &flipped.encode()),
     )?;
     b.finish()
 }
@@ -346,15 +884,23 @@ pub(super) fn distribution_verify() -> Result<VectorFile, String> {
 fn process_input(
     member: &Fixture,
     group: &[u8],
-    distributor: &Fixture,
+    distributors: &[&Fixture],
     processed: &[Vec<u8>],
     d: &[u8],
 ) -> Result<Value, String> {
     let mut input = Map::new();
     member.inputs("member", &mut input);
     input.insert("groupId".into(), h(group));
-    input.insert("distributorBundle".into(), h(distributor.bundle()?));
-    input.insert("notBefore".into(), Value::from(T0 + 10));
+    input.insert(
+        "distributorBundles".into(),
+        Value::Array(
+            distributors
+                .iter()
+                .map(|f| f.bundle().map(h))
+                .collect::<Result<Vec<_>, String>>()?,
+        ),
+    );
+    input.insert("notBefore".into(), Value::from(NOW));
     input.insert(
         "processed".into(),
         Value::Array(processed.iter().map(h).collect()),
@@ -366,187 +912,405 @@ fn process_input(
 pub(super) fn distribution_process() -> Result<VectorFile, String> {
     let mut b = Builder::new(
         "group-distribution-process",
-        "8.4",
-        "A member processes a distribution (a fan-out view or the full one) over a fresh pairwise session \
-         with the distributor, after the `processed` ones (each must succeed): inputs member device \
-         (memberIdentitySeed, memberUserId, memberDeviceId, memberSealingSecrets), groupId, \
-         distributorBundle, notBefore, processed, distribution; outputs epoch, epochSecret, joined, left, \
-         rekeyed (counts), or the failed check.",
+        "8.7",
+        "A member processes a distribution (a view or an upload) with pairwise sessions to the devices of \
+         `distributorBundles`, after the `processed` ones (each must succeed; default grace: one previous \
+         epoch): inputs member device (memberIdentitySeed, memberUserId, memberDeviceId, \
+         memberSealingSecrets), groupId, distributorBundles, notBefore, processed, distribution; outputs \
+         outcome (Installed: epoch, epochSecret, transcript, epochTag, firstEpoch, joined, left, rekeyed \
+         counts; AlreadyProcessed: epoch), or the failed check.",
         &[
-            ("WrongGroup", "The member's group id differs"),
+            ("Malformed", "Not a well-formed distribution"),
             (
-                "BadSignature",
-                "The distributor's signature does not verify",
+                "UnsupportedVersion",
+                "Core version 1 (the previous release's)",
             ),
+            ("WrongGroup", "The member's group id differs"),
+            ("BadSignature", "The signature does not verify"),
+            ("InvalidEpoch", "Epoch 0"),
+            (
+                "ConflictingEpoch",
+                "Another core for an epoch the member holds",
+            ),
+            ("StaleEpoch", "An older epoch the member no longer holds"),
+            ("EpochGap", "The epoch skips numbers"),
+            (
+                "ForkedHistory",
+                "The previous transcript is not the member's current one",
+            ),
+            (
+                "NotPending",
+                "The member's own distribution, which it has not pending",
+            ),
+            (
+                "NotPreviousMember",
+                "Signed by a device that was not a member of the previous epoch",
+            ),
+            ("DeltaWithoutBase", "A delta to a member with no epoch"),
+            ("InvalidRosterDelta", "A delta that removes a non-member"),
+            (
+                "RosterHashMismatch",
+                "The rebuilt roster does not hash to the signed roster hash",
+            ),
+            (
+                "DistributorNotMember",
+                "The distributor is not in the new roster",
+            ),
+            ("NoAdminMember", "An admins policy naming no member"),
+            ("NotPermitted", "A non-admin removes another member"),
+            ("NotAMember", "The member is not in the new roster"),
+            ("MissingWrap", "No wrap for the member"),
+            ("MissingSession", "No session with the distributor"),
             (
                 "DistributorMismatch",
-                "The session is with someone other than the distributor",
-            ),
-            ("NotAMember", "The member is not in the roster"),
-            (
-                "StaleEpoch",
-                "The epoch is not newer than the member's current one",
-            ),
-            ("MissingWrap", "No wrap for the member was delivered"),
-            (
-                "WrapMismatch",
-                "The wrap does not match the digest signed for the member (moved wrap)",
+                "The session is with another identity at the distributor's address",
             ),
             (
                 "WrapRejected",
-                "The wrap does not open over the pairwise session",
+                "The wrap does not open (another member's wrap)",
             ),
             (
                 "InvalidWrap",
-                "The wrap opens but carries no 32-byte group key",
+                "The wrap opens but is not a 32-byte group key (content type 3)",
+            ),
+            (
+                "ConfirmationMismatch",
+                "The wrapped secret is not the one the core confirms (split secrets)",
             ),
         ],
     );
-    let mut s = Scene::new("group-distribution-process")?;
-    let (first, second) = s.two_epochs()?;
-    let bob_addr = s.bob.address()?;
-    let carol_addr = s.carol.address()?;
-    let view = |d: &Distribution, who| {
-        d.for_member(who)
-            .map(|v| v.encode())
-            .ok_or("no view".to_string())
-    };
-    let v1 = view(&first, &bob_addr)?;
-    let v2 = view(&second, &bob_addr)?;
+    let mut r = rng("group-distribution-process");
+    let fx: Vec<Fixture> = [&b"alice"[..], b"bob", b"carol", b"dave"]
+        .iter()
+        .map(|u| Fixture::new(&mut r, u, 1))
+        .collect();
+    let reinstalled_alice = Fixture::new(&mut r, b"alice", 1);
+    let refs: Vec<&Fixture> = fx.iter().collect();
+    let (a, bo, c, d) = (0usize, 1usize, 2usize, 3usize);
+    let gid = b"book club";
+    let mut w = World::new(r, gid, &refs)?;
+    let bob_addr = w.address(bo);
+    let carol_addr = w.address(c);
+
+    let v1 = w.change(a, &[a, bo, c], None, &[bo, c])?;
+    let e1 = v1.distribution().clone();
+    let e1_bob = v1.view_for(&bob_addr).ok_or("view")?.encode();
+    let v2 = w.change(a, &[a, bo], None, &[bo])?;
+    let e2 = v2.distribution().clone();
+    let e2_bob = v2.view_for(&bob_addr).ok_or("view")?;
+    let v3 = w.change(a, &[a, bo], None, &[bo])?;
+    let e3_bob = v3.view_for(&bob_addr).ok_or("view")?.encode();
+    let v4 = w.change(a, &[a, bo, d], None, &[bo, d])?;
+    let e4_dave = v4.view_for(&w.address(d)).ok_or("view")?.encode();
+
+    let alice = [&fx[a]];
+    let after_e1 = [e1_bob.clone()];
     b.valid(
-        "Bob processes epoch 1",
+        "Bob processes epoch 1 (first epoch, full roster)",
         &[],
-        process_input(&s.bob, b"book club", &s.alice, &[], &v1)?,
+        process_input(&fx[bo], gid, &alice, &[], &e1_bob)?,
     )?;
     b.valid(
-        "Bob processes epoch 2 (Carol removed)",
+        "Bob processes epoch 2 (Carol removed, a delta)",
         &[],
-        process_input(
-            &s.bob,
-            b"book club",
-            &s.alice,
-            core::slice::from_ref(&v1),
-            &v2,
-        )?,
+        process_input(&fx[bo], gid, &alice, &after_e1, &e2_bob.encode())?,
     )?;
     b.valid(
-        "Carol processes the full epoch-1 distribution",
+        "Carol processes the epoch-1 upload (all wraps)",
         &[],
-        process_input(&s.carol, b"book club", &s.alice, &[], &first.encode())?,
+        process_input(&fx[c], gid, &alice, &[], &e1.encode())?,
+    )?;
+    b.valid(
+        "Dave joins at epoch 4 (first epoch above 1, full roster)",
+        &[],
+        process_input(&fx[d], gid, &alice, &[], &e4_dave)?,
+    )?;
+    b.valid(
+        "Bob processes epoch 1 again",
+        &[],
+        process_input(&fx[bo], gid, &alice, &after_e1, &e1_bob)?,
+    )?;
+    let roster2 = v2.roster().clone();
+    let e2_bob_full = with_parts(
+        &e2_bob,
+        RosterSection::Full(roster2),
+        e2_bob.wraps().to_vec(),
+    );
+    b.valid(
+        "Bob processes epoch 2 with the full roster",
+        &[],
+        process_input(&fx[bo], gid, &alice, &after_e1, &e2_bob_full.encode())?,
     )?;
 
+    b.invalid(
+        "truncated",
+        "Malformed",
+        process_input(&fx[bo], gid, &alice, &[], &e1_bob[..e1_bob.len() - 1])?,
+    )?;
+    let mut v1_format = e1_bob.clone();
+    v1_format[4] = 1;
+    b.invalid(
+        "the previous release's version 1",
+        "UnsupportedVersion",
+        process_input(&fx[bo], gid, &alice, &[], &v1_format)?,
+    )?;
     b.invalid(
         "another group",
         "WrongGroup",
-        process_input(&s.bob, b"chess club", &s.alice, &[], &v1)?,
+        process_input(&fx[bo], b"chess club", &alice, &[], &e1_bob)?,
     )?;
-    let mut bad_sig = v1.clone();
-    bad_sig[4 + first.core().encode().len()] ^= 1;
+    let mut bad_sig = e1_bob.clone();
+    bad_sig[4 + e1.core().as_bytes().len() + 7] ^= 0x10;
     b.invalid(
         "signature modified",
         "BadSignature",
-        process_input(&s.bob, b"book club", &s.alice, &[], &bad_sig)?,
+        process_input(&fx[bo], gid, &alice, &[], &bad_sig)?,
     )?;
+    let mut fresh = World::new(rng("group-distribution-process/fresh"), gid, &refs)?;
+    let (zero, roster_abc) = fresh.forge(a, &[a, bo, c], |f| f.epoch = 0, |_| [1; 32], [1; 32])?;
     b.invalid(
-        "session with Carol, not Alice",
-        "DistributorMismatch",
-        process_input(&s.bob, b"book club", &s.carol, &[], &v1)?,
-    )?;
-    b.invalid(
-        "Dave is not in the roster",
-        "NotAMember",
-        process_input(&s.dave, b"book club", &s.alice, &[], &first.encode())?,
-    )?;
-    b.invalid(
-        "Carol after her removal",
-        "NotAMember",
+        "epoch 0",
+        "InvalidEpoch",
         process_input(
-            &s.carol,
-            b"book club",
-            &s.alice,
-            &[view(&first, &carol_addr)?],
-            &second.encode(),
+            &fx[bo],
+            gid,
+            &alice,
+            &[],
+            &full_view(&zero, &roster_abc, &bob_addr)?.encode(),
+        )?,
+    )?;
+    // Carol's own epoch 1 of the same group, and her epoch 2 on it: another history.
+    let mut other = World::new(rng("group-distribution-process/other"), gid, &refs)?;
+    let o1 = other.change(c, &[a, bo, c], None, &[])?;
+    let o2 = other.change(c, &[a, bo, c, d], None, &[])?;
+    let both = [&fx[a], &fx[c]];
+    b.invalid(
+        "Carol's other epoch 1 after Alice's",
+        "ConflictingEpoch",
+        process_input(
+            &fx[bo],
+            gid,
+            &both,
+            &after_e1,
+            &o1.view_for(&bob_addr).ok_or("view")?.encode(),
         )?,
     )?;
     b.invalid(
-        "epoch 1 again",
+        "epoch 1 after epochs 2 and 3 (epoch 1 deleted)",
         "StaleEpoch",
         process_input(
-            &s.bob,
-            b"book club",
-            &s.alice,
-            core::slice::from_ref(&v1),
-            &v1,
+            &fx[bo],
+            gid,
+            &alice,
+            &[e1_bob.clone(), e2_bob.encode(), e3_bob.clone()],
+            &e1_bob,
         )?,
     )?;
-    let no_wrap = encode_parts(&first.core().encode(), first.signature().to_bytes(), &[]);
     b.invalid(
-        "no wrap delivered",
-        "MissingWrap",
-        process_input(&s.bob, b"book club", &s.alice, &[], &no_wrap)?,
+        "epoch 3 after epoch 1",
+        "EpochGap",
+        process_input(&fx[bo], gid, &alice, &after_e1, &e3_bob)?,
     )?;
-    let carols = view(&first, &carol_addr)?;
+    b.invalid(
+        "epoch 2 of Carol's history after Alice's epoch 1",
+        "ForkedHistory",
+        process_input(
+            &fx[bo],
+            gid,
+            &both,
+            &after_e1,
+            &o2.full_view_for(&bob_addr).ok_or("view")?.encode(),
+        )?,
+    )?;
+    b.invalid(
+        "Alice processes her own epoch 1 without having it pending",
+        "NotPending",
+        process_input(
+            &fx[a],
+            gid,
+            &[],
+            &[],
+            &v1.view_for(&w.address(a)).ok_or("view")?.encode(),
+        )?,
+    )?;
+    // Bob at epoch 1 (of Alice's history): hostile epoch-2 cores.
+    let mut at1 = World::new(rng("group-distribution-process/at1"), gid, &refs)?;
+    at1.process(bo, &Distribution::decode(&e1_bob).map_err(e)?)?;
+    at1.process(c, &e1)?;
+    let t1 = e1.core().transcript();
+    let (by_dave, roster_abcd) = at1.forge(
+        d,
+        &[a, bo, c, d],
+        |f| {
+            f.epoch = 2;
+            f.previous_transcript = t1;
+        },
+        |_| [2; 32],
+        [2; 32],
+    )?;
+    b.invalid(
+        "Dave, not a member of epoch 1, signs epoch 2",
+        "NotPreviousMember",
+        process_input(
+            &fx[bo],
+            gid,
+            &[&fx[a], &fx[d]],
+            &after_e1,
+            &full_view(&by_dave, &roster_abcd, &bob_addr)?.encode(),
+        )?,
+    )?;
+    b.invalid(
+        "a delta to a member with no epoch",
+        "DeltaWithoutBase",
+        process_input(&fx[bo], gid, &alice, &[], &e2_bob.encode())?,
+    )?;
+    let dave = w.address(d);
+    let removes_dave = with_parts(&e2_bob, raw_delta(&[&dave], &[])?, e2_bob.wraps().to_vec());
+    b.invalid(
+        "epoch 2's delta removes Dave, no member",
+        "InvalidRosterDelta",
+        process_input(&fx[bo], gid, &alice, &after_e1, &removes_dave.encode())?,
+    )?;
+    let alice_addr = w.address(a);
+    let removes_alice = with_parts(
+        &e2_bob,
+        raw_delta(&[&alice_addr], &[])?,
+        e2_bob.wraps().to_vec(),
+    );
+    b.invalid(
+        "epoch 2's signed roster removes Carol; the delta removes Alice",
+        "RosterHashMismatch",
+        process_input(&fx[bo], gid, &alice, &after_e1, &removes_alice.encode())?,
+    )?;
+    let (no_self, _) = at1.forge(c, &[a, bo], |_| {}, |_| [3; 32], [3; 32])?;
+    b.invalid(
+        "Carol signs epoch 2 whose roster leaves Carol out",
+        "DistributorNotMember",
+        process_input(
+            &fx[bo],
+            gid,
+            &[&fx[a], &fx[c]],
+            &after_e1,
+            &with_parts(
+                &no_self,
+                no_self.section().clone(),
+                alloc::vec![no_self.wraps()[1].clone()],
+            )
+            .encode(),
+        )?,
+    )?;
+    let nobody = RosterPolicy::admins([uid(b"nobody")?]).map_err(e)?;
+    let (no_admin, _) = at1.forge(c, &[a, bo, c], |f| f.policy = nobody, |_| [4; 32], [4; 32])?;
+    b.invalid(
+        "Carol signs epoch 2 with admins naming nobody in the roster",
+        "NoAdminMember",
+        process_input(
+            &fx[bo],
+            gid,
+            &[&fx[a], &fx[c]],
+            &after_e1,
+            &with_parts(
+                &no_admin,
+                no_admin.section().clone(),
+                alloc::vec![no_admin.wraps()[1].clone()],
+            )
+            .encode(),
+        )?,
+    )?;
+    // An admins group: Alice creates it; Bob, no admin, removes Dave.
+    let mut admins = World::new(rng("group-distribution-process/admins"), b"admins", &refs)?;
+    let only_alice = RosterPolicy::admins([uid(b"alice")?]).map_err(e)?;
+    let va1 = admins.change(a, &[a, bo, c, d], Some(only_alice), &[bo, c])?;
+    let (removal, roster_abc2) = admins.forge(bo, &[a, bo, c], |_| {}, |_| [5; 32], [5; 32])?;
+    b.invalid(
+        "Bob, no admin, removes Dave",
+        "NotPermitted",
+        process_input(
+            &fx[c],
+            b"admins",
+            &[&fx[a], &fx[bo]],
+            &[va1.view_for(&carol_addr).ok_or("view")?.encode()],
+            &full_view(&removal, &roster_abc2, &carol_addr)?.encode(),
+        )?,
+    )?;
+    b.invalid(
+        "Carol, removed, processes epoch 2",
+        "NotAMember",
+        process_input(&fx[c], gid, &alice, &[e1.encode()], &e2.encode())?,
+    )?;
+    let no_wrap = with_parts(&e2_bob, e2_bob.section().clone(), Vec::new());
+    b.invalid(
+        "no wrap for Bob",
+        "MissingWrap",
+        process_input(&fx[bo], gid, &alice, &after_e1, &no_wrap.encode())?,
+    )?;
+    b.invalid(
+        "no session with Alice",
+        "MissingSession",
+        process_input(&fx[bo], gid, &[], &[], &e1_bob)?,
+    )?;
+    b.invalid(
+        "a session with a reinstalled Alice (another identity)",
+        "DistributorMismatch",
+        process_input(&fx[bo], gid, &[&reinstalled_alice], &[], &e1_bob)?,
+    )?;
+    let carols = v1.view_for(&carol_addr).ok_or("view")?;
+    let moved = with_parts(
+        &Distribution::decode(&e1_bob).map_err(e)?,
+        carols.section().clone(),
+        carols.wraps().to_vec(),
+    );
     b.invalid(
         "Carol's wrap delivered to Bob",
-        "WrapMismatch",
-        process_input(&s.bob, b"book club", &s.alice, &[], &carols)?,
-    )?;
-
-    // A distributor that signs a digest of a wrap that does not open, or of a
-    // wrap carrying no group key (only Alice can do this: she signs).
-    let alice_keys = s.alice.keys()?;
-    let alice_id = IdentitySecretKey::from_seed(&s.alice.identity_seed);
-    let bob_bundle = s.bob.verified_bundle()?;
-    let signed_with_wrap = |wrap: Vec<u8>| -> Distribution {
-        let mut core: DistributionCore = first.core().clone();
-        core.epoch = 3;
-        core.previous_epoch = 2;
-        if let Some(entry) = core.wrap_digests.iter_mut().find(|(a, _)| *a == bob_addr) {
-            entry.1 = wrap_digest(&wrap);
-        }
-        Distribution::sign(core, alloc::vec![wrap], &alice_id)
-    };
-    let garbage = alloc::vec![0x5au8; 140];
-    b.invalid(
-        "the signed wrap is garbage",
         "WrapRejected",
-        process_input(
-            &s.bob,
-            b"book club",
-            &s.alice,
-            &[],
-            &signed_with_wrap(garbage).encode(),
-        )?,
+        process_input(&fx[bo], gid, &alice, &[], &moved.encode())?,
     )?;
-    let mut session = Session::new(&alice_keys, &bob_bundle).map_err(|e| e.to_string())?;
-    let core3 = {
-        let mut c = first.core().clone();
-        c.epoch = 3;
-        c.previous_epoch = 2;
-        c
-    };
-    let ad = wrap_associated_data(&s.id, 3, &core3.roster_hash);
-    let short_key = session
-        .seal(
-            &alice_keys,
-            &mut s.r,
-            Timestamp::from_unix_seconds(T0 + 10),
-            ContentType::GroupKey,
-            &[7u8; 31],
-            &ad,
-        )
-        .map_err(|e| e.to_string())?;
+    let (split, roster_split) = at1.forge(
+        c,
+        &[a, bo, c],
+        |_| {},
+        |m| if m == 1 { [9; 32] } else { [8; 32] },
+        [8; 32],
+    )?;
     b.invalid(
-        "the wrap carries 31 bytes",
-        "InvalidWrap",
+        "Carol wraps another secret for Bob than the one she confirms",
+        "ConfirmationMismatch",
         process_input(
-            &s.bob,
-            b"book club",
-            &s.alice,
-            &[],
-            &signed_with_wrap(short_key).encode(),
+            &fx[bo],
+            gid,
+            &[&fx[a], &fx[c]],
+            &after_e1,
+            &full_view(&split, &roster_split, &bob_addr)?.encode(),
         )?,
     )?;
+    // The confirmed secret, but not as a group key: as control traffic, or one byte short.
+    for (name, content_type, len) in [
+        (
+            "the secret sent as a control message",
+            ContentType::Control,
+            32usize,
+        ),
+        ("a 31-byte group key", ContentType::GroupKey, 31),
+    ] {
+        let (bad, roster_bad) = at1.forge_wraps(
+            c,
+            &[a, bo, c],
+            |_| {},
+            |_| (content_type, [8u8; 32][..len].to_vec()),
+            [8; 32],
+        )?;
+        b.invalid(
+            &alloc::format!("Carol's wrap for Bob: {name}"),
+            "InvalidWrap",
+            process_input(
+                &fx[bo],
+                gid,
+                &[&fx[a], &fx[c]],
+                &after_e1,
+                &full_view(&bad, &roster_bad, &bob_addr)?.encode(),
+            )?,
+        )?;
+    }
     b.finish()
 }
 
@@ -557,19 +1321,21 @@ fn seal_input(
     roster: &[&Fixture],
     epoch: u64,
     secret: [u8; 32],
+    transcript: [u8; 32],
     counter: u64,
-    salt: [u8; 16],
+    random32: [u8; 32],
     ct: u16,
     pt: &[u8],
     ad: &[u8],
 ) -> Value {
     json!({
         "groupId": h(b"book club"),
-        "epochs": [{ "epoch": epoch, "epochSecret": h(secret), "members": members_json(roster), "counter": counter }],
+        "epochs": [{ "epoch": epoch, "epochSecret": h(secret), "transcript": h(transcript),
+                     "members": members_json(roster), "counter": counter }],
         "senderIdentitySeed": h(sender.identity_seed),
         "senderUserId": h(sender.user),
         "senderDeviceId": sender.device,
-        "salt": h(salt),
+        "random": h(random32),
         "contentType": ct,
         "plaintext": h(pt),
         "associatedData": h(ad),
@@ -582,24 +1348,51 @@ fn message_of(out: &Map<String, Value>) -> Result<Vec<u8>, String> {
             .and_then(Value::as_str)
             .ok_or("no message")?,
     )
-    .map_err(|e| e.to_string())
+    .map_err(e)
+}
+
+struct Scene {
+    r: ChaCha20Rng,
+    alice: Fixture,
+    bob: Fixture,
+    carol: Fixture,
+    dave: Fixture,
+}
+
+impl Scene {
+    fn new(file: &str) -> Self {
+        let mut r = rng(file);
+        let alice = Fixture::new(&mut r, b"alice", 1);
+        let bob = Fixture::new(&mut r, b"bob", 1);
+        let carol = Fixture::new(&mut r, b"carol", 1);
+        let dave = Fixture::new(&mut r, b"dave", 1);
+        Self {
+            r,
+            alice,
+            bob,
+            carol,
+            dave,
+        }
+    }
 }
 
 pub(super) fn seal() -> Result<VectorFile, String> {
     let mut b = Builder::new(
         "group-seal",
-        "8.5",
-        "Seal a group message with fixed randomness: inputs groupId, epochs (one: epoch, epochSecret, members, \
-         counter = the sender's next counter), senderIdentitySeed, senderUserId, senderDeviceId, salt, \
-         contentType, plaintext, associatedData; output message, or CounterExhausted / NotAMember.",
+        "8.8",
+        "Seal a group message with fixed randomness: inputs groupId, epochs (one: epoch, epochSecret, \
+         transcript, members, counter = the sender's next counter), senderIdentitySeed, senderUserId, \
+         senderDeviceId, random (the 32 fresh bytes of the hedged salt), contentType, plaintext, \
+         associatedData; output message, or CounterExhausted / NotAMember.",
         &[
             ("CounterExhausted", "The counter is 2^64 - 1"),
             ("NotAMember", "The sender is not in the roster"),
         ],
     );
-    let mut s = Scene::new("group-seal")?;
+    let mut s = Scene::new("group-seal");
     let roster = [&s.alice, &s.bob, &s.carol];
     let secret: [u8; 32] = random(&mut s.r);
+    let transcript: [u8; 32] = random(&mut s.r);
     for (comment, counter, ct, pt, ad) in [
         ("text", 0u64, 0u16, &b"hello group"[..], &b""[..]),
         ("with associated data", 1, 0, b"hi", b"thread 4"),
@@ -614,6 +1407,7 @@ pub(super) fn seal() -> Result<VectorFile, String> {
                 &roster,
                 3,
                 secret,
+                transcript,
                 counter,
                 random(&mut s.r),
                 ct,
@@ -630,6 +1424,7 @@ pub(super) fn seal() -> Result<VectorFile, String> {
             &roster,
             3,
             secret,
+            transcript,
             u64::MAX,
             random(&mut s.r),
             0,
@@ -645,6 +1440,7 @@ pub(super) fn seal() -> Result<VectorFile, String> {
             &roster,
             3,
             secret,
+            transcript,
             0,
             random(&mut s.r),
             0,
@@ -655,6 +1451,7 @@ pub(super) fn seal() -> Result<VectorFile, String> {
     b.finish()
 }
 
+#[allow(clippy::too_many_arguments)] // one argument per input field of the step
 fn open_input(
     receiver: &Fixture,
     epochs: Value,
@@ -680,25 +1477,37 @@ fn open_input(
 pub(super) fn open() -> Result<VectorFile, String> {
     let mut b = Builder::new(
         "group-open",
-        "8.6",
+        "8.9",
         "Open a group message at `now` after the delivered ones: inputs groupId, receiverUserId, \
-         receiverDeviceId, epochs ([{epoch, epochSecret, members, supersededAt?}], oldest first), maxAge \
-         (grace in seconds, or null), now, delivered, message, associatedData; outputs senderUserId, \
-         senderDeviceId, epoch, contentType, plaintext, counter, skipped, late, or the failed check.",
+         receiverDeviceId, epochs ([{epoch, epochSecret, transcript, members, supersededAt?}], oldest first; \
+         the last is current), maxAge (grace in seconds, or null), now, delivered, message, associatedData; \
+         outputs senderUserId, senderDeviceId, epoch, contentType, plaintext, counter, skipped, late, or the \
+         failed check.",
         &[
             ("Gap", "Counters were skipped"),
             ("OutOfOrder", "The message arrives after a later one"),
             ("Grace", "An epoch superseded within its grace period"),
             ("Malformed", "Not a well-formed group message"),
-            ("UnsupportedVersion", "Version byte other than 1"),
+            (
+                "UnsupportedVersion",
+                "Version byte other than 2 (1: the previous release's)",
+            ),
             ("WrongGroup", "Another group's message"),
             ("UnknownEpoch", "No secret for the epoch"),
             ("EpochExpired", "The epoch's grace period is over"),
             ("UnknownSender", "The sender is not in the epoch's roster"),
             ("OwnMessage", "Sent by the receiver itself"),
             (
+                "SenderRemoved",
+                "A superseded epoch's message from a sender no longer in the current roster",
+            ),
+            (
                 "BadSignature",
                 "The sender's signature does not verify (forged by another member)",
+            ),
+            (
+                "ForkedEpoch",
+                "The sender sealed in another version of the epoch (another transcript)",
             ),
             ("Replay", "The counter was already accepted"),
             (
@@ -714,34 +1523,51 @@ pub(super) fn open() -> Result<VectorFile, String> {
     );
     let Scene {
         mut r,
-        id,
         alice,
         bob,
         carol,
         dave,
-    } = Scene::new("group-open")?;
+    } = Scene::new("group-open");
     let roster = [&alice, &bob, &carol];
     let (e1, e2): ([u8; 32], [u8; 32]) = (random(&mut r), random(&mut r));
-    let seal = |r: &mut ChaCha20Rng,
-                from: &Fixture,
-                epoch: u64,
-                secret: [u8; 32],
-                counter: u64,
-                pt: &[u8],
-                ad: &[u8],
-                group: &[u8]|
-     -> Result<Vec<u8>, String> {
-        let mut input = seal_input(from, &roster, epoch, secret, counter, random(r), 0, pt, ad);
+    let (t1, t2): ([u8; 32], [u8; 32]) = (random(&mut r), random(&mut r));
+    #[allow(clippy::too_many_arguments)]
+    fn seal_one(
+        r: &mut ChaCha20Rng,
+        roster: &[&Fixture],
+        from: &Fixture,
+        epoch: u64,
+        secret: [u8; 32],
+        transcript: [u8; 32],
+        counter: u64,
+        pt: &[u8],
+        ad: &[u8],
+        group: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        let mut input = seal_input(
+            from,
+            roster,
+            epoch,
+            secret,
+            transcript,
+            counter,
+            random(r),
+            0,
+            pt,
+            ad,
+        );
         input["groupId"] = h(group);
         message_of(&run("group-seal", &input)?)
-    };
+    }
     let m: Vec<Vec<u8>> = (0..4u64)
         .map(|i| {
-            seal(
+            seal_one(
                 &mut r,
+                &roster,
                 &alice,
                 2,
                 e2,
+                t2,
                 i,
                 alloc::format!("m{i}").as_bytes(),
                 b"",
@@ -749,22 +1575,58 @@ pub(super) fn open() -> Result<VectorFile, String> {
             )
         })
         .collect::<Result<_, _>>()?;
-    let with_ad = seal(
+    let with_ad = seal_one(
         &mut r,
+        &roster,
         &carol,
         2,
         e2,
+        t2,
         0,
         b"with ad",
         b"thread",
         b"book club",
     )?;
-    let old = seal(&mut r, &carol, 1, e1, 0, b"from epoch 1", b"", b"book club")?;
-    let epochs_now =
-        json!([{ "epoch": 2, "epochSecret": h(e2), "members": members_json(&roster) }]);
+    let old = seal_one(
+        &mut r,
+        &roster,
+        &carol,
+        1,
+        e1,
+        t1,
+        0,
+        b"from epoch 1",
+        b"",
+        b"book club",
+    )?;
+    let old_alice = seal_one(
+        &mut r,
+        &roster,
+        &alice,
+        1,
+        e1,
+        t1,
+        3,
+        b"Alice, epoch 1",
+        b"",
+        b"book club",
+    )?;
+    let epoch = |n: u64, secret: [u8; 32], t: [u8; 32], members: &[&Fixture], at: Option<u64>| {
+        let mut v = json!({ "epoch": n, "epochSecret": h(secret), "transcript": h(t),
+                            "members": members_json(members) });
+        if let Some(at) = at {
+            v["supersededAt"] = Value::from(at);
+        }
+        v
+    };
+    let epochs_now = json!([epoch(2, e2, t2, &roster, None)]);
     let epochs_grace = json!([
-        { "epoch": 1, "epochSecret": h(e1), "members": members_json(&roster), "supersededAt": T0 },
-        { "epoch": 2, "epochSecret": h(e2), "members": members_json(&roster) },
+        epoch(1, e1, t1, &roster, Some(T0)),
+        epoch(2, e2, t2, &roster, None),
+    ]);
+    let epochs_removed = json!([
+        epoch(1, e1, t1, &roster, Some(T0)),
+        epoch(2, e2, t2, &[&alice, &bob], None),
     ]);
     let t = T0 + 50;
     b.valid(
@@ -800,6 +1662,19 @@ pub(super) fn open() -> Result<VectorFile, String> {
             b"",
         ),
     )?;
+    b.valid(
+        "epoch 1 from Alice, still a member, after Carol's removal",
+        &["Grace"],
+        open_input(
+            &bob,
+            epochs_removed.clone(),
+            Some(100),
+            T0 + 60,
+            &[],
+            &old_alice,
+            b"",
+        ),
+    )?;
 
     b.invalid(
         "truncated",
@@ -814,20 +1689,42 @@ pub(super) fn open() -> Result<VectorFile, String> {
             b"",
         ),
     )?;
-    let mut v2 = m[0].clone();
-    v2[0] = 2;
+    let mut v1 = m[0].clone();
+    v1[0] = 1;
     b.invalid(
-        "version 2",
+        "version 1",
         "UnsupportedVersion",
-        open_input(&bob, epochs_now.clone(), None, t, &[], &v2, b""),
+        open_input(&bob, epochs_now.clone(), None, t, &[], &v1, b""),
     )?;
-    let other_group = seal(&mut r, &alice, 2, e2, 0, b"elsewhere", b"", b"chess club")?;
+    let other_group = seal_one(
+        &mut r,
+        &roster,
+        &alice,
+        2,
+        e2,
+        t2,
+        0,
+        b"elsewhere",
+        b"",
+        b"chess club",
+    )?;
     b.invalid(
         "another group",
         "WrongGroup",
         open_input(&bob, epochs_now.clone(), None, t, &[], &other_group, b""),
     )?;
-    let future = seal(&mut r, &alice, 9, e2, 0, b"epoch 9", b"", b"book club")?;
+    let future = seal_one(
+        &mut r,
+        &roster,
+        &alice,
+        9,
+        e2,
+        t2,
+        0,
+        b"epoch 9",
+        b"",
+        b"book club",
+    )?;
     b.invalid(
         "epoch 9 is unknown",
         "UnknownEpoch",
@@ -838,50 +1735,93 @@ pub(super) fn open() -> Result<VectorFile, String> {
         "EpochExpired",
         open_input(&bob, epochs_grace, Some(100), T0 + 101, &[], &old, b""),
     )?;
-    let from_dave = {
-        let input = seal_input(
-            &dave,
-            &[&alice, &bob, &carol, &dave],
-            2,
-            e2,
-            0,
-            random(&mut r),
-            0,
-            b"I am Dave",
-            b"",
-        );
-        message_of(&run("group-seal", &input)?)?
-    };
+    let from_dave = seal_one(
+        &mut r,
+        &[&alice, &bob, &carol, &dave],
+        &dave,
+        2,
+        e2,
+        t2,
+        0,
+        b"I am Dave",
+        b"",
+        b"book club",
+    )?;
     b.invalid(
         "Dave is not in the receiver's roster",
         "UnknownSender",
         open_input(&bob, epochs_now.clone(), None, t, &[], &from_dave, b""),
     )?;
-    let own = seal(&mut r, &bob, 2, e2, 0, b"mine", b"", b"book club")?;
+    let own = seal_one(
+        &mut r,
+        &roster,
+        &bob,
+        2,
+        e2,
+        t2,
+        0,
+        b"mine",
+        b"",
+        b"book club",
+    )?;
     b.invalid(
         "Bob's own message",
         "OwnMessage",
         open_input(&bob, epochs_now.clone(), None, t, &[], &own, b""),
     )?;
+    b.invalid(
+        "epoch 1 from Carol after her removal",
+        "SenderRemoved",
+        open_input(&bob, epochs_removed, Some(100), T0 + 60, &[], &old, b""),
+    )?;
     // Carol forges "from Alice": Alice's chain, Carol's signature.
-    let forged = forge(&id, &roster, e2, &alice, &carol, true)?;
+    let forged = forge(&roster, e2, t2, &alice, &carol, true)?;
     b.invalid(
         "Carol forges a message from Alice",
         "BadSignature",
         open_input(&bob, epochs_now.clone(), None, t, &[], &forged, b""),
+    )?;
+    let t2_other: [u8; 32] = random(&mut r);
+    let forked = seal_one(
+        &mut r,
+        &roster,
+        &alice,
+        2,
+        e2,
+        t2_other,
+        0,
+        b"my epoch 2",
+        b"",
+        b"book club",
+    )?;
+    b.invalid(
+        "Alice sealed in another epoch 2 (another transcript)",
+        "ForkedEpoch",
+        open_input(&bob, epochs_now.clone(), None, t, &[], &forked, b""),
     )?;
     b.invalid(
         "replay",
         "Replay",
         open_input(&bob, epochs_now.clone(), None, t, &m[..1], &m[0], b""),
     )?;
-    let far = seal(&mut r, &alice, 2, e2, 1024, b"far ahead", b"", b"book club")?;
+    let far = seal_one(
+        &mut r,
+        &roster,
+        &alice,
+        2,
+        e2,
+        t2,
+        1024,
+        b"far ahead",
+        b"",
+        b"book club",
+    )?;
     b.invalid(
         "counter 0 after 1024",
         "TooOld",
         open_input(&bob, epochs_now.clone(), None, t, &[far], &m[0], b""),
     )?;
-    let bad_commitment = forge(&id, &roster, e2, &alice, &alice, false)?;
+    let bad_commitment = forge(&roster, e2, t2, &alice, &alice, false)?;
     b.invalid(
         "Alice signs a message with a wrong commitment",
         "CommitmentMismatch",
@@ -898,37 +1838,22 @@ pub(super) fn open() -> Result<VectorFile, String> {
 /// A message in epoch 2 claiming `claimed` as sender, signed by `signer`;
 /// with `correct_commitment` false the commitment is flipped before signing.
 fn forge(
-    id: &GroupId,
     members: &[&Fixture],
     secret: [u8; 32],
+    transcript: [u8; 32],
     claimed: &Fixture,
     signer: &Fixture,
     correct_commitment: bool,
 ) -> Result<Vec<u8>, String> {
-    let roster = Roster::new(
-        members
-            .iter()
-            .map(|f| {
-                let m: Result<crate::group::Member, String> = (|| {
-                    let identity = IdentitySecretKey::from_seed(&f.identity_seed).public_key();
-                    let sealing = SealingSecretKey::from_bytes(&f.sealing[0]).public_key();
-                    Ok(crate::group::Member {
-                        address: f.address()?,
-                        identity_key: identity,
-                        sealing_key_id: sealing.key_id(),
-                        sealing_key: sealing,
-                    })
-                })();
-                m
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-    )
-    .map_err(|e| e.to_string())?;
+    let _ = members;
+    let transcript = Transcript::from_bytes(transcript);
     let claimed_identity = IdentitySecretKey::from_seed(&claimed.identity_seed).public_key();
+    let id = GroupId::new(b"book club").map_err(e)?;
     let mut header = GroupHeader {
         content_type: ContentType::Text,
-        group_id: id.clone(),
+        group_id: id,
         epoch: 2,
+        epoch_tag: transcript.epoch_tag(),
         sender: claimed.address()?,
         counter: 7,
         salt: [0x33; 16],
@@ -936,11 +1861,9 @@ fn forge(
     };
     let chain = sender_chain(
         &EpochSecret::from_bytes(secret),
-        id,
-        2,
-        &roster.hash(id),
+        &transcript,
         &header.sender,
-        &claimed_identity,
+        claimed_identity.as_bytes(),
     );
     let keys = chain.message_keys(&header.salt, &header.bound_fields());
     header.commitment = keys.commitment;

@@ -49,6 +49,7 @@ pub fn all() -> Result<Vec<VectorFile>, String> {
         pairwise::transcript()?,
         group::roster_hash()?,
         group::sender_chain_file()?,
+        group::key_wrap()?,
         group::distribution_verify()?,
         group::distribution_process()?,
         group::seal()?,

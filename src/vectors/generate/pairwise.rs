@@ -179,7 +179,14 @@ impl<'a> Script<'a> {
         self
     }
 
-    fn seal_on(&mut self, who: &str, session: usize, content_type: u16, text: &[u8], ad: &[u8]) -> usize {
+    fn seal_on(
+        &mut self,
+        who: &str,
+        session: usize,
+        content_type: u16,
+        text: &[u8],
+        ad: &[u8],
+    ) -> usize {
         let mut random = alloc::vec![0u8; SEAL_RANDOM];
         rand_core::Rng::fill_bytes(self.r, &mut random);
         self.events.push(json!({
@@ -249,9 +256,13 @@ pub(super) fn header() -> Result<VectorFile, String> {
     let alice = Fixture::new(&mut r, b"alice", 1);
     let bob = Fixture::new(&mut r, b"bob", 1);
     let one_time: [u8; 32] = random(&mut r);
-    let mut script = Script::new(&mut r, party_input(&alice, &[], &[]), party_input(&bob, &[one_time], &[]))
-        .option("policy", fast_kem_policy())
-        .option("aliceOneTimeKey", Value::from(0));
+    let mut script = Script::new(
+        &mut r,
+        party_input(&alice, &[], &[]),
+        party_input(&bob, &[one_time], &[]),
+    )
+    .option("policy", fast_kem_policy())
+    .option("aliceOneTimeKey", Value::from(0));
     let first = script.seal("alice", b"hi");
     script.open("bob", first);
     for _ in 0..3 {
@@ -276,12 +287,19 @@ pub(super) fn header() -> Result<VectorFile, String> {
         Ok(m[..m.len() - reader.remaining()].to_vec())
     };
     let init = header_of(&messages[0])?;
-    b.valid("first message: INIT with a one-time key", &["Init", "OneTime"], json!({ "header": h(&init) }))?;
+    b.valid(
+        "first message: INIT with a one-time key",
+        &["Init", "OneTime"],
+        json!({ "header": h(&init) }),
+    )?;
     let kem = messages
         .iter()
         .skip(1)
         .map(|m| header_of(m))
-        .find(|hdr| hdr.as_ref().is_ok_and(|x| x[2] & crate::pairwise::FLAG_KEM_STEP != 0))
+        .find(|hdr| {
+            hdr.as_ref()
+                .is_ok_and(|x| x[2] & crate::pairwise::FLAG_KEM_STEP != 0)
+        })
         .ok_or("no KEM step in the script")??;
     b.valid("a KEM step", &["KemStep"], json!({ "header": h(&kem) }))?;
     let plain = header_of(&messages[1])?;
@@ -289,11 +307,23 @@ pub(super) fn header() -> Result<VectorFile, String> {
 
     let mut v1 = plain.clone();
     v1[0] = 1;
-    b.invalid("version 1 (draft 1)", "UnsupportedVersion", json!({ "header": h(&v1) }))?;
-    b.invalid("truncated by one byte", "Malformed", json!({ "header": h(&plain[..plain.len() - 1]) }))?;
+    b.invalid(
+        "version 1 (draft 1)",
+        "UnsupportedVersion",
+        json!({ "header": h(&v1) }),
+    )?;
+    b.invalid(
+        "truncated by one byte",
+        "Malformed",
+        json!({ "header": h(&plain[..plain.len() - 1]) }),
+    )?;
     let mut extra = plain.clone();
     extra.push(0);
-    b.invalid("one trailing byte", "Malformed", json!({ "header": h(&extra) }))?;
+    b.invalid(
+        "one trailing byte",
+        "Malformed",
+        json!({ "header": h(&extra) }),
+    )?;
     let mut kind = plain.clone();
     kind[1] = 2;
     b.invalid("kind 2", "Malformed", json!({ "header": h(&kind) }))?;
@@ -305,7 +335,11 @@ pub(super) fn header() -> Result<VectorFile, String> {
     for (point, _) in small_order_points()?.iter().take(2) {
         let mut f = plain.clone();
         f[21..53].copy_from_slice(point);
-        b.invalid("a small-order ratchet key", "Malformed", json!({ "header": h(&f) }))?;
+        b.invalid(
+            "a small-order ratchet key",
+            "Malformed",
+            json!({ "header": h(&f) }),
+        )?;
     }
     let mut max = plain.clone();
     max[61..65].copy_from_slice(&u32::MAX.to_be_bytes());
@@ -314,7 +348,11 @@ pub(super) fn header() -> Result<VectorFile, String> {
     // The new KEM key starts after the fixed fields, its id and the ciphertext.
     let at = crate::pairwise::FIXED_FIELDS_LEN + 16 + crate::keys::KEM_CIPHERTEXT_LEN;
     bad_kem[at..at + 2].copy_from_slice(&[0xff, 0xff]);
-    b.invalid("a new KEM key failing the modulus check", "Malformed", json!({ "header": h(&bad_kem) }))?;
+    b.invalid(
+        "a new KEM key failing the modulus check",
+        "Malformed",
+        json!({ "header": h(&bad_kem) }),
+    )?;
     b.finish()
 }
 
@@ -329,7 +367,8 @@ pub(super) fn kdf() -> Result<Vec<VectorFile>, String> {
     );
     for i in 0..3 {
         let flags: &[&str] = if i == 2 { &["KemStep"] } else { &[] };
-        let mut input = json!({ "rootKey": h(random::<32>(&mut r)), "dh": h(random::<32>(&mut r)) });
+        let mut input =
+            json!({ "rootKey": h(random::<32>(&mut r)), "dh": h(random::<32>(&mut r)) });
         if i == 2 {
             input["kemSecret"] = h(random::<32>(&mut r));
         }
@@ -344,8 +383,16 @@ pub(super) fn kdf() -> Result<Vec<VectorFile>, String> {
     let mut key: [u8; 32] = random(&mut r);
     for i in 0..3 {
         let out = run("ratchet-chain", &json!({ "chainKey": h(key) }))?;
-        chain.valid(&alloc::format!("step {i} of one chain"), &[], json!({ "chainKey": h(key) }))?;
-        key = unhex(out.get("nextChainKey").and_then(Value::as_str).ok_or("next")?)?;
+        chain.valid(
+            &alloc::format!("step {i} of one chain"),
+            &[],
+            json!({ "chainKey": h(key) }),
+        )?;
+        key = unhex(
+            out.get("nextChainKey")
+                .and_then(Value::as_str)
+                .ok_or("next")?,
+        )?;
     }
     let mut keys = Builder::new(
         "ratchet-message-keys",
@@ -366,15 +413,33 @@ pub(super) fn kdf() -> Result<Vec<VectorFile>, String> {
         "3.5",
         "A ratchet message's hedged salt (prf = messageSecret, H from it): inputs messageSecret, \
          random (32), bound, associatedData, plaintext; output salt.",
-        &[("RepeatedRandomness", "The same random bytes as the case before")],
+        &[(
+            "RepeatedRandomness",
+            "The same random bytes as the case before",
+        )],
     );
     let random32: [u8; 32] = random(&mut r);
     let bound: [u8; 65] = random(&mut r);
     for (comment, flags, ad, pt) in [
         ("plaintext A", &[][..], &b""[..], &b"attack at dawn"[..]),
-        ("plaintext B, same randomness", &["RepeatedRandomness"][..], b"", b"attack at dusk"),
-        ("same plaintext, other associated data", &["RepeatedRandomness"][..], b"chat 9", b"attack at dusk"),
-        ("bytes moved from plaintext to associated data", &["RepeatedRandomness"][..], b"chat 9a", b"ttack at dusk"),
+        (
+            "plaintext B, same randomness",
+            &["RepeatedRandomness"][..],
+            b"",
+            b"attack at dusk",
+        ),
+        (
+            "same plaintext, other associated data",
+            &["RepeatedRandomness"][..],
+            b"chat 9",
+            b"attack at dusk",
+        ),
+        (
+            "bytes moved from plaintext to associated data",
+            &["RepeatedRandomness"][..],
+            b"chat 9a",
+            b"ttack at dusk",
+        ),
     ] {
         salt.valid(
             comment,
@@ -383,7 +448,12 @@ pub(super) fn kdf() -> Result<Vec<VectorFile>, String> {
                      "associatedData": h(ad), "plaintext": h(pt) }),
         )?;
     }
-    Ok(alloc::vec![root.finish()?, chain.finish()?, keys.finish()?, salt.finish()?])
+    Ok(alloc::vec![
+        root.finish()?,
+        chain.finish()?,
+        keys.finish()?,
+        salt.finish()?
+    ])
 }
 
 pub(super) fn init() -> Result<VectorFile, String> {
@@ -409,13 +479,23 @@ pub(super) fn init() -> Result<VectorFile, String> {
         let flags: &[&str] = if with_otk {
             input.insert(
                 "oneTimeKey".into(),
-                h(SealingSecretKey::from_bytes(&random(&mut r)).public_key().as_bytes()),
+                h(SealingSecretKey::from_bytes(&random(&mut r))
+                    .public_key()
+                    .as_bytes()),
             );
             &["OneTime"]
         } else {
             &[]
         };
-        b.valid(if with_otk { "with a one-time key" } else { "without a one-time key" }, flags, Value::Object(input))?;
+        b.valid(
+            if with_otk {
+                "with a one-time key"
+            } else {
+                "without a one-time key"
+            },
+            flags,
+            Value::Object(input),
+        )?;
     }
     b.finish()
 }
@@ -429,7 +509,10 @@ pub(super) fn transcript() -> Result<VectorFile, String> {
          knows; default its live ones), aliceOneTimeKey, events (newSession, seal, open, expire); \
          output results, one per event; an invalid case fails at its last event.",
         &[
-            ("PingPong", "The speaking direction alternates (a DH step per turn)"),
+            (
+                "PingPong",
+                "The speaking direction alternates (a DH step per turn)",
+            ),
             ("KemStep", "KEM steps every 2 sending steps"),
             ("OutOfOrder", "Messages arrive out of order, across epochs"),
             ("Control", "Control traffic beside chat traffic"),
@@ -437,19 +520,40 @@ pub(super) fn transcript() -> Result<VectorFile, String> {
             ("Concurrent", "Both sides start at the same time"),
             ("Replay", "A message is opened twice"),
             ("Reflected", "A side opens its own message"),
-            ("UnknownSession", "A message of a state the side does not hold, without INIT"),
-            ("StaleSession", "A start of a state the side held and dropped"),
+            (
+                "UnknownSession",
+                "A message of a state the side does not hold, without INIT",
+            ),
+            (
+                "StaleSession",
+                "A start of a state the side held and dropped",
+            ),
             ("RetiredKey", "A start addressed to a retired key"),
-            ("UnknownRecipientKey", "A start addressed to a key the responder never had"),
-            ("UnknownSenderKey", "A start from a key the responder does not know for the peer"),
-            ("UnknownOneTimeKey", "A start naming a one-time key the responder does not have"),
+            (
+                "UnknownRecipientKey",
+                "A start addressed to a key the responder never had",
+            ),
+            (
+                "UnknownSenderKey",
+                "A start from a key the responder does not know for the peer",
+            ),
+            (
+                "UnknownOneTimeKey",
+                "A start naming a one-time key the responder does not have",
+            ),
             ("ConsumedOneTimeKey", "A second start with one one-time key"),
             ("PeerKeyExpired", "The peer's bundle expired"),
             ("LocalKeyExpired", "The responder's own key expired"),
             ("TooOld", "A skipped secret expired"),
             ("TooManySkipped", "More skipped than the policy allows"),
-            ("UnexpectedRatchetKey", "A new peer ratchet key before the side sent"),
-            ("UnknownKemKey", "A KEM step to a key the side does not hold"),
+            (
+                "UnexpectedRatchetKey",
+                "A new peer ratchet key before the side sent",
+            ),
+            (
+                "UnknownKemKey",
+                "A KEM step to a key the side does not hold",
+            ),
             ("CommitmentMismatch", "The salt was changed"),
             ("AuthenticationFailed", "The ciphertext was changed"),
             ("Malformed", "A truncated message"),
@@ -471,7 +575,11 @@ pub(super) fn transcript() -> Result<VectorFile, String> {
         let m = s.seal("bob", &[b'b', round]);
         s.open("alice", m);
     }
-    b.valid("ping-pong, four turns each way, KEM steps", &["PingPong", "KemStep"], s.input())?;
+    b.valid(
+        "ping-pong, four turns each way, KEM steps",
+        &["PingPong", "KemStep"],
+        s.input(),
+    )?;
 
     let mut s = plain(&mut r, &alice, &bob);
     let first: Vec<usize> = (0..4u8).map(|i| s.seal("alice", &[i])).collect();
@@ -494,11 +602,19 @@ pub(super) fn transcript() -> Result<VectorFile, String> {
     s.open("bob", t2);
     s.open("bob", t0);
     s.open("bob", t1);
-    b.valid("a group-key wrap on the control chain", &["Control"], s.input())?;
+    b.valid(
+        "a group-key wrap on the control chain",
+        &["Control"],
+        s.input(),
+    )?;
 
     let otk: [u8; 32] = random(&mut r);
-    let mut s = Script::new(&mut r, party_input(&alice, &[], &[]), party_input(&bob, &[otk], &[]))
-        .option("aliceOneTimeKey", Value::from(0));
+    let mut s = Script::new(
+        &mut r,
+        party_input(&alice, &[], &[]),
+        party_input(&bob, &[otk], &[]),
+    )
+    .option("aliceOneTimeKey", Value::from(0));
     let m = s.seal("alice", b"with a one-time key");
     s.open("bob", m);
     let m = s.seal("bob", b"ok");
@@ -536,7 +652,11 @@ pub(super) fn transcript() -> Result<VectorFile, String> {
     let reply = s.seal("bob", b"y");
     s.event(json!({"newSession": "alice"}));
     s.open_with("alice", 1, reply, b"", json!({}));
-    b.invalid("a reply opened by a fresh session", "UnknownSession", s.input())?;
+    b.invalid(
+        "a reply opened by a fresh session",
+        "UnknownSession",
+        s.input(),
+    )?;
 
     let mut s = plain(&mut r, &alice, &bob);
     let mut starts = alloc::vec![s.seal("alice", b"start 0")];
@@ -554,8 +674,12 @@ pub(super) fn transcript() -> Result<VectorFile, String> {
     bob_rotated.identity_seed = bob.identity_seed;
     bob_rotated.retired = bob.sealing.clone();
     bob_rotated.sealing = alloc::vec![random(&mut r)];
-    let mut s = Script::new(&mut r, party_input(&alice, &[], &[]), party_input(&bob_rotated, &[], &[]))
-        .option("aliceKnows", json!([h(bob.sealing[0])]));
+    let mut s = Script::new(
+        &mut r,
+        party_input(&alice, &[], &[]),
+        party_input(&bob_rotated, &[], &[]),
+    )
+    .option("aliceKnows", json!([h(bob.sealing[0])]));
     let m = s.seal("alice", b"x");
     s.open("bob", m);
     b.invalid("sealed to a key Bob retired", "RetiredKey", s.input())?;
@@ -564,33 +688,61 @@ pub(super) fn transcript() -> Result<VectorFile, String> {
     let mut s = plain(&mut r, &alice, &bob).option("aliceKnows", json!([h(stranger)]));
     let m = s.seal("alice", b"x");
     s.open("bob", m);
-    b.invalid("sealed to a key Bob never had", "UnknownRecipientKey", s.input())?;
+    b.invalid(
+        "sealed to a key Bob never had",
+        "UnknownRecipientKey",
+        s.input(),
+    )?;
 
     let mut alice_rotated = Fixture::new(&mut r, b"alice", 1);
     alice_rotated.identity_seed = alice.identity_seed;
     alice_rotated.sealing = alloc::vec![alice.sealing[0], random(&mut r)];
-    let mut s = Script::new(&mut r, party_input(&alice_rotated, &[], &[]), party_input(&bob, &[], &[]))
-        .option("bobKnows", json!([h(alice.sealing[0])]));
+    let mut s = Script::new(
+        &mut r,
+        party_input(&alice_rotated, &[], &[]),
+        party_input(&bob, &[], &[]),
+    )
+    .option("bobKnows", json!([h(alice.sealing[0])]));
     let m = s.seal("alice", b"x");
     s.open("bob", m);
-    b.invalid("from Alice's newer key, unknown to Bob", "UnknownSenderKey", s.input())?;
+    b.invalid(
+        "from Alice's newer key, unknown to Bob",
+        "UnknownSenderKey",
+        s.input(),
+    )?;
 
     let lost: [u8; 32] = random(&mut r);
-    let mut s = Script::new(&mut r, party_input(&alice, &[], &[]), party_input(&bob, &[], &[lost]))
-        .option("aliceOneTimeKey", Value::from(0));
+    let mut s = Script::new(
+        &mut r,
+        party_input(&alice, &[], &[]),
+        party_input(&bob, &[], &[lost]),
+    )
+    .option("aliceOneTimeKey", Value::from(0));
     let m = s.seal("alice", b"x");
     s.open("bob", m);
-    b.invalid("a one-time key Bob does not hold", "UnknownOneTimeKey", s.input())?;
+    b.invalid(
+        "a one-time key Bob does not hold",
+        "UnknownOneTimeKey",
+        s.input(),
+    )?;
 
     let otk: [u8; 32] = random(&mut r);
-    let mut s = Script::new(&mut r, party_input(&alice, &[], &[]), party_input(&bob, &[otk], &[]))
-        .option("aliceOneTimeKey", Value::from(0));
+    let mut s = Script::new(
+        &mut r,
+        party_input(&alice, &[], &[]),
+        party_input(&bob, &[otk], &[]),
+    )
+    .option("aliceOneTimeKey", Value::from(0));
     let m = s.seal("alice", b"first");
     s.open("bob", m);
     s.event(json!({"newSession": "alice", "oneTimeKey": 0}));
     let again = s.seal_on("alice", 1, 0, b"second", b"");
     s.open("bob", again);
-    b.invalid("the one-time key used twice", "ConsumedOneTimeKey", s.input())?;
+    b.invalid(
+        "the one-time key used twice",
+        "ConsumedOneTimeKey",
+        s.input(),
+    )?;
 
     let mut s = plain(&mut r, &alice, &bob);
     let m = s.seal("alice", b"x");
@@ -598,14 +750,26 @@ pub(super) fn transcript() -> Result<VectorFile, String> {
     let m2 = s.seal("alice", b"late");
     s.now = T0 + 10 + 30 * DAY + 300;
     s.open("bob", m2);
-    b.invalid("the peer's bundle expired (300 s of skew allowed)", "PeerKeyExpired", s.input())?;
+    b.invalid(
+        "the peer's bundle expired (300 s of skew allowed)",
+        "PeerKeyExpired",
+        s.input(),
+    )?;
 
     // Alice's live key is her second (valid from notBefore + 1), Bob's his first: Bob's expires first.
-    let mut s = Script::new(&mut r, party_input(&alice_rotated, &[], &[]), party_input(&bob, &[], &[]));
+    let mut s = Script::new(
+        &mut r,
+        party_input(&alice_rotated, &[], &[]),
+        party_input(&bob, &[], &[]),
+    );
     let m = s.seal("alice", b"x");
     s.now = T0 + 10 + 30 * DAY + 300;
     s.open("bob", m);
-    b.invalid("Bob's own key expired when the start arrives", "LocalKeyExpired", s.input())?;
+    b.invalid(
+        "Bob's own key expired when the start arrives",
+        "LocalKeyExpired",
+        s.input(),
+    )?;
 
     let mut s = plain(&mut r, &alice, &bob);
     let m = s.seal("alice", b"x");
@@ -640,7 +804,11 @@ pub(super) fn transcript() -> Result<VectorFile, String> {
     let m1 = s.seal("alice", b"1");
     s.open("bob", m0);
     s.open_with("bob", 0, m1, b"", json!({"flip": [21, 1]}));
-    b.invalid("a changed ratchet key before Bob sent", "UnexpectedRatchetKey", s.input())?;
+    b.invalid(
+        "a changed ratchet key before Bob sent",
+        "UnexpectedRatchetKey",
+        s.input(),
+    )?;
 
     let mut s = plain(&mut r, &alice, &bob).option("policy", fast_kem_policy());
     let m = s.seal("alice", b"0");
@@ -650,14 +818,26 @@ pub(super) fn transcript() -> Result<VectorFile, String> {
     let m = s.seal("alice", b"2");
     s.open("bob", m);
     let kem = s.seal("bob", b"KEM step");
-    s.open_with("alice", 0, kem, b"", json!({"flip": [crate::pairwise::FIXED_FIELDS_LEN, 1]}));
+    s.open_with(
+        "alice",
+        0,
+        kem,
+        b"",
+        json!({"flip": [crate::pairwise::FIXED_FIELDS_LEN, 1]}),
+    );
     b.invalid("a KEM step to another KEM key", "UnknownKemKey", s.input())?;
 
     let mut s = plain(&mut r, &alice, &bob);
     let m = s.seal("alice", b"0");
     s.open("bob", m);
     let m = s.seal("bob", b"salt");
-    s.open_with("alice", 0, m, b"", json!({"flip": [crate::pairwise::FIXED_FIELDS_LEN, 1]}));
+    s.open_with(
+        "alice",
+        0,
+        m,
+        b"",
+        json!({"flip": [crate::pairwise::FIXED_FIELDS_LEN, 1]}),
+    );
     b.invalid("the salt changed", "CommitmentMismatch", s.input())?;
 
     let mut s = plain(&mut r, &alice, &bob);

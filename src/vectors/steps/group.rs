@@ -1,6 +1,7 @@
 //! Group steps (SPEC.md §8). Inputs and outputs are documented in
 //! `test-vectors/README.md`.
 
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -9,8 +10,10 @@ use serde_json::{Map, Value, json};
 use super::pairwise::{device, peer_bundle};
 use super::{device_id, outputs, user_id};
 use crate::device::DeviceKeys;
+use crate::group::state_for_vectors::{Epoch, with_epochs};
 use crate::group::{
-    Distribution, EpochSecret, Group, GroupId, Member, Roster, RosterHash, sender_chain,
+    Distribution, EpochSecret, GracePolicy, Group, GroupError, GroupId, Member, Processed, Roster,
+    RosterHash, RosterPolicy, ServerRecord, Transcript, sender_chain, wrap_context,
 };
 use crate::ids::DeviceAddress;
 use crate::keys::{IdentityPublicKey, IdentitySecretKey, SealingKeyId, SealingPublicKey};
@@ -24,6 +27,13 @@ fn bad(what: &str) -> CaseError {
 
 fn group_id(input: &Inputs<'_>) -> Result<GroupId, CaseError> {
     GroupId::new(input.bytes("groupId")?).map_err(|_| bad("groupId must be 1..=255 bytes"))
+}
+
+fn address(input: &Inputs<'_>, prefix: &str) -> Result<DeviceAddress, CaseError> {
+    Ok(DeviceAddress::new(
+        user_id(input.bytes(&alloc::format!("{prefix}UserId"))?)?,
+        device_id(input, &alloc::format!("{prefix}DeviceId"))?,
+    ))
 }
 
 /// `members`: `[{userId, deviceId, identityKey, sealingKey, keyId?}]` (keyId defaults to the derived one).
@@ -56,7 +66,7 @@ fn members(input: &Inputs<'_>, key: &str) -> Result<Vec<Member>, CaseError> {
         .collect()
 }
 
-fn group_error(e: crate::group::GroupError) -> CaseError {
+fn group_error(e: GroupError) -> CaseError {
     CaseError::Protocol(e.name())
 }
 
@@ -65,166 +75,250 @@ pub(super) fn roster_hash(input: &Map<String, Value>) -> StepOutput {
     let input = Inputs(input);
     let id = group_id(&input)?;
     let roster = Roster::new(members(&input, "members")?).map_err(group_error)?;
-    let mut w = crate::codec::Writer::new();
-    roster.encode(&mut w);
     outputs([
-        ("roster", hex_string(w.as_bytes())),
+        ("roster", hex_string(roster.as_bytes())),
         ("rosterHash", hex_string(roster.hash(&id).as_bytes())),
     ])
 }
 
-/// §8.5: a sender's chain key.
+/// §8.8: a sender's chain key.
 pub(super) fn sender_chain_key(input: &Map<String, Value>) -> StepOutput {
     let input = Inputs(input);
-    let id = group_id(&input)?;
-    let sender = DeviceAddress::new(
-        user_id(input.bytes("senderUserId")?)?,
-        device_id(&input, "senderDeviceId")?,
-    );
-    let identity = IdentityPublicKey::from_bytes(&input.array("senderIdentityKey")?)
-        .map_err(|_| bad("senderIdentityKey"))?;
+    let sender = address(&input, "sender")?;
     let chain = sender_chain(
         &EpochSecret::from_bytes(input.array("epochSecret")?),
-        &id,
-        input.u64("epoch")?,
-        &RosterHash::from_bytes(input.array("rosterHash")?),
+        &Transcript::from_bytes(input.array("transcript")?),
         &sender,
-        &identity,
+        &input.array("senderIdentityKey")?,
     );
     outputs([("chainKey", hex_string(chain.as_bytes()))])
 }
 
-fn optional_u64(input: &Inputs<'_>, key: &str) -> Result<Option<u64>, CaseError> {
-    match input.0.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| bad("expected an integer or null")),
-    }
-}
-
-/// §8.3: the server's check of a full distribution.
-pub(super) fn distribution_verify(input: &Map<String, Value>) -> StepOutput {
+/// §8.4: the distributor wraps an epoch secret for a member: the first
+/// message of a new pairwise session, on the control chain.
+pub(super) fn key_wrap(input: &Map<String, Value>) -> StepOutput {
     let input = Inputs(input);
-    let d = Distribution::decode(&input.bytes("distribution")?).map_err(group_error)?;
-    d.verify_for_server(optional_u64(&input, "lastEpoch")?)
-        .map_err(group_error)?;
-    let core = d.core();
+    let distributor = device(&input, "distributor")?;
+    let member = peer_bundle(&input, "memberBundle")?;
+    let mut session = Session::new(&distributor, &member).map_err(|_| bad("session"))?;
+    let context = wrap_context(
+        &group_id(&input)?,
+        input.u64("epoch")?,
+        &Transcript::from_bytes(input.array("previousTranscript")?),
+        &RosterHash::from_bytes(input.array("rosterHash")?),
+        distributor.address(),
+    );
+    let mut rng = FixedRng::new(input.bytes("random")?);
+    let wrap = session
+        .seal(
+            &distributor,
+            &mut rng,
+            Timestamp::from_unix_seconds(input.u64("now")?),
+            ContentType::GroupKey,
+            &input.array::<32>("epochSecret")?,
+            &context,
+        )
+        .map_err(|e| CaseError::Protocol(e.name()))?;
     outputs([
-        ("groupId", hex_string(core.group_id.as_bytes())),
-        ("epoch", Value::from(core.epoch)),
-        ("previousEpoch", Value::from(core.previous_epoch)),
-        ("rosterHash", hex_string(core.roster_hash.as_bytes())),
-        (
-            "distributorUserId",
-            hex_string(core.distributor.user.as_bytes()),
-        ),
-        (
-            "distributorDeviceId",
-            Value::from(core.distributor.device.get()),
-        ),
-        ("members", Value::from(core.roster.len())),
+        ("context", hex_string(&context)),
+        ("wrap", hex_string(&wrap)),
     ])
 }
 
-/// §8.4: a member processes distributions from one distributor (the `processed`
-/// ones first, each must succeed), then `distribution`.
+/// The server's stored record: `null` or `{groupId, epoch, transcript, roster, policy}`.
+fn record(input: &Inputs<'_>) -> Result<Option<ServerRecord>, CaseError> {
+    match input.value("record")? {
+        Value::Null => Ok(None),
+        Value::Object(r) => {
+            let r = Inputs(r);
+            let policy = {
+                let bytes = r.bytes("policy")?;
+                let mut reader = crate::codec::Reader::new(&bytes);
+                let p = RosterPolicy::decode(&mut reader).map_err(|_| bad("record policy"))?;
+                reader.finish().map_err(|_| bad("record policy"))?;
+                p
+            };
+            Ok(Some(ServerRecord {
+                group_id: group_id(&r)?,
+                epoch: r.u64("epoch")?,
+                transcript: Transcript::from_bytes(r.array("transcript")?),
+                roster: Roster::from_bytes(&r.bytes("roster")?)
+                    .map_err(|_| bad("record roster"))?,
+                policy,
+            }))
+        }
+        _ => Err(bad("record must be null or an object")),
+    }
+}
+
+/// §8.5, §8.7: the server's check of an upload, and the views it fans out.
+pub(super) fn distribution_verify(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let previous = record(&input)?;
+    let uploader = address(&input, "uploader")?;
+    let d = Distribution::decode(&input.bytes("distribution")?).map_err(group_error)?;
+    let verified = d
+        .verify_for_server(previous.as_ref(), &uploader)
+        .map_err(group_error)?;
+    let f = d.core().fields();
+    let views: Vec<Value> = verified
+        .roster()
+        .iter()
+        .map(|m| {
+            let view = verified
+                .view_for(&m.address())
+                .map(|v| hex_string(&v.encode()))
+                .unwrap_or(Value::Null);
+            json!({
+                "userId": hex_string(m.user_id()),
+                "deviceId": m.device_id().get(),
+                "view": view,
+            })
+        })
+        .collect();
+    outputs([
+        ("groupId", hex_string(f.group_id.as_bytes())),
+        ("epoch", Value::from(f.epoch)),
+        ("transcript", hex_string(d.core().transcript().as_bytes())),
+        ("rosterHash", hex_string(f.roster_hash.as_bytes())),
+        (
+            "distributorUserId",
+            hex_string(f.distributor.user.as_bytes()),
+        ),
+        (
+            "distributorDeviceId",
+            Value::from(f.distributor.device.get()),
+        ),
+        ("members", Value::from(verified.roster().len())),
+        ("views", Value::Array(views)),
+    ])
+}
+
+/// §8.7: a member processes distributions (the `processed` ones first, each
+/// must succeed), then `distribution`, with sessions to `distributorBundles`.
 pub(super) fn distribution_process(input: &Map<String, Value>) -> StepOutput {
     let input = Inputs(input);
     let mut member = device(&input, "member")?;
-    let distributor = peer_bundle(&input, "distributorBundle")?;
-    let mut session = Session::new(&member, &distributor).map_err(|_| bad("session"))?;
+    let mut sessions = BTreeMap::new();
+    let now = Timestamp::from_unix_seconds(input.u64("notBefore")?);
+    for (i, bytes) in input.hex_list("distributorBundles")?.iter().enumerate() {
+        let key = alloc::format!("distributorBundles[{i}]");
+        let mut one = Map::new();
+        one.insert(key.clone(), hex_string(bytes));
+        one.insert("notBefore".into(), Value::from(now.unix_seconds()));
+        let bundle = peer_bundle(&Inputs(&one), &key)?;
+        let session = Session::new(&member, &bundle).map_err(|_| bad("session"))?;
+        sessions.insert(bundle.owner().clone(), session);
+    }
     let mut group = Group::new(
         group_id(&input)?,
         member.address().clone(),
-        crate::group::GracePolicy::default(),
+        GracePolicy::default(),
     );
-    let now = Timestamp::from_unix_seconds(input.u64("notBefore")?);
     for (i, earlier) in input.hex_list("processed")?.iter().enumerate() {
         let d = Distribution::decode(earlier)
             .map_err(|e| bad(&alloc::format!("processed[{i}]: {e}")))?;
         group
-            .process(&mut member, &d, &mut session, now)
+            .process(&mut member, &d, &mut sessions, now)
             .map_err(|e| bad(&alloc::format!("processed[{i}] failed: {e}")))?;
     }
     let d = Distribution::decode(&input.bytes("distribution")?).map_err(group_error)?;
-    let change = group
-        .process(&mut member, &d, &mut session, now)
+    let outcome = group
+        .process(&mut member, &d, &mut sessions, now)
         .map_err(group_error)?;
-    let state = serde_json::to_value(&group).map_err(|e| bad(&alloc::format!("{e}")))?;
-    let secret = state
-        .get("epochs")
-        .and_then(Value::as_array)
-        .and_then(|e| e.last())
-        .and_then(|e| e.get("secret"))
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("no epoch installed"))?
-        .into();
+    let change = match outcome {
+        Processed::Installed { change, .. } => change,
+        Processed::AlreadyProcessed { epoch } => {
+            return outputs([
+                ("outcome", Value::from("AlreadyProcessed")),
+                ("epoch", Value::from(epoch)),
+            ]);
+        }
+        other => return Err(bad(&alloc::format!("unexpected outcome {other:?}"))),
+    };
+    let secret = crate::group::state_for_vectors::current_secret(&group)
+        .ok_or_else(|| bad("no epoch installed"))?;
+    let transcript = group
+        .transcript()
+        .ok_or_else(|| bad("no epoch installed"))?;
     outputs([
+        ("outcome", Value::from("Installed")),
         ("epoch", Value::from(change.epoch)),
-        ("epochSecret", Value::String(secret)),
+        ("epochSecret", hex_string(&secret)),
+        ("transcript", hex_string(transcript.as_bytes())),
+        ("epochTag", hex_string(transcript.epoch_tag().as_bytes())),
+        ("firstEpoch", Value::from(change.first_epoch)),
         ("joined", Value::from(change.joined.len())),
         ("left", Value::from(change.left.len())),
         ("rekeyed", Value::from(change.rekeyed.len())),
     ])
 }
 
-/// A group state JSON (SPEC.md §8.8) holding the given epochs.
-fn state(input: &Inputs<'_>, local: &DeviceAddress) -> Result<Group, CaseError> {
+/// A group state (SPEC.md §8.11) holding the given epochs, oldest first.
+fn state(input: &Inputs<'_>, local: &DeviceAddress, seal: bool) -> Result<Group, CaseError> {
     let id = group_id(input)?;
-    let epochs = input
+    let list = input
         .value("epochs")?
         .as_array()
         .ok_or_else(|| bad("epochs must be a list"))?;
-    let epochs = epochs
-        .iter()
-        .map(|e| {
-            let e = Inputs(e.as_object().ok_or_else(|| bad("an epoch is an object"))?);
-            let roster = Roster::new(members(&e, "members")?).map_err(|_| bad("invalid roster"))?;
-            let distributor = roster
-                .members()
-                .first()
-                .map(|m| m.address.clone())
-                .ok_or_else(|| bad("empty"))?;
-            Ok(json!({
-                "epoch": e.u64("epoch")?,
-                "roster_hash": roster.hash(&id),
-                "roster": roster,
-                "distributor": distributor,
-                "secret": hex_string(&e.array::<32>("epochSecret")?),
-                "next_counter": e.0.get("counter").cloned().unwrap_or(Value::from(0)),
-                "windows": [],
-                "superseded_at": e.0.get("supersededAt").cloned().unwrap_or(Value::Null),
-            }))
-        })
-        .collect::<Result<Vec<_>, CaseError>>()?;
-    let state = json!({
-        "version": crate::group::GROUP_STATE_VERSION,
-        "group_id": id,
-        "local": local,
-        "grace": { "previous_epochs": 8, "max_age_seconds": input.0.get("maxAge").cloned().unwrap_or(Value::Null) },
-        "epochs": epochs,
-    });
-    serde_json::from_value(state).map_err(|e| bad(&alloc::format!("state: {e}")))
+    if list.is_empty() || (seal && list.len() != 1) {
+        return Err(bad(
+            "epochs: one for group-seal, at least one for group-open",
+        ));
+    }
+    let mut epochs = Vec::with_capacity(list.len());
+    for (i, e) in list.iter().enumerate() {
+        let e = Inputs(e.as_object().ok_or_else(|| bad("an epoch is an object"))?);
+        let roster = Roster::new(members(&e, "members")?).map_err(|_| bad("invalid roster"))?;
+        let distributor = roster
+            .member(0)
+            .map(|m| m.address())
+            .ok_or_else(|| bad("empty"))?;
+        let mut epoch = Epoch::new(
+            e.u64("epoch")?,
+            Transcript::from_bytes(e.array("transcript")?),
+            roster,
+            RosterPolicy::any_member(),
+            distributor,
+            EpochSecret::from_bytes(e.array("epochSecret")?),
+        );
+        if seal {
+            epoch.next_counter = e.u64("counter")?;
+        }
+        let last = i + 1 == list.len();
+        epoch.superseded_at = match (last, e.0.get("supersededAt")) {
+            (true, None) => None,
+            (false, Some(v)) => Some(Timestamp::from_unix_seconds(
+                v.as_u64().ok_or_else(|| bad("supersededAt"))?,
+            )),
+            _ => return Err(bad("supersededAt: on every epoch but the last")),
+        };
+        epochs.push(epoch);
+    }
+    let max_age = match input.0.get("maxAge") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_u64().ok_or_else(|| bad("maxAge"))?),
+    };
+    let grace = GracePolicy {
+        previous_epochs: 8,
+        max_age_seconds: max_age,
+    };
+    with_epochs(id, local.clone(), grace, epochs).map_err(bad)
 }
 
-/// §8.5: seal with fixed randomness in the (only) epoch of `epochs`.
+/// §8.8: seal with fixed randomness in the (only) epoch of `epochs`.
 pub(super) fn seal(input: &Map<String, Value>) -> StepOutput {
     let input = Inputs(input);
-    let address = DeviceAddress::new(
-        user_id(input.bytes("senderUserId")?)?,
-        device_id(&input, "senderDeviceId")?,
-    );
+    let address = address(&input, "sender")?;
     let sender = DeviceKeys::from_identity(
         address.clone(),
         IdentitySecretKey::from_seed(&input.array("senderIdentitySeed")?),
     );
-    let mut group = state(&input, &address)?;
+    let mut group = state(&input, &address, true)?;
     let content_type = ContentType::from(
         u16::try_from(input.u64("contentType")?).map_err(|_| bad("contentType"))?,
     );
-    let mut rng = FixedRng::new(input.bytes("salt")?);
+    let mut rng = FixedRng::new(input.bytes("random")?);
     let message = group
         .seal(
             &mut rng,
@@ -244,14 +338,11 @@ pub(super) fn seal(input: &Map<String, Value>) -> StepOutput {
     outputs([("message", hex_string(&message))])
 }
 
-/// §8.6: open after the `delivered` messages were opened, at `now`.
+/// §8.9: open after the `delivered` messages were opened, at `now`.
 pub(super) fn open(input: &Map<String, Value>) -> StepOutput {
     let input = Inputs(input);
-    let local = DeviceAddress::new(
-        user_id(input.bytes("receiverUserId")?)?,
-        device_id(&input, "receiverDeviceId")?,
-    );
-    let mut group = state(&input, &local)?;
+    let local = address(&input, "receiver")?;
+    let mut group = state(&input, &local, false)?;
     let now = Timestamp::from_unix_seconds(input.u64("now")?);
     let ad = input.bytes("associatedData")?;
     for (i, earlier) in input.hex_list("delivered")?.iter().enumerate() {

@@ -12,11 +12,16 @@ use super::outputs;
 use crate::keys::{SealingPublicKey, SealingSecretKey};
 use crate::legacy::LegacyError;
 use crate::legacy::chunks::Chunks;
-use crate::legacy::group::{self, GroupKey, WrappedGroupKey};
-use crate::legacy::ids::{LegacyContentType, LegacyKeyId, LineId};
-use crate::legacy::keys::{LegacyKeyPair, LegacyPublicKey};
-use crate::legacy::media::{self, MediaKeyMaterial};
+use crate::legacy::group::{self, GroupKey, WeakKeyPolicy, WrappedGroupKey};
+use crate::legacy::ids::{
+    KeyIdEncoding, LegacyContentType, LegacyKeyId, LineId, detect_key_id_encoding,
+};
+use crate::legacy::keys::{LegacyKeyPair, LegacyPublicKey, RawScalarKeyPair};
+use crate::legacy::media::{self, MediaKeyMaterial, MediaSealer, MediaVerifier};
 use crate::legacy::payload::Payload;
+use crate::legacy::session::{
+    GroupMemberSession, LegacyVersion, PeerSession, Received, SealOptions,
+};
 use crate::legacy::v1;
 use crate::legacy::v2::{self, Envelope, V2Nonce};
 use crate::vectors::{CaseError, Inputs, StepOutput, hex_string};
@@ -239,12 +244,30 @@ fn key_material(input: &Inputs<'_>) -> Result<MediaKeyMaterial, CaseError> {
     input.array("keyMaterial").map(MediaKeyMaterial::from_bytes)
 }
 
-/// §11.5: media keys and blob.
+/// Piece sizes the streaming checks feed: odd, around a block, and the HMAC.
+const PIECES: [usize; 4] = [1, 7, 16, 33];
+
+/// §11.5: media keys and blob; the streaming sealer must give the same blob
+/// whatever the piece size.
 pub(super) fn media_seal(input: &Map<String, Value>) -> StepOutput {
     let input = Inputs(input);
     let km = key_material(&input)?;
     let keys = km.derive_keys();
-    let blob = media::seal_media(&km, &input.bytes("plaintext")?).map_err(protocol)?;
+    let plaintext = input.bytes("plaintext")?;
+    let blob = media::seal_media(&km, &plaintext).map_err(protocol)?;
+    for piece in PIECES {
+        let mut sealer = MediaSealer::new(&km);
+        let mut streamed = plaintext.clone();
+        for part in streamed.chunks_mut(piece) {
+            sealer.encrypt_in_place(part).map_err(protocol)?;
+        }
+        streamed.extend_from_slice(&sealer.finish());
+        if streamed != blob {
+            return Err(bad(alloc::format!(
+                "streamed seal ({piece}-byte pieces) differs from the whole-buffer seal"
+            )));
+        }
+    }
     outputs([
         ("encKey", hex_string(keys.enc_key())),
         ("macKey", hex_string(keys.mac_key())),
@@ -253,12 +276,42 @@ pub(super) fn media_seal(input: &Map<String, Value>) -> StepOutput {
     ])
 }
 
-/// §11.5: media open.
+/// Opens `blob` in two streamed passes of `piece`-byte pieces.
+fn open_media_streamed(
+    km: &MediaKeyMaterial,
+    blob: &[u8],
+    piece: usize,
+) -> Result<Vec<u8>, LegacyError> {
+    let mut verifier = MediaVerifier::new(km);
+    for part in blob.chunks(piece) {
+        verifier.update(part)?;
+    }
+    let verified = verifier.finish()?;
+    let len = usize::try_from(verified.ciphertext_len()).map_err(|_| LegacyError::TooLong)?;
+    let mut plaintext = blob.get(..len).ok_or(LegacyError::Truncated)?.to_vec();
+    let mut decryptor = verified.checked_decryptor();
+    for part in plaintext.chunks_mut(piece) {
+        decryptor.decrypt_in_place(part)?;
+    }
+    decryptor.finish()?;
+    Ok(plaintext)
+}
+
+/// §11.5: media open; the two-pass streaming opener must give the same
+/// result (plaintext or error) whatever the piece size.
 pub(super) fn media_open(input: &Map<String, Value>) -> StepOutput {
     let input = Inputs(input);
     let km = key_material(&input)?;
-    let plaintext = media::open_media(&km, &input.bytes("blob")?).map_err(protocol)?;
-    outputs([("plaintext", hex_string(&plaintext))])
+    let blob = input.bytes("blob")?;
+    let whole = media::open_media(&km, &blob).map(|p| p.to_vec());
+    for piece in PIECES {
+        if open_media_streamed(&km, &blob, piece) != whole {
+            return Err(bad(alloc::format!(
+                "streamed open ({piece}-byte pieces) differs from the whole-buffer open"
+            )));
+        }
+    }
+    outputs([("plaintext", hex_string(&whole.map_err(protocol)?))])
 }
 
 /// §11.6: parse a payload of content type 0, 15 or 1/2/3/14.
@@ -274,12 +327,217 @@ pub(super) fn payload(input: &Map<String, Value>) -> StepOutput {
             content_type.get()
         )));
     }
-    match Payload::parse(content_type, &input.bytes("json")?).map_err(protocol)? {
-        Payload::Text(text) => outputs([("text", Value::String(text))]),
-        Payload::Location(location) => outputs([
-            ("latitude", Value::from(location.latitude())),
-            ("longitude", Value::from(location.longitude())),
-        ]),
-        Payload::Media(km) => outputs([("keyMaterial", hex_string(km.as_bytes()))]),
+    Ok(payload_fields(
+        &Payload::parse(content_type, &input.bytes("json")?).map_err(protocol)?,
+    ))
+}
+
+/// A payload as the vectors write it: `text`; `latitude`, `longitude` and
+/// `address`/`title` when present; `keyMaterial`; or `other` (hex).
+fn payload_fields(payload: &Payload) -> Map<String, Value> {
+    let mut out = Map::new();
+    match payload {
+        Payload::Text(text) => {
+            out.insert("text".into(), Value::String(text.clone()));
+        }
+        Payload::Location(location) => {
+            out.insert("latitude".into(), Value::from(location.latitude()));
+            out.insert("longitude".into(), Value::from(location.longitude()));
+            if let Some(address) = location.address() {
+                out.insert("address".into(), Value::String(address.into()));
+            }
+            if let Some(title) = location.title() {
+                out.insert("title".into(), Value::String(title.into()));
+            }
+        }
+        Payload::Media(km) => {
+            out.insert("keyMaterial".into(), hex_string(km.as_bytes()));
+        }
+        Payload::Other(bytes) => {
+            out.insert("other".into(), hex_string(bytes));
+        }
     }
+    out
+}
+
+/// `bigEndian` or `compact`.
+fn encoding(input: &Inputs<'_>, key: &str) -> Result<KeyIdEncoding, CaseError> {
+    match input.value(key)?.as_str() {
+        Some("bigEndian") => Ok(KeyIdEncoding::BigEndian),
+        Some("compact") => Ok(KeyIdEncoding::Compact),
+        _ => Err(bad(alloc::format!(
+            "input {key} must be \"bigEndian\" or \"compact\""
+        ))),
+    }
+}
+
+/// §11.1: a key-id chunk in an encoding; an accepted chunk must re-encode to itself.
+pub(super) fn key_id_chunk(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let chunk = input.bytes("chunk")?;
+    let encoding = encoding(&input, "encoding")?;
+    let id = LegacyKeyId::decode(&chunk, encoding).map_err(protocol)?;
+    if id.encode(encoding).as_bytes() != chunk.as_slice() {
+        return Err(bad("an accepted chunk does not re-encode to itself".into()));
+    }
+    outputs([("keyId", Value::from(id.get()))])
+}
+
+/// §11.1: which encoding two key-id chunks use, given the held recipient key ids.
+pub(super) fn key_id_detect(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let sender = input.bytes("senderChunk")?;
+    let recipient = input.bytes("recipientChunk")?;
+    let held = input
+        .value("recipientKeyIds")?
+        .as_array()
+        .ok_or_else(|| bad("recipientKeyIds must be a list".into()))?
+        .iter()
+        .map(|v| {
+            v.as_i64()
+                .and_then(|v| i32::try_from(v).ok())
+                .map(LegacyKeyId::new)
+                .ok_or_else(|| bad("recipientKeyIds holds i32s".into()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let encoding =
+        detect_key_id_encoding(&sender, &recipient, |id| held.contains(&id)).map_err(protocol)?;
+    let read = |chunk: &[u8]| {
+        LegacyKeyId::decode(chunk, encoding)
+            .map(|id| Value::from(id.get()))
+            .map_err(protocol)
+    };
+    outputs([
+        ("encoding", Value::String(encoding.name().into())),
+        ("senderKeyId", read(&sender)?),
+        ("recipientKeyId", read(&recipient)?),
+    ])
+}
+
+/// §11.1: an unclamped scalar's public key and agreement.
+pub(super) fn raw_scalar(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let pair =
+        RawScalarKeyPair::from_unclamped_scalar(LegacyKeyId::new(0), &input.array("scalar")?);
+    let shared = pair
+        .agree(&public_key(&input, "peerPublic")?)
+        .map_err(protocol)?;
+    outputs([
+        ("publicKey", hex_string(pair.public_key().as_bytes())),
+        ("sharedSecret", hex_string(shared.as_bytes())),
+    ])
+}
+
+/// §11.4: a group key's weakness flags under a policy.
+pub(super) fn group_key_check(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let key = GroupKey::from_bytes(&input.array("groupKey")?);
+    let denylist = input
+        .hex_list("denylist")?
+        .into_iter()
+        .map(|d| <[u8; 32]>::try_from(d).map_err(|_| bad("denylist entries are 32 bytes".into())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let strict = input
+        .value("strict")?
+        .as_bool()
+        .ok_or_else(|| bad("strict must be a boolean".into()))?;
+    let policy = WeakKeyPolicy {
+        strict,
+        denylist: &denylist,
+    };
+    let flags = key.check(&policy).map_err(protocol)?;
+    outputs([(
+        "flags",
+        Value::Array(
+            flags
+                .names()
+                .into_iter()
+                .map(|n| Value::String(n.into()))
+                .collect(),
+        ),
+    )])
+}
+
+/// My key (`mySecret`, `myKeyId`) and the peer's (`peerPublic`, `peerKeyId`).
+fn session_parties(input: &Inputs<'_>) -> Result<(LegacyKeyPair, LegacyPublicKey), CaseError> {
+    let mine = LegacyKeyPair::from_bytes(key_id(input, "myKeyId")?, &input.array("mySecret")?);
+    let peer = LegacyPublicKey {
+        key_id: key_id(input, "peerKeyId")?,
+        key: public_key(input, "peerPublic")?,
+    };
+    Ok((mine, peer))
+}
+
+fn received(received: &Received) -> StepOutput {
+    outputs([
+        (
+            "keyIdEncoding",
+            Value::String(received.key_id_encoding.name().into()),
+        ),
+        ("payload", Value::Object(payload_fields(&received.payload))),
+    ])
+}
+
+/// §11.9: a 1:1 session seal with a fixed salt and nonce.
+pub(super) fn session_seal(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let (me, peer) = session_parties(&input)?;
+    let session = PeerSession::new(&me, line_id(&input, "me")?, &peer, line_id(&input, "peer")?)
+        .map_err(protocol)?
+        .with_options(SealOptions {
+            key_id_encoding: encoding(&input, "keyIdEncoding")?,
+            ..SealOptions::default()
+        });
+    let nonce = V2Nonce::from_slice(&input.bytes("nonce")?)
+        .map_err(|_| bad("nonce must be 12 or 16 bytes".into()))?;
+    let chunks = session
+        .seal_bytes_with(
+            &input.array("salt")?,
+            &nonce,
+            LegacyContentType::new(int(&input, "contentType")?),
+            &input.bytes("plaintext")?,
+        )
+        .map_err(protocol)?;
+    outputs([("chunks", chunk_list(chunks))])
+}
+
+/// §11.9: a 1:1 session open: ids, the agreement, the chunk count, then the open.
+pub(super) fn session_open(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let (me_id, peer_id) = (line_id(&input, "me")?, line_id(&input, "peer")?);
+    let (me, peer) = session_parties(&input)?;
+    let session = PeerSession::new(&me, me_id, &peer, peer_id).map_err(protocol)?;
+    let version = match int(&input, "version")? {
+        1 => LegacyVersion::V1,
+        2 => LegacyVersion::V2,
+        other => return Err(bad(alloc::format!("version {other}"))),
+    };
+    let content_type = LegacyContentType::new(int(&input, "contentType")?);
+    let chunks = chunks(&input)?;
+    received(
+        &session
+            .open(version, content_type, &chunks)
+            .map_err(protocol)?,
+    )
+}
+
+/// §11.9: a group member session open.
+pub(super) fn session_group_open(input: &Map<String, Value>) -> StepOutput {
+    let input = Inputs(input);
+    let (group_id, member_id) = (line_id(&input, "groupId")?, line_id(&input, "from")?);
+    let member = LegacyPublicKey {
+        key_id: key_id(&input, "memberKeyId")?,
+        key: public_key(&input, "memberPublic")?,
+    };
+    let session = GroupMemberSession::new(
+        &GroupKey::from_bytes(&input.array("groupKey")?),
+        key_id(&input, "groupKeyId")?,
+        group_id,
+        &member,
+        member_id,
+    )
+    .map_err(protocol)?;
+    let content_type = LegacyContentType::new(int(&input, "contentType")?);
+    let chunks = chunks(&input)?;
+    received(&session.open(content_type, &chunks).map_err(protocol)?)
 }

@@ -56,6 +56,7 @@ pub(super) const STEPS: &[(&str, Step)] = &[
     ("ratchet-transcript", pairwise::ratchet_transcript),
     ("group-roster-hash", group::roster_hash),
     ("group-sender-chain", group::sender_chain_key),
+    ("group-key-wrap", group::key_wrap),
     ("group-distribution-verify", group::distribution_verify),
     ("group-distribution-process", group::distribution_process),
     ("group-seal", group::seal),
@@ -88,6 +89,20 @@ pub(super) const STEPS: &[(&str, Step)] = &[
     ("legacy-media-open", legacy::media_open),
     #[cfg(feature = "legacy")]
     ("legacy-payload", legacy::payload),
+    #[cfg(feature = "legacy")]
+    ("legacy-key-id", legacy::key_id_chunk),
+    #[cfg(feature = "legacy")]
+    ("legacy-key-id-detect", legacy::key_id_detect),
+    #[cfg(feature = "legacy")]
+    ("legacy-raw-scalar", legacy::raw_scalar),
+    #[cfg(feature = "legacy")]
+    ("legacy-group-key-check", legacy::group_key_check),
+    #[cfg(feature = "legacy")]
+    ("legacy-session-seal", legacy::session_seal),
+    #[cfg(feature = "legacy")]
+    ("legacy-session-open", legacy::session_open),
+    #[cfg(feature = "legacy")]
+    ("legacy-session-group-open", legacy::session_group_open),
 ];
 
 pub(super) fn lookup(step: &str) -> Option<Step> {

@@ -16,8 +16,8 @@ use crate::pairwise::kdf::{
 };
 use crate::pairwise::{Chain, ContentType, Header, Opened, RatchetPolicy, Session};
 use crate::registration::{
-    BundleContent, ExpectedOwner, KeyBundle, OneTimeKeyContent, RegistrationPolicy,
-    VerifiedBundle, VerifiedOneTimeKey,
+    BundleContent, ExpectedOwner, KeyBundle, OneTimeKeyContent, RegistrationPolicy, VerifiedBundle,
+    VerifiedOneTimeKey,
 };
 use crate::time::Timestamp;
 use crate::vectors::{CaseError, FixedRng, Inputs, StepOutput, hex_string, vector_kem_key};
@@ -33,9 +33,15 @@ pub(super) fn header(input: &Map<String, Value>) -> StepOutput {
         _ => CaseError::Protocol("Malformed"),
     })?;
     let mut out = Map::new();
-    out.insert("contentType".into(), Value::from(header.content_type.code()));
+    out.insert(
+        "contentType".into(),
+        Value::from(header.content_type.code()),
+    );
     out.insert("sessionId".into(), hex_string(header.session_id.as_bytes()));
-    out.insert("ratchetKey".into(), hex_string(header.ratchet_key.as_bytes()));
+    out.insert(
+        "ratchetKey".into(),
+        hex_string(header.ratchet_key.as_bytes()),
+    );
     out.insert(
         "previousMessageChain".into(),
         Value::from(header.previous_message_chain),
@@ -54,7 +60,10 @@ pub(super) fn header(input: &Map<String, Value>) -> StepOutput {
             "responderKeyId".into(),
             hex_string(init.responder_key_id.as_bytes()),
         );
-        out.insert("initKemKeyId".into(), hex_string(init.kem_key_id.as_bytes()));
+        out.insert(
+            "initKemKeyId".into(),
+            hex_string(init.kem_key_id.as_bytes()),
+        );
         out.insert(
             "initKemCiphertext".into(),
             hex_string(init.kem_ciphertext.as_bytes()),
@@ -269,7 +278,6 @@ pub(super) fn peer_bundle(input: &Inputs<'_>, key: &str) -> Result<VerifiedBundl
         .map_err(|e| CaseError::BadInput(alloc::format!("{key}: {e}")))
 }
 
-
 // ---- ratchet transcripts (§7.5–7.9) -----------------------------------------
 
 fn bad(what: &str) -> CaseError {
@@ -308,7 +316,13 @@ struct Party {
 fn party(value: &Value, not_before: u64, what: &str) -> Result<Party, CaseError> {
     let input = object(value, what)?;
     let mut flat = Map::new();
-    for key in ["identitySeed", "userId", "deviceId", "sealingSecrets", "retiredSealingSecrets"] {
+    for key in [
+        "identitySeed",
+        "userId",
+        "deviceId",
+        "sealingSecrets",
+        "retiredSealingSecrets",
+    ] {
         if let Some(v) = input.0.get(key) {
             let name = alloc::format!(
                 "p{}{}",
@@ -390,14 +404,14 @@ impl Party {
             start.saturating_add(30 * 86_400),
         )
         .sign(&identity)
-            .verify(
-                &ExpectedOwner::Device(self.device.address().clone()),
-                &RegistrationPolicy::default(),
-                Timestamp::from_unix_seconds(not_before),
-                None,
-                &crate::registration::NoDirectory,
-            )
-            .map_err(|e| bad(&alloc::format!("one-time key: {e}")))
+        .verify(
+            &ExpectedOwner::Device(self.device.address().clone()),
+            &RegistrationPolicy::default(),
+            Timestamp::from_unix_seconds(not_before),
+            None,
+            &crate::registration::NoDirectory,
+        )
+        .map_err(|e| bad(&alloc::format!("one-time key: {e}")))
     }
 }
 
@@ -406,9 +420,8 @@ fn policy(input: &Inputs<'_>) -> Result<RatchetPolicy, CaseError> {
         return Ok(RatchetPolicy::default());
     };
     let p = object(value, "policy")?;
-    let u32_of = |key: &str| {
-        u32::try_from(p.u64(key)?).map_err(|_| bad(&alloc::format!("policy.{key}")))
-    };
+    let u32_of =
+        |key: &str| u32::try_from(p.u64(key)?).map_err(|_| bad(&alloc::format!("policy.{key}")));
     Ok(RatchetPolicy {
         max_skip: u32_of("maxSkip")?,
         max_skipped: u32_of("maxSkipped")?,
@@ -420,7 +433,10 @@ fn policy(input: &Inputs<'_>) -> Result<RatchetPolicy, CaseError> {
 
 fn opened_output(opened: &Opened) -> Value {
     let mut out = Map::new();
-    out.insert("contentType".into(), Value::from(opened.content_type.code()));
+    out.insert(
+        "contentType".into(),
+        Value::from(opened.content_type.code()),
+    );
     out.insert("plaintext".into(), hex_string(&opened.plaintext));
     out.insert(
         "chain".into(),
@@ -475,9 +491,9 @@ pub(super) fn ratchet_transcript(input: &Map<String, Value>) -> StepOutput {
     }
     let mut sessions: [Vec<Session>; 2] = [Vec::new(), Vec::new()];
     let new_session = |me: usize,
-                           parties: &[Party; 2],
-                           known: &[Vec<VerifiedBundle>; 2],
-                           one_time: Option<u64>|
+                       parties: &[Party; 2],
+                       known: &[Vec<VerifiedBundle>; 2],
+                       one_time: Option<u64>|
      -> Result<Session, CaseError> {
         let party = parties.get(me).ok_or_else(|| bad("party"))?;
         let bundles = known.get(me).ok_or_else(|| bad("party"))?;
@@ -623,7 +639,9 @@ fn run_event(
                 .and_then(Value::as_u64)
                 .and_then(|n| u8::try_from(n).ok())
                 .ok_or_else(|| bad("flip mask"))?;
-            let byte = message.get_mut(at).ok_or_else(|| bad("flip byte out of range"))?;
+            let byte = message
+                .get_mut(at)
+                .ok_or_else(|| bad("flip byte out of range"))?;
             *byte ^= mask;
         }
         if let Some(len) = e.0.get("truncate") {
@@ -639,7 +657,12 @@ fn run_event(
             .and_then(|s| s.get_mut(k))
             .ok_or_else(|| bad("no such session"))?;
         let opened = session
-            .open(&mut party.device, now, &message, &e.bytes("associatedData")?)
+            .open(
+                &mut party.device,
+                now,
+                &message,
+                &e.bytes("associatedData")?,
+            )
             .map_err(|err| CaseError::Protocol(err.name()))?;
         return Ok(opened_output(&opened));
     }
