@@ -40,6 +40,10 @@ mod group_state;
 mod legacy_open;
 #[path = "../fuzz/logic/pairwise_header.rs"]
 mod pairwise_header;
+#[path = "../fuzz/logic/ratchet_conversation.rs"]
+mod ratchet_conversation;
+#[path = "../fuzz/logic/ratchet_open.rs"]
+mod ratchet_open;
 #[path = "../fuzz/logic/sealing_key_checks.rs"]
 mod sealing_key_checks;
 #[path = "../fuzz/logic/state_import.rs"]
@@ -191,11 +195,146 @@ fn sealing_key_checks_corpus() {
 #[test]
 fn pairwise_header_corpus() {
     let files = replay("pairwise_header", pairwise_header::check);
-    // Some seeds must decode, so the re-encoding checks run.
+    // Some seeds must decode, so the re-encoding checks run; every kind of
+    // header and every decoding error must be reached.
     assert!(
         files.iter().any(|(_, data)| pairwise_header::decodes(data)),
         "no seed in fuzz/corpus/pairwise_header decodes"
     );
+    require_outcomes(
+        "pairwise_header",
+        &files,
+        pairwise_header::outcome,
+        &[
+            "INIT ONE_TIME",
+            "INIT",
+            "KEM_STEP",
+            "plain",
+            "UnknownVersion",
+            "InvalidValue",
+            "Truncated",
+        ],
+    );
+}
+
+#[test]
+fn ratchet_open_corpus() {
+    let files = replay("ratchet_open", ratchet_open::check);
+    // Every outcome of `open` the fixture allows (all but `WrongDevice` and
+    // `NonContributory`), and each way of opening.
+    require_conversation_outcomes(
+        "ratchet_open",
+        &files,
+        ratchet_open::outcomes,
+        &[
+            "Ok",
+            "Ok late",
+            "Ok skipped",
+            "Ok started",
+            "Ok KEM step",
+            "Malformed",
+            "UnsupportedVersion",
+            "UnknownSession",
+            "StaleSession",
+            "Reflected",
+            "RetiredKey",
+            "UnknownRecipientKey",
+            "UnknownSenderKey",
+            "UnknownOneTimeKey",
+            "ConsumedOneTimeKey",
+            "PeerKeyExpired",
+            "LocalKeyExpired",
+            "Replay",
+            "TooOld",
+            "TooManySkipped",
+            "UnexpectedRatchetKey",
+            "UnknownKemKey",
+            "CommitmentMismatch",
+            "AuthenticationFailed",
+        ],
+    );
+}
+
+#[test]
+fn ratchet_conversation_corpus() {
+    let files = replay("ratchet_conversation", ratchet_conversation::check);
+    require_conversation_outcomes(
+        "ratchet_conversation",
+        &files,
+        ratchet_conversation::outcomes,
+        &[
+            "seal Ok",
+            "seal start",
+            "seal start one-time",
+            "seal KEM step",
+            "seal control",
+            "seal NoSealingKey",
+            "seal LocalKeyExpired",
+            "seal PeerKeyExpired",
+            "deliver Ok",
+            "deliver Ok late",
+            "deliver Ok skipped",
+            "deliver Ok started",
+            "deliver Ok KEM step",
+            "deliver Replay",
+            "deliver TooOld",
+            "deliver TooManySkipped",
+            "deliver UnexpectedRatchetKey",
+            "deliver UnknownKemKey",
+            "deliver UnknownSession",
+            "deliver StaleSession",
+            "deliver CommitmentMismatch",
+            "deliver PeerKeyExpired",
+            "deliver LocalKeyExpired",
+            "deliver RetiredKey",
+            "deliver UnknownSenderKey",
+            "deliver UnknownOneTimeKey",
+            "deliver ConsumedOneTimeKey",
+            "duplicate Replay",
+            "duplicate Ok",
+            "tamper Malformed",
+            "tamper UnsupportedVersion",
+            "tamper CommitmentMismatch",
+            "tamper AuthenticationFailed",
+            "tamper UnknownSession",
+            "reflect Reflected",
+            "reload",
+            "save",
+            "rollback",
+            "advance",
+            "rotate",
+            "retire",
+            "register",
+            "expire",
+            "restart",
+            "drop",
+            "converged",
+        ],
+    );
+}
+
+/// Writes the generated seeds of `pairwise_header`, `ratchet_open` and
+/// `ratchet_conversation`. Run after changing a fixture, the message or
+/// state format, or the program encoding:
+/// `cargo test --test fuzz_corpus --all-features -- --ignored regenerate_ratchet_seeds`.
+#[test]
+#[ignore = "writes fuzz/corpus/{pairwise_header,ratchet_open,ratchet_conversation}; run by hand"]
+fn regenerate_ratchet_seeds() {
+    write_seeds("pairwise_header", &pairwise_header::seeds());
+    write_seeds("ratchet_open", &ratchet_open::seeds());
+    write_seeds("ratchet_conversation", &ratchet_conversation::seeds());
+}
+
+/// The generated pairwise seeds are checked in unchanged.
+#[test]
+fn ratchet_seeds_are_current() {
+    for (target, seeds) in [
+        ("pairwise_header", pairwise_header::seeds()),
+        ("ratchet_open", ratchet_open::seeds()),
+        ("ratchet_conversation", ratchet_conversation::seeds()),
+    ] {
+        require_current(target, &seeds, "regenerate_ratchet_seeds");
+    }
 }
 
 /// Requires that the seeds of a conversation target, together, reach every

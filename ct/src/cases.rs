@@ -34,6 +34,7 @@ use letterseal::keys::{
     IdentityPublicKey, IdentitySecretKey, KeyError, SMALL_ORDER_U, SealingPublicKey,
     SealingSecretKey,
 };
+use letterseal::keys::{KemDecapsulationKey, SharedSecret};
 use letterseal::labels;
 use letterseal::legacy::chunks::Chunks;
 use letterseal::legacy::group::{
@@ -45,9 +46,12 @@ use letterseal::legacy::media::{MediaKeyMaterial, open_media, seal_media};
 use letterseal::legacy::v1::{open_v1, seal_v1_with_salt};
 use letterseal::legacy::v2::{Envelope, V2Nonce, open_v2, seal_v2_with};
 use letterseal::legacy::{LegacyError, Opened as LegacyOpened};
-use letterseal::pairwise::kdf::{ChainKey, MessageKeys, PartyKeys, chain_key, message_keys};
-use letterseal::pairwise::{BOUND_FIELDS_LEN, SALT_LEN};
-use letterseal::pairwise::{ContentType, OpenError, Opened as SessionOpened, Session};
+use letterseal::pairwise::kdf::{
+    ChainKey, EpochKeys, InitialSecrets, MessageKeys, MessageSecret, RootKey, initial_keys,
+};
+use letterseal::pairwise::{
+    ContentType, OpenError, Opened as SessionOpened, RatchetPolicy, SALT_LEN, Session,
+};
 use letterseal::registration::{NoDirectory, RegistrationPolicy, VerifiedBundle};
 use letterseal::safety_number::SafetyNumber;
 use letterseal::time::Timestamp;
@@ -107,31 +111,67 @@ pub static ALL: &[Case] = &[
         "aead::PreparedKey::open_in_place_detached, valid tag (secret key)",
         aead_prepared_open_valid
     ),
-    // §7.4 pairwise key schedule
+    // §7.4-7.6 the ratchet's key schedule
     case!(
         Check,
-        "pairwise::kdf::chain_key (secret shared secret)",
-        pairwise_chain_key
+        "pairwise::kdf::ChainKey::step (secret chain key): chain step and message secret",
+        pairwise_chain_step
     ),
     case!(
         Check,
-        "pairwise::kdf::message_keys (secret chain key)",
+        "pairwise::kdf::MessageSecret::message_keys (secret message secret)",
         pairwise_message_keys
+    ),
+    case!(
+        Check,
+        "pairwise::kdf::MessageSecret::hedged_salt (secret message secret, randomness, associated data, plaintext)",
+        pairwise_hedged_salt
     ),
     case!(
         Check,
         "pairwise::kdf::MessageKeys::commitment_matches (both sides secret; bool declassified)",
         pairwise_commitment_matches
     ),
-    // §7.5 whole pairwise sessions (beyond the brief: the state machine around the above)
     case!(
         Check,
-        "pairwise::Session::seal (secret local sealing key, secret plaintext)",
+        "pairwise::kdf::RootKey::step, Diffie-Hellman step (secret root key, secret X25519 result)",
+        pairwise_root_step
+    ),
+    case!(
+        Check,
+        "pairwise::kdf::RootKey::step, KEM step (secret root key, X25519 result and KEM secret)",
+        pairwise_root_step_kem
+    ),
+    case!(
+        Check,
+        "pairwise::kdf::initial_keys: the hybrid start's combine (secret dh1, dh2, dh3, ML-KEM secret)",
+        pairwise_initial_keys
+    ),
+    // §3.6, §7.5-7.6 ML-KEM-768
+    case!(
+        Check,
+        "keys::KemEncapsulationKey::encapsulate_with (secret randomness m)",
+        kem_encapsulate
+    ),
+    case!(
+        Check,
+        "a KEM step's decapsulation and combine: libcrux mlkem768::decapsulate (secret dk: s and z) + RootKey::step, valid and implicitly rejected ciphertext",
+        kem_step_decapsulate_combine
+    ),
+    // §7.5-7.7 whole pairwise sessions (beyond the brief: the state machine around the above)
+    case!(
+        Check,
+        "pairwise::Session::seal, a start (secret local sealing key, secret plaintext)",
         session_seal
     ),
     case!(
         Check,
-        "pairwise::Session::open (secret local sealing key; decisions)",
+        "pairwise::Session::seal, a sending step with a KEM step (secret ratchet secret, encapsulation and salt randomness, plaintext)",
+        session_seal_step
+    ),
+    case!(
+        Check,
+        "pairwise::Session::open, a start (secret local sealing key and one-time key; decisions)",
         session_open
     ),
     // §8.3 epoch confirmation, §8.8 group sender chains
@@ -369,7 +409,7 @@ fn kdf_derive_labeled() -> R {
     derive_labeled(
         &salt,
         &ikm,
-        labels::kdf::PAIRWISE_MESSAGE,
+        labels::kdf::MESSAGE_KEYS,
         context,
         &mut expected,
     )
@@ -381,7 +421,7 @@ fn kdf_derive_labeled() -> R {
     let r = derive_labeled(
         &salt,
         &secret_ikm,
-        labels::kdf::PAIRWISE_MESSAGE,
+        labels::kdf::MESSAGE_KEYS,
         context,
         &mut out,
     );
@@ -532,33 +572,35 @@ fn aead_prepared_open_valid() -> R {
 }
 
 // ---------------------------------------------------------------------------
-// §7.4 pairwise key schedule
+// §7.4-7.6 the ratchet's key schedule
+
+fn declassify_epoch_keys(keys: &EpochKeys) {
+    ct::public_in_place(keys.root.as_bytes());
+    ct::public_in_place(keys.message.as_bytes());
+    ct::public_in_place(keys.control.as_bytes());
+}
+
+fn same_epoch_keys(a: &EpochKeys, b: &EpochKeys) -> bool {
+    a.root.as_bytes() == b.root.as_bytes()
+        && a.message.as_bytes() == b.message.as_bytes()
+        && a.control.as_bytes() == b.control.as_bytes()
+}
 
 #[inline(never)]
-fn pairwise_chain_key() -> R {
-    let a_secret = SealingSecretKey::from_bytes(&bytes::<32>(20));
-    let b_secret = SealingSecretKey::from_bytes(&bytes::<32>(21));
-    let (a_pub, b_pub) = (a_secret.public_key(), b_secret.public_key());
-    let (a_addr, b_addr) = (address("alice", 1), address("bob", 7));
-    let (a_id, b_id) = (identity(1), identity(2));
-    let sender = PartyKeys {
-        address: &a_addr,
-        identity_key: &a_id,
-        sealing_key: &a_pub,
-    };
-    let recipient = PartyKeys {
-        address: &b_addr,
-        identity_key: &b_id,
-        sealing_key: &b_pub,
-    };
-    let shared = a_secret.agree(&b_pub).map_err(|e| format!("{e:?}"))?;
-    let expected = chain_key(&shared, &sender, &recipient);
+fn pairwise_chain_step() -> R {
+    let chain = bytes::<32>(20);
+    let (expected_secret, expected_next) = ChainKey::from_bytes(chain).step();
 
-    // The shared secret is only lent out by reference: mark it in place.
-    ct::secret_in_place(shared.as_bytes());
-    let chain = chain_key(&shared, &sender, &recipient);
-    ct::public_in_place(chain.as_bytes());
-    check(chain.as_bytes() == expected.as_bytes(), "chain key differs")
+    let mut secret_chain = chain;
+    ct::secret(&mut secret_chain);
+    let (secret, next) = ChainKey::from_bytes(secret_chain).step();
+    ct::public_in_place(secret.as_bytes());
+    ct::public_in_place(next.as_bytes());
+    check(
+        secret.as_bytes() == expected_secret.as_bytes()
+            && next.as_bytes() == expected_next.as_bytes(),
+        "chain step differs",
+    )
 }
 
 fn declassify_message_keys(keys: &mut MessageKeys) {
@@ -575,27 +617,53 @@ fn same_message_keys(a: &MessageKeys, b: &MessageKeys) -> bool {
 
 #[inline(never)]
 fn pairwise_message_keys() -> R {
-    let chain = bytes::<32>(30);
+    let secret = bytes::<32>(30);
     let salt = bytes::<SALT_LEN>(31);
-    let bound = bytes::<BOUND_FIELDS_LEN>(32);
-    let expected = message_keys(&ChainKey::from_bytes(chain), &salt, &bound);
+    let expected = MessageSecret::from_bytes(secret).message_keys(&salt);
 
-    let mut secret_chain = chain;
-    ct::secret(&mut secret_chain);
-    let chain = ChainKey::from_bytes(secret_chain);
-    let mut keys = message_keys(&chain, &salt, &bound);
+    let mut secret_bytes = secret;
+    ct::secret(&mut secret_bytes);
+    let mut keys = MessageSecret::from_bytes(secret_bytes).message_keys(&salt);
     declassify_message_keys(&mut keys);
     check(same_message_keys(&keys, &expected), "message keys differ")
 }
 
 #[inline(never)]
-fn pairwise_commitment_matches() -> R {
-    let chain = ChainKey::from_bytes(bytes::<32>(33));
-    let mut keys = message_keys(
-        &chain,
-        &bytes::<SALT_LEN>(34),
-        &bytes::<BOUND_FIELDS_LEN>(35),
+fn pairwise_hedged_salt() -> R {
+    let secret = bytes::<32>(36);
+    // The bound header fields are public; the caller's associated data and
+    // the plaintext are treated as secret (the POLYVAL digest runs over them).
+    let bound = vec_bytes(65, 37);
+    let ad = vec_bytes(20, 38);
+    let plaintext = vec_bytes(100, 39);
+    let expected = MessageSecret::from_bytes(secret).hedged_salt(
+        &mut TestRng::new(9),
+        &bound,
+        &ad,
+        &plaintext,
     );
+
+    let mut secret_bytes = secret;
+    let mut secret_ad = ad;
+    let mut secret_plaintext = plaintext;
+    ct::secret(&mut secret_bytes);
+    ct::secret(secret_ad.as_mut_slice());
+    ct::secret(secret_plaintext.as_mut_slice());
+    let mut rng = TestRng::new(9);
+    rng.mark_32_byte_draws = true;
+    let mut salt = MessageSecret::from_bytes(secret_bytes).hedged_salt(
+        &mut rng,
+        &bound,
+        &secret_ad,
+        &secret_plaintext,
+    );
+    ct::public(&mut salt);
+    check(salt == expected, "hedged salt differs")
+}
+
+#[inline(never)]
+fn pairwise_commitment_matches() -> R {
+    let mut keys = MessageSecret::from_bytes(bytes::<32>(33)).message_keys(&bytes::<SALT_LEN>(34));
     let mut received = keys.commitment;
     ct::secret(&mut keys.commitment);
     ct::secret(&mut received);
@@ -609,6 +677,151 @@ fn pairwise_commitment_matches() -> R {
         equal && !one_bit_off && !first_byte_off,
         "commitment_matches gave a wrong answer",
     )
+}
+
+#[inline(never)]
+fn pairwise_root_step() -> R {
+    let root = bytes::<32>(40);
+    let dh = bytes::<32>(41);
+    let expected = RootKey::from_bytes(root).step(&dh, None);
+
+    let (mut secret_root, mut secret_dh) = (root, dh);
+    ct::secret(&mut secret_root);
+    ct::secret(&mut secret_dh);
+    let keys = RootKey::from_bytes(secret_root).step(&secret_dh, None);
+    declassify_epoch_keys(&keys);
+    check(same_epoch_keys(&keys, &expected), "root step differs")
+}
+
+#[inline(never)]
+fn pairwise_root_step_kem() -> R {
+    let root = bytes::<32>(42);
+    let dh = bytes::<32>(43);
+    let kem = bytes::<32>(44);
+    let expected = RootKey::from_bytes(root).step(&dh, Some(&kem));
+
+    let (mut secret_root, mut secret_dh, mut secret_kem) = (root, dh, kem);
+    ct::secret(&mut secret_root);
+    ct::secret(&mut secret_dh);
+    ct::secret(&mut secret_kem);
+    let keys = RootKey::from_bytes(secret_root).step(&secret_dh, Some(&secret_kem));
+    declassify_epoch_keys(&keys);
+    check(
+        same_epoch_keys(&keys, &expected),
+        "root step with a KEM secret differs",
+    )
+}
+
+/// Three X25519 results (`SharedSecret` has no public constructor, so they
+/// come from real agreements).
+fn agreements() -> Result<[SharedSecret; 3], String> {
+    let err = |e: KeyError| format!("{e:?}");
+    let initiator = SealingSecretKey::from_bytes(&bytes::<32>(50));
+    let ephemeral = SealingSecretKey::from_bytes(&bytes::<32>(51));
+    let responder = SealingSecretKey::from_bytes(&bytes::<32>(52)).public_key();
+    let one_time = SealingSecretKey::from_bytes(&bytes::<32>(53)).public_key();
+    Ok([
+        initiator.agree(&responder).map_err(err)?,
+        ephemeral.agree(&responder).map_err(err)?,
+        ephemeral.agree(&one_time).map_err(err)?,
+    ])
+}
+
+#[inline(never)]
+fn pairwise_initial_keys() -> R {
+    let [dh1, dh2, dh3] = agreements()?;
+    let kem_key = KemDecapsulationKey::from_seed(&bytes::<64>(54)).encapsulation_key();
+    let (_, kem) = kem_key.encapsulate_with(&bytes::<32>(55));
+    // party(A) ‖ party(B) ‖ E_A ‖ OTK_B ‖ KEM key id ‖ ct: public.
+    let context = vec_bytes(2 * 70 + 32 + 32 + 16 + 1088, 56);
+    let secrets = InitialSecrets {
+        static_static: &dh1,
+        ephemeral_static: &dh2,
+        one_time: Some(&dh3),
+        kem: &kem,
+    };
+    let expected = initial_keys(&secrets, &context);
+
+    // The secrets are only lent out by reference: mark them in place.
+    ct::secret_in_place(dh1.as_bytes());
+    ct::secret_in_place(dh2.as_bytes());
+    ct::secret_in_place(dh3.as_bytes());
+    ct::secret_in_place(kem.as_bytes());
+    let keys = initial_keys(&secrets, &context);
+    declassify_epoch_keys(&keys);
+    check(same_epoch_keys(&keys, &expected), "initial keys differ")
+}
+
+// ---------------------------------------------------------------------------
+// §3.6, §7.5-7.6 ML-KEM-768
+
+#[inline(never)]
+fn kem_encapsulate() -> R {
+    let key = KemDecapsulationKey::from_seed(&bytes::<64>(60)).encapsulation_key();
+    let m = bytes::<32>(61);
+    let (expected_ct, expected_ss) = key.encapsulate_with(&m);
+
+    let mut secret_m = m;
+    ct::secret(&mut secret_m);
+    let (ciphertext, shared) = key.encapsulate_with(&secret_m);
+    ct::public_in_place(ciphertext.as_bytes().as_slice());
+    ct::public_in_place(shared.as_bytes());
+    check(
+        ciphertext.as_bytes() == expected_ct.as_bytes()
+            && shared.as_bytes() == expected_ss.as_bytes(),
+        "encapsulation differs",
+    )
+}
+
+/// The byte ranges of an ML-KEM-768 decapsulation key `dk_PKE ‖ ek ‖ H(ek) ‖
+/// z` (FIPS 203 §7.1) that are secret: `dk_PKE` (the vector `s`) and `z`.
+const DK_PKE: core::ops::RangeTo<usize> = ..1152;
+const DK_Z: core::ops::RangeFrom<usize> = 2368..;
+
+#[inline(never)]
+fn kem_step_decapsulate_combine() -> R {
+    use libcrux_ml_kem::mlkem768::{self, MlKem768Ciphertext};
+
+    // letterseal keeps its expanded key private, so the primitive it wraps
+    // (`KemDecapsulationKey::decapsulate` is this call) runs on a key whose
+    // secret parts can be marked in place; the combine is the crate's own.
+    let (private, public) = mlkem768::generate_key_pair(bytes::<64>(70)).into_parts();
+    let (valid, _) = mlkem768::encapsulate(&public, bytes::<32>(71));
+    let mut other = *valid.as_slice();
+    other[100] ^= 0x01;
+    let rejected = MlKem768Ciphertext::from(&other);
+    let root = bytes::<32>(72);
+    let dh = bytes::<32>(73);
+    fn combine(
+        key: &mlkem768::MlKem768PrivateKey,
+        ciphertext: &MlKem768Ciphertext,
+        root: [u8; 32],
+        dh: &[u8; 32],
+    ) -> EpochKeys {
+        let shared = mlkem768::decapsulate(key, ciphertext);
+        RootKey::from_bytes(root).step(dh, Some(&shared))
+    }
+    let expected = [
+        combine(&private, &valid, root, &dh),
+        combine(&private, &rejected, root, &dh),
+    ];
+    if same_epoch_keys(&expected[0], &expected[1]) {
+        return Err("implicit rejection gave the valid secret".into());
+    }
+
+    let mut key = private;
+    ct::secret(&mut key[DK_PKE]);
+    ct::secret(&mut key[DK_Z]);
+    let (mut secret_root, mut secret_dh) = (root, dh);
+    ct::secret(&mut secret_root);
+    ct::secret(&mut secret_dh);
+    let mut ok = true;
+    for (ciphertext, want) in [&valid, &rejected].into_iter().zip(&expected) {
+        let keys = combine(&key, ciphertext, secret_root, &secret_dh);
+        declassify_epoch_keys(&keys);
+        ok &= same_epoch_keys(&keys, want);
+    }
+    check(ok, "KEM step keys differ")
 }
 
 // ---------------------------------------------------------------------------
@@ -671,7 +884,13 @@ fn test_device(rng: &mut TestRng, user: &str) -> Result<(DeviceKeys, VerifiedBun
     let mut keys = DeviceKeys::generate(rng, address(user, 1));
     let bundle = keys
         .add_sealing_key(rng, now(), 30 * 86_400)
-        .verify(&keys.address().clone().into(), &RegistrationPolicy::default(), now(), None, &NoDirectory)
+        .verify(
+            &keys.address().clone().into(),
+            &RegistrationPolicy::default(),
+            now(),
+            None,
+            &NoDirectory,
+        )
         .map_err(|e| format!("{e:?}"))?;
     Ok((keys, bundle))
 }
@@ -697,35 +916,86 @@ fn declassify_session_opened(r: Result<SessionOpened, OpenError>) -> Result<Sess
     Ok(opened)
 }
 
+fn err(e: &dyn core::fmt::Debug) -> String {
+    format!("{e:?}")
+}
+
+/// Alice starts a session with Bob: her first message (an `INIT` message).
+/// With `mark`, her sealing key and the plaintext are secret.
+#[inline(never)]
+fn seal_start(mark: bool) -> Result<Vec<u8>, String> {
+    let mut rng = TestRng::new(1);
+    let (alice, _) = test_device(&mut rng, "alice")?;
+    let (_, bob_bundle) = test_device(&mut rng, "bob")?;
+    let mut at_alice = Session::new(&alice, &bob_bundle).map_err(|e| err(&e))?;
+    let mut plaintext = vec_bytes(61, 100);
+    if mark {
+        mark_sealing_key(&alice)?;
+        ct::secret(plaintext.as_mut_slice());
+    }
+    let r = at_alice.seal(&alice, &mut rng, now(), ContentType::Text, &plaintext, AAD);
+    let mut sealed = r.map_err(|e| err(&e))?;
+    if mark {
+        ct::public(sealed.as_mut_slice());
+    }
+    Ok(sealed)
+}
+
 #[inline(never)]
 fn session_seal() -> R {
-    let mut rng = TestRng::new(1);
-    let (alice, alice_bundle) = test_device(&mut rng, "alice")?;
-    let (bob, bob_bundle) = test_device(&mut rng, "bob")?;
-    let mut at_alice = Session::new(&alice, &bob_bundle).map_err(|e| format!("{e:?}"))?;
-    let mut at_bob = Session::new(&bob, &alice_bundle).map_err(|e| format!("{e:?}"))?;
-    let plaintext = vec_bytes(61, 100);
-
-    mark_sealing_key(&alice)?;
-    let mut secret_plaintext = plaintext.clone();
-    ct::secret(secret_plaintext.as_mut_slice());
-    let r = at_alice.seal(
-        &alice,
-        &mut rng,
-        now(),
-        ContentType::Text,
-        &secret_plaintext,
-        AAD,
-    );
-    let mut sealed = r.map_err(|e| format!("{e:?}"))?;
-    ct::public(sealed.as_mut_slice());
-
-    let opened = at_bob
-        .open(&bob, now(), &sealed, AAD)
-        .map_err(|e| format!("{e:?}"))?;
+    let expected = seal_start(false)?;
+    let sealed = seal_start(true)?;
     check(
-        opened.plaintext.as_slice() == plaintext,
-        "session round trip differs",
+        sealed == expected && sealed[2] & letterseal::pairwise::FLAG_INIT != 0,
+        "sealed start differs",
+    )
+}
+
+/// Bob answers Alice's start: a sending step, which is a KEM step under a
+/// policy of one KEM step per sending step. With `mark`, every 32-byte draw
+/// from the RNG (the new ratchet secret, the encapsulation's `m`, the hedged
+/// salt's `r`) and the plaintext are secret.
+#[inline(never)]
+fn seal_step(mark: bool) -> Result<Vec<u8>, String> {
+    let mut rng = TestRng::new(7);
+    let (alice, alice_bundle) = test_device(&mut rng, "alice")?;
+    let (mut bob, bob_bundle) = test_device(&mut rng, "bob")?;
+    let policy = RatchetPolicy {
+        kem_every_steps: 1,
+        ..RatchetPolicy::default()
+    };
+    let mut at_alice = Session::new(&alice, &bob_bundle)
+        .map_err(|e| err(&e))?
+        .with_policy(policy);
+    let mut at_bob = Session::new(&bob, &alice_bundle)
+        .map_err(|e| err(&e))?
+        .with_policy(policy);
+    let start = at_alice
+        .seal(&alice, &mut rng, now(), ContentType::Text, b"start", AAD)
+        .map_err(|e| err(&e))?;
+    at_bob
+        .open(&mut bob, now(), &start, AAD)
+        .map_err(|e| err(&e))?;
+    let mut plaintext = vec_bytes(61, 104);
+    if mark {
+        ct::secret(plaintext.as_mut_slice());
+        rng.mark_32_byte_draws = true;
+    }
+    let r = at_bob.seal(&bob, &mut rng, now(), ContentType::Text, &plaintext, AAD);
+    let mut sealed = r.map_err(|e| err(&e))?;
+    if mark {
+        ct::public(sealed.as_mut_slice());
+    }
+    Ok(sealed)
+}
+
+#[inline(never)]
+fn session_seal_step() -> R {
+    let expected = seal_step(false)?;
+    let sealed = seal_step(true)?;
+    check(
+        sealed == expected && sealed[2] & letterseal::pairwise::FLAG_KEM_STEP != 0,
+        "sealed KEM step differs",
     )
 }
 
@@ -733,18 +1003,37 @@ fn session_seal() -> R {
 fn session_open() -> R {
     let mut rng = TestRng::new(2);
     let (alice, alice_bundle) = test_device(&mut rng, "alice")?;
-    let (bob, bob_bundle) = test_device(&mut rng, "bob")?;
-    let mut at_alice = Session::new(&alice, &bob_bundle).map_err(|e| format!("{e:?}"))?;
-    let mut at_bob = Session::new(&bob, &alice_bundle).map_err(|e| format!("{e:?}"))?;
+    let (mut bob, bob_bundle) = test_device(&mut rng, "bob")?;
+    let one_time = bob
+        .add_one_time_keys(&mut rng, 1, now(), 86_400)
+        .pop()
+        .ok_or("no one-time key")?
+        .verify(
+            &bob.address().clone().into(),
+            &RegistrationPolicy::default(),
+            now(),
+            None,
+            &NoDirectory,
+        )
+        .map_err(|e| err(&e))?;
+    let mut at_alice = Session::new(&alice, &bob_bundle)
+        .map_err(|e| err(&e))?
+        .with_one_time_key(&one_time)
+        .map_err(|e| err(&e))?;
+    let mut at_bob = Session::new(&bob, &alice_bundle).map_err(|e| err(&e))?;
     let plaintext = vec_bytes(61, 101);
     let sealed = at_alice
         .seal(&alice, &mut rng, now(), ContentType::Text, &plaintext, AAD)
-        .map_err(|e| format!("{e:?}"))?;
+        .map_err(|e| err(&e))?;
 
     mark_sealing_key(&bob)?;
-    let opened = declassify_session_opened(at_bob.open(&bob, now(), &sealed, AAD))?;
+    ct::secret_in_place(
+        bob.one_time_key(&one_time.key_id())
+            .ok_or("no one-time key")?,
+    );
+    let opened = declassify_session_opened(at_bob.open(&mut bob, now(), &sealed, AAD))?;
     check(
-        opened.plaintext.as_slice() == plaintext && opened.counter == 0,
+        opened.plaintext.as_slice() == plaintext && opened.counter == 0 && opened.started_session,
         "session open differs",
     )
 }
@@ -827,7 +1116,7 @@ fn group_process() -> R {
     mark_sealing_key(&g.bob)?;
     let r = g
         .bob_group
-        .process(&g.bob, &g.view, &mut g.bob_sessions, now());
+        .process(&mut g.bob, &g.view, &mut g.bob_sessions, now());
     ct::declassify(r).map_err(|e| format!("{e:?}"))?;
     check(
         g.bob_group.current_epoch() == Some(1),
@@ -840,7 +1129,7 @@ fn group_seal() -> R {
     let mut g = group_pair(5, true)?;
     let plaintext = vec_bytes(70, 102);
     g.bob_group
-        .process(&g.bob, &g.view, &mut g.bob_sessions, now())
+        .process(&mut g.bob, &g.view, &mut g.bob_sessions, now())
         .map_err(|e| format!("{e:?}"))?;
 
     let mut secret_plaintext = plaintext.clone();
@@ -878,7 +1167,7 @@ fn group_open() -> R {
     mark_sealing_key(&g.bob)?;
     let processed = g
         .bob_group
-        .process(&g.bob, &g.view, &mut g.bob_sessions, now());
+        .process(&mut g.bob, &g.view, &mut g.bob_sessions, now());
     ct::declassify(processed).map_err(|e| format!("{e:?}"))?;
 
     let mut r = g.bob_group.open(&sealed, AAD, now());

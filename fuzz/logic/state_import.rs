@@ -85,7 +85,7 @@ fn fixture() -> &'static Fixture {
                 .seal(&alice, &mut rng, now, ContentType::Text, &[i], b"")
                 .unwrap();
             if i != 1 {
-                at_bob.open(&bob, now, &m, b"").unwrap();
+                at_bob.open(&mut bob, now, &m, b"").unwrap();
             }
         }
         let key = StorageKey::from_bytes([0x4b; 32]);
