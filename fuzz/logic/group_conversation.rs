@@ -4,13 +4,29 @@
 //! version ever signed.
 //!
 //! A fixture is built once, deterministically (ChaCha20 seed `[0x43; 32]`):
-//! devices `alice`/1, `bob`/2, `carol`/3, `dave`/4 with one sealing key each
-//! (fixed for the run), a pairwise `Session` from every member to every other,
-//! and each member's empty `Group` (group id `conversation`) with its own
-//! grace policy: Alice the default (one superseded epoch, one day), Bob none
-//! kept, Carol two for an hour, Dave one with no time limit. Each input starts
-//! from these (JSON); the clock starts at `T0 + 600`; randomness comes from a
-//! ChaCha20 generator with a fixed seed.
+//! devices `alice`/1, `bob`/2, `carol`/3, `dave`/4 with one sealing key each,
+//! valid from `T0` for 30 days (fixed for the run), and one one-time key for
+//! each other member; a pairwise `Session` (LS3 ratchet, SPEC.md §7) from
+//! every member to every other, offering the peer's one-time key meant for
+//! it, with no message yet; and each member's empty `Group` (group id
+//! `conversation`) with its own grace policy: Alice the default (one
+//! superseded epoch, one day), Bob none kept, Carol two for an hour, Dave one
+//! with no time limit. Each input starts from these (groups as JSON, sessions
+//! and device keys as sealed blobs under a fixed storage key, imported
+//! afresh); the clock starts at `T0 + 600`; randomness comes from a ChaCha20
+//! generator with a fixed seed.
+//!
+//! A wrap is a message of the distributor's pairwise session with the member
+//! (SPEC.md §8.4), so sessions are stateful: each wrap uses up a chain key
+//! (a second opening is a `Replay`), the first one of a session start uses up
+//! the one-time key it names, and two members may start sessions with each
+//! other at once. The wraps a member gets from one distributor that pass the
+//! group checks reach its session in the order they were sealed (a later
+//! version builds on the earlier one), so the model predicts a genuine wrap
+//! to open — unless the keys have expired: after `T0 + 30 days + 300 s`
+//! (`EXPIRY_SKEW_SECONDS`) no wrap can be sealed (`propose` with another
+//! member: `Wrap(LocalKeyExpired)`) or opened (`process`:
+//! `WrapRejected(PeerKeyExpired)`), while group messages go on.
 //!
 //! Input: a sequence of actions (at most [`MAX_ACTIONS`]); missing parameter
 //! bytes read as 0. Each action is one byte, `kind` in its low nibble and a
@@ -24,23 +40,25 @@
 //! | 3 | deliver the queued view at index `hi mod len` (0: oldest); 4: drop it |
 //! | 5 | `m` seals: a byte (associated data mod 3, content type), a length byte (mod 65) and that many plaintext bytes; the message is queued for the other members of `m`'s current roster |
 //! | 6 | deliver the queued message at index `hi mod len`; 7: drop it |
-//! | 8 | redeliver a view (a byte picks one, newest first) to member `m`: a mode byte: as queued, with the full roster, with another member's wrap, or with a byte flipped (position: next two bytes, mask: the byte after) |
+//! | 8 | redeliver a view (a byte picks one, newest first) to member `m`: a mode byte (mod 5): as queued, with the full roster, with another member's wrap, with a byte flipped (position: next two bytes, mask: the byte after), or spliced: with `m`'s wrap of another version by the same distributor (one its session already opened: a replay; one sealed later; one of another wrap context) |
 //! | 9 | deliver a message (a byte picks it) to `m` again or tampered: a mode byte (as sent; flip a byte; flip a signed byte and re-sign as the sender; re-sign by another member; wrong associated data; truncate), a position and a mask byte |
-//! | 10 | `m` misbehaves (signs with the public building blocks on its current epoch, or with bit 6 of the next byte on the server's, as an outsider would; the byte's low bits pick the kind, bits 2–5 a target): secrets split (the target's wrap holds another secret than the confirmed one), a change its policy forbids (the target removed), an epoch jump (+2, or to `2^64 − 1` with bit 7), or an admin set naming nobody in the roster. The server checks it against its record; a hostile server forwards it to the roster anyway |
+//! | 10 | `m` misbehaves (signs with the public building blocks on its current epoch, or with bit 6 of the next byte on the server's, as an outsider would; the byte's low bits pick the kind, bits 2–5 a target): secrets split (the target's wrap holds another secret than the confirmed one; with bit 7, it is no group key but a `Text` message), a change its policy forbids (the target removed), an epoch jump (+2, or to `2^64 − 1` with bit 7), or an admin set naming nobody in the roster. Its wraps are sealed in its real sessions (after the keys expired: `LocalKeyExpired`, nothing signed). The server checks it against its record; a hostile server forwards it to the roster anyway |
 //! | 11 | a hostile server accepts `m`'s pending upload as another version of its epoch (against the record it was built on, leaving its own record alone) and fans it out: a fork |
-//! | 12 | reload `m`: its group through a sealed blob (export, import) |
+//! | 12 | reload `m`: its group, sessions and device keys through sealed blobs (export, import at the blob's generation) |
 //! | 13 | advance the clock by one of 16 steps (1 s to 7 days) |
-//! | 14 | `m` calls `expire(now)` |
+//! | 14 | `m` calls `expire(now)` on its group and its sessions |
 //! | 15 | deliver every queued view, then every queued message, oldest first |
 //!
 //! The model knows every *version* of an epoch ever signed: its number, the
 //! version it builds on, roster, policy, distributor, and whether one
-//! member's wrap holds another secret. Checks (a violation panics):
+//! member's wrap is bad (another secret, or no group key). Checks (a
+//! violation panics):
 //!
 //! - no call into the library panics;
 //! - `propose` gives exactly the model's result (`ProposalPending`,
-//!   `NotPreviousMember`, `NoAdminMember`, `NotPermitted` under the policy
-//!   rules of SPEC.md §8.2, else a proposal with the expected change); the
+//!   `EpochExhausted`, `NotPreviousMember`, `NoAdminMember`, `NotPermitted`
+//!   under the policy rules of SPEC.md §8.2, `Wrap(LocalKeyExpired)`, else a
+//!   proposal with the expected change); the
 //!   server's check of every upload gives exactly the model's result
 //!   (`StaleEpoch`, `EpochGap`, `ForkedHistory`, `NotPreviousMember`,
 //!   `NoAdminMember`, `NotPermitted`, else accepted); `commit`/`abort`;
@@ -48,9 +66,14 @@
 //!   `AlreadyProcessed`, `ConflictingEpoch`, `StaleEpoch`, `EpochGap`,
 //!   `ForkedHistory`, `Committed` / `NotPending` for the member's own
 //!   distribution, `NotPreviousMember`, `DeltaWithoutBase`, `NoAdminMember`,
-//!   `NotPermitted`, `NotAMember`, `ConfirmationMismatch`, else `Installed`
-//!   with the expected change and whether a pending proposal was discarded;
-//!   a view with another member's wrap or a byte flipped never installs;
+//!   `NotPermitted`, `NotAMember`, `WrapRejected(PeerKeyExpired)`,
+//!   `ConfirmationMismatch`, `InvalidWrap`, else `Installed` with the
+//!   expected change and whether a pending proposal was discarded; a view
+//!   with another member's wrap, a spliced wrap or a byte flipped never
+//!   installs; an installed wrap moves on the session with its distributor
+//!   and no other, and uses up at most the one-time key offered to that
+//!   distributor; the member's own echo and `AlreadyProcessed` change no
+//!   session and no key;
 //! - `seal` and `open` give exactly the model's result (SPEC.md §8.9):
 //!   `NoEpoch`, `NotAMember`; `UnknownEpoch`, `EpochExpired`,
 //!   `UnknownSender`, `OwnMessage`, `SenderRemoved` (grace only for members
@@ -63,10 +86,11 @@
 //!   hold the same transcript exactly when they hold the same version — a
 //!   split secret is never installed, and a fork is never mistaken for
 //!   agreement;
-//! - every failed `propose`, `process`, `seal` or `open` leaves the member's
-//!   group (and sessions) byte-identical; after every action each member's
-//!   current epoch, openable epochs and pending epoch equal the model's; a
-//!   reload through a blob gives the same state.
+//! - every failed `propose` or `process` leaves the member's group, sessions
+//!   and device keys byte-identical (JSON, and the payloads of fresh
+//!   exports), every failed `seal` or `open` its group; after every action
+//!   each member's current epoch, openable epochs and pending epoch equal the
+//!   model's; a reload through blobs gives the same state.
 //!
 //! This file is the target's whole logic, shared by the cargo-fuzz target
 //! (`fuzz/fuzz_targets/group_conversation.rs`) and the corpus replay in
