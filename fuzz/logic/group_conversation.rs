@@ -4,13 +4,29 @@
 //! version ever signed.
 //!
 //! A fixture is built once, deterministically (ChaCha20 seed `[0x43; 32]`):
-//! devices `alice`/1, `bob`/2, `carol`/3, `dave`/4 with one sealing key each
-//! (fixed for the run), a pairwise `Session` from every member to every other,
-//! and each member's empty `Group` (group id `conversation`) with its own
-//! grace policy: Alice the default (one superseded epoch, one day), Bob none
-//! kept, Carol two for an hour, Dave one with no time limit. Each input starts
-//! from these (JSON); the clock starts at `T0 + 600`; randomness comes from a
-//! ChaCha20 generator with a fixed seed.
+//! devices `alice`/1, `bob`/2, `carol`/3, `dave`/4 with one sealing key each,
+//! valid from `T0` for 30 days (fixed for the run), and one one-time key for
+//! each other member; a pairwise `Session` (LS3 ratchet, SPEC.md §7) from
+//! every member to every other, offering the peer's one-time key meant for
+//! it, with no message yet; and each member's empty `Group` (group id
+//! `conversation`) with its own grace policy: Alice the default (one
+//! superseded epoch, one day), Bob none kept, Carol two for an hour, Dave one
+//! with no time limit. Each input starts from these (groups as JSON, sessions
+//! and device keys as sealed blobs under a fixed storage key, imported
+//! afresh); the clock starts at `T0 + 600`; randomness comes from a ChaCha20
+//! generator with a fixed seed.
+//!
+//! A wrap is a message of the distributor's pairwise session with the member
+//! (SPEC.md §8.4), so sessions are stateful: each wrap uses up a chain key
+//! (a second opening is a `Replay`), the first one of a session start uses up
+//! the one-time key it names, and two members may start sessions with each
+//! other at once. The wraps a member gets from one distributor that pass the
+//! group checks reach its session in the order they were sealed (a later
+//! version builds on the earlier one), so the model predicts a genuine wrap
+//! to open — unless the keys have expired: after `T0 + 30 days + 300 s`
+//! (`EXPIRY_SKEW_SECONDS`) no wrap can be sealed (`propose` with another
+//! member: `Wrap(LocalKeyExpired)`) or opened (`process`:
+//! `WrapRejected(PeerKeyExpired)`), while group messages go on.
 //!
 //! Input: a sequence of actions (at most [`MAX_ACTIONS`]); missing parameter
 //! bytes read as 0. Each action is one byte, `kind` in its low nibble and a
@@ -24,23 +40,25 @@
 //! | 3 | deliver the queued view at index `hi mod len` (0: oldest); 4: drop it |
 //! | 5 | `m` seals: a byte (associated data mod 3, content type), a length byte (mod 65) and that many plaintext bytes; the message is queued for the other members of `m`'s current roster |
 //! | 6 | deliver the queued message at index `hi mod len`; 7: drop it |
-//! | 8 | redeliver a view (a byte picks one, newest first) to member `m`: a mode byte: as queued, with the full roster, with another member's wrap, or with a byte flipped (position: next two bytes, mask: the byte after) |
+//! | 8 | redeliver a view (a byte picks one, newest first) to member `m`: a mode byte (mod 5): as queued, with the full roster, with another member's wrap, with a byte flipped (position: next two bytes, mask: the byte after), or spliced: with `m`'s wrap of another version by the same distributor (one its session already opened: a replay; one sealed later; one of another wrap context) |
 //! | 9 | deliver a message (a byte picks it) to `m` again or tampered: a mode byte (as sent; flip a byte; flip a signed byte and re-sign as the sender; re-sign by another member; wrong associated data; truncate), a position and a mask byte |
-//! | 10 | `m` misbehaves (signs with the public building blocks on its current epoch, or with bit 6 of the next byte on the server's, as an outsider would; the byte's low bits pick the kind, bits 2–5 a target): secrets split (the target's wrap holds another secret than the confirmed one), a change its policy forbids (the target removed), an epoch jump (+2, or to `2^64 − 1` with bit 7), or an admin set naming nobody in the roster. The server checks it against its record; a hostile server forwards it to the roster anyway |
+//! | 10 | `m` misbehaves (signs with the public building blocks on its current epoch, or with bit 6 of the next byte on the server's, as an outsider would; the byte's low bits pick the kind, bits 2–5 a target): secrets split (the target's wrap holds another secret than the confirmed one; with bit 7, it is no group key but a `Text` message), a change its policy forbids (the target removed), an epoch jump (+2, or to `2^64 − 1` with bit 7), or an admin set naming nobody in the roster. Its wraps are sealed in its real sessions (after the keys expired: `LocalKeyExpired`, nothing signed). The server checks it against its record; a hostile server forwards it to the roster anyway |
 //! | 11 | a hostile server accepts `m`'s pending upload as another version of its epoch (against the record it was built on, leaving its own record alone) and fans it out: a fork |
-//! | 12 | reload `m`: its group through a sealed blob (export, import) |
+//! | 12 | reload `m`: its group, sessions and device keys through sealed blobs (export, import at the blob's generation) |
 //! | 13 | advance the clock by one of 16 steps (1 s to 7 days) |
-//! | 14 | `m` calls `expire(now)` |
+//! | 14 | `m` calls `expire(now)` on its group and its sessions |
 //! | 15 | deliver every queued view, then every queued message, oldest first |
 //!
 //! The model knows every *version* of an epoch ever signed: its number, the
 //! version it builds on, roster, policy, distributor, and whether one
-//! member's wrap holds another secret. Checks (a violation panics):
+//! member's wrap is bad (another secret, or no group key). Checks (a
+//! violation panics):
 //!
 //! - no call into the library panics;
 //! - `propose` gives exactly the model's result (`ProposalPending`,
-//!   `NotPreviousMember`, `NoAdminMember`, `NotPermitted` under the policy
-//!   rules of SPEC.md §8.2, else a proposal with the expected change); the
+//!   `EpochExhausted`, `NotPreviousMember`, `NoAdminMember`, `NotPermitted`
+//!   under the policy rules of SPEC.md §8.2, `Wrap(LocalKeyExpired)`, else a
+//!   proposal with the expected change); the
 //!   server's check of every upload gives exactly the model's result
 //!   (`StaleEpoch`, `EpochGap`, `ForkedHistory`, `NotPreviousMember`,
 //!   `NoAdminMember`, `NotPermitted`, else accepted); `commit`/`abort`;
@@ -48,9 +66,14 @@
 //!   `AlreadyProcessed`, `ConflictingEpoch`, `StaleEpoch`, `EpochGap`,
 //!   `ForkedHistory`, `Committed` / `NotPending` for the member's own
 //!   distribution, `NotPreviousMember`, `DeltaWithoutBase`, `NoAdminMember`,
-//!   `NotPermitted`, `NotAMember`, `ConfirmationMismatch`, else `Installed`
-//!   with the expected change and whether a pending proposal was discarded;
-//!   a view with another member's wrap or a byte flipped never installs;
+//!   `NotPermitted`, `NotAMember`, `WrapRejected(PeerKeyExpired)`,
+//!   `ConfirmationMismatch`, `InvalidWrap`, else `Installed` with the
+//!   expected change and whether a pending proposal was discarded; a view
+//!   with another member's wrap, a spliced wrap or a byte flipped never
+//!   installs; an installed wrap moves on the session with its distributor
+//!   and no other, and uses up at most the one-time key offered to that
+//!   distributor; the member's own echo and `AlreadyProcessed` change no
+//!   session and no key;
 //! - `seal` and `open` give exactly the model's result (SPEC.md §8.9):
 //!   `NoEpoch`, `NotAMember`; `UnknownEpoch`, `EpochExpired`,
 //!   `UnknownSender`, `OwnMessage`, `SenderRemoved` (grace only for members
@@ -63,10 +86,11 @@
 //!   hold the same transcript exactly when they hold the same version — a
 //!   split secret is never installed, and a fork is never mistaken for
 //!   agreement;
-//! - every failed `propose`, `process`, `seal` or `open` leaves the member's
-//!   group (and sessions) byte-identical; after every action each member's
-//!   current epoch, openable epochs and pending epoch equal the model's; a
-//!   reload through a blob gives the same state.
+//! - every failed `propose` or `process` leaves the member's group, sessions
+//!   and device keys byte-identical (JSON, and the payloads of fresh
+//!   exports), every failed `seal` or `open` its group; after every action
+//!   each member's current epoch, openable epochs and pending epoch equal the
+//!   model's; a reload through blobs gives the same state.
 //!
 //! This file is the target's whole logic, shared by the cargo-fuzz target
 //! (`fuzz/fuzz_targets/group_conversation.rs`) and the corpus replay in
@@ -84,18 +108,23 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
-use letterseal::device::DeviceKeys;
+use letterseal::device::{DEVICE_BLOB_VERSION, DeviceKeys};
 use letterseal::group::{
     CoreFields, Distribution, EpochChange, EpochSecret, GracePolicy, Group, GroupError, GroupId,
     GroupOpenError, GroupSealError, Processed, Roster, RosterPolicy, RosterSection, ServerRecord,
     Transcript, wrap_context, wrap_list_hash,
 };
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
-use letterseal::keys::SIGNATURE_LEN;
+use letterseal::keys::{SIGNATURE_LEN, SealingKeyId};
 use letterseal::labels;
-use letterseal::pairwise::{ContentType, Session, WINDOW_SIZE};
-use letterseal::registration::{NoDirectory, RegistrationPolicy, VerifiedBundle};
-use letterseal::state::StorageKey;
+use letterseal::pairwise::{
+    ContentType, EXPIRY_SKEW_SECONDS, OpenError, SESSION_BLOB_VERSION, SealError, Session,
+    WINDOW_SIZE,
+};
+use letterseal::registration::{
+    ExpectedOwner, NoDirectory, RegistrationPolicy, VerifiedBundle, VerifiedOneTimeKey,
+};
+use letterseal::state::{self, StateKind, StorageKey};
 use letterseal::time::Timestamp;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -106,6 +135,14 @@ const T0: u64 = 1_800_000_000;
 const HOUR: u64 = 3_600;
 const DAY: u64 = 86_400;
 const GROUP_ID: &[u8] = b"conversation";
+/// Every member's sealing key is valid from `T0` for this long.
+const KEY_LIFETIME: u64 = 30 * DAY;
+/// From this time on every sealing key is expired (SPEC.md §7.8): no wrap
+/// can be sealed or opened any more.
+const KEYS_EXPIRE_AT: u64 = T0 + KEY_LIFETIME + EXPIRY_SKEW_SECONDS;
+/// The one-time keys' lifetime (the target never calls `DeviceKeys::expire`,
+/// so unused ones stay usable).
+const ONE_TIME_LIFETIME: u64 = KEY_LIFETIME;
 /// Members, in roster (address) order.
 const NAMES: [&str; 4] = ["alice", "bob", "carol", "dave"];
 const MEMBERS: usize = NAMES.len();
@@ -155,13 +192,20 @@ fn grace(member: usize) -> GracePolicy {
 
 struct Fixture {
     group_id: GroupId,
+    /// The devices as generated: their identity keys sign what hostile
+    /// members forge. Each input imports its own copies from `device_blobs`.
     devices: Vec<DeviceKeys>,
     bundles: Vec<VerifiedBundle>,
     addresses: Vec<DeviceAddress>,
+    /// `offered[m][p]`: the id of `m`'s one-time key that `p`'s session
+    /// with `m` offers (`None` for `p = m`).
+    offered: Vec<Vec<Option<SealingKeyId>>>,
     /// Each member's empty group state (JSON).
     groups: Vec<Vec<u8>>,
-    /// Each member's sessions with every other (JSON list).
-    sessions: Vec<Vec<u8>>,
+    /// Each member's sessions with every other and its device keys, sealed
+    /// under `storage`.
+    sessions: Vec<Vec<Vec<u8>>>,
+    device_blobs: Vec<Vec<u8>>,
     storage: StorageKey,
 }
 
@@ -173,19 +217,19 @@ fn load<T: serde::de::DeserializeOwned>(json: &[u8]) -> T {
     serde_json::from_slice(json).expect("saved state loads")
 }
 
-fn save_sessions(sessions: &BTreeMap<DeviceAddress, Session>) -> Vec<u8> {
-    save(&sessions.values().collect::<Vec<_>>())
-}
-
-fn load_sessions(json: &[u8]) -> BTreeMap<DeviceAddress, Session> {
-    let list: Vec<Session> = load(json);
-    list.into_iter().map(|s| (s.peer().clone(), s)).collect()
+/// The payload of a fresh export (what a state holds, byte for byte).
+fn payload(kind: StateKind, version: u16, key: &StorageKey, blob: &[u8]) -> Vec<u8> {
+    state::open_raw(kind, version, key, blob, 0)
+        .expect("a fresh export opens")
+        .0
+        .to_vec()
 }
 
 fn build_fixture() -> Fixture {
     let mut rng = ChaCha20Rng::from_seed([0x43; 32]);
     let t0 = Timestamp::from_unix_seconds(T0);
     let group_id = GroupId::new(GROUP_ID).expect("group id");
+    let storage = StorageKey::from_bytes([0x5e; 32]);
     let (mut devices, mut bundles, mut addresses) = (Vec::new(), Vec::new(), Vec::new());
     for (i, name) in NAMES.iter().enumerate() {
         let address = DeviceAddress::new(
@@ -194,9 +238,9 @@ fn build_fixture() -> Fixture {
         );
         let mut device = DeviceKeys::generate(&mut rng, address.clone());
         let bundle = device
-            .add_sealing_key(&mut rng, t0, 30 * DAY)
+            .add_sealing_key(&mut rng, t0, KEY_LIFETIME)
             .verify(
-                &device.address().clone().into(),
+                &ExpectedOwner::Device(address.clone()),
                 &RegistrationPolicy::default(),
                 t0,
                 None,
@@ -211,6 +255,35 @@ fn build_fixture() -> Fixture {
         addresses.windows(2).all(|w| w[0] < w[1]),
         "members are listed in roster order"
     );
+    // One one-time key of each member for each other member's first session
+    // start: `one_time[m][p]` is `m`'s key offered to `p`.
+    let mut one_time: Vec<Vec<Option<VerifiedOneTimeKey>>> = Vec::new();
+    for (m, device) in devices.iter_mut().enumerate() {
+        let mut keys = device
+            .add_one_time_keys(&mut rng, MEMBERS - 1, t0, ONE_TIME_LIFETIME)
+            .into_iter();
+        let row = (0..MEMBERS)
+            .map(|p| {
+                (p != m).then(|| {
+                    keys.next()
+                        .expect("a one-time key per peer")
+                        .verify(
+                            &ExpectedOwner::Device(addresses[m].clone()),
+                            &RegistrationPolicy::default(),
+                            t0,
+                            None,
+                            &NoDirectory,
+                        )
+                        .expect("fixture one-time key verifies")
+                })
+            })
+            .collect();
+        one_time.push(row);
+    }
+    let offered = one_time
+        .iter()
+        .map(|row| row.iter().map(|k| k.as_ref().map(|k| k.key_id())).collect())
+        .collect();
     let groups = (0..MEMBERS)
         .map(|m| {
             save(&Group::new(
@@ -222,26 +295,35 @@ fn build_fixture() -> Fixture {
         .collect();
     let sessions = (0..MEMBERS)
         .map(|m| {
-            let map: BTreeMap<DeviceAddress, Session> = (0..MEMBERS)
+            (0..MEMBERS)
                 .filter(|&p| p != m)
                 .map(|p| {
-                    (
-                        addresses[p].clone(),
-                        Session::new(&devices[m], &bundles[p]).expect("session"),
-                    )
+                    let offer = one_time[p][m].as_ref().expect("offered to m");
+                    Session::new(&devices[m], &bundles[p])
+                        .expect("session")
+                        .with_one_time_key(offer)
+                        .expect("the peer's one-time key")
+                        .export(&mut rng, &storage)
+                        .expect("export")
+                        .into_bytes()
                 })
-                .collect();
-            save_sessions(&map)
+                .collect()
         })
+        .collect();
+    let device_blobs = devices
+        .iter_mut()
+        .map(|d| d.export(&mut rng, &storage).expect("export").into_bytes())
         .collect();
     Fixture {
         group_id,
         devices,
         bundles,
         addresses,
+        offered,
         groups,
         sessions,
-        storage: StorageKey::from_bytes([0x5e; 32]),
+        device_blobs,
+        storage,
     }
 }
 
@@ -340,6 +422,15 @@ fn permitted(
     }
 }
 
+/// How a hostile distributor's wrap for one member is bad.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BadWrap {
+    /// A group key, but another secret than the confirmed one (split secrets).
+    OtherSecret,
+    /// A pairwise message of another content type (SPEC.md §8.4).
+    NotAKey,
+}
+
 /// One signed version of an epoch.
 struct Version {
     epoch: u64,
@@ -349,8 +440,8 @@ struct Version {
     roster: Vec<usize>,
     policy: Policy,
     distributor: usize,
-    /// The member whose wrap holds another secret than the confirmed one.
-    split_for: Option<usize>,
+    /// The member whose wrap is bad, and how.
+    bad_wrap: Option<(usize, BadWrap)>,
     upload: Distribution,
     transcript: Transcript,
 }
@@ -409,9 +500,72 @@ impl Model {
 struct Member {
     group: Group,
     sessions: BTreeMap<DeviceAddress, Session>,
+    device: DeviceKeys,
     model: Model,
     /// The server accepted the pending proposal.
     accepted: bool,
+}
+
+/// What a member's state holds, byte for byte: its group's JSON, and the
+/// payloads of fresh exports of its sessions (by peer) and device keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Print {
+    group: Vec<u8>,
+    sessions: BTreeMap<DeviceAddress, Vec<u8>>,
+    device: Vec<u8>,
+}
+
+impl Member {
+    fn load(fx: &Fixture, m: usize) -> Self {
+        let sessions = fx.sessions[m]
+            .iter()
+            .map(|blob| {
+                let s = Session::import(&fx.storage, blob, 0).expect("a saved session imports");
+                (s.peer().clone(), s)
+            })
+            .collect();
+        Self {
+            group: load(&fx.groups[m]),
+            sessions,
+            device: DeviceKeys::import(&fx.storage, &fx.device_blobs[m], 0)
+                .expect("saved keys import"),
+            model: Model::default(),
+            accepted: false,
+        }
+    }
+
+    fn print(&mut self, key: &StorageKey) -> Print {
+        let mut rng = ChaCha20Rng::from_seed([0x70; 32]);
+        let sessions = self
+            .sessions
+            .iter_mut()
+            .map(|(peer, s)| {
+                let blob = s.export(&mut rng, key).expect("a session exports");
+                let bytes = payload(
+                    StateKind::Session,
+                    SESSION_BLOB_VERSION,
+                    key,
+                    blob.as_bytes(),
+                );
+                (peer.clone(), bytes)
+            })
+            .collect();
+        let device = self.device.export(&mut rng, key).expect("keys export");
+        Print {
+            group: save(&self.group),
+            sessions,
+            device: payload(
+                StateKind::DeviceKeys,
+                DEVICE_BLOB_VERSION,
+                key,
+                device.as_bytes(),
+            ),
+        }
+    }
+
+    fn one_time_keys(&self) -> BTreeSet<SealingKeyId> {
+        self.device.one_time_key_ids().copied().collect()
+    }
 }
 
 /// A group message as sealed.
@@ -496,14 +650,7 @@ struct Sim<'a> {
 impl<'a> Sim<'a> {
     fn new(data: &'a [u8], trace: bool) -> Self {
         let fx = fixture();
-        let members = (0..MEMBERS)
-            .map(|m| Member {
-                group: load(&fx.groups[m]),
-                sessions: load_sessions(&fx.sessions[m]),
-                model: Model::default(),
-                accepted: false,
-            })
-            .collect();
+        let members = (0..MEMBERS).map(|m| Member::load(fx, m)).collect();
         Self {
             fx,
             input: Input { data, pos: 0 },
@@ -528,6 +675,11 @@ impl<'a> Sim<'a> {
 
     fn now(&self) -> Timestamp {
         Timestamp::from_unix_seconds(self.now)
+    }
+
+    /// Every sealing key is past its validity (they all share one window).
+    fn keys_expired(&self) -> bool {
+        self.now >= KEYS_EXPIRE_AT
     }
 
     fn run(&mut self) {
@@ -609,6 +761,12 @@ impl<'a> Sim<'a> {
                 let member = &mut self.members[m];
                 member.group.expire(Timestamp::from_unix_seconds(now));
                 member.model.expire(grace(m), now);
+                // Stored skipped wrap secrets are never needed (a member's
+                // wraps from one distributor reach its session in the order
+                // they were sealed), so deleting old ones changes no outcome.
+                for session in member.sessions.values_mut() {
+                    session.expire(Timestamp::from_unix_seconds(now));
+                }
                 self.note(|| "expire".into());
             }
             _ => {
@@ -734,10 +892,13 @@ impl<'a> Sim<'a> {
                 (Some(p.clone()), p)
             }
         };
-        let epoch = current.map_or(1, |c| self.versions[c].epoch + 1);
+        let epoch = current.map_or(Some(1), |c| self.versions[c].epoch.checked_add(1));
         let candidate = |sim: &Self| -> Result<(), GroupError> {
             if sim.members[m].model.pending.is_some() {
                 return Err(GroupError::ProposalPending);
+            }
+            if epoch.is_none() {
+                return Err(GroupError::EpochExhausted);
             }
             if let Some(c) = current
                 && !sim.roster_of(c).contains(&m)
@@ -751,15 +912,24 @@ impl<'a> Sim<'a> {
             if !permitted(base, &policy, &roster, m) {
                 return Err(GroupError::NotPermitted);
             }
+            // Each other member's wrap is sealed in the pairwise session with
+            // it: not with an expired sealing key (all expire together, so the
+            // first wrap fails and nothing changes).
+            if roster.len() > 1 && sim.keys_expired() {
+                return Err(GroupError::Wrap(SealError::LocalKeyExpired(
+                    fx.bundles[m].sealing_key_id(),
+                )));
+            }
             Ok(())
         };
         let expected = candidate(self);
         let now = self.now();
+        let storage = &fx.storage;
         let member = &mut self.members[m];
-        let before = (save(&member.group), save_sessions(&member.sessions));
+        let before = member.print(storage);
         let result = member.group.propose(
             &mut self.rng,
-            &fx.devices[m],
+            &member.device,
             &bundles,
             policy_arg.as_ref().map(Policy::real),
             &mut member.sessions,
@@ -770,12 +940,12 @@ impl<'a> Sim<'a> {
                 let transcript = proposal.upload.core().transcript();
                 let v = self.versions.len();
                 self.versions.push(Version {
-                    epoch,
+                    epoch: epoch.expect("a next epoch"),
                     parent: current,
                     roster,
                     policy,
                     distributor: m,
-                    split_for: None,
+                    bad_wrap: None,
                     upload: proposal.upload.clone(),
                     transcript,
                 });
@@ -795,9 +965,8 @@ impl<'a> Sim<'a> {
                 self.note(|| "propose Ok".into());
             }
             (Err(err), Err(want)) if err == want => {
-                let member = &self.members[m];
                 assert_eq!(
-                    (save(&member.group), save_sessions(&member.sessions)),
+                    self.members[m].print(storage),
                     before,
                     "{}: a refused proposal ({err:?}) changed the state",
                     NAMES[m]
@@ -1015,8 +1184,24 @@ impl<'a> Sim<'a> {
         if !version.roster.contains(&m) {
             return Err(GroupError::NotAMember);
         }
-        if version.split_for == Some(m) {
-            return Err(GroupError::ConfirmationMismatch);
+        // The wrap reaches the session with the distributor. It opens: the
+        // wraps a member gets from one distributor that pass the checks above
+        // reach its session in the order they were sealed (a later one's
+        // version builds on the earlier one's), and a failure changes
+        // nothing. Unless the distributor's key has expired by now.
+        if self.keys_expired() {
+            return Err(GroupError::WrapRejected(OpenError::PeerKeyExpired(
+                self.fx.bundles[version.distributor].sealing_key_id(),
+            )));
+        }
+        match version.bad_wrap {
+            Some((target, BadWrap::OtherSecret)) if target == m => {
+                return Err(GroupError::ConfirmationMismatch);
+            }
+            Some((target, BadWrap::NotAKey)) if target == m => {
+                return Err(GroupError::InvalidWrap);
+            }
+            _ => {}
         }
         Ok(Processed::Installed {
             change: self.expected_change(current, v),
@@ -1033,66 +1218,22 @@ impl<'a> Sim<'a> {
         let expected = genuine.then(|| self.expect_process(m, v, delta));
         let now = self.now;
         let member = &mut self.members[m];
-        let before = (save(&member.group), save_sessions(&member.sessions));
+        let before = member.print(&fx.storage);
+        let keys_before = member.one_time_keys();
         let result = member.group.process(
-            &fx.devices[m],
+            &mut member.device,
             view,
             &mut member.sessions,
             Timestamp::from_unix_seconds(now),
         );
         let who = NAMES[m];
-        match (&result, &expected) {
+        let outcome = match (&result, &expected) {
             (Ok(got), Some(Ok(want))) => {
                 assert_eq!(got, want, "{who}: {how} of version {v}");
-                let member = &mut self.members[m];
-                match got {
-                    Processed::Installed { .. } => {
-                        member.model.pending = None;
-                        member.accepted = false;
-                        member.model.install(v, grace(m), now);
-                    }
-                    Processed::Committed(_) => {
-                        member.model.pending = None;
-                        member.accepted = false;
-                        member.model.install(v, grace(m), now);
-                    }
-                    _ => {
-                        assert_eq!(
-                            (save(&member.group), save_sessions(&member.sessions)),
-                            before,
-                            "{who}: AlreadyProcessed changed the state"
-                        );
-                    }
-                }
-                let name = match got {
-                    Processed::Installed {
-                        discarded_proposal: true,
-                        ..
-                    } => "Installed discarding",
-                    Processed::Installed { .. } => "Installed",
-                    Processed::Committed(_) => "Committed",
-                    _ => "AlreadyProcessed",
-                };
-                self.note(|| format!("{how} {name}"));
+                Ok(got)
             }
-            (Err(err), Some(Err(want))) if err == want => {
-                let member = &self.members[m];
-                assert_eq!(
-                    (save(&member.group), save_sessions(&member.sessions)),
-                    before,
-                    "{who}: a refused distribution ({err:?}) changed the state"
-                );
-                self.note(|| format!("{how} {}", err.name()));
-            }
-            (Err(err), None) => {
-                let member = &self.members[m];
-                assert_eq!(
-                    (save(&member.group), save_sessions(&member.sessions)),
-                    before,
-                    "{who}: a refused distribution ({err:?}) changed the state"
-                );
-                self.note(|| format!("{how} {}", err.name()));
-            }
+            (Err(err), Some(Err(want))) if err == want => Err(err),
+            (Err(err), None) => Err(err),
             (Ok(got), None) => {
                 // A changed view may still be an exact view of the same core
                 // (another roster form, or a byte flip that decodes to the
@@ -1102,15 +1243,90 @@ impl<'a> Sim<'a> {
                     want.as_ref() == Ok(got),
                     "FORGERY: {who}: a changed view of version {v} gave {got:?}, expected {want:?}"
                 );
-                let member = &mut self.members[m];
-                if matches!(got, Processed::Installed { .. } | Processed::Committed(_)) {
-                    member.model.pending = None;
-                    member.accepted = false;
-                    member.model.install(v, grace(m), now);
-                }
                 self.note(|| format!("{how} changed but exact"));
+                Ok(got)
             }
             (got, want) => panic!("{who}: {how} of version {v} gave {got:?}, expected {want:?}"),
+        };
+        let after = self.members[m].print(&fx.storage);
+        match outcome {
+            Err(err) => {
+                // A failed process changes nothing: group, sessions, device.
+                assert_eq!(
+                    after, before,
+                    "{who}: a refused distribution ({err:?}) changed the state"
+                );
+                self.note(|| format!("{how} {}", err.name()));
+                if let GroupError::WrapRejected(e) = err {
+                    self.note(|| format!("{how} WrapRejected {}", e.name()));
+                }
+            }
+            Ok(got) => {
+                let member = &mut self.members[m];
+                match got {
+                    Processed::Installed { .. } => {
+                        member.model.pending = None;
+                        member.accepted = false;
+                        member.model.install(v, grace(m), now);
+                        // Only the session with the distributor moved on (the
+                        // wrap's chain key is used up), and the device lost at
+                        // most the one-time key it offered that distributor.
+                        let distributor = &fx.addresses[self.versions[v].distributor];
+                        for (peer, bytes) in &after.sessions {
+                            if peer == distributor {
+                                assert_ne!(
+                                    Some(bytes),
+                                    before.sessions.get(peer),
+                                    "{who}: an installed wrap left its session unchanged"
+                                );
+                            } else {
+                                assert_eq!(
+                                    Some(bytes),
+                                    before.sessions.get(peer),
+                                    "{who}: processing a wrap changed another session"
+                                );
+                            }
+                        }
+                        let keys_after = member.one_time_keys();
+                        let used: Vec<&SealingKeyId> =
+                            keys_before.difference(&keys_after).collect();
+                        let offered = fx.offered[m][self.versions[v].distributor];
+                        assert!(
+                            keys_after.is_subset(&keys_before)
+                                && used.iter().all(|id| Some(**id) == offered),
+                            "{who}: processing a wrap used one-time keys {used:?}"
+                        );
+                        if used.is_empty() {
+                            assert_eq!(after.device, before.device, "{who}: device changed");
+                        }
+                    }
+                    Processed::Committed(_) => {
+                        member.model.pending = None;
+                        member.accepted = false;
+                        member.model.install(v, grace(m), now);
+                        assert_eq!(
+                            (&after.sessions, &after.device),
+                            (&before.sessions, &before.device),
+                            "{who}: its own epoch's echo changed a session or the device"
+                        );
+                    }
+                    _ => {
+                        assert_eq!(after, before, "{who}: AlreadyProcessed changed the state");
+                    }
+                }
+                if genuine {
+                    let name = match got {
+                        Processed::Installed {
+                            discarded_proposal: true,
+                            ..
+                        } => "Installed discarding",
+                        Processed::Installed { .. } => "Installed",
+                        Processed::Committed(_) => "Committed",
+                        _ => "AlreadyProcessed",
+                    };
+                    self.note(|| format!("{how} {name}"));
+                }
+            }
         }
     }
 
@@ -1128,22 +1344,14 @@ impl<'a> Sim<'a> {
             Roster::from_bundles(version.roster.iter().map(|&i| &fx.bundles[i])).expect("roster");
         let full = |wrap_of: usize| -> Distribution {
             let upload = &version.upload;
-            let d = roster.position(&fx.addresses[version.distributor]);
-            let i = roster.position(&fx.addresses[wrap_of]);
-            let wraps = match (d, i) {
-                (Some(d), Some(i)) if d != i => {
-                    vec![upload.wraps()[if i > d { i - 1 } else { i }]]
-                }
-                _ => Vec::new(),
-            };
             Distribution::new(
                 upload.core().clone(),
                 *upload.signature(),
                 RosterSection::Full(roster.clone()),
-                wraps,
+                self.wrap_of(v, wrap_of).into_iter().collect(),
             )
         };
-        match mode % 4 {
+        match mode % 5 {
             0 => {
                 let genuine = self.views[q].to == m;
                 self.process(q, m, &queued, genuine, "redeliver");
@@ -1165,7 +1373,7 @@ impl<'a> Sim<'a> {
                 let view = full(others[usize::from(at) % others.len()]);
                 self.process(q, m, &view, false, "other wrap");
             }
-            _ => {
+            3 => {
                 let mut bytes = queued.encode();
                 let i = usize::from(at) % bytes.len();
                 bytes[i] ^= mask.max(1);
@@ -1174,11 +1382,49 @@ impl<'a> Sim<'a> {
                     Err(e) => self.note(|| format!("flipped undecodable {}", e.name())),
                 }
             }
+            _ => {
+                // `m`'s wrap of another version by the same distributor: one
+                // its session already opened (a replay), one sealed later or
+                // earlier, or one of another wrap context.
+                let others: Vec<usize> = (0..self.versions.len())
+                    .filter(|&o| o != v && self.versions[o].distributor == version.distributor)
+                    .filter(|&o| self.wrap_of(o, m).is_some())
+                    .collect();
+                if others.is_empty() || self.wrap_of(v, m).is_none() {
+                    return;
+                }
+                let wrap = self
+                    .wrap_of(others[usize::from(at) % others.len()], m)
+                    .expect("a wrap for m");
+                let mut view = full(m);
+                view = Distribution::new(
+                    view.core().clone(),
+                    *view.signature(),
+                    view.section().clone(),
+                    vec![wrap],
+                );
+                self.process(q, m, &view, false, "spliced");
+            }
         }
     }
 
+    /// Member `member`'s wrap in version `v` (none for its distributor or a
+    /// non-member).
+    fn wrap_of(&self, v: usize, member: usize) -> Option<Vec<u8>> {
+        let version = &self.versions[v];
+        let d = version
+            .roster
+            .iter()
+            .position(|&i| i == version.distributor)?;
+        let i = version.roster.iter().position(|&i| i == member)?;
+        if i == d {
+            return None;
+        }
+        let at = if i > d { i - 1 } else { i };
+        version.upload.wraps().get(at).cloned()
+    }
+
     fn seal(&mut self, m: usize, ad: usize, content_type: ContentType, plaintext: Vec<u8>) {
-        let fx = self.fx;
         let member = &mut self.members[m];
         let expected = match member.model.current() {
             None => Err(GroupSealError::NoEpoch),
@@ -1190,7 +1436,7 @@ impl<'a> Sim<'a> {
         let before = save(&member.group);
         let result = member.group.seal(
             &mut self.rng,
-            &fx.devices[m],
+            &member.device,
             content_type,
             &plaintext,
             ASSOCIATED_DATA[ad],
@@ -1408,12 +1654,25 @@ impl<'a> Sim<'a> {
             roster.sort_unstable();
         }
         let mut policy = base.policy.clone();
-        let mut epoch = base.epoch + 1;
-        let mut split_for = None;
+        // No epoch follows 2^64 − 1 (a member may hold it after a jump).
+        let Some(mut epoch) = base.epoch.checked_add(1) else {
+            return;
+        };
+        let mut bad_wrap = None;
         let what = match b & 3 {
             0 => {
-                split_for = roster.contains(&target).then_some(target);
-                "split"
+                // Bit 7: the target's wrap is no group key at all.
+                let how = if b & 0x80 == 0 {
+                    BadWrap::OtherSecret
+                } else {
+                    BadWrap::NotAKey
+                };
+                bad_wrap = roster.contains(&target).then_some((target, how));
+                if how == BadWrap::OtherSecret {
+                    "split"
+                } else {
+                    "not a key"
+                }
             }
             1 => {
                 roster.retain(|&i| i != target);
@@ -1421,7 +1680,7 @@ impl<'a> Sim<'a> {
             }
             2 => {
                 epoch = if b & 0x80 == 0 {
-                    base.epoch + 2
+                    epoch.saturating_add(1)
                 } else {
                     u64::MAX
                 };
@@ -1459,33 +1718,43 @@ impl<'a> Sim<'a> {
         );
         let good = [0x5a; 32];
         let now = self.now_ts();
+        let expired = self.keys_expired();
         let member = &mut self.members[m];
         let mut wraps = Vec::new();
         for &i in roster.iter().filter(|&&i| i != m) {
-            let secret = if split_for == Some(i) {
-                [0xa5; 32]
-            } else {
-                good
+            let (content_type, plaintext) = match bad_wrap {
+                Some((t, BadWrap::OtherSecret)) if t == i => (ContentType::GroupKey, [0xa5; 32]),
+                Some((t, BadWrap::NotAKey)) if t == i => (ContentType::Text, good),
+                _ => (ContentType::GroupKey, good),
             };
             let session = member
                 .sessions
                 .get_mut(&fx.addresses[i])
                 .expect("a session with every member");
-            wraps.push(
-                session
-                    .seal_group_key(
-                        &fx.devices[m],
-                        &mut self.rng,
-                        now,
-                        &fx.bundles[m].sealing_key_id(),
-                        &fx.bundles[i].sealing_key_id(),
-                        &context,
-                        &secret,
-                    )
-                    .expect("a hostile wrap"),
-            );
+            // A hostile member seals its wraps in its real sessions, too.
+            match session.seal(
+                &member.device,
+                &mut self.rng,
+                now,
+                content_type,
+                &plaintext,
+                &context,
+            ) {
+                Ok(wrap) if !expired => wraps.push(wrap),
+                Err(SealError::LocalKeyExpired(id))
+                    if expired && id == fx.bundles[m].sealing_key_id() =>
+                {
+                    self.note(|| "misbehave LocalKeyExpired".into());
+                    return;
+                }
+                other => panic!(
+                    "{}: sealing a hostile wrap gave {:?} (keys expired: {expired})",
+                    NAMES[m],
+                    other.map(|w| w.len())
+                ),
+            }
         }
-        fields.wrap_list_hash = wrap_list_hash(wraps.as_flattened());
+        fields.wrap_list_hash = wrap_list_hash(&wraps);
         let core = fields.confirmed(&EpochSecret::from_bytes(good));
         let upload = Distribution::sign(
             &core,
@@ -1502,7 +1771,7 @@ impl<'a> Sim<'a> {
             roster: roster.clone(),
             policy,
             distributor: m,
-            split_for,
+            bad_wrap,
             upload: upload.clone(),
             transcript,
         });
@@ -1529,7 +1798,7 @@ impl<'a> Sim<'a> {
             let wraps = if i == d {
                 Vec::new()
             } else {
-                vec![upload.wraps()[if i > d { i - 1 } else { i }]]
+                vec![upload.wraps()[if i > d { i - 1 } else { i }].clone()]
             };
             let view = Distribution::new(
                 upload.core().clone(),
@@ -1546,18 +1815,30 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Reloads `m`'s group, sessions and device keys through sealed blobs
+    /// (export, import at the blob's generation): the same state comes back.
     fn reload(&mut self, m: usize) {
         let fx = self.fx;
+        let key = &fx.storage;
         let member = &mut self.members[m];
-        let json = save(&member.group);
-        let blob = member
-            .group
-            .export(&mut self.rng, &fx.storage)
-            .expect("export");
-        let restored = Group::import(&fx.storage, blob.as_bytes(), blob.generation())
-            .expect("a fresh blob imports");
-        assert_eq!(save(&restored), json, "a reloaded group differs");
-        member.group = restored;
+        let before = member.print(key);
+        let blob = member.group.export(&mut self.rng, key).expect("export");
+        member.group =
+            Group::import(key, blob.as_bytes(), blob.generation()).expect("a fresh blob imports");
+        for session in member.sessions.values_mut() {
+            let blob = session.export(&mut self.rng, key).expect("export");
+            *session = Session::import(key, blob.as_bytes(), blob.generation())
+                .expect("a fresh session blob imports");
+        }
+        let blob = member.device.export(&mut self.rng, key).expect("export");
+        member.device = DeviceKeys::import(key, blob.as_bytes(), blob.generation())
+            .expect("a fresh device blob imports");
+        assert_eq!(
+            member.print(key),
+            before,
+            "{}: a reload changed the state",
+            NAMES[m]
+        );
         self.note(|| "reload".into());
     }
 }
@@ -1852,6 +2133,86 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
                 &[with(EXPIRE, A), with(EXPIRE, C)],
                 &again(A, 0, 0, 0, 0),
                 &again(D, 0, 0, 0, 0),
+            ]),
+        ),
+        (
+            "keys_expire",
+            program(&[
+                &change(A, all, 0),
+                &flush,
+                // Epoch 2 is wrapped while the keys are live, delivered after.
+                &change(A, all, 0),
+                &[with(ADVANCE, 13); 5],
+                &flush,
+                // No wrap can be sealed any more; a roster of one needs none.
+                &propose(B, all),
+                &propose(B, 0),
+                &[with(UPLOAD, B), with(COMMIT, B)],
+                &[with(MISBEHAVE, C), 0x00],
+                &seal(A, b"after expiry"),
+                &flush,
+            ]),
+        ),
+        (
+            "spliced_wraps",
+            program(&[
+                &change(A, all, 0),
+                &flush,
+                &change(A, all, 0),
+                // Bob's epoch-1 wrap under epoch 2's core: a replay.
+                &redeliver(B, 0, 4, 0, 0),
+                // A wrap sealed later (Alice's epoch-3 proposal) under it.
+                &propose(A, all),
+                &redeliver(B, 0, 4, 1, 0),
+                &redeliver(C, 0, 4, 1, 0),
+                // The genuine views still open.
+                &flush,
+                &[with(UPLOAD, A), with(COMMIT, A)],
+                &flush,
+                &seal(B, b"epoch 3"),
+                &flush,
+            ]),
+        ),
+        (
+            "not_a_key",
+            program(&[
+                &change(A, all, 0),
+                &flush,
+                &[with(MISBEHAVE, A), 0x80],
+                &flush,
+                &seal(A, b"in the hostile epoch"),
+                &flush,
+            ]),
+        ),
+        (
+            "simultaneous_session_starts",
+            program(&[
+                // Alice and Bob both wrap for each other before either opens
+                // anything: two session starts (one-time keys used once each).
+                &propose(A, 0b0011),
+                &propose(B, 0b0011),
+                &[
+                    with(UPLOAD, A),
+                    with(UPLOAD, B),
+                    with(COMMIT, A),
+                    with(COMMIT, B),
+                ],
+                &flush,
+                &change(B, 0b0011, 0),
+                &flush,
+                &change(A, 0b0011, 0),
+                &flush,
+                &[with(ADVANCE, 11)],
+                &change(B, 0b0011, 0),
+                &flush,
+                &[with(ADVANCE, 11)],
+                &change(A, 0b0111, 0),
+                &flush,
+                &[with(RELOAD, B), with(RELOAD, C), with(EXPIRE, B)],
+                &change(C, 0b0111, 0),
+                &flush,
+                &change(B, all, 0),
+                &flush,
             ]),
         ),
         (

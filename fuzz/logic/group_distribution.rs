@@ -1,20 +1,31 @@
 //! Fuzz target: `Distribution::decode`, the server's check and a member's
-//! `Group::process` (SPEC.md §8.5–8.7).
+//! `Group::process` (SPEC.md §8.4–8.7).
 //!
 //! A fixture is built once, deterministically (ChaCha20 seed `[0x47; 32]`),
 //! so the checked-in seeds stay valid: devices Alice (`alice`/1), Bob
 //! (`bob`/2), Carol (`carol`/3) and Dave (`dave`/4), bundles verified with
-//! `NoDirectory`. Alice makes epoch 1 of {Alice, Bob, Carol} (the server's
-//! record R1); Bob and Carol process it. Then these distributions are
-//! *signed*: Alice's epoch 1; Alice's epoch 2 adding Dave (aborted: it stays
-//! an alternative); Carol's epoch-2 rotation; Alice's epoch 2 wrapping
-//! another secret for Bob than the one its core confirms (split secrets);
-//! Dave, no member, signing epoch 2 on epoch 1's transcript; Carol's own
-//! epoch 1 of the group and her epoch 2 on it (another history); Alice's
-//! epoch 0; Alice's epoch 2 removing Carol (committed) and her epoch 3 on it.
-//! Bob's state is saved (JSON) with no epoch (S0) and at epoch 1 (S1), with
-//! sessions to Alice, Carol and Dave; for each signed distribution, Bob
-//! processing its full-roster view at S0 and at S1 is recorded.
+//! `NoDirectory`; Bob has one one-time key, which Alice's session with him
+//! offers, so her first wrap to him starts their pairwise session with it.
+//! Alice makes epoch 1 of {Alice, Bob, Carol} (the server's record R1); Bob
+//! and Carol process it. Then these distributions are *signed*: Alice's
+//! epoch 1; Alice's epoch 2 adding Dave (aborted: it stays an alternative)
+//! and removing Bob (aborted); Carol's epoch-2 rotation; Alice's epoch 2
+//! wrapping another secret for Bob than the one its core confirms (split
+//! secrets); two of Alice's epoch 2 whose wrap for Bob opens but is no group
+//! key (content type `Text`; a 31-byte secret); Dave, no member, signing
+//! epoch 2 on epoch 1's transcript; Carol's own epoch 1 of the group and her
+//! epoch 2 on it (another history); Alice's epoch 0; Alice's epoch 2 removing
+//! Carol (committed) and her epoch 3 on it. Every wrap is a message of the
+//! signer's pairwise session with the member (SPEC.md §8.4), so the fixture's
+//! sessions are stateful: Alice's wraps to Bob are numbers 0, 1, 2, … of one
+//! control chain.
+//!
+//! Bob's state — his group (JSON), his sessions with Alice, Carol and Dave
+//! and his device keys (sealed blobs under a fixed storage key, imported
+//! afresh for every input) — is saved before epoch 1 (S0: no epoch, fresh
+//! sessions, the one-time key unused) and after it (S1: epoch 1, Alice's
+//! wrap 0 opened, the one-time key consumed). For each signed distribution,
+//! Bob processing its full-roster view at S0 and at S1 is recorded.
 //!
 //! Input: `selector ‖ distribution`. Selector bit 0 picks Bob's state (S1,
 //! S0), bit 1 the server's stored record (R1, none). Checks:
@@ -27,12 +38,15 @@
 //!   and rebuilds its roster (anything else is a **forgery**), and each
 //!   signed upload is accepted against the record it was made for; with
 //!   another uploader it is refused;
-//! - Bob's `process` never panics; a failure leaves his saved group and
-//!   sessions byte-identical; a view Bob accepted at setup is never refused;
-//!   a success carries the core, signature and Bob's wrap of a signed
-//!   distribution (else a **forgery**) and gives exactly the recorded
-//!   outcome and state (whatever the roster section's form); processing it
-//!   again is `AlreadyProcessed` and changes nothing.
+//! - Bob's `process` never panics; a failure leaves his group, every session
+//!   and his device keys byte-identical (the payloads of fresh exports are
+//!   compared: a wrap that fails — to open, to be a group key, or to confirm
+//!   the core — consumes no chain key and no one-time key); a view Bob
+//!   accepted at setup is never refused; a success carries the core,
+//!   signature and Bob's wrap of a signed distribution (else a **forgery**)
+//!   and gives exactly the recorded outcome and state (group, sessions,
+//!   device), whatever the roster section's form; processing it again is
+//!   `AlreadyProcessed` and changes nothing.
 //!
 //! This file is the target's whole logic, shared by the cargo-fuzz target
 //! (`fuzz/fuzz_targets/group_distribution.rs`) and the corpus replay in
@@ -51,15 +65,18 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use letterseal::device::DeviceKeys;
+use letterseal::device::{DEVICE_BLOB_VERSION, DeviceKeys};
 use letterseal::group::{
     CoreFields, Distribution, EpochSecret, GracePolicy, Group, GroupError, GroupId, Processed,
     Roster, RosterSection, ServerRecord, Transcript, VerifiedDistribution, wrap_context,
     wrap_list_hash,
 };
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
-use letterseal::pairwise::{Session, WRAP_LEN};
-use letterseal::registration::{KeyBundle, NoDirectory, RegistrationPolicy, VerifiedBundle};
+use letterseal::pairwise::{ContentType, SESSION_BLOB_VERSION, Session};
+use letterseal::registration::{
+    ExpectedOwner, KeyBundle, NoDirectory, RegistrationPolicy, VerifiedBundle,
+};
+use letterseal::state::{self, StateKind, StorageKey};
 use letterseal::time::Timestamp;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -71,37 +88,137 @@ const DAY: u64 = 86_400;
 const GROUP_ID: &[u8] = b"fuzz group";
 /// The `now` everything happens at.
 const NOW: u64 = T0 + 600;
+/// The key Bob's sessions and device keys are sealed under.
+const STORAGE_KEY: [u8; 32] = [0x53; 32];
+
+/// Bob's state at rest: the group as JSON, every session and the device
+/// keys as sealed blobs.
+struct Saved {
+    group: Vec<u8>,
+    sessions: Vec<Vec<u8>>,
+    device: Vec<u8>,
+}
+
+/// What Bob's state holds, byte for byte: the group's JSON, and the payloads
+/// of fresh exports of each session (by peer address) and of the device keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Print {
+    group: Vec<u8>,
+    sessions: Vec<(DeviceAddress, Vec<u8>)>,
+    device: Vec<u8>,
+}
+
+/// Bob's state in memory: everything `process` reads and may change.
+struct Bob {
+    group: Group,
+    sessions: BTreeMap<DeviceAddress, Session>,
+    device: DeviceKeys,
+}
+
+fn storage_key() -> StorageKey {
+    StorageKey::from_bytes(STORAGE_KEY)
+}
+
+/// The payload of a sealed state blob (opened under the fixture's key).
+fn payload(kind: StateKind, version: u16, blob: &[u8]) -> Vec<u8> {
+    state::open_raw(kind, version, &storage_key(), blob, 0)
+        .expect("a fresh export opens")
+        .0
+        .to_vec()
+}
+
+impl Bob {
+    fn load(saved: &Saved) -> Self {
+        let key = storage_key();
+        let sessions = saved
+            .sessions
+            .iter()
+            .map(|blob| {
+                let s = Session::import(&key, blob, 0).expect("a saved session imports");
+                (s.peer().clone(), s)
+            })
+            .collect();
+        Self {
+            group: serde_json::from_slice(&saved.group).expect("a saved group loads"),
+            sessions,
+            device: DeviceKeys::import(&key, &saved.device, 0).expect("saved keys import"),
+        }
+    }
+
+    fn save(&mut self, rng: &mut ChaCha20Rng) -> Saved {
+        let key = storage_key();
+        Saved {
+            group: serde_json::to_vec(&self.group).expect("group state serializes"),
+            sessions: self
+                .sessions
+                .values_mut()
+                .map(|s| s.export(rng, &key).expect("export").into_bytes())
+                .collect(),
+            device: self.device.export(rng, &key).expect("export").into_bytes(),
+        }
+    }
+
+    fn print(&mut self) -> Print {
+        let key = storage_key();
+        let mut rng = ChaCha20Rng::from_seed([0x70; 32]);
+        let sessions = self
+            .sessions
+            .iter_mut()
+            .map(|(peer, s)| {
+                let blob = s.export(&mut rng, &key).expect("export");
+                (
+                    peer.clone(),
+                    payload(StateKind::Session, SESSION_BLOB_VERSION, blob.as_bytes()),
+                )
+            })
+            .collect();
+        let device = self.device.export(&mut rng, &key).expect("export");
+        Print {
+            group: serde_json::to_vec(&self.group).expect("group state serializes"),
+            sessions,
+            device: payload(
+                StateKind::DeviceKeys,
+                DEVICE_BLOB_VERSION,
+                device.as_bytes(),
+            ),
+        }
+    }
+
+    fn process(&mut self, view: &Distribution) -> Result<Processed, GroupError> {
+        self.group
+            .process(&mut self.device, view, &mut self.sessions, now())
+    }
+}
 
 /// A distribution signed at setup.
 struct Signed {
     name: &'static str,
     /// The upload, as made.
     upload: Distribution,
-    /// Bob's views: with the full roster, and as the server fans out (a
-    /// delta when Bob was a member of the base).
+    /// Bob's view with the full roster.
     full_view: Distribution,
     /// The record the upload builds on (`None`: a new group).
     base: Option<ServerRecord>,
     /// The roster the upload rebuilds to.
     roster: Roster,
     /// Bob's wrap.
-    bob_wrap: Option<[u8; WRAP_LEN]>,
-    /// Bob processing the full view at S0 and S1: the outcome and the saved
-    /// group afterwards.
-    at_bob: [Result<(Processed, Vec<u8>), GroupError>; 2],
+    bob_wrap: Option<Vec<u8>>,
+    /// Bob processing the full view at S1 and S0: the outcome and his state
+    /// afterwards.
+    at_bob: [Result<(Processed, Print), GroupError>; 2],
 }
 
 struct Fixture {
-    bob: DeviceKeys,
-    /// Bob's saved group (S1, S0) and sessions.
-    groups: [Vec<u8>; 2],
-    sessions: Vec<u8>,
+    bob: DeviceAddress,
+    /// Bob's saved state (S1, S0), and what each holds.
+    states: [Saved; 2],
+    prints: [Print; 2],
     r1: ServerRecord,
     signed: Vec<Signed>,
 }
 
 fn verified(bundle: KeyBundle, at: Timestamp) -> VerifiedBundle {
-    let owner = bundle.content().owner.clone().into();
+    let owner = ExpectedOwner::Device(bundle.content().owner.clone());
     bundle
         .verify(
             &owner,
@@ -125,37 +242,19 @@ fn now() -> Timestamp {
     Timestamp::from_unix_seconds(NOW)
 }
 
-fn save<T: serde::Serialize>(state: &T) -> Vec<u8> {
-    serde_json::to_vec(state).expect("state serializes")
-}
-
-fn load<T: serde::de::DeserializeOwned>(json: &[u8]) -> T {
-    serde_json::from_slice(json).expect("saved state loads")
-}
-
-/// Bob's sessions by peer address, saved as a list.
-fn save_sessions(sessions: &BTreeMap<DeviceAddress, Session>) -> Vec<u8> {
-    save(&sessions.values().collect::<Vec<_>>())
-}
-
-fn load_sessions(json: &[u8]) -> BTreeMap<DeviceAddress, Session> {
-    let list: Vec<Session> = load(json);
-    list.into_iter().map(|s| (s.peer().clone(), s)).collect()
-}
-
 /// A signer's hand-made distribution on top of `group`'s current epoch (or
-/// epoch 1): `edit` applied to the core's fields, each member's secret from
-/// `secret_for`, confirmed with `confirm`.
+/// epoch 1): `edit` applied to the core's fields, each member's wrap
+/// plaintext (content type and bytes) from `wrap_for`, sealed in the
+/// signer's `sessions`, confirmed with `confirm`.
 #[allow(clippy::too_many_arguments)] // one argument per choice a hostile signer makes
 fn forge(
     rng: &mut ChaCha20Rng,
     signer: &DeviceKeys,
-    signer_bundle: &VerifiedBundle,
     group: &Group,
     members: &[VerifiedBundle],
     sessions: &mut BTreeMap<DeviceAddress, Session>,
     edit: impl FnOnce(&mut CoreFields),
-    secret_for: impl Fn(&DeviceAddress) -> [u8; 32],
+    wrap_for: impl Fn(&DeviceAddress) -> (ContentType, Vec<u8>),
     confirm: [u8; 32],
 ) -> Distribution {
     let group_id = GroupId::new(GROUP_ID).expect("group id");
@@ -185,27 +284,25 @@ fn forge(
         let session = sessions
             .entry(b.owner().clone())
             .or_insert_with(|| Session::new(signer, b).expect("session"));
+        let (content_type, plaintext) = wrap_for(b.owner());
         wraps.push(
             session
-                .seal_group_key(
-                    signer,
-                    rng,
-                    now(),
-                    &signer_bundle.sealing_key_id(),
-                    &b.sealing_key_id(),
-                    &context,
-                    &secret_for(b.owner()),
-                )
+                .seal(signer, rng, now(), content_type, &plaintext, &context)
                 .expect("fixture wrap"),
         );
     }
-    fields.wrap_list_hash = wrap_list_hash(wraps.as_flattened());
+    fields.wrap_list_hash = wrap_list_hash(&wraps);
     let core = fields.confirmed(&EpochSecret::from_bytes(confirm));
     let section = match group.roster() {
         Some(base) => RosterSection::Delta(base.delta_to(&roster)),
         None => RosterSection::Full(roster),
     };
     Distribution::sign(&core, signer.identity(), section, wraps).expect("fixture distribution")
+}
+
+/// A group key wrap's plaintext.
+fn group_key(secret: [u8; 32]) -> (ContentType, Vec<u8>) {
+    (ContentType::GroupKey, secret.to_vec())
 }
 
 /// The full-roster view of `upload` for `member` (a member of `roster`).
@@ -215,7 +312,11 @@ fn full_view(upload: &Distribution, roster: &Roster, member: &DeviceAddress) -> 
     let wraps = match (distributor, index) {
         (Some(d), Some(i)) if i != d => {
             let at = if i > d { i - 1 } else { i };
-            upload.wraps().get(at).map(|w| vec![*w]).unwrap_or_default()
+            upload
+                .wraps()
+                .get(at)
+                .map(|w| vec![w.clone()])
+                .unwrap_or_default()
         }
         _ => Vec::new(),
     };
@@ -238,23 +339,39 @@ fn rebuilt(upload: &Distribution, base: Option<&ServerRecord>) -> Roster {
 
 fn build_fixture() -> Fixture {
     let mut rng = ChaCha20Rng::from_seed([0x47; 32]);
+    let t0 = Timestamp::from_unix_seconds(T0);
     let (alice, a) = device(&mut rng, "alice", 1);
-    let (bob, b) = device(&mut rng, "bob", 2);
-    let (carol, c) = device(&mut rng, "carol", 3);
+    let (mut bob, b) = device(&mut rng, "bob", 2);
+    let (mut carol, c) = device(&mut rng, "carol", 3);
     let (dave, d) = device(&mut rng, "dave", 4);
-    let group_id = GroupId::new(GROUP_ID).expect("group id");
-    let member = |keys: &DeviceKeys| {
-        Group::new(
-            group_id.clone(),
-            keys.address().clone(),
-            GracePolicy::default(),
+    let bob_address = bob.address().clone();
+    let one_time = bob
+        .add_one_time_keys(&mut rng, 1, t0, 30 * DAY)
+        .pop()
+        .expect("a one-time key")
+        .verify(
+            &ExpectedOwner::Device(bob_address.clone()),
+            &RegistrationPolicy::default(),
+            t0,
+            None,
+            &NoDirectory,
         )
+        .expect("the one-time key verifies");
+    let group_id = GroupId::new(GROUP_ID).expect("group id");
+    let member = |address: &DeviceAddress| {
+        Group::new(group_id.clone(), address.clone(), GracePolicy::default())
     };
     let abc = [a.clone(), b.clone(), c.clone()];
 
-    // Epoch 1.
-    let mut at_alice = member(&alice);
-    let mut alice_sessions = BTreeMap::new();
+    // Epoch 1. Alice's session with Bob offers his one-time key.
+    let mut at_alice = member(alice.address());
+    let mut alice_sessions = BTreeMap::from([(
+        bob_address.clone(),
+        Session::new(&alice, &b)
+            .expect("Alice's session")
+            .with_one_time_key(&one_time)
+            .expect("Bob's one-time key"),
+    )]);
     let e1 = at_alice
         .propose(&mut rng, &alice, &abc, None, &mut alice_sessions, now())
         .expect("epoch 1")
@@ -264,34 +381,42 @@ fn build_fixture() -> Fixture {
         .expect("server accepts epoch 1");
     at_alice.commit(now()).expect("epoch 1 committed");
     let r1 = v1.record();
-    let mut bob_sessions = BTreeMap::new();
-    for (peer, bundle) in [(&alice, &a), (&carol, &c), (&dave, &d)] {
-        bob_sessions.insert(
-            peer.address().clone(),
-            Session::new(&bob, bundle).expect("Bob's session"),
-        );
-    }
-    let s0 = member(&bob);
-    let mut s1 = member(&bob);
-    s1.process(
-        &bob,
-        &v1.view_for(bob.address()).expect("view"),
-        &mut bob_sessions,
-        now(),
-    )
-    .expect("Bob processes epoch 1");
-    let mut at_carol = member(&carol);
+    let bob_sessions = [(&alice, &a), (&carol, &c), (&dave, &d)]
+        .into_iter()
+        .map(|(peer, bundle)| {
+            (
+                peer.address().clone(),
+                Session::new(&bob, bundle).expect("Bob's session"),
+            )
+        })
+        .collect();
+    let mut at_bob = Bob {
+        group: member(&bob_address),
+        sessions: bob_sessions,
+        device: bob,
+    };
+    let s0 = at_bob.save(&mut rng);
+    let processed = at_bob.process(&v1.view_for(&bob_address).expect("view"));
+    assert!(
+        matches!(processed, Ok(Processed::Installed { .. })),
+        "Bob processes epoch 1: {processed:?}"
+    );
+    assert!(
+        at_bob
+            .device
+            .one_time_key_ids()
+            .all(|id| *id != one_time.key_id()),
+        "Alice's first wrap to Bob used his one-time key"
+    );
+    let s1 = at_bob.save(&mut rng);
+    let mut at_carol = member(carol.address());
     let mut carol_sessions = BTreeMap::from([(
         alice.address().clone(),
         Session::new(&carol, &a).expect("Carol's session"),
     )]);
+    let carol_view = v1.view_for(carol.address()).expect("view");
     at_carol
-        .process(
-            &carol,
-            &v1.view_for(carol.address()).expect("view"),
-            &mut carol_sessions,
-            now(),
-        )
+        .process(&mut carol, &carol_view, &mut carol_sessions, now())
         .expect("Carol processes epoch 1");
 
     let mut uploads: Vec<(&'static str, Distribution, Option<ServerRecord>)> =
@@ -331,39 +456,72 @@ fn build_fixture() -> Fixture {
     let split = forge(
         &mut rng,
         &alice,
-        &a,
         &at_alice,
         &abc,
         &mut alice_sessions,
         |_| {},
         |m| {
-            if m == bob.address() {
+            group_key(if *m == bob_address {
                 [0x22; 32]
             } else {
                 [0x11; 32]
-            }
+            })
         },
         [0x11; 32],
     );
     uploads.push(("e2_split_secret", split, Some(r1.clone())));
+    // Wraps that open but are no group key (SPEC.md §8.4): `InvalidWrap`.
+    let as_text = forge(
+        &mut rng,
+        &alice,
+        &at_alice,
+        &abc,
+        &mut alice_sessions,
+        |_| {},
+        |m| {
+            if *m == bob_address {
+                (ContentType::Text, [0x55; 32].to_vec())
+            } else {
+                group_key([0x55; 32])
+            }
+        },
+        [0x55; 32],
+    );
+    uploads.push(("e2_wrap_text", as_text, Some(r1.clone())));
+    let short = forge(
+        &mut rng,
+        &alice,
+        &at_alice,
+        &abc,
+        &mut alice_sessions,
+        |_| {},
+        |m| {
+            if *m == bob_address {
+                (ContentType::GroupKey, [0x66; 31].to_vec())
+            } else {
+                group_key([0x66; 32])
+            }
+        },
+        [0x66; 32],
+    );
+    uploads.push(("e2_wrap_short", short, Some(r1.clone())));
     let t1 = r1.transcript;
     let outsider = forge(
         &mut rng,
         &dave,
-        &d,
-        &member(&dave),
+        &member(dave.address()),
         &[a.clone(), b.clone(), c.clone(), d.clone()],
         &mut BTreeMap::new(),
         |f| {
             f.epoch = 2;
             f.previous_transcript = t1;
         },
-        |_| [0x33; 32],
+        |_| group_key([0x33; 32]),
         [0x33; 32],
     );
     uploads.push(("e2_dave_outsider", outsider, Some(r1.clone())));
     // Carol's own history: her epoch 1, then her epoch 2 on it.
-    let mut other = member(&carol);
+    let mut other = member(carol.address());
     let mut other_sessions = BTreeMap::new();
     let e1_carol = other
         .propose(&mut rng, &carol, &abc, None, &mut other_sessions, now())
@@ -383,12 +541,11 @@ fn build_fixture() -> Fixture {
     let epoch0 = forge(
         &mut rng,
         &alice,
-        &a,
-        &member(&alice),
+        &member(alice.address()),
         &abc,
         &mut BTreeMap::new(),
         |f| f.epoch = 0,
-        |_| [0x44; 32],
+        |_| group_key([0x44; 32]),
         [0x44; 32],
     );
     uploads.push(("e0", epoch0, None));
@@ -423,20 +580,17 @@ fn build_fixture() -> Fixture {
     uploads.push(("e2_remove_carol", e2, Some(r1.clone())));
     uploads.push(("e3", e3, Some(r2)));
 
-    let groups = [save(&s1), save(&s0)];
-    let sessions = save_sessions(&bob_sessions);
+    let states = [s1, s0];
+    let prints = states.each_ref().map(|s| Bob::load(s).print());
     let signed: Vec<Signed> = uploads
         .into_iter()
         .map(|(name, upload, base)| {
             let roster = rebuilt(&upload, base.as_ref());
-            let full = full_view(&upload, &roster, bob.address());
-            let bob_wrap = full.wraps().first().copied();
+            let full = full_view(&upload, &roster, &bob_address);
+            let bob_wrap = full.wraps().first().cloned();
             let at_bob = [0, 1].map(|s| {
-                let mut group: Group = load(&groups[s]);
-                let mut sessions = load_sessions(&sessions);
-                group
-                    .process(&bob, &full, &mut sessions, now())
-                    .map(|p| (p, save(&group)))
+                let mut bob = Bob::load(&states[s]);
+                bob.process(&full).map(|p| (p, bob.print()))
             });
             Signed {
                 name,
@@ -449,40 +603,48 @@ fn build_fixture() -> Fixture {
             }
         })
         .collect();
-    let outcomes: Vec<[&str; 2]> = signed
+    let outcomes: Vec<(&str, [&str; 2])> = signed
         .iter()
         .map(|s| {
-            s.at_bob.each_ref().map(|r| match r {
-                Ok((Processed::Installed { .. }, _)) => "Installed",
-                Ok((Processed::AlreadyProcessed { .. }, _)) => "AlreadyProcessed",
-                Ok(_) => "other",
-                Err(e) => e.name(),
-            })
+            (
+                s.name,
+                s.at_bob.each_ref().map(|r| match r {
+                    Ok((Processed::Installed { .. }, _)) => "Installed",
+                    Ok((Processed::AlreadyProcessed { .. }, _)) => "AlreadyProcessed",
+                    Ok(_) => "other",
+                    Err(e) => e.name(),
+                }),
+            )
         })
         .collect();
     assert_eq!(
         outcomes,
         [
-            ["AlreadyProcessed", "Installed"],
-            ["Installed", "Installed"],
-            ["NotAMember", "NotAMember"],
-            ["Installed", "Installed"],
-            ["ConfirmationMismatch", "ConfirmationMismatch"],
+            ("e1", ["AlreadyProcessed", "Installed"]),
+            ("e2_add_dave", ["Installed", "Installed"]),
+            ("e2_remove_bob", ["NotAMember", "NotAMember"]),
+            ("e2_carol_rotation", ["Installed", "Installed"]),
+            (
+                "e2_split_secret",
+                ["ConfirmationMismatch", "ConfirmationMismatch"]
+            ),
+            ("e2_wrap_text", ["InvalidWrap", "InvalidWrap"]),
+            ("e2_wrap_short", ["InvalidWrap", "InvalidWrap"]),
             // A member joining with no epoch cannot check the history before it
             // (SPEC.md §8.12): it trusts the distributor that adds it.
-            ["NotPreviousMember", "Installed"],
-            ["ConflictingEpoch", "Installed"],
-            ["ForkedHistory", "Installed"],
-            ["InvalidEpoch", "InvalidEpoch"],
-            ["Installed", "Installed"],
-            ["EpochGap", "Installed"],
+            ("e2_dave_outsider", ["NotPreviousMember", "Installed"]),
+            ("e1_carol", ["ConflictingEpoch", "Installed"]),
+            ("e2_carol_fork", ["ForkedHistory", "Installed"]),
+            ("e0", ["InvalidEpoch", "InvalidEpoch"]),
+            ("e2_remove_carol", ["Installed", "Installed"]),
+            ("e3", ["EpochGap", "Installed"]),
         ],
         "fixture outcomes at Bob (S1, S0)"
     );
     Fixture {
-        bob,
-        groups,
-        sessions,
+        bob: bob_address,
+        states,
+        prints,
         r1,
         signed,
     }
@@ -590,25 +752,24 @@ pub(crate) fn check(data: &[u8]) {
     check_server(&d, record);
 
     // Bob processes it.
-    let mut group: Group = load(&fx.groups[state]);
-    let mut sessions = load_sessions(&fx.sessions);
-    match group.process(&fx.bob, &d, &mut sessions, now()) {
+    let mut bob = Bob::load(&fx.states[state]);
+    match bob.process(&d) {
         Ok(outcome) => {
             let Some(s) = signed_as(&d) else {
                 panic!("FORGERY: Bob accepted a core nobody signed: {outcome:?}");
             };
             let bob_wrap = match (&outcome, d.wraps()) {
-                (Processed::AlreadyProcessed { .. }, _) => s.bob_wrap,
-                (_, [only]) => Some(*only),
+                (Processed::AlreadyProcessed { .. }, _) => s.bob_wrap.clone(),
+                (_, [only]) => Some(only.clone()),
                 (_, all) => {
-                    let index = s.roster.position(fx.bob.address()).unwrap();
+                    let index = s.roster.position(&fx.bob).unwrap();
                     let distributor = s.roster.position(d.core().distributor()).unwrap();
                     all.get(if index > distributor {
                         index - 1
                     } else {
                         index
                     })
-                    .copied()
+                    .cloned()
                 }
             };
             assert_eq!(
@@ -625,8 +786,8 @@ pub(crate) fn check(data: &[u8]) {
                 );
             };
             assert_eq!(&outcome, want, "outcome of {}", s.name);
-            assert_eq!(&save(&group), after, "state after {}", s.name);
-            let again = group.process(&fx.bob, &d, &mut sessions, now());
+            assert_eq!(&bob.print(), after, "state after {}", s.name);
+            let again = bob.process(&d);
             assert_eq!(
                 again,
                 Ok(Processed::AlreadyProcessed {
@@ -636,22 +797,26 @@ pub(crate) fn check(data: &[u8]) {
                 s.name
             );
             assert_eq!(
-                &save(&group),
+                &bob.print(),
                 after,
                 "processing {} again changed the state",
                 s.name
             );
         }
         Err(err) => {
+            let after = bob.print();
+            let before = &fx.prints[state];
             assert_eq!(
-                save(&group),
-                fx.groups[state],
+                after.group, before.group,
                 "a failed process ({err:?}) changed the group state"
             );
             assert_eq!(
-                save_sessions(&sessions),
-                fx.sessions,
+                after.sessions, before.sessions,
                 "a failed process ({err:?}) changed a session"
+            );
+            assert_eq!(
+                after.device, before.device,
+                "a failed process ({err:?}) changed the device keys"
             );
             assert!(
                 !fx.signed
@@ -669,6 +834,7 @@ pub(crate) fn check(data: &[u8]) {
                         | GroupError::ProposalPending
                         | GroupError::NothingPending
                         | GroupError::UploaderMismatch
+                        | GroupError::MissingSession
                 ),
                 "process failed with {err:?}"
             );
@@ -690,9 +856,7 @@ pub(crate) fn outcome(data: &[u8]) -> &'static str {
     };
     let fx = fixture();
     let (state, _) = choices(selector);
-    let mut group: Group = load(&fx.groups[state]);
-    let mut sessions = load_sessions(&fx.sessions);
-    match group.process(&fx.bob, &d, &mut sessions, now()) {
+    match Bob::load(&fx.states[state]).process(&d) {
         Ok(Processed::Installed { .. }) => "Installed",
         Ok(Processed::AlreadyProcessed { .. }) => "AlreadyProcessed",
         Ok(_) => "other",
@@ -740,7 +904,7 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         .upload
         .verify_for_server(e2.base.as_ref(), e2.upload.core().distributor())
         .unwrap()
-        .view_for(fx.bob.address())
+        .view_for(&fx.bob)
         .unwrap();
     let signature_at = 4 + e1.upload.core().as_bytes().len();
     let group_id_at = 4 + 3;
@@ -814,7 +978,38 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
             input(1, &other)
         }),
         ("version_1", v1),
+        // Bob's wrap of epoch 1, which his session already opened, under the
+        // core of epoch 2: the session refuses the replay.
+        ("s1_e2_with_e1_wrap_replay", {
+            let spliced = Distribution::new(
+                e2.full_view.core().clone(),
+                *e2.full_view.signature(),
+                e2.full_view.section().clone(),
+                vec![e1.bob_wrap.clone().unwrap()],
+            );
+            input(0, &spliced)
+        }),
+        // A later wrap of Alice's under the core of epoch 1: it was sealed
+        // with another wrap context, so it does not open (and the session
+        // start it carries consumes nothing).
+        ("s0_e1_with_e2_wrap", {
+            let spliced = Distribution::new(
+                e1.full_view.core().clone(),
+                *e1.full_view.signature(),
+                e1.full_view.section().clone(),
+                vec![e2.bob_wrap.clone().unwrap()],
+            );
+            input(1, &spliced)
+        }),
     ];
+    // Refused wraps that start Bob's session with Alice (S0): nothing consumed.
+    for name in ["e2_split_secret", "e2_wrap_text", "e2_wrap_short"] {
+        let s = by(name);
+        seeds.push((
+            Box::leak(format!("s0_{name}").into_boxed_str()),
+            input(1, &s.full_view),
+        ));
+    }
     for s in &fx.signed {
         seeds.push((s.name, input(0, &s.full_view)));
     }

@@ -209,8 +209,8 @@ fn build_fixture() -> Fixture {
     let mut rng = ChaCha20Rng::from_seed([0x67; 32]);
     let t0 = Timestamp::from_unix_seconds(T0);
     let (alice, a) = device(&mut rng, "alice", 1);
-    let (bob, b) = device(&mut rng, "bob", 2);
-    let (carol, c) = device(&mut rng, "carol", 3);
+    let (mut bob, b) = device(&mut rng, "bob", 2);
+    let (mut carol, c) = device(&mut rng, "carol", 3);
     let group_id = GroupId::new(GROUP_ID).expect("group id");
     let member = |keys: &DeviceKeys| {
         Group::new(
@@ -249,8 +249,8 @@ fn build_fixture() -> Fixture {
     let mut bob_sessions = session_with(&bob);
     let mut carol_sessions = session_with(&carol);
     for (group, keys, sessions) in [
-        (&mut at_bob, &bob, &mut bob_sessions),
-        (&mut at_carol, &carol, &mut carol_sessions),
+        (&mut at_bob, &mut bob, &mut bob_sessions),
+        (&mut at_carol, &mut carol, &mut carol_sessions),
     ] {
         let view = v1.view_for(keys.address()).expect("a view");
         assert!(matches!(
@@ -398,7 +398,7 @@ fn build_fixture() -> Fixture {
     at_alice.commit(at).expect("epoch 2 committed");
     let view = v2.view_for(bob.address()).expect("a view");
     at_bob
-        .process(&bob, &view, &mut bob_sessions, at)
+        .process(&mut bob, &view, &mut bob_sessions, at)
         .expect("epoch 2 processed");
     sent.push(seal(
         &mut at_alice,

@@ -44,7 +44,7 @@ use letterseal::device::DeviceKeys;
 use letterseal::group::{GROUP_BLOB_VERSION, GracePolicy, Group, GroupId};
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::pairwise::{ContentType, Session};
-use letterseal::registration::{NoDirectory, RegistrationPolicy, VerifiedBundle};
+use letterseal::registration::{ExpectedOwner, NoDirectory, RegistrationPolicy, VerifiedBundle};
 use letterseal::state::{self, StateError, StateKind, StorageKey};
 use letterseal::time::Timestamp;
 use rand_chacha::ChaCha20Rng;
@@ -75,7 +75,13 @@ fn device(rng: &mut ChaCha20Rng, user: &str, id: u32) -> (DeviceKeys, VerifiedBu
     let mut keys = DeviceKeys::generate(rng, address);
     let bundle = keys
         .add_sealing_key(rng, t0, 30 * DAY)
-        .verify(&RegistrationPolicy::default(), t0, None, &NoDirectory)
+        .verify(
+            &ExpectedOwner::Device(keys.address().clone()),
+            &RegistrationPolicy::default(),
+            t0,
+            None,
+            &NoDirectory,
+        )
         .unwrap();
     (keys, bundle)
 }
@@ -94,7 +100,7 @@ fn fixture() -> &'static Fixture {
         let t0 = Timestamp::from_unix_seconds(T0);
         let later = Timestamp::from_unix_seconds(T0 + 3_600);
         let (alice, a) = device(&mut rng, "alice", 1);
-        let (bob, b) = device(&mut rng, "bob", 2);
+        let (mut bob, b) = device(&mut rng, "bob", 2);
         let (_, c) = device(&mut rng, "carol", 3);
         let id = GroupId::new(b"state group").unwrap();
         let mut at_alice = Group::new(id.clone(), alice.address().clone(), GracePolicy::default());
@@ -116,7 +122,9 @@ fn fixture() -> &'static Fixture {
         let v1 = p1.upload.verify_for_server(None, alice.address()).unwrap();
         at_alice.commit(t0).unwrap();
         let view = v1.view_for(bob.address()).unwrap();
-        at_bob.process(&bob, &view, &mut bob_sessions, t0).unwrap();
+        at_bob
+            .process(&mut bob, &view, &mut bob_sessions, t0)
+            .unwrap();
         let m0 = at_alice
             .seal(&mut rng, &alice, ContentType::Text, b"first", AD)
             .unwrap();
@@ -146,7 +154,7 @@ fn fixture() -> &'static Fixture {
         at_alice.commit(later).unwrap();
         let view = v2.view_for(bob.address()).unwrap();
         at_bob
-            .process(&bob, &view, &mut bob_sessions, later)
+            .process(&mut bob, &view, &mut bob_sessions, later)
             .unwrap();
         let message = at_alice
             .seal(&mut rng, &alice, ContentType::Text, PLAINTEXT, AD)

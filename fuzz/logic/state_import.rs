@@ -88,6 +88,22 @@ fn fixture() -> &'static Fixture {
                 at_bob.open(&mut bob, now, &m, b"").unwrap();
             }
         }
+        // A reply and an answer: both directions, a Diffie-Hellman step each.
+        let reply = at_bob
+            .seal(&bob, &mut rng, now, ContentType::Text, b"reply", b"")
+            .unwrap();
+        at_alice.open(&mut alice, now, &reply, b"").unwrap();
+        let answer = at_alice
+            .seal(
+                &alice,
+                &mut rng,
+                now,
+                ContentType::GroupKey,
+                &[7; 32],
+                b"ctx",
+            )
+            .unwrap();
+        at_bob.open(&mut bob, now, &answer, b"ctx").unwrap();
         let key = StorageKey::from_bytes([0x4b; 32]);
         let device_blob = alice.export(&mut rng, &key).unwrap().into_bytes();
         let session_blob = at_bob.export(&mut rng, &key).unwrap().into_bytes();
