@@ -25,8 +25,8 @@ use letterseal::attachment::{
 };
 use letterseal::device::DeviceKeys;
 use letterseal::group::{
-    CONFIRMATION_LEN, Distribution, EpochSecret, GracePolicy, Group, GroupId, Transcript,
-    sender_chain,
+    CONFIRMATION_LEN, Distribution, EpochSecret, GracePolicy, Group, GroupId, NodeSecret,
+    Transcript, sender_chain, tree_leaf,
 };
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::kdf::{Prk, derive_labeled};
@@ -187,13 +187,13 @@ pub static ALL: &[Case] = &[
     ),
     case!(
         Check,
-        "group::sender_chain (secret epoch secret)",
+        "group::sender_chain (secret tree leaf)",
         group_sender_chain
     ),
     case!(
         Check,
-        "group::SenderChain::message_keys (secret sender chain)",
-        group_message_keys
+        "group::tree_leaf (secret epoch secret, 5 members, leaf 3: three tree_child expansions)",
+        group_tree_leaf
     ),
     // §8.4-8.9 whole group operations (beyond the brief)
     case!(
@@ -1229,21 +1229,22 @@ fn group_confirms() -> R {
     )
 }
 
+/// A tree leaf holding `secret`: in a one-member group the only leaf is the
+/// root, i.e. the epoch secret itself.
+fn leaf_from(secret: [u8; 32]) -> NodeSecret {
+    tree_leaf(&EpochSecret::from_bytes(secret), 1, 0).expect("a one-member tree is its root")
+}
+
 #[inline(never)]
 fn group_sender_chain() -> R {
     let (transcript, sender, sender_id) = group_fixture();
     let secret = bytes::<32>(41);
-    let expected = sender_chain(
-        &EpochSecret::from_bytes(secret),
-        &transcript,
-        &sender,
-        sender_id.as_bytes(),
-    );
+    let expected = sender_chain(&leaf_from(secret), &transcript, &sender, sender_id.as_bytes());
 
     let mut secret_bytes = secret;
     ct::secret(&mut secret_bytes);
-    let epoch_secret = EpochSecret::from_bytes(secret_bytes);
-    let chain = sender_chain(&epoch_secret, &transcript, &sender, sender_id.as_bytes());
+    let leaf = leaf_from(secret_bytes);
+    let chain = sender_chain(&leaf, &transcript, &sender, sender_id.as_bytes());
     ct::public_in_place(chain.as_bytes());
     check(
         chain.as_bytes() == expected.as_bytes(),
@@ -1252,25 +1253,16 @@ fn group_sender_chain() -> R {
 }
 
 #[inline(never)]
-fn group_message_keys() -> R {
-    let (transcript, sender, sender_id) = group_fixture();
-    let chain = sender_chain(
-        &EpochSecret::from_bytes(bytes::<32>(42)),
-        &transcript,
-        &sender,
-        sender_id.as_bytes(),
-    );
-    let salt = bytes::<SALT_LEN>(43);
-    let bound = vec_bytes(57, 44);
-    let expected = chain.message_keys(&salt, &bound);
+fn group_tree_leaf() -> R {
+    let secret = bytes::<32>(42);
+    let expected = tree_leaf(&EpochSecret::from_bytes(secret), 5, 3).expect("leaf 3 of 5");
 
-    ct::secret_in_place(chain.as_bytes());
-    let mut keys = chain.message_keys(&salt, &bound);
-    declassify_message_keys(&mut keys);
-    check(
-        same_message_keys(&keys, &expected),
-        "group message keys differ",
-    )
+    let mut secret_bytes = secret;
+    ct::secret(&mut secret_bytes);
+    let leaf = tree_leaf(&EpochSecret::from_bytes(secret_bytes), 5, 3).expect("leaf 3 of 5");
+    let mut leaf_bytes = *leaf.as_bytes();
+    ct::public(&mut leaf_bytes);
+    check(&leaf_bytes == expected.as_bytes(), "tree leaf differs")
 }
 
 // ---------------------------------------------------------------------------
