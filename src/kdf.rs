@@ -180,8 +180,32 @@ pub fn derive_labeled(
     context: &[u8],
     out: &mut [u8],
 ) -> Result<(), KdfError> {
+    derive_labeled_from_parts(salt, [ikm], label, context, out)
+}
+
+/// [`derive_labeled`] with the input keying material given in pieces, whose
+/// concatenation is the `ikm` (no copy of a large input is made).
+///
+/// ```
+/// use letterseal::kdf::{derive_labeled, derive_labeled_from_parts};
+/// let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+/// derive_labeled(b"", b"wrap 1wrap 2", b"label", b"", &mut a).unwrap();
+/// derive_labeled_from_parts(b"", [&b"wrap 1"[..], b"wrap 2"], b"label", b"", &mut b).unwrap();
+/// assert_eq!(a, b);
+/// ```
+pub fn derive_labeled_from_parts<'a>(
+    salt: &[u8],
+    ikm: impl IntoIterator<Item = &'a [u8]>,
+    label: &[u8],
+    context: &[u8],
+    out: &mut [u8],
+) -> Result<(), KdfError> {
     // One extract whose HMAC state serves the expand directly (no second key setup).
-    let (_, hk) = Hkdf::<Sha256>::extract(Some(salt), ikm);
+    let mut extract = hkdf::HkdfExtract::<Sha256>::new(Some(salt));
+    for part in ikm {
+        extract.input_ikm(part);
+    }
+    let (_, hk) = extract.finalize();
     expand_labeled_with(&hk, label, context, out)
 }
 

@@ -13,7 +13,7 @@ use super::roster::{GroupId, RosterHash};
 use crate::codec::Writer;
 use crate::ids::DeviceAddress;
 use crate::kdf::Prk;
-use crate::kdf::derive_labeled;
+use crate::kdf::{derive_labeled, derive_labeled_from_parts};
 use crate::labels;
 use crate::pairwise::kdf::ChainKey;
 
@@ -158,14 +158,22 @@ pub fn wrap_context(
 /// `DeriveLabeled("", lp32(wrap_1) ‖ … ‖ lp32(wrap_m), "wrap list", "", 32)`
 /// (SPEC.md §8.5).
 pub fn wrap_list_hash<W: AsRef<[u8]>>(wraps: &[W]) -> [u8; 32] {
-    let mut list = Writer::with_capacity(wraps.iter().map(|w| 4 + w.as_ref().len()).sum());
-    for wrap in wraps {
-        // Wraps are at most MAX_WRAP_LEN bytes when decoded, far below 4 GiB.
-        let _ = list.bytes_u32(wrap.as_ref());
-    }
+    // Fed to the extract in pieces: a 5,000-member list is ~6.5 MB, not copied.
+    // Wraps are at most MAX_WRAP_LEN bytes when decoded; a longer-than-u32
+    // one (which no decoder yields) contributes nothing, as an lp32 writer
+    // would refuse it.
+    let lengths: Vec<Option<[u8; 4]>> = wraps
+        .iter()
+        .map(|w| u32::try_from(w.as_ref().len()).ok().map(u32::to_be_bytes))
+        .collect();
+    let parts = wraps
+        .iter()
+        .zip(&lengths)
+        .filter_map(|(wrap, len)| len.as_ref().map(|l| [&l[..], wrap.as_ref()]))
+        .flatten();
     let mut out = [0u8; 32];
     // Constant label, 32-byte output: cannot fail.
-    let _ = derive_labeled(b"", list.as_bytes(), labels::kdf::WRAP_LIST, b"", &mut out);
+    let _ = derive_labeled_from_parts(b"", parts, labels::kdf::WRAP_LIST, b"", &mut out);
     out
 }
 
@@ -334,5 +342,37 @@ impl SecretTree {
             (lo, hi) = keep;
         }
         Some(secret)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The streamed wrap-list hash equals the labelled derivation over the
+    /// list encoded as one `lp32(wrap_1) ‖ … ‖ lp32(wrap_m)` buffer.
+    #[test]
+    fn wrap_list_hash_is_the_derivation_over_the_lp32_list() {
+        let wraps: [&[u8]; 4] = [b"", b"a", &[0x5a; 300], b"last wrap"];
+        for m in 0..=wraps.len() {
+            let mut list = Writer::with_capacity(400);
+            for wrap in &wraps[..m] {
+                list.bytes_u32(wrap).unwrap();
+            }
+            let mut expected = [0u8; 32];
+            derive_labeled(
+                b"",
+                list.as_bytes(),
+                labels::kdf::WRAP_LIST,
+                b"",
+                &mut expected,
+            )
+            .unwrap();
+            assert_eq!(wrap_list_hash(&wraps[..m]), expected, "{m} wraps");
+        }
+        // The boundaries are part of the hash.
+        let split_late: [&[u8]; 2] = [b"ab", b"c"];
+        let split_early: [&[u8]; 2] = [b"a", b"bc"];
+        assert_ne!(wrap_list_hash(&split_late), wrap_list_hash(&split_early));
     }
 }
