@@ -15,7 +15,10 @@ failure of the case, never silently resolved.
     python3 test-vectors/tools/crosscheck.py [DIR]        check every vector file in DIR
     python3 test-vectors/tools/crosscheck.py -v [DIR]     ... and print every case's verdict
     python3 test-vectors/tools/crosscheck.py --self-test  mutate expectations in memory and
-                                                          confirm each mutation is caught
+                                                          confirm each mutation is caught; break
+                                                          rules of this reference (SPEC §7.6-7.9,
+                                                          §8.8-8.9) one at a time and confirm a
+                                                          vector notices
 
 DIR defaults to the test-vectors directory this script lives in. Exit status: 0 when every case
 of every expected file passes, 1 otherwise (including a missing or empty file). Each run also
@@ -5032,8 +5035,7 @@ def ratchet_rule_breaks() -> list:
     vectors must pin every one of these rules, or an implementation could break it unseen."""
     mod = sys.modules[__name__]
     rs, ss = RatchetState, Session
-    kem_due, is_own = rs.kem_due, rs.is_own_ratchet_key
-    check_caps, open_state, install = rs.check_caps, rs.open, ss.install
+    check_caps, open_state = rs.check_caps, rs.open
 
     def kem_usable(rule):
         def due(self, policy, now):
@@ -5480,11 +5482,15 @@ def self_test(directory: Path) -> int:
             undetected += 1
             print(f"UNDETECTED  {where}: {desc}")
     reference_detected, reference_total = group_reference_mutations(docs)
+    rule_breaks = len(ratchet_rule_breaks())
+    rules_unnoticed = check_ratchet_rule_breaks(docs)
     print(f"self-test: {len(mutations) - undetected} of {len(mutations)} mutations detected; "
           f"{len(invariants) - wrongly_rejected} of {len(invariants)} harmless changes accepted; "
-          f"{reference_detected} of {reference_total} reference mutations detected")
+          f"{reference_detected} of {reference_total} reference mutations detected; "
+          f"{rule_breaks - rules_unnoticed} of {rule_breaks} ratchet rule breaks (SPEC §7.6-7.9) "
+          f"caught")
     return 1 if (undetected or wrongly_rejected or state_problems
-                 or reference_detected != reference_total) else 0
+                 or reference_detected != reference_total or rules_unnoticed) else 0
 
 
 # ---------------------------------------------------------------------------------------------
