@@ -15,7 +15,10 @@ failure of the case, never silently resolved.
     python3 test-vectors/tools/crosscheck.py [DIR]        check every vector file in DIR
     python3 test-vectors/tools/crosscheck.py -v [DIR]     ... and print every case's verdict
     python3 test-vectors/tools/crosscheck.py --self-test  mutate expectations in memory and
-                                                          confirm each mutation is caught
+                                                          confirm each mutation is caught; break
+                                                          rules of this reference (SPEC §7.6-7.9,
+                                                          §8.8-8.9) one at a time and confirm a
+                                                          vector notices
 
 DIR defaults to the test-vectors directory this script lives in. Exit status: 0 when every case
 of every expected file passes, 1 otherwise (including a missing or empty file). Each run also
@@ -57,18 +60,21 @@ to choose:
   * ratchet-init's `oneTimeKey` is a raw public key (only the agreement checks it); the
     transcripts' bundles and one-time keys are built, signed and verified as the README says;
     their events' `session` defaults to 0.
-Where SPEC leaves a verdict open the reference refuses the case (BadInput) instead of guessing;
-none of these is exercised by the current vectors:
-  * "the newest peer bundle" (§7.7, §7.8): by latest not_before; a tie, or an expiry verdict
-    that would differ if "newest" meant the latest not_after, is refused;
-  * within §7.7 check 5 for a new epoch, the caps and the KEM key are listed without an order:
-    where the two orders give different errors the case is refused;
-  * whether skipped secrets past their lifetime (not yet deleted by `expire`), or those of the
-    epoch this message drops, count towards max_skipped: refused where it matters;
-  * a message of an epoch dropped beyond the 8 stored ones (§7.7 says TooOld; the state of
-    §12.2 cannot tell it from a new epoch): refused;
-  * a fifth state whose least recently used one is the current state (§7.9 does not say which
-    state then becomes current): refused.
+What §7.7-7.9 now say, as this reference reads it (each pinned by a transcript, see
+ratchet-transcript.json's notes; the self-test breaks each rule in this reference and confirms
+a vector catches it):
+  * the rest of a previous chain counts fully against max_skip; the caps count the stored
+    secrets within their lifetime at `now` and not of the epoch the message would drop; a
+    new-epoch message meets every cap before its KEM key (TooManySkipped before UnknownKemKey);
+  * an open that commits deletes the expired skipped secrets of its state (kept while
+    now - t <= skipped_lifetime, as `expire`);
+  * a message under a ratchet key the state no longer holds (an epoch dropped beyond the 8
+    stored ones) is processed as a new epoch and fails at check 5, 6 or 7;
+  * "the newest peer bundle" (§7.8), for expiry and starts: the latest not_before, then the
+    largest key id;
+  * a fifth state drops the least recently used state other than the current one (§7.9);
+  * a peer's KEM-step key serves one KEM step, a bundle's KEM key any number (§7.6);
+  * a ratchet key that is one of this side's current or previous three is Reflected (check 3).
 
 Readings of SPEC.md §8 (groups, wire version 2); those marked * are not exercised by the
 current vectors:
@@ -1638,7 +1644,6 @@ class RatchetState:
         self.previous_lengths = (0, 0)
         self.receiving: dict | None = None  # {"key", "message": {ck, next, window}, "control"}
         self.old_epochs: list[dict] = []  # {"key", "message": window, "control": window}, oldest first
-        self.dropped_keys: set[bytes] = set()  # bookkeeping only (see open, case C)
         self.skipped: list[dict] = []  # {"key", "chain", "n", "secret", "stored_at"}
         self.local_kem: tuple = ()  # ("bundle", sealing key id) | ("own", seed, kem id) | ("consumed",)
         self.peer_kem: dict = {}  # {"ek", "reusable", "fresh"}
@@ -1723,23 +1728,19 @@ class RatchetState:
             raise Reject("Replay", f"n = {hd['n']}")
         raise Reject("TooOld", f"n = {hd['n']}: no stored secret")
 
-    def check_caps(self, per_chain: list[int], now: int, policy: dict, freed: int = 0) -> None:
-        """§7.7: one message stores at most max_skip secrets of one chain, and the state holds
-        at most max_skipped. SPEC does not say whether secrets past their lifetime but not yet
-        deleted (by a successful `expire`), or those of an epoch this very message drops
-        (`freed`), still count; where the verdict would depend on it the case is refused."""
+    def check_caps(self, per_chain: list[int], now: int, policy: dict,
+                   dropping: bytes | None = None) -> None:
+        """§7.7: one message stores at most max_skip secrets of one chain (`per_chain`: the
+        rest of each previous chain, then the numbers before n), and the state holds at most
+        max_skipped. The caps count the stored secrets within their lifetime at `now` and not
+        of the epoch this message would drop (`dropping`, its ratchet key)."""
         if any(k > policy["maxSkip"] for k in per_chain):
             raise Reject("TooManySkipped", f"{max(per_chain)} > maxSkip {policy['maxSkip']}")
         new = sum(per_chain)
-        stored = len(self.skipped)
-        live = sum(self.fresh_skipped(s, now, policy) for s in self.skipped)
-        verdicts = {stored + new > policy["maxSkipped"], live + new > policy["maxSkipped"],
-                    stored - freed + new > policy["maxSkipped"]}
-        if len(verdicts) > 1:
-            raise BadInput("TooManySkipped depends on whether expired or dropped skipped secrets "
-                           "still count (SPEC 7.7 does not say)")
-        if verdicts.pop():
-            raise Reject("TooManySkipped", f"{stored} + {new} > maxSkipped {policy['maxSkipped']}")
+        live = sum(self.fresh_skipped(s, now, policy) and s["key"] != dropping
+                   for s in self.skipped)
+        if live + new > policy["maxSkipped"]:
+            raise Reject("TooManySkipped", f"{live} + {new} > maxSkipped {policy['maxSkipped']}")
 
     def walk(self, ck: bytes, start: int, stop: int, key: bytes, chain: str, now: int,
              store: list) -> tuple[bytes, bytes]:
@@ -1758,6 +1759,17 @@ class RatchetState:
         elif self.local_kem[0] == "own" and self.local_kem[2] == kem_kid:
             return self.local_kem[1]
         raise Reject("UnknownKemKey", f"{kem_kid.hex()} is not the current KEM key")
+
+    def new_epoch_checks(self, device: Device, hd: dict, counts: list[int], now: int,
+                         policy: dict, dropping: bytes | None) -> bytes | None:
+        """§7.7 check 5 for a new epoch: every cap (the rest of each previous chain, the new
+        chain's numbers before n, the total), then with KEM_STEP the KEM key (its seed)."""
+        self.check_caps(counts, now, policy, dropping)
+        return self.local_kem_seed(device, hd["kem"]["kem_kid"]) if hd["kem"] else None
+
+    def delete_expired(self, now: int, policy: dict) -> None:
+        """§7.7: an open that commits deletes the expired skipped secrets."""
+        self.skipped = [s for s in self.skipped if self.fresh_skipped(s, now, policy)]
 
     def open(self, device: Device, hd: dict, ad: bytes, now: int, policy: dict) -> dict:
         """§7.7 checks 5, 6, 7, then the commit. Runs on a copy: the caller keeps it only on
@@ -1782,13 +1794,10 @@ class RatchetState:
             old = next(o for o in self.old_epochs if o["key"] == key)
             mk, late = self.take_skipped(hd, chain, old[chain], now, policy), True
             window = old[chain]
-        elif key in self.dropped_keys:
-            # Case C: SPEC 7.7 calls a message whose epoch is no longer stored TooOld; telling
-            # it from a new epoch needs the dropped keys, which §12.2's state does not keep.
-            raise BadInput("a message of a dropped epoch: SPEC 7.7 says TooOld, but the state "
-                           "of SPEC 12.2 cannot tell it from a new epoch")
         else:
-            # Case D: a new peer epoch, the receiving step (§7.6).
+            # Case C: a new peer epoch, the receiving step (§7.6). A message under a ratchet
+            # key the state no longer holds (an epoch dropped beyond the 8 stored ones) cannot
+            # be told from one (§7.7): it is processed as one and fails at check 5, 6 or 7.
             if self.own is None:
                 raise Reject("UnexpectedRatchetKey", "this side has not sent in the state")
             remainder = []
@@ -1796,30 +1805,12 @@ class RatchetState:
                 for ch, until in (("message", hd["pmc"]), ("control", hd["pcc"])):
                     remainder.append((ch, max(0, until - rcv[ch]["next"])))
             counts = [k for _, k in remainder] + [n]
-            # The secrets of the oldest stored epoch, if this message pushes it beyond 8.
+            # The epoch this message would drop: the oldest stored one, when the current
+            # receiving epoch joins 8 earlier ones.
             kept = self.old_epochs + ([rcv] if rcv is not None else [])
-            freed = (sum(s["key"] == kept[0]["key"] for s in self.skipped)
-                     if len(kept) > MAX_OLD_EPOCHS else 0)
-            errors = []  # the verdict under SPEC's listed order and under the other order
-            for order in ("caps first", "kem first"):
-                try:
-                    for part in ((0, 1) if order == "caps first" else (1, 0)):
-                        if part == 0:
-                            self.check_caps(counts, now, policy, freed)
-                        elif hd["kem"]:
-                            self.local_kem_seed(device, hd["kem"]["kem_kid"])
-                    errors.append(None)
-                except Reject as e:
-                    errors.append(e)
-            if len({e.name if e else None for e in errors}) > 1:
-                raise BadInput("SPEC 7.7 check 5 lists the caps before the KEM key, without saying "
-                               "it is an order, and the two orders give different errors here")
-            if errors[0]:
-                raise errors[0]
-            ss = None
-            if hd["kem"]:
-                seed = self.local_kem_seed(device, hd["kem"]["kem_kid"])
-                ss = mlkem_decaps(seed, hd["kem"]["kem_ct"])
+            dropping = kept[0]["key"] if len(kept) > MAX_OLD_EPOCHS else None
+            seed = self.new_epoch_checks(device, hd, counts, now, policy, dropping)
+            ss = mlkem_decaps(seed, hd["kem"]["kem_ct"]) if seed is not None else None
             for ch, k in remainder:
                 if k:
                     mk_last, _ = self.walk(rcv[ch]["ck"], rcv[ch]["next"], rcv[ch]["next"] + k - 1,
@@ -1851,7 +1842,6 @@ class RatchetState:
                                         "control": rcv["control"]["window"]})
                 if len(self.old_epochs) > MAX_OLD_EPOCHS:
                     dropped = self.old_epochs.pop(0)
-                    self.dropped_keys.add(dropped["key"])
                     self.skipped = [s for s in self.skipped if s["key"] != dropped["key"]]
             self.root, self.receiving = root, epoch
             if self.sending is not None:
@@ -1863,6 +1853,7 @@ class RatchetState:
                 self.peer_kem = {"ek": hd["kem"]["new_ek"], "reusable": False, "fresh": True}
                 self.steps_since_kem, self.last_kem_at = 0, now
         self.skipped.extend(store)
+        self.delete_expired(now, policy)
         window.record(n)
         self.init = None  # the initiator's start is confirmed
         return dict(content_type=hd["content_type"], plaintext=plaintext, chain=chain, counter=n,
@@ -1917,23 +1908,13 @@ class Session:
         self.one_time = (k["kid"], k["pk"])
 
     def newest_peer_kid(self) -> bytes:
-        """§7.7 / §7.8 "the newest peer bundle": the latest not_before (§7.1's rule for a
-        device's current key). SPEC gives no tie rule for bundles: a tie is refused."""
-        latest = max(b["not_before"] for b in self.peer_bundles.values())
-        tied = [kid for kid, b in self.peer_bundles.items() if b["not_before"] == latest]
-        if len(tied) > 1:
-            raise BadInput("two peer bundles share the latest not_before (SPEC 7 names no tie rule)")
-        return tied[0]
+        """§7.8 "the newest peer bundle", for expiry and for starts: the latest not_before, and
+        of those the largest key id (compared as bytes)."""
+        return max(self.peer_bundles, key=lambda kid: (self.peer_bundles[kid]["not_before"], kid))
 
     def peer_expired(self, now: int) -> bool:
-        """§7.8: the newest peer bundle is expired at `now`. Where "newest" by not_before and by
-        not_after would give different verdicts, the case is refused (SPEC does not say)."""
-        by_start = key_expired(self.peer_bundles[self.newest_peer_kid()]["not_after"], now)
-        by_end = key_expired(max(b["not_after"] for b in self.peer_bundles.values()), now)
-        if by_start != by_end:
-            raise BadInput("peer expiry depends on whether the newest bundle is the latest "
-                           "not_before or the latest not_after (SPEC 7.8 does not say)")
-        return by_start
+        """§7.8: the newest peer bundle is expired at `now`."""
+        return key_expired(self.peer_bundles[self.newest_peer_kid()]["not_after"], now)
 
     def local_party(self, kid: bytes) -> bytes:
         return party(self.local.address, self.local.ik, self.local.live[kid]["pk"])
@@ -1957,10 +1938,8 @@ class Session:
         if make_current:
             self.current = sid
         if len(self.states) > MAX_STATES:
-            lru = min(self.states, key=lambda s: self.last_used[s])
-            if lru == self.current:
-                raise BadInput("the least recently used state is the current one: SPEC 7.9 drops "
-                               "it without saying which state becomes current")
+            # §7.9: the least recently used state other than the current one.
+            lru = min((s for s in self.states if s != self.current), key=lambda s: self.last_used[s])
             del self.states[lru], self.last_used[lru]
         if sid not in self.seen:
             self.seen = (self.seen + [sid])[-MAX_SEEN_IDS:]
@@ -3977,6 +3956,8 @@ def check_case(step: str, tc: dict, trace: list | None = None) -> str | None:
         return f"reference disagrees with itself: {e}"
     except BadInput as e:
         return f"bad input: {e}"
+    except Exception as e:  # a reference bug: the case fails, the run goes on
+        return f"reference crashed: {type(e).__name__}: {e}"
     if trace is not None:
         trace.append(f"rejects: {rejected}" if rejected else f"accepts: {_short(got, 100)}")
     if result == "valid":
@@ -5041,6 +5022,148 @@ def group_reference_mutations(docs: dict) -> tuple[int, int]:
     return detected, len(swaps)
 
 
+def _patched(obj, name: str, value):
+    """Sets obj.name = value; returns the undo."""
+    old = obj.__dict__[name] if isinstance(obj, type) else getattr(obj, name)
+    setattr(obj, name, value)
+    return lambda: setattr(obj, name, old)
+
+
+def ratchet_rule_breaks() -> list:
+    """Rules of SPEC §7.6-7.9 broken one at a time in this reference: (description, apply),
+    apply() returning the undo. Each must make some ratchet-transcript case fail -- the
+    vectors must pin every one of these rules, or an implementation could break it unseen."""
+    mod = sys.modules[__name__]
+    rs, ss = RatchetState, Session
+    check_caps, open_state = rs.check_caps, rs.open
+
+    def kem_usable(rule):
+        def due(self, policy, now):
+            usable = rule(self.peer_kem)
+            return usable and (self.steps_since_kem + 1 >= policy["kemEverySteps"]
+                               or now - self.last_kem_at >= policy["kemEverySeconds"])
+        return lambda: _patched(rs, "kem_due", due)
+
+    def lifetime(extra):
+        def fresh(self, entry, now, policy):
+            return now - entry["stored_at"] <= policy["skippedLifetime"] + extra
+        return lambda: _patched(rs, "fresh_skipped", fresh)
+
+    def expire_later(self, now):
+        for st in self.states.values():
+            st.skipped = [e for e in st.skipped if now - e["stored_at"] <= self.policy["skippedLifetime"] + 1]
+
+    def caps_counting_expired(self, per_chain, now, policy, dropping=None):
+        self.fresh_skipped = lambda entry, now, policy: True  # shadows the method for this call
+        try:
+            return check_caps(self, per_chain, now, policy, dropping)
+        finally:
+            del self.fresh_skipped
+
+    def caps_counting_dropped(self, per_chain, now, policy, dropping=None):
+        return check_caps(self, per_chain, now, policy, None)
+
+    def caps_one_short(self, per_chain, now, policy, dropping=None):
+        # The rest of a previous chain counted one short (the crate's bug before SPEC said so).
+        rest = [max(0, k - 1) for k in per_chain[:-1]]
+        return check_caps(self, rest + per_chain[-1:], now, policy, dropping)
+
+    def kem_key_first(self, device, hd, counts, now, policy, dropping):
+        seed = self.local_kem_seed(device, hd["kem"]["kem_kid"]) if hd["kem"] else None
+        self.check_caps(counts, now, policy, dropping)
+        return seed
+
+    def dropped_too_old(self, device, hd, ad, now, policy):
+        # What SPEC said before: a message of a dropped epoch is TooOld.
+        dropped = self.__dict__.get("_dropped", frozenset())
+        if hd["ratchet_key"] in dropped:
+            raise Reject("TooOld", "a dropped epoch")
+        before = {o["key"] for o in self.old_epochs}
+        out = open_state(self, device, hd, ad, now, policy)
+        held = {o["key"] for o in self.old_epochs} | {self.receiving["key"]}
+        self._dropped = dropped | (before - held)
+        return out
+
+    def install_with(pick):
+        def inst(self, state, make_current):
+            self.states[state.session_id] = state
+            self.last_used[state.session_id] = self.clock
+            if make_current:
+                self.current = state.session_id
+            if len(self.states) > MAX_STATES:
+                lru = pick(self)
+                del self.states[lru], self.last_used[lru]
+            if state.session_id not in self.seen:
+                self.seen = (self.seen + [state.session_id])[-MAX_SEEN_IDS:]
+        return lambda: _patched(ss, "install", inst)
+
+    def smallest_kid_on_tie(self):
+        return max(self.peer_bundles, key=lambda k: (self.peer_bundles[k]["not_before"],
+                                                      bytes(255 - x for x in k)))
+
+    def constant(name, value):
+        return lambda: _patched(mod, name, value)
+
+    return [
+        ("a peer's KEM-step key serves any number of KEM steps (SPEC 7.6)",
+         kem_usable(lambda k: True)),
+        ("a peer's bundle KEM key serves one KEM step (SPEC 7.6)", kem_usable(lambda k: k["fresh"])),
+        ("Reflected only for the current own ratchet key (check 3)",
+         lambda: _patched(rs, "is_own_ratchet_key",
+                          lambda self, key: self.own is not None and self.own[1] == key)),
+        ("Reflected for the current and previous two own ratchet keys",
+         constant("MAX_OWN_PREVIOUS", 2)),
+        ("Reflected for the current and previous four own ratchet keys",
+         constant("MAX_OWN_PREVIOUS", 4)),
+        ("skipped secrets kept while now - t < lifetime (not <=)", lifetime(-1)),
+        ("skipped secrets kept while now - t <= lifetime + 1", lifetime(1)),
+        ("expire keeps skipped secrets one second longer than open does",
+         lambda: _patched(ss, "expire", expire_later)),
+        ("an open that commits keeps the expired skipped secrets",
+         lambda: _patched(rs, "delete_expired", lambda self, now, policy: None)),
+        ("the caps count skipped secrets past their lifetime",
+         lambda: _patched(rs, "check_caps", caps_counting_expired)),
+        ("the caps count the epoch the message drops",
+         lambda: _patched(rs, "check_caps", caps_counting_dropped)),
+        ("the rest of a previous chain counted one short against the caps",
+         lambda: _patched(rs, "check_caps", caps_one_short)),
+        ("a new epoch's KEM key checked before the caps", lambda: _patched(rs, "new_epoch_checks", kem_key_first)),
+        ("a message of a dropped epoch is TooOld (not processed as a new epoch)",
+         lambda: _patched(rs, "open", dropped_too_old)),
+        ("a state keeps 9 earlier peer epochs (not 8)", constant("MAX_OLD_EPOCHS", 9)),
+        ("a state keeps 7 earlier peer epochs (not 8)", constant("MAX_OLD_EPOCHS", 7)),
+        ("a session keeps 5 states (not 4)", constant("MAX_STATES", 5)),
+        ("a session keeps 3 states (not 4)", constant("MAX_STATES", 3)),
+        ("the fifth state drops the least recently started state, not the least recently used",
+         install_with(lambda self: next(s for s in self.states if s != self.current))),
+        ("the fifth state drops the least recently used state even if it is current",
+         install_with(lambda self: min(self.states, key=lambda s: self.last_used[s]))),
+        ("the newest peer bundle: the smaller key id on a not_before tie",
+         lambda: _patched(ss, "newest_peer_kid", smallest_kid_on_tie)),
+    ]
+
+
+def check_ratchet_rule_breaks(docs: dict) -> int:
+    """Runs ratchet-transcript.json under each rule break of ratchet_rule_breaks(); returns how
+    many went unnoticed."""
+    unnoticed = 0
+    for desc, apply in ratchet_rule_breaks():
+        undo = apply()
+        try:
+            _, failed, _, failures = run(docs, quiet=True, steps=["ratchet-transcript"])
+        finally:
+            undo()
+        caught = failures.get("ratchet-transcript", {})
+        if failed:
+            first = next(iter(caught.items()))
+            print(f"rule broken {desc} -> caught by tcId {', '.join(str(t) for t in caught)} "
+                  f"(tcId {first[0]}: {_short(first[1], 110)})")
+        else:
+            unnoticed += 1
+            print(f"RULE BROKEN UNNOTICED  {desc}")
+    return unnoticed
+
+
 def self_test(directory: Path) -> int:
     docs = load(directory)
     passed, failed, file_problems, _ = run(docs, quiet=True)
@@ -5359,11 +5482,15 @@ def self_test(directory: Path) -> int:
             undetected += 1
             print(f"UNDETECTED  {where}: {desc}")
     reference_detected, reference_total = group_reference_mutations(docs)
+    rule_breaks = len(ratchet_rule_breaks())
+    rules_unnoticed = check_ratchet_rule_breaks(docs)
     print(f"self-test: {len(mutations) - undetected} of {len(mutations)} mutations detected; "
           f"{len(invariants) - wrongly_rejected} of {len(invariants)} harmless changes accepted; "
-          f"{reference_detected} of {reference_total} reference mutations detected")
+          f"{reference_detected} of {reference_total} reference mutations detected; "
+          f"{rule_breaks - rules_unnoticed} of {rule_breaks} ratchet rule breaks (SPEC §7.6-7.9) "
+          f"caught")
     return 1 if (undetected or wrongly_rejected or state_problems
-                 or reference_detected != reference_total) else 0
+                 or reference_detected != reference_total or rules_unnoticed) else 0
 
 
 # ---------------------------------------------------------------------------------------------

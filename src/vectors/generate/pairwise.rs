@@ -153,11 +153,16 @@ struct Script<'a> {
     events: Vec<Value>,
     sealed: usize,
     now: u64,
+    random_len: usize,
 }
 
 /// Randomness offered to each seal: more than the most a seal draws (SPEC.md §7.7:
 /// 64 for a start, 128 for a KEM sending step, 32 for the salt).
 const SEAL_RANDOM: usize = 256;
+/// The most a seal draws: a KEM sending step (32 + 32 + 64) and the salt (32).
+const SEAL_RANDOM_KEM: usize = 160;
+/// The most a seal draws without KEM steps: a start (32 + 32) and the salt (32).
+const SEAL_RANDOM_PLAIN: usize = 96;
 
 impl<'a> Script<'a> {
     fn new(r: &'a mut ChaCha20Rng, alice: Value, bob: Value) -> Self {
@@ -171,7 +176,14 @@ impl<'a> Script<'a> {
             events: Vec::new(),
             sealed: 0,
             now: T0 + 20,
+            random_len: SEAL_RANDOM,
         }
+    }
+
+    /// Offers each seal `len` random bytes (instead of [`SEAL_RANDOM`]): smaller files.
+    fn random_len(mut self, len: usize) -> Self {
+        self.random_len = len;
+        self
     }
 
     fn option(mut self, key: &str, value: Value) -> Self {
@@ -187,7 +199,7 @@ impl<'a> Script<'a> {
         text: &[u8],
         ad: &[u8],
     ) -> usize {
-        let mut random = alloc::vec![0u8; SEAL_RANDOM];
+        let mut random = alloc::vec![0u8; self.random_len];
         rand_core::Rng::fill_bytes(self.r, &mut random);
         self.events.push(json!({
             "seal": who, "session": session, "now": self.now, "contentType": content_type,
@@ -223,6 +235,11 @@ impl<'a> Script<'a> {
         self.events.push(event);
     }
 
+    fn expire(&mut self, who: &str) {
+        let now = self.now;
+        self.event(json!({"expire": who, "now": now}));
+    }
+
     fn input(self) -> Value {
         let mut input = self.input;
         input.insert("events".into(), Value::Array(self.events));
@@ -233,6 +250,43 @@ impl<'a> Script<'a> {
 fn fast_kem_policy() -> Value {
     json!({"maxSkip": 1000, "maxSkipped": 2000, "skippedLifetime": 7 * DAY,
            "kemEverySteps": 2, "kemEverySeconds": 86_400})
+}
+
+/// A transcript `policy` input.
+fn policy(
+    max_skip: u32,
+    max_skipped: u32,
+    lifetime: u64,
+    kem_steps: u32,
+    kem_seconds: u64,
+) -> Value {
+    json!({"maxSkip": max_skip, "maxSkipped": max_skipped, "skippedLifetime": lifetime,
+           "kemEverySteps": kem_steps, "kemEverySeconds": kem_seconds})
+}
+
+/// The messages a valid transcript seals, in order.
+fn sealed_messages(input: &Value) -> Result<Vec<Vec<u8>>, String> {
+    let out = run("ratchet-transcript", input)?;
+    out.get("results")
+        .and_then(Value::as_array)
+        .ok_or("no results")?
+        .iter()
+        .filter_map(|r| r.get("message").and_then(Value::as_str))
+        .map(hex::decode)
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())
+}
+
+/// Whether a sealed message carries the KEM-step fields.
+fn is_kem_step(message: &[u8]) -> bool {
+    message
+        .get(2)
+        .is_some_and(|f| f & crate::pairwise::FLAG_KEM_STEP != 0)
+}
+
+/// A sealed message's session id (SPEC.md §7.3: after version, kind, flags, content type).
+fn session_id_of(message: &[u8]) -> &[u8] {
+    &message[5..21]
 }
 
 pub(super) fn header() -> Result<VectorFile, String> {
@@ -271,16 +325,7 @@ pub(super) fn header() -> Result<VectorFile, String> {
         let m = script.seal("alice", b"a");
         script.open("bob", m);
     }
-    let out = run("ratchet-transcript", &script.input())?;
-    let messages: Vec<Vec<u8>> = out
-        .get("results")
-        .and_then(Value::as_array)
-        .ok_or("no results")?
-        .iter()
-        .filter_map(|r| r.get("message").and_then(Value::as_str))
-        .map(hex::decode)
-        .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())?;
+    let messages = sealed_messages(&script.input())?;
     let header_of = |m: &[u8]| -> Result<Vec<u8>, String> {
         let mut reader = crate::codec::Reader::new(m);
         crate::pairwise::Header::decode(&mut reader).map_err(|e| e.to_string())?;
@@ -554,10 +599,55 @@ pub(super) fn transcript() -> Result<VectorFile, String> {
                 "UnknownKemKey",
                 "A KEM step to a key the side does not hold",
             ),
-            ("CommitmentMismatch", "The salt was changed"),
+            (
+                "CommitmentMismatch",
+                "The salt was changed, or a message under a ratchet key the state no longer \
+                 holds (processed as a new epoch)",
+            ),
             ("AuthenticationFailed", "The ciphertext was changed"),
             ("Malformed", "A truncated message"),
             ("UnsupportedVersion", "Version byte 1"),
+            (
+                "KemSingleUse",
+                "Time-driven KEM steps (kemEverySeconds 100): the peer's bundle KEM key serves \
+                 two KEM steps; a KEM key the peer sent in a KEM step serves one, so a later due \
+                 sending step before the peer's next KEM step is a plain DH step",
+            ),
+            (
+                "SkippedLifetime",
+                "A skipped secret at exactly skippedLifetime seconds after it was stored is kept, \
+                 by expire and by open (one second later it is gone: the TooOld cases named \
+                 'lifetime + 1'). An open may give an earlier now than an event before it (a \
+                 clock stepping back), so that only the earlier deletion decides",
+            ),
+            (
+                "ExpiredNotCounted",
+                "Skipped secrets past their lifetime do not count against maxSkipped (at the \
+                 lifetime itself they do: the TooManySkipped case 'at the lifetime')",
+            ),
+            (
+                "PreviousChainCap",
+                "A new peer epoch stores the rest of the previous chain: exactly maxSkip \
+                 secrets (one more is TooManySkipped)",
+            ),
+            (
+                "DroppedEpoch",
+                "Nine more peer epochs: the oldest stored one is dropped with its skipped \
+                 secrets, which do not count against maxSkipped for the message that drops it \
+                 (they do one epoch earlier: the TooManySkipped case 'one epoch before the \
+                 drop'); its messages are then processed as new epochs",
+            ),
+            (
+                "FourStates",
+                "Five ratchet states in one session: Bob's own unconfirmed start (the smallest \
+                 session id) stays current although least recently used; the least recently \
+                 used other state is dropped (StaleSession), the other three still open",
+            ),
+            (
+                "NewestBundleTie",
+                "Two known peer bundles with the same not_before: the start uses the larger key \
+                 id",
+            ),
         ],
     );
     let mut r = rng("ratchet-transcript");
@@ -844,5 +934,497 @@ pub(super) fn transcript() -> Result<VectorFile, String> {
     let m = s.seal("alice", b"0");
     s.open_with("bob", 0, m, b"other associated data", json!({}));
     b.invalid("other associated data", "AuthenticationFailed", s.input())?;
+
+    kem_single_use(&mut b, &mut r, &alice, &bob)?;
+    reflections(&mut b, &mut r, &alice, &bob)?;
+    skipped_lifetime(&mut b, &mut r, &alice, &bob)?;
+    previous_chain_cap(&mut b, &mut r, &alice, &bob)?;
+    dropped_epochs(&mut b, &mut r, &alice, &bob)?;
+    caps_before_kem_key(&mut b, &mut r, &alice, &bob)?;
+    four_states(&mut b, &mut r, &alice, &bob)?;
+    newest_bundle_tie(&mut b, &mut r, &alice, &bob)?;
     b.finish()
+}
+
+/// A transcript between the two fixtures, each seal offered exactly the most a seal can draw
+/// in it: with KEM steps (`kem`) or without.
+fn tight_script<'a>(
+    r: &'a mut ChaCha20Rng,
+    alice: &Fixture,
+    bob: &Fixture,
+    kem: bool,
+) -> Script<'a> {
+    Script::new(r, party_input(alice, &[], &[]), party_input(bob, &[], &[])).random_len(if kem {
+        SEAL_RANDOM_KEM
+    } else {
+        SEAL_RANDOM_PLAIN
+    })
+}
+
+/// Alice starts, Bob replies and Alice opens the reply: her start is confirmed, so her later
+/// messages carry no INIT fields.
+fn confirmed(s: &mut Script<'_>) {
+    let m = s.seal("alice", b"start");
+    s.open("bob", m);
+    let m = s.seal("bob", b"reply");
+    s.open("alice", m);
+}
+
+/// SPEC.md §7.6: a KEM key the peer sent in a KEM step serves only the first KEM step after it
+/// arrived; a bundle's KEM key any number. KEM steps are due by time only (every 100 s).
+fn kem_single_use(
+    b: &mut Builder,
+    r: &mut ChaCha20Rng,
+    alice: &Fixture,
+    bob: &Fixture,
+) -> Result<(), String> {
+    let mut s =
+        tight_script(r, alice, bob, true).option("policy", policy(1000, 2000, 7 * DAY, 1000, 100));
+    let t = s.now;
+    // (time, sender, a KEM step?): Bob's first two steps use Alice's bundle key; Alice's
+    // second uses the key of Bob's second, Bob's third the key of Alice's second; then Bob's
+    // fourth, due by time, finds that key used and is a plain DH step.
+    let turns: [(u64, &str, bool); 8] = [
+        (0, "alice", false),
+        (100, "bob", true),
+        (150, "alice", false),
+        (200, "bob", true),
+        (300, "alice", true),
+        (400, "bob", true),
+        (450, "alice", false),
+        (500, "bob", false),
+    ];
+    for (i, (at, who, _)) in turns.iter().enumerate() {
+        s.now = t + at;
+        let m = s.seal(who, &[b'k', i as u8]);
+        s.open(if *who == "alice" { "bob" } else { "alice" }, m);
+    }
+    let input = s.input();
+    let messages = sealed_messages(&input)?;
+    let kem: Vec<bool> = messages.iter().map(|m| is_kem_step(m)).collect();
+    let expected: Vec<bool> = turns.iter().map(|t| t.2).collect();
+    // Bob's first two KEM steps name the same key: Alice's bundle KEM key.
+    let kem_key_id = |m: &[u8]| {
+        m[crate::pairwise::FIXED_FIELDS_LEN..crate::pairwise::FIXED_FIELDS_LEN + 16].to_vec()
+    };
+    if kem != expected || kem_key_id(&messages[1]) != kem_key_id(&messages[3]) {
+        return Err(alloc::format!(
+            "KEM single use: KEM steps {kem:?}, expected {expected:?}"
+        ));
+    }
+    b.valid(
+        "a KEM-step key serves one KEM step, a bundle key two",
+        &["KemStep", "KemSingleUse", "PingPong"],
+        input,
+    )
+}
+
+/// SPEC.md §7.7 check 3: this side's current ratchet key or one of its previous three.
+fn reflections(
+    b: &mut Builder,
+    r: &mut ChaCha20Rng,
+    alice: &Fixture,
+    bob: &Fixture,
+) -> Result<(), String> {
+    for (back, error) in [(3usize, "Reflected"), (4, "CommitmentMismatch")] {
+        let mut s = tight_script(r, alice, bob, false);
+        // Alice's ratchet keys: E_A (the start), then four sending steps.
+        let mut own = alloc::vec![s.seal("alice", b"E")];
+        s.open("bob", own[0]);
+        for i in 1..=4u8 {
+            let m = s.seal("bob", &[b'b', i]);
+            s.open("alice", m);
+            let m = s.seal("alice", &[b'a', i]);
+            s.open("bob", m);
+            own.push(m);
+        }
+        s.open("alice", own[4 - back]);
+        b.invalid(
+            if back == 3 {
+                "Alice opens her own message under her third previous ratchet key"
+            } else {
+                "Alice opens her own message under her fourth previous ratchet key: no longer \
+                 recognised, processed as a new epoch"
+            },
+            error,
+            s.input(),
+        )?;
+    }
+    Ok(())
+}
+
+/// After a confirmed start, Alice seals seven messages; Bob opens the third, storing the first
+/// two (policy: maxSkip = maxSkipped = 4, skipped secrets kept 60 s).
+fn lifetime_script<'a>(
+    r: &'a mut ChaCha20Rng,
+    alice: &Fixture,
+    bob: &Fixture,
+) -> (Script<'a>, Vec<usize>) {
+    let mut s =
+        tight_script(r, alice, bob, false).option("policy", policy(4, 4, LIFETIME, 16, DAY));
+    confirmed(&mut s);
+    let ms: Vec<usize> = (0..7u8).map(|i| s.seal("alice", &[b'm', i])).collect();
+    s.open("bob", ms[2]);
+    (s, ms)
+}
+
+/// The skipped-secret lifetime of [`lifetime_script`].
+const LIFETIME: u64 = 60;
+
+/// SPEC.md §7.7: a secret stored at t is kept while now − t ≤ skipped_lifetime, by `expire`
+/// and by open; an open that commits deletes the expired ones; the caps count only the
+/// secrets within their lifetime.
+fn skipped_lifetime(
+    b: &mut Builder,
+    r: &mut ChaCha20Rng,
+    alice: &Fixture,
+    bob: &Fixture,
+) -> Result<(), String> {
+    let (mut s, ms) = lifetime_script(r, alice, bob);
+    let t = s.now;
+    s.now = t + LIFETIME;
+    s.expire("bob");
+    s.open("bob", ms[0]);
+    s.open("bob", ms[1]);
+    b.valid(
+        "skipped secrets kept at exactly the lifetime: expire, then open, at t + lifetime",
+        &["SkippedLifetime", "OutOfOrder"],
+        s.input(),
+    )?;
+
+    let (mut s, ms) = lifetime_script(r, alice, bob);
+    s.now += LIFETIME + 1;
+    s.open("bob", ms[0]);
+    b.invalid(
+        "a skipped secret opened at lifetime + 1",
+        "TooOld",
+        s.input(),
+    )?;
+
+    let (mut s, ms) = lifetime_script(r, alice, bob);
+    let t = s.now;
+    s.now = t + LIFETIME + 1;
+    s.expire("bob");
+    s.now = t + LIFETIME;
+    s.open("bob", ms[0]);
+    b.invalid(
+        "expire at lifetime + 1 deleted the secret (then opened at t + lifetime)",
+        "TooOld",
+        s.input(),
+    )?;
+
+    let (mut s, ms) = lifetime_script(r, alice, bob);
+    s.now += LIFETIME + 1;
+    s.open("bob", ms[6]);
+    s.open("bob", ms[4]);
+    b.valid(
+        "expired skipped secrets do not count against maxSkipped (0 + 3 <= 4)",
+        &["ExpiredNotCounted", "OutOfOrder"],
+        s.input(),
+    )?;
+
+    let (mut s, ms) = lifetime_script(r, alice, bob);
+    s.now += LIFETIME;
+    s.open("bob", ms[6]);
+    b.invalid(
+        "at the lifetime the stored secrets still count against maxSkipped (2 + 3 > 4)",
+        "TooManySkipped",
+        s.input(),
+    )?;
+
+    let (mut s, ms) = lifetime_script(r, alice, bob);
+    let t = s.now;
+    s.now = t + LIFETIME + 1;
+    s.open("bob", ms[6]);
+    s.now = t + LIFETIME;
+    s.open("bob", ms[0]);
+    b.invalid(
+        "an open at lifetime + 1 that commits deleted the expired secrets (then opened at \
+         t + lifetime)",
+        "TooOld",
+        s.input(),
+    )?;
+    Ok(())
+}
+
+/// SPEC.md §7.7: the rest of one of the peer's previous chains counts fully against max_skip.
+fn previous_chain_cap(
+    b: &mut Builder,
+    r: &mut ChaCha20Rng,
+    alice: &Fixture,
+    bob: &Fixture,
+) -> Result<(), String> {
+    for opened_first in [2usize, 1] {
+        let mut s =
+            tight_script(r, alice, bob, false).option("policy", policy(2, 2000, 7 * DAY, 16, DAY));
+        confirmed(&mut s);
+        let first: Vec<usize> = (0..4u8).map(|i| s.seal("alice", &[b'p', i])).collect();
+        for m in &first[..opened_first] {
+            s.open("bob", *m);
+        }
+        let reply = s.seal("bob", b"reply");
+        s.open("alice", reply);
+        // The header says the previous chain had 4 messages: 4 - opened_first are stored.
+        let next = s.seal("alice", b"new epoch");
+        s.open("bob", next);
+        if opened_first == 2 {
+            s.open("bob", first[3]);
+            b.valid(
+                "the rest of the previous chain is exactly maxSkip (2)",
+                &["PreviousChainCap", "OutOfOrder"],
+                s.input(),
+            )?;
+        } else {
+            b.invalid(
+                "the rest of the previous chain is maxSkip + 1 (3)",
+                "TooManySkipped",
+                s.input(),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// How far the dropped-epoch script runs.
+#[derive(Clone, Copy, PartialEq)]
+enum DropUntil {
+    /// Alice's ninth epoch starts with a message that skips two (nothing dropped yet).
+    Ninth,
+    /// Alice's tenth epoch starts with a message that skips two (dropping her first).
+    Tenth,
+    /// ... and her eleventh, fully opened (dropping her second).
+    Eleventh,
+}
+
+/// The indexes of some messages of [`dropped_epoch_script`]: Alice's first epoch (4), her
+/// second (2), and the three of the epoch whose last message skips two.
+struct DropMessages {
+    e1: Vec<usize>,
+    e2: Vec<usize>,
+    skipping: Vec<usize>,
+}
+
+/// Alice's epochs E1 … E9/E10/E11 opened by Bob, with skipped secrets of E1 and E2 stored
+/// (SPEC.md §7.7: a state keeps the current epoch and 8 earlier ones; maxSkip 2, maxSkipped
+/// 5). With `kem`, E2 and Bob's reply to it are KEM steps (due by time), so Bob's current KEM
+/// key is no longer his bundle's.
+fn dropped_epoch_script<'a>(
+    r: &'a mut ChaCha20Rng,
+    alice: &Fixture,
+    bob: &Fixture,
+    kem: bool,
+    until: DropUntil,
+) -> (Script<'a>, DropMessages) {
+    let kem_seconds = if kem { 100 } else { DAY };
+    let mut s =
+        tight_script(r, alice, bob, kem).option("policy", policy(2, 5, 7 * DAY, 1000, kem_seconds));
+    let t = s.now;
+    // E1: four messages, Bob opens the third (storing the first two).
+    let e1: Vec<usize> = (0..4u8).map(|i| s.seal("alice", &[1, i])).collect();
+    s.open("bob", e1[2]);
+    s.now = t + 50;
+    let m = s.seal("bob", b"F1");
+    s.open("alice", m);
+    // E2: two messages, Bob opens the first (storing E1's fourth).
+    s.now = t + 100;
+    let e2: Vec<usize> = (0..2u8).map(|i| s.seal("alice", &[2, i])).collect();
+    s.open("bob", e2[0]);
+    s.now = t + 200;
+    let m = s.seal("bob", b"F2");
+    s.open("alice", m);
+    // E3 …: one message each (E3 stores E2's second): Bob holds 4 skipped secrets.
+    let last_single = if until == DropUntil::Ninth { 8 } else { 9 };
+    for k in 3..=last_single {
+        let m = s.seal("alice", &[k]);
+        s.open("bob", m);
+        let m = s.seal("bob", &[b'F', k]);
+        s.open("alice", m);
+    }
+    // The next epoch: three messages, Bob opens the last (skipping two).
+    let skipping: Vec<usize> = (0..3u8).map(|i| s.seal("alice", &[b'x', i])).collect();
+    s.open("bob", skipping[2]);
+    if until == DropUntil::Eleventh {
+        let m = s.seal("bob", b"F10");
+        s.open("alice", m);
+        let ys: Vec<usize> = (0..4u8).map(|i| s.seal("alice", &[b'y', i])).collect();
+        for y in ys {
+            s.open("bob", y);
+        }
+    }
+    (s, DropMessages { e1, e2, skipping })
+}
+
+/// SPEC.md §7.7: the epoch a message would drop does not count against the caps; a message
+/// under a ratchet key the state no longer holds is processed as a new epoch.
+fn dropped_epochs(
+    b: &mut Builder,
+    r: &mut ChaCha20Rng,
+    alice: &Fixture,
+    bob: &Fixture,
+) -> Result<(), String> {
+    let (s, _) = dropped_epoch_script(r, alice, bob, false, DropUntil::Ninth);
+    b.invalid(
+        "one epoch before the drop: E1's three and E2's one stored secrets count (4 + 2 > 5)",
+        "TooManySkipped",
+        s.input(),
+    )?;
+    let (mut s, m) = dropped_epoch_script(r, alice, bob, false, DropUntil::Tenth);
+    s.open("bob", m.skipping[0]);
+    b.valid(
+        "E10 drops E1: its three stored secrets do not count (1 + 2 <= 5)",
+        &["DroppedEpoch", "OutOfOrder"],
+        s.input(),
+    )?;
+    let (mut s, m) = dropped_epoch_script(r, alice, bob, false, DropUntil::Tenth);
+    s.open("bob", m.e1[0]);
+    b.invalid(
+        "a message of the dropped E1 (n = 0): a new epoch to Bob, other keys",
+        "CommitmentMismatch",
+        s.input(),
+    )?;
+    let (mut s, m) = dropped_epoch_script(r, alice, bob, true, DropUntil::Eleventh);
+    s.open("bob", m.e2[1]);
+    b.invalid(
+        "a message of the dropped KEM-step epoch E2: a new epoch to Bob, whose KEM key changed",
+        "UnknownKemKey",
+        s.input(),
+    )?;
+    Ok(())
+}
+
+/// SPEC.md §7.7: a new-epoch message is checked against every cap before its KEM key.
+fn caps_before_kem_key(
+    b: &mut Builder,
+    r: &mut ChaCha20Rng,
+    alice: &Fixture,
+    bob: &Fixture,
+) -> Result<(), String> {
+    let mut s =
+        tight_script(r, alice, bob, true).option("policy", policy(2, 2000, 7 * DAY, 2, DAY));
+    let m = s.seal("alice", b"0");
+    s.open("bob", m);
+    let m = s.seal("bob", b"1");
+    s.open("alice", m);
+    let m = s.seal("alice", b"2");
+    s.open("bob", m);
+    let kem: Vec<usize> = (0..4u8).map(|i| s.seal("bob", &[b'K', i])).collect();
+    // The fourth message of Bob's KEM-step epoch, its KEM key id changed: n = 3 > maxSkip.
+    s.open_with(
+        "alice",
+        0,
+        kem[3],
+        b"",
+        json!({"flip": [crate::pairwise::FIXED_FIELDS_LEN, 1]}),
+    );
+    b.invalid(
+        "a new-epoch KEM step to another KEM key skipping 3 > maxSkip: the caps come first",
+        "TooManySkipped",
+        s.input(),
+    )
+}
+
+/// Bob starts a state; Alice's four sessions start four more at Bob, the first used again
+/// before the fourth arrives. Returns the input, Bob's start and Alice's starts.
+fn four_states_script(
+    r: &mut ChaCha20Rng,
+    alice: &Fixture,
+    bob: &Fixture,
+    dropped_again: bool,
+) -> (Value, usize, Vec<usize>, Option<usize>) {
+    let mut s = tight_script(r, alice, bob, false);
+    let own = s.seal("bob", b"Bob starts");
+    let mut starts = alloc::vec![s.seal("alice", b"s0")];
+    for k in 1..4usize {
+        s.event(json!({"newSession": "alice"}));
+        starts.push(s.seal_on("alice", k, 0, &[b's', k as u8], b""));
+    }
+    for m in &starts[..3] {
+        s.open("bob", *m);
+    }
+    // s0 used again: s1 is the least recently used state other than Bob's own (current).
+    let again = s.seal_on("alice", 0, 0, b"s0 again", b"");
+    s.open("bob", again);
+    s.open("bob", starts[3]);
+    if dropped_again {
+        let m = s.seal_on("alice", 1, 0, b"s1 again", b"");
+        s.open("bob", m);
+        return (s.input(), own, starts, None);
+    }
+    let m = s.seal_on("alice", 2, 0, b"s2 again", b"");
+    s.open("bob", m);
+    let reply = s.seal("bob", b"still in Bob's own state");
+    (s.input(), own, starts, Some(reply))
+}
+
+/// SPEC.md §7.9: four ratchet states; a fifth drops the least recently used one other than the
+/// current one.
+fn four_states(
+    b: &mut Builder,
+    r: &mut ChaCha20Rng,
+    alice: &Fixture,
+    bob: &Fixture,
+) -> Result<(), String> {
+    // Bob's own unconfirmed start stays current only while its session id is smaller than the
+    // other states' (SPEC.md §7.9): the randomness is drawn again until it is.
+    for _ in 0..64 {
+        let snapshot = r.clone();
+        let (valid, own, starts, reply) = four_states_script(r, alice, bob, false);
+        let messages = sealed_messages(&valid)?;
+        let own_id = session_id_of(&messages[own]);
+        if !starts.iter().all(|m| session_id_of(&messages[*m]) > own_id) {
+            continue;
+        }
+        if reply.map(|m| session_id_of(&messages[m])) != Some(own_id) {
+            return Err("four states: Bob's own state is no longer current".into());
+        }
+        b.valid(
+            "a fifth state drops the least recently used one that is not current",
+            &["FourStates"],
+            valid,
+        )?;
+        // The same script up to the fifth state, then the dropped state's start again.
+        let (invalid, ..) = four_states_script(&mut snapshot.clone(), alice, bob, true);
+        return b.invalid(
+            "the dropped state (least recently used, not current) again",
+            "StaleSession",
+            invalid,
+        );
+    }
+    Err("four states: no session ids in the needed order".into())
+}
+
+/// SPEC.md §7.8: the newest peer bundle is the one with the latest not_before, then the
+/// largest key id; a start uses it.
+fn newest_bundle_tie(
+    b: &mut Builder,
+    r: &mut ChaCha20Rng,
+    alice: &Fixture,
+    bob: &Fixture,
+) -> Result<(), String> {
+    let bob_id = SealingSecretKey::from_bytes(&bob.sealing[0])
+        .public_key()
+        .key_id();
+    // A key Bob never had, with the same not_before (not one of Bob's secrets: j = 0) and a
+    // smaller key id, listed first.
+    let stranger = loop {
+        let candidate: [u8; 32] = random(r);
+        if SealingSecretKey::from_bytes(&candidate)
+            .public_key()
+            .key_id()
+            < bob_id
+        {
+            break candidate;
+        }
+    };
+    let mut s = tight_script(r, alice, bob, false)
+        .option("aliceKnows", json!([h(stranger), h(bob.sealing[0])]));
+    let m = s.seal("alice", b"to the larger key id");
+    s.open("bob", m);
+    let m = s.seal("bob", b"ok");
+    s.open("alice", m);
+    b.valid(
+        "two peer bundles with one not_before: the larger key id is the newest",
+        &["NewestBundleTie"],
+        s.input(),
+    )
 }
