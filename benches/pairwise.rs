@@ -96,10 +96,12 @@ fn pair(seed: u8, policy: RatchetPolicy) -> Pair {
     let mut bob = party(&mut rng, "bob");
     let mut at_alice = Session::new(&alice.keys, &bob.bundle)
         .unwrap()
-        .with_policy(policy);
+        .with_policy(policy)
+        .unwrap();
     let mut at_bob = Session::new(&bob.keys, &alice.bundle)
         .unwrap()
-        .with_policy(policy);
+        .with_policy(policy)
+        .unwrap();
     let m = at_alice
         .seal(&alice.keys, &mut rng, now(), ContentType::Text, b"hi", b"")
         .unwrap();

@@ -60,10 +60,12 @@ fn pair(seed: u8, policy: RatchetPolicy) -> Pair {
     let bob = side(&mut rng, "bob");
     let at_alice = Session::new(&alice.keys, &bob.bundle)
         .unwrap()
-        .with_policy(policy);
+        .with_policy(policy)
+        .unwrap();
     let at_bob = Session::new(&bob.keys, &alice.bundle)
         .unwrap()
-        .with_policy(policy);
+        .with_policy(policy)
+        .unwrap();
     Pair {
         rng,
         alice,
@@ -229,7 +231,7 @@ fn the_rest_of_a_previous_chain_counts_against_the_per_chain_cap() {
 #[test]
 fn expired_skipped_secrets_do_not_count_against_the_total_cap() {
     let policy = RatchetPolicy {
-        max_skip: 10,
+        max_skip: 4,
         max_skipped: 4,
         skipped_lifetime_seconds: 60,
         ..RatchetPolicy::default()
@@ -876,4 +878,25 @@ fn debug_output_contains_no_secret() {
     let shown = format!("{:?} {:?} {opened:?}", p.at_alice, p.at_bob);
     assert!(!shown.contains("secret text"));
     assert!(!shown.contains(&hex::encode(&opened.plaintext[..])));
+}
+
+/// SPEC.md §12.2: `max_skip ≤ max_skipped`. A session refuses a policy that
+/// breaks it (its export would not import); equal values are fine.
+#[test]
+fn a_policy_with_max_skip_above_max_skipped_is_refused() {
+    let mut rng = ChaCha20Rng::from_seed([0x71; 32]);
+    let alice = side(&mut rng, "alice");
+    let bob = side(&mut rng, "bob");
+    let session = || Session::new(&alice.keys, &bob.bundle).unwrap();
+    let bad = RatchetPolicy {
+        max_skip: 5,
+        max_skipped: 4,
+        ..RatchetPolicy::default()
+    };
+    assert_eq!(
+        session().with_policy(bad).err(),
+        Some(letterseal::pairwise::SessionError::InvalidPolicy)
+    );
+    let equal = RatchetPolicy { max_skip: 4, ..bad };
+    assert!(session().with_policy(equal).is_ok());
 }

@@ -966,10 +966,12 @@ fn seal_step(mark: bool) -> Result<Vec<u8>, String> {
     };
     let mut at_alice = Session::new(&alice, &bob_bundle)
         .map_err(|e| err(&e))?
-        .with_policy(policy);
+        .with_policy(policy)
+        .map_err(|e| err(&e))?;
     let mut at_bob = Session::new(&bob, &alice_bundle)
         .map_err(|e| err(&e))?
-        .with_policy(policy);
+        .with_policy(policy)
+        .map_err(|e| err(&e))?;
     let start = at_alice
         .seal(&alice, &mut rng, now(), ContentType::Text, b"start", AAD)
         .map_err(|e| err(&e))?;
@@ -1239,7 +1241,12 @@ fn leaf_from(secret: [u8; 32]) -> NodeSecret {
 fn group_sender_chain() -> R {
     let (transcript, sender, sender_id) = group_fixture();
     let secret = bytes::<32>(41);
-    let expected = sender_chain(&leaf_from(secret), &transcript, &sender, sender_id.as_bytes());
+    let expected = sender_chain(
+        &leaf_from(secret),
+        &transcript,
+        &sender,
+        sender_id.as_bytes(),
+    );
 
     let mut secret_bytes = secret;
     ct::secret(&mut secret_bytes);

@@ -167,7 +167,8 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         .unwrap();
     let mut at_bob = Session::new(&bob, &alice_bundle)
         .unwrap()
-        .with_policy(policy);
+        .with_policy(policy)
+        .unwrap();
     let mut rng = ChaCha20Rng::from_seed([0x49; 32]);
     let init_one_time = at_alice
         .seal(&alice, &mut rng, now, ContentType::Text, b"start", b"")

@@ -1373,11 +1373,13 @@ impl Sim {
             let device = load_device(&me.device_blob);
             let mut session = Session::new(&device, &peer.keys[0].bundle)
                 .expect("session")
-                .with_policy(POLICY);
+                .with_policy(POLICY)
+                .expect("policy");
             let offered = (i == ALICE).then(|| {
                 session = Session::new(&device, &peer.keys[0].bundle)
                     .expect("session")
                     .with_policy(POLICY)
+                    .expect("policy")
                     .with_one_time_key(&peer.otks[0].verified)
                     .expect("the peer's one-time key");
                 peer.otks[0].id
@@ -1849,12 +1851,14 @@ impl Sim {
         let s = &mut self.sides[side];
         let mut session = Session::new(&s.device, &key.bundle)
             .expect("session")
-            .with_policy(POLICY);
+            .with_policy(POLICY)
+            .expect("policy");
         let offered = otk.map(|i| {
             let o = &pf.otks[i % OTK_POOL];
             session = Session::new(&s.device, &key.bundle)
                 .expect("session")
                 .with_policy(POLICY)
+                .expect("policy")
                 .with_one_time_key(&o.verified)
                 .expect("the peer's one-time key");
             o.id

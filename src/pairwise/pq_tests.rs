@@ -161,10 +161,12 @@ fn a_kem_step_locks_out_an_adversary_with_every_classical_secret() {
     };
     let mut at_alice = Session::new(&alice, &bob_bundle)
         .unwrap()
-        .with_policy(policy);
+        .with_policy(policy)
+        .unwrap();
     let mut at_bob = Session::new(&bob, &alice_bundle)
         .unwrap()
-        .with_policy(policy);
+        .with_policy(policy)
+        .unwrap();
     let start = at_alice
         .seal(&alice, &mut rng, now(), ContentType::Text, b"start", b"")
         .unwrap();

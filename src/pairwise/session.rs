@@ -44,6 +44,10 @@ pub enum SessionError {
     SelfSession,
     /// The bundle names another device or another identity key than the session's peer.
     PeerMismatch,
+    /// A [`RatchetPolicy`] with `max_skip > max_skipped` (SPEC.md §12.2): one
+    /// message could store more skipped secrets than the state may hold, and
+    /// the session's export would not import.
+    InvalidPolicy,
 }
 
 impl fmt::Display for SessionError {
@@ -51,6 +55,7 @@ impl fmt::Display for SessionError {
         f.write_str(match self {
             Self::SelfSession => "a device cannot open a session with itself",
             Self::PeerMismatch => "bundle is not from this session's peer",
+            Self::InvalidPolicy => "ratchet policy has max_skip above max_skipped",
         })
     }
 }
@@ -382,9 +387,14 @@ impl Session {
     }
 
     /// Uses `policy` for limits and KEM-step schedules (SPEC.md §7.6–7.7).
-    pub fn with_policy(mut self, policy: RatchetPolicy) -> Self {
+    /// Refuses a policy whose `max_skip` exceeds `max_skipped`
+    /// ([`SessionError::InvalidPolicy`], the invariant of SPEC.md §12.2).
+    pub fn with_policy(mut self, policy: RatchetPolicy) -> Result<Self, SessionError> {
+        if policy.max_skip > policy.max_skipped {
+            return Err(SessionError::InvalidPolicy);
+        }
         self.policy = policy;
-        self
+        Ok(self)
     }
 
     /// Offers one of the peer's verified one-time keys for this side's next

@@ -502,7 +502,8 @@ pub(super) fn ratchet_transcript(input: &Map<String, Value>) -> StepOutput {
             .ok_or_else(|| bad("a side knows none of its peer's bundles"))?;
         let mut session = Session::new(&party.device, first)
             .map_err(|e| bad(&alloc::format!("session: {e}")))?
-            .with_policy(policy);
+            .with_policy(policy)
+            .map_err(|e| bad(&alloc::format!("policy: {e}")))?;
         for b in rest {
             session
                 .add_peer_bundle(b)
