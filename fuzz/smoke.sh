@@ -6,17 +6,18 @@
 # if any target crashes (a violated invariant panics), times out or runs
 # out of memory; the failing input is left in fuzz/artifacts/<target>/.
 #
-# Needs a nightly toolchain; installs cargo-fuzz if `cargo +nightly fuzz`
-# is missing. Usage: bash fuzz/smoke.sh        (from anywhere)
+# Needs a nightly toolchain; installs cargo-fuzz 0.13.2 (pinned) if
+# `cargo +nightly fuzz` is missing or another version. Usage: bash fuzz/smoke.sh        (from anywhere)
 #                    FUZZ_SECONDS=60 bash fuzz/smoke.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 
 seconds="${FUZZ_SECONDS:-20}"
 
-if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
-    echo "==> installing cargo-fuzz"
-    cargo install cargo-fuzz --locked
+CARGO_FUZZ_VERSION=0.13.2
+if [ "$(cargo +nightly fuzz --version 2>/dev/null)" != "cargo-fuzz ${CARGO_FUZZ_VERSION}" ]; then
+    echo "==> installing cargo-fuzz ${CARGO_FUZZ_VERSION}"
+    cargo install cargo-fuzz --locked --version "${CARGO_FUZZ_VERSION}"
 fi
 
 echo "==> building the fuzz targets (nightly, no sanitizer)"
