@@ -16,6 +16,8 @@
 //! | `group_propose_cold/{n}` | `Group::propose`, empty session map (one epoch already) | `n − 1` session starts (SPEC.md §7.5): X25519 key generation, two X25519 agreements (`dh1` static–static, `dh2` ephemeral–static), ML-KEM-768 encapsulation (libcrux, as the crate), the `ratchet init` HKDF (96 bytes, context with the ciphertext) and the `ratchet session id` HKDF | as above |
 //! | `group_seal_open/1KiB` | `Group::seal` + `Group::open` of 1 KiB | Ed25519 sign + `verify_strict`; per side the chain step (two HKDF-Expands) and the message keys (HKDF-Expand to 76 bytes); the sender's hedged salt (one expand for the POLYVAL key, POLYVAL over 1 KiB, one expand); AES-256-GCM setup, encrypt + decrypt | within 5% of the previous release's ratio |
 //!
+//! | `group_state_export/{n}`, `group_state_import/{n}` (n = 100, 5000) | `Group::export` / `Group::import` of a member's state at epoch 1 (sealed blob, SPEC.md §8.11, §12) | AES-256-GCM encryption / decryption of a buffer as long as the blob | reported (the blob and session sizes are printed) |
+//!
 //! Extra entries, for attribution rather than targets:
 //!
 //! - `group_process/{n}/letterseal_from_saved_state`: group state and
@@ -1199,6 +1201,73 @@ fn upload_sizes(_: &mut Criterion) {
     }
 }
 
+/// A member's saved state at epoch 1 of an `n`-member group: export and import
+/// of the sealed group blob (SPEC.md §8.11, §12), beside AES-256-GCM over a
+/// buffer of the blob's length. Also prints the blob sizes of the group state
+/// and of the member's session with the distributor.
+fn state_blob(c: &mut Criterion) {
+    let f = fixture();
+    let storage = StorageKey::from_bytes([7; 32]);
+    let address = member_address(1);
+    let mut keys = member_device(1).0;
+    for n in UPLOAD_SIZES {
+        let ch = change(n);
+        let first = ch.first.view_for(&address).unwrap();
+        let mut state = f.group(&address);
+        let mut sessions = f.sessions_with_distributor(&keys);
+        state
+            .process(&mut keys, &first, &mut sessions, now())
+            .unwrap();
+        let mut rng = rng(8);
+        let blob = state.export(&mut rng, &storage).unwrap().into_bytes();
+        let session_blob = sessions
+            .values_mut()
+            .next()
+            .unwrap()
+            .export(&mut rng, &storage)
+            .unwrap()
+            .into_bytes();
+        println!(
+            "state blobs, n = {n}: a member's group state at epoch 1 {} bytes; its session with \
+             the distributor {} bytes",
+            blob.len(),
+            session_blob.len()
+        );
+        let key: [u8; 32] = random_array(&mut rng);
+        let nonce: [u8; 12] = random_array(&mut rng);
+        let aad = random_bytes(&mut rng, 16);
+        let mut sealed = random_bytes(&mut rng, blob.len());
+        let tag = raw_encrypt(&key, &nonce, &aad, &mut sealed);
+
+        let mut g = c.benchmark_group(format!("group_state_export/{n}"));
+        configure(&mut g, n);
+        g.bench_function("letterseal", |b| {
+            b.iter(|| state.export(&mut rng, &storage).unwrap())
+        });
+        g.bench_function("floor", |b| {
+            b.iter(|| {
+                let mut buffer = black_box(&blob).clone();
+                raw_encrypt(&key, &nonce, &aad, &mut buffer)
+            })
+        });
+        g.finish();
+
+        let mut g = c.benchmark_group(format!("group_state_import/{n}"));
+        configure(&mut g, n);
+        g.bench_function("letterseal", |b| {
+            b.iter(|| Group::import(&storage, black_box(&blob), 0).unwrap())
+        });
+        g.bench_function("floor", |b| {
+            b.iter(|| {
+                let mut buffer = black_box(&sealed).clone();
+                assert!(raw_decrypt(&key, &nonce, &aad, &mut buffer, &tag));
+                buffer
+            })
+        });
+        g.finish();
+    }
+}
+
 criterion_group!(
     benches,
     upload_sizes,
@@ -1206,6 +1275,7 @@ criterion_group!(
     verify_for_server,
     propose_cached,
     propose_cold,
-    seal_open
+    seal_open,
+    state_blob
 );
 criterion_main!(benches);
