@@ -13,8 +13,9 @@
 //! epoch 1 she signed on the side (a fork: another transcript, so another
 //! epoch tag). Alice then makes epoch 2 for {Alice, Bob} (Carol removed; the
 //! default grace policy keeps epoch 1 for a day), Bob processes it, and
-//! Alice seals counter 0 of epoch 2. Bob's group state is saved (JSON) four
-//! times, each with the `now` it is opened at:
+//! Alice seals counter 0 of epoch 2. Bob's group state is exported (a sealed
+//! blob under a fixed storage key) four times, each with the `now` it is
+//! opened at:
 //!
 //! - S0: after epoch 1, nothing opened (Alice's counter 1000 skips
 //!   `MAX_GROUP_SKIP` = 1 000 counters and opens, 1001 is `TooManySkipped`);
@@ -46,13 +47,13 @@
 //!   the epoch; then `CommitmentMismatch` or `AuthenticationFailed` for
 //!   Carol's broken messages and for the wrong associated data, else
 //!   success;
-//! - a failed open leaves the serialized group state (its JSON form, which
-//!   holds every field of the blob payload) byte-identical;
+//! - a failed open leaves the exported group state byte-identical (the
+//!   payload of a fresh export; the generation is not compared);
 //! - a message that opens is a legitimate message, byte for byte, with its
 //!   associated data (anything else is a **forgery**), with the right sender,
 //!   epoch, content type, plaintext, counter and gap report (`skipped`,
-//!   `late`, from the model); opening it again, before or after saving and
-//!   reloading the state, fails as the model says after the open (`Replay`,
+//!   `late`, from the model); opening it again, before or after exporting
+//!   and importing the state, fails as the model says after the open (`Replay`,
 //!   or `TooOld` for a late open below the window) and changes nothing.
 //!
 //! This file is the target's whole logic, shared by the cargo-fuzz target
@@ -75,14 +76,15 @@ use std::sync::OnceLock;
 use letterseal::codec::Reader;
 use letterseal::device::DeviceKeys;
 use letterseal::group::{
-    GROUP_VERSION, GracePolicy, Group, GroupHeader, GroupId, GroupOpenError, KIND_GROUP_MESSAGE,
-    MAX_GROUP_SKIP, MAX_GROUP_SKIPPED, Processed,
+    GROUP_BLOB_VERSION, GROUP_VERSION, GracePolicy, Group, GroupHeader, GroupId, GroupOpenError,
+    KIND_GROUP_MESSAGE, MAX_GROUP_SKIP, MAX_GROUP_SKIPPED, Processed,
 };
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::keys::SIGNATURE_LEN;
 use letterseal::labels;
 use letterseal::pairwise::{ContentType, Session, WINDOW_SIZE};
 use letterseal::registration::{KeyBundle, NoDirectory, RegistrationPolicy, VerifiedBundle};
+use letterseal::state::{self, StateKind, StorageKey};
 use letterseal::time::Timestamp;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -205,7 +207,9 @@ impl EpochModel {
 
 /// A saved state of Bob's group, and what it holds.
 struct State {
-    saved: Vec<u8>,
+    /// The exported blob, and its payload.
+    blob: Vec<u8>,
+    payload: Vec<u8>,
     /// The `now` messages are opened at.
     now: Timestamp,
     /// Epochs held, and those of them past their grace period at `now`.
@@ -248,12 +252,30 @@ fn device(rng: &mut ChaCha20Rng, user: &str, id: u32) -> (DeviceKeys, VerifiedBu
     (keys, bundle)
 }
 
-fn save(group: &Group) -> Vec<u8> {
-    serde_json::to_vec(group).expect("group state serializes")
+/// The storage key Bob's states are exported under.
+fn storage_key() -> StorageKey {
+    StorageKey::from_bytes([0x4f; 32])
 }
 
-fn load(saved: &[u8]) -> Group {
-    serde_json::from_slice(saved).expect("saved state loads")
+/// Exports `group` (randomness from a fixed seed, apart from the fixture's):
+/// the blob and its payload (the state's bytes, SPEC.md §8.11, without the
+/// generation).
+fn export(group: &mut Group) -> (Vec<u8>, Vec<u8>) {
+    let key = storage_key();
+    let mut rng = ChaCha20Rng::from_seed([0x11; 32]);
+    let blob = group
+        .export(&mut rng, &key)
+        .expect("group state exports")
+        .into_bytes();
+    let payload = state::open_raw(StateKind::Group, GROUP_BLOB_VERSION, &key, &blob, 0)
+        .expect("an exported state opens")
+        .0
+        .to_vec();
+    (blob, payload)
+}
+
+fn load(blob: &[u8]) -> Group {
+    Group::import(&storage_key(), blob, 0).expect("saved state imports")
 }
 
 /// The length of the header `sealed` starts with.
@@ -496,9 +518,10 @@ fn build_fixture() -> Fixture {
 
     // S0: epoch 1, nothing opened.
     let now = t0.saturating_add(600);
-    let s0 = save(&at_bob);
+    let (s0, payload) = export(&mut at_bob);
     let mut states = vec![State {
-        saved: s0.clone(),
+        blob: s0.clone(),
+        payload,
         now,
         epochs: vec![1],
         expired: vec![],
@@ -513,8 +536,10 @@ fn build_fixture() -> Fixture {
     opens.push((carol.address(), S1_CAROL));
     open_at_setup(&mut heavy, &mut model, &sent, &opens, now);
     assert_eq!(model.skipped.len(), MAX_GROUP_SKIPPED - 1);
+    let (blob, payload) = export(&mut heavy);
     states.push(State {
-        saved: save(&heavy),
+        blob,
+        payload,
         now,
         epochs: vec![1],
         expired: vec![],
@@ -547,9 +572,11 @@ fn build_fixture() -> Fixture {
         ContentType::Text,
         b"after Carol left",
     ));
+    let (blob, payload) = export(&mut at_bob);
     for (later, expired) in [(600, vec![]), (2 * DAY, vec![1])] {
         states.push(State {
-            saved: save(&at_bob),
+            blob: blob.clone(),
+            payload: payload.clone(),
             now: at.saturating_add(later),
             epochs: vec![1, 2],
             expired,
@@ -558,7 +585,7 @@ fn build_fixture() -> Fixture {
     }
     // The fixture's own bookkeeping agrees with the group state.
     for state in &states {
-        let mut group = load(&state.saved);
+        let mut group = load(&state.blob);
         assert_eq!(group.openable_epochs(), state.epochs);
         group.expire(state.now);
         let live: Vec<u64> = state
@@ -685,14 +712,14 @@ pub(crate) fn check(data: &[u8]) {
     let ad_index = usize::from(selector & 0x0f) % ASSOCIATED_DATA.len();
     let ad = ASSOCIATED_DATA[ad_index];
     let state = &fx.states[usize::from(selector >> 4) % fx.states.len()];
-    let mut group = load(&state.saved);
+    let mut group = load(&state.blob);
     let expected = expected_result(fx, state, sealed, ad_index);
 
     match group.open(sealed, ad, state.now) {
         Err(err) => {
             assert_eq!(
-                save(&group),
-                state.saved,
+                export(&mut group).1,
+                state.payload,
                 "a failed open ({err:?}) changed the group state"
             );
             match &expected {
@@ -723,9 +750,9 @@ pub(crate) fn check(data: &[u8]) {
             assert_eq!(opened.counter, legit.counter);
             assert_eq!((opened.skipped, opened.late), gap, "gap report");
 
-            let after = save(&group);
+            let (after_blob, after) = export(&mut group);
             assert_ne!(
-                after, state.saved,
+                after, state.payload,
                 "a successful open did not record the counter"
             );
             // Opening it again: `Replay` inside the window, `TooOld` below
@@ -744,8 +771,12 @@ pub(crate) fn check(data: &[u8]) {
             );
             let replay = group.open(sealed, ad, state.now).map(|_| ());
             assert_eq!(replay, again, "opening it again");
-            assert_eq!(save(&group), after, "a replay changed the group state");
-            let mut reloaded = load(&after);
+            assert_eq!(
+                export(&mut group).1,
+                after,
+                "a replay changed the group state"
+            );
+            let mut reloaded = load(&after_blob);
             let replay = reloaded.open(sealed, ad, state.now).map(|_| ());
             assert_eq!(replay, again, "opening it again after a reload");
         }
@@ -763,7 +794,7 @@ pub(crate) fn outcome(data: &[u8]) -> &'static str {
     let fx = fixture();
     let ad = ASSOCIATED_DATA[usize::from(selector & 0x0f) % ASSOCIATED_DATA.len()];
     let state = &fx.states[usize::from(selector >> 4) % fx.states.len()];
-    let mut group = load(&state.saved);
+    let mut group = load(&state.blob);
     match group.open(sealed, ad, state.now) {
         Ok(opened) if opened.late => "Ok late",
         Ok(_) => "Ok",
