@@ -422,15 +422,14 @@ fn group_distribution_corpus() {
 fn group_open_corpus() {
     let files = replay("group_open", group_open::check);
     // The seeds must stay valid (the fixture is deterministic) and reach
-    // every outcome of `open`.
-    // The seeds must stay valid (the fixture is deterministic) and reach
-    // every outcome of `open`.
+    // every outcome of `open`, also a late open from a stored secret.
     require_outcomes(
         "group_open",
         &files,
         group_open::outcome,
         &[
             "Ok",
+            "Ok late",
             "Malformed",
             "UnsupportedVersion",
             "WrongGroup",
@@ -443,6 +442,7 @@ fn group_open_corpus() {
             "ForkedEpoch",
             "Replay",
             "TooOld",
+            "TooManySkipped",
             "CommitmentMismatch",
             "AuthenticationFailed",
         ],

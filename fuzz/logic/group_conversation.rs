@@ -80,7 +80,15 @@
 //!   still in the current roster), `ForkedEpoch` (a sender's message of
 //!   another version of the epoch), `Replay`/`TooOld`, else the right
 //!   sender, epoch, content, counter and gap report; a tampered or forged
-//!   message never opens;
+//!   message never opens. The model of a sender's chain is its replay window
+//!   alone: a program seals at most [`MAX_ACTIONS`] messages, so no message
+//!   skips more than `MAX_GROUP_SKIP` counters, no epoch stores more than
+//!   `MAX_GROUP_SKIPPED` skipped secrets and no counter falls below a window
+//!   (`TooManySkipped` and `TooOld` are unreachable here, asserted at
+//!   compile time beside `MAX_ACTIONS`): every counter below a sender's
+//!   highest opened one that was not opened has a stored secret and opens
+//!   late. The caps and `TooOld` are the `group_open` target's (its state S1
+//!   holds 1 999 skipped secrets);
 //! - **agreement**: after every action each member's current transcript is
 //!   the transcript of the version the model says it holds, so two members
 //!   hold the same transcript exactly when they hold the same version — a
@@ -111,8 +119,8 @@ use std::sync::OnceLock;
 use letterseal::device::{DEVICE_BLOB_VERSION, DeviceKeys};
 use letterseal::group::{
     CoreFields, Distribution, EpochChange, EpochSecret, GracePolicy, Group, GroupError, GroupId,
-    GroupOpenError, GroupSealError, Processed, Roster, RosterPolicy, RosterSection, ServerRecord,
-    Transcript, wrap_context, wrap_list_hash,
+    GroupOpenError, GroupSealError, MAX_GROUP_SKIP, MAX_GROUP_SKIPPED, Processed, Roster,
+    RosterPolicy, RosterSection, ServerRecord, Transcript, wrap_context, wrap_list_hash,
 };
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::keys::{SIGNATURE_LEN, SealingKeyId};
@@ -150,6 +158,14 @@ const MEMBERS: usize = NAMES.len();
 const ASSOCIATED_DATA: [&[u8]; 3] = [b"", b"chat 42", b"chat 43"];
 /// Actions run per input at most.
 const MAX_ACTIONS: usize = 96;
+// A program cannot reach `TooManySkipped` or `TooOld` (module doc): each
+// seal is one action, so a sender's counters in an epoch stay below
+// `MAX_ACTIONS`.
+const _: () = assert!(
+    (MAX_ACTIONS as u64) <= MAX_GROUP_SKIP
+        && MAX_ACTIONS <= MAX_GROUP_SKIPPED
+        && (MAX_ACTIONS as u64) < WINDOW_SIZE
+);
 /// Longest plaintext an action seals.
 const MAX_PLAINTEXT: usize = 64;
 /// Clock steps (seconds), around the grace limits of an hour and a day.

@@ -5,8 +5,10 @@
 //! makes epoch 1 for all three and epoch 2 for Alice and Bob (Carol removed),
 //! and proposes epoch 3 without committing it; Bob processes epochs 1 and 2
 //! and opens two of Alice's epoch-1 messages (a gap between them). Two
-//! states are exported under the fixture's storage key: Bob's (two epochs,
-//! the older superseded, sender windows) and Alice's (a pending proposal).
+//! states are exported under the fixture's storage key: Bob's (two epochs:
+//! epoch 1 superseded, its tree split for Alice's leaf, her receiving chain
+//! and window, one stored skipped secret; epoch 2 with its tree whole) and
+//! Alice's (her own sending chains, a pending proposal).
 //! Alice also seals a message in epoch 2 that loaded states try to open.
 //!
 //! The first input byte (mod 4) picks what the rest is:
@@ -14,7 +16,7 @@
 //! - `0`: a whole blob, imported as a group. Without the key nothing can be
 //!   forged: every input other than a fixture blob is refused;
 //! - `1`: a *payload*, sealed under the fixture's key with a correct header
-//!   (layout version 2) and imported. This reaches the strict payload decoder
+//!   (the current layout version, 3) and imported. This reaches the strict payload decoder
 //!   behind the authentication: it must refuse with `Invalid` (naming a
 //!   field) or produce a state whose next export opens to exactly the same
 //!   payload bytes (one encoding per state, nothing dropped or defaulted).
@@ -22,8 +24,10 @@
 //!   message (a failed open leaves the state's payload unchanged, a
 //!   successful one opens it to the sealed plaintext); expiring epochs; and
 //!   committing or aborting a pending proposal — none of which may panic;
-//! - `2`: the payload sealed as layout version 1 (the release-0.1 group
-//!   state): always `UnsupportedStateVersion`, whatever the bytes;
+//! - `2`: the payload sealed as an old layout version — 1 (the release-0.1
+//!   group state) when bit 2 of the first byte is clear, 2 (static sender
+//!   chains, before the secret tree) when it is set: always
+//!   `UnsupportedStateVersion` naming that version, whatever the bytes;
 //! - `3`: Bob's blob XOR-ed with the rest of the input: refused unless
 //!   unchanged.
 //!
@@ -233,6 +237,12 @@ fn exercise(mut group: Group, loaded: &[u8]) {
     assert_eq!(other.pending_epoch(), None);
 }
 
+/// The old layout version mode 2 seals a payload as: 1 (release 0.1) or 2
+/// (static sender chains), by bit 2 of the mode byte.
+fn old_layout(mode: u8) -> u16 {
+    if mode & 4 == 0 { 1 } else { 2 }
+}
+
 /// Runs the target on one input; panics if an invariant is violated.
 pub(crate) fn check(data: &[u8]) {
     let Some((&mode, rest)) = data.split_first() else {
@@ -262,13 +272,16 @@ pub(crate) fn check(data: &[u8]) {
             Err(StateError::Invalid { field }) => assert!(!field.is_empty()),
             Err(other) => panic!("an authentic blob failed with {other:?}"),
         },
-        2 => match import_payload(1, rest) {
-            Err(StateError::UnsupportedStateVersion {
-                kind: StateKind::Group,
-                version: 1,
-            }) => {}
-            other => panic!("a layout-1 group gave {other:?}"),
-        },
+        2 => {
+            let version = old_layout(mode);
+            match import_payload(version, rest) {
+                Err(StateError::UnsupportedStateVersion {
+                    kind: StateKind::Group,
+                    version: v,
+                }) if v == version => {}
+                other => panic!("a layout-{version} group gave {other:?}"),
+            }
+        }
         _ => {
             let mut blob = fx.bob_blob.clone();
             for (b, x) in blob.iter_mut().zip(rest) {
@@ -303,6 +316,7 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         ),
         ("payload_empty", with(1, &[])),
         ("layout_1_bob", with(2, &fx.bob_payload)),
+        ("layout_2_bob", with(6, &fx.bob_payload)),
         ("xor_bob_body_bit", with(3, &flipped)),
     ]
 }
@@ -317,7 +331,7 @@ pub(crate) fn outcome(data: &[u8]) -> String {
     let result = match mode % 4 {
         0 => Group::import(&fx.key, rest, 0),
         1 => import_payload(GROUP_BLOB_VERSION, rest),
-        2 => import_payload(1, rest),
+        2 => import_payload(old_layout(mode), rest),
         _ => {
             let mut blob = fx.bob_blob.clone();
             for (b, x) in blob.iter_mut().zip(rest) {
