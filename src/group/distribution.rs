@@ -3,8 +3,8 @@
 //! server's check, which alone yields a [`VerifiedDistribution`] to fan out
 //! views from; and the checks members share with it.
 
-use alloc::vec::Vec;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use super::policy::{RosterPolicy, check_permission};
 use super::roster::{GroupId, Roster, RosterDelta, RosterHash};
