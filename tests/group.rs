@@ -1738,3 +1738,83 @@ fn rotation_is_due_on_key_change_message_count_and_age() {
         );
     }
 }
+
+/// A proposal that one member's wrap must refuse (its newest bundle expired)
+/// changes no session: the wraps to the members before it in roster order
+/// are not sealed either, and no new session is kept.
+#[test]
+fn a_refused_proposal_changes_no_session() {
+    use letterseal::pairwise::{EXPIRY_SKEW_SECONDS, SESSION_BLOB_VERSION};
+    use letterseal::state::open_raw;
+    let mut w = world(0x5e, 4, GracePolicy::default());
+    w.propose(0, &[0, 1, 2], None).unwrap();
+    w.devices[0].group.commit(now()).unwrap();
+    // Member 2 registers a short-lived key, newer than the one the session holds.
+    let later = Timestamp::from_unix_seconds(T0 + 10);
+    let short = w.devices[2]
+        .keys
+        .add_sealing_key(&mut w.rng, later, 60)
+        .verify(
+            &ExpectedOwner::Device(w.address(2)),
+            &RegistrationPolicy::default(),
+            later,
+            None,
+            &NoDirectory,
+        )
+        .unwrap();
+    let expired = Timestamp::from_unix_seconds(T0 + 10 + 60 + EXPIRY_SKEW_SECONDS);
+    let key = StorageKey::from_bytes([9; 32]);
+    let payload = |session: &mut Session, rng: &mut ChaCha20Rng| {
+        let blob = session.export(rng, &key).unwrap();
+        open_raw(
+            StateKind::Session,
+            SESSION_BLOB_VERSION,
+            &key,
+            blob.as_bytes(),
+            0,
+        )
+        .unwrap()
+        .0
+    };
+    let d = &mut w.devices[0];
+    let before: Vec<_> = d
+        .sessions
+        .values_mut()
+        .map(|s| payload(s, &mut w.rng))
+        .collect();
+    let members = [
+        d.bundle.clone(),
+        w.devices[1].bundle.clone(),
+        short.clone(),
+        w.devices[3].bundle.clone(),
+    ];
+    let d = &mut w.devices[0];
+    let refused = d
+        .group
+        .propose(
+            &mut w.rng,
+            &d.keys,
+            &members,
+            None,
+            &mut d.sessions,
+            expired,
+        )
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        GroupError::Wrap(letterseal::pairwise::SealError::PeerKeyExpired(
+            short.sealing_key_id()
+        ))
+    );
+    assert_eq!(d.sessions.len(), 2, "no session with member 3 was kept");
+    let after: Vec<_> = d
+        .sessions
+        .values_mut()
+        .map(|s| payload(s, &mut w.rng))
+        .collect();
+    assert_eq!(
+        before, after,
+        "the sessions with members 1 and 2 are unchanged"
+    );
+    assert!(d.group.pending_epoch().is_none());
+}

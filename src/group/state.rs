@@ -28,7 +28,7 @@ use crate::ids::DeviceAddress;
 use crate::keys::{IdentityPublicKey, SIGNATURE_LEN, Signature};
 use crate::labels;
 use crate::pairwise::kdf::{ChainKey, MessageSecret};
-use crate::pairwise::{ContentType, ReplayWindow, SALT_LEN, Session, WindowError};
+use crate::pairwise::{ContentType, ReplayWindow, SALT_LEN, Session, SessionError, WindowError};
 use crate::registration::VerifiedBundle;
 use crate::state::{
     self, SealedState, StateCodec, StateError, StateKind, StorageKey, check, field, read_list,
@@ -866,19 +866,43 @@ impl Group {
         // Bundles in roster order (the roster was built from them, so they are distinct).
         let mut sorted: Vec<&VerifiedBundle> = members.iter().collect();
         sorted.sort_by(|a, b| a.owner().cmp(b.owner()));
-        let mut wraps: Vec<Vec<u8>> = Vec::with_capacity(roster.len().saturating_sub(1));
-        for bundle in sorted.into_iter().filter(|b| *b.owner() != self.local) {
-            let session = match sessions.entry(bundle.owner().clone()) {
-                alloc::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                alloc::collections::btree_map::Entry::Vacant(e) => {
-                    e.insert(Session::new(device, bundle).map_err(GroupError::Session)?)
+        sorted.retain(|b| *b.owner() != self.local);
+        // First every check that could refuse a wrap, on no session: a refused
+        // proposal leaves every session as it was (new ones are kept aside).
+        let mut new_sessions = BTreeMap::new();
+        for bundle in &sorted {
+            let learning = match sessions.get(bundle.owner()) {
+                Some(session) => {
+                    let learns = session.peer_current_key_id() != Some(bundle.sealing_key_id());
+                    if learns && !session.is_peer(bundle) {
+                        return Err(GroupError::Session(SessionError::PeerMismatch));
+                    }
+                    learns.then_some(*bundle)
                 }
+                None => None,
             };
+            let session = match sessions.get(bundle.owner()) {
+                Some(session) => session,
+                None => &*new_sessions
+                    .entry(bundle.owner().clone())
+                    .or_insert(Session::new(device, bundle).map_err(GroupError::Session)?),
+            };
+            session
+                .seal_checks(device, now, ContentType::GroupKey, learning)
+                .map_err(GroupError::Wrap)?;
+        }
+        sessions.append(&mut new_sessions);
+        let mut wraps: Vec<Vec<u8>> = Vec::with_capacity(sorted.len());
+        for bundle in sorted {
+            let session = sessions
+                .get_mut(bundle.owner())
+                .ok_or(GroupError::MissingSession)?;
             if session.peer_current_key_id() != Some(bundle.sealing_key_id()) {
                 session
                     .add_peer_bundle(bundle)
                     .map_err(GroupError::Session)?;
             }
+            // Past the checks above a seal does not fail (see `Session::seal_checks`).
             let wrap = session
                 .seal(
                     device,

@@ -278,6 +278,15 @@ impl RatchetState {
                     >= policy.kem_every_seconds)
     }
 
+    /// Whether the current sending chain of `chain` is used up (its next
+    /// number is `u32::MAX`): the state cannot seal on it until the peer's
+    /// reply starts a new sending epoch.
+    pub(crate) fn sending_exhausted(&self, chain: Chain) -> bool {
+        self.sending
+            .as_ref()
+            .is_some_and(|s| s.chain(chain).next == u32::MAX)
+    }
+
     /// Seals in this state (SPEC.md §7.7): the sending step if due, then the
     /// chain's next message. Changes nothing on failure.
     #[allow(clippy::too_many_arguments)]
@@ -291,11 +300,7 @@ impl RatchetState {
         associated_data: &[u8],
     ) -> Result<Vec<u8>, SealError> {
         let chain = content_type.chain();
-        if self
-            .sending
-            .as_ref()
-            .is_some_and(|s| s.chain(chain).next == u32::MAX)
-        {
+        if self.sending_exhausted(chain) {
             return Err(SealError::CounterExhausted);
         }
         // The sending step (SPEC.md §7.6), planned on locals.

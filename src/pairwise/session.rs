@@ -452,11 +452,16 @@ impl Session {
             .max_by_key(|b| (b.not_before, b.key_id))
     }
 
+    /// Whether `bundle` is the session peer's (its device and identity key):
+    /// exactly the bundles [`Session::add_peer_bundle`] accepts.
+    pub(crate) fn is_peer(&self, bundle: &VerifiedBundle) -> bool {
+        *bundle.owner() == self.peer.address && *bundle.identity_key() == self.peer.identity_key
+    }
+
     /// Learns a new bundle of the peer (rotation, SPEC.md §7.8): it extends the
     /// session's validity, and later session starts use the newest.
     pub fn add_peer_bundle(&mut self, bundle: &VerifiedBundle) -> Result<(), SessionError> {
-        if *bundle.owner() != self.peer.address || *bundle.identity_key() != self.peer.identity_key
-        {
+        if !self.is_peer(bundle) {
             return Err(SessionError::PeerMismatch);
         }
         let (not_before, not_after) = bundle.validity();
@@ -513,6 +518,64 @@ impl Session {
         }
     }
 
+    /// The checks [`Session::seal`] makes before it does any work, as if the
+    /// session had first learnt `learning` ([`Session::add_peer_bundle`]).
+    /// Changes nothing. Once they pass, a seal can fail only on a
+    /// non-contributory agreement, which the verified keys rule out: callers
+    /// that seal on many sessions (a group proposal) check them all first.
+    pub(crate) fn seal_checks(
+        &self,
+        device: &DeviceKeys,
+        now: Timestamp,
+        content_type: ContentType,
+        learning: Option<&VerifiedBundle>,
+    ) -> Result<SealingKeyId, SealError> {
+        if !self.check_device(device) {
+            return Err(SealError::WrongDevice);
+        }
+        let local_id = device
+            .current_sealing_key_id()
+            .ok_or(SealError::NoSealingKey)?;
+        if device
+            .sealing_key_validity(&local_id)
+            .is_none_or(|(_, not_after)| now >= not_after.saturating_add(EXPIRY_SKEW_SECONDS))
+        {
+            return Err(SealError::LocalKeyExpired(local_id));
+        }
+        match learning {
+            None => self.peer_expiry_check(now),
+            Some(bundle) => {
+                // The newest bundle once `bundle` is learnt (it replaces one with its key id).
+                let (not_before, not_after) = bundle.validity();
+                let learnt = (not_before, bundle.sealing_key_id(), not_after);
+                let newest = self
+                    .peer_bundles
+                    .iter()
+                    .filter(|b| b.key_id != learnt.1)
+                    .map(|b| (b.not_before, b.key_id, b.not_after))
+                    .chain(core::iter::once(learnt))
+                    .max_by_key(|(not_before, key_id, _)| (*not_before, *key_id));
+                match newest {
+                    Some((_, id, not_after))
+                        if now >= not_after.saturating_add(EXPIRY_SKEW_SECONDS) =>
+                    {
+                        Err(id)
+                    }
+                    _ => Ok(()),
+                }
+            }
+        }
+        .map_err(SealError::PeerKeyExpired)?;
+        let current = self
+            .current
+            .and_then(|id| self.slot_index(&id))
+            .and_then(|i| self.slots.get(i));
+        if current.is_some_and(|slot| slot.state.sending_exhausted(content_type.chain())) {
+            return Err(SealError::CounterExhausted);
+        }
+        Ok(local_id)
+    }
+
     fn slot_index(&self, id: &SessionId) -> Option<usize> {
         self.slots.iter().position(|s| s.state.session_id == *id)
     }
@@ -531,20 +594,7 @@ impl Session {
         plaintext: &[u8],
         associated_data: &[u8],
     ) -> Result<Vec<u8>, SealError> {
-        if !self.check_device(device) {
-            return Err(SealError::WrongDevice);
-        }
-        let local_id = device
-            .current_sealing_key_id()
-            .ok_or(SealError::NoSealingKey)?;
-        if device
-            .sealing_key_validity(&local_id)
-            .is_none_or(|(_, not_after)| now >= not_after.saturating_add(EXPIRY_SKEW_SECONDS))
-        {
-            return Err(SealError::LocalKeyExpired(local_id));
-        }
-        self.peer_expiry_check(now)
-            .map_err(SealError::PeerKeyExpired)?;
+        let local_id = self.seal_checks(device, now, content_type, None)?;
         let policy = self.policy;
         // The use clock advances only when the seal succeeds.
         let clock = self.clock.saturating_add(1);
