@@ -4,25 +4,15 @@
 //! | group | `letterseal` | `baseline` (the floor) |
 //! |---|---|---|
 //! | `ratchet_same_direction/{64B,1KiB,16KiB,1MiB}` | Alice seals, Bob opens, in one epoch (no DH step) | per side one HKDF-SHA-256 (extract + a 76-byte expand, as one message-key derivation), one AES-256 key setup, and AES-256-GCM encryption (Alice) / decryption (Bob) with a 113-byte AAD |
-//!
-//! Extra entries of `ratchet_same_direction`:
-//!
-//! - `letterseal_into`: the same with `Session::seal_into` and
-//!   `Session::open_into` into caller buffers reused across iterations (no
-//!   message or plaintext allocation, no copy of the plaintext or
-//!   ciphertext);
-//! - `baseline_all_primitives`: `baseline` plus the rest of what the protocol
-//!   computes per message: per side the chain step (two HKDF-Expands of the
-//!   chain key, 32 bytes each); for the sender the hedged salt (SPEC.md
-//!   §3.5: HKDF-Expand of the message secret to the 16-byte POLYVAL key, 32
-//!   random bytes from the same ChaCha20 RNG, POLYVAL over the plaintext and
-//!   the length block, HKDF-Expand over `random ‖ bound ‖ digest` to 16
-//!   bytes). (`baseline`'s message-key derivation has an HKDF-Extract the
-//!   protocol does not: its message keys are an Expand of the message
-//!   secret.)
+//! | `ratchet_same_direction/{64B,1KiB,16KiB,1MiB}`, entries `letterseal_into` and `baseline_all_primitives` | the same with `Session::seal_into` and `Session::open_into` into caller buffers reused across iterations (no message or plaintext allocation, no copy of the plaintext or ciphertext) | `baseline` plus the rest of what the protocol computes per message: per side the chain step (two HKDF-Expands of the chain key, 32 bytes each); for the sender the hedged salt (SPEC.md §3.5: HKDF-Expand of the message secret to the 16-byte POLYVAL key, 32 random bytes from a ChaCha20 RNG as the crate's, POLYVAL over the plaintext and the length block, HKDF-Expand over `random ‖ bound ‖ digest` to 16 bytes) |
 //! | `ratchet_ping_pong/1KiB` | one turn with the direction alternating: the sender's sending step and seal, the receiver's receiving step and open | the same, plus one X25519 key generation and two X25519 agreements (the new key with the peer's, and the receiver's) and one more HKDF per side (the root step) |
 //! | `ratchet_kem_step_turn/1KiB` | a turn that is a KEM step | the ping-pong floor plus ML-KEM-768 encapsulation, key generation and decapsulation |
 //! | `ratchet_first_message/1KiB` | a fresh pair: Alice's first seal (hybrid start) and Bob's open (hybrid start as responder) | X25519 key generation, four agreements (`dh1`, `dh2` on each side), ML-KEM-768 encapsulation and decapsulation, one more HKDF per side (the start's derivation), and the same-direction floor |
+//!
+//! `baseline`'s message-key derivation has an HKDF-Extract the protocol does
+//! not do (its message keys are an Expand of the message secret), so both
+//! same-direction floors slightly overstate that part; it is kept for
+//! comparison with earlier runs.
 //!
 //! The floors use libcrux's ML-KEM-768 and RustCrypto's `x25519-dalek`,
 //! `hkdf` and `aes-gcm` directly: the same primitives the crate calls, with no
