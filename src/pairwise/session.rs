@@ -646,7 +646,9 @@ impl Session {
 
     /// [`Self::seal`] into a buffer the caller owns, for large messages: `out`
     /// is cleared and the sealed message written into it, encrypted straight
-    /// from `plaintext` (no intermediate copy). `out` keeps its capacity: it
+    /// from `plaintext` (no intermediate copy with the default AES-GCM backend;
+    /// the `ring` backend, whose API works in place, copies once inside the
+    /// AEAD). `out` keeps its capacity: it
     /// is reallocated only when that is below the message's length
     /// (`plaintext.len()` plus at most a few kilobytes of header, see
     /// [`super::OVERHEAD`] for the least), so one buffer reused across seals
