@@ -657,7 +657,9 @@ impl Session {
     /// [`Self::seal`] returns.
     ///
     /// On failure the session is unchanged and so is `out`: every check runs
-    /// before `out` is written.
+    /// before `out` is written. (The one exception cannot happen:
+    /// [`SealError::InvalidState`] from lengths that disagree once `out` is
+    /// sized, which clears it.)
     ///
     /// ```
     /// # use letterseal::device::DeviceKeys;
