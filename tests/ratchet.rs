@@ -11,7 +11,8 @@
 use letterseal::device::DeviceKeys;
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::pairwise::{
-    Chain, ContentType, FLAG_INIT, FLAG_KEM_STEP, OpenError, RatchetPolicy, SealError, Session,
+    Chain, ContentType, FLAG_INIT, FLAG_KEM_STEP, OpenError, OpenedInto, RatchetPolicy, SealError,
+    Session, plaintext_len,
 };
 use letterseal::registration::{NoDirectory, RegistrationPolicy, VerifiedBundle};
 use letterseal::state::StorageKey;
@@ -899,4 +900,435 @@ fn a_policy_with_max_skip_above_max_skipped_is_refused() {
     );
     let equal = RatchetPolicy { max_skip: 4, ..bad };
     assert!(session().with_policy(equal).is_ok());
+}
+
+// ---- caller buffers: `seal_into`, `open_into`, `plaintext_len` ----------------
+
+/// The session's exported payload (the generation is not part of it).
+fn session_payload(session: &mut Session, rng: &mut ChaCha20Rng) -> Vec<u8> {
+    let key = StorageKey::from_bytes([0x5e; 32]);
+    let blob = session.export(rng, &key).unwrap();
+    letterseal::state::open_raw(
+        letterseal::state::StateKind::Session,
+        letterseal::pairwise::SESSION_BLOB_VERSION,
+        &key,
+        blob.as_bytes(),
+        0,
+    )
+    .unwrap()
+    .0
+    .to_vec()
+}
+
+/// Whether a buffer that held `marker` before a failed open holds no
+/// plaintext: untouched (default AES-GCM backend, and every refusal before
+/// decryption), or zeroed (`ring`, which decrypts while it authenticates).
+fn holds_no_plaintext(out: &[u8], marker: u8, refused_before_decryption: bool) -> bool {
+    out.iter().all(|&b| b == marker)
+        || (!refused_before_decryption
+            && letterseal::aead::BACKEND == "ring"
+            && out.iter().all(|&b| b == 0))
+}
+
+fn assert_same_report(opened: &letterseal::pairwise::Opened, into: &OpenedInto) {
+    assert_eq!(opened.content_type, into.content_type);
+    assert_eq!(opened.chain, into.chain);
+    assert_eq!(opened.session_id, into.session_id);
+    assert_eq!(opened.started_session, into.started_session);
+    assert_eq!(opened.counter, into.counter);
+    assert_eq!(opened.skipped, into.skipped);
+    assert_eq!(opened.late, into.late);
+}
+
+#[test]
+fn seal_into_writes_the_message_seal_returns() {
+    // Two identical pairs (same seed: same keys, same RNG stream): one seals
+    // with `seal`, the other with `seal_into`, through a start, replies (DH
+    // steps), KEM steps and control traffic.
+    let policy = RatchetPolicy {
+        kem_every_steps: 2,
+        ..RatchetPolicy::default()
+    };
+    let mut p = pair(40, policy);
+    let mut q = pair(40, policy);
+    // A reused buffer, longer than the first messages and full of old bytes.
+    let mut out = vec![0xee; 10_000];
+    let script: [(bool, ContentType, &[u8]); 9] = [
+        (true, ContentType::Text, b"a start"),
+        (true, ContentType::Control, b"control"),
+        (false, ContentType::Text, b"a reply: a DH step"),
+        (true, ContentType::Text, &[0x11; 4096]),
+        (false, ContentType::Location, b""),
+        (true, ContentType::GroupKey, &[7; 32]),
+        (false, ContentType::Text, &[0x22; 20_000]),
+        (true, ContentType::Text, b"short again"),
+        (false, ContentType::Application(0x8001), b"app"),
+    ];
+    for (i, (from_alice, content_type, text)) in script.into_iter().enumerate() {
+        let ad: &[u8] = if i % 2 == 0 { b"" } else { b"chat 42" };
+        let (sealed, ()) = if from_alice {
+            (
+                p.at_alice
+                    .seal(&p.alice.keys, &mut p.rng, now(), content_type, text, ad)
+                    .unwrap(),
+                q.at_alice
+                    .seal_into(
+                        &q.alice.keys,
+                        &mut q.rng,
+                        now(),
+                        content_type,
+                        text,
+                        ad,
+                        &mut out,
+                    )
+                    .unwrap(),
+            )
+        } else {
+            (
+                p.at_bob
+                    .seal(&p.bob.keys, &mut p.rng, now(), content_type, text, ad)
+                    .unwrap(),
+                q.at_bob
+                    .seal_into(
+                        &q.bob.keys,
+                        &mut q.rng,
+                        now(),
+                        content_type,
+                        text,
+                        ad,
+                        &mut out,
+                    )
+                    .unwrap(),
+            )
+        };
+        assert_eq!(out, sealed, "message {i}");
+        assert_eq!(plaintext_len(&out).unwrap(), text.len());
+        if from_alice {
+            let a = p.at_bob.open(&mut p.bob.keys, now(), &sealed, ad).unwrap();
+            let b = q.at_bob.open(&mut q.bob.keys, now(), &out, ad).unwrap();
+            assert_eq!(a.plaintext.as_slice(), text);
+            assert_eq!(b.plaintext.as_slice(), text);
+        } else {
+            p.at_alice
+                .open(&mut p.alice.keys, now(), &sealed, ad)
+                .unwrap();
+            q.at_alice.open(&mut q.alice.keys, now(), &out, ad).unwrap();
+        }
+    }
+    // The sessions end in the same state.
+    assert_eq!(
+        session_payload(&mut p.at_alice, &mut p.rng),
+        session_payload(&mut q.at_alice, &mut q.rng)
+    );
+}
+
+#[test]
+fn a_failed_seal_into_leaves_the_buffer_and_the_session_unchanged() {
+    let mut p = pair(41, RatchetPolicy::default());
+    let mut out = vec![0xa5; 300];
+    let capacity = out.capacity();
+    // The wrong device.
+    assert_eq!(
+        p.at_alice.seal_into(
+            &p.bob.keys,
+            &mut p.rng,
+            now(),
+            ContentType::Text,
+            b"x",
+            b"",
+            &mut out
+        ),
+        Err(SealError::WrongDevice)
+    );
+    // Alice's key expired.
+    let late = Timestamp::from_unix_seconds(T0 + 31 * 86_400);
+    assert!(matches!(
+        p.at_alice.seal_into(
+            &p.alice.keys,
+            &mut p.rng,
+            late,
+            ContentType::Text,
+            b"x",
+            b"",
+            &mut out
+        ),
+        Err(SealError::LocalKeyExpired(_))
+    ));
+    assert_eq!(out, vec![0xa5; 300]);
+    assert_eq!(out.capacity(), capacity);
+    assert_eq!(p.at_alice.current_session_id(), None);
+}
+
+#[test]
+fn seal_into_reuses_the_buffer() {
+    let mut p = pair(42, RatchetPolicy::default());
+    let text = vec![0x33; 64 * 1024];
+    let mut out = Vec::with_capacity(text.len() + 4096);
+    let (pointer, capacity) = (out.as_ptr(), out.capacity());
+    for i in 0..5 {
+        p.at_alice
+            .seal_into(
+                &p.alice.keys,
+                &mut p.rng,
+                now(),
+                ContentType::Text,
+                &text[..text.len() - i],
+                b"",
+                &mut out,
+            )
+            .unwrap();
+        assert_eq!(
+            (out.as_ptr(), out.capacity()),
+            (pointer, capacity),
+            "seal {i} reallocated"
+        );
+        let opened = p.bob_opens(&out).unwrap();
+        assert_eq!(opened.plaintext.as_slice(), &text[..text.len() - i]);
+    }
+    // A message larger than the capacity grows it; a smaller one then keeps it.
+    let big = vec![0x44; 2 * capacity];
+    p.at_alice
+        .seal_into(
+            &p.alice.keys,
+            &mut p.rng,
+            now(),
+            ContentType::Text,
+            &big,
+            b"",
+            &mut out,
+        )
+        .unwrap();
+    let (pointer, capacity) = (out.as_ptr(), out.capacity());
+    assert!(capacity > big.len());
+    p.at_alice
+        .seal_into(
+            &p.alice.keys,
+            &mut p.rng,
+            now(),
+            ContentType::Text,
+            b"small",
+            b"",
+            &mut out,
+        )
+        .unwrap();
+    assert_eq!((out.as_ptr(), out.capacity()), (pointer, capacity));
+    let opened = p.bob_opens(&out).unwrap();
+    assert_eq!(
+        (opened.plaintext.as_slice(), opened.counter, opened.skipped),
+        (&b"small"[..], 6, 1)
+    );
+}
+
+#[test]
+fn open_into_gives_what_open_gives() {
+    // Two identical pairs; Bob opens with `open` in one and `open_into` in the
+    // other: a start opened out of order (skipped, late), control traffic,
+    // a reply's DH step and a KEM step.
+    let policy = RatchetPolicy {
+        kem_every_steps: 1,
+        ..RatchetPolicy::default()
+    };
+    let mut p = pair(43, policy);
+    let mut q = pair(43, policy);
+    let texts: [&[u8]; 4] = [b"zero", &[0x55; 3000], b"", b"three"];
+    let sent_p: Vec<Vec<u8>> = texts.iter().map(|t| p.a_to_b(t)).collect();
+    let sent_q: Vec<Vec<u8>> = texts.iter().map(|t| q.a_to_b(t)).collect();
+    assert_eq!(sent_p, sent_q);
+    for i in [2usize, 0, 3, 1] {
+        let opened = p.bob_opens(&sent_p[i]).unwrap();
+        let mut out = vec![0xa5; plaintext_len(&sent_q[i]).unwrap()];
+        let into = q
+            .at_bob
+            .open_into(&mut q.bob.keys, now(), &sent_q[i], b"", &mut out)
+            .unwrap();
+        assert_eq!(out.as_slice(), texts[i]);
+        assert_eq!(opened.plaintext.as_slice(), texts[i]);
+        assert_same_report(&opened, &into);
+    }
+    // A reply (DH and KEM step) opened at Alice, and Bob's control message.
+    let reply_p = p.b_to_a(b"reply");
+    let reply_q = q.b_to_a(b"reply");
+    assert_eq!(reply_p[2] & FLAG_KEM_STEP, FLAG_KEM_STEP);
+    let opened = p.alice_opens(&reply_p).unwrap();
+    let mut out = [0u8; 5];
+    let into = q
+        .at_alice
+        .open_into(&mut q.alice.keys, now(), &reply_q, b"", &mut out)
+        .unwrap();
+    assert_eq!(&out, b"reply");
+    assert_same_report(&opened, &into);
+    assert!(!into.started_session);
+    // The states match too.
+    assert_eq!(
+        session_payload(&mut p.at_bob, &mut p.rng),
+        session_payload(&mut q.at_bob, &mut q.rng)
+    );
+    assert_eq!(
+        session_payload(&mut p.at_alice, &mut p.rng),
+        session_payload(&mut q.at_alice, &mut q.rng)
+    );
+    // A replay is refused the same way.
+    let mut out = vec![0xa5; 4];
+    assert_eq!(
+        q.at_bob
+            .open_into(&mut q.bob.keys, now(), &sent_q[0], b"", &mut out),
+        Err(OpenError::Replay { counter: 0 })
+    );
+    assert_eq!(out, vec![0xa5; 4]);
+}
+
+#[test]
+fn open_into_refuses_a_buffer_of_another_length_and_changes_nothing() {
+    let mut p = pair(44, RatchetPolicy::default());
+    let text = vec![0x66; 1000];
+    let start = p.a_to_b(&text);
+    let second = p.a_to_b(&text);
+    assert_eq!(plaintext_len(&start).unwrap(), 1000);
+    // At a start (no state yet) and in an existing state.
+    for (i, m) in [&start, &second].into_iter().enumerate() {
+        let before = session_payload(&mut p.at_bob, &mut p.rng);
+        for len in [999usize, 1001, 0] {
+            let mut out = vec![0xa5; len];
+            assert_eq!(
+                p.at_bob.open_into(&mut p.bob.keys, now(), m, b"", &mut out),
+                Err(OpenError::BufferLength { expected: 1000 }),
+                "message {i}, buffer {len}"
+            );
+            assert!(
+                out.iter().all(|&b| b == 0xa5),
+                "message {i}: buffer touched"
+            );
+        }
+        assert_eq!(session_payload(&mut p.at_bob, &mut p.rng), before);
+        if i == 0 {
+            assert_eq!(p.at_bob.current_session_id(), None);
+        }
+        // The right length then opens it (so nothing was consumed).
+        let mut out = vec![0u8; 1000];
+        let opened = p
+            .at_bob
+            .open_into(&mut p.bob.keys, now(), m, b"", &mut out)
+            .unwrap();
+        assert_eq!(out, text);
+        assert_eq!((opened.counter, opened.skipped), (i as u64, 0));
+    }
+    // The wrong device comes first, and leaves the buffer untouched too.
+    let third = p.a_to_b(b"abc");
+    let mut out = [0xa5u8; 3];
+    assert_eq!(
+        p.at_bob
+            .open_into(&mut p.alice.keys, now(), &third, b"", &mut out),
+        Err(OpenError::WrongDevice)
+    );
+    assert_eq!(out, [0xa5; 3]);
+}
+
+#[test]
+fn a_failed_open_into_releases_no_plaintext_and_changes_nothing() {
+    let mut p = pair(45, RatchetPolicy::default());
+    let first = p.a_to_b(b"hello");
+    p.bob_opens(&first).unwrap();
+    let text = vec![0x77; 2048];
+    let m = p.a_to_b(&text);
+    let header_len = m.len() - text.len() - 16;
+    let before = session_payload(&mut p.at_bob, &mut p.rng);
+    // (what, message, associated data, refused before decryption)
+    let mut cases: Vec<(String, Vec<u8>, &[u8], bool)> = Vec::new();
+    for at in [
+        header_len,
+        header_len + 1000,
+        m.len() - 17,
+        m.len() - 16,
+        m.len() - 1,
+    ] {
+        let mut t = m.clone();
+        t[at] ^= 0x04;
+        cases.push((format!("body byte {at}"), t, b"", false));
+    }
+    cases.push(("other associated data".into(), m.clone(), b"chat 43", false));
+    let mut t = m.clone();
+    t[header_len - 1] ^= 0x01;
+    cases.push(("commitment".into(), t, b"", true));
+    let mut t = m.clone();
+    t[header_len - 40] ^= 0x01;
+    cases.push(("salt".into(), t, b"", true));
+    for (what, t, ad, before_decryption) in &cases {
+        let mut out = vec![0xa5; plaintext_len(t).unwrap()];
+        let err = p
+            .at_bob
+            .open_into(&mut p.bob.keys, now(), t, ad, &mut out)
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                OpenError::AuthenticationFailed | OpenError::CommitmentMismatch
+            ),
+            "{what}: {err:?}"
+        );
+        assert_eq!(
+            err == OpenError::CommitmentMismatch,
+            *before_decryption,
+            "{what}: {err:?}"
+        );
+        assert!(
+            holds_no_plaintext(&out, 0xa5, *before_decryption),
+            "{what}: plaintext released"
+        );
+        assert_eq!(
+            session_payload(&mut p.at_bob, &mut p.rng),
+            before,
+            "{what}: state changed"
+        );
+    }
+    // The message itself still opens.
+    let mut out = vec![0u8; text.len()];
+    p.at_bob
+        .open_into(&mut p.bob.keys, now(), &m, b"", &mut out)
+        .unwrap();
+    assert_eq!(out, text);
+}
+
+#[test]
+fn plaintext_len_decodes_strictly() {
+    let mut p = pair(
+        46,
+        RatchetPolicy {
+            kem_every_steps: 1,
+            ..RatchetPolicy::default()
+        },
+    );
+    let start = p.a_to_b(&[1; 77]);
+    assert_eq!(start[2] & FLAG_INIT, FLAG_INIT);
+    assert_eq!(plaintext_len(&start), Ok(77));
+    p.bob_opens(&start).unwrap();
+    let kem = p.b_to_a(&[2; 5]);
+    assert_eq!(kem[2] & FLAG_KEM_STEP, FLAG_KEM_STEP);
+    assert_eq!(plaintext_len(&kem), Ok(5));
+    let plain = p.b_to_a(b"");
+    assert_eq!(plaintext_len(&plain), Ok(0));
+    // One byte short of a tag; a wrong version; unknown flags: what open says.
+    for bad in [
+        plain[..plain.len() - 1].to_vec(),
+        {
+            let mut t = plain.clone();
+            t[0] = 1;
+            t
+        },
+        {
+            let mut t = plain.clone();
+            t[2] |= 0x40;
+            t
+        },
+        Vec::new(),
+    ] {
+        let err = plaintext_len(&bad).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                OpenError::Malformed(_) | OpenError::UnsupportedVersion(_)
+            ),
+            "{err:?}"
+        );
+        assert_eq!(p.alice_opens(&bad).unwrap_err(), err);
+    }
 }

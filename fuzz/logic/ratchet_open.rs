@@ -45,6 +45,14 @@
 //!   error;
 //! - a failed open leaves the exported session, and the device, byte-identical
 //!   (`state::open_raw` payloads; the generation is not compared);
+//! - the caller-buffer form agrees, on a second copy of the state:
+//!   `plaintext_len` refuses exactly the messages whose header `open` refuses
+//!   (with the same error); otherwise `open_into` refuses a buffer one byte
+//!   too long with `BufferLength`, untouched, then with a buffer of that
+//!   length gives the same result as `open` (same error, or the same
+//!   plaintext and report), and on failure leaves no plaintext in the buffer
+//!   (untouched, or zeroed by the `ring` backend on a failed tag) and the
+//!   session and device byte-identical;
 //! - a message that opens is one Alice sealed, byte for byte, with its
 //!   associated data (anything else is a **forgery**), with the right content
 //!   type, plaintext, chain, session id, counter and gap report; opening it
@@ -73,7 +81,7 @@ mod model;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
-use letterseal::pairwise::{ContentType, OpenError};
+use letterseal::pairwise::{ContentType, OpenError, Opened, OpenedInto, plaintext_len};
 use letterseal::time::Timestamp;
 use model::{
     ALICE, ASSOCIATED_DATA, BOB, DAY, Prediction, Sent, Sim, Snapshot, Starts, chain_name,
@@ -368,7 +376,9 @@ fn run(data: &[u8]) -> Vec<String> {
     let mut rng = ChaCha20Rng::from_seed([0x6f; 32]);
     let prediction = predict(model, &fx.sent, &fx.starts, sealed, ad, now);
     let at = Timestamp::from_unix_seconds(now);
-    match (session.open(&mut device, at, sealed, ad), prediction) {
+    let opened = session.open(&mut device, at, sealed, ad);
+    check_open_into(state, sealed, ad, at, &opened, &mut rng);
+    match (opened, prediction) {
         (Err(err), Prediction::Refused(want)) => {
             assert!(
                 same_error(&err, &want),
@@ -439,6 +449,87 @@ fn run(data: &[u8]) -> Vec<String> {
         (Err(err), Prediction::Opens(id, expected)) => {
             panic!("message {id} did not open ({err:?}); the model expected {expected:?}")
         }
+    }
+}
+
+/// Marker the caller buffer of `open_into` is filled with before the call.
+const MARKER: u8 = 0xa5;
+
+/// `open_into` on a second copy of the state agrees with `open` (see the
+/// module documentation).
+fn check_open_into(
+    state: &State,
+    sealed: &[u8],
+    ad: &[u8],
+    at: Timestamp,
+    opened: &Result<Opened, OpenError>,
+    rng: &mut ChaCha20Rng,
+) {
+    let len = match plaintext_len(sealed) {
+        Ok(len) => len,
+        Err(err) => {
+            assert!(
+                matches!(opened, Err(e) if *e == err),
+                "plaintext_len refused with {err:?}, open gave {:?}",
+                opened.as_ref().map(|o| o.counter)
+            );
+            return;
+        }
+    };
+    let mut session = load_session(&state.snapshot.session);
+    let mut device = load_device(&state.snapshot.device);
+    let mut long = vec![MARKER; len + 1];
+    assert_eq!(
+        session
+            .open_into(&mut device, at, sealed, ad, &mut long)
+            .map(|_| ()),
+        Err(OpenError::BufferLength { expected: len }),
+        "a buffer one byte too long"
+    );
+    assert!(
+        long.iter().all(|&b| b == MARKER),
+        "BufferLength touched the buffer"
+    );
+    let mut out = vec![MARKER; len];
+    let into = session.open_into(&mut device, at, sealed, ad, &mut out);
+    match (opened, into) {
+        (Ok(opened), Ok(report)) => {
+            assert_eq!(out.as_slice(), opened.plaintext.as_slice());
+            assert_eq!(
+                report,
+                OpenedInto {
+                    content_type: opened.content_type,
+                    chain: opened.chain,
+                    session_id: opened.session_id,
+                    started_session: opened.started_session,
+                    counter: opened.counter,
+                    skipped: opened.skipped,
+                    late: opened.late,
+                }
+            );
+        }
+        (Err(err), Err(into_err)) => {
+            assert_eq!(*err, into_err, "open and open_into disagree");
+            let zeroed = letterseal::aead::BACKEND == "ring"
+                && into_err == OpenError::AuthenticationFailed
+                && out.iter().all(|&b| b == 0);
+            assert!(
+                zeroed || out.iter().all(|&b| b == MARKER),
+                "a failed open_into ({into_err:?}) left bytes in the buffer"
+            );
+            assert!(
+                model::session_payload(&mut session, rng) == state.session_payload,
+                "a failed open_into ({into_err:?}) changed the session state"
+            );
+            assert!(
+                model::device_payload(&mut device, rng) == state.device_payload,
+                "a failed open_into ({into_err:?}) changed the device state"
+            );
+        }
+        (opened, into) => panic!(
+            "open gave {:?}, open_into {into:?}",
+            opened.as_ref().map(|o| o.counter)
+        ),
     }
 }
 

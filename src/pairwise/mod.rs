@@ -65,8 +65,8 @@ pub use header::{
 };
 pub use ratchet::RatchetPolicy;
 pub use session::{
-    EXPIRY_SKEW_SECONDS, MAX_SEEN_SESSIONS, MAX_STATES, OpenError, Opened, SESSION_BLOB_VERSION,
-    SealError, Session, SessionError,
+    EXPIRY_SKEW_SECONDS, MAX_SEEN_SESSIONS, MAX_STATES, OpenError, Opened, OpenedInto,
+    SESSION_BLOB_VERSION, SealError, Session, SessionError, plaintext_len,
 };
 pub use window::{Delivery, ReplayWindow, WINDOW_SIZE, WindowError};
 

@@ -8,14 +8,14 @@
 use alloc::vec::Vec;
 
 use rand_core::CryptoRng;
-use zeroize::Zeroizing;
+use zeroize::Zeroize;
 
 use super::content::{Chain, ContentType};
-use super::header::{Header, InitFields, KemStepFields, SessionId};
-use super::kdf::{ChainKey, EpochKeys, MessageSecret, RootKey};
+use super::header::{COMMITMENT_LEN, Header, InitFields, KemStepFields, SALT_LEN, SessionId};
+use super::kdf::{ChainKey, EpochKeys, MessageKeys, MessageSecret, RootKey};
 use super::session::{OpenError, SealError};
 use super::window::{ReplayWindow, WindowError};
-use crate::aead::{self, TAG_LEN};
+use crate::aead::{self, OpenIntoError, TAG_LEN};
 use crate::device::DeviceKeys;
 use crate::keys::{
     KemDecapsulationKey, KemEncapsulationKey, KemKeyId, KemSharedSecret, SealingKeyId,
@@ -243,10 +243,10 @@ struct ReceivingStep {
     peer_kem: Option<KemEncapsulationKey>,
 }
 
-/// What opening in a state yields, before the session adds its own report.
+/// What opening in a state yields (the plaintext is in the caller's buffer),
+/// before the session adds its own report.
 pub(crate) struct StateOpened {
     pub(crate) content_type: ContentType,
-    pub(crate) plaintext: Zeroizing<Vec<u8>>,
     pub(crate) chain: Chain,
     pub(crate) n: u32,
     pub(crate) skipped: u64,
@@ -288,7 +288,9 @@ impl RatchetState {
     }
 
     /// Seals in this state (SPEC.md §7.7): the sending step if due, then the
-    /// chain's next message. Changes nothing on failure.
+    /// chain's next message, written into `out` (see [`write_message`]).
+    /// Changes nothing on failure, `out` included: every check runs before
+    /// `out` is written.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn seal<R: CryptoRng + ?Sized>(
         &mut self,
@@ -298,7 +300,8 @@ impl RatchetState {
         content_type: ContentType,
         plaintext: &[u8],
         associated_data: &[u8],
-    ) -> Result<Vec<u8>, SealError> {
+        out: &mut Vec<u8>,
+    ) -> Result<(), SealError> {
         let chain = content_type.chain();
         if self.sending_exhausted(chain) {
             return Err(SealError::CounterExhausted);
@@ -380,16 +383,7 @@ impl RatchetState {
         header.salt = secret.hedged_salt(rng, &bound, associated_data, plaintext);
         let keys = secret.message_keys(&header.salt);
         header.commitment = keys.commitment;
-        let mut out = header.encode();
-        let header_len = out.len();
-        out.reserve(plaintext.len() + TAG_LEN);
-        out.extend_from_slice(plaintext);
-        let tag = {
-            let (head, body) = out.split_at_mut(header_len);
-            let aad = aead::header_and_associated(head, associated_data);
-            aead::seal_in_place_detached(&keys.aead_key, &keys.nonce, &aad, body)
-        };
-        out.extend_from_slice(&tag);
+        write_message(out, &bound, &header, &keys, plaintext, associated_data)?;
 
         // Commit.
         if let Some((pair, root, epoch, new_dk)) = step {
@@ -419,12 +413,16 @@ impl RatchetState {
             current.key = next_key;
             current.next = n.saturating_add(1);
         }
-        Ok(out)
+        Ok(())
     }
 
-    /// Opens a message in this state (SPEC.md §7.7 checks 5–7), then lets
+    /// Opens a message in this state (SPEC.md §7.7 checks 5–7), decrypting
+    /// straight into `out` (exactly the ciphertext's length), then lets
     /// `accept` judge the content before anything changes. Changes nothing on
-    /// failure.
+    /// failure, and `out` then holds no plaintext: a wrong length leaves it
+    /// untouched; a failed tag leaves it untouched or zeroed (per the AEAD
+    /// backend, [`aead::open_detached_into`]); a refusal by `accept` zeroes it.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn open<E: From<OpenError>>(
         &mut self,
         device: &DeviceKeys,
@@ -432,6 +430,7 @@ impl RatchetState {
         policy: &RatchetPolicy,
         header: &Header,
         body: &Body<'_>,
+        out: &mut [u8],
         accept: impl FnOnce(ContentType, &[u8]) -> Result<(), E>,
     ) -> Result<StateOpened, E> {
         let chain = header.content_type.chain();
@@ -452,10 +451,24 @@ impl RatchetState {
             return Err(OpenError::CommitmentMismatch.into());
         }
         let aad = aead::header_and_associated(body.header_bytes, body.associated_data);
-        let mut plaintext = Zeroizing::new(body.ciphertext.to_vec());
-        aead::open_in_place_detached(&keys.aead_key, &keys.nonce, &aad, &mut plaintext, body.tag)
-            .map_err(|_| OpenError::AuthenticationFailed)?;
-        accept(header.content_type, &plaintext)?;
+        aead::open_detached_into(
+            &keys.aead_key,
+            &keys.nonce,
+            &aad,
+            body.ciphertext,
+            body.tag,
+            out,
+        )
+        .map_err(|e| match e {
+            OpenIntoError::BufferLength(e) => OpenError::BufferLength {
+                expected: e.expected,
+            },
+            OpenIntoError::Authentication(_) => OpenError::AuthenticationFailed,
+        })?;
+        if let Err(e) = accept(header.content_type, out) {
+            out.zeroize();
+            return Err(e);
+        }
 
         // Commit.
         let late = matches!(plan.secret, PlanSecret::Skipped(_));
@@ -518,7 +531,6 @@ impl RatchetState {
         self.init = None;
         Ok(StateOpened {
             content_type: header.content_type,
-            plaintext,
             chain,
             n,
             skipped,
@@ -784,6 +796,50 @@ impl RatchetState {
     pub(crate) fn expire(&mut self, now: Timestamp, policy: &RatchetPolicy) {
         self.skipped.retain(|s| Self::fresh(s, now, policy));
     }
+}
+
+/// Writes the sealed message `header ‖ ciphertext ‖ tag` into `out`, where
+/// the encoded header is `bound ‖ salt ‖ commitment` (as [`Header::encode`]),
+/// encrypting straight from `plaintext` into `out` (SPEC.md §7.3, §7.7).
+///
+/// `out` is resized to the message's length, so it reallocates only when its
+/// capacity is too small and zero-fills only the bytes beyond its old length;
+/// every byte of the result is then written. Nothing can fail once `out` is
+/// resized (the lengths agree by construction); should it anyway, `out` is
+/// cleared and [`SealError::InvalidState`] returned.
+fn write_message(
+    out: &mut Vec<u8>,
+    bound: &[u8],
+    header: &Header,
+    keys: &MessageKeys,
+    plaintext: &[u8],
+    associated_data: &[u8],
+) -> Result<(), SealError> {
+    let header_len = bound.len() + SALT_LEN + COMMITMENT_LEN;
+    let total = header_len
+        .checked_add(plaintext.len())
+        .and_then(|n| n.checked_add(TAG_LEN))
+        .ok_or(SealError::InvalidState)?;
+    out.resize(total, 0);
+    let written = (|| {
+        let (head, rest) = out.split_at_mut_checked(header_len)?;
+        let (head_bound, head_rest) = head.split_at_mut_checked(bound.len())?;
+        let (salt, commitment) = head_rest.split_at_mut_checked(SALT_LEN)?;
+        head_bound.copy_from_slice(bound);
+        salt.copy_from_slice(&header.salt);
+        commitment.copy_from_slice(&header.commitment);
+        let (body, tag) = rest.split_at_mut_checked(plaintext.len())?;
+        let aad = aead::header_and_associated(head, associated_data);
+        let sealed_tag =
+            aead::seal_detached_into(&keys.aead_key, &keys.nonce, &aad, plaintext, body).ok()?;
+        tag.copy_from_slice(&sealed_tag);
+        Some(())
+    })();
+    if written.is_none() {
+        out.clear();
+        return Err(SealError::InvalidState);
+    }
+    Ok(())
 }
 
 /// Builds a receiving epoch from an epoch's two chain keys.

@@ -181,6 +181,12 @@ pub enum OpenError {
     AuthenticationFailed,
     /// The agreement produced the all-zero value (impossible with verified keys).
     NonContributory,
+    /// The output buffer given to [`Session::open_into`] is not exactly the
+    /// plaintext's length ([`plaintext_len`]); it was left untouched.
+    BufferLength {
+        /// The length the buffer must have.
+        expected: usize,
+    },
 }
 
 impl OpenError {
@@ -208,6 +214,7 @@ impl OpenError {
             Self::CommitmentMismatch => "CommitmentMismatch",
             Self::AuthenticationFailed => "AuthenticationFailed",
             Self::NonContributory => "NonContributory",
+            Self::BufferLength { .. } => "BufferLength",
         }
     }
 }
@@ -227,6 +234,9 @@ impl fmt::Display for OpenError {
             Self::Replay { counter } => write!(f, "replay of message {counter}"),
             Self::TooOld { counter } => write!(f, "the secret of message {counter} is gone"),
             Self::UnknownKemKey(id) => write!(f, "KEM step to unknown key {id:?}"),
+            Self::BufferLength { expected } => {
+                write!(f, "output buffer must be exactly {expected} bytes")
+            }
             other => f.write_str(match other {
                 Self::WrongDevice => "device does not belong to this session",
                 Self::UnknownSession => "message of an unknown ratchet state",
@@ -278,6 +288,95 @@ impl fmt::Debug for Opened {
             .field("late", &self.late)
             .finish()
     }
+}
+
+impl Opened {
+    fn new(report: OpenedInto, plaintext: Zeroizing<Vec<u8>>) -> Self {
+        let OpenedInto {
+            content_type,
+            chain,
+            session_id,
+            started_session,
+            counter,
+            skipped,
+            late,
+        } = report;
+        Self {
+            content_type,
+            plaintext,
+            chain,
+            session_id,
+            started_session,
+            counter,
+            skipped,
+            late,
+        }
+    }
+}
+
+/// What [`Session::open_into`] reports about a message it opened: everything
+/// [`Opened`] has but the plaintext, which is in the caller's buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenedInto {
+    /// What the message carries.
+    pub content_type: ContentType,
+    /// The chain it travelled on.
+    pub chain: Chain,
+    /// The ratchet state it belongs to.
+    pub session_id: SessionId,
+    /// Whether it started a new ratchet state (the peer started afresh).
+    pub started_session: bool,
+    /// The message's number in its chain.
+    pub counter: u64,
+    /// Messages this one skipped over (their secrets are stored; they may still arrive).
+    pub skipped: u64,
+    /// True if it arrived after later ones (opened from a stored secret).
+    pub late: bool,
+}
+
+/// The plaintext length of a sealed pairwise message: the length of the
+/// buffer [`Session::open_into`] needs. It decodes the header as strictly as
+/// opening does (SPEC.md §7.3) and checks there is a whole tag after it, so a
+/// message it refuses, `open` refuses with the same error
+/// ([`OpenError::Malformed`] or [`OpenError::UnsupportedVersion`]). It
+/// authenticates nothing: the length is only a size to allocate.
+///
+/// ```
+/// # use letterseal::pairwise::{plaintext_len, OpenError, OVERHEAD};
+/// // Too short to hold a header and a tag.
+/// assert!(matches!(plaintext_len(&[2u8; OVERHEAD - 1]), Err(OpenError::Malformed(_))));
+/// ```
+pub fn plaintext_len(message: &[u8]) -> Result<usize, OpenError> {
+    decode_message(message, &[]).map(|(_, body)| body.ciphertext.len())
+}
+
+/// Splits a sealed message into its decoded header and its body (SPEC.md §7.3).
+fn decode_message<'a>(
+    sealed: &'a [u8],
+    associated_data: &'a [u8],
+) -> Result<(Header, Body<'a>), OpenError> {
+    let mut r = Reader::new(sealed);
+    let header = Header::decode(&mut r).map_err(|e| match e {
+        DecodeError::UnknownVersion(v) => OpenError::UnsupportedVersion(v),
+        other => OpenError::Malformed(other),
+    })?;
+    let header_len = sealed.len() - r.remaining();
+    let header_bytes = sealed
+        .get(..header_len)
+        .ok_or(OpenError::Malformed(DecodeError::Truncated))?;
+    let (ciphertext, tag) = r
+        .rest()
+        .split_last_chunk::<TAG_LEN>()
+        .ok_or(OpenError::Malformed(DecodeError::Truncated))?;
+    Ok((
+        header,
+        Body {
+            header_bytes,
+            ciphertext,
+            tag,
+            associated_data,
+        },
+    ))
 }
 
 /// The public facts of one end of the session.
@@ -584,7 +683,8 @@ impl Session {
     /// first if the session has none. Refuses expired keys at `now`
     /// ([`EXPIRY_SKEW_SECONDS`] of skew allowed). `associated_data` is
     /// authenticated, not sent; the peer passes the same bytes to
-    /// [`Session::open`]. Returns the message.
+    /// [`Session::open`]. Returns the message: [`Self::seal_into`] into a new
+    /// `Vec`.
     pub fn seal<R: CryptoRng + ?Sized>(
         &mut self,
         device: &DeviceKeys,
@@ -594,28 +694,116 @@ impl Session {
         plaintext: &[u8],
         associated_data: &[u8],
     ) -> Result<Vec<u8>, SealError> {
+        let mut out = Vec::new();
+        self.seal_into(
+            device,
+            rng,
+            now,
+            content_type,
+            plaintext,
+            associated_data,
+            &mut out,
+        )?;
+        Ok(out)
+    }
+
+    /// [`Self::seal`] into a buffer the caller owns, for large messages: `out`
+    /// is cleared and the sealed message written into it, encrypted straight
+    /// from `plaintext` (no intermediate copy with the default AES-GCM backend;
+    /// the `ring` backend, whose API works in place, copies once inside the
+    /// AEAD). `out` keeps its capacity: it
+    /// is reallocated only when that is below the message's length
+    /// (`plaintext.len()` plus at most a few kilobytes of header, see
+    /// [`super::OVERHEAD`] for the least), so one buffer reused across seals
+    /// stops allocating once it is large enough. Given the same session
+    /// state and random bytes, the message is byte for byte the one
+    /// [`Self::seal`] returns.
+    ///
+    /// On failure the session is unchanged and so is `out`: every check runs
+    /// before `out` is written. (The one exception cannot happen:
+    /// [`SealError::InvalidState`] from lengths that disagree once `out` is
+    /// sized, which clears it.)
+    ///
+    /// ```
+    /// # use letterseal::device::DeviceKeys;
+    /// # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// # use letterseal::registration::{NoDirectory, RegistrationPolicy};
+    /// # use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// use letterseal::pairwise::{ContentType, Session, plaintext_len};
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let device = |name: &str, rng: &mut _| {
+    /// #     let mut keys = DeviceKeys::generate(rng, DeviceAddress::new(UserId::new(name).unwrap(), DeviceId::new(1)));
+    /// #     let bundle = keys.add_sealing_key(rng, now, 30 * 86_400);
+    /// #     let verified = bundle.verify(&keys.address().clone().into(), &RegistrationPolicy::default(), now, None, &NoDirectory).unwrap();
+    /// #     (keys, verified)
+    /// # };
+    /// # let (alice, alice_bundle) = device("alice", &mut rng);
+    /// # let (mut bob, bob_bundle) = device("bob", &mut rng);
+    /// let mut at_alice = Session::new(&alice, &bob_bundle).unwrap();
+    /// let mut at_bob = Session::new(&bob, &alice_bundle).unwrap();
+    ///
+    /// // One buffer for every message Alice sends.
+    /// let mut sealed = Vec::with_capacity(128 * 1024);
+    /// let long_text = vec![b'a'; 64 * 1024];
+    /// at_alice.seal_into(&alice, &mut rng, now, ContentType::Text, &long_text, b"chat 42", &mut sealed).unwrap();
+    /// let mut opened = vec![0u8; plaintext_len(&sealed).unwrap()];
+    /// at_bob.open_into(&mut bob, now, &sealed, b"chat 42", &mut opened).unwrap();
+    /// assert_eq!(opened, long_text);
+    ///
+    /// // The next seal reuses the buffer: no allocation.
+    /// let before = sealed.as_ptr();
+    /// at_alice.seal_into(&alice, &mut rng, now, ContentType::Text, b"did you get it?", b"chat 42", &mut sealed).unwrap();
+    /// assert_eq!(sealed.as_ptr(), before);
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub fn seal_into<R: CryptoRng + ?Sized>(
+        &mut self,
+        device: &DeviceKeys,
+        rng: &mut R,
+        now: Timestamp,
+        content_type: ContentType,
+        plaintext: &[u8],
+        associated_data: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), SealError> {
         let local_id = self.seal_checks(device, now, content_type, None)?;
         let policy = self.policy;
         // The use clock advances only when the seal succeeds.
         let clock = self.clock.saturating_add(1);
         if let Some(i) = self.current.and_then(|id| self.slot_index(&id)) {
             let slot = self.slots.get_mut(i).ok_or(SealError::InvalidState)?;
-            let sealed =
-                slot.state
-                    .seal(rng, now, &policy, content_type, plaintext, associated_data)?;
+            slot.state.seal(
+                rng,
+                now,
+                &policy,
+                content_type,
+                plaintext,
+                associated_data,
+                out,
+            )?;
             slot.last_used = clock;
             self.clock = clock;
-            return Ok(sealed);
+            return Ok(());
         }
         // No ratchet state yet: start one (SPEC.md §7.5).
         let (mut state, used_one_time) = self.initiate(device, rng, now, local_id)?;
-        let sealed = state.seal(rng, now, &policy, content_type, plaintext, associated_data)?;
+        state.seal(
+            rng,
+            now,
+            &policy,
+            content_type,
+            plaintext,
+            associated_data,
+            out,
+        )?;
         if used_one_time {
             self.one_time_key = None;
         }
         self.clock = clock;
         self.install(state, clock, true);
-        Ok(sealed)
+        Ok(())
     }
 
     /// Starts a ratchet state as initiator (SPEC.md §7.5). Changes nothing.
@@ -871,7 +1059,9 @@ impl Session {
     /// reflection, the peer's expiry at `now`, the message secret (replay,
     /// skipped, caps, KEM step), the key commitment and the AEAD tag; only then
     /// releases the plaintext and commits the state. A one-time key a start
-    /// used is deleted from `device` then.
+    /// used is deleted from `device` then. The plaintext is decrypted
+    /// straight into a new zeroizing buffer ([`Self::open_into`] takes one of
+    /// the caller's).
     pub fn open(
         &mut self,
         device: &mut DeviceKeys,
@@ -880,6 +1070,80 @@ impl Session {
         associated_data: &[u8],
     ) -> Result<Opened, OpenError> {
         self.open_accepting(device, now, sealed, associated_data, |_, _| Ok(()))
+    }
+
+    /// [`Self::open`] into a buffer the caller owns, for large messages: the
+    /// plaintext is decrypted straight from `message` into `out`, which must
+    /// be exactly the plaintext's length — [`plaintext_len`]`(message)`.
+    /// Returns what [`Opened`] reports besides the plaintext.
+    ///
+    /// The checks and their order are those of [`Self::open`], with the
+    /// buffer's length checked right after the header is decoded (after
+    /// [`OpenError::WrongDevice`], [`OpenError::Malformed`] and
+    /// [`OpenError::UnsupportedVersion`]). On every failure the session and
+    /// `device` are unchanged and `out` holds no plaintext:
+    /// - a buffer of another length is refused with
+    ///   [`OpenError::BufferLength`] and left untouched;
+    /// - every check before decryption leaves it untouched;
+    /// - a failed tag ([`OpenError::AuthenticationFailed`]) leaves it
+    ///   untouched with the default AES-GCM backend, which checks the tag
+    ///   before it decrypts, and zeroes it with the `ring` backend, which
+    ///   decrypts while it authenticates ([`crate::aead::open_detached_into`]).
+    ///
+    /// ```
+    /// # use letterseal::device::DeviceKeys;
+    /// # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// # use letterseal::registration::{NoDirectory, RegistrationPolicy};
+    /// # use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// use letterseal::pairwise::{ContentType, OpenError, Session, plaintext_len};
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([6; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let device = |name: &str, rng: &mut _| {
+    /// #     let mut keys = DeviceKeys::generate(rng, DeviceAddress::new(UserId::new(name).unwrap(), DeviceId::new(1)));
+    /// #     let bundle = keys.add_sealing_key(rng, now, 30 * 86_400);
+    /// #     let verified = bundle.verify(&keys.address().clone().into(), &RegistrationPolicy::default(), now, None, &NoDirectory).unwrap();
+    /// #     (keys, verified)
+    /// # };
+    /// # let (alice, alice_bundle) = device("alice", &mut rng);
+    /// # let (mut bob, bob_bundle) = device("bob", &mut rng);
+    /// let mut at_alice = Session::new(&alice, &bob_bundle).unwrap();
+    /// let mut at_bob = Session::new(&bob, &alice_bundle).unwrap();
+    /// let long_text = vec![b'a'; 64 * 1024];
+    /// let sealed = at_alice.seal(&alice, &mut rng, now, ContentType::Text, &long_text, b"").unwrap();
+    ///
+    /// // The buffer must be exactly the plaintext's length.
+    /// let len = plaintext_len(&sealed).unwrap();
+    /// let mut short = vec![0u8; len - 1];
+    /// assert_eq!(
+    ///     at_bob.open_into(&mut bob, now, &sealed, b"", &mut short).unwrap_err(),
+    ///     OpenError::BufferLength { expected: len },
+    /// );
+    /// let mut buffer = vec![0u8; len];
+    /// let opened = at_bob.open_into(&mut bob, now, &sealed, b"", &mut buffer).unwrap();
+    /// assert_eq!(buffer, long_text);
+    /// assert_eq!((opened.content_type, opened.counter, opened.started_session), (ContentType::Text, 0, true));
+    /// ```
+    pub fn open_into(
+        &mut self,
+        device: &mut DeviceKeys,
+        now: Timestamp,
+        message: &[u8],
+        associated_data: &[u8],
+        out: &mut [u8],
+    ) -> Result<OpenedInto, OpenError> {
+        if !self.check_device(device) {
+            return Err(OpenError::WrongDevice);
+        }
+        let (header, body) = decode_message(message, associated_data)?;
+        if out.len() != body.ciphertext.len() {
+            return Err(OpenError::BufferLength {
+                expected: body.ciphertext.len(),
+            });
+        }
+        self.open_decoded(device, now, &header, &body, out, |_, _| {
+            Ok::<(), OpenError>(())
+        })
     }
 
     /// [`Self::open`], with `accept` judging the authenticated content type
@@ -896,26 +1160,24 @@ impl Session {
         if !self.check_device(device) {
             return Err(OpenError::WrongDevice.into());
         }
-        let mut r = Reader::new(sealed);
-        let header = Header::decode(&mut r).map_err(|e| match e {
-            DecodeError::UnknownVersion(v) => OpenError::UnsupportedVersion(v),
-            other => OpenError::Malformed(other),
-        })?;
-        let header_len = sealed.len() - r.remaining();
-        let header_bytes = sealed
-            .get(..header_len)
-            .ok_or(OpenError::Malformed(DecodeError::Truncated))?;
-        let (ciphertext, tag) = r
-            .rest()
-            .split_last_chunk::<TAG_LEN>()
-            .ok_or(OpenError::Malformed(DecodeError::Truncated))?;
-        let body = Body {
-            header_bytes,
-            ciphertext,
-            tag,
-            associated_data,
-        };
+        let (header, body) = decode_message(sealed, associated_data)?;
+        let mut plaintext = Zeroizing::new(alloc::vec![0u8; body.ciphertext.len()]);
+        let report = self.open_decoded(device, now, &header, &body, &mut plaintext, accept)?;
+        Ok(Opened::new(report, plaintext))
+    }
 
+    /// The checks of SPEC.md §7.7 after decoding, shared by every open:
+    /// decrypts into `out` (exactly the ciphertext's length), lets `accept`
+    /// judge the content, and only then commits.
+    fn open_decoded<E: From<OpenError>>(
+        &mut self,
+        device: &mut DeviceKeys,
+        now: Timestamp,
+        header: &Header,
+        body: &Body<'_>,
+        out: &mut [u8],
+        accept: impl FnOnce(ContentType, &[u8]) -> Result<(), E>,
+    ) -> Result<OpenedInto, E> {
         let existing = self.slot_index(&header.session_id);
         let mut started = None;
         if existing.is_none() {
@@ -923,7 +1185,7 @@ impl Session {
             if self.seen.contains(&header.session_id) {
                 return Err(OpenError::StaleSession.into());
             }
-            started = Some(self.respond(device, now, &header, init)?);
+            started = Some(self.respond(device, now, header, init)?);
         }
         let state = match (existing, started.as_mut()) {
             (Some(i), _) => self
@@ -947,8 +1209,8 @@ impl Session {
                 .get_mut(i)
                 .ok_or(OpenError::UnknownSession)?
                 .state
-                .open(device, now, &policy, &header, &body, accept)?,
-            (None, Some(state)) => state.open(device, now, &policy, &header, &body, accept)?,
+                .open(device, now, &policy, header, body, out, accept)?,
+            (None, Some(state)) => state.open(device, now, &policy, header, body, out, accept)?,
             (None, None) => return Err(OpenError::UnknownSession.into()),
         };
 
@@ -975,9 +1237,8 @@ impl Session {
                 self.current = Some(header.session_id);
             }
         }
-        Ok(Opened {
+        Ok(OpenedInto {
             content_type: opened.content_type,
-            plaintext: opened.plaintext,
             chain: opened.chain,
             session_id: header.session_id,
             started_session,
