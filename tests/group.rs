@@ -1818,3 +1818,43 @@ fn a_refused_proposal_changes_no_session() {
     );
     assert!(d.group.pending_epoch().is_none());
 }
+
+/// The seal checks of a proposal judge a member's expiry by the newest bundle
+/// its session will know: an older, expired bundle in the roster does not
+/// refuse the proposal when the session already holds a newer, valid one.
+#[test]
+fn an_older_expired_bundle_in_the_roster_does_not_refuse_a_proposal() {
+    let mut w = world(0x5f, 3, GracePolicy::default());
+    w.propose(0, &[0, 1, 2], None).unwrap();
+    w.devices[0].group.commit(now()).unwrap();
+    let register = |w: &mut World, at: u64, lifetime: u64| {
+        let at = Timestamp::from_unix_seconds(at);
+        let address = w.address(2);
+        w.devices[2]
+            .keys
+            .add_sealing_key(&mut w.rng, at, lifetime)
+            .verify(
+                &ExpectedOwner::Device(address),
+                &RegistrationPolicy::default(),
+                at,
+                None,
+                &NoDirectory,
+            )
+            .unwrap()
+    };
+    let short = register(&mut w, T0 + 5, 60);
+    let newer = register(&mut w, T0 + 10, 30 * 86_400);
+    let address = w.address(2);
+    let d = &mut w.devices[0];
+    d.sessions
+        .get_mut(&address)
+        .unwrap()
+        .add_peer_bundle(&newer)
+        .unwrap();
+    let members = [d.bundle.clone(), w.devices[1].bundle.clone(), short];
+    let d = &mut w.devices[0];
+    let later = Timestamp::from_unix_seconds(T0 + 1_000);
+    d.group
+        .propose(&mut w.rng, &d.keys, &members, None, &mut d.sessions, later)
+        .unwrap();
+}

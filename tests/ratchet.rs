@@ -695,9 +695,16 @@ fn wrong_device_and_other_peers_are_refused() {
         bob_carol.open(&mut p.bob.keys, now(), &m, b"").unwrap_err(),
         OpenError::UnknownSenderKey(_)
     ));
-    // A bundle of another device is refused.
+    // A bundle of another device is refused, and so is one of the peer's
+    // device under another identity key (a re-registered device is a new peer).
     assert_eq!(
         p.at_alice.add_peer_bundle(&carol.bundle).unwrap_err(),
+        letterseal::pairwise::SessionError::PeerMismatch
+    );
+    let bob_rekeyed = side(&mut rng, "bob");
+    assert_eq!(bob_rekeyed.bundle.owner(), p.bob.bundle.owner());
+    assert_eq!(
+        p.at_alice.add_peer_bundle(&bob_rekeyed.bundle).unwrap_err(),
         letterseal::pairwise::SessionError::PeerMismatch
     );
     assert_eq!(

@@ -375,4 +375,70 @@ mod tests {
         let split_early: [&[u8]; 2] = [b"a", b"bc"];
         assert_ne!(wrap_list_hash(&split_late), wrap_list_hash(&split_early));
     }
+
+    /// The nodes of the tree over `0..n`, by walking it from the root.
+    fn nodes_of(n: u32) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        let mut todo = alloc::vec![(0, n)];
+        while let Some((lo, hi)) = todo.pop() {
+            out.push((lo, hi));
+            if let Some(m) = tree_split(lo, hi) {
+                todo.push((lo, m));
+                todo.push((m, hi));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn tree_nodes_are_exactly_the_ranges_reached_by_splits() {
+        for n in 1..=12u32 {
+            let nodes = nodes_of(n);
+            for lo in 0..=n + 1 {
+                for hi in 0..=n + 1 {
+                    assert_eq!(
+                        is_tree_node(n, lo, hi),
+                        nodes.contains(&(lo, hi)),
+                        "n = {n}: {lo}..{hi}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Taking leaves in any order gives each position its one-shot leaf, and
+    /// leaves the unsplit nodes ascending, disjoint and covering exactly the
+    /// positions not yet taken.
+    #[test]
+    fn taking_leaves_in_any_order_keeps_the_tree_consistent() {
+        let root = EpochSecret([0x42; 32]);
+        for n in 1..=9u32 {
+            // A few orders: ascending, descending, and interleaved from both ends.
+            let ascending: Vec<u32> = (0..n).collect();
+            let descending: Vec<u32> = (0..n).rev().collect();
+            let interleaved: Vec<u32> = (0..n)
+                .map(|k| if k % 2 == 0 { k / 2 } else { n - 1 - k / 2 })
+                .collect();
+            for order in [ascending, descending, interleaved] {
+                let mut tree = SecretTree::new(n, &root);
+                let mut taken = Vec::new();
+                for &i in &order {
+                    let leaf = tree.take_leaf(i).unwrap();
+                    assert_eq!(leaf.0, tree_leaf(&root, n, i).unwrap().0, "n {n} leaf {i}");
+                    assert!(tree.take_leaf(i).is_none(), "leaf {i} taken twice");
+                    taken.push(i);
+                    let mut covered = Vec::new();
+                    for pair in tree.nodes.windows(2) {
+                        assert!(pair[0].hi <= pair[1].lo, "nodes ascending and disjoint");
+                    }
+                    for node in &tree.nodes {
+                        assert!(is_tree_node(n, node.lo, node.hi));
+                        covered.extend(node.lo..node.hi);
+                    }
+                    let rest: Vec<u32> = (0..n).filter(|p| !taken.contains(p)).collect();
+                    assert_eq!(covered, rest, "n {n} after {taken:?}");
+                }
+            }
+        }
+    }
 }

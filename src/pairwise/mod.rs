@@ -51,6 +51,8 @@
 mod content;
 mod header;
 pub mod kdf;
+#[cfg(test)]
+mod limits_tests;
 mod persist;
 #[cfg(test)]
 mod pq_tests;

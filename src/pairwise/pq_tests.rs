@@ -23,11 +23,11 @@ use crate::keys::{KemSharedSecret, SealingPublicKey};
 use crate::registration::{NoDirectory, RegistrationPolicy, VerifiedBundle};
 use crate::time::Timestamp;
 
-fn now() -> Timestamp {
+pub(super) fn now() -> Timestamp {
     Timestamp::from_unix_seconds(1_800_000_000)
 }
 
-fn device(rng: &mut ChaCha20Rng, user: &str) -> (DeviceKeys, VerifiedBundle) {
+pub(super) fn device(rng: &mut ChaCha20Rng, user: &str) -> (DeviceKeys, VerifiedBundle) {
     let address = DeviceAddress::new(UserId::new(user).unwrap(), DeviceId::new(1));
     let mut keys = DeviceKeys::generate(rng, address.clone());
     let bundle = keys
