@@ -356,9 +356,9 @@ fn require_conversation_outcomes(
 }
 
 /// Writes the seed programs of `group_conversation`:
-/// `cargo test --test fuzz_corpus -- --ignored regenerate_conversation_seeds`.
+/// `cargo test --test fuzz_corpus --all-features -- --ignored regenerate_conversation_seeds`.
 #[test]
-#[ignore = "writes fuzz/corpus/*_conversation; run by hand to regenerate the seeds"]
+#[ignore = "writes fuzz/corpus/group_conversation; run by hand to regenerate the seeds"]
 fn regenerate_conversation_seeds() {
     write_seeds("group_conversation", &group_conversation::seeds());
 }
@@ -371,8 +371,6 @@ fn group_distribution_corpus() {
     // The seeds must stay valid (the fixture is deterministic) and reach every
     // outcome of `process` the fixture allows but `StaleEpoch` (which `check`
     // reaches by processing an accepted distribution again)...
-    // The seeds must stay valid (the fixture is deterministic) and reach
-    // every outcome of `process` the fixture allows...
     require_outcomes(
         "group_distribution",
         &files,
@@ -511,7 +509,7 @@ fn group_conversation_corpus() {
 /// Writes the seed corpora of `group_distribution` and `group_open` from
 /// their fixtures. Run after changing a fixture, the distribution or the
 /// group message format:
-/// `cargo test --test fuzz_corpus -- --ignored regenerate_group_seeds`.
+/// `cargo test --test fuzz_corpus --all-features -- --ignored regenerate_group_seeds`.
 #[test]
 #[ignore = "writes fuzz/corpus/group_*; run by hand to regenerate the seeds"]
 fn regenerate_group_seeds() {
@@ -555,7 +553,7 @@ fn attachment_seal_corpus() {
 }
 
 /// Writes the seed corpus of `attachment_seal`:
-/// `cargo test --test fuzz_corpus -- --ignored regenerate_attachment_seal_seeds`.
+/// `cargo test --test fuzz_corpus --all-features -- --ignored regenerate_attachment_seal_seeds`.
 #[test]
 #[ignore = "writes fuzz/corpus/attachment_seal; run by hand to regenerate the seeds"]
 fn regenerate_attachment_seal_seeds() {
@@ -563,7 +561,7 @@ fn regenerate_attachment_seal_seeds() {
 }
 
 /// Writes the seed corpus of `attachment_open` from its fixture:
-/// `cargo test --test fuzz_corpus -- --ignored regenerate_attachment_open_seeds`.
+/// `cargo test --test fuzz_corpus --all-features -- --ignored regenerate_attachment_open_seeds`.
 #[test]
 #[ignore = "writes fuzz/corpus/attachment_open; run by hand to regenerate the seeds"]
 fn regenerate_attachment_open_seeds() {
@@ -617,7 +615,7 @@ fn legacy_open_corpus() {
 }
 
 /// Writes the seed corpus of `legacy_open` from its fixture:
-/// `cargo test --test fuzz_corpus --features legacy -- --ignored regenerate_legacy_open_seeds`.
+/// `cargo test --test fuzz_corpus --all-features -- --ignored regenerate_legacy_open_seeds`.
 #[cfg(feature = "legacy")]
 #[test]
 #[ignore = "writes fuzz/corpus/legacy_open; run by hand to regenerate the seeds"]
