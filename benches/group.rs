@@ -664,6 +664,27 @@ impl StartFloor {
     }
 }
 
+/// Times `Distribution::decode` + `Group::process` of `wire` at the
+/// receiver, on fresh states from `setup` (batches of [`PROCESS_BATCH`]).
+fn time_process(
+    b: &mut criterion::Bencher<'_>,
+    receiver: &RefCell<DeviceKeys>,
+    setup: impl FnMut() -> (Group, BTreeMap<DeviceAddress, Session>),
+    wire: &[u8],
+) {
+    b.iter_batched(
+        setup,
+        |(mut state, mut sessions)| {
+            let view = Distribution::decode(black_box(wire)).unwrap();
+            let done = state
+                .process(&mut receiver.borrow_mut(), &view, &mut sessions, now())
+                .unwrap();
+            (state, sessions, done)
+        },
+        BatchSize::NumIterations(PROCESS_BATCH),
+    );
+}
+
 fn process(c: &mut Criterion) {
     let f = fixture();
     let storage = StorageKey::from_bytes([7; 32]);
@@ -707,68 +728,43 @@ fn process(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("group_process/{n}"));
         configure(&mut g, n);
         g.bench_function("letterseal", |b| {
-            b.iter_batched(
-                setup,
-                |(mut state, mut sessions)| {
-                    let view = Distribution::decode(black_box(&second_wire)).unwrap();
-                    let done = state
-                        .process(&mut receiver.borrow_mut(), &view, &mut sessions, now())
-                        .unwrap();
-                    (state, sessions, done)
-                },
-                BatchSize::NumIterations(PROCESS_BATCH),
-            );
+            time_process(b, &receiver, setup, &second_wire)
         });
         g.bench_function("letterseal_from_saved_state", |b| {
-            b.iter_batched(
+            time_process(
+                b,
+                &receiver,
                 || {
                     let state = Group::import(&storage, &saved_state, 0).unwrap();
                     let session = Session::import(&storage, &saved_session, 0).unwrap();
                     (state, BTreeMap::from([(session.peer().clone(), session)]))
                 },
-                |(mut state, mut sessions)| {
-                    let view = Distribution::decode(black_box(&second_wire)).unwrap();
-                    let done = state
-                        .process(&mut receiver.borrow_mut(), &view, &mut sessions, now())
-                        .unwrap();
-                    (state, sessions, done)
-                },
-                BatchSize::NumIterations(PROCESS_BATCH),
-            );
+                &second_wire,
+            )
         });
         g.bench_function("letterseal_join", |b| {
-            b.iter_batched(
+            time_process(
+                b,
+                &receiver,
                 || {
                     // The session holds the distributor's ratchet state, as
                     // for a member who had one before joining.
                     let (_, sessions) = setup();
                     (f.group(&address), sessions)
                 },
-                |(mut state, mut sessions)| {
-                    let view = Distribution::decode(black_box(&join_wire)).unwrap();
-                    let done = state
-                        .process(&mut receiver.borrow_mut(), &view, &mut sessions, now())
-                        .unwrap();
-                    (state, sessions, done)
-                },
-                BatchSize::NumIterations(PROCESS_BATCH),
-            );
+                &join_wire,
+            )
         });
         g.bench_function("letterseal_join_new_session", |b| {
-            b.iter_batched(
+            time_process(
+                b,
+                &receiver,
                 || {
                     let sessions = f.sessions_with_distributor(&receiver.borrow());
                     (f.group(&address), sessions)
                 },
-                |(mut state, mut sessions)| {
-                    let view = Distribution::decode(black_box(&join_wire)).unwrap();
-                    let done = state
-                        .process(&mut receiver.borrow_mut(), &view, &mut sessions, now())
-                        .unwrap();
-                    (state, sessions, done)
-                },
-                BatchSize::NumIterations(PROCESS_BATCH),
-            );
+                &join_wire,
+            )
         });
         g.bench_function("floor", |b| b.iter(|| floor.run()));
         g.finish();

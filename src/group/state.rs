@@ -871,25 +871,29 @@ impl Group {
         // proposal leaves every session as it was (new ones are kept aside).
         let mut new_sessions = BTreeMap::new();
         for bundle in &sorted {
-            let learning = match sessions.get(bundle.owner()) {
+            match sessions.get(bundle.owner()) {
                 Some(session) => {
                     let learns = session.peer_current_key_id() != Some(bundle.sealing_key_id());
                     if learns && !session.is_peer(bundle) {
                         return Err(GroupError::Session(SessionError::PeerMismatch));
                     }
-                    learns.then_some(*bundle)
+                    session
+                        .seal_checks(
+                            device,
+                            now,
+                            ContentType::GroupKey,
+                            learns.then_some(*bundle),
+                        )
+                        .map_err(GroupError::Wrap)?;
                 }
-                None => None,
-            };
-            let session = match sessions.get(bundle.owner()) {
-                Some(session) => session,
-                None => &*new_sessions
-                    .entry(bundle.owner().clone())
-                    .or_insert(Session::new(device, bundle).map_err(GroupError::Session)?),
-            };
-            session
-                .seal_checks(device, now, ContentType::GroupKey, learning)
-                .map_err(GroupError::Wrap)?;
+                None => {
+                    let session = Session::new(device, bundle).map_err(GroupError::Session)?;
+                    session
+                        .seal_checks(device, now, ContentType::GroupKey, None)
+                        .map_err(GroupError::Wrap)?;
+                    new_sessions.insert(bundle.owner().clone(), session);
+                }
+            }
         }
         sessions.append(&mut new_sessions);
         let mut wraps: Vec<Vec<u8>> = Vec::with_capacity(sorted.len());

@@ -400,6 +400,11 @@ impl PeerBundle {
     fn expired_at(&self, now: Timestamp) -> bool {
         now >= self.not_after.saturating_add(EXPIRY_SKEW_SECONDS)
     }
+
+    /// `(not_before, key id, not_after)`.
+    fn validity(&self) -> (Timestamp, SealingKeyId, Timestamp) {
+        (self.not_before, self.key_id, self.not_after)
+    }
 }
 
 /// A peer one-time key offered for this side's next session start.
@@ -610,8 +615,22 @@ impl Session {
     }
 
     fn peer_expiry_check(&self, now: Timestamp) -> Result<(), SealingKeyId> {
-        match self.newest_peer_bundle() {
-            Some(newest) if newest.expired_at(now) => Err(newest.key_id),
+        Self::newest_unexpired(now, self.peer_bundles.iter().map(PeerBundle::validity))
+    }
+
+    /// Whether the newest of `bundles` (`(not_before, key id, not_after)`;
+    /// newest: latest `not_before`, then largest key id) is still usable at
+    /// `now`, else its key id (an all-zero id when there is none).
+    fn newest_unexpired(
+        now: Timestamp,
+        bundles: impl Iterator<Item = (Timestamp, SealingKeyId, Timestamp)>,
+    ) -> Result<(), SealingKeyId> {
+        match bundles.max_by_key(|(not_before, key_id, _)| (*not_before, *key_id)) {
+            Some((_, key_id, not_after))
+                if now >= not_after.saturating_add(EXPIRY_SKEW_SECONDS) =>
+            {
+                Err(key_id)
+            }
             Some(_) => Ok(()),
             None => Err(SealingKeyId::from_bytes([0; 16])),
         }
@@ -644,24 +663,15 @@ impl Session {
         match learning {
             None => self.peer_expiry_check(now),
             Some(bundle) => {
-                // The newest bundle once `bundle` is learnt (it replaces one with its key id).
+                // The bundles once `bundle` is learnt (it replaces one with its key id).
                 let (not_before, not_after) = bundle.validity();
                 let learnt = (not_before, bundle.sealing_key_id(), not_after);
-                let newest = self
+                let kept = self
                     .peer_bundles
                     .iter()
-                    .filter(|b| b.key_id != learnt.1)
-                    .map(|b| (b.not_before, b.key_id, b.not_after))
-                    .chain(core::iter::once(learnt))
-                    .max_by_key(|(not_before, key_id, _)| (*not_before, *key_id));
-                match newest {
-                    Some((_, id, not_after))
-                        if now >= not_after.saturating_add(EXPIRY_SKEW_SECONDS) =>
-                    {
-                        Err(id)
-                    }
-                    _ => Ok(()),
-                }
+                    .map(PeerBundle::validity)
+                    .filter(|(_, key_id, _)| *key_id != learnt.1);
+                Self::newest_unexpired(now, kept.chain(core::iter::once(learnt)))
             }
         }
         .map_err(SealError::PeerKeyExpired)?;
