@@ -73,4 +73,6 @@ pub mod sig {
     pub const GROUP_DISTRIBUTION: &[u8] = b"group distribution";
     /// A group message (SPEC.md §8.8).
     pub const GROUP_MESSAGE: &[u8] = b"group message";
+    /// A user's device list, signed by the user key (SPEC.md §13.2).
+    pub const DEVICE_LIST: &[u8] = b"device list";
 }

@@ -97,6 +97,8 @@ pub enum StateKind {
     Session,
     /// [`Group`](crate::group::Group).
     Group,
+    /// [`Account`](crate::account::Account).
+    Account,
 }
 
 impl StateKind {
@@ -106,6 +108,7 @@ impl StateKind {
             Self::DeviceKeys => 1,
             Self::Session => 2,
             Self::Group => 3,
+            Self::Account => 4,
         }
     }
 
@@ -115,6 +118,7 @@ impl StateKind {
             1 => Some(Self::DeviceKeys),
             2 => Some(Self::Session),
             3 => Some(Self::Group),
+            4 => Some(Self::Account),
             _ => None,
         }
     }

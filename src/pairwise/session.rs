@@ -504,6 +504,15 @@ impl Session {
     /// Offers one of the peer's verified one-time keys for this side's next
     /// session start (SPEC.md §7.5): forward secrecy for the peer's static key.
     pub fn with_one_time_key(mut self, key: &VerifiedOneTimeKey) -> Result<Self, SessionError> {
+        self.offer_one_time_key(key)?;
+        Ok(self)
+    }
+
+    /// [`Self::with_one_time_key`] in place: on refusal the session is unchanged.
+    pub(crate) fn offer_one_time_key(
+        &mut self,
+        key: &VerifiedOneTimeKey,
+    ) -> Result<(), SessionError> {
         if *key.owner() != self.peer.address || *key.identity_key() != self.peer.identity_key {
             return Err(SessionError::PeerMismatch);
         }
@@ -511,7 +520,7 @@ impl Session {
             key_id: key.key_id(),
             key: *key.key(),
         });
-        Ok(self)
+        Ok(())
     }
 
     /// The peer device.

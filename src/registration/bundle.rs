@@ -212,6 +212,25 @@ pub struct VerifiedBundle {
 }
 
 impl VerifiedBundle {
+    /// A bundle verified once before and kept in an account's sealed state:
+    /// its signature and KEM key are checked again; its validity window is
+    /// not (expiry is checked whenever it is used).
+    pub(crate) fn from_storage(bundle: KeyBundle) -> Result<Self, RegistrationError> {
+        let c = &bundle.content;
+        c.identity_key
+            .verify_labeled(
+                labels::sig::KEY_BUNDLE,
+                c.tbs().as_bytes(),
+                &bundle.signature,
+            )
+            .map_err(|_| RegistrationError::BadSignature)?;
+        let kem_key = c
+            .kem_key
+            .validate()
+            .map_err(|_| RegistrationError::InvalidKemKey)?;
+        Ok(Self { bundle, kem_key })
+    }
+
     /// The device the keys belong to.
     pub fn owner(&self) -> &DeviceAddress {
         &self.bundle.content.owner
