@@ -1083,4 +1083,15 @@ impl Account {
     pub fn generation(&self) -> u64 {
         self.generation
     }
+
+    /// The account's whole state in its layout (SPEC.md §13.9), unsealed:
+    /// for tests and fuzzers that check a refused call changed nothing. It
+    /// holds every secret of the account.
+    #[cfg(feature = "hazmat")]
+    pub fn hazmat_state_bytes(&self) -> Zeroizing<Vec<u8>> {
+        use crate::state::StateCodec;
+        let mut w = Writer::new();
+        self.encode_state(&mut w);
+        Zeroizing::new(w.into_bytes())
+    }
 }
