@@ -675,3 +675,17 @@ fn the_chat_example_stays_within_150_lines_of_code() {
         .count();
     assert!(code <= 150, "examples/chat.rs has {code} non-comment lines");
 }
+
+#[test]
+fn a_primary_uploading_its_list_again_changes_nothing_at_the_relay() {
+    let mut net = three_users();
+    let uploads = net
+        .devices
+        .get_mut(&addr("bob", 1))
+        .unwrap()
+        .uploads(&mut net.rng, NOW)
+        .unwrap();
+    for upload in &uploads {
+        assert!(net.relay.upload(NOW, &addr("bob", 1), upload).unwrap().is_empty());
+    }
+}

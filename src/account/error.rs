@@ -67,7 +67,8 @@ pub enum ReceiveError {
     /// No verified device list is held for this user: fetch it, then retry.
     DeviceListNeeded(UserId),
     /// The device is not in its user's verified device list (or under
-    /// another identity key).
+    /// another identity key). The list held may be stale (the device was
+    /// added since): fetch the user's list, then retry.
     DeviceNotListed(DeviceAddress),
     /// No session with this device yet: fetch its bundle, then retry.
     BundleNeeded(DeviceAddress),

@@ -126,7 +126,8 @@ impl Relay {
     /// Takes an envelope uploaded by the authenticated device `from` and
     /// returns what to deliver to whom. Device lists, bundles and one-time
     /// keys are checked and stored (and delivered to nobody: devices fetch
-    /// them with [`Self::fetch_user`]); a distribution is checked against
+    /// them with [`Self::fetch_user`]; the list already held, uploaded again,
+    /// is accepted and changes nothing); a distribution is checked against
     /// the group's record and every member's device list, stored, and each
     /// member (the uploader too) gets its view; a message goes to its
     /// recipient(s). A refusal stores and delivers nothing.
@@ -141,7 +142,11 @@ impl Relay {
         match decoded.kind() {
             EnvelopeKind::DeviceList => {
                 let held = self.lists.get(&from.user);
-                let list = DeviceList::decode(body)?.verify(&from.user, held)?;
+                let list = match DeviceList::decode(body)?.verify(&from.user, held) {
+                    // The list it holds, uploaded again (a primary's periodic uploads).
+                    Err(DeviceListError::Duplicate) => return Ok(Vec::new()),
+                    other => other?,
+                };
                 if !list.lists(from) {
                     return Err(RelayError::UploaderNotListed);
                 }
