@@ -66,6 +66,61 @@ impl fmt::Display for TooLong {
 #[cfg(feature = "std")]
 impl std::error::Error for TooLong {}
 
+/// A byte string of at most 255 bytes, written as `u8(len) ‖ bytes` (`lp8`). The length is
+/// checked once, when the value is built or read, and kept beside the bytes, so writing it
+/// cannot fail. `B` is the storage: `Vec<u8>` (owned) or `&[u8]` (read in place).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub(crate) struct Lp8<B> {
+    // Compared and ordered by the bytes first: `len` follows from them.
+    bytes: B,
+    len: u8,
+}
+
+impl<B: AsRef<[u8]>> Lp8<B> {
+    /// Wraps `bytes` if they are at most 255 bytes long.
+    pub(crate) fn new(bytes: B) -> Result<Self, TooLong> {
+        let len = u8::try_from(bytes.as_ref().len()).map_err(|_| TooLong)?;
+        Ok(Self { bytes, len })
+    }
+
+    /// The bytes, without the prefix.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.bytes.as_ref()
+    }
+
+    /// The stored value.
+    pub(crate) fn get(&self) -> &B {
+        &self.bytes
+    }
+
+    /// The length prefix.
+    pub(crate) fn len(&self) -> u8 {
+        self.len
+    }
+
+    /// An owned copy.
+    pub(crate) fn to_owned(&self) -> Lp8<Vec<u8>> {
+        Lp8 {
+            bytes: self.bytes.as_ref().to_vec(),
+            len: self.len,
+        }
+    }
+}
+
+impl<'a> Lp8<&'a [u8]> {
+    /// The bytes read in place, for as long as the input lives.
+    pub(crate) fn bytes(self) -> &'a [u8] {
+        self.bytes
+    }
+}
+
+impl Lp8<Vec<u8>> {
+    /// The bytes, by value.
+    pub(crate) fn into_vec(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
 /// Appends encoded fields to a growing buffer.
 #[derive(Default)]
 pub struct Writer {
@@ -124,6 +179,12 @@ impl Writer {
         self.u32(len);
         self.raw(bytes);
         Ok(())
+    }
+
+    /// Appends `u8(len) ‖ bytes` for a byte string already known to fit.
+    pub(crate) fn lp8<B: AsRef<[u8]>>(&mut self, value: &Lp8<B>) {
+        self.u8(value.len());
+        self.raw(value.as_bytes());
     }
 
     /// The bytes written so far.
@@ -199,6 +260,13 @@ impl<'a> Reader<'a> {
         self.take(usize::from(len))
     }
 
+    /// Reads `u8(len) ‖ bytes`, keeping the length for writing it again.
+    pub(crate) fn lp8(&mut self) -> Result<Lp8<&'a [u8]>, DecodeError> {
+        let len = self.u8()?;
+        let bytes = self.take(usize::from(len))?;
+        Ok(Lp8 { bytes, len })
+    }
+
     /// Reads `u32(len) ‖ bytes`.
     pub fn bytes_u32(&mut self) -> Result<&'a [u8], DecodeError> {
         let len = usize::try_from(self.u32()?).map_err(|_| DecodeError::InvalidLength)?;
@@ -266,5 +334,24 @@ mod tests {
         assert_eq!(w.bytes_u8(&[0u8; 256]), Err(TooLong));
         assert!(w.bytes_u8(&[0u8; 255]).is_ok());
         assert_eq!(w.as_bytes().len(), 256);
+    }
+
+    #[test]
+    fn lp8_values_are_checked_once_and_written_as_read() {
+        assert_eq!(Lp8::new(&[0u8; 256][..]), Err(TooLong));
+        let longest = Lp8::new(vec![7u8; 255]).unwrap();
+        assert_eq!(longest.len(), 255);
+        let mut w = Writer::new();
+        w.lp8(&longest);
+        w.lp8(&Lp8::new(&b""[..]).unwrap());
+        let bytes = w.into_bytes();
+        assert_eq!(bytes.len(), 257);
+        let mut r = Reader::new(&bytes);
+        assert_eq!(r.lp8().unwrap().to_owned(), longest);
+        assert_eq!(r.lp8().unwrap().as_bytes(), b"");
+        r.finish().unwrap();
+        assert_eq!(Reader::new(&[2, 1]).lp8(), Err(DecodeError::Truncated));
+        // Ordered by the bytes, as the plain byte strings are.
+        assert!(Lp8::new(vec![1u8, 2]).unwrap() < Lp8::new(vec![2u8]).unwrap());
     }
 }

@@ -363,7 +363,7 @@ impl DeviceKeys {
         key: &StorageKey,
     ) -> Result<SealedState, StateError> {
         let generation = state::next_generation(self.generation)?;
-        let sealed = state::seal(self, generation, rng, key);
+        let sealed = state::seal(self, generation, rng, key)?;
         self.generation = generation;
         Ok(sealed)
     }
@@ -473,31 +473,32 @@ impl StateCodec for DeviceKeys {
     /// retired key id ‖ u32(k) ‖ k × (one-time secret ‖ u64(not_before) ‖
     /// u64(not_after)) ‖ u32(c) ‖ c × (consumed key id ‖ u64(not_after))`,
     /// every list in ascending key id order.
-    fn encode_state(&self, w: &mut Writer) {
+    fn encode_state(&self, w: &mut Writer) -> Result<(), StateError> {
         self.address.encode(w);
         w.raw(self.identity.to_seed().as_ref());
-        write_len(w, self.sealing.len());
+        write_len(w, "sealing", self.sealing.len())?;
         for key in self.sealing.values() {
             w.raw(key.secret.to_bytes().as_ref());
             w.raw(key.kem.to_seed().as_ref());
             w.u64(key.not_before.unix_seconds());
             w.u64(key.not_after.unix_seconds());
         }
-        write_len(w, self.retired.len());
+        write_len(w, "retired", self.retired.len())?;
         for id in &self.retired {
             w.raw(id.as_bytes());
         }
-        write_len(w, self.one_time.len());
+        write_len(w, "one_time", self.one_time.len())?;
         for key in self.one_time.values() {
             w.raw(key.secret.to_bytes().as_ref());
             w.u64(key.not_before.unix_seconds());
             w.u64(key.not_after.unix_seconds());
         }
-        write_len(w, self.consumed.len());
+        write_len(w, "consumed", self.consumed.len())?;
         for (id, not_after) in &self.consumed {
             w.raw(id.as_bytes());
             w.u64(not_after.unix_seconds());
         }
+        Ok(())
     }
 
     fn decode_state(r: &mut Reader<'_>) -> Result<Self, StateError> {

@@ -14,10 +14,12 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{DecodeError, Reader, Writer};
+use crate::codec::{DecodeError, Lp8, Reader, Writer};
 
 /// Longest user id in bytes.
 pub const MAX_USER_ID_LEN: usize = 255;
+// A user id is written with a `u8` length prefix (`Lp8`), which holds exactly this much.
+const _: () = assert!(MAX_USER_ID_LEN == u8::MAX as usize);
 
 /// A user id was empty or longer than [`MAX_USER_ID_LEN`] bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,11 +37,11 @@ impl std::error::Error for InvalidUserId {}
 /// An account identifier chosen by the application: 1 to 255 opaque bytes
 /// (usually UTF-8). Compared byte for byte.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct UserId(Vec<u8>);
+pub struct UserId(Lp8<Vec<u8>>);
 
 impl Serialize for UserId {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        crate::serde_hex::serialize(&self.0, serializer)
+        crate::serde_hex::serialize(self.as_bytes(), serializer)
     }
 }
 
@@ -54,34 +56,37 @@ impl UserId {
     /// Checks the length and wraps the bytes.
     pub fn new(bytes: impl AsRef<[u8]>) -> Result<Self, InvalidUserId> {
         let bytes = bytes.as_ref();
-        if bytes.is_empty() || bytes.len() > MAX_USER_ID_LEN {
+        if bytes.is_empty() {
             return Err(InvalidUserId);
         }
-        Ok(Self(bytes.to_vec()))
+        Lp8::new(bytes.to_vec())
+            .map(Self)
+            .map_err(|_| InvalidUserId)
     }
 
-    /// Wraps bytes that were read from a checked encoding (1 to 255 bytes):
-    /// the infallible twin of [`UserId::new`] for decoders that already checked.
-    pub(crate) fn from_checked(bytes: &[u8]) -> Self {
-        Self(bytes.to_vec())
+    /// Wraps a non-empty id read from a checked encoding: the infallible twin of
+    /// [`UserId::new`] for decoders that already checked.
+    pub(crate) fn from_checked(bytes: Lp8<&[u8]>) -> Self {
+        Self(bytes.to_owned())
     }
 
     /// The id's bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        self.0.as_bytes()
     }
 
-    /// Writes `u8(len) ‖ bytes`.
+    /// Writes `u8(len) ‖ bytes` (the constructor checked that the length fits).
     pub(crate) fn encode(&self, w: &mut Writer) {
-        // The constructor guarantees 1..=255 bytes, so the prefix always fits.
-        let len = u8::try_from(self.0.len()).unwrap_or(u8::MAX);
-        w.u8(len);
-        w.raw(&self.0);
+        w.lp8(&self.0);
     }
 
     /// Reads `u8(len) ‖ bytes` and checks the length.
     pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Self::new(r.bytes_u8()?).map_err(|_| DecodeError::InvalidLength)
+        let bytes = r.lp8()?;
+        if bytes.as_bytes().is_empty() {
+            return Err(DecodeError::InvalidLength);
+        }
+        Ok(Self::from_checked(bytes))
     }
 }
 
@@ -94,17 +99,17 @@ impl TryFrom<Vec<u8>> for UserId {
 
 impl From<UserId> for Vec<u8> {
     fn from(id: UserId) -> Vec<u8> {
-        id.0
+        id.0.into_vec()
     }
 }
 
 impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match core::str::from_utf8(&self.0) {
+        match core::str::from_utf8(self.as_bytes()) {
             Ok(s) if s.chars().all(|c| !c.is_control()) => f.write_str(s),
             _ => {
                 f.write_str("0x")?;
-                self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+                self.as_bytes().iter().try_for_each(|b| write!(f, "{b:02x}"))
             }
         }
     }

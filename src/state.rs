@@ -160,6 +160,12 @@ pub enum StateError {
     },
     /// The state has been exported `u64::MAX` times.
     GenerationExhausted,
+    /// Export only: a list in the state has more entries than its `u32` count can express.
+    /// Names the list.
+    TooManyEntries {
+        /// The list, as a dotted path.
+        field: &'static str,
+    },
     /// A field could not be decoded, or its value breaks an invariant of the
     /// state. Names the field. (Only reachable with the storage key: a blob
     /// sealed by a faulty or hostile writer.)
@@ -181,6 +187,7 @@ impl StateError {
             Self::Tampered => "Tampered",
             Self::RolledBack { .. } => "RolledBack",
             Self::GenerationExhausted => "GenerationExhausted",
+            Self::TooManyEntries { .. } => "TooManyEntries",
             Self::Invalid { .. } => "Invalid",
         }
     }
@@ -207,6 +214,9 @@ impl fmt::Display for StateError {
                 "state blob generation {generation} is older than the accepted {minimum}"
             ),
             Self::GenerationExhausted => f.write_str("state generation exhausted"),
+            Self::TooManyEntries { field } => {
+                write!(f, "state list {field} has more than u32::MAX entries")
+            }
             Self::Invalid { field } => write!(f, "invalid state field {field}"),
         }
     }
@@ -257,8 +267,8 @@ pub(crate) trait StateCodec: Sized {
     const KIND: StateKind;
     /// The layout version this release writes and reads.
     const VERSION: u16;
-    /// Appends the payload.
-    fn encode_state(&self, w: &mut Writer);
+    /// Appends the payload; fails only if a list is longer than its `u32` count.
+    fn encode_state(&self, w: &mut Writer) -> Result<(), StateError>;
     /// Reads the payload (the reader must be left empty) and checks invariants.
     fn decode_state(r: &mut Reader<'_>) -> Result<Self, StateError>;
 }
@@ -294,9 +304,11 @@ pub(crate) fn read_list<'a, T>(
     (0..n).map(|_| item(r)).collect()
 }
 
-/// Writes a list length (lists in states are far below `u32::MAX` items).
-pub(crate) fn write_len(w: &mut Writer, len: usize) {
-    w.u32(u32::try_from(len).unwrap_or(u32::MAX));
+/// Writes the `u32` length of the list `name` (the name [`read_list`] reads it under).
+pub(crate) fn write_len(w: &mut Writer, name: &'static str, len: usize) -> Result<(), StateError> {
+    let len = u32::try_from(len).map_err(|_| StateError::TooManyEntries { field: name })?;
+    w.u32(len);
+    Ok(())
 }
 
 /// The generation of the next export after `last` (0: never exported).
@@ -321,11 +333,19 @@ pub(crate) fn seal<T: StateCodec, R: CryptoRng + ?Sized>(
     generation: u64,
     rng: &mut R,
     key: &StorageKey,
-) -> SealedState {
+) -> Result<SealedState, StateError> {
     let mut payload = Writer::new();
-    state.encode_state(&mut payload);
+    let encoded = state.encode_state(&mut payload);
     let payload = Zeroizing::new(payload.into_bytes());
-    seal_payload(T::KIND, T::VERSION, generation, &payload, rng, key)
+    encoded?;
+    Ok(seal_payload(
+        T::KIND,
+        T::VERSION,
+        generation,
+        &payload,
+        rng,
+        key,
+    ))
 }
 
 /// Seals arbitrary payload bytes as a blob of `kind` (SPEC.md §12.1), for
@@ -451,4 +471,28 @@ fn open_payload(
         });
     }
     Ok((payload, generation))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_length_that_does_not_fit_u32_is_an_error_and_writes_nothing() {
+        let mut w = Writer::new();
+        write_len(&mut w, "epochs", 3).unwrap();
+        assert_eq!(w.as_bytes(), &[0, 0, 0, 3]);
+        let max = usize::try_from(u32::MAX).unwrap();
+        write_len(&mut w, "epochs", max).unwrap();
+        assert_eq!(w.as_bytes().len(), 8);
+        if let Some(over) = max.checked_add(1) {
+            assert_eq!(
+                write_len(&mut w, "state.skipped", over),
+                Err(StateError::TooManyEntries {
+                    field: "state.skipped"
+                })
+            );
+            assert_eq!(w.as_bytes().len(), 8);
+        }
+    }
 }

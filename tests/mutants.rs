@@ -34,9 +34,9 @@ fn media_type_length_boundary() {
     let longest = "a".repeat(MAX_MEDIA_TYPE_LEN);
     let sealer = AttachmentSealer::new(&mut rng, 1024, &longest).unwrap();
     let (_, descriptor) = sealer.finish().unwrap();
-    assert_eq!(descriptor.media_type, longest);
+    assert_eq!(descriptor.media_type.as_str(), longest);
     let decoded = FileDescriptor::decode(&descriptor.encode()).unwrap();
-    assert_eq!(decoded.media_type, longest);
+    assert_eq!(decoded.media_type.as_str(), longest);
     assert!(decoded == descriptor);
 
     let too_long = "a".repeat(MAX_MEDIA_TYPE_LEN + 1);

@@ -78,7 +78,7 @@ use std::sync::OnceLock;
 
 use letterseal::attachment::{
     AttachmentError, AttachmentOpener, AttachmentSealer, Binding, BindingMode, ContentDigest,
-    FileDescriptor, FileKey, HEADER_LEN, RandomAccess, VerifiedOpener, chunk_count,
+    FileDescriptor, FileKey, HEADER_LEN, MediaType, RandomAccess, VerifiedOpener, chunk_count,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
@@ -194,7 +194,7 @@ fn descriptor(fx: &Fixture, i: usize, variant: u8) -> FileDescriptor {
     let mut d = fx.files[i].descriptor.clone();
     match variant {
         0 => {}
-        1 => d.media_type = "image/jpeg".into(),
+        1 => d.media_type = MediaType::new("image/jpeg").unwrap(),
         2 => d.binding = flip_binding(d.binding),
         3 => d.size += 1,
         4 => d.size = d.size.wrapping_sub(1),
@@ -708,7 +708,7 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     };
     let other_media = {
         let mut d = fx.files[f17].descriptor.clone();
-        d.media_type = "audio/ogg".into();
+        d.media_type = MediaType::new("audio/ogg").unwrap();
         d.encode()
     };
     vec![

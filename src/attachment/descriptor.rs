@@ -8,11 +8,13 @@ use rand_core::CryptoRng;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::{AttachmentError, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
-use crate::codec::{DecodeError, Reader, Writer};
+use crate::codec::{DecodeError, Lp8, Reader, Writer};
 use crate::labels;
 
 /// Longest media type in bytes.
 pub const MAX_MEDIA_TYPE_LEN: usize = 255;
+// A media type is written with a `u8` length prefix (`Lp8`), which holds exactly this much.
+const _: () = assert!(MAX_MEDIA_TYPE_LEN == u8::MAX as usize);
 /// Version byte of the current descriptor format (SPEC.md §9.4).
 pub const DESCRIPTOR_VERSION: u8 = 2;
 /// Version byte of the first descriptor format (SHA-256 of the blob), still opened.
@@ -182,8 +184,8 @@ pub struct FileDescriptor {
     pub chunk_size: u32,
     /// What binds the descriptor to the content (format 2), or the blob digest (format 1).
     pub binding: Binding,
-    /// The media type (ASCII, at most 255 bytes), e.g. `image/jpeg`.
-    pub media_type: String,
+    /// The media type (printable ASCII, at most 255 bytes), e.g. `image/jpeg`.
+    pub media_type: MediaType,
 }
 
 impl fmt::Debug for FileDescriptor {
@@ -208,7 +210,7 @@ impl FileDescriptor {
     /// an old message) re-encodes as format 1, `u8(1) ‖ file key ‖ u64(size) ‖ u32(chunk size)
     /// ‖ SHA-256(blob) ‖ lp8(media type)`.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(82 + self.media_type.len());
+        let mut w = Writer::with_capacity(82 + self.media_type.as_str().len());
         let version = match self.binding {
             Binding::LegacyBlobSha256(_) => LEGACY_DESCRIPTOR_VERSION,
             _ => DESCRIPTOR_VERSION,
@@ -225,8 +227,7 @@ impl FileDescriptor {
             }
             Binding::LegacyBlobSha256(d) => w.raw(d),
         }
-        // The media type is checked to fit when the descriptor is built or decoded.
-        let _ = w.bytes_u8(self.media_type.as_bytes());
+        w.lp8(&self.media_type.0);
         w.into_bytes()
     }
 
@@ -263,12 +264,66 @@ impl FileDescriptor {
 }
 
 /// Media types are printable ASCII (no controls), at most 255 bytes.
-pub(super) fn media_type(bytes: &[u8]) -> Result<String, AttachmentError> {
-    if bytes.len() > MAX_MEDIA_TYPE_LEN || !bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
+pub(super) fn media_type(bytes: &[u8]) -> Result<MediaType, AttachmentError> {
+    if !bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
         return Err(AttachmentError::Malformed(DecodeError::InvalidValue));
     }
     String::from_utf8(bytes.to_vec())
-        .map_err(|_| AttachmentError::Malformed(DecodeError::InvalidValue))
+        .ok()
+        .and_then(|text| Lp8::new(text).ok())
+        .map(MediaType)
+        .ok_or(AttachmentError::Malformed(DecodeError::InvalidValue))
+}
+
+/// A file's media type, e.g. `image/jpeg`: printable ASCII, at most [`MAX_MEDIA_TYPE_LEN`]
+/// bytes, checked when it is built (so every [`FileDescriptor`] encodes).
+///
+/// ```
+/// use letterseal::attachment::MediaType;
+///
+/// let jpeg = MediaType::new("image/jpeg").unwrap();
+/// assert_eq!(jpeg.as_str(), "image/jpeg");
+/// assert!(MediaType::new("bad\ntype").is_err());
+/// assert!(MediaType::new(&"x".repeat(256)).is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct MediaType(Lp8<String>);
+
+impl MediaType {
+    /// Checks `media_type` (printable ASCII, at most [`MAX_MEDIA_TYPE_LEN`] bytes); otherwise
+    /// [`AttachmentError::Malformed`].
+    pub fn new(media_type: &str) -> Result<Self, AttachmentError> {
+        self::media_type(media_type.as_bytes())
+    }
+
+    /// The media type.
+    pub fn as_str(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl fmt::Debug for MediaType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for MediaType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for MediaType {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for MediaType {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 pub(super) fn check_chunk_size(chunk_size: u32) -> Result<(), AttachmentError> {

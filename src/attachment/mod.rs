@@ -81,7 +81,7 @@ use rand_core::CryptoRng;
 
 pub use descriptor::{
     Binding, BindingMode, ContentDigest, ContentHasher, DESCRIPTOR_VERSION, FileDescriptor,
-    FileKey, LEGACY_DESCRIPTOR_VERSION, MAX_MEDIA_TYPE_LEN,
+    FileKey, LEGACY_DESCRIPTOR_VERSION, MAX_MEDIA_TYPE_LEN, MediaType,
 };
 pub use stream::{
     AttachmentOpener, AttachmentSealer, HEDGE_RANDOMNESS_LEN, RandomAccess, SALT_LEN,

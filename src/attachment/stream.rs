@@ -1,7 +1,6 @@
 //! The chunked stream: key schedule, header, sealer, opener, random access
 //! (SPEC.md §9.1–9.3).
 
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Range;
 
@@ -10,7 +9,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
-use super::descriptor::{check_chunk_size, media_type};
+use super::descriptor::{MediaType, check_chunk_size, media_type};
 use super::{
     AttachmentError, Binding, BindingMode, ContentDigest, ContentHasher, FileDescriptor, FileKey,
     HEADER_LEN, KIND_ATTACHMENT,
@@ -197,7 +196,7 @@ pub struct AttachmentSealer {
     file_key: FileKey,
     header: [u8; HEADER_LEN],
     chunk_size: u32,
-    media_type: String,
+    media_type: MediaType,
     /// Plaintext of the held-back chunk (zeroized on drop); allocated once.
     buffer: Zeroizing<Vec<u8>>,
     index: u32,

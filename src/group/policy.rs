@@ -18,6 +18,8 @@ use crate::ids::UserId;
 
 /// The most admins a policy names.
 pub const MAX_ADMINS: usize = 255;
+// The admin count is written as a `u8`, which holds exactly this much.
+const _: () = assert!(MAX_ADMINS == u8::MAX as usize);
 
 const ANY_MEMBER: u8 = 0;
 const ADMINS: u8 = 1;
@@ -30,8 +32,9 @@ pub struct RosterPolicy(Policy);
 #[derive(Clone, PartialEq, Eq)]
 enum Policy {
     AnyMember,
-    /// Strictly increasing (SPEC.md §8.1 order), 1 to 255 entries.
-    Admins(Vec<UserId>),
+    /// Strictly increasing (SPEC.md §8.1 order), 1 to 255 entries; `count` is
+    /// `list.len()`, checked when the policy was built or read.
+    Admins { list: Vec<UserId>, count: u8 },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -66,7 +69,7 @@ impl From<RosterPolicy> for PolicyRepr {
     fn from(p: RosterPolicy) -> Self {
         match p.0 {
             Policy::AnyMember => Self { admins: None },
-            Policy::Admins(list) => Self { admins: Some(list) },
+            Policy::Admins { list, .. } => Self { admins: Some(list) },
         }
     }
 }
@@ -75,7 +78,7 @@ impl fmt::Debug for RosterPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             Policy::AnyMember => f.write_str("AnyMember"),
-            Policy::Admins(list) => f.debug_tuple("Admins").field(list).finish(),
+            Policy::Admins { list, .. } => f.debug_tuple("Admins").field(list).finish(),
         }
     }
 }
@@ -100,17 +103,18 @@ impl RosterPolicy {
         let mut list: Vec<UserId> = users.into_iter().collect();
         list.sort();
         list.dedup();
-        if list.is_empty() || list.len() > MAX_ADMINS {
-            return Err(GroupError::InvalidPolicy);
-        }
-        Ok(Self(Policy::Admins(list)))
+        let count = u8::try_from(list.len())
+            .ok()
+            .filter(|&count| count > 0)
+            .ok_or(GroupError::InvalidPolicy)?;
+        Ok(Self(Policy::Admins { list, count }))
     }
 
     /// The admins, or `None` under *any member*.
     pub fn admin_list(&self) -> Option<&[UserId]> {
         match &self.0 {
             Policy::AnyMember => None,
-            Policy::Admins(list) => Some(list),
+            Policy::Admins { list, .. } => Some(list),
         }
     }
 
@@ -118,7 +122,7 @@ impl RosterPolicy {
     pub fn is_admin(&self, user: &[u8]) -> bool {
         match &self.0 {
             Policy::AnyMember => true,
-            Policy::Admins(list) => list.binary_search_by(|a| a.as_bytes().cmp(user)).is_ok(),
+            Policy::Admins { list, .. } => list.binary_search_by(|a| a.as_bytes().cmp(user)).is_ok(),
         }
     }
 
@@ -126,9 +130,9 @@ impl RosterPolicy {
     pub(crate) fn encode(&self, w: &mut Writer) {
         match &self.0 {
             Policy::AnyMember => w.u8(ANY_MEMBER),
-            Policy::Admins(list) => {
+            Policy::Admins { list, count } => {
                 w.u8(ADMINS);
-                w.u8(u8::try_from(list.len()).unwrap_or(u8::MAX));
+                w.u8(*count);
                 for a in list {
                     a.encode(w);
                 }
@@ -155,7 +159,7 @@ impl RosterPolicy {
                     }
                     list.push(user);
                 }
-                Ok(Self(Policy::Admins(list)))
+                Ok(Self(Policy::Admins { list, count: k }))
             }
             _ => Err(GroupError::InvalidPolicy),
         }
@@ -165,7 +169,7 @@ impl RosterPolicy {
     pub(crate) fn has_admin_member(&self, roster: &Roster) -> bool {
         match &self.0 {
             Policy::AnyMember => true,
-            Policy::Admins(list) => list.iter().any(|a| roster.contains_user(a.as_bytes())),
+            Policy::Admins { list, .. } => list.iter().any(|a| roster.contains_user(a.as_bytes())),
         }
     }
 }

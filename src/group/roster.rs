@@ -12,7 +12,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::GroupError;
-use crate::codec::{DecodeError, Reader, Writer};
+use crate::codec::{DecodeError, Lp8, Reader, Writer};
 use crate::ids::{DeviceAddress, DeviceId, UserId};
 use crate::kdf::derive_labeled;
 use crate::keys::{IdentityPublicKey, KeyError, SealingKeyId, SealingPublicKey};
@@ -21,6 +21,8 @@ use crate::registration::VerifiedBundle;
 
 /// Longest group id in bytes.
 pub const MAX_GROUP_ID_LEN: usize = 255;
+// A group id is written with a `u8` length prefix (`Lp8`), which holds exactly this much.
+const _: () = assert!(MAX_GROUP_ID_LEN == u8::MAX as usize);
 
 /// Bytes of a member after its user id: device id, identity key, sealing key, key id.
 const MEMBER_TAIL_LEN: usize = 4 + 32 + 32 + 16;
@@ -31,36 +33,41 @@ const MIN_ADDRESS_LEN: usize = 1 + 1 + 4;
 
 /// A group id chosen by the application: 1 to 255 opaque bytes.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct GroupId(Vec<u8>);
+pub struct GroupId(Lp8<Vec<u8>>);
 
 impl GroupId {
     /// Checks the length and wraps the bytes.
     pub fn new(bytes: impl AsRef<[u8]>) -> Result<Self, GroupError> {
         let bytes = bytes.as_ref();
-        if bytes.is_empty() || bytes.len() > MAX_GROUP_ID_LEN {
+        if bytes.is_empty() {
             return Err(GroupError::InvalidGroupId);
         }
-        Ok(Self(bytes.to_vec()))
+        Lp8::new(bytes.to_vec())
+            .map(Self)
+            .map_err(|_| GroupError::InvalidGroupId)
     }
 
     /// The id's bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        self.0.as_bytes()
     }
 
     pub(crate) fn encode(&self, w: &mut Writer) {
-        w.u8(u8::try_from(self.0.len()).unwrap_or(u8::MAX));
-        w.raw(&self.0);
+        w.lp8(&self.0);
     }
 
     pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Self::new(r.bytes_u8()?).map_err(|_| DecodeError::InvalidLength)
+        let bytes = r.lp8()?;
+        if bytes.as_bytes().is_empty() {
+            return Err(DecodeError::InvalidLength);
+        }
+        Ok(Self(bytes.to_owned()))
     }
 }
 
 impl Serialize for GroupId {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        crate::serde_hex::serialize(&self.0, serializer)
+        crate::serde_hex::serialize(self.as_bytes(), serializer)
     }
 }
 
@@ -74,7 +81,7 @@ impl<'de> Deserialize<'de> for GroupId {
 impl fmt::Debug for GroupId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("GroupId(")?;
-        crate::keys::write_hex(f, &self.0)?;
+        crate::keys::write_hex(f, self.as_bytes())?;
         f.write_str(")")
     }
 }
@@ -123,7 +130,7 @@ impl Member {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct MemberRef<'a> {
     encoding: &'a [u8],
-    user: &'a [u8],
+    user: Lp8<&'a [u8]>,
     device: u32,
     identity_key: &'a [u8; 32],
     sealing_key: &'a [u8; 32],
@@ -135,8 +142,8 @@ impl<'a> MemberRef<'a> {
     fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
         let whole = r.rest();
         let mut inner = Reader::new(whole);
-        let user = inner.bytes_u8()?;
-        if user.is_empty() {
+        let user = inner.lp8()?;
+        if user.as_bytes().is_empty() {
             return Err(DecodeError::InvalidLength);
         }
         let device = inner.u32()?;
@@ -159,7 +166,7 @@ impl<'a> MemberRef<'a> {
 
     /// The member's user id bytes.
     pub fn user_id(&self) -> &'a [u8] {
-        self.user
+        self.user.bytes()
     }
 
     /// The member's device id.
@@ -175,7 +182,7 @@ impl<'a> MemberRef<'a> {
 
     /// Whether this is the member with `address`.
     pub fn is(&self, address: &DeviceAddress) -> bool {
-        self.user == address.user.as_bytes() && self.device == address.device.get()
+        self.user_id() == address.user.as_bytes() && self.device == address.device.get()
     }
 
     /// The identity key's bytes as listed.
@@ -206,12 +213,12 @@ impl<'a> MemberRef<'a> {
     /// The member's address encoding, `lp8(user id) ‖ u32(device id)`.
     pub(crate) fn address_encoding(&self) -> &'a [u8] {
         self.encoding
-            .get(..1 + self.user.len() + 4)
+            .get(..1 + self.user_id().len() + 4)
             .unwrap_or_default()
     }
 
     pub(crate) fn cmp_to(&self, user: &[u8], device: u32) -> Ordering {
-        cmp_address(self.user, self.device, user, device)
+        cmp_address(self.user_id(), self.device, user, device)
     }
 
     /// The owned, validated member (SPEC.md §4.2, §4.3): fails if a key is invalid.
@@ -233,7 +240,7 @@ impl<'a> MemberRef<'a> {
 impl fmt::Debug for MemberRef<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("MemberRef(")?;
-        crate::keys::write_hex(f, self.user)?;
+        crate::keys::write_hex(f, self.user_id())?;
         write!(f, "/{})", self.device)
     }
 }
@@ -242,7 +249,7 @@ impl fmt::Debug for MemberRef<'_> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct AddressRef<'a> {
     encoding: &'a [u8],
-    user: &'a [u8],
+    user: Lp8<&'a [u8]>,
     device: u32,
 }
 
@@ -250,8 +257,8 @@ impl<'a> AddressRef<'a> {
     fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
         let whole = r.rest();
         let mut inner = Reader::new(whole);
-        let user = inner.bytes_u8()?;
-        if user.is_empty() {
+        let user = inner.lp8()?;
+        if user.as_bytes().is_empty() {
             return Err(DecodeError::InvalidLength);
         }
         let device = inner.u32()?;
@@ -268,7 +275,7 @@ impl<'a> AddressRef<'a> {
 
     /// The user id bytes.
     pub fn user_id(&self) -> &'a [u8] {
-        self.user
+        self.user.bytes()
     }
 
     /// The device id.
@@ -391,7 +398,7 @@ impl Roster {
             offsets.push(offset(before - r.remaining())?);
             let m = MemberRef::read(r)?;
             if let Some(p) = previous
-                && p.cmp_to(m.user, m.device) != Ordering::Less
+                && p.cmp_to(m.user_id(), m.device) != Ordering::Less
             {
                 return Err(GroupError::InvalidRoster);
             }
@@ -472,7 +479,7 @@ impl Roster {
         let i = match self.search(user, 0) {
             Ok(i) | Err(i) => i,
         };
-        self.member(i).is_some_and(|m| m.user == user)
+        self.member(i).is_some_and(|m| m.user_id() == user)
     }
 
     /// `DeriveLabeled("", roster encoding, "roster hash", lp8(group id), 32)` (SPEC.md §8.1).
@@ -524,7 +531,7 @@ impl Roster {
                 (None, None) => break,
                 (Some(_), None) => Ordering::Less,
                 (None, Some(_)) => Ordering::Greater,
-                (Some(r), Some(u)) => cmp_address(r.user, r.device, u.user, u.device),
+                (Some(r), Some(u)) => cmp_address(r.user_id(), r.device, u.user_id(), u.device),
             };
             match order {
                 // Removed and re-listed in one delta.
@@ -532,7 +539,7 @@ impl Roster {
                 Ordering::Less => {
                     let r = removed.next().ok_or(invalid)?;
                     let p = self
-                        .search(r.user, r.device)
+                        .search(r.user_id(), r.device)
                         .ok()
                         .filter(|&p| p >= next)
                         .ok_or(invalid)?;
@@ -541,7 +548,7 @@ impl Roster {
                 }
                 Ordering::Greater => {
                     let u = upserts.next().ok_or(invalid)?;
-                    match self.search(u.user, u.device) {
+                    match self.search(u.user_id(), u.device) {
                         Ok(p) if p >= next => {
                             // Changed: must differ from the previous entry.
                             if self.member(p).is_some_and(|old| old.encoding == u.encoding) {
@@ -657,7 +664,7 @@ fn walk<'a>(old: &'a Roster, new: &'a Roster, mut f: impl FnMut(Change<'a>)) {
     let (mut i, mut j) = (0, 0);
     loop {
         match (old.member(i), new.member(j)) {
-            (Some(a), Some(b)) => match a.cmp_to(b.user, b.device) {
+            (Some(a), Some(b)) => match a.cmp_to(b.user_id(), b.device) {
                 Ordering::Less => {
                     f(Change::Removed(a));
                     i += 1;
@@ -763,11 +770,11 @@ impl RosterDelta {
         for _ in 0..count {
             removed.push(offset(before - r.remaining())?);
             let a = AddressRef::read(r)?;
-            if previous.is_some_and(|(u, d)| cmp_address(u, d, a.user, a.device) != Ordering::Less)
+            if previous.is_some_and(|(u, d)| cmp_address(u, d, a.user_id(), a.device) != Ordering::Less)
             {
                 return Err(GroupError::InvalidRosterDelta);
             }
-            previous = Some((a.user, a.device));
+            previous = Some((a.user_id(), a.device));
         }
         removed.push(offset(before - r.remaining())?);
         let count = read_count(r, MIN_MEMBER_LEN)?;
@@ -776,11 +783,11 @@ impl RosterDelta {
         for _ in 0..count {
             upserts.push(offset(before - r.remaining())?);
             let m = MemberRef::read(r)?;
-            if previous.is_some_and(|(u, d)| cmp_address(u, d, m.user, m.device) != Ordering::Less)
+            if previous.is_some_and(|(u, d)| cmp_address(u, d, m.user_id(), m.device) != Ordering::Less)
             {
                 return Err(GroupError::InvalidRosterDelta);
             }
-            previous = Some((m.user, m.device));
+            previous = Some((m.user_id(), m.device));
         }
         let len = before - r.remaining();
         upserts.push(offset(len)?);
@@ -840,7 +847,7 @@ impl RosterDelta {
         let mut changes = Changes::default();
         for a in self.removed_iter() {
             if let Some(old) = base
-                .search(a.user, a.device)
+                .search(a.user_id(), a.device)
                 .ok()
                 .and_then(|i| base.member(i))
             {
@@ -849,7 +856,7 @@ impl RosterDelta {
         }
         for m in self.upsert_iter() {
             match base
-                .search(m.user, m.device)
+                .search(m.user_id(), m.device)
                 .ok()
                 .and_then(|i| base.member(i))
             {

@@ -609,8 +609,9 @@ impl TryFrom<GroupJson> for Group {
         };
         // One set of invariant checks for both forms: the blob layout's.
         let mut w = Writer::new();
-        unchecked.encode_state(&mut w);
+        let encoded = unchecked.encode_state(&mut w);
         let bytes = Zeroizing::new(w.into_bytes());
+        encoded?;
         let mut r = Reader::new(&bytes);
         let group = Self::decode_state(&mut r)?;
         r.finish().map_err(|_| StateError::Invalid {
@@ -1299,7 +1300,7 @@ impl Group {
         key: &StorageKey,
     ) -> Result<SealedState, StateError> {
         let generation = state::next_generation(self.generation)?;
-        let sealed = state::seal(self, generation, rng, key);
+        let sealed = state::seal(self, generation, rng, key)?;
         self.generation = generation;
         Ok(sealed)
     }
@@ -1335,7 +1336,7 @@ const MIN_SKIPPED_LEN: usize = 6 + 8 + 32;
 /// An encoded tree node.
 const TREE_NODE_LEN: usize = 4 + 4 + 32;
 
-fn encode_epoch(e: &Epoch, w: &mut Writer) {
+fn encode_epoch(e: &Epoch, w: &mut Writer, names: &EpochFields) -> Result<(), StateError> {
     w.u64(e.epoch);
     w.raw(e.transcript.as_bytes());
     w.raw(e.roster.as_bytes());
@@ -1343,7 +1344,7 @@ fn encode_epoch(e: &Epoch, w: &mut Writer) {
     e.distributor.encode(w);
     w.u64(e.installed_at.unix_seconds());
     w.u64(e.messages);
-    write_len(w, e.tree.nodes.len());
+    write_len(w, names.tree, e.tree.nodes.len())?;
     for node in &e.tree.nodes {
         w.u32(node.lo);
         w.u32(node.hi);
@@ -1354,13 +1355,13 @@ fn encode_epoch(e: &Epoch, w: &mut Writer) {
         w.raw(own.as_bytes());
     }
     w.u64(e.next_counter);
-    write_len(w, e.chains.len());
+    write_len(w, names.chains, e.chains.len())?;
     for chain in &e.chains {
         chain.sender.encode(w);
         w.raw(chain.key.as_bytes());
         chain.window.encode(w);
     }
-    write_len(w, e.skipped.len());
+    write_len(w, names.skipped, e.skipped.len())?;
     for skipped in &e.skipped {
         skipped.sender.encode(w);
         w.u64(skipped.counter);
@@ -1368,6 +1369,7 @@ fn encode_epoch(e: &Epoch, w: &mut Writer) {
     }
     w.u8(u8::from(e.superseded_at.is_some()));
     w.u64(e.superseded_at.map_or(0, Timestamp::unix_seconds));
+    Ok(())
 }
 
 fn decode_epoch(
@@ -1566,7 +1568,7 @@ impl StateCodec for Group {
     /// `lp8(group id) ‖ local address ‖ u32(previous epochs) ‖ u8(0 | 1) ‖
     /// u64(max age, 0 if none) ‖ u32(e) ‖ e × epoch ‖ u8(0 | 1) ‖ [pending epoch]`
     /// (SPEC.md §8.11).
-    fn encode_state(&self, w: &mut Writer) {
+    fn encode_state(&self, w: &mut Writer) -> Result<(), StateError> {
         self.group_id.encode(w);
         self.local.encode(w);
         w.u32(self.grace.previous_epochs);
@@ -1574,17 +1576,18 @@ impl StateCodec for Group {
         write_optional(w, self.rotation.max_messages);
         write_optional(w, self.rotation.max_age_seconds);
         w.u8(u8::from(self.rotation.on_key_change));
-        write_len(w, self.epochs.len());
+        write_len(w, "epochs", self.epochs.len())?;
         for e in &self.epochs {
-            encode_epoch(e, w);
+            encode_epoch(e, w, &EPOCH_FIELDS)?;
         }
         match &self.pending {
             None => w.u8(0),
             Some(p) => {
                 w.u8(1);
-                encode_epoch(&p.epoch, w);
+                encode_epoch(&p.epoch, w, &PENDING_FIELDS)?;
             }
         }
+        Ok(())
     }
 
     fn decode_state(r: &mut Reader<'_>) -> Result<Self, StateError> {

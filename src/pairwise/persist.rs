@@ -170,14 +170,14 @@ fn read_receiving_chain(
     Ok(ReceivingChain { key, next, window })
 }
 
-fn write_state(w: &mut Writer, s: &RatchetState) {
+fn write_state(w: &mut Writer, s: &RatchetState) -> Result<(), StateError> {
     w.raw(s.session_id.as_bytes());
     write_option(w, s.init.as_ref(), write_init);
     w.raw(s.root.as_bytes());
     write_option(w, s.own.as_ref(), |w, own| {
         w.raw(own.secret.to_bytes().as_ref());
     });
-    write_len(w, s.own_previous.len());
+    write_len(w, "state.own_previous", s.own_previous.len())?;
     for key in &s.own_previous {
         w.raw(key.as_bytes());
     }
@@ -195,13 +195,13 @@ fn write_state(w: &mut Writer, s: &RatchetState) {
         write_receiving_chain(w, &receiving.message);
         write_receiving_chain(w, &receiving.control);
     });
-    write_len(w, s.old_epochs.len());
+    write_len(w, "state.old_epochs", s.old_epochs.len())?;
     for old in &s.old_epochs {
         w.raw(old.ratchet_key.as_bytes());
         old.message.encode(w);
         old.control.encode(w);
     }
-    write_len(w, s.skipped.len());
+    write_len(w, "state.skipped", s.skipped.len())?;
     for skipped in &s.skipped {
         w.raw(skipped.ratchet_key.as_bytes());
         w.u8(skipped.chain.code());
@@ -225,6 +225,7 @@ fn write_state(w: &mut Writer, s: &RatchetState) {
     w.u8(u8::from(s.peer_kem.fresh));
     w.u32(s.steps_since_kem);
     w.u64(s.last_kem_at.unix_seconds());
+    Ok(())
 }
 
 fn read_state(r: &mut Reader<'_>, policy: &RatchetPolicy) -> Result<RatchetState, StateError> {
@@ -381,10 +382,10 @@ impl StateCodec for Session {
     const KIND: StateKind = StateKind::Session;
     const VERSION: u16 = SESSION_BLOB_VERSION;
 
-    fn encode_state(&self, w: &mut Writer) {
+    fn encode_state(&self, w: &mut Writer) -> Result<(), StateError> {
         write_party(w, &self.local);
         write_party(w, &self.peer);
-        write_len(w, self.peer_bundles.len());
+        write_len(w, "peer_bundles", self.peer_bundles.len())?;
         for b in &self.peer_bundles {
             w.raw(b.sealing_key.as_bytes());
             w.raw(b.kem_key.as_bytes());
@@ -396,16 +397,17 @@ impl StateCodec for Session {
         });
         write_policy(w, &self.policy);
         write_option(w, self.current.as_ref(), |w, id| w.raw(id.as_bytes()));
-        write_len(w, self.seen.len());
+        write_len(w, "seen", self.seen.len())?;
         for id in &self.seen {
             w.raw(id.as_bytes());
         }
         w.u64(self.clock);
-        write_len(w, self.slots.len());
+        write_len(w, "slots", self.slots.len())?;
         for slot in &self.slots {
             w.u64(slot.last_used);
-            write_state(w, &slot.state);
+            write_state(w, &slot.state)?;
         }
+        Ok(())
     }
 
     fn decode_state(r: &mut Reader<'_>) -> Result<Self, StateError> {

@@ -1291,7 +1291,7 @@ impl Session {
         key: &StorageKey,
     ) -> Result<SealedState, StateError> {
         let generation = state::next_generation(self.generation)?;
-        let sealed = state::seal(self, generation, rng, key);
+        let sealed = state::seal(self, generation, rng, key)?;
         self.generation = generation;
         Ok(sealed)
     }
