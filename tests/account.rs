@@ -149,7 +149,7 @@ impl Net {
     }
 
     fn state(&self, at: &DeviceAddress) -> Vec<u8> {
-        self.devices[at].hazmat_state_bytes().to_vec()
+        self.devices[at].hazmat_state_bytes().unwrap().to_vec()
     }
 }
 
@@ -686,6 +686,11 @@ fn a_primary_uploading_its_list_again_changes_nothing_at_the_relay() {
         .uploads(&mut net.rng, NOW)
         .unwrap();
     for upload in &uploads {
-        assert!(net.relay.upload(NOW, &addr("bob", 1), upload).unwrap().is_empty());
+        assert!(
+            net.relay
+                .upload(NOW, &addr("bob", 1), upload)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

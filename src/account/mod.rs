@@ -1062,7 +1062,7 @@ impl Account {
         key: &StorageKey,
     ) -> Result<SealedState, StateError> {
         let generation = state::next_generation(self.generation)?;
-        let sealed = state::seal(self, generation, rng, key);
+        let sealed = state::seal(self, generation, rng, key)?;
         self.generation = generation;
         Ok(sealed)
     }
@@ -1088,10 +1088,11 @@ impl Account {
     /// for tests and fuzzers that check a refused call changed nothing. It
     /// holds every secret of the account.
     #[cfg(feature = "hazmat")]
-    pub fn hazmat_state_bytes(&self) -> Zeroizing<Vec<u8>> {
+    pub fn hazmat_state_bytes(&self) -> Result<Zeroizing<Vec<u8>>, StateError> {
         use crate::state::StateCodec;
         let mut w = Writer::new();
-        self.encode_state(&mut w);
-        Zeroizing::new(w.into_bytes())
+        let encoded = self.encode_state(&mut w);
+        let bytes = Zeroizing::new(w.into_bytes());
+        encoded.map(|()| bytes)
     }
 }

@@ -18,17 +18,23 @@ use crate::state::{StateCodec, StateError, StateKind, check, field, read_list, w
 const ACCOUNT_BLOB_VERSION: u16 = 1;
 
 /// Writes a nested state as `lp32(its layout)`; the buffer is zeroized.
-fn write_nested<T: StateCodec>(w: &mut Writer, state: &T) {
+fn write_nested<T: StateCodec>(
+    w: &mut Writer,
+    name: &'static str,
+    state: &T,
+) -> Result<(), StateError> {
     let mut inner = Writer::new();
-    state.encode_state(&mut inner);
+    let encoded = state.encode_state(&mut inner);
     let inner = Zeroizing::new(inner.into_bytes());
-    write_bytes(w, &inner);
+    encoded?;
+    write_bytes(w, name, &inner)
 }
 
-/// `lp32(bytes)`; every part of an account is far below 4 GiB.
-fn write_bytes(w: &mut Writer, bytes: &[u8]) {
-    write_len(w, bytes.len());
+/// `lp32(bytes)`.
+fn write_bytes(w: &mut Writer, name: &'static str, bytes: &[u8]) -> Result<(), StateError> {
+    write_len(w, name, bytes.len())?;
     w.raw(bytes);
+    Ok(())
 }
 
 fn read_nested<T: StateCodec>(r: &mut Reader<'_>, name: &'static str) -> Result<T, StateError> {
@@ -47,8 +53,8 @@ impl StateCodec for Account {
     /// list) ‖ u32(b) ‖ b × lp32(key bundle)) ‖ u32(s) ‖ s × lp32(session) ‖
     /// u32(g) ‖ g × lp32(group)`, users, bundles, sessions and groups in
     /// ascending order of their keys.
-    fn encode_state(&self, w: &mut Writer) {
-        write_nested(w, &self.device);
+    fn encode_state(&self, w: &mut Writer) -> Result<(), StateError> {
+        write_nested(w, "device", &self.device)?;
         match &self.user_key {
             Some(key) => {
                 w.u8(1);
@@ -56,22 +62,23 @@ impl StateCodec for Account {
             }
             None => w.u8(0),
         }
-        write_len(w, self.contacts.len());
+        write_len(w, "users", self.contacts.len())?;
         for contact in self.contacts.values() {
-            write_bytes(w, contact.list.list().as_bytes());
-            write_len(w, contact.bundles.len());
+            write_bytes(w, "device list", contact.list.list().as_bytes())?;
+            write_len(w, "bundles", contact.bundles.len())?;
             for bundle in contact.bundles.values() {
-                write_bytes(w, &bundle.bundle().encode());
+                write_bytes(w, "bundle", &bundle.bundle().encode())?;
             }
         }
-        write_len(w, self.sessions.len());
+        write_len(w, "sessions", self.sessions.len())?;
         for session in self.sessions.values() {
-            write_nested(w, session);
+            write_nested(w, "session", session)?;
         }
-        write_len(w, self.groups.len());
+        write_len(w, "groups", self.groups.len())?;
         for group in self.groups.values() {
-            write_nested(w, group);
+            write_nested(w, "group", group)?;
         }
+        Ok(())
     }
 
     fn decode_state(r: &mut Reader<'_>) -> Result<Self, StateError> {
