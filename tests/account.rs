@@ -694,3 +694,87 @@ fn a_primary_uploading_its_list_again_changes_nothing_at_the_relay() {
         );
     }
 }
+
+#[test]
+fn housekeeping_renews_keys_and_asks_for_group_rotation() {
+    let mut net = three_users();
+    let club = GroupId::new("club").unwrap();
+    let upload = net
+        .devices
+        .get_mut(&addr("bob", 1))
+        .unwrap()
+        .create_group(&mut net.rng, NOW, club.clone(), &[user("carol")])
+        .unwrap();
+    net.send(&addr("bob", 1), &[upload]);
+    assert!(
+        net.devices[&addr("bob", 1)]
+            .groups_due_for_rotation(NOW)
+            .is_empty()
+    );
+
+    // Forty days on: every first sealing key (30 days) has expired. A device
+    // with no session deletes its own; bob's sessions still use his bundle's
+    // KEM key as their current KEM key (SPEC.md §13.4), so he keeps it.
+    let later = Timestamp::from_unix_seconds(NOW.unix_seconds() + 40 * 86_400);
+    let mut lonely = Account::create_primary(&mut net.rng, NOW, addr("dave", 1));
+    assert_eq!(lonely.expire(later), 1);
+    let bob = net.dev(&addr("bob", 1));
+    assert_eq!(bob.expire(later), 0);
+    let due = bob.groups_due_for_rotation(later);
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].0, club);
+    // The next uploads carry a fresh key, which carol learns.
+    let uploads = bob
+        .uploads(&mut ChaCha20Rng::from_seed([9; 32]), later)
+        .unwrap();
+    for upload in &uploads {
+        net.relay.upload(later, &addr("bob", 1), upload).unwrap();
+    }
+    for envelope in net.relay.fetch_user(&user("bob")) {
+        net.dev(&addr("carol", 1))
+            .receive(later, &envelope)
+            .unwrap();
+    }
+    // carol's own key expired too: sealing is refused until she renews it.
+    assert!(matches!(
+        net.devices
+            .get_mut(&addr("carol", 1))
+            .unwrap()
+            .seal_to_user(&mut net.rng, later, &user("bob"), ContentType::Text, b"x")
+            .unwrap_err(),
+        AccountError::Seal(letterseal::pairwise::SealError::LocalKeyExpired(_))
+    ));
+    let carol = net.devices.get_mut(&addr("carol", 1)).unwrap();
+    carol.expire(later);
+    for upload in carol
+        .uploads(&mut ChaCha20Rng::from_seed([10; 32]), later)
+        .unwrap()
+    {
+        net.relay.upload(later, &addr("carol", 1), &upload).unwrap();
+    }
+    for envelope in net.relay.fetch_user(&user("carol")) {
+        net.dev(&addr("bob", 1)).receive(later, &envelope).unwrap();
+    }
+    let out = net
+        .devices
+        .get_mut(&addr("carol", 1))
+        .unwrap()
+        .seal_to_user(
+            &mut net.rng,
+            later,
+            &user("bob"),
+            ContentType::Text,
+            b"still here",
+        )
+        .unwrap();
+    for o in out {
+        for d in net
+            .relay
+            .upload(later, &addr("carol", 1), &o.envelope)
+            .unwrap()
+        {
+            let event = net.dev(&d.to).receive(later, &d.envelope).unwrap();
+            assert_eq!(event.plaintext(), Some(&b"still here"[..]));
+        }
+    }
+}

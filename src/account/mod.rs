@@ -75,10 +75,11 @@ use crate::codec::Writer;
 use crate::device::DeviceKeys;
 use crate::group::{
     Distribution, EpochChange, GracePolicy, Group, GroupId, Processed, RosterSection,
+    RotationReason,
 };
 use crate::ids::{DeviceAddress, DeviceId, UserId};
 use crate::keys::IdentityPublicKey;
-use crate::pairwise::{ContentType, Session};
+use crate::pairwise::{ContentType, EXPIRY_SKEW_SECONDS, Session};
 use crate::registration::{
     ExpectedOwner, KeyBundle, NoDirectory, OneTimeKeyBundle, RegistrationPolicy, VerifiedBundle,
 };
@@ -791,6 +792,60 @@ impl Account {
             EnvelopeKind::GroupMessage,
             body.as_bytes(),
         )?)
+    }
+
+    /// Housekeeping, to call now and then (e.g. daily and at start-up):
+    /// deletes this device's sealing keys expired more than
+    /// [`EXPIRY_SKEW_SECONDS`] ago (a fresh one is made by [`Self::uploads`])
+    /// that no session still needs (SPEC.md §13.4: a ratchet state whose
+    /// current KEM key is still the bundle's keeps it), its expired one-time
+    /// keys, the sessions' skipped message secrets past their lifetime, and
+    /// the groups' superseded epochs past their grace period. Returns how
+    /// many device keys it deleted.
+    pub fn expire(&mut self, now: Timestamp) -> usize {
+        let expired: Vec<_> = self
+            .device
+            .live_key_ids()
+            .copied()
+            .filter(|id| {
+                self.device
+                    .sealing_key_validity(id)
+                    .is_some_and(|(_, not_after)| {
+                        not_after.saturating_add(EXPIRY_SKEW_SECONDS) <= now
+                    })
+                    && !self.sessions.values().any(|s| s.uses_local_bundle_key(id))
+            })
+            .collect();
+        let retired = expired
+            .into_iter()
+            .filter(|id| self.device.retire(*id))
+            .count();
+        let one_time = self.device.expire(now);
+        for session in self.sessions.values_mut() {
+            session.expire(now);
+        }
+        for group in self.groups.values_mut() {
+            group.expire(now);
+        }
+        retired.saturating_add(one_time)
+    }
+
+    /// The groups whose key should be rotated at `now` under their rotation
+    /// policy (SPEC.md §8.12), and why; rotate one with
+    /// [`Self::update_group`] with no change of users.
+    pub fn groups_due_for_rotation(&self, now: Timestamp) -> Vec<(GroupId, RotationReason)> {
+        let bundles: Vec<VerifiedBundle> = self
+            .contacts
+            .values()
+            .flat_map(|c| c.bundles.values().cloned())
+            .collect();
+        self.groups
+            .iter()
+            .filter_map(|(id, g)| {
+                g.rotation_due(&self.device, &bundles, now)
+                    .map(|reason| (id.clone(), reason))
+            })
+            .collect()
     }
 
     /// Takes any envelope that arrived and returns what it was (SPEC.md

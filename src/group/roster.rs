@@ -770,7 +770,8 @@ impl RosterDelta {
         for _ in 0..count {
             removed.push(offset(before - r.remaining())?);
             let a = AddressRef::read(r)?;
-            if previous.is_some_and(|(u, d)| cmp_address(u, d, a.user_id(), a.device) != Ordering::Less)
+            if previous
+                .is_some_and(|(u, d)| cmp_address(u, d, a.user_id(), a.device) != Ordering::Less)
             {
                 return Err(GroupError::InvalidRosterDelta);
             }
@@ -783,7 +784,8 @@ impl RosterDelta {
         for _ in 0..count {
             upserts.push(offset(before - r.remaining())?);
             let m = MemberRef::read(r)?;
-            if previous.is_some_and(|(u, d)| cmp_address(u, d, m.user_id(), m.device) != Ordering::Less)
+            if previous
+                .is_some_and(|(u, d)| cmp_address(u, d, m.user_id(), m.device) != Ordering::Less)
             {
                 return Err(GroupError::InvalidRosterDelta);
             }

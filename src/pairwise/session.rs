@@ -565,6 +565,15 @@ impl Session {
             .max_by_key(|b| (b.not_before, b.key_id))
     }
 
+    /// Whether a ratchet state still uses the KEM key of this device's bundle
+    /// `key_id` as its current KEM key (SPEC.md §7.6): the peer's next KEM
+    /// step encapsulates to it, so the device must keep that key until then.
+    pub(crate) fn uses_local_bundle_key(&self, key_id: &SealingKeyId) -> bool {
+        self.slots
+            .iter()
+            .any(|slot| matches!(&slot.state.local_kem, LocalKem::Bundle(id) if id == key_id))
+    }
+
     /// Whether `bundle` is the session peer's (its device and identity key):
     /// exactly the bundles [`Session::add_peer_bundle`] accepts.
     pub(crate) fn is_peer(&self, bundle: &VerifiedBundle) -> bool {
