@@ -109,7 +109,9 @@ impl fmt::Display for UserId {
             Ok(s) if s.chars().all(|c| !c.is_control()) => f.write_str(s),
             _ => {
                 f.write_str("0x")?;
-                self.as_bytes().iter().try_for_each(|b| write!(f, "{b:02x}"))
+                self.as_bytes()
+                    .iter()
+                    .try_for_each(|b| write!(f, "{b:02x}"))
             }
         }
     }

@@ -591,7 +591,10 @@ fn format_1_descriptors_still_open() {
     v1.binding = Binding::LegacyBlobSha256(sha2::Sha256::digest(&blob).into());
     let encoded = v1.encode();
     assert_eq!(encoded[0], 1);
-    assert_eq!(encoded.len(), 1 + 32 + 8 + 4 + 32 + 1 + d.media_type.as_str().len());
+    assert_eq!(
+        encoded.len(),
+        1 + 32 + 8 + 4 + 32 + 1 + d.media_type.as_str().len()
+    );
     let decoded = FileDescriptor::decode(&encoded).unwrap();
     assert_eq!(decoded, v1);
     assert_eq!(decoded.encode(), encoded);

@@ -290,7 +290,10 @@ impl Distribution {
             + 4
             + self.wraps.iter().map(|w| 4 + w.len()).sum::<usize>();
         let mut w = Writer::with_capacity(size);
-        // Cores are far below 4 GiB; wrap counts are bounded by roster sizes.
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "a core is decoded strictly, so it is a few KiB at most, far below 4 GiB"
+        )]
         let _ = w.bytes_u32(&self.core.bytes);
         w.raw(&self.signature.to_bytes());
         match &self.section {
@@ -305,6 +308,12 @@ impl Distribution {
         }
         w.u32(u32::try_from(self.wraps.len()).unwrap_or(u32::MAX));
         for wrap in self.wraps.iter() {
+            // Open (issue 18): `Distribution::new` does not bound the wraps, so a wrap over 4 GiB
+            // or more than `u32::MAX` wraps would be written wrongly; decoded wraps are bounded.
+            #[expect(
+                clippy::let_underscore_must_use,
+                reason = "decoded wraps are at most MAX_WRAP_LEN bytes; see the comment above"
+            )]
             let _ = w.bytes_u32(wrap);
         }
         w.into_bytes()

@@ -34,7 +34,10 @@ enum Policy {
     AnyMember,
     /// Strictly increasing (SPEC.md §8.1 order), 1 to 255 entries; `count` is
     /// `list.len()`, checked when the policy was built or read.
-    Admins { list: Vec<UserId>, count: u8 },
+    Admins {
+        list: Vec<UserId>,
+        count: u8,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -122,7 +125,9 @@ impl RosterPolicy {
     pub fn is_admin(&self, user: &[u8]) -> bool {
         match &self.0 {
             Policy::AnyMember => true,
-            Policy::Admins { list, .. } => list.binary_search_by(|a| a.as_bytes().cmp(user)).is_ok(),
+            Policy::Admins { list, .. } => {
+                list.binary_search_by(|a| a.as_bytes().cmp(user)).is_ok()
+            }
         }
     }
 

@@ -487,7 +487,10 @@ impl Roster {
         let mut context = Writer::with_capacity(1 + group.as_bytes().len());
         group.encode(&mut context);
         let mut out = [0u8; 32];
-        // Constant label, 32-byte output: cannot fail.
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "Constant label, 32-byte output: cannot fail"
+        )]
         let _ = derive_labeled(
             b"",
             &self.bytes,
@@ -770,7 +773,8 @@ impl RosterDelta {
         for _ in 0..count {
             removed.push(offset(before - r.remaining())?);
             let a = AddressRef::read(r)?;
-            if previous.is_some_and(|(u, d)| cmp_address(u, d, a.user_id(), a.device) != Ordering::Less)
+            if previous
+                .is_some_and(|(u, d)| cmp_address(u, d, a.user_id(), a.device) != Ordering::Less)
             {
                 return Err(GroupError::InvalidRosterDelta);
             }
@@ -783,7 +787,8 @@ impl RosterDelta {
         for _ in 0..count {
             upserts.push(offset(before - r.remaining())?);
             let m = MemberRef::read(r)?;
-            if previous.is_some_and(|(u, d)| cmp_address(u, d, m.user_id(), m.device) != Ordering::Less)
+            if previous
+                .is_some_and(|(u, d)| cmp_address(u, d, m.user_id(), m.device) != Ordering::Less)
             {
                 return Err(GroupError::InvalidRosterDelta);
             }

@@ -830,8 +830,7 @@ pub(super) fn distribution_verify() -> Result<VectorFile, String> {
     let mut at1 = World::new(rng("group-distribution-verify/at1"), b"book club", &refs)?;
     // Bob at epoch 1 of Alice's history signs as a previous member.
     at1.process(bo, &e1)?;
-    let (no_self, roster_bc) = at1.forge(bo, &[a, c], |_| {}, |_| [5; 32], [5; 32])?;
-    let _ = roster_bc;
+    let (no_self, _roster_bc) = at1.forge(bo, &[a, c], |_| {}, |_| [5; 32], [5; 32])?;
     b.invalid(
         "Bob signs epoch 2 whose roster leaves Bob out",
         "DistributorNotMember",
