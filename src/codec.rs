@@ -121,6 +121,37 @@ impl Lp8<Vec<u8>> {
     }
 }
 
+/// A byte string of at most `u32::MAX` bytes, written as `u32(len) ‖ bytes` (`lp32`). Like
+/// [`Lp8`], the length is checked once, when the value is built, so writing it cannot fail.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub(crate) struct Lp32<B> {
+    bytes: B,
+    len: u32,
+}
+
+impl<B: AsRef<[u8]>> Lp32<B> {
+    /// Wraps `bytes` if they are at most `u32::MAX` bytes long.
+    pub(crate) fn new(bytes: B) -> Result<Self, TooLong> {
+        let len = u32::try_from(bytes.as_ref().len()).map_err(|_| TooLong)?;
+        Ok(Self { bytes, len })
+    }
+
+    /// The bytes, without the prefix.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.bytes.as_ref()
+    }
+
+    /// The length prefix.
+    pub(crate) fn len(&self) -> u32 {
+        self.len
+    }
+
+    /// The stored value, by value.
+    pub(crate) fn into_inner(self) -> B {
+        self.bytes
+    }
+}
+
 /// Appends encoded fields to a growing buffer.
 #[derive(Default)]
 pub struct Writer {
@@ -184,6 +215,12 @@ impl Writer {
     /// Appends `u8(len) ‖ bytes` for a byte string already known to fit.
     pub(crate) fn lp8<B: AsRef<[u8]>>(&mut self, value: &Lp8<B>) {
         self.u8(value.len());
+        self.raw(value.as_bytes());
+    }
+
+    /// Appends `u32(len) ‖ bytes` for a byte string already known to fit.
+    pub(crate) fn lp32<B: AsRef<[u8]>>(&mut self, value: &Lp32<B>) {
+        self.u32(value.len());
         self.raw(value.as_bytes());
     }
 
@@ -291,6 +328,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     #[test]
     fn integers_are_big_endian() {
@@ -351,6 +389,9 @@ mod tests {
         assert_eq!(r.lp8().unwrap().as_bytes(), b"");
         r.finish().unwrap();
         assert_eq!(Reader::new(&[2, 1]).lp8(), Err(DecodeError::Truncated));
+        let mut w = Writer::new();
+        w.lp32(&Lp32::new(&b"abc"[..]).unwrap());
+        assert_eq!(w.as_bytes(), &[0, 0, 0, 3, b'a', b'b', b'c']);
         // Ordered by the bytes, as the plain byte strings are.
         assert!(Lp8::new(vec![1u8, 2]).unwrap() < Lp8::new(vec![2u8]).unwrap());
     }

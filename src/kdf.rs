@@ -251,7 +251,10 @@ impl HedgeKey {
     /// storage key: whatever the message keys are derived from).
     pub fn derive(secret: &[u8]) -> Self {
         let mut okm = Zeroizing::new([0u8; 48]);
-        // Constant label, 48-byte output: cannot fail.
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "Constant label, 48-byte output: cannot fail"
+        )]
         let _ = derive_labeled(b"", secret, labels::kdf::HEDGE, b"", okm.as_mut());
         let (prf, hash_key) = okm.split_at(32);
         let mut key = Self {
@@ -270,7 +273,10 @@ impl HedgeKey {
             prf: Prk(*secret),
             hash_key: [0; 16],
         };
-        // Constant label, 16-byte output: cannot fail.
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "Constant label, 16-byte output: cannot fail"
+        )]
         let _ = key
             .prf
             .expand_labeled(labels::kdf::HEDGE, b"", &mut key.hash_key);
@@ -304,9 +310,12 @@ impl HedgeKey {
     ) -> [u8; HEDGED_SALT_LEN] {
         let digest = self.digest(associated_data, plaintext);
         let mut salt = [0u8; HEDGED_SALT_LEN];
-        // A 32-byte PRK always forms an HKDF state, the label is constant, the
-        // output 16 bytes and the context three bounded parts: cannot fail.
+        // A 32-byte PRK always forms an HKDF state.
         if let Ok(hk) = self.prf.hkdf() {
+            #[expect(
+                clippy::let_underscore_must_use,
+                reason = "the label is constant, the output 16 bytes and the context three bounded parts: cannot fail"
+            )]
             let _ = expand_labeled_parts(
                 &hk,
                 labels::kdf::HEDGED_SALT,

@@ -57,7 +57,10 @@ impl SafetyNumber {
         for fp in [&self.low, &self.high] {
             for group in fp[..DIGIT_SOURCE_LEN].chunks_exact(5) {
                 let value = group.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
-                // Writing to a String cannot fail.
+                #[expect(
+                    clippy::let_underscore_must_use,
+                    reason = "Writing to a String cannot fail"
+                )]
                 let _ = fmt::write(&mut out, format_args!("{:05}", value % 100_000));
             }
         }
@@ -93,7 +96,10 @@ fn fingerprint(user: &UserId, identity: &IdentityPublicKey) -> [u8; FINGERPRINT_
     let mut context = Writer::new();
     user.encode(&mut context);
     let mut out = [0u8; FINGERPRINT_LEN];
-    // Constant label, 32-byte output and a context under 256 bytes: cannot fail.
+    #[expect(
+        clippy::let_underscore_must_use,
+        reason = "Constant label, 32-byte output and a context under 256 bytes: cannot fail"
+    )]
     let _ = derive_labeled(
         b"",
         identity.as_bytes(),

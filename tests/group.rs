@@ -9,12 +9,13 @@
 
 use std::collections::BTreeMap;
 
+use letterseal::codec::DecodeError;
 use letterseal::device::DeviceKeys;
 use letterseal::group::{
     CoreFields, Distribution, EpochSecret, GracePolicy, Group, GroupError, GroupHeader, GroupId,
-    GroupOpenError, GroupSealError, Processed, Proposal, Roster, RosterPolicy, RosterSection,
-    RotationPolicy, RotationReason, ServerRecord, Transcript, VerifiedDistribution, sender_chain,
-    tree_leaf, wrap_context, wrap_list_hash,
+    GroupOpenError, GroupSealError, MAX_WRAP_LEN, Processed, Proposal, Roster, RosterPolicy,
+    RosterSection, RotationPolicy, RotationReason, ServerRecord, Transcript, VerifiedDistribution,
+    Wrap, sender_chain, tree_leaf, wrap_context, wrap_list_hash,
 };
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::keys::{IdentitySecretKey, KemDecapsulationKey, SealingSecretKey};
@@ -303,6 +304,7 @@ fn view_of(d: &Distribution, roster: &Roster, m: &DeviceAddress) -> Distribution
         RosterSection::Full(roster.clone()),
         vec![wrap],
     )
+    .unwrap()
 }
 
 // ---- messages ---------------------------------------------------------------
@@ -600,6 +602,10 @@ fn wraps_do_not_depend_on_the_chat_channel() {
         .collect();
     let bob = &mut w.devices[1];
     for m in chats.iter().rev() {
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "opened newest first, the oldest are refused past the skip limit: only the chat channel's advance matters"
+        )]
         let _ = bob
             .sessions
             .get_mut(&a0)
@@ -789,7 +795,8 @@ fn policy_violations_are_refused_by_members_and_server() {
         *bad.signature(),
         bad.section().clone(),
         vec![bad.wraps()[1].clone()],
-    );
+    )
+    .unwrap();
     let _ = roster;
     assert_eq!(w.process(d, &for_d).unwrap_err(), GroupError::NotPermitted);
 
@@ -929,20 +936,42 @@ fn distribution_rejections_each_have_their_own_error() {
         *good.signature(),
         RosterSection::Full(other),
         good.wraps().to_vec(),
-    );
+    )
+    .unwrap();
     assert_eq!(
         tampered
             .verify_for_server(None, &w.address(alice))
             .unwrap_err(),
         GroupError::RosterHashMismatch
     );
+    // A wrap that no decoder would accept cannot be built either (so every distribution encodes).
+    for bad in [Vec::new(), vec![7u8; MAX_WRAP_LEN + 1]] {
+        assert_eq!(
+            Distribution::new(
+                good.core().clone(),
+                *good.signature(),
+                good.section().clone(),
+                [bad.clone()],
+            )
+            .unwrap_err(),
+            GroupError::Malformed(DecodeError::InvalidValue)
+        );
+        assert_eq!(
+            Wrap::new(bad).unwrap_err(),
+            GroupError::Malformed(DecodeError::InvalidValue)
+        );
+    }
+    let longest = Wrap::new(vec![7u8; MAX_WRAP_LEN]).unwrap();
+    assert_eq!(longest.len(), MAX_WRAP_LEN);
+    assert_eq!(Vec::from(longest), vec![7u8; MAX_WRAP_LEN]);
     // A wrap missing, or changed.
     let short = Distribution::new(
         good.core().clone(),
         *good.signature(),
         good.section().clone(),
         good.wraps()[..1].to_vec(),
-    );
+    )
+    .unwrap();
     assert_eq!(
         short
             .verify_for_server(None, &w.address(alice))
@@ -956,7 +985,8 @@ fn distribution_rejections_each_have_their_own_error() {
         *good.signature(),
         good.section().clone(),
         wraps,
-    );
+    )
+    .unwrap();
     assert_eq!(
         swapped
             .verify_for_server(None, &w.address(alice))
@@ -973,7 +1003,8 @@ fn distribution_rejections_each_have_their_own_error() {
         *good.signature(),
         carol_view.section().clone(),
         carol_view.wraps().to_vec(),
-    );
+    )
+    .unwrap();
     let before = w.state(bob);
     assert!(matches!(
         w.process(bob, &moved).unwrap_err(),
@@ -985,8 +1016,9 @@ fn distribution_rejections_each_have_their_own_error() {
         good.core().clone(),
         *good.signature(),
         carol_view.section().clone(),
-        Vec::new(),
-    );
+        Vec::<Vec<u8>>::new(),
+    )
+    .unwrap();
     assert_eq!(w.process(bob, &none).unwrap_err(), GroupError::MissingWrap);
     // No session with the distributor.
     let d = &mut w.devices[carol];
@@ -1068,7 +1100,8 @@ fn distribution_rejections_each_have_their_own_error() {
             *delta_for_dave.signature(),
             next.view_for(&w.address(bob)).unwrap().section().clone(),
             delta_for_dave.wraps().to_vec(),
-        );
+        )
+        .unwrap();
     }
     assert_eq!(
         w.process(dave, &delta_for_dave).unwrap_err(),

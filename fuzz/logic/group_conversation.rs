@@ -1364,8 +1364,9 @@ impl<'a> Sim<'a> {
                 upload.core().clone(),
                 *upload.signature(),
                 RosterSection::Full(roster.clone()),
-                self.wrap_of(v, wrap_of).into_iter().collect(),
+                self.wrap_of(v, wrap_of),
             )
+            .expect("valid wraps")
         };
         match mode % 5 {
             0 => {
@@ -1418,7 +1419,8 @@ impl<'a> Sim<'a> {
                     *view.signature(),
                     view.section().clone(),
                     vec![wrap],
-                );
+                )
+                .expect("valid wraps");
                 self.process(q, m, &view, false, "spliced");
             }
         }
@@ -1437,7 +1439,7 @@ impl<'a> Sim<'a> {
             return None;
         }
         let at = if i > d { i - 1 } else { i };
-        version.upload.wraps().get(at).cloned()
+        version.upload.wraps().get(at).map(|w| w.to_vec())
     }
 
     fn seal(&mut self, m: usize, ad: usize, content_type: ContentType, plaintext: Vec<u8>) {
@@ -1821,7 +1823,8 @@ impl<'a> Sim<'a> {
                 *upload.signature(),
                 RosterSection::Full(roster_real.clone()),
                 wraps,
-            );
+            )
+            .expect("valid wraps");
             self.views.push(Queued {
                 version: v,
                 to,

@@ -326,6 +326,7 @@ fn full_view(upload: &Distribution, roster: &Roster, member: &DeviceAddress) -> 
         RosterSection::Full(roster.clone()),
         wraps,
     )
+    .expect("valid wraps")
 }
 
 /// The roster an upload rebuilds to on `base` (checks the hash only).
@@ -587,7 +588,7 @@ fn build_fixture() -> Fixture {
         .map(|(name, upload, base)| {
             let roster = rebuilt(&upload, base.as_ref());
             let full = full_view(&upload, &roster, &bob_address);
-            let bob_wrap = full.wraps().first().cloned();
+            let bob_wrap = full.wraps().first().map(|w| w.to_vec());
             let at_bob = [0, 1].map(|s| {
                 let mut bob = Bob::load(&states[s]);
                 bob.process(&full).map(|p| (p, bob.print()))
@@ -760,7 +761,7 @@ pub(crate) fn check(data: &[u8]) {
             };
             let bob_wrap = match (&outcome, d.wraps()) {
                 (Processed::AlreadyProcessed { .. }, _) => s.bob_wrap.clone(),
-                (_, [only]) => Some(only.clone()),
+                (_, [only]) => Some(only.to_vec()),
                 (_, all) => {
                     let index = s.roster.position(&fx.bob).unwrap();
                     let distributor = s.roster.position(d.core().distributor()).unwrap();
@@ -769,7 +770,7 @@ pub(crate) fn check(data: &[u8]) {
                     } else {
                         index
                     })
-                    .cloned()
+                    .map(|w| w.to_vec())
                 }
             };
             assert_eq!(
@@ -919,13 +920,15 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         *e1.full_view.signature(),
         e1.full_view.section().clone(),
         carol_wrap.wraps().to_vec(),
-    );
+    )
+    .expect("valid wraps");
     let no_wrap = Distribution::new(
         e1.full_view.core().clone(),
         *e1.full_view.signature(),
         e1.full_view.section().clone(),
-        Vec::new(),
-    );
+        Vec::<Vec<u8>>::new(),
+    )
+    .expect("valid wraps");
     let mut truncated = input(1, &e1.full_view);
     truncated.pop();
     let mut v1 = input(1, &e1.full_view);
@@ -964,7 +967,8 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
                 *e1.upload.signature(),
                 e1.upload.section().clone(),
                 e1.upload.wraps()[..1].to_vec(),
-            );
+            )
+            .expect("valid wraps");
             input(3, &short)
         }),
         ("trunc_minus1", truncated),
@@ -974,7 +978,8 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
                 *e1.full_view.signature(),
                 RosterSection::Full(e2.roster.clone()),
                 e1.full_view.wraps().to_vec(),
-            );
+            )
+            .expect("valid wraps");
             input(1, &other)
         }),
         ("version_1", v1),
@@ -986,7 +991,8 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
                 *e2.full_view.signature(),
                 e2.full_view.section().clone(),
                 vec![e1.bob_wrap.clone().unwrap()],
-            );
+            )
+            .expect("valid wraps");
             input(0, &spliced)
         }),
         // A later wrap of Alice's under the core of epoch 1: it was sealed
@@ -998,7 +1004,8 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
                 *e1.full_view.signature(),
                 e1.full_view.section().clone(),
                 vec![e2.bob_wrap.clone().unwrap()],
-            );
+            )
+            .expect("valid wraps");
             input(1, &spliced)
         }),
     ];

@@ -178,7 +178,7 @@ fn build_fixture() -> Fixture {
         ContentType::Application(0x8001),
         b"",
     );
-    let _ = a4;
+    let _ = a4; // not opened in this scenario; it is still recorded in `names`
     opens(&mut sim, a3);
     opens(&mut sim, a1);
     snapshots.push(sim.snapshot(BOB));
@@ -243,7 +243,7 @@ fn build_fixture() -> Fixture {
         b"a11: KEM step to Bob's own key",
     );
     let _a12 = say(&mut sim, &mut names, "a12", ALICE, 1, text, b"a12");
-    let _ = a9;
+    let _ = a9; // not opened in this scenario; it is still recorded in `names`
     snapshots.push(sim.snapshot(BOB));
 
     // S3: concurrent starts.

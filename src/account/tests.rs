@@ -28,10 +28,19 @@ proptest! {
     }
 
     #[test]
-    fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
-        let _ = Envelope::decode(&bytes);
-        let _ = DeviceList::decode(&bytes);
-        let _ = PairwiseHeader::split(&bytes);
+    fn whatever_decodes_re_encodes_to_the_same_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        if let Ok(envelope) = Envelope::decode(&bytes) {
+            prop_assert_eq!(Envelope::encode(envelope.kind(), envelope.body()).unwrap(), bytes.clone());
+        }
+        if let Ok(list) = DeviceList::decode(&bytes) {
+            prop_assert_eq!(list.encode(), bytes.clone());
+        }
+        if let Ok((header, rest)) = PairwiseHeader::split(&bytes) {
+            let mut w = Writer::new();
+            header.encode(&mut w);
+            w.raw(rest);
+            prop_assert_eq!(w.as_bytes(), &bytes[..]);
+        }
     }
 
     #[test]

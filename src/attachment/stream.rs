@@ -70,7 +70,10 @@ fn bound(chunk_size: u32) -> [u8; 6] {
 /// `DeriveLabeled(salt, file key, "attachment", bound, 71)` → key ‖ prefix ‖ commitment.
 fn derive(file_key: &FileKey, salt: &[u8; SALT_LEN], chunk_size: u32) -> StreamKeys {
     let mut okm = Zeroizing::new([0u8; 32 + PREFIX_LEN + COMMITMENT_LEN]);
-    // Constant label, 71-byte output: cannot fail.
+    #[expect(
+        clippy::let_underscore_must_use,
+        reason = "Constant label, 71-byte output: cannot fail"
+    )]
     let _ = Prk::extract(salt, file_key.as_bytes()).expand_labeled(
         labels::kdf::ATTACHMENT,
         &bound(chunk_size),
@@ -102,7 +105,10 @@ pub fn hedged_key_and_salt(
     chunk_size: u32,
 ) -> (FileKey, [u8; SALT_LEN]) {
     let mut okm = Zeroizing::new([0u8; 32 + SALT_LEN]);
-    // Constant label, 48-byte output: cannot fail.
+    #[expect(
+        clippy::let_underscore_must_use,
+        reason = "Constant label, 48-byte output: cannot fail"
+    )]
     let _ = Prk::extract(randomness, content.as_bytes()).expand_labeled(
         labels::kdf::ATTACHMENT_HEDGE,
         &bound(chunk_size),
@@ -1054,7 +1060,7 @@ mod tests {
             size: 16,
             chunk_size: 16,
             binding: Binding::Content(ContentDigest::of(&[7u8; 16])),
-            media_type: "x".into(),
+            media_type: MediaType::new("x").unwrap(),
         };
         let mut opener = AttachmentOpener::new(&descriptor);
         assert_eq!(opener.update(&blob).unwrap().as_slice(), &[7u8; 16]);

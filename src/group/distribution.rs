@@ -5,13 +5,15 @@
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::fmt;
+use core::ops::Deref;
 
 use super::policy::{RosterPolicy, check_permission};
 use super::roster::{GroupId, Roster, RosterDelta, RosterHash};
 use super::schedule::{CONFIRMATION_LEN, EpochSecret, Transcript, wrap_list_hash};
 use super::state::EpochChange;
 use super::{GROUP_VERSION, GroupError, KIND_DISTRIBUTION};
-use crate::codec::{DecodeError, Reader, Writer};
+use crate::codec::{DecodeError, Lp32, Reader, Writer};
 use crate::ids::DeviceAddress;
 use crate::keys::{IdentityPublicKey, IdentitySecretKey, SIGNATURE_LEN, Signature};
 use crate::labels;
@@ -76,7 +78,7 @@ impl CoreFields {
 /// A decoded core, with the bytes it was decoded from (which the signature covers).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DistributionCore {
-    bytes: Vec<u8>,
+    bytes: Lp32<Vec<u8>>,
     fields: CoreFields,
     confirmation: [u8; CONFIRMATION_LEN],
 }
@@ -103,7 +105,8 @@ impl DistributionCore {
         let confirmation = r.array()?;
         r.finish()?;
         Ok(Self {
-            bytes: bytes.to_vec(),
+            bytes: Lp32::new(bytes.to_vec())
+                .map_err(|_| GroupError::Malformed(DecodeError::InvalidLength))?,
             fields: CoreFields {
                 group_id,
                 epoch,
@@ -120,7 +123,7 @@ impl DistributionCore {
 
     /// The bytes, exactly as received or built.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+        self.bytes.as_bytes()
     }
 
     /// The decoded fields.
@@ -150,14 +153,15 @@ impl DistributionCore {
 
     /// The core without the confirmation (what the confirmation covers).
     pub fn unconfirmed(&self) -> &[u8] {
-        self.bytes
-            .get(..self.bytes.len().saturating_sub(CONFIRMATION_LEN))
+        let bytes = self.as_bytes();
+        bytes
+            .get(..bytes.len().saturating_sub(CONFIRMATION_LEN))
             .unwrap_or_default()
     }
 
     /// `transcript(epoch)` (SPEC.md §8.3).
     pub fn transcript(&self) -> Transcript {
-        Transcript::of_core(&self.bytes)
+        Transcript::of_core(self.as_bytes())
     }
 
     /// The distributor's identity key, decoded (an invalid key can verify
@@ -173,7 +177,7 @@ impl DistributionCore {
         key: &IdentityPublicKey,
         signature: &Signature,
     ) -> Result<(), GroupError> {
-        key.verify_labeled(labels::sig::GROUP_DISTRIBUTION, &self.bytes, signature)
+        key.verify_labeled(labels::sig::GROUP_DISTRIBUTION, self.as_bytes(), signature)
             .map_err(|_| GroupError::BadSignature)
     }
 
@@ -206,7 +210,70 @@ pub struct Distribution {
     section: RosterSection,
     // Shared: a verified upload keeps the decoded wraps without copying them
     // (a 5,000-member upload holds ~6.5 MB of wraps).
-    wraps: Arc<[Vec<u8>]>,
+    wraps: Arc<[Wrap]>,
+    /// `wraps.len()`, checked to fit its `u32` count when the distribution was built.
+    wrap_count: u32,
+}
+
+/// One member's key wrap in a distribution: a pairwise message of 1 to [`MAX_WRAP_LEN`] bytes
+/// (SPEC.md §8.4), checked when it is built, so every distribution encodes. Derefs to its bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Wrap(Lp32<Vec<u8>>);
+
+impl Wrap {
+    /// Checks the length (1 to [`MAX_WRAP_LEN`] bytes, else
+    /// `GroupError::Malformed(DecodeError::InvalidValue)`, as when decoding) and wraps the bytes.
+    pub fn new(bytes: Vec<u8>) -> Result<Self, GroupError> {
+        if bytes.is_empty() || bytes.len() > MAX_WRAP_LEN {
+            return Err(GroupError::Malformed(DecodeError::InvalidValue));
+        }
+        Lp32::new(bytes)
+            .map(Self)
+            .map_err(|_| GroupError::Malformed(DecodeError::InvalidValue))
+    }
+
+    /// The wrap's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl Deref for Wrap {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl AsRef<[u8]> for Wrap {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl From<Wrap> for Vec<u8> {
+    fn from(wrap: Wrap) -> Vec<u8> {
+        wrap.0.into_inner()
+    }
+}
+
+impl fmt::Debug for Wrap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Wrap({} bytes)", self.as_bytes().len())
+    }
+}
+
+/// Checks each wrap ([`Wrap::new`]) and that their count fits its `u32`.
+fn checked_wraps<W: Into<Vec<u8>>>(
+    wraps: impl IntoIterator<Item = W>,
+) -> Result<(Arc<[Wrap]>, u32), GroupError> {
+    let wraps = wraps
+        .into_iter()
+        .map(|w| Wrap::new(w.into()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let count = u32::try_from(wraps.len())
+        .map_err(|_| GroupError::Malformed(DecodeError::InvalidLength))?;
+    Ok((wraps.into(), count))
 }
 
 /// The previous epoch a distribution builds on (a member's current epoch or
@@ -226,33 +293,36 @@ pub(crate) struct Rebuilt {
 }
 
 impl Distribution {
-    /// Assembles a distribution from a decoded core and its parts.
-    pub fn new(
+    /// Assembles a distribution from a decoded core and its parts. Each wrap is checked as
+    /// [`Wrap::new`] does (1 to [`MAX_WRAP_LEN`] bytes), so the distribution always encodes.
+    pub fn new<W: Into<Vec<u8>>>(
         core: DistributionCore,
         signature: Signature,
         section: RosterSection,
-        wraps: Vec<Vec<u8>>,
-    ) -> Self {
-        Self {
+        wraps: impl IntoIterator<Item = W>,
+    ) -> Result<Self, GroupError> {
+        let (wraps, wrap_count) = checked_wraps(wraps)?;
+        Ok(Self {
             core,
             signature,
             section,
-            wraps: wraps.into(),
-        }
+            wraps,
+            wrap_count,
+        })
     }
 
     /// Signs `core` (any bytes: they are decoded first) with `identity` and
     /// attaches the parts. The signer is not checked against the core's
     /// distributor: a mismatch fails verification with `BadSignature`.
-    pub fn sign(
+    pub fn sign<W: Into<Vec<u8>>>(
         core: &[u8],
         identity: &IdentitySecretKey,
         section: RosterSection,
-        wraps: Vec<Vec<u8>>,
+        wraps: impl IntoIterator<Item = W>,
     ) -> Result<Self, GroupError> {
         let core = DistributionCore::decode(core)?;
         let signature = identity.sign_labeled(labels::sig::GROUP_DISTRIBUTION, core.as_bytes());
-        Ok(Self::new(core, signature, section, wraps))
+        Self::new(core, signature, section, wraps)
     }
 
     /// The signed core.
@@ -272,7 +342,7 @@ impl Distribution {
 
     /// The wraps carried (all other members', one member's, or none): each a
     /// pairwise message of at most [`MAX_WRAP_LEN`] bytes (SPEC.md §8.4).
-    pub fn wraps(&self) -> &[Vec<u8>] {
+    pub fn wraps(&self) -> &[Wrap] {
         &self.wraps
     }
 
@@ -283,15 +353,14 @@ impl Distribution {
             RosterSection::Delta(d) => d.as_bytes().len(),
         };
         let size = 4
-            + self.core.bytes.len()
+            + self.core.as_bytes().len()
             + SIGNATURE_LEN
             + 1
             + section_len
             + 4
             + self.wraps.iter().map(|w| 4 + w.len()).sum::<usize>();
         let mut w = Writer::with_capacity(size);
-        // Cores are far below 4 GiB; wrap counts are bounded by roster sizes.
-        let _ = w.bytes_u32(&self.core.bytes);
+        w.lp32(&self.core.bytes);
         w.raw(&self.signature.to_bytes());
         match &self.section {
             RosterSection::Full(r) => {
@@ -303,9 +372,9 @@ impl Distribution {
                 w.raw(d.as_bytes());
             }
         }
-        w.u32(u32::try_from(self.wraps.len()).unwrap_or(u32::MAX));
+        w.u32(self.wrap_count);
         for wrap in self.wraps.iter() {
-            let _ = w.bytes_u32(wrap);
+            w.lp32(&wrap.0);
         }
         w.into_bytes()
     }
@@ -322,7 +391,8 @@ impl Distribution {
             _ => return Err(GroupError::Malformed(DecodeError::InvalidValue)),
         };
         // Each wrap takes at least its 4-byte length: bound k before allocating.
-        let k = usize::try_from(r.u32()?)
+        let wrap_count = r.u32()?;
+        let k = usize::try_from(wrap_count)
             .ok()
             .filter(|k| k.saturating_mul(4) <= r.remaining())
             .ok_or(GroupError::Malformed(DecodeError::Truncated))?;
@@ -332,7 +402,7 @@ impl Distribution {
             if wrap.is_empty() || wrap.len() > MAX_WRAP_LEN {
                 return Err(GroupError::Malformed(DecodeError::InvalidValue));
             }
-            wraps.push(wrap.to_vec());
+            wraps.push(Wrap::new(wrap.to_vec())?);
         }
         r.finish()?;
         Ok(Self {
@@ -340,6 +410,7 @@ impl Distribution {
             signature,
             section,
             wraps: wraps.into(),
+            wrap_count,
         })
     }
 
@@ -420,9 +491,9 @@ impl Distribution {
             } else {
                 index
             };
-            self.wraps.get(i).map(Vec::as_slice)
+            self.wraps.get(i).map(Wrap::as_bytes)
         } else if let [only] = &self.wraps[..] {
-            Some(only)
+            Some(only.as_bytes())
         } else {
             None
         }
@@ -542,26 +613,28 @@ impl VerifiedDistribution {
         let index = self.roster.position(member)?;
         let d = &self.distribution;
         let distributor = self.roster.position(&d.core.fields.distributor)?;
-        let wraps = if index == distributor {
-            Vec::new()
+        let (wraps, wrap_count) = if index == distributor {
+            (Vec::new(), 0)
         } else {
             let i = if index > distributor {
                 index - 1
             } else {
                 index
             };
-            alloc::vec![d.wraps.get(i)?.clone()]
+            (alloc::vec![d.wraps.get(i)?.clone()], 1)
         };
         let section = match (&self.delta, full) {
             (Some(delta), false) => RosterSection::Delta(delta.clone()),
             _ => RosterSection::Full(self.roster.clone()),
         };
-        Some(Distribution::new(
-            d.core.clone(),
-            d.signature,
+        // The wraps were checked when the upload was built or decoded.
+        Some(Distribution {
+            core: d.core.clone(),
+            signature: d.signature,
             section,
-            wraps,
-        ))
+            wraps: wraps.into(),
+            wrap_count,
+        })
     }
 }
 

@@ -71,7 +71,7 @@ use core::fmt;
 
 pub use distribution::{
     CoreFields, Distribution, DistributionCore, MAX_WRAP_LEN, RosterSection, ServerRecord,
-    VerifiedDistribution,
+    VerifiedDistribution, Wrap,
 };
 pub use message::GroupHeader;
 pub use policy::{MAX_ADMINS, RosterPolicy};

@@ -487,7 +487,10 @@ impl Roster {
         let mut context = Writer::with_capacity(1 + group.as_bytes().len());
         group.encode(&mut context);
         let mut out = [0u8; 32];
-        // Constant label, 32-byte output: cannot fail.
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "Constant label, 32-byte output: cannot fail"
+        )]
         let _ = derive_labeled(
             b"",
             &self.bytes,

@@ -34,7 +34,10 @@ impl Transcript {
     /// `DeriveLabeled("", core, "group transcript", "", 32)`.
     pub fn of_core(core: &[u8]) -> Self {
         let mut out = [0u8; 32];
-        // Constant label, 32-byte output: cannot fail.
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "Constant label, 32-byte output: cannot fail"
+        )]
         let _ = derive_labeled(b"", core, labels::kdf::GROUP_TRANSCRIPT, b"", &mut out);
         Self(out)
     }
@@ -52,7 +55,10 @@ impl Transcript {
     /// `DeriveLabeled("", transcript, "epoch tag", "", 16)`.
     pub fn epoch_tag(&self) -> EpochTag {
         let mut out = [0u8; EPOCH_TAG_LEN];
-        // Constant label, 16-byte output: cannot fail.
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "Constant label, 16-byte output: cannot fail"
+        )]
         let _ = derive_labeled(b"", &self.0, labels::kdf::EPOCH_TAG, b"", &mut out);
         EpochTag(out)
     }
@@ -110,7 +116,10 @@ impl EpochSecret {
     /// its confirmation, 32)` (SPEC.md §8.3).
     pub fn confirmation(&self, core_before_confirmation: &[u8]) -> [u8; CONFIRMATION_LEN] {
         let mut out = [0u8; CONFIRMATION_LEN];
-        // Constant label, 32-byte output: cannot fail.
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "Constant label, 32-byte output: cannot fail"
+        )]
         let _ = derive_labeled(
             b"",
             &self.0,
@@ -172,7 +181,10 @@ pub fn wrap_list_hash<W: AsRef<[u8]>>(wraps: &[W]) -> [u8; 32] {
         .filter_map(|(wrap, len)| len.as_ref().map(|l| [&l[..], wrap.as_ref()]))
         .flatten();
     let mut out = [0u8; 32];
-    // Constant label, 32-byte output: cannot fail.
+    #[expect(
+        clippy::let_underscore_must_use,
+        reason = "Constant label, 32-byte output: cannot fail"
+    )]
     let _ = derive_labeled_from_parts(b"", parts, labels::kdf::WRAP_LIST, b"", &mut out);
     out
 }
@@ -212,7 +224,10 @@ pub fn tree_child(parent: &[u8; 32], lo: u32, hi: u32) -> NodeSecret {
     l.copy_from_slice(&lo.to_be_bytes());
     h.copy_from_slice(&hi.to_be_bytes());
     let mut out = [0u8; 32];
-    // Constant label, 32-byte output: cannot fail.
+    #[expect(
+        clippy::let_underscore_must_use,
+        reason = "Constant label, 32-byte output: cannot fail"
+    )]
     let _ = Prk::from_bytes(*parent).expand_labeled(labels::kdf::GROUP_TREE, &context, &mut out);
     NodeSecret(out)
 }
@@ -267,7 +282,10 @@ pub fn sender_chain(
     sender.encode(&mut context);
     context.raw(sender_identity);
     let mut out = [0u8; 32];
-    // Constant label, 32-byte output: cannot fail.
+    #[expect(
+        clippy::let_underscore_must_use,
+        reason = "Constant label, 32-byte output: cannot fail"
+    )]
     let _ = derive_labeled(
         b"",
         &leaf.0,

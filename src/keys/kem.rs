@@ -173,7 +173,10 @@ impl fmt::Debug for UncheckedKemKey {
 
 fn key_id_of(ek: &[u8; KEM_ENCAPSULATION_KEY_LEN]) -> KemKeyId {
     let mut id = [0u8; KEM_KEY_ID_LEN];
-    // A 16-byte output with a constant label cannot exceed any limit.
+    #[expect(
+        clippy::let_underscore_must_use,
+        reason = "A 16-byte output with a constant label cannot exceed any limit"
+    )]
     let _ = derive_labeled(b"", ek, labels::kdf::KEM_KEY_ID, b"", &mut id);
     KemKeyId(id)
 }

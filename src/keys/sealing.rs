@@ -179,7 +179,10 @@ impl SealingPublicKey {
     /// The key id: `derive_labeled("", pk, "sealing key id", "", 16)` (SPEC.md §4.3).
     pub fn key_id(&self) -> SealingKeyId {
         let mut id = [0u8; KEY_ID_LEN];
-        // A 16-byte output with a constant label cannot exceed any limit.
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "A 16-byte output with a constant label cannot exceed any limit"
+        )]
         let _ = derive_labeled(b"", &self.0, labels::kdf::SEALING_KEY_ID, b"", &mut id);
         SealingKeyId(id)
     }

@@ -131,7 +131,11 @@ impl MediaKeyMaterial {
     pub fn derive_keys(&self) -> MediaKeys {
         let mut okm = Zeroizing::new([0u8; 76]);
         // No salt means a salt of 32 zero bytes (RFC 5869 §2.2), which is what
-        // the crate's HKDF does for an empty salt. 76 ≤ 255 × 32, so it cannot fail.
+        // the crate's HKDF does for an empty salt.
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "76 ≤ 255 × 32 output bytes, so it cannot fail"
+        )]
         let _ = crate::kdf::hkdf_sha256(b"", &self.0, HKDF_INFO, okm.as_mut());
         let mut keys = MediaKeys {
             enc_key: [0; 32],

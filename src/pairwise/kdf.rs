@@ -140,7 +140,10 @@ pub fn initial_keys(secrets: &InitialSecrets<'_>, context: &[u8]) -> EpochKeys {
     }
     ikm.extend_from_slice(secrets.kem.as_bytes());
     let mut okm = Zeroizing::new([0u8; 96]);
-    // Constant label and a 96-byte output: cannot fail.
+    #[expect(
+        clippy::let_underscore_must_use,
+        reason = "Constant label and a 96-byte output: cannot fail"
+    )]
     let _ = derive_labeled(b"", &ikm, labels::kdf::RATCHET_INIT, context, okm.as_mut());
     split_epoch(&okm)
 }
@@ -155,7 +158,10 @@ pub fn session_id(
     initiator.encode(&mut context);
     responder.encode(&mut context);
     let mut id = [0u8; SESSION_ID_LEN];
-    // Constant label, 16-byte output: cannot fail.
+    #[expect(
+        clippy::let_underscore_must_use,
+        reason = "Constant label, 16-byte output: cannot fail"
+    )]
     let _ = derive_labeled(
         b"",
         initiator_ratchet_key.as_bytes(),
@@ -181,7 +187,10 @@ impl RootKey {
             None => 32,
         };
         let mut okm = Zeroizing::new([0u8; 96]);
-        // Constant label and a 96-byte output: cannot fail.
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "Constant label and a 96-byte output: cannot fail"
+        )]
         let _ = derive_labeled(
             &self.0,
             ikm.get(..len).unwrap_or_default(),
@@ -200,8 +209,15 @@ impl ChainKey {
         let prk = Prk::from_bytes(self.0);
         let mut secret = [0u8; 32];
         let mut next = [0u8; 32];
-        // Constant labels, 32-byte outputs: cannot fail.
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "Constant label, 32-byte output: cannot fail"
+        )]
         let _ = prk.expand_labeled(labels::kdf::MESSAGE_SECRET, b"", &mut secret);
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "Constant label, 32-byte output: cannot fail"
+        )]
         let _ = prk.expand_labeled(labels::kdf::CHAIN_STEP, b"", &mut next);
         (MessageSecret(secret), ChainKey(next))
     }
@@ -237,7 +253,10 @@ impl MessageSecret {
     /// `ExpandLabeled(MK, "message keys", salt, 76)` = key ‖ nonce ‖ commitment.
     pub fn message_keys(&self, salt: &[u8; SALT_LEN]) -> MessageKeys {
         let mut okm = Zeroizing::new([0u8; MESSAGE_KEYS_LEN]);
-        // Constant label and a 76-byte output: cannot fail.
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "Constant label and a 76-byte output: cannot fail"
+        )]
         let _ =
             Prk::from_bytes(self.0).expand_labeled(labels::kdf::MESSAGE_KEYS, salt, okm.as_mut());
         split_message_keys(&okm)
@@ -283,7 +302,10 @@ pub(crate) fn derive_message_keys(
     context: &[u8],
 ) -> MessageKeys {
     let mut okm = Zeroizing::new([0u8; MESSAGE_KEYS_LEN]);
-    // Constant label and a 76-byte output: cannot fail.
+    #[expect(
+        clippy::let_underscore_must_use,
+        reason = "Constant label and a 76-byte output: cannot fail"
+    )]
     let _ = derive_labeled(salt, secret, label, context, okm.as_mut());
     split_message_keys(&okm)
 }

@@ -710,7 +710,8 @@ impl RatchetState {
                 let current = receiving.chain(c);
                 if until > current.next {
                     // Store the rest of the finished chain, numbers next .. until-1
-                    // (the secret for `until` itself is not kept: no such message).
+                    // (the secret for `until` itself is not kept: no such message). Only the
+                    // stored secrets matter, so the walk's result (the chain's end) is dropped.
                     let _ = self.walk_chain(
                         &current.key,
                         current.next,

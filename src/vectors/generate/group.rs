@@ -469,8 +469,12 @@ impl World {
 }
 
 /// `d` with another section and wraps (core and signature kept).
-fn with_parts(d: &Distribution, section: RosterSection, wraps: Vec<Vec<u8>>) -> Distribution {
-    Distribution::new(d.core().clone(), *d.signature(), section, wraps)
+fn with_parts<W: Into<Vec<u8>>>(
+    d: &Distribution,
+    section: RosterSection,
+    wraps: impl IntoIterator<Item = W>,
+) -> Result<Distribution, String> {
+    Distribution::new(d.core().clone(), *d.signature(), section, wraps).map_err(e)
 }
 
 /// The view of `member` (position in `roster`) of an upload, with a full roster.
@@ -484,11 +488,7 @@ fn full_view(
         .ok_or("distributor")?;
     let i = roster.position(member).ok_or("member")?;
     let wrap = d.wraps()[if i > distributor { i - 1 } else { i }].clone();
-    Ok(with_parts(
-        d,
-        RosterSection::Full(roster.clone()),
-        alloc::vec![wrap],
-    ))
+    with_parts(d, RosterSection::Full(roster.clone()), alloc::vec![wrap])
 }
 
 /// A delta section from raw lists (the generator's way to make invalid ones).
@@ -646,7 +646,7 @@ pub(super) fn distribution_verify() -> Result<VectorFile, String> {
         &e2,
         RosterSection::Full(roster2.clone()),
         e2.wraps().to_vec(),
-    );
+    )?;
     b.valid(
         "epoch 2 uploaded with the full roster",
         &[],
@@ -793,14 +793,14 @@ pub(super) fn distribution_verify() -> Result<VectorFile, String> {
         "NotPreviousMember",
         verify_input(r1.as_ref(), &fx[d], &by_dave.encode()),
     )?;
-    let delta_first = with_parts(&e1, raw_delta(&[], &[])?, e1.wraps().to_vec());
+    let delta_first = with_parts(&e1, raw_delta(&[], &[])?, e1.wraps().to_vec())?;
     b.invalid(
         "epoch 1 with a delta",
         "DeltaWithoutBase",
         verify_input(None, &fx[a], &delta_first.encode()),
     )?;
     let dave = fx[d].address()?;
-    let removes_dave = with_parts(&e2, raw_delta(&[&dave], &[])?, e2.wraps().to_vec());
+    let removes_dave = with_parts(&e2, raw_delta(&[&dave], &[])?, e2.wraps().to_vec())?;
     b.invalid(
         "epoch 2's delta removes Dave, no member",
         "InvalidRosterDelta",
@@ -811,14 +811,14 @@ pub(super) fn distribution_verify() -> Result<VectorFile, String> {
         &e2,
         raw_delta(&everyone.iter().collect::<Vec<_>>(), &[])?,
         e2.wraps().to_vec(),
-    );
+    )?;
     b.invalid(
         "epoch 2's delta removes everyone",
         "InvalidRoster",
         verify_input(r1.as_ref(), &fx[a], &removes_all.encode()),
     )?;
     let bob_addr = w.address(bo);
-    let removes_bob = with_parts(&e2, raw_delta(&[&bob_addr], &[])?, e2.wraps().to_vec());
+    let removes_bob = with_parts(&e2, raw_delta(&[&bob_addr], &[])?, e2.wraps().to_vec())?;
     b.invalid(
         "epoch 2's signed roster removes Carol; the delta removes Bob",
         "RosterHashMismatch",
@@ -830,8 +830,7 @@ pub(super) fn distribution_verify() -> Result<VectorFile, String> {
     let mut at1 = World::new(rng("group-distribution-verify/at1"), b"book club", &refs)?;
     // Bob at epoch 1 of Alice's history signs as a previous member.
     at1.process(bo, &e1)?;
-    let (no_self, roster_bc) = at1.forge(bo, &[a, c], |_| {}, |_| [5; 32], [5; 32])?;
-    let _ = roster_bc;
+    let (no_self, _roster_bc) = at1.forge(bo, &[a, c], |_| {}, |_| [5; 32], [5; 32])?;
     b.invalid(
         "Bob signs epoch 2 whose roster leaves Bob out",
         "DistributorNotMember",
@@ -875,15 +874,15 @@ pub(super) fn distribution_verify() -> Result<VectorFile, String> {
     )?;
 
     // The wraps.
-    let no_wraps = with_parts(&e2, e2.section().clone(), Vec::new());
+    let no_wraps = with_parts(&e2, e2.section().clone(), Vec::<Vec<u8>>::new())?;
     b.invalid(
         "epoch 2 without Bob's wrap",
         "WrapListMismatch",
         verify_input(r1.as_ref(), &fx[a], &no_wraps.encode()),
     )?;
-    let mut flipped = e2.wraps().to_vec();
+    let mut flipped: Vec<Vec<u8>> = e2.wraps().iter().map(|w| w.to_vec()).collect();
     flipped[0][20] ^= 1;
-    let flipped = with_parts(&e2, e2.section().clone(), flipped);
+    let flipped = with_parts(&e2, e2.section().clone(), flipped)?;
     b.invalid(
         "Bob's wrap modified",
         "WrapListHashMismatch",
@@ -1046,7 +1045,7 @@ pub(super) fn distribution_process() -> Result<VectorFile, String> {
         &e2_bob,
         RosterSection::Full(roster2),
         e2_bob.wraps().to_vec(),
-    );
+    )?;
     b.valid(
         "Bob processes epoch 2 with the full roster",
         &[],
@@ -1176,7 +1175,7 @@ pub(super) fn distribution_process() -> Result<VectorFile, String> {
         process_input(&fx[bo], gid, &alice, &[], &e2_bob.encode())?,
     )?;
     let dave = w.address(d);
-    let removes_dave = with_parts(&e2_bob, raw_delta(&[&dave], &[])?, e2_bob.wraps().to_vec());
+    let removes_dave = with_parts(&e2_bob, raw_delta(&[&dave], &[])?, e2_bob.wraps().to_vec())?;
     b.invalid(
         "epoch 2's delta removes Dave, no member",
         "InvalidRosterDelta",
@@ -1187,7 +1186,7 @@ pub(super) fn distribution_process() -> Result<VectorFile, String> {
         &e2_bob,
         raw_delta(&[&alice_addr], &[])?,
         e2_bob.wraps().to_vec(),
-    );
+    )?;
     b.invalid(
         "epoch 2's signed roster removes Carol; the delta removes Alice",
         "RosterHashMismatch",
@@ -1206,7 +1205,7 @@ pub(super) fn distribution_process() -> Result<VectorFile, String> {
                 &no_self,
                 no_self.section().clone(),
                 alloc::vec![no_self.wraps()[1].clone()],
-            )
+            )?
             .encode(),
         )?,
     )?;
@@ -1224,7 +1223,7 @@ pub(super) fn distribution_process() -> Result<VectorFile, String> {
                 &no_admin,
                 no_admin.section().clone(),
                 alloc::vec![no_admin.wraps()[1].clone()],
-            )
+            )?
             .encode(),
         )?,
     )?;
@@ -1249,7 +1248,7 @@ pub(super) fn distribution_process() -> Result<VectorFile, String> {
         "NotAMember",
         process_input(&fx[c], gid, &alice, &[e1.encode()], &e2.encode())?,
     )?;
-    let no_wrap = with_parts(&e2_bob, e2_bob.section().clone(), Vec::new());
+    let no_wrap = with_parts(&e2_bob, e2_bob.section().clone(), Vec::<Vec<u8>>::new())?;
     b.invalid(
         "no wrap for Bob",
         "MissingWrap",
@@ -1270,7 +1269,7 @@ pub(super) fn distribution_process() -> Result<VectorFile, String> {
         &Distribution::decode(&e1_bob).map_err(e)?,
         carols.section().clone(),
         carols.wraps().to_vec(),
-    );
+    )?;
     b.invalid(
         "Carol's wrap delivered to Bob",
         "WrapRejected",

@@ -313,7 +313,7 @@ fn state(input: &Inputs<'_>, local: &DeviceAddress, seal: bool) -> Result<Group,
                         .try_into()
                         .map_err(|_| bad("senderChainKey is 32 bytes"))?;
                     // A sender outside the roster has no leaf: sealing refuses it anyway.
-                    let _ = epoch.set_own_chain(local, ChainKey::from_bytes(key), counter);
+                    let _ = epoch.set_own_chain(local, ChainKey::from_bytes(key), counter); // see above
                 }
                 None if counter == 0 => {}
                 None => return Err(bad("senderChainKey: required when counter is not 0")),
