@@ -325,6 +325,45 @@ mod tests {
     }
 
     #[test]
+    fn exact_unpadding_checks_only_the_padding_bytes() {
+        // A plaintext length that leaves fewer than 16 padding bytes, and plaintext bytes equal
+        // to the padding value just before it: those are data, not padding, and must be kept.
+        let (key, iv) = ([5u8; 32], [6u8; 16]);
+        for plaintext_len in [33usize, 40, 47] {
+            let pad = 48 - plaintext_len;
+            let plaintext = alloc::vec![pad as u8; plaintext_len];
+            let ciphertext = cbc_encrypt(&key, &iv, &plaintext);
+            assert_eq!(ciphertext.len(), 48);
+            assert_eq!(
+                cbc_decrypt_exact(&key, &iv, &ciphertext, plaintext_len)
+                    .unwrap()
+                    .as_slice(),
+                plaintext.as_slice(),
+                "{plaintext_len}"
+            );
+            // The same ciphertext read as a different plaintext length has the wrong padding.
+            assert_eq!(
+                cbc_decrypt_exact(&key, &iv, &ciphertext, plaintext_len - 1).unwrap_err(),
+                LegacyError::DecryptionFailed,
+                "{plaintext_len}"
+            );
+        }
+        // Lengths that are not a whole number of blocks, or leave no room for padding.
+        assert_eq!(
+            cbc_decrypt_exact(&key, &iv, &[0u8; 40], 32).unwrap_err(),
+            LegacyError::Malformed
+        );
+        assert_eq!(
+            cbc_decrypt_exact(&key, &iv, &[0u8; 32], 32).unwrap_err(),
+            LegacyError::Malformed
+        );
+        assert_eq!(
+            cbc_decrypt_exact(&key, &iv, &[0u8; 48], 31).unwrap_err(),
+            LegacyError::Malformed
+        );
+    }
+
+    #[test]
     fn gcm_both_nonce_sizes() {
         let key = [3u8; 32];
         let sealed12 = gcm_seal::<U12>(&key, &[4u8; 12], b"aad", b"hello").unwrap();

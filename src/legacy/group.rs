@@ -710,6 +710,23 @@ mod tests {
         let listed = GroupKey::from_random(&[0x77; 32]);
         let flagged = listed.weaknesses(&[[0x77; 32]]);
         assert_eq!(flagged.names(), ["KnownConstant"]);
+        // A constant listed twice (here once more with the bits clamping ignores changed), or a
+        // denylist repeating a published one, still flags the key: matches are OR-ed, not toggled.
+        let mut same_after_clamping = [0x77; 32];
+        same_after_clamping[0] = 0x70;
+        same_after_clamping[31] = 0xf7;
+        assert_eq!(
+            listed
+                .weaknesses(&[[0x77; 32], same_after_clamping])
+                .names(),
+            ["KnownConstant"]
+        );
+        assert_eq!(
+            GroupKey::from_bytes(&[0; 32])
+                .weaknesses(&[[0; 32]])
+                .names(),
+            ["KnownConstant", "ZeroDerived", "SmallOrder"]
+        );
         let policy = WeakKeyPolicy {
             strict: false,
             denylist: &[[0x77; 32]],
