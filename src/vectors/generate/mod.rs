@@ -26,6 +26,7 @@ use crate::labels;
 use crate::registration::{BUNDLE_VERSION, BundleContent, OneTimeKeyContent};
 use crate::time::Timestamp;
 
+mod account;
 mod attachment;
 mod group;
 mod pairwise;
@@ -58,6 +59,9 @@ pub fn all() -> Result<Vec<VectorFile>, String> {
         attachment::seal_hedged()?,
         attachment::open()?,
         attachment::chunk()?,
+        account::device_list_sign()?,
+        account::device_list_verify()?,
+        account::envelope()?,
     ];
     files.extend(pairwise::kdf()?);
     Ok(files)

@@ -23,6 +23,7 @@ use crate::registration::{
 use crate::safety_number::SafetyNumber;
 use crate::time::Timestamp;
 
+mod account;
 mod attachment;
 mod group;
 #[cfg(feature = "legacy")]
@@ -65,6 +66,9 @@ pub(super) const STEPS: &[(&str, Step)] = &[
     ("attachment-seal-hedged", attachment::seal_hedged),
     ("attachment-open", attachment::open),
     ("attachment-chunk", attachment::chunk),
+    ("device-list-sign", account::device_list_sign),
+    ("device-list-verify", account::device_list_verify),
+    ("envelope", account::envelope),
     #[cfg(feature = "legacy")]
     ("legacy-v1-seal", legacy::v1_seal),
     #[cfg(feature = "legacy")]
