@@ -19,6 +19,6 @@ cargo build -q -p letterseal-capi
 target="${CARGO_TARGET_DIR:-target}/debug"
 out="$(mktemp -d)"
 gcc -std=c11 -Wall -Wextra -Werror -O1 -Icapi/include capi/tests/chat.c \
-    "$target/libletterseal.a" -lpthread -ldl -lm -o "$out/chat"
+    "$target/libletterseal_capi.a" -lpthread -ldl -lm -o "$out/chat"
 "$out/chat"
 rm -rf "$out"

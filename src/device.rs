@@ -77,6 +77,43 @@ struct OneTimeKey {
 ///
 /// Persist it with [`Self::export`] (a sealed, versioned blob with a
 /// generation number) and [`Self::import`]; see [`crate::state`].
+///
+/// A device's key life cycle: register a sealing key, top up one-time keys,
+/// rotate the sealing key before it expires, retire the old one once peers
+/// have moved on, and expire old one-time keys.
+///
+/// ```
+/// use letterseal::device::DeviceKeys;
+/// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+/// use letterseal::time::Timestamp;
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([15; 32]);
+///
+/// const DAY: u64 = 86_400;
+/// let day0 = Timestamp::from_unix_seconds(1_800_000_000);
+/// let me = DeviceAddress::new(UserId::new("alice").unwrap(), DeviceId::new(1));
+/// let mut device = DeviceKeys::generate(&mut rng, me);
+///
+/// // Register: one sealing key (with its ML-KEM key) for 30 days, 20 one-time keys for 7.
+/// let first = device.add_sealing_key(&mut rng, day0, 30 * DAY).content().sealing_key_id;
+/// let uploads = device.add_one_time_keys(&mut rng, 20, day0, 7 * DAY);
+/// assert_eq!((uploads.len(), device.one_time_key_ids().count()), (20, 20));
+/// assert_eq!(device.current_sealing_key_id(), Some(first));
+///
+/// // Day 25: rotate. The new key becomes current; the old one still opens late messages.
+/// let day25 = day0.saturating_add(25 * DAY);
+/// let second = device.add_sealing_key(&mut rng, day25, 30 * DAY).content().sealing_key_id;
+/// assert_eq!(device.current_sealing_key_id(), Some(second));
+/// assert_eq!(device.live_key_ids().count(), 2);
+///
+/// // Day 31: the old key has expired; retire it (its secrets are zeroized) and drop old
+/// // one-time keys.
+/// let day31 = day0.saturating_add(31 * DAY);
+/// assert!(device.retire(first));
+/// assert!(device.is_retired(&first) && device.sealing_key(&first).is_none());
+/// assert_eq!(device.expire(day31), 20);
+/// assert_eq!(device.one_time_key_ids().count(), 0);
+/// ```
 pub struct DeviceKeys {
     address: DeviceAddress,
     identity: IdentitySecretKey,

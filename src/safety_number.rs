@@ -35,6 +35,28 @@ const FINGERPRINT_LEN: usize = 32;
 const DIGIT_SOURCE_LEN: usize = 30;
 
 /// The safety number of two (user id, identity key) pairs.
+///
+/// Both users compare it out of band (read aloud, or one scans the other's
+/// QR code). If it differs, one side holds an identity key the other did not
+/// register — a server substituting keys, for example.
+///
+/// ```
+/// use letterseal::ids::UserId;
+/// use letterseal::keys::IdentitySecretKey;
+/// use letterseal::safety_number::SafetyNumber;
+///
+/// let alice = UserId::new("alice").unwrap();
+/// let bob = UserId::new("bob").unwrap();
+/// let alice_key = IdentitySecretKey::from_seed(&[1; 32]).public_key();
+/// let bob_key = IdentitySecretKey::from_seed(&[2; 32]).public_key();
+/// let mallory_key = IdentitySecretKey::from_seed(&[3; 32]).public_key();
+///
+/// // Alice holds Bob's real key; Bob's app was handed Mallory's key as "Alice's".
+/// let at_alice = SafetyNumber::new((&alice, &alice_key), (&bob, &bob_key));
+/// let at_bob = SafetyNumber::new((&bob, &bob_key), (&alice, &mallory_key));
+/// assert_ne!(at_alice.digits(), at_bob.digits());
+/// assert!(!at_bob.matches_scanned(&at_alice.to_bytes()));
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct SafetyNumber {
     low: [u8; FINGERPRINT_LEN],

@@ -126,6 +126,34 @@ impl StateKind {
 
 /// Why a state could not be exported or imported. A failed import leaves
 /// nothing behind: the caller's existing state is untouched.
+///
+/// ```
+/// use letterseal::device::DeviceKeys;
+/// use letterseal::group::Group;
+/// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+/// use letterseal::state::{StateError, StateKind, StorageKey};
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([12; 32]);
+///
+/// let key = StorageKey::generate(&mut rng);
+/// let mut device = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new("alice").unwrap(), DeviceId::new(1)));
+/// let blob = device.export(&mut rng, &key).unwrap().into_bytes();
+///
+/// // Another storage key (say, another user's keystore entry).
+/// let other = StorageKey::from_bytes([7; 32]);
+/// assert_eq!(DeviceKeys::import(&other, &blob, 0).err(), Some(StateError::WrongKey));
+/// // One flipped bit in the sealed payload.
+/// let mut edited = blob.clone();
+/// *edited.last_mut().unwrap() ^= 1;
+/// assert_eq!(DeviceKeys::import(&key, &edited, 0).err(), Some(StateError::Tampered));
+/// // Cut short.
+/// assert_eq!(DeviceKeys::import(&key, &blob[..20], 0).err(), Some(StateError::Truncated));
+/// // A device blob offered as a group state.
+/// assert_eq!(
+///     Group::import(&key, &blob, 0).err(),
+///     Some(StateError::WrongKind { expected: StateKind::Group, found: StateKind::DeviceKeys.code() })
+/// );
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StateError {

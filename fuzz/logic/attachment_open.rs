@@ -62,10 +62,10 @@
 //!
 //! This file is the target's whole logic, shared by the cargo-fuzz target
 //! (`fuzz/fuzz_targets/attachment_open.rs`) and the corpus replay in
-//! `tests/fuzz_corpus.rs`, which both include it with `#[path]`.
+//! `repo-tests/tests/fuzz_corpus.rs`, which both include it with `#[path]`.
 //! The seeds in `fuzz/corpus/attachment_open/` are generated from the fixture
 //! (`seeds` below); regenerate them after a change to the fixture or the
-//! format (`cargo test --test fuzz_corpus -- --ignored
+//! format (`cargo test -p letterseal-repo-tests --test fuzz_corpus -- --ignored
 //! regenerate_attachment_open_seeds`).
 #![allow(
     clippy::unwrap_used,
@@ -649,7 +649,7 @@ pub(crate) fn check(data: &[u8]) {
     random_access(&descriptor, &fed, owner, matching);
 }
 
-// ---- replay test only (tests/fuzz_corpus.rs) --------------------------------
+// ---- replay test only (repo-tests/tests/fuzz_corpus.rs) --------------------------------
 
 /// What streaming an input gives: "Ok", the first error's name, or
 /// "no descriptor" / "short input".

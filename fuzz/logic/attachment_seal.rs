@@ -33,8 +33,8 @@
 //!
 //! This file is the target's whole logic, shared by the cargo-fuzz target
 //! (`fuzz/fuzz_targets/attachment_seal.rs`) and the corpus replay in
-//! `tests/fuzz_corpus.rs`. The seeds in `fuzz/corpus/attachment_seal/` are
-//! written by `seeds` below (`cargo test --test fuzz_corpus -- --ignored
+//! `repo-tests/tests/fuzz_corpus.rs`. The seeds in `fuzz/corpus/attachment_seal/` are
+//! written by `seeds` below (`cargo test -p letterseal-repo-tests --test fuzz_corpus -- --ignored
 //! regenerate_attachment_seal_seeds`).
 #![allow(
     clippy::unwrap_used,
@@ -249,7 +249,7 @@ fn assert_opens(blob: &[u8], descriptor: &FileDescriptor, plaintext: &[u8]) {
     assert!(blob.len() >= HEADER_LEN + 16);
 }
 
-// ---- replay test only (tests/fuzz_corpus.rs) --------------------------------
+// ---- replay test only (repo-tests/tests/fuzz_corpus.rs) --------------------------------
 
 /// The seeds: every mode and chunk size, with short, exact and roomy buffers.
 #[cfg(test)]

@@ -18,7 +18,7 @@
 //!
 //! This file is the target's whole logic, shared by the cargo-fuzz target
 //! (`fuzz/fuzz_targets/bundle_verify.rs`) and the corpus replay in
-//! `tests/fuzz_corpus.rs`, which both include it with `#[path]`.
+//! `repo-tests/tests/fuzz_corpus.rs`, which both include it with `#[path]`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -147,7 +147,7 @@ fn check_one_time_key(data: &[u8], key: OneTimeKeyBundle) {
     }
 }
 
-// ---- replay test only (tests/fuzz_corpus.rs) --------------------------------
+// ---- replay test only (repo-tests/tests/fuzz_corpus.rs) --------------------------------
 
 /// The verdict of `data` verified as the device it names: `"Ok"`, an error's
 /// name, or `"undecodable"`.

@@ -10,7 +10,7 @@
 //!
 //! This file is the target's whole logic, shared by the cargo-fuzz target
 //! (`fuzz/fuzz_targets/codec_reader.rs`) and the corpus replay in
-//! `tests/fuzz_corpus.rs`, which both include it with `#[path]`.
+//! `repo-tests/tests/fuzz_corpus.rs`, which both include it with `#[path]`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -102,9 +102,9 @@
 //!
 //! This file is the target's whole logic, shared by the cargo-fuzz target
 //! (`fuzz/fuzz_targets/group_conversation.rs`) and the corpus replay in
-//! `tests/fuzz_corpus.rs`, which both include it with `#[path]`. The seeds
+//! `repo-tests/tests/fuzz_corpus.rs`, which both include it with `#[path]`. The seeds
 //! in `fuzz/corpus/group_conversation/` are programs written by `seeds`
-//! below (`cargo test --test fuzz_corpus --all-features -- --ignored
+//! below (`cargo test -p letterseal-repo-tests --test fuzz_corpus --all-features -- --ignored
 //! regenerate_conversation_seeds`).
 #![allow(
     clippy::unwrap_used,
@@ -1867,7 +1867,7 @@ pub(crate) fn check(data: &[u8]) {
     Sim::new(data, false).run();
 }
 
-// ---- replay test only (tests/fuzz_corpus.rs) --------------------------------
+// ---- replay test only (repo-tests/tests/fuzz_corpus.rs) --------------------------------
 
 /// The outcomes an input reaches (e.g. `"process Installed"`, `"open
 /// SenderRemoved"`, `"tamper BadSignature"`).

@@ -58,10 +58,10 @@
 //!
 //! This file is the target's whole logic, shared by the cargo-fuzz target
 //! (`fuzz/fuzz_targets/group_open.rs`) and the corpus replay in
-//! `tests/fuzz_corpus.rs`, which both include it with `#[path]`.
+//! `repo-tests/tests/fuzz_corpus.rs`, which both include it with `#[path]`.
 //! The seeds in `fuzz/corpus/group_open/` are generated from the fixture
 //! (`seeds` below): a change to the fixture, or to anything its bytes depend
-//! on, needs them regenerated (`cargo test --test fuzz_corpus -- --ignored
+//! on, needs them regenerated (`cargo test -p letterseal-repo-tests --test fuzz_corpus -- --ignored
 //! regenerate_group_seeds`).
 #![allow(
     clippy::unwrap_used,
@@ -783,7 +783,7 @@ pub(crate) fn check(data: &[u8]) {
     }
 }
 
-// ---- replay test only (tests/fuzz_corpus.rs) --------------------------------
+// ---- replay test only (repo-tests/tests/fuzz_corpus.rs) --------------------------------
 
 /// What opening a `group_open` input gives: "Ok" or the error's name.
 #[cfg(test)]

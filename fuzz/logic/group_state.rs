@@ -33,7 +33,7 @@
 //!
 //! This file is the target's whole logic, shared by the cargo-fuzz target
 //! (`fuzz/fuzz_targets/group_state.rs`) and the corpus replay in
-//! `tests/fuzz_corpus.rs`, which both include it with `#[path]`.
+//! `repo-tests/tests/fuzz_corpus.rs`, which both include it with `#[path]`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -293,7 +293,7 @@ pub(crate) fn check(data: &[u8]) {
     }
 }
 
-// ---- replay test only (tests/fuzz_corpus.rs) --------------------------------
+// ---- replay test only (repo-tests/tests/fuzz_corpus.rs) --------------------------------
 
 /// Seeds: each fixture blob and payload, and small edits of them.
 #[cfg(test)]

@@ -52,10 +52,10 @@
 //!
 //! This file is the target's whole logic, shared by the cargo-fuzz target
 //! (`fuzz/fuzz_targets/legacy_open.rs`) and the corpus replay in
-//! `tests/fuzz_corpus.rs`, which both include it with `#[path]`.
+//! `repo-tests/tests/fuzz_corpus.rs`, which both include it with `#[path]`.
 //! The seeds in `fuzz/corpus/legacy_open/` are generated from the fixture
 //! (`seeds` below); regenerate them after a change to the fixture or the
-//! format (`cargo test --test fuzz_corpus --features legacy -- --ignored
+//! format (`cargo test -p letterseal-repo-tests --test fuzz_corpus --features legacy -- --ignored
 //! regenerate_legacy_open_seeds`).
 #![allow(
     clippy::unwrap_used,
@@ -1118,7 +1118,7 @@ pub(crate) fn check(data: &[u8]) {
     }
 }
 
-// ---- replay test only (tests/fuzz_corpus.rs) --------------------------------
+// ---- replay test only (repo-tests/tests/fuzz_corpus.rs) --------------------------------
 
 /// What an input gives: the operation and "Ok" or the error's name (for
 /// the readers: of `LineId::from_bytes`).

@@ -15,12 +15,12 @@
 //! `[0x48; 32]`): a start with a one-time key (`INIT | ONE_TIME`), a start
 //! without (`INIT`), a KEM step (`KEM_STEP`, policy `kem_every_steps = 1`)
 //! and a plain message, each as a header alone and as a whole message, and
-//! broken copies (`cargo test --test fuzz_corpus --all-features -- --ignored
+//! broken copies (`cargo test -p letterseal-repo-tests --test fuzz_corpus --all-features -- --ignored
 //! regenerate_ratchet_seeds`).
 //!
 //! This file is the target's whole logic, shared by the cargo-fuzz target
 //! (`fuzz/fuzz_targets/pairwise_header.rs`) and the corpus replay in
-//! `tests/fuzz_corpus.rs`, which both include it with `#[path]`.
+//! `repo-tests/tests/fuzz_corpus.rs`, which both include it with `#[path]`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -78,7 +78,7 @@ pub(crate) fn check(data: &[u8]) {
     }
 }
 
-// ---- replay test only (tests/fuzz_corpus.rs) --------------------------------
+// ---- replay test only (repo-tests/tests/fuzz_corpus.rs) --------------------------------
 
 /// Whether `data` starts with a header that decodes (the re-encoding checks run).
 #[cfg(test)]

@@ -77,9 +77,9 @@
 //!
 //! This file is the target's input format and seeds, shared by the
 //! cargo-fuzz target (`fuzz/fuzz_targets/ratchet_conversation.rs`) and the
-//! corpus replay in `tests/fuzz_corpus.rs`, which both include it with
+//! corpus replay in `repo-tests/tests/fuzz_corpus.rs`, which both include it with
 //! `#[path]`. The seeds in `fuzz/corpus/ratchet_conversation/` are programs
-//! written by `seeds` below (`cargo test --test fuzz_corpus --all-features
+//! written by `seeds` below (`cargo test -p letterseal-repo-tests --test fuzz_corpus --all-features
 //! -- --ignored regenerate_ratchet_seeds`).
 #![allow(
     clippy::unwrap_used,
@@ -88,7 +88,7 @@
     clippy::indexing_slicing
 )]
 
-// `tests/fuzz_corpus.rs` includes both ratchet targets, so the model twice.
+// `repo-tests/tests/fuzz_corpus.rs` includes both ratchet targets, so the model twice.
 #[allow(clippy::duplicate_mod)]
 #[path = "ratchet_model.rs"]
 mod model;
@@ -341,7 +341,7 @@ pub(crate) fn check(data: &[u8]) {
     Conversation::new(data, false).run();
 }
 
-// ---- replay test only (tests/fuzz_corpus.rs) --------------------------------
+// ---- replay test only (repo-tests/tests/fuzz_corpus.rs) --------------------------------
 
 /// The outcomes an input reaches (e.g. `"deliver Ok late"`, `"tamper
 /// CommitmentMismatch"`, `"converged"`).

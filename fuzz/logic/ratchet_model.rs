@@ -18,7 +18,7 @@
 //!
 //! Included with `#[path]` by `fuzz/logic/ratchet_open.rs` and
 //! `fuzz/logic/ratchet_conversation.rs` (so by their cargo-fuzz targets and
-//! by `tests/fuzz_corpus.rs`).
+//! by `repo-tests/tests/fuzz_corpus.rs`).
 #![allow(
     dead_code,
     clippy::unwrap_used,

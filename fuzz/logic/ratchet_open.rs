@@ -60,10 +60,10 @@
 //!
 //! This file is the target's whole logic, shared by the cargo-fuzz target
 //! (`fuzz/fuzz_targets/ratchet_open.rs`) and the corpus replay in
-//! `tests/fuzz_corpus.rs`, which both include it with `#[path]`. The seeds in
+//! `repo-tests/tests/fuzz_corpus.rs`, which both include it with `#[path]`. The seeds in
 //! `fuzz/corpus/ratchet_open/` are generated from the fixture (`seeds`
 //! below): a change to the fixture, or to anything its bytes depend on,
-//! needs them regenerated (`cargo test --test fuzz_corpus --all-features --
+//! needs them regenerated (`cargo test -p letterseal-repo-tests --test fuzz_corpus --all-features --
 //! --ignored regenerate_ratchet_seeds`).
 #![allow(
     clippy::unwrap_used,
@@ -72,7 +72,7 @@
     clippy::indexing_slicing
 )]
 
-// `tests/fuzz_corpus.rs` includes both ratchet targets, so the model twice.
+// `repo-tests/tests/fuzz_corpus.rs` includes both ratchet targets, so the model twice.
 #[allow(clippy::duplicate_mod)]
 #[path = "ratchet_model.rs"]
 mod model;
@@ -533,7 +533,7 @@ fn check_open_into(
     }
 }
 
-// ---- replay test only (tests/fuzz_corpus.rs) --------------------------------
+// ---- replay test only (repo-tests/tests/fuzz_corpus.rs) --------------------------------
 
 /// What opening an input gives: the error's name, or `Ok` and how it opened.
 #[cfg(test)]

@@ -103,6 +103,53 @@ pub const MAX_CHUNK_SIZE: u32 = 1 << 24;
 
 /// Seals a whole plaintext, hedged and content-bound (SPEC.md §9.1): one BLAKE3 pass for the
 /// content digest, then the stream. Returns the sealed blob and its descriptor.
+///
+/// The whole flow: the sender uploads the blob wherever files go and sends the descriptor
+/// (file key, size, digest) inside an LS3 message of content type `FileReference`; the
+/// receiver opens the message, decodes the descriptor, fetches the blob and opens it.
+///
+/// ```
+/// use letterseal::attachment::{AttachmentError, FileDescriptor, open_into, seal};
+/// use letterseal::device::DeviceKeys;
+/// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+/// use letterseal::pairwise::{ContentType, Session};
+/// use letterseal::registration::{NoDirectory, RegistrationPolicy};
+/// use letterseal::time::Timestamp;
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([13; 32]);
+/// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+/// # let policy = RegistrationPolicy::default();
+/// # let mut alice = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new("alice").unwrap(), DeviceId::new(1)));
+/// # let mut bob = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new("bob").unwrap(), DeviceId::new(1)));
+/// # let alice_bundle = alice.add_sealing_key(&mut rng, now, 86_400).verify(&alice.address().clone().into(), &policy, now, None, &NoDirectory).unwrap();
+/// # let bob_bundle = bob.add_sealing_key(&mut rng, now, 86_400).verify(&bob.address().clone().into(), &policy, now, None, &NoDirectory).unwrap();
+/// # let mut at_alice = Session::new(&alice, &bob_bundle).unwrap();
+/// # let mut at_bob = Session::new(&bob, &alice_bundle).unwrap();
+/// let photo = vec![7u8; 150_000];
+///
+/// // Sender: seal the file, upload `blob`, send the descriptor end to end.
+/// let (blob, descriptor) = seal(&mut rng, &photo, 65_536, "image/jpeg").unwrap();
+/// let message = at_alice
+///     .seal(&alice, &mut rng, now, ContentType::FileReference, &descriptor.encode(), b"chat-1")
+///     .unwrap();
+///
+/// // Receiver: the message gives the descriptor; the blob comes from the file store.
+/// let opened = at_bob.open(&mut bob, now, &message, b"chat-1").unwrap();
+/// assert_eq!(opened.content_type, ContentType::FileReference);
+/// let descriptor = FileDescriptor::decode(&opened.plaintext).unwrap();
+/// assert_eq!(descriptor.media_type, "image/jpeg");
+/// let mut out = vec![0u8; usize::try_from(descriptor.size).unwrap()];
+/// open_into(&descriptor, &blob, &mut out).unwrap();
+/// assert_eq!(out, photo);
+///
+/// // A blob changed in storage is refused, and `out` holds no plaintext.
+/// let mut changed = blob.clone();
+/// changed[100] ^= 1;
+/// let mut out = vec![0u8; photo.len()];
+/// let refused = open_into(&descriptor, &changed, &mut out);
+/// assert!(matches!(refused, Err(AttachmentError::ChunkAuthenticationFailed { .. })));
+/// assert!(out.iter().all(|&b| b == 0));
+/// ```
 pub fn seal<R: CryptoRng + ?Sized>(
     rng: &mut R,
     plaintext: &[u8],

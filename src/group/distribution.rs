@@ -502,6 +502,58 @@ impl Distribution {
     /// The server's check (SPEC.md §8.7): no secret involved. `previous` is
     /// the record stored for the group's current epoch (none for a new
     /// group), `uploader` the device the server authenticated.
+    ///
+    /// ```
+    /// use letterseal::group::{GroupError, RosterSection, ServerRecord};
+    /// # use std::collections::BTreeMap;
+    /// # use letterseal::device::DeviceKeys;
+    /// # use letterseal::group::{GracePolicy, Group, GroupId};
+    /// # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// # use letterseal::registration::{NoDirectory, RegistrationPolicy};
+    /// # use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([11; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let mut make = |name: &str| {
+    /// #     let mut keys = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new(name).unwrap(), DeviceId::new(1)));
+    /// #     let bundle = keys.add_sealing_key(&mut rng, now, 86_400);
+    /// #     let owner = keys.address().clone().into();
+    /// #     (keys, bundle.verify(&owner, &RegistrationPolicy::default(), now, None, &NoDirectory).unwrap())
+    /// # };
+    /// # let (alice, alice_b) = make("alice");
+    /// # let (bob, bob_b) = make("bob");
+    /// # let (carol, carol_b) = make("carol");
+    /// # let mut at_alice = Group::new(GroupId::new("book club").unwrap(), alice.address().clone(), GracePolicy::default());
+    /// # let mut sessions = BTreeMap::new();
+    /// # let upload = at_alice.propose(&mut rng, &alice, &[alice_b.clone(), bob_b.clone()], None, &mut sessions, now).unwrap().upload;
+    /// // Epoch 1: Alice created the group with Bob. The server has no record yet.
+    /// let verified = upload.verify_for_server(None, alice.address()).unwrap();
+    /// assert_eq!(verified.epoch(), 1);
+    /// let stored: Vec<u8> = verified.record().encode(); // the server persists this
+    /// let _for_bob = verified.view_for(bob.address()).unwrap(); // and sends Bob his view
+    /// at_alice.commit(now).unwrap(); // Alice hears that the server accepted it
+    ///
+    /// // Epoch 2: Alice adds Carol; the server checks the upload against its record.
+    /// let members = [alice_b, bob_b, carol_b];
+    /// let upload = at_alice.propose(&mut rng, &alice, &members, None, &mut sessions, now).unwrap().upload;
+    /// let previous = ServerRecord::decode(&stored).unwrap();
+    /// // Only the distributor's own device may upload it.
+    /// assert_eq!(
+    ///     upload.verify_for_server(Some(&previous), bob.address()).unwrap_err(),
+    ///     GroupError::UploaderMismatch
+    /// );
+    /// let verified = upload.verify_for_server(Some(&previous), alice.address()).unwrap();
+    /// assert_eq!(verified.roster().len(), 3);
+    /// let current = verified.record();
+    ///
+    /// // Fan-out: Bob (a member already) gets the change as a delta, Carol (new) the full roster.
+    /// assert!(matches!(verified.view_for(bob.address()).unwrap().section(), RosterSection::Delta(_)));
+    /// assert!(matches!(verified.view_for(carol.address()).unwrap().section(), RosterSection::Full(_)));
+    ///
+    /// // A replayed upload is stale against the new record; a skipped epoch is a gap.
+    /// assert_eq!(upload.verify_for_server(Some(&current), alice.address()).unwrap_err(), GroupError::StaleEpoch);
+    /// assert_eq!(upload.verify_for_server(None, alice.address()).unwrap_err(), GroupError::EpochGap);
+    /// ```
     pub fn verify_for_server(
         &self,
         previous: Option<&ServerRecord>,
@@ -584,6 +636,38 @@ impl VerifiedDistribution {
     }
 
     /// The record the server stores for the group from now on.
+    ///
+    /// ```
+    /// use letterseal::group::ServerRecord;
+    /// # use std::collections::BTreeMap;
+    /// # use letterseal::device::DeviceKeys;
+    /// # use letterseal::group::{GracePolicy, Group, GroupId};
+    /// # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// # use letterseal::registration::{NoDirectory, RegistrationPolicy};
+    /// # use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([11; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let mut make = |name: &str| {
+    /// #     let mut keys = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new(name).unwrap(), DeviceId::new(1)));
+    /// #     let bundle = keys.add_sealing_key(&mut rng, now, 86_400);
+    /// #     let owner = keys.address().clone().into();
+    /// #     (keys, bundle.verify(&owner, &RegistrationPolicy::default(), now, None, &NoDirectory).unwrap())
+    /// # };
+    /// # let (alice, alice_b) = make("alice");
+    /// # let (bob, bob_b) = make("bob");
+    /// # let (carol, carol_b) = make("carol");
+    /// # let mut at_alice = Group::new(GroupId::new("book club").unwrap(), alice.address().clone(), GracePolicy::default());
+    /// # let mut sessions = BTreeMap::new();
+    /// # let upload = at_alice.propose(&mut rng, &alice, &[alice_b.clone(), bob_b.clone()], None, &mut sessions, now).unwrap().upload;
+    /// let verified = upload.verify_for_server(None, alice.address()).unwrap();
+    /// let record: ServerRecord = verified.record();
+    /// assert_eq!((record.epoch, &record.roster), (1, verified.roster()));
+    /// // Stored as bytes between uploads; decoding is strict.
+    /// let stored = record.encode();
+    /// assert_eq!(ServerRecord::decode(&stored).unwrap(), record);
+    /// assert!(ServerRecord::decode(&stored[..stored.len() - 1]).is_err());
+    /// ```
     pub fn record(&self) -> ServerRecord {
         let f = &self.distribution.core.fields;
         ServerRecord {
@@ -598,6 +682,49 @@ impl VerifiedDistribution {
     /// The view for one member of the new roster (SPEC.md §8.5): a delta for
     /// a member of the previous epoch, the full roster for a new one, and its
     /// wrap (none for the distributor). `None` if it is not a member.
+    ///
+    /// ```
+    /// use letterseal::group::Processed;
+    /// use letterseal::pairwise::Session;
+    /// # use std::collections::BTreeMap;
+    /// # use letterseal::device::DeviceKeys;
+    /// # use letterseal::group::{GracePolicy, Group, GroupId};
+    /// # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// # use letterseal::registration::{NoDirectory, RegistrationPolicy};
+    /// # use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([11; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let mut make = |name: &str| {
+    /// #     let mut keys = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new(name).unwrap(), DeviceId::new(1)));
+    /// #     let bundle = keys.add_sealing_key(&mut rng, now, 86_400);
+    /// #     let owner = keys.address().clone().into();
+    /// #     (keys, bundle.verify(&owner, &RegistrationPolicy::default(), now, None, &NoDirectory).unwrap())
+    /// # };
+    /// # let (alice, alice_b) = make("alice");
+    /// # let (bob, bob_b) = make("bob");
+    /// # let (carol, carol_b) = make("carol");
+    /// # let mut at_alice = Group::new(GroupId::new("book club").unwrap(), alice.address().clone(), GracePolicy::default());
+    /// # let mut sessions = BTreeMap::new();
+    /// # let upload = at_alice.propose(&mut rng, &alice, &[alice_b.clone(), bob_b.clone()], None, &mut sessions, now).unwrap().upload;
+    /// let verified = upload.verify_for_server(None, alice.address()).unwrap();
+    /// // One view per member of the new roster, each with that member's wrap only.
+    /// for member in verified.roster().iter() {
+    ///     let view = verified.view_for(&member.address()).unwrap();
+    ///     let expected_wraps = if member.is(alice.address()) { 0 } else { 1 };
+    ///     assert_eq!(view.wraps().len(), expected_wraps);
+    /// }
+    /// assert!(verified.view_for(carol.address()).is_none()); // not a member
+    ///
+    /// // Bob processes his view with his pairwise session with Alice.
+    /// let for_bob = verified.view_for(bob.address()).unwrap();
+    /// let mut bob = bob;
+    /// let mut bob_sessions = BTreeMap::new();
+    /// bob_sessions.insert(alice.address().clone(), Session::new(&bob, &alice_b).unwrap());
+    /// let mut at_bob = Group::new(GroupId::new("book club").unwrap(), bob.address().clone(), GracePolicy::default());
+    /// let done = at_bob.process(&mut bob, &for_bob, &mut bob_sessions, now).unwrap();
+    /// assert!(matches!(done, Processed::Installed { .. }));
+    /// ```
     pub fn view_for(&self, member: &DeviceAddress) -> Option<Distribution> {
         let new_member = self.joined.binary_search(member).is_ok();
         self.view(member, self.delta.is_none() || new_member)
@@ -640,6 +767,44 @@ impl VerifiedDistribution {
 
 /// What a server stores per group between uploads: the current epoch, its
 /// transcript, roster and policy. No secret.
+///
+/// The server keeps one per group: it is `previous` for the next
+/// [`Distribution::verify_for_server`], and [`VerifiedDistribution::record`]
+/// gives the one to store after an accepted upload (see the walkthrough on
+/// [`Distribution::verify_for_server`]).
+///
+/// ```
+/// use letterseal::group::{GroupError, ServerRecord};
+/// # use std::collections::BTreeMap;
+/// # use letterseal::device::DeviceKeys;
+/// # use letterseal::group::{GracePolicy, Group, GroupId};
+/// # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+/// # use letterseal::registration::{NoDirectory, RegistrationPolicy};
+/// # use letterseal::time::Timestamp;
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([11; 32]);
+/// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+/// # let mut make = |name: &str| {
+/// #     let mut keys = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new(name).unwrap(), DeviceId::new(1)));
+/// #     let bundle = keys.add_sealing_key(&mut rng, now, 86_400);
+/// #     let owner = keys.address().clone().into();
+/// #     (keys, bundle.verify(&owner, &RegistrationPolicy::default(), now, None, &NoDirectory).unwrap())
+/// # };
+/// # let (alice, alice_b) = make("alice");
+/// # let (bob, bob_b) = make("bob");
+/// # let (carol, carol_b) = make("carol");
+/// # let mut at_alice = Group::new(GroupId::new("book club").unwrap(), alice.address().clone(), GracePolicy::default());
+/// # let mut sessions = BTreeMap::new();
+/// # let upload = at_alice.propose(&mut rng, &alice, &[alice_b.clone(), bob_b.clone()], None, &mut sessions, now).unwrap().upload;
+/// let record = upload.verify_for_server(None, alice.address()).unwrap().record();
+/// let stored = record.encode();
+/// assert_eq!(ServerRecord::decode(&stored).unwrap(), record);
+///
+/// // A record of another format version is refused, not misread.
+/// let mut other = stored.clone();
+/// other[0] = 9;
+/// assert_eq!(ServerRecord::decode(&other).unwrap_err(), GroupError::UnsupportedVersion(9));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerRecord {
     /// The group.

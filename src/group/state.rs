@@ -951,6 +951,45 @@ impl Group {
     }
 
     /// Installs the pending proposal: the server accepted it (SPEC.md §8.6).
+    ///
+    /// A change is pending until the server answers: [`Self::commit`] when it
+    /// accepted the upload, [`Self::abort`] when it refused it (for example,
+    /// another member's change won the epoch: process that one, then propose
+    /// again on top).
+    ///
+    /// ```
+    /// use letterseal::group::GroupError;
+    /// # use std::collections::BTreeMap;
+    /// # use letterseal::device::DeviceKeys;
+    /// # use letterseal::group::{GracePolicy, Group, GroupId};
+    /// # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// # use letterseal::registration::{NoDirectory, RegistrationPolicy};
+    /// # use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([14; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let mut make = |name: &str| {
+    /// #     let mut keys = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new(name).unwrap(), DeviceId::new(1)));
+    /// #     let bundle = keys.add_sealing_key(&mut rng, now, 86_400);
+    /// #     let owner = keys.address().clone().into();
+    /// #     (keys, bundle.verify(&owner, &RegistrationPolicy::default(), now, None, &NoDirectory).unwrap())
+    /// # };
+    /// # let (alice, alice_b) = make("alice");
+    /// # let (bob, bob_b) = make("bob");
+    /// # let (carol, carol_b) = make("carol");
+    /// # let mut sessions = BTreeMap::new();
+    /// let mut group = Group::new(GroupId::new("team").unwrap(), alice.address().clone(), GracePolicy::default());
+    /// let _first = group.propose(&mut rng, &alice, &[alice_b.clone(), bob_b.clone()], None, &mut sessions, now).unwrap();
+    /// assert_eq!((group.current_epoch(), group.pending_epoch()), (None, Some(1)));
+    /// group.commit(now).unwrap(); // the server accepted epoch 1
+    /// assert_eq!((group.current_epoch(), group.pending_epoch()), (Some(1), None));
+    ///
+    /// // Epoch 2 adds Carol, but the server refuses it: epoch 1 stays in force.
+    /// let _second = group.propose(&mut rng, &alice, &[alice_b, bob_b, carol_b], None, &mut sessions, now).unwrap();
+    /// assert_eq!(group.abort(), Ok(2));
+    /// assert_eq!(group.current_epoch(), Some(1));
+    /// assert_eq!(group.commit(now).unwrap_err(), GroupError::NothingPending);
+    /// ```
     pub fn commit(&mut self, now: Timestamp) -> Result<EpochChange, GroupError> {
         let pending = self.pending.take().ok_or(GroupError::NothingPending)?;
         let epoch = pending.epoch;

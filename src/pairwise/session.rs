@@ -1090,6 +1090,46 @@ impl Session {
     /// used is deleted from `device` then. The plaintext is decrypted
     /// straight into a new zeroizing buffer ([`Self::open_into`] takes one of
     /// the caller's).
+    ///
+    /// Messages may arrive out of order: a gap is reported (`skipped`), the
+    /// late ones still open (`late`), each at most once; a message with other
+    /// associated data, or changed in transit, is refused and changes nothing.
+    ///
+    /// ```
+    /// use letterseal::device::DeviceKeys;
+    /// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// use letterseal::pairwise::{ContentType, OpenError, Session};
+    /// use letterseal::registration::{NoDirectory, RegistrationPolicy};
+    /// use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([16; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let policy = RegistrationPolicy::default();
+    /// # let mut alice = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new("alice").unwrap(), DeviceId::new(1)));
+    /// # let mut bob = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new("bob").unwrap(), DeviceId::new(1)));
+    /// # let alice_bundle = alice.add_sealing_key(&mut rng, now, 86_400).verify(&alice.address().clone().into(), &policy, now, None, &NoDirectory).unwrap();
+    /// # let bob_bundle = bob.add_sealing_key(&mut rng, now, 86_400).verify(&bob.address().clone().into(), &policy, now, None, &NoDirectory).unwrap();
+    /// let mut at_alice = Session::new(&alice, &bob_bundle).unwrap();
+    /// let mut at_bob = Session::new(&bob, &alice_bundle).unwrap();
+    /// let sent: Vec<Vec<u8>> = (0..3)
+    ///     .map(|i| at_alice.seal(&alice, &mut rng, now, ContentType::Text, &[i], b"chat").unwrap())
+    ///     .collect();
+    ///
+    /// // The third arrives first: two skipped.
+    /// let third = at_bob.open(&mut bob, now, &sent[2], b"chat").unwrap();
+    /// assert_eq!((third.counter, third.skipped, third.late), (2, 2, false));
+    /// // The first arrives late and still opens, once.
+    /// let first = at_bob.open(&mut bob, now, &sent[0], b"chat").unwrap();
+    /// assert_eq!((first.plaintext.as_slice(), first.late), (&[0u8][..], true));
+    /// assert!(matches!(at_bob.open(&mut bob, now, &sent[0], b"chat"), Err(OpenError::Replay { .. })));
+    ///
+    /// // Wrong associated data or a changed byte: refused, and the second still opens after.
+    /// assert!(at_bob.open(&mut bob, now, &sent[1], b"other chat").is_err());
+    /// let mut changed = sent[1].clone();
+    /// *changed.last_mut().unwrap() ^= 1;
+    /// assert!(at_bob.open(&mut bob, now, &changed, b"chat").is_err());
+    /// assert_eq!(at_bob.open(&mut bob, now, &sent[1], b"chat").unwrap().plaintext.as_slice(), &[1]);
+    /// ```
     pub fn open(
         &mut self,
         device: &mut DeviceKeys,

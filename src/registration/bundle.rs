@@ -102,6 +102,35 @@ impl BundleContent {
 }
 
 /// A signed bundle that has not been verified yet.
+///
+/// A device makes one with [`DeviceKeys::add_sealing_key`](crate::device::DeviceKeys::add_sealing_key)
+/// and uploads its [`encode`](Self::encode)d bytes; whoever receives them
+/// [`decode`](Self::decode)s and [`verify`](Self::verify)s them before use.
+///
+/// ```
+/// use letterseal::device::DeviceKeys;
+/// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+/// use letterseal::registration::{KeyBundle, RegistrationError};
+/// use letterseal::time::Timestamp;
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([2; 32]);
+///
+/// let now = Timestamp::from_unix_seconds(1_800_000_000);
+/// let me = DeviceAddress::new(UserId::new("alice").unwrap(), DeviceId::new(1));
+/// let mut device = DeviceKeys::generate(&mut rng, me.clone());
+/// let bundle: KeyBundle = device.add_sealing_key(&mut rng, now, 30 * 86_400);
+///
+/// let wire = bundle.encode();
+/// let received = KeyBundle::decode(&wire).unwrap();
+/// assert_eq!(received, bundle);
+/// assert_eq!(received.content().owner, me); // unverified until `verify`
+///
+/// // Decoding is strict: a truncated or extended upload is refused.
+/// assert!(matches!(KeyBundle::decode(&wire[..wire.len() - 1]), Err(RegistrationError::Malformed(_))));
+/// let mut longer = wire.clone();
+/// longer.push(0);
+/// assert!(matches!(KeyBundle::decode(&longer), Err(RegistrationError::Malformed(_))));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyBundle {
     content: BundleContent,
@@ -168,6 +197,108 @@ impl KeyBundle {
     /// expected owner (the authenticated uploader, or the device a peer asked
     /// for), the policy, `now`, the pinned identity key and the directory are
     /// arguments.
+    ///
+    /// **Server**: `expected_owner` is the account (or device) the upload
+    /// session authenticated, `pinned_identity` the identity key stored for
+    /// this device (none for a new device), and `directory` a lookup of the
+    /// X25519 keys already registered, answered from the server's store (any
+    /// `Fn(&SealingPublicKey) -> Option<DeviceAddress>` will do).
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use letterseal::device::DeviceKeys;
+    /// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// use letterseal::keys::SealingPublicKey;
+    /// use letterseal::registration::{
+    ///     BundleContent, ExpectedOwner, KeyBundle, RegistrationError, RegistrationPolicy,
+    /// };
+    /// use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([3; 32]);
+    ///
+    /// let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// let alice = UserId::new("alice").unwrap();
+    /// let mut device = DeviceKeys::generate(&mut rng, DeviceAddress::new(alice.clone(), DeviceId::new(1)));
+    /// let upload = device.add_sealing_key(&mut rng, now, 30 * 86_400).encode();
+    ///
+    /// // The server's store: registered X25519 keys and pinned identity keys.
+    /// let mut registered: BTreeMap<[u8; 32], DeviceAddress> = BTreeMap::new();
+    /// let directory = |key: &SealingPublicKey| registered.get(key.as_bytes()).cloned();
+    /// let policy = RegistrationPolicy::default();
+    /// let uploader = ExpectedOwner::User(alice.clone()); // from the authenticated session
+    ///
+    /// let verified = KeyBundle::decode(&upload)
+    ///     .and_then(|b| b.verify(&uploader, &policy, now, None, &directory))
+    ///     .unwrap();
+    /// // Store the key and pin the identity key for this device.
+    /// let pinned = *verified.identity_key();
+    /// registered.insert(*verified.sealing_key().as_bytes(), verified.owner().clone());
+    ///
+    /// // A retry of the same upload is accepted.
+    /// let directory = |key: &SealingPublicKey| registered.get(key.as_bytes()).cloned();
+    /// let again = KeyBundle::decode(&upload).unwrap();
+    /// assert!(again.verify(&uploader, &policy, now, Some(&pinned), &directory).is_ok());
+    ///
+    /// // Mallory copies Alice's public keys into a bundle of her own (an unknown-key share):
+    /// // the key is registered to another device, so it is refused.
+    /// let mallory = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new("mallory").unwrap(), DeviceId::new(1)));
+    /// let copied = BundleContent::new(
+    ///     mallory.address().clone(),
+    ///     mallory.identity().public_key(),
+    ///     *verified.sealing_key(),
+    ///     verified.kem_key(),
+    ///     now,
+    ///     now.saturating_add(86_400),
+    /// )
+    /// .sign(mallory.identity());
+    /// let as_mallory = ExpectedOwner::User(UserId::new("mallory").unwrap());
+    /// assert_eq!(
+    ///     copied.verify(&as_mallory, &policy, now, None, &directory).unwrap_err(),
+    ///     RegistrationError::DuplicateSealingKey
+    /// );
+    ///
+    /// // A bundle for this device signed by another identity key is refused.
+    /// let mut impostor = DeviceKeys::generate(&mut rng, verified.owner().clone());
+    /// let other = impostor.add_sealing_key(&mut rng, now, 30 * 86_400);
+    /// assert_eq!(
+    ///     other.verify(&uploader, &policy, now, Some(&pinned), &directory).unwrap_err(),
+    ///     RegistrationError::IdentityKeyMismatch
+    /// );
+    ///
+    /// // Expired at the server's clock.
+    /// let later = Timestamp::from_unix_seconds(1_800_000_000 + 31 * 86_400);
+    /// let fresh = device.add_sealing_key(&mut rng, now, 30 * 86_400);
+    /// assert_eq!(
+    ///     fresh.verify(&uploader, &policy, later, Some(&pinned), &directory).unwrap_err(),
+    ///     RegistrationError::Expired
+    /// );
+    /// ```
+    ///
+    /// **Peer** (before [`Session::new`](crate::pairwise::Session::new)):
+    /// `expected_owner` is the device it asked the server for, so the server
+    /// cannot answer with another device's keys; a peer has no directory
+    /// ([`NoDirectory`](super::NoDirectory)) and pins the identity key it
+    /// compared by safety number, if any.
+    ///
+    /// ```
+    /// use letterseal::device::DeviceKeys;
+    /// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// use letterseal::registration::{ExpectedOwner, NoDirectory, RegistrationError, RegistrationPolicy};
+    /// use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
+    ///
+    /// let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// let bob_phone = DeviceAddress::new(UserId::new("bob").unwrap(), DeviceId::new(1));
+    /// let bob_laptop = DeviceAddress::new(UserId::new("bob").unwrap(), DeviceId::new(2));
+    /// let mut laptop = DeviceKeys::generate(&mut rng, bob_laptop);
+    /// let answer = laptop.add_sealing_key(&mut rng, now, 86_400);
+    ///
+    /// // Alice asked for Bob's phone; the server answered with his laptop's bundle.
+    /// let asked = ExpectedOwner::Device(bob_phone);
+    /// let err = answer.verify(&asked, &RegistrationPolicy::default(), now, None, &NoDirectory);
+    /// assert_eq!(err.unwrap_err(), RegistrationError::OwnerMismatch);
+    /// ```
     pub fn verify(
         self,
         expected_owner: &ExpectedOwner,
@@ -205,6 +336,32 @@ impl KeyBundle {
 }
 
 /// A bundle that passed [`KeyBundle::verify`]. Sessions are built only from these.
+///
+/// ```
+/// use letterseal::device::DeviceKeys;
+/// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+/// use letterseal::pairwise::Session;
+/// use letterseal::registration::{NoDirectory, RegistrationPolicy, VerifiedBundle};
+/// use letterseal::time::Timestamp;
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([6; 32]);
+///
+/// let now = Timestamp::from_unix_seconds(1_800_000_000);
+/// let bob = DeviceAddress::new(UserId::new("bob").unwrap(), DeviceId::new(1));
+/// let mut bob_keys = DeviceKeys::generate(&mut rng, bob.clone());
+/// let bundle = bob_keys.add_sealing_key(&mut rng, now, 86_400);
+///
+/// let verified: VerifiedBundle = bundle
+///     .verify(&bob.clone().into(), &RegistrationPolicy::default(), now, None, &NoDirectory)
+///     .unwrap();
+/// assert_eq!(verified.owner(), &bob);
+/// assert_eq!(verified.sealing_key_id(), verified.sealing_key().key_id());
+/// assert_eq!(verified.validity(), (now, Timestamp::from_unix_seconds(1_800_086_400)));
+///
+/// // Alice starts a session to Bob from it.
+/// let alice = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new("alice").unwrap(), DeviceId::new(1)));
+/// let _session = Session::new(&alice, &verified).unwrap();
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedBundle {
     bundle: KeyBundle,

@@ -168,6 +168,61 @@ impl OneTimeKeyBundle {
     /// KEM key): signature, expected owner, key canonical, not of small
     /// order, key id, window, lifetime, not yet valid, expired, pinned
     /// identity key, duplicate.
+    ///
+    /// The server runs it on every key of a batch, with the device's pinned
+    /// identity key and the same directory as for bundles (one-time keys and
+    /// sealing keys share it, so no key is registered twice):
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use letterseal::device::DeviceKeys;
+    /// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// use letterseal::keys::SealingPublicKey;
+    /// use letterseal::registration::{
+    ///     ExpectedOwner, OneTimeKeyBundle, OneTimeKeyContent, RegistrationError, RegistrationPolicy,
+    /// };
+    /// use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([7; 32]);
+    ///
+    /// let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// let bob = DeviceAddress::new(UserId::new("bob").unwrap(), DeviceId::new(1));
+    /// let mut device = DeviceKeys::generate(&mut rng, bob.clone());
+    /// let pinned = device.identity().public_key(); // what the server stored at registration
+    /// let batch: Vec<Vec<u8>> =
+    ///     device.add_one_time_keys(&mut rng, 5, now, 30 * 86_400).iter().map(|k| k.encode()).collect();
+    ///
+    /// // Server: the upload session authenticated the device bob/1.
+    /// let uploader = ExpectedOwner::Device(bob);
+    /// let policy = RegistrationPolicy::default();
+    /// let mut registered: BTreeMap<[u8; 32], DeviceAddress> = BTreeMap::new();
+    /// for wire in &batch {
+    ///     let directory = |key: &SealingPublicKey| registered.get(key.as_bytes()).cloned();
+    ///     let key = OneTimeKeyBundle::decode(wire)
+    ///         .and_then(|k| k.verify(&uploader, &policy, now, Some(&pinned), &directory))
+    ///         .unwrap();
+    ///     registered.insert(*key.key().as_bytes(), key.owner().clone());
+    /// }
+    /// assert_eq!(registered.len(), 5);
+    ///
+    /// // Another device uploading one of these keys as its own is refused.
+    /// let directory = |key: &SealingPublicKey| registered.get(key.as_bytes()).cloned();
+    /// let bobs = OneTimeKeyBundle::decode(&batch[0]).unwrap();
+    /// let mallory = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new("mallory").unwrap(), DeviceId::new(1)));
+    /// let copied = OneTimeKeyContent::new(
+    ///     mallory.address().clone(),
+    ///     mallory.identity().public_key(),
+    ///     bobs.content().key,
+    ///     now,
+    ///     now.saturating_add(86_400),
+    /// )
+    /// .sign(mallory.identity());
+    /// let as_mallory = ExpectedOwner::User(UserId::new("mallory").unwrap());
+    /// assert_eq!(
+    ///     copied.verify(&as_mallory, &policy, now, None, &directory).unwrap_err(),
+    ///     RegistrationError::DuplicateSealingKey
+    /// );
+    /// ```
     pub fn verify(
         self,
         expected_owner: &ExpectedOwner,
@@ -201,6 +256,47 @@ impl OneTimeKeyBundle {
 /// A one-time key that passed [`OneTimeKeyBundle::verify`]. A distinct type
 /// from [`VerifiedBundle`](super::VerifiedBundle): it cannot stand in for a
 /// device's signed sealing key.
+///
+/// A peer that starts a session offers one with
+/// [`Session::with_one_time_key`](crate::pairwise::Session::with_one_time_key);
+/// the owner deletes its secret on first use, so a replayed start fails.
+///
+/// ```
+/// use letterseal::device::DeviceKeys;
+/// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+/// use letterseal::pairwise::{ContentType, OpenError, Session};
+/// use letterseal::registration::{NoDirectory, RegistrationPolicy};
+/// use letterseal::time::Timestamp;
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([8; 32]);
+///
+/// let now = Timestamp::from_unix_seconds(1_800_000_000);
+/// let policy = RegistrationPolicy::default();
+/// let mut alice = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new("alice").unwrap(), DeviceId::new(1)));
+/// let alice_bundle = alice.add_sealing_key(&mut rng, now, 86_400);
+/// let bob_address = DeviceAddress::new(UserId::new("bob").unwrap(), DeviceId::new(1));
+/// let mut bob = DeviceKeys::generate(&mut rng, bob_address.clone());
+/// let bob_bundle = bob.add_sealing_key(&mut rng, now, 86_400);
+/// let bob_one_time = bob.add_one_time_keys(&mut rng, 1, now, 86_400).remove(0);
+///
+/// // Alice fetched Bob's bundle and one one-time key and verifies both for the device she asked for.
+/// let asked = bob_address.into();
+/// let bundle = bob_bundle.verify(&asked, &policy, now, None, &NoDirectory).unwrap();
+/// let one_time = bob_one_time.verify(&asked, &policy, now, None, &NoDirectory).unwrap();
+/// let mut at_alice = Session::new(&alice, &bundle).unwrap().with_one_time_key(&one_time).unwrap();
+/// let first = at_alice.seal(&alice, &mut rng, now, ContentType::Text, b"hi", b"").unwrap();
+///
+/// // Bob opens the start and deletes the one-time secret; a fresh session cannot open it again.
+/// let alice_bundle = alice_bundle.verify(&alice.address().clone().into(), &policy, now, None, &NoDirectory).unwrap();
+/// let mut at_bob = Session::new(&bob, &alice_bundle).unwrap();
+/// assert_eq!(at_bob.open(&mut bob, now, &first, b"").unwrap().plaintext.as_slice(), b"hi");
+/// assert!(bob.is_consumed_one_time_key(&one_time.key_id()));
+/// let mut replayed_at = Session::new(&bob, &alice_bundle).unwrap();
+/// assert_eq!(
+///     replayed_at.open(&mut bob, now, &first, b"").unwrap_err(),
+///     OpenError::ConsumedOneTimeKey(one_time.key_id())
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedOneTimeKey(OneTimeKeyBundle);
 

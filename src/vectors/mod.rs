@@ -157,7 +157,27 @@ impl fmt::Display for CaseError {
 
 type StepOutput = Result<Map<String, Value>, CaseError>;
 
-/// Checks one vector file given as text.
+/// Checks one vector file given as text: ours (`letterseal-vectors-v1`) or
+/// Wycheproof's. This is what `letterseal vectors verify` runs on each file;
+/// an auditor's own CI can call it directly.
+///
+/// ```
+/// use letterseal::vectors::{VectorError, check_file};
+///
+/// // A file of the repository (also shipped in the published crate).
+/// let text = std::fs::read_to_string("test-vectors/safety-number.json").unwrap();
+/// let report = check_file(&text).unwrap();
+/// assert_eq!(report.step, "safety-number");
+/// assert!(report.passed > 0 && report.failed.is_empty());
+///
+/// // Wycheproof files run through the crate's own X25519, HKDF and AES-GCM paths.
+/// let text = std::fs::read_to_string("test-vectors/external/wycheproof/x25519_test.json").unwrap();
+/// let report = check_file(&text).unwrap();
+/// assert!(report.passed > 0 && report.failed.is_empty());
+///
+/// // A file it cannot check at all is an error, not an empty pass.
+/// assert!(matches!(check_file("not json"), Err(VectorError::Parse(_))));
+/// ```
 pub fn check_file(text: &str) -> Result<FileReport, VectorError> {
     let value: Value = serde_json::from_str(text).map_err(|e| VectorError::Parse(e.to_string()))?;
     let schema = value
@@ -174,6 +194,27 @@ pub fn check_file(text: &str) -> Result<FileReport, VectorError> {
 }
 
 /// Checks a parsed file of our schema.
+///
+/// Every case must behave as stated; a case that does not is listed in
+/// [`FileReport::failed`] with its `tcId` and the reason, and the others still run.
+///
+/// ```
+/// use letterseal::vectors::{VectorFile, Verdict, check_vector_file};
+///
+/// let text = std::fs::read_to_string("test-vectors/safety-number.json").unwrap();
+/// let mut file: VectorFile = serde_json::from_str(&text).unwrap();
+/// assert!(check_vector_file(&file).unwrap().failed.is_empty());
+///
+/// // Claim that a valid case must fail: the checker reports that case.
+/// let case = file.tests.iter_mut().find(|c| c.result == Verdict::Valid).unwrap();
+/// case.result = Verdict::Invalid;
+/// case.output.clear();
+/// case.error = Some("InvalidIdentityKey".into());
+/// let tc_id = case.tc_id;
+/// let report = check_vector_file(&file).unwrap();
+/// assert_eq!(report.failed.len(), 1);
+/// assert_eq!(report.failed[0].0, tc_id);
+/// ```
 pub fn check_vector_file(file: &VectorFile) -> Result<FileReport, VectorError> {
     if file.schema != SCHEMA {
         return Err(VectorError::UnknownStep(file.schema.clone()));

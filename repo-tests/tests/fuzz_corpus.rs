@@ -7,6 +7,10 @@
 //! both the cargo-fuzz target and this test include with `#[path]`: there is
 //! no copy to keep in step. The `legacy_open` target needs the `legacy`
 //! feature (`cargo test --all-features` or `--features legacy`).
+//!
+//! It lives in the unpublished `letterseal-repo-tests` crate because the
+//! corpora and the logic files are not part of the published `letterseal`
+//! crate; `cargo test --workspace --all-features` runs it.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -19,39 +23,40 @@ use std::fs;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 
-#[path = "../fuzz/logic/attachment_open.rs"]
+#[path = "../../fuzz/logic/attachment_open.rs"]
 mod attachment_open;
-#[path = "../fuzz/logic/attachment_seal.rs"]
+#[path = "../../fuzz/logic/attachment_seal.rs"]
 mod attachment_seal;
-#[path = "../fuzz/logic/bundle_verify.rs"]
+#[path = "../../fuzz/logic/bundle_verify.rs"]
 mod bundle_verify;
-#[path = "../fuzz/logic/codec_reader.rs"]
+#[path = "../../fuzz/logic/codec_reader.rs"]
 mod codec_reader;
-#[path = "../fuzz/logic/group_conversation.rs"]
+#[path = "../../fuzz/logic/group_conversation.rs"]
 mod group_conversation;
-#[path = "../fuzz/logic/group_distribution.rs"]
+#[path = "../../fuzz/logic/group_distribution.rs"]
 mod group_distribution;
-#[path = "../fuzz/logic/group_open.rs"]
+#[path = "../../fuzz/logic/group_open.rs"]
 mod group_open;
-#[path = "../fuzz/logic/group_state.rs"]
+#[path = "../../fuzz/logic/group_state.rs"]
 mod group_state;
 #[cfg(feature = "legacy")]
-#[path = "../fuzz/logic/legacy_open.rs"]
+#[path = "../../fuzz/logic/legacy_open.rs"]
 mod legacy_open;
-#[path = "../fuzz/logic/pairwise_header.rs"]
+#[path = "../../fuzz/logic/pairwise_header.rs"]
 mod pairwise_header;
-#[path = "../fuzz/logic/ratchet_conversation.rs"]
+#[path = "../../fuzz/logic/ratchet_conversation.rs"]
 mod ratchet_conversation;
-#[path = "../fuzz/logic/ratchet_open.rs"]
+#[path = "../../fuzz/logic/ratchet_open.rs"]
 mod ratchet_open;
-#[path = "../fuzz/logic/sealing_key_checks.rs"]
+#[path = "../../fuzz/logic/sealing_key_checks.rs"]
 mod sealing_key_checks;
-#[path = "../fuzz/logic/state_import.rs"]
+#[path = "../../fuzz/logic/state_import.rs"]
 mod state_import;
 
 /// `fuzz/corpus/<target>/`.
 fn corpus_dir(target: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
         .join("fuzz")
         .join("corpus")
         .join(target)
@@ -128,7 +133,7 @@ fn require_current(target: &str, seeds: &[(&str, Vec<u8>)], regenerate: &str) {
         assert!(
             on_disk.as_deref() == Some(&data[..]),
             "fuzz/corpus/{target}/{name} is missing or differs from the generated seed; \
-             regenerate: cargo test --test fuzz_corpus --all-features -- --ignored {regenerate}"
+             regenerate: cargo test -p letterseal-repo-tests --test fuzz_corpus --all-features -- --ignored {regenerate}"
         );
     }
 }
@@ -168,7 +173,7 @@ fn bundle_verify_corpus() {
     );
 }
 
-/// `cargo test --test fuzz_corpus --all-features -- --ignored regenerate_bundle_verify_seeds`.
+/// `cargo test -p letterseal-repo-tests --test fuzz_corpus --all-features -- --ignored regenerate_bundle_verify_seeds`.
 #[test]
 #[ignore = "writes fuzz/corpus/bundle_verify; run by hand to regenerate the seeds"]
 fn regenerate_bundle_verify_seeds() {
@@ -316,7 +321,7 @@ fn ratchet_conversation_corpus() {
 /// Writes the generated seeds of `pairwise_header`, `ratchet_open` and
 /// `ratchet_conversation`. Run after changing a fixture, the message or
 /// state format, or the program encoding:
-/// `cargo test --test fuzz_corpus --all-features -- --ignored regenerate_ratchet_seeds`.
+/// `cargo test -p letterseal-repo-tests --test fuzz_corpus --all-features -- --ignored regenerate_ratchet_seeds`.
 #[test]
 #[ignore = "writes fuzz/corpus/{pairwise_header,ratchet_open,ratchet_conversation}; run by hand"]
 fn regenerate_ratchet_seeds() {
@@ -356,7 +361,7 @@ fn require_conversation_outcomes(
 }
 
 /// Writes the seed programs of `group_conversation`:
-/// `cargo test --test fuzz_corpus --all-features -- --ignored regenerate_conversation_seeds`.
+/// `cargo test -p letterseal-repo-tests --test fuzz_corpus --all-features -- --ignored regenerate_conversation_seeds`.
 #[test]
 #[ignore = "writes fuzz/corpus/group_conversation; run by hand to regenerate the seeds"]
 fn regenerate_conversation_seeds() {
@@ -509,7 +514,7 @@ fn group_conversation_corpus() {
 /// Writes the seed corpora of `group_distribution` and `group_open` from
 /// their fixtures. Run after changing a fixture, the distribution or the
 /// group message format:
-/// `cargo test --test fuzz_corpus --all-features -- --ignored regenerate_group_seeds`.
+/// `cargo test -p letterseal-repo-tests --test fuzz_corpus --all-features -- --ignored regenerate_group_seeds`.
 #[test]
 #[ignore = "writes fuzz/corpus/group_*; run by hand to regenerate the seeds"]
 fn regenerate_group_seeds() {
@@ -553,7 +558,7 @@ fn attachment_seal_corpus() {
 }
 
 /// Writes the seed corpus of `attachment_seal`:
-/// `cargo test --test fuzz_corpus --all-features -- --ignored regenerate_attachment_seal_seeds`.
+/// `cargo test -p letterseal-repo-tests --test fuzz_corpus --all-features -- --ignored regenerate_attachment_seal_seeds`.
 #[test]
 #[ignore = "writes fuzz/corpus/attachment_seal; run by hand to regenerate the seeds"]
 fn regenerate_attachment_seal_seeds() {
@@ -561,7 +566,7 @@ fn regenerate_attachment_seal_seeds() {
 }
 
 /// Writes the seed corpus of `attachment_open` from its fixture:
-/// `cargo test --test fuzz_corpus --all-features -- --ignored regenerate_attachment_open_seeds`.
+/// `cargo test -p letterseal-repo-tests --test fuzz_corpus --all-features -- --ignored regenerate_attachment_open_seeds`.
 #[test]
 #[ignore = "writes fuzz/corpus/attachment_open; run by hand to regenerate the seeds"]
 fn regenerate_attachment_open_seeds() {
@@ -615,7 +620,7 @@ fn legacy_open_corpus() {
 }
 
 /// Writes the seed corpus of `legacy_open` from its fixture:
-/// `cargo test --test fuzz_corpus --all-features -- --ignored regenerate_legacy_open_seeds`.
+/// `cargo test -p letterseal-repo-tests --test fuzz_corpus --all-features -- --ignored regenerate_legacy_open_seeds`.
 #[cfg(feature = "legacy")]
 #[test]
 #[ignore = "writes fuzz/corpus/legacy_open; run by hand to regenerate the seeds"]
@@ -637,7 +642,7 @@ fn state_import_corpus() {
 }
 
 /// Writes the seed corpus of `state_import` from its fixture:
-/// `cargo test --test fuzz_corpus --all-features -- --ignored regenerate_state_import_seeds`.
+/// `cargo test -p letterseal-repo-tests --test fuzz_corpus --all-features -- --ignored regenerate_state_import_seeds`.
 #[test]
 #[ignore = "writes fuzz/corpus/state_import; run by hand to regenerate the seeds"]
 fn regenerate_state_import_seeds() {
@@ -656,7 +661,7 @@ fn group_state_corpus() {
 }
 
 /// Writes the seed corpus of `group_state` from its fixture:
-/// `cargo test --test fuzz_corpus --all-features -- --ignored regenerate_group_state_seeds`.
+/// `cargo test -p letterseal-repo-tests --test fuzz_corpus --all-features -- --ignored regenerate_group_state_seeds`.
 #[test]
 #[ignore = "writes fuzz/corpus/group_state; run by hand to regenerate the seeds"]
 fn regenerate_group_state_seeds() {
