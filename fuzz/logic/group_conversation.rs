@@ -1777,7 +1777,7 @@ impl<'a> Sim<'a> {
         let upload = Distribution::sign(
             &core,
             fx.devices[m].identity(),
-            RosterSection::Delta(base_real.delta_to(&roster_real)),
+            RosterSection::Delta(base_real.delta_to(&roster_real).expect("delta")),
             wraps,
         )
         .expect("a hostile distribution");

@@ -294,7 +294,7 @@ fn forge(
     fields.wrap_list_hash = wrap_list_hash(&wraps);
     let core = fields.confirmed(&EpochSecret::from_bytes(confirm));
     let section = match group.roster() {
-        Some(base) => RosterSection::Delta(base.delta_to(&roster)),
+        Some(base) => RosterSection::Delta(base.delta_to(&roster).expect("delta")),
         None => RosterSection::Full(roster),
     };
     Distribution::sign(&core, signer.identity(), section, wraps).expect("fixture distribution")

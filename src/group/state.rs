@@ -321,7 +321,7 @@ impl Epoch {
         distributor: DeviceAddress,
         secret: EpochSecret,
     ) -> Self {
-        let n = u32::try_from(roster.len()).unwrap_or(u32::MAX);
+        let n = roster.count();
         Self {
             epoch,
             tag: transcript.epoch_tag(),
@@ -341,7 +341,7 @@ impl Epoch {
     }
 
     fn size(&self) -> u32 {
-        u32::try_from(self.roster.len()).unwrap_or(u32::MAX)
+        self.roster.count()
     }
 
     fn position(&self, member: &DeviceAddress) -> Option<u32> {
@@ -932,7 +932,7 @@ impl Group {
         };
         let core = fields.confirmed(&secret);
         let section = match current {
-            Some(c) => RosterSection::Delta(c.roster.delta_to(&roster)),
+            Some(c) => RosterSection::Delta(c.roster.delta_to(&roster)?),
             None => RosterSection::Full(roster.clone()),
         };
         let upload = Distribution::sign(&core, device.identity(), section, wraps)?;
