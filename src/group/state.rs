@@ -1201,20 +1201,13 @@ impl Group {
             other => GroupOpenError::Malformed(other),
         })?;
         let header_len = sealed.len() - r.remaining();
-        let signed_len = sealed
-            .len()
-            .checked_sub(SIGNATURE_LEN)
-            .filter(|&n| n >= header_len + TAG_LEN)
-            .ok_or(GroupOpenError::Malformed(DecodeError::Truncated))?;
-        let (signed, signature) = sealed.split_at(signed_len);
-        let signature: [u8; SIGNATURE_LEN] = signature
-            .try_into()
-            .map_err(|_| GroupOpenError::Malformed(DecodeError::Truncated))?;
-        let (head, body) = signed.split_at(header_len);
-        let (ciphertext, tag) = body.split_at(body.len() - TAG_LEN);
-        let tag: [u8; TAG_LEN] = tag
-            .try_into()
-            .map_err(|_| GroupOpenError::Malformed(DecodeError::Truncated))?;
+        let truncated = GroupOpenError::Malformed(DecodeError::Truncated);
+        let (signed, signature) = sealed
+            .split_last_chunk::<SIGNATURE_LEN>()
+            .ok_or(truncated)?;
+        let (head, body) = signed.split_at_checked(header_len).ok_or(truncated)?;
+        let (ciphertext, tag) = body.split_last_chunk::<TAG_LEN>().ok_or(truncated)?;
+        let (signature, tag) = (*signature, *tag);
 
         if header.group_id != self.group_id {
             return Err(GroupOpenError::WrongGroup);
