@@ -19,6 +19,7 @@ use std::fs;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 
+// The set-up the logic files share (as `crate::fixture`), compiled once.
 #[path = "../fuzz/logic/attachment_open.rs"]
 mod attachment_open;
 #[path = "../fuzz/logic/attachment_seal.rs"]
@@ -27,6 +28,8 @@ mod attachment_seal;
 mod bundle_verify;
 #[path = "../fuzz/logic/codec_reader.rs"]
 mod codec_reader;
+#[path = "../fuzz/logic/fixture.rs"]
+mod fixture;
 #[path = "../fuzz/logic/group_conversation.rs"]
 mod group_conversation;
 #[path = "../fuzz/logic/group_distribution.rs"]
