@@ -544,11 +544,9 @@ pub fn open(
     aad: &[u8],
     sealed: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, AeadError> {
-    let split = sealed.len().checked_sub(TAG_LEN).ok_or(AeadError)?;
-    let (ciphertext, tag) = sealed.split_at(split);
-    let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| AeadError)?;
+    let (ciphertext, tag) = sealed.split_last_chunk::<TAG_LEN>().ok_or(AeadError)?;
     let mut buffer = Zeroizing::new(ciphertext.to_vec());
-    open_in_place_detached(key, nonce, aad, &mut buffer, &tag)?;
+    open_in_place_detached(key, nonce, aad, &mut buffer, tag)?;
     Ok(buffer)
 }
 

@@ -285,7 +285,7 @@ impl Forge<'_> {
         fields.wrap_list_hash = wrap_list_hash(&wraps);
         let core = fields.confirmed(&EpochSecret::from_bytes(confirmed_with));
         let section = match base {
-            Some(b) => RosterSection::Delta(b.delta_to(&roster)),
+            Some(b) => RosterSection::Delta(b.delta_to(&roster).unwrap()),
             None => RosterSection::Full(roster.clone()),
         };
         let d = Distribution::sign(&core, w.devices[from].keys.identity(), section, wraps).unwrap();

@@ -1,6 +1,8 @@
 //! cargo-fuzz target; its logic and checks are in `fuzz/logic/bundle_verify.rs`.
 #![no_main]
 
+#[path = "../logic/fixture.rs"]
+mod fixture;
 #[path = "../logic/bundle_verify.rs"]
 mod logic;
 

@@ -1,6 +1,8 @@
 //! cargo-fuzz target; its logic and checks are in `fuzz/logic/codec_reader.rs`.
 #![no_main]
 
+#[path = "../logic/fixture.rs"]
+mod fixture;
 #[path = "../logic/codec_reader.rs"]
 mod logic;
 

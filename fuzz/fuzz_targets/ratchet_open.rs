@@ -1,6 +1,8 @@
 //! cargo-fuzz target; its logic and checks are in `fuzz/logic/ratchet_open.rs`.
 #![no_main]
 
+#[path = "../logic/fixture.rs"]
+mod fixture;
 #[path = "../logic/ratchet_open.rs"]
 mod logic;
 

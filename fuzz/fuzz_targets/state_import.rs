@@ -1,6 +1,8 @@
 //! cargo-fuzz target; its logic and checks are in `fuzz/logic/state_import.rs`.
 #![no_main]
 
+#[path = "../logic/fixture.rs"]
+mod fixture;
 #[path = "../logic/state_import.rs"]
 mod logic;
 

@@ -132,16 +132,16 @@ use letterseal::pairwise::{
 use letterseal::registration::{
     ExpectedOwner, NoDirectory, RegistrationPolicy, VerifiedBundle, VerifiedOneTimeKey,
 };
-use letterseal::state::{self, StateKind, StorageKey};
+use letterseal::state::{StateKind, StorageKey};
 use letterseal::time::Timestamp;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
+use crate::fixture::{DAY, T0, payload};
+
 // ---- fixture ----------------------------------------------------------------
 
-const T0: u64 = 1_800_000_000;
 const HOUR: u64 = 3_600;
-const DAY: u64 = 86_400;
 const GROUP_ID: &[u8] = b"conversation";
 /// Every member's sealing key is valid from `T0` for this long.
 const KEY_LIFETIME: u64 = 30 * DAY;
@@ -231,14 +231,6 @@ fn save<T: serde::Serialize>(state: &T) -> Vec<u8> {
 
 fn load<T: serde::de::DeserializeOwned>(json: &[u8]) -> T {
     serde_json::from_slice(json).expect("saved state loads")
-}
-
-/// The payload of a fresh export (what a state holds, byte for byte).
-fn payload(kind: StateKind, version: u16, key: &StorageKey, blob: &[u8]) -> Vec<u8> {
-    state::open_raw(kind, version, key, blob, 0)
-        .expect("a fresh export opens")
-        .0
-        .to_vec()
 }
 
 fn build_fixture() -> Fixture {
@@ -1777,7 +1769,7 @@ impl<'a> Sim<'a> {
         let upload = Distribution::sign(
             &core,
             fx.devices[m].identity(),
-            RosterSection::Delta(base_real.delta_to(&roster_real)),
+            RosterSection::Delta(base_real.delta_to(&roster_real).expect("delta")),
             wraps,
         )
         .expect("a hostile distribution");

@@ -73,18 +73,16 @@ use letterseal::group::{
 };
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::pairwise::{ContentType, SESSION_BLOB_VERSION, Session};
-use letterseal::registration::{
-    ExpectedOwner, KeyBundle, NoDirectory, RegistrationPolicy, VerifiedBundle,
-};
-use letterseal::state::{self, StateKind, StorageKey};
+use letterseal::registration::{ExpectedOwner, NoDirectory, RegistrationPolicy, VerifiedBundle};
+use letterseal::state::{StateKind, StorageKey};
 use letterseal::time::Timestamp;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
+use crate::fixture::{DAY, T0, device};
+
 // ---- fixture ----------------------------------------------------------------
 
-const T0: u64 = 1_800_000_000;
-const DAY: u64 = 86_400;
 const GROUP_ID: &[u8] = b"fuzz group";
 /// The `now` everything happens at.
 const NOW: u64 = T0 + 600;
@@ -121,10 +119,7 @@ fn storage_key() -> StorageKey {
 
 /// The payload of a sealed state blob (opened under the fixture's key).
 fn payload(kind: StateKind, version: u16, blob: &[u8]) -> Vec<u8> {
-    state::open_raw(kind, version, &storage_key(), blob, 0)
-        .expect("a fresh export opens")
-        .0
-        .to_vec()
+    crate::fixture::payload(kind, version, &storage_key(), blob)
 }
 
 impl Bob {
@@ -217,27 +212,6 @@ struct Fixture {
     signed: Vec<Signed>,
 }
 
-fn verified(bundle: KeyBundle, at: Timestamp) -> VerifiedBundle {
-    let owner = ExpectedOwner::Device(bundle.content().owner.clone());
-    bundle
-        .verify(
-            &owner,
-            &RegistrationPolicy::default(),
-            at,
-            None,
-            &NoDirectory,
-        )
-        .expect("fixture bundle verifies")
-}
-
-fn device(rng: &mut ChaCha20Rng, user: &str, id: u32) -> (DeviceKeys, VerifiedBundle) {
-    let t0 = Timestamp::from_unix_seconds(T0);
-    let address = DeviceAddress::new(UserId::new(user).expect("user id"), DeviceId::new(id));
-    let mut keys = DeviceKeys::generate(rng, address);
-    let bundle = verified(keys.add_sealing_key(rng, t0, 30 * DAY), t0);
-    (keys, bundle)
-}
-
 fn now() -> Timestamp {
     Timestamp::from_unix_seconds(NOW)
 }
@@ -294,7 +268,7 @@ fn forge(
     fields.wrap_list_hash = wrap_list_hash(&wraps);
     let core = fields.confirmed(&EpochSecret::from_bytes(confirm));
     let section = match group.roster() {
-        Some(base) => RosterSection::Delta(base.delta_to(&roster)),
+        Some(base) => RosterSection::Delta(base.delta_to(&roster).expect("delta")),
         None => RosterSection::Full(roster),
     };
     Distribution::sign(&core, signer.identity(), section, wraps).expect("fixture distribution")

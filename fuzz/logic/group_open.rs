@@ -79,20 +79,19 @@ use letterseal::group::{
     GROUP_BLOB_VERSION, GROUP_VERSION, GracePolicy, Group, GroupHeader, GroupId, GroupOpenError,
     KIND_GROUP_MESSAGE, MAX_GROUP_SKIP, MAX_GROUP_SKIPPED, Processed,
 };
-use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+use letterseal::ids::DeviceAddress;
 use letterseal::keys::SIGNATURE_LEN;
 use letterseal::labels;
 use letterseal::pairwise::{ContentType, Session, WINDOW_SIZE};
-use letterseal::registration::{KeyBundle, NoDirectory, RegistrationPolicy, VerifiedBundle};
 use letterseal::state::{self, StateKind, StorageKey};
 use letterseal::time::Timestamp;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
+use crate::fixture::{DAY, T0, TAG_LEN, device};
+
 // ---- fixture ----------------------------------------------------------------
 
-const T0: u64 = 1_800_000_000;
-const DAY: u64 = 86_400;
 const GROUP_ID: &[u8] = b"fuzz group";
 /// The associated-data variants; the selector's low nibble picks one.
 const ASSOCIATED_DATA: [&[u8]; 4] = [b"", b"chat 42", b"chat 43", &[0xa5; 200]];
@@ -108,9 +107,6 @@ const S1_CAROL: u64 = 1;
 const S2_ALICE: [u64; 2] = [0, 2];
 /// When epoch 2 is made and processed (epoch 1 is superseded then).
 const EPOCH_2_AT: u64 = T0 + 3_600;
-/// The AEAD tag length.
-const TAG_LEN: usize = 16;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     /// Sealed by `Group::seal`.
@@ -229,27 +225,6 @@ struct Fixture {
     sent: Vec<Sent>,
     /// Index into `sent` by the sealed bytes.
     by_bytes: HashMap<Vec<u8>, usize>,
-}
-
-fn verified(bundle: KeyBundle, at: Timestamp) -> VerifiedBundle {
-    let owner = bundle.content().owner.clone().into();
-    bundle
-        .verify(
-            &owner,
-            &RegistrationPolicy::default(),
-            at,
-            None,
-            &NoDirectory,
-        )
-        .expect("fixture bundle verifies")
-}
-
-fn device(rng: &mut ChaCha20Rng, user: &str, id: u32) -> (DeviceKeys, VerifiedBundle) {
-    let t0 = Timestamp::from_unix_seconds(T0);
-    let address = DeviceAddress::new(UserId::new(user).expect("user id"), DeviceId::new(id));
-    let mut keys = DeviceKeys::generate(rng, address);
-    let bundle = verified(keys.add_sealing_key(rng, t0, 30 * DAY), t0);
-    (keys, bundle)
 }
 
 /// The storage key Bob's states are exported under.

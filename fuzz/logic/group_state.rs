@@ -44,18 +44,15 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use letterseal::device::DeviceKeys;
 use letterseal::group::{GROUP_BLOB_VERSION, GracePolicy, Group, GroupId};
-use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::pairwise::{ContentType, Session};
-use letterseal::registration::{ExpectedOwner, NoDirectory, RegistrationPolicy, VerifiedBundle};
 use letterseal::state::{self, StateError, StateKind, StorageKey};
 use letterseal::time::Timestamp;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
-const T0: u64 = 1_800_000_000;
-const DAY: u64 = 86_400;
+use crate::fixture::{DAY, T0, device};
+
 /// When loaded states open the fixture message.
 const NOW: u64 = T0 + 7_200;
 const AD: &[u8] = b"state chat";
@@ -73,28 +70,8 @@ struct Fixture {
     message: Vec<u8>,
 }
 
-fn device(rng: &mut ChaCha20Rng, user: &str, id: u32) -> (DeviceKeys, VerifiedBundle) {
-    let t0 = Timestamp::from_unix_seconds(T0);
-    let address = DeviceAddress::new(UserId::new(user).unwrap(), DeviceId::new(id));
-    let mut keys = DeviceKeys::generate(rng, address);
-    let bundle = keys
-        .add_sealing_key(rng, t0, 30 * DAY)
-        .verify(
-            &ExpectedOwner::Device(keys.address().clone()),
-            &RegistrationPolicy::default(),
-            t0,
-            None,
-            &NoDirectory,
-        )
-        .unwrap();
-    (keys, bundle)
-}
-
 fn payload_of(key: &StorageKey, blob: &[u8]) -> Vec<u8> {
-    state::open_raw(StateKind::Group, GROUP_BLOB_VERSION, key, blob, 0)
-        .expect("a fixture blob opens")
-        .0
-        .to_vec()
+    crate::fixture::payload(StateKind::Group, GROUP_BLOB_VERSION, key, blob)
 }
 
 fn fixture() -> &'static Fixture {

@@ -118,7 +118,7 @@ pub(crate) fn outcome(data: &[u8]) -> String {
 #[cfg(test)]
 pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     use letterseal::device::DeviceKeys;
-    use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+
     use letterseal::pairwise::{
         ContentType, FIXED_FIELDS_LEN, RatchetPolicy, SESSION_ID_LEN, Session,
     };
@@ -127,23 +127,15 @@ pub(crate) fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     use rand_chacha::ChaCha20Rng;
     use rand_core::SeedableRng;
 
-    let mut rng = ChaCha20Rng::from_seed([0x48; 32]);
-    let now = Timestamp::from_unix_seconds(1_800_000_000);
+    use crate::fixture::{DAY, T0, address, rng, verified};
+
+    let mut rng = rng(0x48);
+    let now = Timestamp::from_unix_seconds(T0);
     let mut device = |user: &str| {
-        let address = DeviceAddress::new(UserId::new(user).unwrap(), DeviceId::new(1));
-        let mut keys = DeviceKeys::generate(&mut rng, address);
-        let bundle = keys.add_sealing_key(&mut rng, now, 30 * 86_400);
+        let mut keys = DeviceKeys::generate(&mut rng, address(user, 1));
         let owner = keys.address().clone().into();
-        let verified = bundle
-            .verify(
-                &owner,
-                &RegistrationPolicy::default(),
-                now,
-                None,
-                &NoDirectory,
-            )
-            .unwrap();
-        let otk = keys.add_one_time_keys(&mut rng, 1, now, 86_400).remove(0);
+        let verified = verified(keys.add_sealing_key(&mut rng, now, 30 * DAY), now);
+        let otk = keys.add_one_time_keys(&mut rng, 1, now, DAY).remove(0);
         let otk = otk
             .verify(
                 &owner,

@@ -25,15 +25,13 @@
 use std::sync::OnceLock;
 
 use letterseal::device::{DEVICE_BLOB_VERSION, DeviceKeys};
-use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 use letterseal::pairwise::{ContentType, SESSION_BLOB_VERSION, Session};
-use letterseal::registration::{NoDirectory, RegistrationPolicy};
 use letterseal::state::{self, StateError, StateKind, StorageKey};
 use letterseal::time::Timestamp;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
-const T0: u64 = 1_800_000_000;
+use crate::fixture::{DAY, T0, address, rng, verified};
 
 struct Fixture {
     key: StorageKey,
@@ -48,36 +46,19 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let mut rng = ChaCha20Rng::from_seed([0x5e; 32]);
+        let mut rng = rng(0x5e);
         let now = Timestamp::from_unix_seconds(T0);
-        let policy = RegistrationPolicy::default();
-        let address = |u: &str| DeviceAddress::new(UserId::new(u).unwrap(), DeviceId::new(3));
-        let mut alice = DeviceKeys::generate(&mut rng, address("alice"));
-        let mut bob = DeviceKeys::generate(&mut rng, address("bob"));
-        let first = alice.add_sealing_key(&mut rng, now, 86_400);
-        let alice_bundle = alice
-            .add_sealing_key(&mut rng, now.saturating_add(5), 86_400)
-            .verify(
-                &alice.address().clone().into(),
-                &policy,
-                now,
-                None,
-                &NoDirectory,
-            )
-            .unwrap();
+        let mut alice = DeviceKeys::generate(&mut rng, address("alice", 3));
+        let mut bob = DeviceKeys::generate(&mut rng, address("bob", 3));
+        let first = alice.add_sealing_key(&mut rng, now, DAY);
+        let alice_bundle = verified(
+            alice.add_sealing_key(&mut rng, now.saturating_add(5), DAY),
+            now,
+        );
         alice.retire(first.content().sealing_key_id);
-        let one_time = alice.add_one_time_keys(&mut rng, 2, now, 86_400);
+        let one_time = alice.add_one_time_keys(&mut rng, 2, now, DAY);
         assert!(alice.consume_one_time_key(one_time[0].content().key_id));
-        let bob_bundle = bob
-            .add_sealing_key(&mut rng, now, 86_400)
-            .verify(
-                &bob.address().clone().into(),
-                &policy,
-                now,
-                None,
-                &NoDirectory,
-            )
-            .unwrap();
+        let bob_bundle = verified(bob.add_sealing_key(&mut rng, now, DAY), now);
         let mut at_alice = Session::new(&alice, &bob_bundle).unwrap();
         let mut at_bob = Session::new(&bob, &alice_bundle).unwrap();
         for i in 0..4u8 {

@@ -31,6 +31,9 @@ mod attachment_seal;
 mod bundle_verify;
 #[path = "../../fuzz/logic/codec_reader.rs"]
 mod codec_reader;
+// The set-up the logic files share (as `crate::fixture`), compiled once.
+#[path = "../../fuzz/logic/fixture.rs"]
+mod fixture;
 #[path = "../../fuzz/logic/group_conversation.rs"]
 mod group_conversation;
 #[path = "../../fuzz/logic/group_distribution.rs"]

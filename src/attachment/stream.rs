@@ -173,9 +173,8 @@ fn keys_for(
 
 /// Splits `sealed` (a sealed chunk) into its body and tag; `None` if shorter than a tag.
 fn split_tag(sealed: &[u8]) -> Option<(&[u8], [u8; TAG_LEN])> {
-    let split = sealed.len().checked_sub(TAG_LEN)?;
-    let (body, tag) = sealed.split_at(split);
-    Some((body, tag.try_into().ok()?))
+    let (body, tag) = sealed.split_last_chunk::<TAG_LEN>()?;
+    Some((body, *tag))
 }
 
 /// How a sealer ends: the content digest it computes, checks or was given.
@@ -394,7 +393,9 @@ impl AttachmentSealer {
             if self.buffer.is_empty() && data.len() > cs {
                 // A full chunk with more data after it: not the last, sealed straight
                 // from `data` into `out`.
-                let (chunk, rest) = data.split_at(cs);
+                let (chunk, rest) = data
+                    .split_at_checked(cs)
+                    .ok_or(AttachmentError::InvalidChunk)?;
                 let slot = out
                     .get_mut(written..written + cs + TAG_LEN)
                     .ok_or(AttachmentError::InvalidChunk)?;
@@ -405,7 +406,9 @@ impl AttachmentSealer {
                 continue;
             }
             let take = (cs - self.buffer.len()).min(data.len());
-            let (head, tail) = data.split_at(take);
+            let (head, tail) = data
+                .split_at_checked(take)
+                .ok_or(AttachmentError::InvalidChunk)?;
             self.buffer.extend_from_slice(head);
             self.size = self.size.saturating_add(take as u64);
             data = tail;
@@ -428,7 +431,10 @@ impl AttachmentSealer {
             SealerDigest::Compute(h) | SealerDigest::Check(h, _) => h.update(plain),
             SealerDigest::Unbound | SealerDigest::Known(_) => {}
         }
-        let (body, tag_slot) = slot.split_at_mut(plain.len());
+        let (body, tag_slot) = slot
+            .split_at_mut_checked(plain.len())
+            .and_then(|(body, tag)| Some((body, <&mut [u8; TAG_LEN]>::try_from(tag).ok()?)))
+            .ok_or(AttachmentError::InvalidChunk)?;
         let tag = self
             .keys
             .cipher
@@ -439,7 +445,7 @@ impl AttachmentSealer {
                 body,
             )
             .map_err(|_| AttachmentError::InvalidChunk)?;
-        tag_slot.copy_from_slice(&tag);
+        *tag_slot = tag;
         if !last {
             self.index += 1;
         }
@@ -637,7 +643,9 @@ impl AttachmentOpener {
         let sealed_chunk = cs + TAG_LEN;
         if self.keys.is_none() {
             let take = (HEADER_LEN - self.buffer.len().min(HEADER_LEN)).min(data.len());
-            let (head, tail) = data.split_at(take);
+            let (head, tail) = data
+                .split_at_checked(take)
+                .ok_or(AttachmentError::InvalidChunk)?;
             self.hash_sealed(head);
             self.buffer.extend_from_slice(head);
             data = tail;
@@ -657,7 +665,9 @@ impl AttachmentOpener {
             if self.buffer.is_empty() && data.len() > sealed_chunk {
                 // A whole sealed chunk with more after it: open it straight
                 // from `data` into `out`.
-                let (chunk, rest) = data.split_at(sealed_chunk);
+                let (chunk, rest) = data
+                    .split_at_checked(sealed_chunk)
+                    .ok_or(AttachmentError::InvalidChunk)?;
                 self.hash_sealed(chunk);
                 let slot = out.get_mut(written..).unwrap_or_default();
                 written += self.open_chunk(chunk, false, slot)?;
@@ -665,7 +675,9 @@ impl AttachmentOpener {
                 continue;
             }
             let take = (sealed_chunk - self.buffer.len()).min(data.len());
-            let (head, tail) = data.split_at(take);
+            let (head, tail) = data
+                .split_at_checked(take)
+                .ok_or(AttachmentError::InvalidChunk)?;
             self.hash_sealed(head);
             self.buffer.extend_from_slice(head);
             data = tail;
@@ -1017,7 +1029,9 @@ impl RandomAccess {
     ) -> Result<&'s mut [u8], AttachmentError> {
         let (body, tag, last) = self.checked(index, sealed)?;
         let body_len = body.len();
-        let (body, tail) = sealed.split_at_mut(body_len);
+        let (body, tail) = sealed
+            .split_at_mut_checked(body_len)
+            .ok_or(AttachmentError::InvalidChunk)?;
         let result = self.keys.cipher.open_in_place_detached(
             &nonce(&self.keys.prefix, index, last),
             b"",

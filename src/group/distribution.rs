@@ -437,7 +437,7 @@ impl Distribution {
             }
         }
         let (roster, delta) = match (&self.section, &base) {
-            (RosterSection::Full(r), Some(b)) => (r.clone(), Some(b.roster.delta_to(r))),
+            (RosterSection::Full(r), Some(b)) => (r.clone(), Some(b.roster.delta_to(r)?)),
             (RosterSection::Full(r), None) => (r.clone(), None),
             (RosterSection::Delta(d), Some(b)) => (b.roster.apply(d)?, Some(d.clone())),
             (RosterSection::Delta(_), None) => return Err(GroupError::DeltaWithoutBase),

@@ -313,6 +313,8 @@ pub struct Roster {
     bytes: Vec<u8>,
     /// The start of each member in `bytes`, then the end.
     offsets: Vec<u32>,
+    /// `n`, the number of members (checked to fit when the roster was built or read).
+    count: u32,
 }
 
 impl fmt::Debug for Roster {
@@ -366,6 +368,7 @@ impl Roster {
         Ok(Self {
             bytes: w.into_bytes(),
             offsets,
+            count: n,
         })
     }
 
@@ -410,7 +413,11 @@ impl Roster {
             .get(..len)
             .ok_or(GroupError::Malformed(DecodeError::Truncated))?
             .to_vec();
-        Ok(Self { bytes, offsets })
+        Ok(Self {
+            bytes,
+            offsets,
+            count: n,
+        })
     }
 
     /// Reads a roster that must be exactly `bytes`.
@@ -429,6 +436,11 @@ impl Roster {
     /// Number of member devices.
     pub fn len(&self) -> usize {
         self.offsets.len().saturating_sub(1)
+    }
+
+    /// Number of member devices, as its `u32` count.
+    pub(crate) fn count(&self) -> u32 {
+        self.count
     }
 
     /// Always false: a roster has at least one member.
@@ -503,7 +515,8 @@ impl Roster {
 
     /// The delta from `self` (the previous roster) to `new` (SPEC.md §8.5):
     /// the one delta that [`Roster::apply`] turns `self` into `new` with.
-    pub fn delta_to(&self, new: &Roster) -> RosterDelta {
+    /// `Malformed(InvalidLength)` if the delta would exceed 4 GiB (its offsets are `u32`).
+    pub fn delta_to(&self, new: &Roster) -> Result<RosterDelta, GroupError> {
         let mut removed: Vec<&[u8]> = Vec::new();
         let mut upserts: Vec<&[u8]> = Vec::new();
         walk(self, new, |change| match change {
@@ -632,6 +645,7 @@ impl RosterBuilder {
         Ok(Roster {
             bytes: self.bytes,
             offsets: self.offsets,
+            count,
         })
     }
 }
@@ -719,31 +733,30 @@ impl fmt::Debug for RosterDelta {
 }
 
 impl RosterDelta {
-    fn from_parts(removed: &[&[u8]], upserts: &[&[u8]]) -> Self {
+    fn from_parts(removed: &[&[u8]], upserts: &[&[u8]]) -> Result<Self, GroupError> {
         let size = 8
             + removed.iter().map(|a| a.len()).sum::<usize>()
             + upserts.iter().map(|m| m.len()).sum::<usize>();
         let mut w = Writer::with_capacity(size);
         let mut r_offsets = Vec::with_capacity(removed.len() + 1);
         let mut u_offsets = Vec::with_capacity(upserts.len() + 1);
-        // Counts are bounded by the rosters' u32 counts.
-        w.u32(u32::try_from(removed.len()).unwrap_or(u32::MAX));
+        w.u32(offset(removed.len())?);
         for a in removed {
-            r_offsets.push(u32::try_from(w.as_bytes().len()).unwrap_or(u32::MAX));
+            r_offsets.push(offset(w.as_bytes().len())?);
             w.raw(a);
         }
-        r_offsets.push(u32::try_from(w.as_bytes().len()).unwrap_or(u32::MAX));
-        w.u32(u32::try_from(upserts.len()).unwrap_or(u32::MAX));
+        r_offsets.push(offset(w.as_bytes().len())?);
+        w.u32(offset(upserts.len())?);
         for m in upserts {
-            u_offsets.push(u32::try_from(w.as_bytes().len()).unwrap_or(u32::MAX));
+            u_offsets.push(offset(w.as_bytes().len())?);
             w.raw(m);
         }
-        u_offsets.push(u32::try_from(w.as_bytes().len()).unwrap_or(u32::MAX));
-        Self {
+        u_offsets.push(offset(w.as_bytes().len())?);
+        Ok(Self {
             bytes: w.into_bytes(),
             removed: r_offsets,
             upserts: u_offsets,
-        }
+        })
     }
 
     /// Reads a delta whose two lists are each strictly increasing by address.
@@ -1029,7 +1042,7 @@ mod tests {
         };
         let old = Roster::from_bundles(&all[..4]).unwrap();
         let new = Roster::from_bundles([&all[0], &rekeyed_c, &all[3], &all[4]]).unwrap();
-        let delta = old.delta_to(&new);
+        let delta = old.delta_to(&new).unwrap();
         assert_eq!(old.apply(&delta), Ok(new.clone()));
         let changes = delta.changes(&old);
         let kinds: Vec<_> = changes
@@ -1055,7 +1068,7 @@ mod tests {
         assert_eq!(RosterDelta::decode(&mut r), Ok(delta.clone()));
         r.finish().unwrap();
         // A pure rotation.
-        let none = old.delta_to(&old);
+        let none = old.delta_to(&old).unwrap();
         assert!(none.is_empty());
         assert_eq!(old.apply(&none), Ok(old.clone()));
         // Not applicable to another base: removing a non-member, re-adding an
@@ -1066,17 +1079,17 @@ mod tests {
             "b is not in the new roster"
         );
         let a = old.member(0).unwrap();
-        let same = RosterDelta::from_parts(&[], &[a.encoding()]);
+        let same = RosterDelta::from_parts(&[], &[a.encoding()]).unwrap();
         assert_eq!(old.apply(&same), Err(GroupError::InvalidRosterDelta));
         let c = new.member(1).unwrap();
-        let both = RosterDelta::from_parts(&[c.address_encoding()], &[c.encoding()]);
+        let both = RosterDelta::from_parts(&[c.address_encoding()], &[c.encoding()]).unwrap();
         assert_eq!(old.apply(&both), Err(GroupError::InvalidRosterDelta));
         // Removing everyone leaves an invalid roster.
         let everyone: Vec<&[u8]> = old.iter().map(|m| m.address_encoding()).collect();
-        let empty = RosterDelta::from_parts(&everyone, &[]);
+        let empty = RosterDelta::from_parts(&everyone, &[]).unwrap();
         assert_eq!(old.apply(&empty), Err(GroupError::InvalidRoster));
         // Decoding refuses unordered lists.
-        let unordered = RosterDelta::from_parts(&[everyone[1], everyone[0]], &[]);
+        let unordered = RosterDelta::from_parts(&[everyone[1], everyone[0]], &[]).unwrap();
         assert_eq!(
             RosterDelta::decode(&mut Reader::new(unordered.as_bytes())),
             Err(GroupError::InvalidRosterDelta)

@@ -321,7 +321,7 @@ impl Epoch {
         distributor: DeviceAddress,
         secret: EpochSecret,
     ) -> Self {
-        let n = u32::try_from(roster.len()).unwrap_or(u32::MAX);
+        let n = roster.count();
         Self {
             epoch,
             tag: transcript.epoch_tag(),
@@ -341,7 +341,7 @@ impl Epoch {
     }
 
     fn size(&self) -> u32 {
-        u32::try_from(self.roster.len()).unwrap_or(u32::MAX)
+        self.roster.count()
     }
 
     fn position(&self, member: &DeviceAddress) -> Option<u32> {
@@ -932,7 +932,7 @@ impl Group {
         };
         let core = fields.confirmed(&secret);
         let section = match current {
-            Some(c) => RosterSection::Delta(c.roster.delta_to(&roster)),
+            Some(c) => RosterSection::Delta(c.roster.delta_to(&roster)?),
             None => RosterSection::Full(roster.clone()),
         };
         let upload = Distribution::sign(&core, device.identity(), section, wraps)?;
@@ -1240,20 +1240,13 @@ impl Group {
             other => GroupOpenError::Malformed(other),
         })?;
         let header_len = sealed.len() - r.remaining();
-        let signed_len = sealed
-            .len()
-            .checked_sub(SIGNATURE_LEN)
-            .filter(|&n| n >= header_len + TAG_LEN)
-            .ok_or(GroupOpenError::Malformed(DecodeError::Truncated))?;
-        let (signed, signature) = sealed.split_at(signed_len);
-        let signature: [u8; SIGNATURE_LEN] = signature
-            .try_into()
-            .map_err(|_| GroupOpenError::Malformed(DecodeError::Truncated))?;
-        let (head, body) = signed.split_at(header_len);
-        let (ciphertext, tag) = body.split_at(body.len() - TAG_LEN);
-        let tag: [u8; TAG_LEN] = tag
-            .try_into()
-            .map_err(|_| GroupOpenError::Malformed(DecodeError::Truncated))?;
+        let truncated = GroupOpenError::Malformed(DecodeError::Truncated);
+        let (signed, signature) = sealed
+            .split_last_chunk::<SIGNATURE_LEN>()
+            .ok_or(truncated)?;
+        let (head, body) = signed.split_at_checked(header_len).ok_or(truncated)?;
+        let (ciphertext, tag) = body.split_last_chunk::<TAG_LEN>().ok_or(truncated)?;
+        let (signature, tag) = (*signature, *tag);
 
         if header.group_id != self.group_id {
             return Err(GroupOpenError::WrongGroup);

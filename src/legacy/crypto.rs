@@ -195,12 +195,10 @@ pub(crate) fn gcm_open<N: ArraySize>(
     sealed: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, LegacyError> {
     let nonce = Array::<u8, N>::try_from(nonce).map_err(|_| LegacyError::Malformed)?;
-    let split = sealed
-        .len()
-        .checked_sub(TAG_LEN)
+    let (ciphertext, tag) = sealed
+        .split_last_chunk::<TAG_LEN>()
         .ok_or(LegacyError::Malformed)?;
-    let (ciphertext, tag) = sealed.split_at(split);
-    let tag = Tag::try_from(tag).map_err(|_| LegacyError::Malformed)?;
+    let tag = Tag::from(*tag);
     let cipher = AesGcm::<Aes256, N>::new(key.into());
     let mut buffer = Zeroizing::new(ciphertext.to_vec());
     cipher

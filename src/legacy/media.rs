@@ -321,19 +321,25 @@ impl MediaVerifier {
         let release = total.saturating_sub(MAC_LEN);
         let end = advance(self.ciphertext_len, release).ok_or(LegacyError::TooLong)?;
         let from_held = release.min(held.len());
-        let (released_held, kept_held) = held.split_at(from_held);
-        let (released_piece, kept_piece) = piece.split_at(release - from_held);
-        self.mac.update(released_held);
-        self.mac.update(released_piece);
+        // Every split below is within bounds by the arithmetic above; the checked forms make a
+        // slip an error before anything changes, not a panic.
+        let (released_held, kept_held) = held
+            .split_at_checked(from_held)
+            .ok_or(LegacyError::Malformed)?;
+        let (released_piece, kept_piece) = release
+            .checked_sub(from_held)
+            .and_then(|n| piece.split_at_checked(n))
+            .ok_or(LegacyError::Malformed)?;
         let mut next = [0u8; MAC_LEN];
         let kept = kept_held.len() + kept_piece.len();
-        if let Some((a, b)) = next
+        let (a, b) = next
             .get_mut(..kept)
-            .map(|n| n.split_at_mut(kept_held.len()))
-        {
-            a.copy_from_slice(kept_held);
-            b.copy_from_slice(kept_piece);
-        }
+            .and_then(|n| n.split_at_mut_checked(kept_held.len()))
+            .ok_or(LegacyError::Malformed)?;
+        a.iter_mut().zip(kept_held).for_each(|(d, s)| *d = *s);
+        b.iter_mut().zip(kept_piece).for_each(|(d, s)| *d = *s);
+        self.mac.update(released_held);
+        self.mac.update(released_piece);
         self.held = next;
         self.held_len = kept;
         self.ciphertext_len = end;

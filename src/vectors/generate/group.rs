@@ -459,7 +459,7 @@ impl World {
         fields.wrap_list_hash = wrap_list_hash(&wraps);
         let core = fields.confirmed(&EpochSecret::from_bytes(confirm));
         let section = match base {
-            Some(b) => RosterSection::Delta(b.delta_to(&roster)),
+            Some(b) => RosterSection::Delta(b.delta_to(&roster).map_err(e)?),
             None => RosterSection::Full(roster.clone()),
         };
         let d = Distribution::sign(&core, self.devs[from].keys.identity(), section, wraps)
