@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Independent reference cross-check of the letterseal protocol test vectors.
 
-Every expected result in test-vectors/*.json is recomputed from SPEC.md (sections 2-9 and
-Appendix A) and test-vectors/README.md (the step table and the paragraphs on devices, ratchet
+Every expected result in test-vectors/*.json is recomputed from SPEC.md (sections 2-9, 13.1-13.3
+and Appendix A) and test-vectors/README.md (the step table and the paragraphs on devices, ratchet
 transcripts and group states) alone, using only the Python standard library, the `cryptography`
 package and, for ML-KEM-768 encapsulation with a given m, the pure-Python `kyber-py` (1.2.0). The
 Rust sources are deliberately not consulted: the point is a second, independent reading of the
@@ -172,6 +172,26 @@ Readings of SPEC.md §9 (attachments); * marks the unexercised ones:
   * attachment-seal checks the chunk size first (InvalidChunkSize); * a media type that is not
     printable ASCII of at most 255 bytes: BadInput. Each chunk is sealed twice (AESGCM and AES
     block cipher + Python GHASH) and every sealed blob must open whole and chunk by chunk.
+
+Readings of SPEC.md §13 (accounts):
+  * device lists (§13.2) decode in SPEC's order: the layout byte (Malformed), the user id (empty:
+    Malformed), the user key (InvalidUserKey), the version (ZeroVersion), n (DeviceCount, before
+    any entry is read), each entry's key as it is read (InvalidDeviceKey), the signature's 64
+    bytes and nothing after (Malformed), then UnsortedDevices, then DuplicateDeviceKey; a field
+    that ends early is Malformed whatever follows;
+  * §13.3 then: the signature (strict, §3.2: a non-canonical S and a small-order R are refused;
+    one vector has R = the neutral element with S = k·a, which a cofactorless verifier accepts),
+    the expected user, the held list's user key, the version above the held one (exactly the held
+    bytes: Duplicate); the held list is itself verified first (else BadInput);
+  * device-list-sign: the signer sorts the devices by id (stable, so a repeated id is
+    UnsortedDevices), after ZeroVersion and DeviceCount; a listed key that is not a valid key is
+    BadInput (README);
+  * envelope (§13.1): version, kind, then lp32(body) filling the input; the body is decoded as
+    its kind says as far as no state is needed, and a refusal is named <layer>.<error> after the
+    receiver's error (Envelope, DeviceList, Registration, Group); a 1:1 message's routing header
+    (§13.6) and a group message's group id (§13.7) that do not decode are Envelope.Malformed.
+The self-test breaks 22 of these rules in this reference (ACCOUNT_RULES) and confirms a vector
+notices each.
 
 The pairwise steps simulate devices (§4.5: live keys by key id with their ML-KEM keys, retired
 key ids, one-time keys, consumed ids) and sessions (§7); AES-256-GCM is `cryptography`'s AESGCM,
