@@ -284,6 +284,66 @@ fn bundle_verify_has_one_invalid_case_per_rejection() {
     );
 }
 
+#[test]
+fn account_files_have_one_invalid_case_per_check() {
+    assert_invalid_cases_for(
+        "device-list-sign",
+        &[
+            "ZeroVersion",
+            "DeviceCount",
+            "UnsortedDevices",
+            "DuplicateDeviceKey",
+        ],
+    );
+    assert_invalid_cases_for(
+        "device-list-verify",
+        &[
+            "Malformed",
+            "InvalidUserKey",
+            "ZeroVersion",
+            "DeviceCount",
+            "InvalidDeviceKey",
+            "UnsortedDevices",
+            "DuplicateDeviceKey",
+            "BadSignature",
+            "WrongUser",
+            "UserKeyChanged",
+            "Stale",
+            "Duplicate",
+        ],
+    );
+    assert_invalid_cases_for(
+        "envelope",
+        &[
+            "Envelope.UnknownVersion",
+            "Envelope.UnknownKind",
+            "Envelope.Malformed",
+            "DeviceList.Malformed",
+            "Registration.UnsupportedVersion",
+            "Registration.Malformed",
+            "Group.Malformed",
+        ],
+    );
+    // Issue 15: each refusal has its scenario among the vectors.
+    let path = vector_dir().join("device-list-verify.json");
+    let file: letterseal::vectors::VectorFile =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for (flag, error) in [
+        ("Forged", "BadSignature"),
+        ("WrongKey", "BadSignature"),
+        ("WrongKey", "UserKeyChanged"),
+        ("Rollback", "Stale"),
+        ("StrictVerification", "BadSignature"),
+    ] {
+        assert!(
+            file.tests
+                .iter()
+                .any(|t| t.flags.iter().any(|f| f == flag) && t.error.as_deref() == Some(error)),
+            "device-list-verify: no {flag} case refused with {error}"
+        );
+    }
+}
+
 /// The checker must notice a wrong expected output, a wrong error name and a
 /// flipped verdict — otherwise the passing tests above would mean nothing.
 #[test]

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Independent reference cross-check of the letterseal protocol test vectors.
 
-Every expected result in test-vectors/*.json is recomputed from SPEC.md (sections 2-9 and
-Appendix A) and test-vectors/README.md (the step table and the paragraphs on devices, ratchet
+Every expected result in test-vectors/*.json is recomputed from SPEC.md (sections 2-9, 13.1-13.3
+and Appendix A) and test-vectors/README.md (the step table and the paragraphs on devices, ratchet
 transcripts and group states) alone, using only the Python standard library, the `cryptography`
 package and, for ML-KEM-768 encapsulation with a given m, the pure-Python `kyber-py` (1.2.0). The
 Rust sources are deliberately not consulted: the point is a second, independent reading of the
@@ -173,6 +173,26 @@ Readings of SPEC.md §9 (attachments); * marks the unexercised ones:
     printable ASCII of at most 255 bytes: BadInput. Each chunk is sealed twice (AESGCM and AES
     block cipher + Python GHASH) and every sealed blob must open whole and chunk by chunk.
 
+Readings of SPEC.md §13 (accounts):
+  * device lists (§13.2) decode in SPEC's order: the layout byte (Malformed), the user id (empty:
+    Malformed), the user key (InvalidUserKey), the version (ZeroVersion), n (DeviceCount, before
+    any entry is read), each entry's key as it is read (InvalidDeviceKey), the signature's 64
+    bytes and nothing after (Malformed), then UnsortedDevices, then DuplicateDeviceKey; a field
+    that ends early is Malformed whatever follows;
+  * §13.3 then: the signature (strict, §3.2: a non-canonical S and a small-order R are refused;
+    one vector has R = the neutral element with S = k·a, which a cofactorless verifier accepts),
+    the expected user, the held list's user key, the version above the held one (exactly the held
+    bytes: Duplicate); the held list is itself verified first (else BadInput);
+  * device-list-sign: the signer sorts the devices by id (stable, so a repeated id is
+    UnsortedDevices), after ZeroVersion and DeviceCount; a listed key that is not a valid key is
+    BadInput (README);
+  * envelope (§13.1): version, kind, then lp32(body) filling the input; the body is decoded as
+    its kind says as far as no state is needed, and a refusal is named <layer>.<error> after the
+    receiver's error (Envelope, DeviceList, Registration, Group); a 1:1 message's routing header
+    (§13.6) and a group message's group id (§13.7) that do not decode are Envelope.Malformed.
+The self-test breaks 22 of these rules in this reference (ACCOUNT_RULES) and confirms a vector
+notices each.
+
 The pairwise steps simulate devices (§4.5: live keys by key id with their ML-KEM keys, retired
 key ids, one-time keys, consumed ids) and sessions (§7); AES-256-GCM is `cryptography`'s AESGCM,
 and every seal is computed twice (AESGCM, and AES-ECB with a Python GHASH). The group steps add
@@ -258,6 +278,9 @@ EXPECTED_STEPS = [
     "attachment-seal-hedged",
     "attachment-open",
     "attachment-chunk",
+    "device-list-sign",
+    "device-list-verify",
+    "envelope",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -3875,6 +3898,301 @@ def step_attachment_chunk(inp):
     return {"plaintext": attachment_chunk(desc, header, n(inp, "index", 64), h(inp, "chunk")).hex()}
 
 
+# ---------------------------------------------------------------------------------------------
+# Accounts: envelopes and device lists (SPEC §13.1-13.3)
+# ---------------------------------------------------------------------------------------------
+
+LABEL_DEVICE_LIST = b"device list"  # Appendix A, §13.2 (signature label)
+DEVICE_LIST_LAYOUT = 1  # §13.2
+MAX_DEVICES = 32  # §13.2
+ENVELOPE_VERSION = 1  # §13.1
+ENVELOPE_KINDS = (1, 2, 3, 4, 5, 6)  # §13.1's table
+
+# The rules this reference follows, as switches: the self-test turns each one off (or changes
+# it) in turn and confirms a vector of device-list-sign, device-list-verify or envelope notices.
+ACCOUNT_RULES = {
+    "user_key_before_version": True,   # §13.2: the user key is checked before the version
+    "version_before_count": True,      # §13.2: version >= 1 before 1 <= n <= 32
+    "count_before_entries": True,      # §13.2: n is checked when read
+    "max_devices": MAX_DEVICES,
+    "keys_as_read": True,              # §13.2: each identity key checked as it is read
+    "order_after_signature_read": True,  # §13.2: the signature's bytes before the order rules
+    "order_before_duplicate_key": True,
+    "rules_before_signature": True,    # §13.3: check 1 before check 2
+    "check_signature": True,           # §13.3 check 2
+    "strict_s": True,                  # §3.2: S < L
+    "strict_small_order_r": True,      # §3.2: R not of small order
+    "check_user": True,                # §13.3 check 3
+    "check_user_key": True,            # §13.3 check 4
+    "check_version": True,             # §13.3 check 5
+    "version_strictly_above": True,    # §13.3 check 5: > (not >=)
+    "sign_label": LABEL_DEVICE_LIST,
+    "signer_sorts": True,              # the signer sorts the devices by id (README)
+    "envelope_version_first": True,    # §13.1: version, then kind, then length
+    "envelope_kind_before_length": True,
+    "envelope_no_trailing": True,
+    "envelope_decode_body": True,      # §13.1: the body is decoded strictly as its kind says
+}
+
+
+def encode_device_list_content(uid: bytes, user_key: bytes, version: int, devices: list) -> bytes:
+    """§13.2: u8(1) ‖ lp8(user id) ‖ user key ‖ u64(version) ‖ u8(n) ‖ n × (u32(device) ‖ key)."""
+    return (u8(DEVICE_LIST_LAYOUT) + lp8(uid) + user_key + u64(version) + u8(len(devices))
+            + b"".join(u32(d) + k for d, k in devices))
+
+
+def _valid_ed_key(pk: bytes) -> bool:
+    try:
+        parse_identity_key(pk)
+        return True
+    except Reject:
+        return False
+
+
+def check_device_order(devices: list) -> None:
+    """§13.2's last two rules: ids strictly ascending, then no identity key twice."""
+    def order():
+        for (a, _), (b, _) in zip(devices, devices[1:]):
+            if not a < b:
+                raise Reject("UnsortedDevices")
+
+    def duplicates():
+        keys = [k for _, k in devices]
+        if len(set(keys)) != len(keys):
+            raise Reject("DuplicateDeviceKey")
+    checks = [order, duplicates] if ACCOUNT_RULES["order_before_duplicate_key"] else [duplicates, order]
+    for c in checks:
+        c()
+
+
+def decode_device_list(data: bytes) -> dict:
+    """§13.2 decoding (§2.2): every rule in SPEC's order; the signature is not checked here."""
+    rules = ACCOUNT_RULES
+    r = Reader(data)
+    if r.int_be(1, "layout version") != DEVICE_LIST_LAYOUT:
+        raise Reject("Malformed", "unknown layout version")
+    uid_len = r.int_be(1, "user id length")
+    if uid_len == 0:
+        raise Reject("Malformed", "empty user id (SPEC 4.1)")
+    uid = r.take(uid_len, "user id")
+    user_key = r.take(32, "user key")
+    if rules["user_key_before_version"] and not _valid_ed_key(user_key):
+        raise Reject("InvalidUserKey")
+    version = r.int_be(8, "version")
+    n_devices = r.int_be(1, "device count")
+    checks = [("ZeroVersion", version == 0),
+              ("DeviceCount", not 1 <= n_devices <= rules["max_devices"])]
+    if not rules["version_before_count"]:
+        checks.reverse()
+    if not rules["user_key_before_version"]:  # the rule break: after the version
+        checks.insert(1, ("InvalidUserKey", not _valid_ed_key(user_key)))
+    for name, failed in checks:
+        if name == "DeviceCount" and not rules["count_before_entries"]:
+            continue
+        if failed:
+            raise Reject(name)
+    devices = []
+    for _ in range(n_devices):
+        device_id = r.int_be(4, "device id")
+        key = r.take(32, "identity key")
+        if rules["keys_as_read"] and not _valid_ed_key(key):
+            raise Reject("InvalidDeviceKey")
+        devices.append((device_id, key))
+    if not rules["count_before_entries"] and not 1 <= n_devices <= rules["max_devices"]:
+        raise Reject("DeviceCount")
+    if not rules["keys_as_read"] and not all(_valid_ed_key(k) for _, k in devices):
+        raise Reject("InvalidDeviceKey")
+    if not rules["order_after_signature_read"]:
+        check_device_order(devices)
+    content_end = r.pos
+    sig = r.take(SIG_LEN, "signature")
+    r.finish()
+    if rules["order_after_signature_read"]:
+        check_device_order(devices)
+    content = data[:content_end]
+    if encode_device_list_content(uid, user_key, version, devices) != content:
+        raise Disagree("device list re-encoding differs from the input")
+    return dict(uid=uid, user_key=user_key, version=version, devices=devices, content=content,
+                sig=sig, bytes=data)
+
+
+def verify_device_list_signature(dl: dict) -> None:
+    """§13.3 check 2 with §3.2's strict verification (the switches let the self-test loosen it)."""
+    if not ACCOUNT_RULES["check_signature"]:
+        return
+    msg = PROTOCOL_ID + lp8(LABEL_DEVICE_LIST) + dl["content"]
+    sig = dl["sig"]
+    if not ACCOUNT_RULES["strict_s"]:  # a lax verifier that reduces S modulo L
+        sig = sig[:32] + (int.from_bytes(sig[32:], "little") % ED_L).to_bytes(32, "little")
+    if not ACCOUNT_RULES["strict_small_order_r"]:  # a lax verifier: the equation alone
+        a_pt = ed_decode(dl["user_key"])
+        r_pt = ed_decode(sig[:32])
+        s = int.from_bytes(sig[32:], "little")
+        if a_pt is not None and r_pt is not None and s < ED_L:
+            k = int.from_bytes(hashlib.sha512(sig[:32] + dl["user_key"] + msg).digest(), "little") % ED_L
+            if ed_encode(ed_add(ed_mul(s, ED_B), ed_neg(ed_mul(k, a_pt)))) == sig[:32]:
+                return
+    ok, why = ed_verify_strict(dl["user_key"], msg, sig)
+    if not ok:
+        raise Reject("BadSignature", why)
+
+
+def verify_device_list(data: bytes, expected_uid: bytes, held: dict | None) -> dict:
+    """§13.3 in order: the rules of §13.2, the signature, the user, and against the held list the
+    same user key and a higher version (exactly the held bytes: Duplicate)."""
+    rules = ACCOUNT_RULES
+    if not rules["rules_before_signature"]:
+        # Signature first: read the content as far as the signature, without the rules.
+        if len(data) >= SIG_LEN + 43:
+            user_key = data[2 + data[1]: 2 + data[1] + 32]
+            verify_device_list_signature(dict(user_key=user_key, content=data[:-SIG_LEN],
+                                              sig=data[-SIG_LEN:]))
+    dl = decode_device_list(data)
+    verify_device_list_signature(dl)
+    if rules["check_user"] and dl["uid"] != expected_uid:
+        raise Reject("WrongUser")
+    if held is not None:
+        if rules["check_user_key"] and held["user_key"] != dl["user_key"]:
+            raise Reject("UserKeyChanged")
+        stale = (dl["version"] <= held["version"] if rules["version_strictly_above"]
+                 else dl["version"] < held["version"])
+        if rules["check_version"] and stale:
+            raise Reject("Duplicate" if data == held["bytes"] else "Stale")
+    return dl
+
+
+def sign_device_list(seed: bytes, uid: bytes, version: int, devices: list) -> dict:
+    """§13.2 when signing: version >= 1, 1 <= n <= 32, the devices sorted by id (the signer sorts
+    them, README), ids strictly ascending, no identity key twice; then SignLabeled."""
+    check_user_id(uid)
+    if version == 0:
+        raise Reject("ZeroVersion")
+    if not 1 <= len(devices) <= ACCOUNT_RULES["max_devices"]:
+        raise Reject("DeviceCount")
+    for _, key in devices:
+        if not _valid_ed_key(key):
+            raise BadInput("a listed identity key must be a valid key (README)")
+    if ACCOUNT_RULES["signer_sorts"]:
+        devices = sorted(devices, key=lambda d: d[0])  # stable: a repeated id stays repeated
+    check_device_order(devices)
+    user_key = ed_public_both(seed)
+    content = encode_device_list_content(uid, user_key, version, devices)
+    data = content + sign_labeled(seed, ACCOUNT_RULES["sign_label"], content)
+    # Round trip: the reference's own decoder and verifier accept what it signed.
+    return verify_device_list(data, uid, None) if ACCOUNT_RULES["sign_label"] == LABEL_DEVICE_LIST \
+        else decode_device_list(data)
+
+
+def device_list_outputs(dl: dict) -> dict:
+    return {
+        "userId": dl["uid"].hex(),
+        "userKey": dl["user_key"].hex(),
+        "version": dl["version"],
+        "devices": [{"deviceId": d, "identityKey": k.hex()} for d, k in dl["devices"]],
+    }
+
+
+def step_device_list_sign(inp):
+    expect_inputs(inp, {"userKeySeed", "userId", "version", "devices"})
+    devices = inp["devices"]
+    if not isinstance(devices, list) or not all(isinstance(d, dict) for d in devices):
+        raise BadInput("devices must be a list of objects")
+    dl = sign_device_list(h(inp, "userKeySeed", 32), h(inp, "userId"), n(inp, "version", 64),
+                          [(n(d, "deviceId", 32), h(d, "identityKey", 32)) for d in devices])
+    out = device_list_outputs(dl)
+    out["deviceList"] = dl["bytes"].hex()
+    return out
+
+
+def step_device_list_verify(inp):
+    expect_inputs(inp, {"deviceList", "expectedUserId", "heldList"})
+    expected = h(inp, "expectedUserId")
+    check_user_id(expected)
+    held = None
+    if inp["heldList"] is not None:
+        held_bytes = h(inp, "heldList")
+        try:
+            held = decode_device_list(held_bytes)
+            held = verify_device_list(held_bytes, held["uid"], None)
+        except Reject as e:
+            raise BadInput(f"heldList does not verify: {e}") from None
+        if held["uid"] != expected:
+            raise BadInput("heldList is not a list of expectedUserId")
+    return device_list_outputs(verify_device_list(h(inp, "deviceList"), expected, held))
+
+
+def _layer(name: str, fn, *args):
+    """Runs a decoder; a refusal is named as the receiver's error: <layer>.<error>."""
+    try:
+        return fn(*args)
+    except Reject as e:
+        raise Reject(f"{name}.{e.name}", e.detail) from None
+
+
+def decode_envelope(data: bytes) -> tuple[int, bytes]:
+    """§13.1: the version is 1, the kind is in the table, lp32(body) fills the rest exactly."""
+    rules = ACCOUNT_RULES
+    r = Reader(data)
+    version = r.int_be(1, "version")
+    if rules["envelope_version_first"] and version != ENVELOPE_VERSION:
+        raise Reject("UnknownVersion", f"version {version}")
+    kind = r.int_be(1, "kind")
+    if rules["envelope_kind_before_length"] and kind not in ENVELOPE_KINDS:
+        raise Reject("UnknownKind", f"kind {kind}")
+    length = r.int_be(4, "body length")
+    if kind not in ENVELOPE_KINDS:
+        raise Reject("UnknownKind", f"kind {kind}")
+    if version != ENVELOPE_VERSION:
+        raise Reject("UnknownVersion", f"version {version}")
+    body = r.take(length, "body")
+    if rules["envelope_no_trailing"]:
+        r.finish()
+    return kind, body
+
+
+def step_envelope(inp):
+    expect_inputs(inp, {"envelope"})
+    data = h(inp, "envelope")
+    kind, body = _layer("Envelope", decode_envelope, data)
+    if u8(ENVELOPE_VERSION) + u8(kind) + lp32(body) != data and ACCOUNT_RULES["envelope_no_trailing"]:
+        raise Disagree("envelope re-encoding differs from the input")
+    out = {"kind": kind, "body": body.hex()}
+    if not ACCOUNT_RULES["envelope_decode_body"]:
+        return out
+
+    def message_header():
+        # §13.6: address(sender) ‖ address(recipient) ‖ lp8(to user) ‖ message
+        r = Reader(body)
+        sender, recipient = read_address(r, "sender"), read_address(r, "recipient")
+        to_len = r.int_be(1, "to user length")
+        if to_len == 0:
+            raise Reject("Malformed", "empty to-user id")
+        return sender, recipient, r.take(to_len, "to user"), body[r.pos:]
+
+    def group_header():
+        # §13.7: lp8(group id) ‖ message
+        r = Reader(body)
+        return read_group_id(r), body[r.pos:]
+
+    if kind == 1:
+        (su, sd), (ru, rd), to_user, message = _layer("Envelope", message_header)
+        out.update(senderUserId=su.hex(), senderDeviceId=sd, recipientUserId=ru.hex(),
+                   recipientDeviceId=rd, toUserId=to_user.hex(), message=message.hex())
+    elif kind == 2:
+        gid, message = _layer("Envelope", group_header)
+        out.update(groupId=gid.hex(), message=message.hex())
+    elif kind == 3:
+        d = _layer("Group", decode_distribution, body)
+        out.update(groupId=d["gid"].hex(), epoch=d["epoch"])
+    elif kind in (4, 5):
+        k = _layer("Registration", decode_bundle if kind == 4 else decode_one_time_key, body)
+        out.update(ownerUserId=k["uid"].hex(), ownerDeviceId=k["device_id"])
+    else:
+        dl = _layer("DeviceList", decode_device_list, body)
+        out.update(userId=dl["uid"].hex(), version=dl["version"])
+    return out
+
+
 STEPS = {
     "identity-keygen": step_identity_keygen,
     "identity-public-key": step_identity_public_key,
@@ -3905,6 +4223,9 @@ STEPS = {
     "attachment-seal-hedged": step_attachment_seal_hedged,
     "attachment-open": step_attachment_open,
     "attachment-chunk": step_attachment_chunk,
+    "device-list-sign": step_device_list_sign,
+    "device-list-verify": step_device_list_verify,
+    "envelope": step_envelope,
 }
 assert list(STEPS) == EXPECTED_STEPS
 
@@ -5164,6 +5485,60 @@ def check_ratchet_rule_breaks(docs: dict) -> int:
     return unnoticed
 
 
+ACCOUNT_STEPS = ["device-list-sign", "device-list-verify", "envelope"]
+
+
+def account_rule_breaks() -> list:
+    """Rules of SPEC §13.1-13.3 (and §3.2's strict verification) broken one at a time in this
+    reference: (description, switch, value). Each must make some case of ACCOUNT_STEPS fail."""
+    return [
+        ("a verifier that skips the version check (a rolled-back list accepted)", "check_version", False),
+        ("the version only has to be >= the held one", "version_strictly_above", False),
+        ("a verifier that skips the user-key check", "check_user_key", False),
+        ("a verifier that skips the user check", "check_user", False),
+        ("a verifier that skips the signature", "check_signature", False),
+        ("a verifier that reduces S modulo L (non-canonical S accepted)", "strict_s", False),
+        ("a cofactorless verifier that accepts a small-order R", "strict_small_order_r", False),
+        ("the signature checked before the rules of 13.2", "rules_before_signature", False),
+        ("the version checked before the user key", "user_key_before_version", False),
+        ("the device count checked before the version", "version_before_count", False),
+        ("the device count checked after the entries are read", "count_before_entries", False),
+        ("33 devices allowed", "max_devices", 33),
+        ("31 devices at most", "max_devices", 31),
+        ("identity keys checked after the whole list is read", "keys_as_read", False),
+        ("the order checked before the signature's bytes are read", "order_after_signature_read", False),
+        ("duplicate keys checked before the order", "order_before_duplicate_key", False),
+        ("signed under the label \"key bundle\"", "sign_label", LABEL_BUNDLE),
+        ("the signer keeps the devices in the order given", "signer_sorts", False),
+        ("the envelope's kind checked before its version", "envelope_version_first", False),
+        ("the envelope's length read before its kind is checked", "envelope_kind_before_length", False),
+        ("bytes after an envelope's body ignored", "envelope_no_trailing", False),
+        ("an envelope's body not decoded as its kind says (relabelling unnoticed)",
+         "envelope_decode_body", False),
+    ]
+
+
+def check_account_rule_breaks(docs: dict) -> int:
+    """Runs the account files under each rule break of account_rule_breaks(); returns how many
+    went unnoticed."""
+    unnoticed = 0
+    for desc, switch, value in account_rule_breaks():
+        old = ACCOUNT_RULES[switch]
+        ACCOUNT_RULES[switch] = value
+        try:
+            _, failed, _, failures = run(docs, quiet=True, steps=ACCOUNT_STEPS)
+        finally:
+            ACCOUNT_RULES[switch] = old
+        if failed:
+            where = "; ".join(f"{step} tcId {', '.join(str(t) for t in tcs)}"
+                              for step, tcs in failures.items() if tcs)
+            print(f"rule broken {desc} -> caught by {_short(where, 110)}")
+        else:
+            unnoticed += 1
+            print(f"RULE BROKEN UNNOTICED  {desc}")
+    return unnoticed
+
+
 def self_test(directory: Path) -> int:
     docs = load(directory)
     passed, failed, file_problems, _ = run(docs, quiet=True)
@@ -5232,7 +5607,8 @@ def self_test(directory: Path) -> int:
     m["bundle-verify"] = "missing (self-test)"
     mutations.append(("bundle-verify.json missing", "bundle-verify", m, None))
     for step in EXPECTED_STEPS:
-        if step.startswith(("pairwise-", "ratchet-", "group-", "attachment-")):
+        if step.startswith(("pairwise-", "ratchet-", "group-", "attachment-", "device-list-",
+                            "envelope")):
             m = copy.deepcopy(docs)
             m[step] = "missing (self-test)"
             mutations.append((f"{step}.json missing", step, m, None))
@@ -5418,6 +5794,46 @@ def self_test(directory: Path) -> int:
     if not ok:
         return 1
 
+    # 8c. accounts: the held list and the expected user decide the verdicts of §13.3 checks 3-5
+    dv, de = "device-list-verify", "envelope"
+
+    def held(value):
+        return lambda mt: mt["input"].update(heldList=value)
+
+    def by_comment(step, text):
+        return next((t for t in docs[step]["tests"] if text in t["comment"]), None)
+
+    first_list = by_comment(dv, "first list (none held)")
+    ok = all([
+        mutate_input("Stale (rollback) case with no list held", dv,
+                     next((t for t in docs[dv]["tests"] if "Rollback" in t.get("flags", [])), None),
+                     held(None), "reference accepts"),
+        mutate_input("UserKeyChanged case with no list held", dv, by_error(dv, "UserKeyChanged"),
+                     held(None), "reference accepts"),
+        mutate_input("Duplicate case with no list held", dv, by_error(dv, "Duplicate"),
+                     held(None), "reference accepts"),
+        mutate_input("WrongUser case fetched for bob", dv, by_error(dv, "WrongUser"),
+                     lambda mt: mt["input"].update(expectedUserId=b"bob".hex()), "reference accepts"),
+        mutate_input("first list held, then received again", dv, first_list,
+                     lambda mt: mt["input"].update(heldList=mt["input"]["deviceList"]), "Duplicate"),
+        mutate_input("first list expected for another user", dv, first_list,
+                     lambda mt: mt["input"].update(expectedUserId=b"mallory".hex()), "WrongUser"),
+        mutate_input("version-2 list verified against version 3", dv,
+                     by_comment(dv, "version 2 adds device 3"),
+                     held(by_comment(dv, "version 3 removes device 2")["input"]["deviceList"]), "Stale"),
+        mutate_input("device list signed with another seed", "device-list-sign",
+                     first_valid("device-list-sign"),
+                     lambda mt: mt["input"].update(userKeySeed=_flip_hex(mt["input"]["userKeySeed"]))),
+        mutate_input("device list signed as the next version", "device-list-sign",
+                     first_valid("device-list-sign"), bump("version")),
+        mutate_input("device-list envelope relabelled as a key bundle, expected valid", de,
+                     first_valid(de),
+                     lambda mt: mt["input"].update(envelope=mt["input"]["envelope"][:2] + "04"
+                                                   + mt["input"]["envelope"][4:])),
+    ])
+    if not ok:
+        return 1
+
     # 9. changes that MUST NOT change any verdict (the reference must not be too strict)
     invariants = []  # (description, step, mutated docs, changed tcId)
 
@@ -5484,13 +5900,17 @@ def self_test(directory: Path) -> int:
     reference_detected, reference_total = group_reference_mutations(docs)
     rule_breaks = len(ratchet_rule_breaks())
     rules_unnoticed = check_ratchet_rule_breaks(docs)
+    account_breaks = len(account_rule_breaks())
+    account_unnoticed = check_account_rule_breaks(docs)
     print(f"self-test: {len(mutations) - undetected} of {len(mutations)} mutations detected; "
           f"{len(invariants) - wrongly_rejected} of {len(invariants)} harmless changes accepted; "
           f"{reference_detected} of {reference_total} reference mutations detected; "
           f"{rule_breaks - rules_unnoticed} of {rule_breaks} ratchet rule breaks (SPEC §7.6-7.9) "
-          f"caught")
+          f"caught; {account_breaks - account_unnoticed} of {account_breaks} account rule breaks "
+          f"(SPEC §13.1-13.3) caught")
     return 1 if (undetected or wrongly_rejected or state_problems
-                 or reference_detected != reference_total or rules_unnoticed) else 0
+                 or reference_detected != reference_total or rules_unnoticed
+                 or account_unnoticed) else 0
 
 
 # ---------------------------------------------------------------------------------------------

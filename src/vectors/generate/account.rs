@@ -82,6 +82,124 @@ fn s_plus_l(list: &[u8]) -> Vec<u8> {
     out
 }
 
+/// 256-bit little-endian limbs, for the one scalar computation below.
+type U256 = [u64; 4];
+
+/// The Ed25519 group order L as limbs.
+const L_LIMBS: U256 = [
+    0x5812_631a_5cf5_d3ed,
+    0x14de_f9de_a2f7_9cd6,
+    0,
+    0x1000_0000_0000_0000,
+];
+
+fn add256(a: &U256, b: &U256) -> U256 {
+    let mut out = [0u64; 4];
+    let mut carry = 0u128;
+    for (o, (x, y)) in out.iter_mut().zip(a.iter().zip(b)) {
+        let sum = u128::from(*x) + u128::from(*y) + carry;
+        *o = sum as u64;
+        carry = sum >> 64;
+    }
+    out
+}
+
+fn sub256(a: &U256, b: &U256) -> U256 {
+    let mut out = [0u64; 4];
+    let mut borrow = 0u64;
+    for (o, (x, y)) in out.iter_mut().zip(a.iter().zip(b)) {
+        let (d1, b1) = x.overflowing_sub(*y);
+        let (d2, b2) = d1.overflowing_sub(borrow);
+        *o = d2;
+        borrow = u64::from(b1 || b2);
+    }
+    out
+}
+
+/// `a + b mod L` for `a, b < L`.
+fn add_mod_l(a: &U256, b: &U256) -> U256 {
+    let sum = add256(a, b);
+    let at_least_l = sum
+        .iter()
+        .rev()
+        .zip(L_LIMBS.iter().rev())
+        .find(|(x, y)| x != y)
+        .is_none_or(|(x, y)| x > y);
+    if at_least_l {
+        sub256(&sum, &L_LIMBS)
+    } else {
+        sum
+    }
+}
+
+/// `k · x mod L`, `x` a little-endian integer of any length, by double-and-add.
+fn mul_mod_l(k: &U256, x: &[u8]) -> U256 {
+    let mut acc = [0u64; 4];
+    for byte in x.iter().rev() {
+        for bit in (0..8).rev() {
+            acc = add_mod_l(&acc, &acc);
+            if (byte >> bit) & 1 == 1 {
+                acc = add_mod_l(&acc, k);
+            }
+        }
+    }
+    acc
+}
+
+/// A device list whose signature has R = the neutral element (small order)
+/// and S = k·a mod L, made by the holder of the user key: the cofactorless
+/// equation [S]B = R + [k]A holds, so a non-strict verifier accepts it;
+/// SPEC.md §3.2's strict verification refuses it.
+fn small_order_r_list(seed: &[u8; 32], content: Vec<u8>) -> Result<Vec<u8>, String> {
+    use ed25519_dalek::Verifier;
+    use sha2::Digest;
+    let public = IdentitySecretKey::from_seed(seed).public_key().to_bytes();
+    let expanded = sha2::Sha512::digest(seed);
+    let mut a = [0u8; 32];
+    a.copy_from_slice(expanded.get(..32).unwrap_or_default());
+    if let Some(first) = a.first_mut() {
+        *first &= 248;
+    }
+    if let Some(last) = a.last_mut() {
+        *last &= 127;
+        *last |= 64;
+    }
+    let r = unhex::<32>(NEUTRAL)?;
+    let mut hash = sha2::Sha512::new();
+    hash.update(r);
+    hash.update(public);
+    hash.update(labels::PROTOCOL_ID);
+    hash.update([labels::sig::DEVICE_LIST.len() as u8]);
+    hash.update(labels::sig::DEVICE_LIST);
+    hash.update(&content);
+    let one: U256 = [1, 0, 0, 0];
+    let k = mul_mod_l(&one, &hash.finalize());
+    let s = mul_mod_l(&k, &a);
+    let mut signature = Vec::with_capacity(64);
+    signature.extend_from_slice(&r);
+    for limb in s {
+        signature.extend_from_slice(&limb.to_le_bytes());
+    }
+    // The case is only worth having if a lax verifier accepts it.
+    let mut message = labels::PROTOCOL_ID.to_vec();
+    message.push(labels::sig::DEVICE_LIST.len() as u8);
+    message.extend_from_slice(labels::sig::DEVICE_LIST);
+    message.extend_from_slice(&content);
+    let sig_bytes: [u8; 64] = signature
+        .clone()
+        .try_into()
+        .map_err(|_| "signature length")?;
+    let lax = ed25519_dalek::VerifyingKey::from_bytes(&public)
+        .map_err(|e| e.to_string())?
+        .verify(&message, &ed25519_dalek::Signature::from_bytes(&sig_bytes));
+    if lax.is_err() {
+        return Err("small-order R signature: a non-strict verifier refuses it too".into());
+    }
+    let mut out = content;
+    out.extend_from_slice(&signature);
+    Ok(out)
+}
+
 fn flip(bytes: &[u8], at: usize, mask: u8) -> Vec<u8> {
     let mut out = bytes.to_vec();
     if let Some(b) = out.get_mut(at) {
@@ -441,6 +559,18 @@ pub(super) fn device_list_verify() -> Result<VectorFile, String> {
         "R is the neutral element",
         "BadSignature",
         case(&small_r, None),
+    )?;
+    b.invalid(
+        "R is the neutral element and S = k·a (made by the key's holder): the cofactorless equation holds, \
+         only strict verification refuses it",
+        "BadSignature",
+        case(
+            &small_order_r_list(
+                &alice_seed,
+                raw_content(1, alice, &alice_key, 1, 2, &[(1, k(0)), (2, k(1))]),
+            )?,
+            None,
+        ),
     )?;
     tag(&mut b, strict_from, &["StrictVerification"]);
     b.invalid(
