@@ -75,14 +75,14 @@ fn pair() -> Pair {
 
 /// `receive` refuses `envelope` and leaves the account byte for byte as it was.
 fn refused(account: &mut Account, envelope: &[u8]) -> ReceiveError {
-    let before = account.hazmat_state_bytes();
+    let before = account.hazmat_state_bytes().unwrap();
     let error = match account.receive(now(), envelope) {
         Ok(_) => panic!("accepted"),
         Err(e) => e,
     };
     assert_eq!(
         *before,
-        *account.hazmat_state_bytes(),
+        *account.hazmat_state_bytes().unwrap(),
         "a refusal changed the account ({error})"
     );
     error
