@@ -53,7 +53,9 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    // Devices and users are numbered; the numbers index several tables.
+    clippy::needless_range_loop
 )]
 
 use std::cell::RefCell;
