@@ -23,6 +23,10 @@ use std::fs;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 
+#[path = "../../fuzz/logic/account_conversation.rs"]
+mod account_conversation;
+#[path = "../../fuzz/logic/account_receive.rs"]
+mod account_receive;
 #[path = "../../fuzz/logic/attachment_open.rs"]
 mod attachment_open;
 #[path = "../../fuzz/logic/attachment_seal.rs"]
@@ -713,5 +717,110 @@ fn generated_seeds_are_current() {
         "legacy_open",
         &legacy_open::seeds(),
         "regenerate_legacy_open_seeds",
+    );
+}
+
+// ---- accounts ---------------------------------------------------------------
+
+#[test]
+fn account_receive_corpus() {
+    let files = replay("account_receive", account_receive::check);
+    require_outcomes(
+        "account_receive",
+        &files,
+        account_receive::outcome,
+        &ACCOUNT_RECEIVE_OUTCOMES,
+    );
+}
+
+/// What the `account_receive` seeds reach together.
+const ACCOUNT_RECEIVE_OUTCOMES: [&str; 29] = [
+    "ok Message",
+    "ok GroupMessage",
+    "ok GroupChanged",
+    "ok DeviceListUpdated",
+    "ok OneTimeKeyLearned",
+    "ok Duplicate",
+    "err Envelope Malformed",
+    "err Envelope UnknownKind",
+    "err DeviceList InvalidDeviceKey",
+    "err DeviceList Malformed",
+    "err DeviceList Stale",
+    "err OwnDeviceNotListed",
+    "err DeviceNotListed",
+    "err NotForThisDevice",
+    "err UnknownGroup",
+    "err Registration BadSignature",
+    "err Registration Malformed",
+    "err Registration UnsupportedVersion",
+    "err Open CommitmentMismatch",
+    "err Open Malformed",
+    "err Open Replay",
+    "err GroupOpen BadSignature",
+    "err GroupOpen Malformed",
+    "err GroupOpen OwnMessage",
+    "err Group BadSignature",
+    "err Group Malformed",
+    "err Group MissingWrap",
+    "err Group NotAMember",
+    "err Group WrapRejected",
+];
+
+/// Writes the seed corpus of `account_receive` from its fixture:
+/// `cargo test -p letterseal-repo-tests --test fuzz_corpus --all-features -- --ignored regenerate_account_receive_seeds`.
+#[test]
+#[ignore = "writes fuzz/corpus/account_receive; run by hand to regenerate the seeds"]
+fn regenerate_account_receive_seeds() {
+    let seeds = account_receive::seeds();
+    let seeds: Vec<(&str, Vec<u8>)> = seeds.iter().map(|(n, d)| (n.as_str(), d.clone())).collect();
+    write_seeds("account_receive", &seeds);
+}
+
+#[test]
+fn account_receive_seeds_are_current() {
+    let seeds = account_receive::seeds();
+    let seeds: Vec<(&str, Vec<u8>)> = seeds.iter().map(|(n, d)| (n.as_str(), d.clone())).collect();
+    require_current(
+        "account_receive",
+        &seeds,
+        "regenerate_account_receive_seeds",
+    );
+}
+
+#[test]
+fn account_conversation_corpus() {
+    let files = replay("account_conversation", account_conversation::check);
+    let reached: BTreeSet<String> = files
+        .iter()
+        .flat_map(|(_, data)| account_conversation::outcomes(data))
+        .collect();
+    for want in [
+        "sealed",
+        "queued",
+        "opened",
+        "group message opened",
+        "device list changed",
+    ] {
+        assert!(
+            reached.contains(want),
+            "no seed in fuzz/corpus/account_conversation reaches {want} (reached: {reached:?})"
+        );
+    }
+}
+
+/// Writes the seed programs of `account_conversation`:
+/// `cargo test -p letterseal-repo-tests --test fuzz_corpus --all-features -- --ignored regenerate_account_conversation_seeds`.
+#[test]
+#[ignore = "writes fuzz/corpus/account_conversation; run by hand to regenerate the seeds"]
+fn regenerate_account_conversation_seeds() {
+    write_seeds("account_conversation", &account_conversation::seeds());
+}
+
+#[test]
+fn account_conversation_seeds_are_current() {
+    require_current(
+        "account_conversation",
+        &account_conversation::seeds(),
+        "regenerate_account_conversation_seeds",
     );
 }

@@ -996,6 +996,10 @@ impl Account {
         let key = OneTimeKeyBundle::decode(body)?;
         let owner = key.content().owner.clone();
         let listed = self.listed_key(&owner)?;
+        if owner == *self.address() {
+            // Its own key, handed out by a fetch of its own user: nothing to learn.
+            return Ok(Event::Duplicate);
+        }
         let verified = key.verify(
             &ExpectedOwner::Device(owner.clone()),
             &RegistrationPolicy::default(),
