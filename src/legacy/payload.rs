@@ -450,6 +450,16 @@ mod tests {
         assert_eq!(other, Payload::Other(Zeroizing::new(json.to_vec())));
         assert_eq!(other.to_json().as_slice(), json);
         assert!(other.fits(sticker) && !other.fits(LegacyContentType::TEXT));
+        // A media payload under a type that is not media is refused, not read as media.
+        let media_json = media_json(&MediaKeyMaterial::from_bytes([9; 32]));
+        assert_eq!(
+            Payload::parse(LegacyContentType::IMAGE, &media_json),
+            Ok(Payload::Media(MediaKeyMaterial::from_bytes([9; 32])))
+        );
+        assert_eq!(
+            Payload::parse(sticker, &media_json),
+            Err(LegacyError::InvalidPayload)
+        );
         // Typed types stay strict.
         assert_eq!(
             Payload::parse_any(LegacyContentType::TEXT, b"{}"),
