@@ -63,6 +63,33 @@ const BOUND_LEN: usize = 1 + 1 + 2 + 8;
 pub const BLOB_OVERHEAD: usize = BLOB_HEADER_LEN + TAG_LEN;
 
 /// The app's key for its saved state: 32 bytes, zeroized on drop.
+///
+/// The key cannot be read back out of this type: an app that keeps it across
+/// runs makes the 32 bytes itself, stores them in the OS keystore, and loads
+/// them with [`Self::from_bytes`]. [`Self::generate`] suits keys that live only
+/// as long as the process (tests, short-lived exports).
+///
+/// ```
+/// use letterseal::device::DeviceKeys;
+/// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+/// use letterseal::state::StorageKey;
+/// use rand_core::Rng;
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([19; 32]);
+///
+/// // First run: 32 random bytes, saved in the OS keystore (not shown).
+/// let mut keystore_entry = [0u8; 32];
+/// rng.fill_bytes(&mut keystore_entry);
+///
+/// let key = StorageKey::from_bytes(keystore_entry);
+/// let mut device = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new("alice").unwrap(), DeviceId::new(1)));
+/// let saved = device.export(&mut rng, &key).unwrap();
+///
+/// // Next run: the same bytes from the keystore open the blob.
+/// let key = StorageKey::from_bytes(keystore_entry);
+/// let device = DeviceKeys::import(&key, saved.as_bytes(), saved.generation()).unwrap();
+/// assert_eq!(device.generation(), 1);
+/// ```
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct StorageKey([u8; 32]);
 
@@ -254,6 +281,26 @@ impl fmt::Display for StateError {
 impl std::error::Error for StateError {}
 
 /// An exported state: the blob to store and its generation.
+///
+/// Store the blob anywhere; store the generation where it cannot be rolled
+/// back with the blob (OS keystore, a hardware counter, the app's server),
+/// and pass it to `import` as the minimum.
+///
+/// ```
+/// use letterseal::device::DeviceKeys;
+/// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+/// use letterseal::state::{SealedState, StorageKey};
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([20; 32]);
+/// let key = StorageKey::generate(&mut rng);
+/// let mut device = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new("alice").unwrap(), DeviceId::new(1)));
+///
+/// let saved: SealedState = device.export(&mut rng, &key).unwrap();
+/// let trusted_generation = saved.generation(); // 1
+/// let blob: Vec<u8> = saved.into_bytes(); // to disk or backup
+/// let restored = DeviceKeys::import(&key, &blob, trusted_generation).unwrap();
+/// assert_eq!(restored.generation(), trusted_generation);
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct SealedState {
     bytes: Vec<u8>,

@@ -363,6 +363,38 @@ impl AttachmentSealer {
     /// Takes plaintext of any length and writes the sealed chunks it completes to the start of
     /// `out` (at least [`update_len`](Self::update_len) bytes); returns how many bytes it wrote.
     /// Allocates nothing.
+    ///
+    /// A sealer streaming from a reader into one reused output buffer:
+    ///
+    /// ```
+    /// use letterseal::attachment::{AttachmentError, AttachmentSealer, open_into};
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([21; 32]);
+    /// let file = vec![9u8; 300_000];
+    /// let mut sealer = AttachmentSealer::new(&mut rng, 65_536, "video/mp4").unwrap();
+    /// let mut blob = sealer.header().to_vec(); // stands for the upload stream
+    /// let mut out = vec![0u8; 2 * (65_536 + 16)]; // room for two sealed chunks
+    ///
+    /// for piece in file.chunks(100_000) {
+    ///     let n = sealer.update_into(piece, &mut out).unwrap();
+    ///     blob.extend_from_slice(&out[..n]);
+    /// }
+    /// let (n, descriptor) = sealer.finish_into(&mut out).unwrap();
+    /// blob.extend_from_slice(&out[..n]);
+    ///
+    /// let mut opened = vec![0u8; file.len()];
+    /// open_into(&descriptor, &blob, &mut opened).unwrap();
+    /// assert_eq!(opened, file);
+    ///
+    /// // A buffer too small for what a call completes is refused and left untouched.
+    /// let mut sealer = AttachmentSealer::new(&mut rng, 65_536, "video/mp4").unwrap();
+    /// let mut small = vec![0u8; 1_000];
+    /// assert!(matches!(
+    ///     sealer.update_into(&file[..200_000], &mut small),
+    ///     Err(AttachmentError::BufferTooSmall { .. })
+    /// ));
+    /// assert!(small.iter().all(|&b| b == 0));
+    /// ```
     pub fn update_into(&mut self, data: &[u8], out: &mut [u8]) -> Result<usize, AttachmentError> {
         if self.done {
             return Err(AttachmentError::Finished);

@@ -1017,6 +1017,61 @@ impl Group {
     /// Processes a distribution received from the server (SPEC.md §8.7):
     /// a view (or an upload), with this device's pairwise sessions by peer
     /// address. On failure nothing changes.
+    ///
+    /// Views are processed in epoch order. A member removed in an epoch gets
+    /// no view of it and cannot open what is sealed in it:
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use letterseal::device::DeviceKeys;
+    /// use letterseal::group::{GracePolicy, Group, GroupId};
+    /// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// use letterseal::pairwise::{ContentType, Session};
+    /// use letterseal::registration::{NoDirectory, RegistrationPolicy};
+    /// use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([17; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let mut make = |name: &str| {
+    /// #     let mut keys = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new(name).unwrap(), DeviceId::new(1)));
+    /// #     let bundle = keys.add_sealing_key(&mut rng, now, 86_400);
+    /// #     let owner = keys.address().clone().into();
+    /// #     (keys, bundle.verify(&owner, &RegistrationPolicy::default(), now, None, &NoDirectory).unwrap())
+    /// # };
+    /// # let (alice, alice_b) = make("alice");
+    /// # let (mut bob, bob_b) = make("bob");
+    /// # let (mut carol, carol_b) = make("carol");
+    /// let id = GroupId::new("team").unwrap();
+    /// let mut at_alice = Group::new(id.clone(), alice.address().clone(), GracePolicy::default());
+    /// let mut alice_sessions = BTreeMap::new();
+    ///
+    /// // Epoch 1: {Alice, Bob, Carol}. Epoch 2: Alice removes Carol.
+    /// let everyone = [alice_b.clone(), bob_b.clone(), carol_b];
+    /// let one = at_alice.propose(&mut rng, &alice, &everyone, None, &mut alice_sessions, now).unwrap();
+    /// let one = one.upload.verify_for_server(None, alice.address()).unwrap();
+    /// at_alice.commit(now).unwrap();
+    /// let two = at_alice.propose(&mut rng, &alice, &[alice_b.clone(), bob_b], None, &mut alice_sessions, now).unwrap();
+    /// let two = two.upload.verify_for_server(Some(&one.record()), alice.address()).unwrap();
+    /// at_alice.commit(now).unwrap();
+    /// assert!(two.view_for(carol.address()).is_none());
+    ///
+    /// // Bob and Carol process their views with their sessions with Alice.
+    /// let mut bob_sessions = BTreeMap::from([(alice.address().clone(), Session::new(&bob, &alice_b).unwrap())]);
+    /// let mut at_bob = Group::new(id.clone(), bob.address().clone(), GracePolicy::default());
+    /// for view in [one.view_for(bob.address()).unwrap(), two.view_for(bob.address()).unwrap()] {
+    ///     at_bob.process(&mut bob, &view, &mut bob_sessions, now).unwrap();
+    /// }
+    /// let mut carol_sessions = BTreeMap::from([(alice.address().clone(), Session::new(&carol, &alice_b).unwrap())]);
+    /// let mut at_carol = Group::new(id, carol.address().clone(), GracePolicy::default());
+    /// let carol_view = one.view_for(carol.address()).unwrap();
+    /// at_carol.process(&mut carol, &carol_view, &mut carol_sessions, now).unwrap();
+    /// assert_eq!((at_bob.current_epoch(), at_carol.current_epoch()), (Some(2), Some(1)));
+    ///
+    /// // What Alice seals now, Bob opens and Carol cannot.
+    /// let sealed = at_alice.seal(&mut rng, &alice, ContentType::Text, b"without Carol", b"").unwrap();
+    /// assert_eq!(at_bob.open(&sealed, b"", now).unwrap().plaintext.as_slice(), b"without Carol");
+    /// assert!(at_carol.open(&sealed, b"", now).is_err());
+    /// ```
     pub fn process(
         &mut self,
         device: &mut DeviceKeys,
@@ -1326,6 +1381,43 @@ impl Group {
     /// Seals the state as a blob under `key` (SPEC.md §8.11, §12), with a
     /// generation one higher than the last export. The blob holds the epoch
     /// secrets and the pending proposal.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use letterseal::device::DeviceKeys;
+    /// use letterseal::group::{GracePolicy, Group, GroupId};
+    /// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// use letterseal::registration::{NoDirectory, RegistrationPolicy};
+    /// use letterseal::state::{StateError, StorageKey};
+    /// use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([18; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let mut make = |name: &str| {
+    /// #     let mut keys = DeviceKeys::generate(&mut rng, DeviceAddress::new(UserId::new(name).unwrap(), DeviceId::new(1)));
+    /// #     let bundle = keys.add_sealing_key(&mut rng, now, 86_400);
+    /// #     let owner = keys.address().clone().into();
+    /// #     (keys, bundle.verify(&owner, &RegistrationPolicy::default(), now, None, &NoDirectory).unwrap())
+    /// # };
+    /// # let (alice, alice_b) = make("alice");
+    /// # let (_bob, bob_b) = make("bob");
+    /// let mut group = Group::new(GroupId::new("team").unwrap(), alice.address().clone(), GracePolicy::default());
+    /// let mut sessions = BTreeMap::new();
+    /// group.propose(&mut rng, &alice, &[alice_b, bob_b], None, &mut sessions, now).unwrap();
+    /// group.commit(now).unwrap();
+    ///
+    /// let key = StorageKey::generate(&mut rng); // the app's key, in the OS keystore
+    /// let saved = group.export(&mut rng, &key).unwrap();
+    /// let restored = Group::import(&key, saved.as_bytes(), saved.generation()).unwrap();
+    /// assert_eq!(restored.transcript(), group.transcript());
+    ///
+    /// // After the next export, the app raises its minimum: the old blob is a rollback.
+    /// let newer = group.export(&mut rng, &key).unwrap();
+    /// assert!(matches!(
+    ///     Group::import(&key, saved.as_bytes(), newer.generation()),
+    ///     Err(StateError::RolledBack { .. })
+    /// ));
+    /// ```
     pub fn export<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
