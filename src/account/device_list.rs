@@ -277,6 +277,30 @@ impl DeviceList {
     /// user (if any) the same user key and a higher version. Used alike by
     /// clients (`held`: the list they hold) and servers (`held`: the stored
     /// list; `expected_user`: the authenticated uploader). Pure; no secrets.
+    ///
+    /// ```
+    /// use letterseal::account::{DeviceList, DeviceListError, ListedDevice, UserSecretKey};
+    /// use letterseal::ids::{DeviceId, UserId};
+    /// use letterseal::keys::IdentitySecretKey;
+    /// use rand_core::SeedableRng;
+    ///
+    /// let mut rng = rand_chacha::ChaCha20Rng::from_seed([9; 32]);
+    /// let user_key = UserSecretKey::generate(&mut rng);
+    /// let alice = UserId::new("alice")?;
+    /// let mut device = |id| ListedDevice {
+    ///     device: DeviceId::new(id),
+    ///     identity_key: IdentitySecretKey::generate(&mut rng).public_key(),
+    /// };
+    /// let (phone, laptop) = (device(1), device(2));
+    /// let v1 = DeviceList::sign(&user_key, alice.clone(), 1, vec![phone, laptop])?;
+    /// let v2 = DeviceList::sign(&user_key, alice.clone(), 2, vec![phone])?; // laptop removed
+    ///
+    /// // A server (or peer) holding v2 refuses v1 again: the removal is final.
+    /// let held = DeviceList::decode(v2.as_bytes())?.verify(&alice, None)?;
+    /// let replay = DeviceList::decode(v1.as_bytes())?.verify(&alice, Some(&held));
+    /// assert_eq!(replay, Err(DeviceListError::Stale { held: 2, received: 1 }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn verify(
         self,
         expected_user: &UserId,

@@ -328,6 +328,42 @@ impl Account {
     /// sealing keys but speaks for the user only once a device list signed by
     /// the primary lists it ([`Self::add_device`] on the primary, then
     /// [`Self::receive`] here). Give [`Self::identity_key`] to the primary.
+    ///
+    /// ```
+    /// # use letterseal::account::{Account, Event, Relay};
+    /// # use letterseal::group::GroupId;
+    /// # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// # use letterseal::pairwise::ContentType;
+    /// # use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let mut relay = Relay::new();
+    /// # let (alice_id, bob_id) = (UserId::new("alice")?, UserId::new("bob")?);
+    /// # let phone = DeviceAddress::new(alice_id.clone(), DeviceId::new(1));
+    /// # let bob_phone = DeviceAddress::new(bob_id.clone(), DeviceId::new(1));
+    /// # let mut alice = Account::create_primary(&mut rng, now, phone.clone());
+    /// # let mut bob = Account::create_primary(&mut rng, now, bob_phone.clone());
+    /// # for u in alice.uploads(&mut rng, now)? { relay.upload(now, &phone, &u)?; }
+    /// # for u in bob.uploads(&mut rng, now)? { relay.upload(now, &bob_phone, &u)?; }
+    /// # for e in relay.fetch_user(&bob_id) { alice.receive(now, &e)?; }
+    /// # for e in relay.fetch_user(&alice_id) { bob.receive(now, &e)?; }
+    /// // Alice's laptop joins: its identity key reaches her phone (e.g. by QR code).
+    /// let laptop_at = DeviceAddress::new(alice_id.clone(), DeviceId::new(2));
+    /// let mut laptop = Account::create_secondary(&mut rng, now, laptop_at.clone());
+    /// let list = alice.add_device(laptop_at.device, laptop.identity_key())?;
+    /// relay.upload(now, &phone, &list)?;
+    /// for u in laptop.uploads(&mut rng, now)? { relay.upload(now, &laptop_at, &u)?; }
+    /// for user in [&alice_id, &bob_id] {
+    ///     for e in relay.fetch_user(user) { laptop.receive(now, &e)?; }
+    ///     for e in relay.fetch_user(user) { bob.receive(now, &e)?; }
+    /// }
+    /// // bob's next message reaches both of alice's devices.
+    /// let out = bob.seal_to_user(&mut rng, now, &alice_id, ContentType::Text, b"hi")?;
+    /// let to: Vec<_> = out.iter().map(|o| o.to.clone()).collect();
+    /// assert_eq!(to, [phone, laptop_at]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn create_secondary<R: CryptoRng + ?Sized>(
         rng: &mut R,
         now: Timestamp,
@@ -372,6 +408,39 @@ impl Account {
     /// Makes this device the primary of its user with a recovery secret
     /// (replacing a lost primary). The secret must be the key that signed the
     /// device list this account holds for its user.
+    ///
+    /// ```
+    /// # use letterseal::account::{Account, Event, Relay};
+    /// # use letterseal::group::GroupId;
+    /// # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// # use letterseal::pairwise::ContentType;
+    /// # use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let mut relay = Relay::new();
+    /// # let (alice_id, bob_id) = (UserId::new("alice")?, UserId::new("bob")?);
+    /// # let phone = DeviceAddress::new(alice_id.clone(), DeviceId::new(1));
+    /// # let bob_phone = DeviceAddress::new(bob_id.clone(), DeviceId::new(1));
+    /// # let mut alice = Account::create_primary(&mut rng, now, phone.clone());
+    /// # let mut bob = Account::create_primary(&mut rng, now, bob_phone.clone());
+    /// # for u in alice.uploads(&mut rng, now)? { relay.upload(now, &phone, &u)?; }
+    /// # for u in bob.uploads(&mut rng, now)? { relay.upload(now, &bob_phone, &u)?; }
+    /// # for e in relay.fetch_user(&bob_id) { alice.receive(now, &e)?; }
+    /// # for e in relay.fetch_user(&alice_id) { bob.receive(now, &e)?; }
+    /// # let laptop_at = DeviceAddress::new(alice_id.clone(), DeviceId::new(2));
+    /// # let mut laptop = Account::create_secondary(&mut rng, now, laptop_at.clone());
+    /// # let list = alice.add_device(laptop_at.device, laptop.identity_key())?;
+    /// # relay.upload(now, &phone, &list)?;
+    /// # for e in relay.fetch_user(&alice_id) { laptop.receive(now, &e)?; }
+    /// // Written down when the account was made, kept offline.
+    /// let secret = alice.user_key_recovery_secret().unwrap();
+    /// // The phone is lost; the laptop takes over as primary and removes it.
+    /// laptop.restore_primary(&secret)?;
+    /// let (list, _) = laptop.remove_device(phone.device)?;
+    /// relay.upload(now, &laptop_at, &list)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn restore_primary(&mut self, recovery_secret: &[u8; 32]) -> Result<(), AccountError> {
         let key = UserSecretKey::from_recovery_secret(recovery_secret);
         let own = self.own_list().ok_or(AccountError::NotListed)?;
@@ -394,6 +463,31 @@ impl Account {
     /// The safety number between this account's user and `user` (SPEC.md
     /// §13.5): over the two *user* keys, so it stays the same when either
     /// user adds or removes a device. `None` until both lists are held.
+    ///
+    /// ```
+    /// # use letterseal::account::{Account, Event, Relay};
+    /// # use letterseal::group::GroupId;
+    /// # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// # use letterseal::pairwise::ContentType;
+    /// # use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let mut relay = Relay::new();
+    /// # let (alice_id, bob_id) = (UserId::new("alice")?, UserId::new("bob")?);
+    /// # let phone = DeviceAddress::new(alice_id.clone(), DeviceId::new(1));
+    /// # let bob_phone = DeviceAddress::new(bob_id.clone(), DeviceId::new(1));
+    /// # let mut alice = Account::create_primary(&mut rng, now, phone.clone());
+    /// # let mut bob = Account::create_primary(&mut rng, now, bob_phone.clone());
+    /// # for u in alice.uploads(&mut rng, now)? { relay.upload(now, &phone, &u)?; }
+    /// # for u in bob.uploads(&mut rng, now)? { relay.upload(now, &bob_phone, &u)?; }
+    /// # for e in relay.fetch_user(&bob_id) { alice.receive(now, &e)?; }
+    /// # for e in relay.fetch_user(&alice_id) { bob.receive(now, &e)?; }
+    /// let at_alice = alice.safety_number(&bob_id).unwrap();
+    /// let at_bob = bob.safety_number(&alice_id).unwrap();
+    /// assert_eq!(at_alice.digits(), at_bob.digits()); // the users compare these 60 digits
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn safety_number(&self, user: &UserId) -> Option<SafetyNumber> {
         let mine = self.own_list()?.list();
         let theirs = self.device_list(user)?.list();
@@ -407,6 +501,43 @@ impl Account {
     /// sessions), so that a list signed by a new user key — after the
     /// application has the new safety number verified — is accepted as a
     /// first list. Returns whether anything was held.
+    ///
+    /// ```
+    /// # use letterseal::account::{Account, Event, Relay};
+    /// # use letterseal::group::GroupId;
+    /// # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// # use letterseal::pairwise::ContentType;
+    /// # use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let mut relay = Relay::new();
+    /// # let (alice_id, bob_id) = (UserId::new("alice")?, UserId::new("bob")?);
+    /// # let phone = DeviceAddress::new(alice_id.clone(), DeviceId::new(1));
+    /// # let bob_phone = DeviceAddress::new(bob_id.clone(), DeviceId::new(1));
+    /// # let mut alice = Account::create_primary(&mut rng, now, phone.clone());
+    /// # let mut bob = Account::create_primary(&mut rng, now, bob_phone.clone());
+    /// # for u in alice.uploads(&mut rng, now)? { relay.upload(now, &phone, &u)?; }
+    /// # for u in bob.uploads(&mut rng, now)? { relay.upload(now, &bob_phone, &u)?; }
+    /// # for e in relay.fetch_user(&bob_id) { alice.receive(now, &e)?; }
+    /// # for e in relay.fetch_user(&alice_id) { bob.receive(now, &e)?; }
+    /// use letterseal::account::{DeviceList, DeviceListError, ReceiveError, UserSecretKey};
+    ///
+    /// // bob starts over with a new user key (no recovery secret).
+    /// let new_key = UserSecretKey::generate(&mut rng);
+    /// let devices = bob.device_list(&bob_id).unwrap().list().devices().to_vec();
+    /// let list = DeviceList::sign(&new_key, bob_id.clone(), 9, devices)?;
+    /// let envelope = letterseal::account::Envelope::encode(
+    ///     letterseal::account::EnvelopeKind::DeviceList, list.as_bytes())?;
+    /// assert_eq!(
+    ///     alice.receive(now, &envelope).unwrap_err(),
+    ///     ReceiveError::DeviceList(DeviceListError::UserKeyChanged)
+    /// );
+    /// // After alice and bob compared their new safety number:
+    /// alice.forget_user(&bob_id);
+    /// assert!(matches!(alice.receive(now, &envelope)?, Event::DeviceListUpdated { .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn forget_user(&mut self, user: &UserId) -> bool {
         if *user == self.address().user {
             return false;
@@ -494,6 +625,49 @@ impl Account {
     /// and by every peer that receives the list. Returns the list's envelope
     /// and the groups to update ([`Self::update_group`]) so the device is
     /// rotated out.
+    ///
+    /// ```
+    /// # use letterseal::account::{Account, Event, Relay};
+    /// # use letterseal::group::GroupId;
+    /// # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// # use letterseal::pairwise::ContentType;
+    /// # use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let mut relay = Relay::new();
+    /// # let (alice_id, bob_id) = (UserId::new("alice")?, UserId::new("bob")?);
+    /// # let phone = DeviceAddress::new(alice_id.clone(), DeviceId::new(1));
+    /// # let bob_phone = DeviceAddress::new(bob_id.clone(), DeviceId::new(1));
+    /// # let mut alice = Account::create_primary(&mut rng, now, phone.clone());
+    /// # let mut bob = Account::create_primary(&mut rng, now, bob_phone.clone());
+    /// # for u in alice.uploads(&mut rng, now)? { relay.upload(now, &phone, &u)?; }
+    /// # for u in bob.uploads(&mut rng, now)? { relay.upload(now, &bob_phone, &u)?; }
+    /// # for e in relay.fetch_user(&bob_id) { alice.receive(now, &e)?; }
+    /// # for e in relay.fetch_user(&alice_id) { bob.receive(now, &e)?; }
+    /// # let laptop_at = DeviceAddress::new(alice_id.clone(), DeviceId::new(2));
+    /// # let laptop = Account::create_secondary(&mut rng, now, laptop_at.clone());
+    /// # let list = alice.add_device(laptop_at.device, laptop.identity_key())?;
+    /// # relay.upload(now, &phone, &list)?;
+    /// # bob.receive(now, &list)?;
+    /// # let old_list = list;
+    /// // The laptop is lost: the phone signs a list without it.
+    /// let (list, groups_to_update) = alice.remove_device(laptop_at.device)?;
+    /// assert!(groups_to_update.is_empty());
+    /// relay.upload(now, &phone, &list)?;
+    /// match bob.receive(now, &list)? {
+    ///     Event::DeviceListUpdated { removed, .. } => assert_eq!(removed, [laptop_at.device]),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// // Replaying the old list to bring the laptop back is refused.
+    /// assert!(matches!(
+    ///     bob.receive(now, &old_list),
+    ///     Err(letterseal::account::ReceiveError::DeviceList(
+    ///         letterseal::account::DeviceListError::Stale { held: 3, received: 2 }
+    ///     ))
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn remove_device(
         &mut self,
         device: DeviceId,
@@ -661,6 +835,38 @@ impl Account {
     /// plus `add`, minus `remove`; every listed device of each user with a
     /// held bundle is in the roster, so this also follows device-list changes
     /// (a removed device leaves, a new one joins). Pending like [`Self::create_group`].
+    ///
+    /// ```
+    /// # use letterseal::account::{Account, Event, Relay};
+    /// # use letterseal::group::GroupId;
+    /// # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// # use letterseal::pairwise::ContentType;
+    /// # use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let mut relay = Relay::new();
+    /// # let (alice_id, bob_id) = (UserId::new("alice")?, UserId::new("bob")?);
+    /// # let phone = DeviceAddress::new(alice_id.clone(), DeviceId::new(1));
+    /// # let bob_phone = DeviceAddress::new(bob_id.clone(), DeviceId::new(1));
+    /// # let mut alice = Account::create_primary(&mut rng, now, phone.clone());
+    /// # let mut bob = Account::create_primary(&mut rng, now, bob_phone.clone());
+    /// # for u in alice.uploads(&mut rng, now)? { relay.upload(now, &phone, &u)?; }
+    /// # for u in bob.uploads(&mut rng, now)? { relay.upload(now, &bob_phone, &u)?; }
+    /// # for e in relay.fetch_user(&bob_id) { alice.receive(now, &e)?; }
+    /// # for e in relay.fetch_user(&alice_id) { bob.receive(now, &e)?; }
+    /// let club = GroupId::new("club")?;
+    /// let upload = alice.create_group(&mut rng, now, club.clone(), &[])?;
+    /// for d in relay.upload(now, &phone, &upload)? { alice.receive(now, &d.envelope)?; }
+    /// // Add bob: the new epoch's roster holds every device of his list.
+    /// let upload = alice.update_group(&mut rng, now, &club, &[bob_id.clone()], &[])?;
+    /// for d in relay.upload(now, &phone, &upload)? {
+    ///     let account = if d.to == phone { &mut alice } else { &mut bob };
+    ///     assert!(matches!(account.receive(now, &d.envelope)?, Event::GroupChanged { .. }));
+    /// }
+    /// assert_eq!(bob.group_users(&club), [alice_id, bob_id]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn update_group<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
@@ -802,6 +1008,33 @@ impl Account {
     /// keys, the sessions' skipped message secrets past their lifetime, and
     /// the groups' superseded epochs past their grace period. Returns how
     /// many device keys it deleted.
+    ///
+    /// ```
+    /// # use letterseal::account::{Account, Event, Relay};
+    /// # use letterseal::group::GroupId;
+    /// # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// # use letterseal::pairwise::ContentType;
+    /// # use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let mut relay = Relay::new();
+    /// # let (alice_id, bob_id) = (UserId::new("alice")?, UserId::new("bob")?);
+    /// # let phone = DeviceAddress::new(alice_id.clone(), DeviceId::new(1));
+    /// # let bob_phone = DeviceAddress::new(bob_id.clone(), DeviceId::new(1));
+    /// # let mut alice = Account::create_primary(&mut rng, now, phone.clone());
+    /// # let mut bob = Account::create_primary(&mut rng, now, bob_phone.clone());
+    /// # for u in alice.uploads(&mut rng, now)? { relay.upload(now, &phone, &u)?; }
+    /// # for u in bob.uploads(&mut rng, now)? { relay.upload(now, &bob_phone, &u)?; }
+    /// # for e in relay.fetch_user(&bob_id) { alice.receive(now, &e)?; }
+    /// # for e in relay.fetch_user(&alice_id) { bob.receive(now, &e)?; }
+    /// // Forty days later: the 30-day sealing key has expired.
+    /// let later = now.saturating_add(40 * 86_400);
+    /// alice.expire(later); // keeps a key a session still needs (SPEC.md §13.4)
+    /// let uploads = alice.uploads(&mut rng, later)?; // a fresh bundle
+    /// for u in &uploads { relay.upload(later, &phone, u)?; }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn expire(&mut self, now: Timestamp) -> usize {
         let expired: Vec<_> = self
             .device
@@ -1115,6 +1348,40 @@ impl Account {
     /// §12, §13.9), with a generation one higher than the last export. Write
     /// it in place of the previous one in one step; on restart, import it
     /// with the last generation written as the minimum (rollback detection).
+    ///
+    /// ```
+    /// # use letterseal::account::{Account, Event, Relay};
+    /// # use letterseal::group::GroupId;
+    /// # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// # use letterseal::pairwise::ContentType;
+    /// # use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let mut relay = Relay::new();
+    /// # let (alice_id, bob_id) = (UserId::new("alice")?, UserId::new("bob")?);
+    /// # let phone = DeviceAddress::new(alice_id.clone(), DeviceId::new(1));
+    /// # let bob_phone = DeviceAddress::new(bob_id.clone(), DeviceId::new(1));
+    /// # let mut alice = Account::create_primary(&mut rng, now, phone.clone());
+    /// # let mut bob = Account::create_primary(&mut rng, now, bob_phone.clone());
+    /// # for u in alice.uploads(&mut rng, now)? { relay.upload(now, &phone, &u)?; }
+    /// # for u in bob.uploads(&mut rng, now)? { relay.upload(now, &bob_phone, &u)?; }
+    /// # for e in relay.fetch_user(&bob_id) { alice.receive(now, &e)?; }
+    /// # for e in relay.fetch_user(&alice_id) { bob.receive(now, &e)?; }
+    /// use letterseal::state::{StateError, StorageKey};
+    ///
+    /// let key = StorageKey::from_bytes([7; 32]); // 32 bytes from the OS keystore
+    /// let first = alice.export(&mut rng, &key)?;
+    /// let second = alice.export(&mut rng, &key)?;
+    /// // Keep `second.generation()` somewhere trusted; an older blob is refused.
+    /// assert!(matches!(
+    ///     Account::import(&key, first.as_bytes(), second.generation()),
+    ///     Err(StateError::RolledBack { .. })
+    /// ));
+    /// let restored = Account::import(&key, second.as_bytes(), second.generation())?;
+    /// assert_eq!(restored.address(), &phone);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn export<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,

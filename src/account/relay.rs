@@ -131,6 +131,29 @@ impl Relay {
     /// the group's record and every member's device list, stored, and each
     /// member (the uploader too) gets its view; a message goes to its
     /// recipient(s). A refusal stores and delivers nothing.
+    ///
+    /// ```
+    /// use letterseal::account::{Account, Relay, RelayError};
+    /// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// use letterseal::time::Timestamp;
+    /// use rand_core::SeedableRng;
+    ///
+    /// let mut rng = rand_chacha::ChaCha20Rng::from_seed([8; 32]);
+    /// let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// let mut relay = Relay::new();
+    /// let phone = DeviceAddress::new(UserId::new("alice")?, DeviceId::new(1));
+    /// let mut alice = Account::create_primary(&mut rng, now, phone.clone());
+    /// // The session authenticated the uploader as alice/1: her list, then her bundle.
+    /// for upload in alice.uploads(&mut rng, now)? {
+    ///     assert!(relay.upload(now, &phone, &upload)?.is_empty()); // stored, nothing to deliver
+    /// }
+    /// // A device alice never listed cannot register keys for her.
+    /// let ghost = DeviceAddress::new(UserId::new("alice")?, DeviceId::new(66));
+    /// let mut impostor = Account::create_secondary(&mut rng, now, ghost.clone());
+    /// let bundle = impostor.uploads(&mut rng, now)?.remove(0);
+    /// assert_eq!(relay.upload(now, &ghost, &bundle), Err(RelayError::UploaderNotListed));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn upload(
         &mut self,
         now: Timestamp,
