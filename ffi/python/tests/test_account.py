@@ -386,3 +386,24 @@ def test_a_record_argument_of_the_wrong_type_raises_attribute_error(world, uploa
 def test_out_of_range_integers_raise_value_errors(world, call):
     with pytest.raises(ValueError):
         call(world.devices[(b"alice", 1)])
+
+
+def test_fetched_keys_arrive_as_typed_events():
+    w = World()
+    alice, bob = w.add(b"alice", 1), w.add(b"bob", 1)
+    w.publish(b"bob", 1)
+    w.send(b"bob", 1, bob.one_time_keys(NOW, 2))
+    events = [alice.receive(NOW, e) for e in w.relay.fetch_user(b"bob")]
+    assert [type(e) for e in events] == [
+        Event.DEVICE_LIST_UPDATED,
+        Event.BUNDLE_LEARNED,
+        Event.ONE_TIME_KEY_LEARNED,
+    ]
+    listed, bundle, one_time = events
+    assert (listed.user, listed.version, listed.added, listed.removed) == (b"bob", 1, [1], [])
+    assert bundle.device == Address(user=b"bob", device=1)
+    assert one_time.device == Address(user=b"bob", device=1)
+    # The list and the bundle again: nothing changes.
+    again = w.relay.fetch_user(b"bob")
+    assert alice.receive(NOW, again[0]).is_duplicate()
+    assert alice.receive(NOW, again[1]).is_duplicate()
