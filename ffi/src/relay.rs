@@ -27,9 +27,11 @@ impl Relay {
 impl Relay {
     /// An empty relay with the default registration policy.
     #[uniffi::constructor]
-    pub fn new() -> Arc<Self> {
-        Arc::new(Self {
-            inner: Mutex::new(account::Relay::new()),
+    pub fn new() -> Result<Arc<Self>, LettersealError> {
+        guard(|| {
+            Ok(Arc::new(Self {
+                inner: Mutex::new(account::Relay::new()),
+            }))
         })
     }
 
