@@ -11,7 +11,10 @@ PACKAGE=ffi/python/letterseal
 cargo build -q -p letterseal-ffi
 target_dir=$(cargo metadata --format-version 1 --no-deps \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-library="$target_dir/debug/libletterseal_ffi.so"
+case "$(uname -s)" in
+    Darwin) library="$target_dir/debug/libletterseal_ffi.dylib" ;;
+    *) library="$target_dir/debug/libletterseal_ffi.so" ;;
+esac
 cargo run -q -p letterseal-ffi --bin uniffi-bindgen -- \
     generate --library "$library" --language python --out-dir "$PACKAGE"
 cp "$library" "$PACKAGE/"
