@@ -1,4 +1,4 @@
-//! The exported functions. Every `unsafe` of the crate is here, in the five
+//! The exported functions. Every `unsafe` of the crate is here, in the six
 //! pointer helpers below (each with its safety argument); the functions
 //! themselves only call them and the safe Rust API.
 #![allow(unsafe_code)]
