@@ -399,10 +399,7 @@ impl DeviceKeys {
         rng: &mut R,
         key: &StorageKey,
     ) -> Result<SealedState, StateError> {
-        let generation = state::next_generation(self.generation)?;
-        let sealed = state::seal(self, generation, rng, key)?;
-        self.generation = generation;
-        Ok(sealed)
+        state::export(self, rng, key)
     }
 
     /// Opens a blob made by [`Self::export`], refusing a generation below
@@ -413,9 +410,7 @@ impl DeviceKeys {
         blob: &[u8],
         minimum_generation: u64,
     ) -> Result<Self, StateError> {
-        let (mut device, generation) = state::open::<Self>(key, blob, minimum_generation)?;
-        device.generation = generation;
-        Ok(device)
+        state::import(key, blob, minimum_generation)
     }
 
     /// The generation of the last export (or of the imported blob); 0 if none.
@@ -504,6 +499,10 @@ fn ascending(
 impl StateCodec for DeviceKeys {
     const KIND: StateKind = StateKind::DeviceKeys;
     const VERSION: u16 = DEVICE_BLOB_VERSION;
+
+    fn generation_mut(&mut self) -> &mut u64 {
+        &mut self.generation
+    }
 
     /// Layout 3 (SPEC.md §12.2): `address ‖ identity seed ‖ u32(n) ‖ n ×
     /// (secret ‖ kem seed ‖ u64(not_before) ‖ u64(not_after)) ‖ u32(m) ‖ m ×

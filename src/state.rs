@@ -346,6 +346,32 @@ pub(crate) trait StateCodec: Sized {
     fn encode_state(&self, w: &mut Writer) -> Result<(), StateError>;
     /// Reads the payload (the reader must be left empty) and checks invariants.
     fn decode_state(r: &mut Reader<'_>) -> Result<Self, StateError>;
+    /// The generation of the state's last export or import (0: neither).
+    fn generation_mut(&mut self) -> &mut u64;
+}
+
+/// Every state type's `export`: seals `state` as the generation after its
+/// last one, and records that generation only once the blob is made.
+pub(crate) fn export<T: StateCodec, R: CryptoRng + ?Sized>(
+    state: &mut T,
+    rng: &mut R,
+    key: &StorageKey,
+) -> Result<SealedState, StateError> {
+    let generation = next_generation(*state.generation_mut())?;
+    let sealed = seal(state, generation, rng, key)?;
+    *state.generation_mut() = generation;
+    Ok(sealed)
+}
+
+/// Every state type's `import`: [`open`], keeping the blob's generation.
+pub(crate) fn import<T: StateCodec>(
+    key: &StorageKey,
+    blob: &[u8],
+    minimum: u64,
+) -> Result<T, StateError> {
+    let (mut state, generation) = open::<T>(key, blob, minimum)?;
+    *state.generation_mut() = generation;
+    Ok(state)
 }
 
 /// Maps a decode error of one field to [`StateError::Invalid`] naming it.

@@ -1387,10 +1387,7 @@ impl Account {
         rng: &mut R,
         key: &StorageKey,
     ) -> Result<SealedState, StateError> {
-        let generation = state::next_generation(self.generation)?;
-        let sealed = state::seal(self, generation, rng, key)?;
-        self.generation = generation;
-        Ok(sealed)
+        state::export(self, rng, key)
     }
 
     /// Opens a blob made by [`Self::export`], refusing a generation below
@@ -1400,9 +1397,7 @@ impl Account {
         blob: &[u8],
         minimum_generation: u64,
     ) -> Result<Self, StateError> {
-        let (mut account, generation) = state::open::<Self>(key, blob, minimum_generation)?;
-        account.generation = generation;
-        Ok(account)
+        state::import(key, blob, minimum_generation)
     }
 
     /// The generation of the last export (or of the imported blob); 0 if none.

@@ -49,6 +49,10 @@ impl StateCodec for Account {
     const KIND: StateKind = StateKind::Account;
     const VERSION: u16 = ACCOUNT_BLOB_VERSION;
 
+    fn generation_mut(&mut self) -> &mut u64 {
+        &mut self.generation
+    }
+
     /// `lp32(device keys) ‖ u8(0 | 1) ‖ [user key seed] ‖ u32(u) ‖ u × (lp32(device
     /// list) ‖ u32(b) ‖ b × lp32(key bundle)) ‖ u32(s) ‖ s × lp32(session) ‖
     /// u32(g) ‖ g × lp32(group)`, users, bundles, sessions and groups in

@@ -1423,10 +1423,7 @@ impl Group {
         rng: &mut R,
         key: &StorageKey,
     ) -> Result<SealedState, StateError> {
-        let generation = state::next_generation(self.generation)?;
-        let sealed = state::seal(self, generation, rng, key)?;
-        self.generation = generation;
-        Ok(sealed)
+        state::export(self, rng, key)
     }
 
     /// Opens a blob made by [`Self::export`], refusing a generation below
@@ -1439,9 +1436,7 @@ impl Group {
         blob: &[u8],
         minimum_generation: u64,
     ) -> Result<Self, StateError> {
-        let (mut group, generation) = state::open::<Self>(key, blob, minimum_generation)?;
-        group.generation = generation;
-        Ok(group)
+        state::import(key, blob, minimum_generation)
     }
 
     /// The generation of the last export (or of the imported blob); 0 if none.
@@ -1688,6 +1683,10 @@ const PENDING_FIELDS: EpochFields = epoch_fields!("pending");
 impl StateCodec for Group {
     const KIND: StateKind = StateKind::Group;
     const VERSION: u16 = GROUP_BLOB_VERSION;
+
+    fn generation_mut(&mut self) -> &mut u64 {
+        &mut self.generation
+    }
 
     /// `lp8(group id) ‖ local address ‖ u32(previous epochs) ‖ u8(0 | 1) ‖
     /// u64(max age, 0 if none) ‖ u32(e) ‖ e × epoch ‖ u8(0 | 1) ‖ [pending epoch]`

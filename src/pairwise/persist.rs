@@ -382,6 +382,10 @@ impl StateCodec for Session {
     const KIND: StateKind = StateKind::Session;
     const VERSION: u16 = SESSION_BLOB_VERSION;
 
+    fn generation_mut(&mut self) -> &mut u64 {
+        &mut self.generation
+    }
+
     fn encode_state(&self, w: &mut Writer) -> Result<(), StateError> {
         write_party(w, &self.local);
         write_party(w, &self.peer);

@@ -1339,10 +1339,7 @@ impl Session {
         rng: &mut R,
         key: &StorageKey,
     ) -> Result<SealedState, StateError> {
-        let generation = state::next_generation(self.generation)?;
-        let sealed = state::seal(self, generation, rng, key)?;
-        self.generation = generation;
-        Ok(sealed)
+        state::export(self, rng, key)
     }
 
     /// Opens a blob made by [`Self::export`], refusing a generation below
@@ -1353,9 +1350,7 @@ impl Session {
         blob: &[u8],
         minimum_generation: u64,
     ) -> Result<Self, StateError> {
-        let (mut session, generation) = state::open::<Self>(key, blob, minimum_generation)?;
-        session.generation = generation;
-        Ok(session)
+        state::import(key, blob, minimum_generation)
     }
 
     /// The generation of the last export (or of the imported blob); 0 if none.
