@@ -8,7 +8,7 @@
 //! | `aead_seal_open_{backend}/{64B,1KiB,1MiB}` | `aead::seal` + `aead::open` (allocating; one key schedule each) | bare seal in place + open in place of a copy, one key schedule each, same 13-byte AAD |
 //! | `aead_into_{backend}/{64B,1KiB,1MiB}` | `PreparedKey::seal_detached_into` + `open_detached_into` (caller buffers, key schedule done) | bare detached seal + open, key schedule done |
 //!
-//! Run: `cargo bench --bench aead [--features ring]`.
+//! Run: `cargo bench --features hazmat --bench aead [--features ring]`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;

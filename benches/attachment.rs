@@ -20,7 +20,7 @@
 //!
 //! Every entry reports `Throughput::Bytes` of plaintext.
 //!
-//! Run: `cargo bench --bench attachment [--features ring]`.
+//! Run: `cargo bench --features hazmat --bench attachment [--features ring]`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;

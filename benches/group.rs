@@ -49,7 +49,7 @@
 //! back (a DH step per wrap, no `INIT`). This runs whatever the filter (a
 //! few seconds: 5 000 member devices are made and open their wraps).
 //!
-//! Run: `cargo bench --bench group -- --warm-up-time 1 --measurement-time 3`.
+//! Run: `cargo bench --features hazmat --bench group -- --warm-up-time 1 --measurement-time 3`.
 #![allow(
     missing_docs,
     clippy::unwrap_used,

@@ -14,7 +14,7 @@
 //! `baseline` of the same group and parameter (`nonce16`, `nonce12`, `1MiB`);
 //! `ls3_pairwise` has no floor here (`benches/pairwise.rs` has its own).
 //!
-//! Run: `cargo bench --bench legacy --features legacy -- --warm-up-time 1 --measurement-time 3`
+//! Run: `cargo bench --bench legacy --features legacy,hazmat -- --warm-up-time 1 --measurement-time 3`
 //! (or `python3 benches/report.py --all`).
 #![allow(
     missing_docs,

@@ -21,7 +21,7 @@
 //! Besides the timings, the bench prints the size of a session state blob
 //! holding the most skipped message secrets the default policy allows (2 000).
 //!
-//! Run: `cargo bench --bench pairwise -- --warm-up-time 1 --measurement-time 3`.
+//! Run: `cargo bench --features hazmat --bench pairwise -- --warm-up-time 1 --measurement-time 3`.
 #![allow(
     missing_docs,
     clippy::unwrap_used,

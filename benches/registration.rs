@@ -20,7 +20,7 @@
 //! `baseline_all_primitives`, runs exactly those primitives back to back: the
 //! floor any implementation of the same checks would pay.
 //!
-//! Run: `cargo bench --bench registration -- --warm-up-time 1 --measurement-time 3`.
+//! Run: `cargo bench --features hazmat --bench registration -- --warm-up-time 1 --measurement-time 3`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;

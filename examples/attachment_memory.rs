@@ -16,7 +16,7 @@
 //! which has no out-of-place API: a copy, then in place), one key schedule per file, one nonce
 //! per chunk; opening likewise into a separate buffer.
 //!
-//! Run: `cargo run --release --example attachment_memory -- 1024 1 content` (add
+//! Run: `cargo run --release --features hazmat --example attachment_memory -- 1024 1 content` (add
 //! `--features ring` for the ring backend). Prints the peak resident set size too.
 #![allow(
     missing_docs,

@@ -43,7 +43,7 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// Key length in bytes.
 pub const KEY_LEN: usize = 32;
@@ -55,10 +55,12 @@ pub const TAG_LEN: usize = 16;
 /// The AES-256-GCM implementation compiled in: `"rustcrypto"` (default) or `"ring"`
 /// (cargo feature `ring`).
 #[cfg(not(feature = "ring"))]
+#[cfg(any(feature = "hazmat", test))]
 pub const BACKEND: &str = "rustcrypto";
 /// The AES-256-GCM implementation compiled in: `"rustcrypto"` (default) or `"ring"`
 /// (cargo feature `ring`).
 #[cfg(feature = "ring")]
+#[cfg(any(feature = "hazmat", test))]
 pub const BACKEND: &str = "ring";
 
 /// Authentication failed. Deliberately carries no detail.
@@ -529,6 +531,7 @@ pub(crate) fn header_and_associated<'a>(
 }
 
 /// Encrypts `plaintext`; returns `ciphertext ‖ tag`.
+#[cfg(any(feature = "hazmat", test))]
 pub fn seal(key: &AeadKey, nonce: &AeadNonce, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(plaintext.len() + TAG_LEN);
     out.extend_from_slice(plaintext);
@@ -538,14 +541,15 @@ pub fn seal(key: &AeadKey, nonce: &AeadNonce, aad: &[u8], plaintext: &[u8]) -> V
 }
 
 /// Opens `ciphertext ‖ tag`; returns the plaintext only if the tag verifies.
+#[cfg(any(feature = "hazmat", test))]
 pub fn open(
     key: &AeadKey,
     nonce: &AeadNonce,
     aad: &[u8],
     sealed: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, AeadError> {
+) -> Result<zeroize::Zeroizing<Vec<u8>>, AeadError> {
     let (ciphertext, tag) = sealed.split_last_chunk::<TAG_LEN>().ok_or(AeadError)?;
-    let mut buffer = Zeroizing::new(ciphertext.to_vec());
+    let mut buffer = zeroize::Zeroizing::new(ciphertext.to_vec());
     open_in_place_detached(key, nonce, aad, &mut buffer, tag)?;
     Ok(buffer)
 }

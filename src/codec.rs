@@ -197,6 +197,7 @@ impl Writer {
     }
 
     /// Appends `u8(len) ‖ bytes`.
+    #[cfg(any(feature = "hazmat", test))]
     pub fn bytes_u8(&mut self, bytes: &[u8]) -> Result<(), TooLong> {
         let len = u8::try_from(bytes.len()).map_err(|_| TooLong)?;
         self.u8(len);

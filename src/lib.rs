@@ -7,17 +7,14 @@ extern crate alloc;
 extern crate std;
 
 pub mod account;
-pub mod aead;
 pub mod attachment;
-pub mod codec;
 pub mod device;
 pub mod group;
 pub mod ids;
-pub mod kdf;
 pub mod keys;
-pub mod labels;
 #[cfg(feature = "legacy")]
 pub mod legacy;
+pub mod message;
 pub mod pairwise;
 pub mod registration;
 pub mod safety_number;
@@ -26,3 +23,26 @@ pub mod state;
 pub mod time;
 #[cfg(feature = "vectors")]
 pub mod vectors;
+
+/// The raw building blocks: public with the `hazmat` feature only (for test vectors, fuzzing,
+/// benchmarks and migration tools), crate-private otherwise. An application never needs them:
+/// misused, each of them breaks a guarantee the protocol layers keep.
+macro_rules! hazmat_modules {
+    ($(mod $name:ident;)*) => {$(
+        #[cfg(feature = "hazmat")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "hazmat")))]
+        pub mod $name;
+        #[cfg(not(feature = "hazmat"))]
+        #[allow(unreachable_pub, reason = "public with the `hazmat` feature")]
+        mod $name;
+    )*};
+}
+hazmat_modules! {
+    mod aead;
+    mod codec;
+    mod kdf;
+    mod labels;
+}
+
+/// Why bytes could not be decoded: the error inside every `Malformed` variant.
+pub use codec::DecodeError;

@@ -51,7 +51,7 @@ use crate::aead::{self, TAG_LEN};
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::kdf::HedgeKey;
 use crate::labels;
-use crate::pairwise::kdf::derive_message_keys;
+use crate::message::keys::derive_message_keys;
 
 /// Version of the blob container (SPEC.md §12.1).
 pub const BLOB_VERSION: u8 = 1;

@@ -14,7 +14,7 @@ use letterseal::kdf::Prk;
 use letterseal::keys::{
     IdentitySecretKey, KemDecapsulationKey, KemSharedSecret, SealingSecretKey, SharedSecret,
 };
-use letterseal::pairwise::kdf::ChainKey;
+use letterseal::message::keys::ChainKey;
 use zeroize::ZeroizeOnDrop;
 
 fn zeroize_on_drop<T: ZeroizeOnDrop>() {}

@@ -46,9 +46,8 @@ use letterseal::legacy::media::{MediaKeyMaterial, open_media, seal_media};
 use letterseal::legacy::v1::{open_v1, seal_v1_with_salt};
 use letterseal::legacy::v2::{Envelope, V2Nonce, open_v2, seal_v2_with};
 use letterseal::legacy::{LegacyError, Opened as LegacyOpened};
-use letterseal::pairwise::kdf::{
-    ChainKey, EpochKeys, InitialSecrets, MessageKeys, MessageSecret, RootKey, initial_keys,
-};
+use letterseal::message::keys::{ChainKey, MessageKeys, MessageSecret};
+use letterseal::pairwise::kdf::{EpochKeys, InitialSecrets, RootKey, initial_keys};
 use letterseal::pairwise::{
     ContentType, OpenError, Opened as SessionOpened, RatchetPolicy, SALT_LEN, Session,
 };
@@ -114,22 +113,22 @@ pub static ALL: &[Case] = &[
     // §7.4-7.6 the ratchet's key schedule
     case!(
         Check,
-        "pairwise::kdf::ChainKey::step (secret chain key): chain step and message secret",
+        "message::keys::ChainKey::step (secret chain key): chain step and message secret",
         pairwise_chain_step
     ),
     case!(
         Check,
-        "pairwise::kdf::MessageSecret::message_keys (secret message secret)",
+        "message::keys::MessageSecret::message_keys (secret message secret)",
         pairwise_message_keys
     ),
     case!(
         Check,
-        "pairwise::kdf::MessageSecret::hedged_salt (secret message secret, randomness, associated data, plaintext)",
+        "message::keys::MessageSecret::hedged_salt (secret message secret, randomness, associated data, plaintext)",
         pairwise_hedged_salt
     ),
     case!(
         Check,
-        "pairwise::kdf::MessageKeys::commitment_matches (both sides secret; bool declassified)",
+        "message::keys::MessageKeys::commitment_matches (both sides secret; bool declassified)",
         pairwise_commitment_matches
     ),
     case!(

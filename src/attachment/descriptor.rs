@@ -42,7 +42,10 @@ impl FileKey {
     }
 
     /// Wraps 32 bytes.
-    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+    ///
+    /// Public with the `hazmat` feature only: applications never need it.
+    #[cfg_attr(feature = "hazmat", visibility::make(pub))]
+    pub(crate) fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)
     }
 

@@ -283,6 +283,9 @@ impl AttachmentSealer {
     }
 
     /// Starts a content-bound file with a given key and salt (for test vectors).
+    ///
+    /// Public with the `hazmat` feature only: applications never need it.
+    #[cfg(any(feature = "hazmat", test))]
     pub fn with_key(
         file_key: FileKey,
         salt: [u8; SALT_LEN],
@@ -293,7 +296,10 @@ impl AttachmentSealer {
     }
 
     /// Starts a file with a given key, salt and binding (for test vectors).
-    pub fn with_key_and_binding(
+    ///
+    /// Public with the `hazmat` feature only: applications never need it.
+    #[cfg_attr(feature = "hazmat", visibility::make(pub))]
+    pub(crate) fn with_key_and_binding(
         file_key: FileKey,
         salt: [u8; SALT_LEN],
         chunk_size: u32,

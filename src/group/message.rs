@@ -60,7 +60,10 @@ impl GroupHeader {
     }
 
     /// Reads a header, checking version and kind.
-    pub fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    ///
+    /// Public with the `hazmat` feature only: applications never need it.
+    #[cfg_attr(feature = "hazmat", visibility::make(pub))]
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let version = r.u8()?;
         if version != GROUP_VERSION {
             return Err(DecodeError::UnknownVersion(version));

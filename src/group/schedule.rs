@@ -15,7 +15,7 @@ use crate::ids::DeviceAddress;
 use crate::kdf::Prk;
 use crate::kdf::{derive_labeled, derive_labeled_from_parts};
 use crate::labels;
-use crate::pairwise::kdf::ChainKey;
+use crate::message::keys::ChainKey;
 
 /// Bytes of an epoch tag.
 pub const EPOCH_TAG_LEN: usize = 16;
@@ -103,6 +103,9 @@ pub struct EpochSecret(#[serde(with = "crate::serde_hex")] pub(crate) [u8; 32]);
 
 impl EpochSecret {
     /// Wraps 32 bytes (for test vectors; epochs draw theirs from the RNG).
+    ///
+    /// Public with the `hazmat` feature only: applications never need it.
+    #[cfg(any(feature = "hazmat", test))]
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)
     }

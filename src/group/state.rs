@@ -27,7 +27,7 @@ use crate::device::DeviceKeys;
 use crate::ids::DeviceAddress;
 use crate::keys::{IdentityPublicKey, SIGNATURE_LEN, Signature};
 use crate::labels;
-use crate::pairwise::kdf::{ChainKey, MessageSecret};
+use crate::message::keys::{ChainKey, MessageSecret};
 use crate::pairwise::{ContentType, ReplayWindow, SALT_LEN, Session, SessionError, WindowError};
 use crate::registration::VerifiedBundle;
 use crate::state::{

@@ -29,7 +29,10 @@ impl IdentitySecretKey {
     }
 
     /// The key for an RFC 8032 32-byte seed.
-    pub fn from_seed(seed: &[u8; 32]) -> Self {
+    ///
+    /// Public with the `hazmat` feature only: applications never need it.
+    #[cfg_attr(feature = "hazmat", visibility::make(pub))]
+    pub(crate) fn from_seed(seed: &[u8; 32]) -> Self {
         Self(SigningKey::from_bytes(seed))
     }
 

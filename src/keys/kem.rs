@@ -220,7 +220,10 @@ impl KemDecapsulationKey {
 
     /// The key for a 64-byte seed `d ‖ z` (deterministic:
     /// ML-KEM.KeyGen_internal(d, z)).
-    pub fn from_seed(seed: &[u8; KEM_SEED_LEN]) -> Self {
+    ///
+    /// Public with the `hazmat` feature only: applications never need it.
+    #[cfg_attr(feature = "hazmat", visibility::make(pub))]
+    pub(crate) fn from_seed(seed: &[u8; KEM_SEED_LEN]) -> Self {
         let pair = mlkem768::generate_key_pair(*seed);
         let (mut private, public) = pair.into_parts();
         let expanded = Box::new(ExpandedKey(private.clone()));
@@ -235,6 +238,9 @@ impl KemDecapsulationKey {
 
     /// [`Self::from_seed`] for a seed given as a slice, refusing any length
     /// other than [`KEM_SEED_LEN`] with [`KeyError::InvalidKemSeed`].
+    ///
+    /// Public with the `hazmat` feature only: applications never need it.
+    #[cfg(any(feature = "hazmat", test))]
     pub fn from_seed_slice(seed: &[u8]) -> Result<Self, KeyError> {
         let seed: &[u8; KEM_SEED_LEN] = seed.try_into().map_err(|_| KeyError::InvalidKemSeed)?;
         Ok(Self::from_seed(seed))

@@ -30,7 +30,10 @@ impl SealingSecretKey {
     }
 
     /// The key for 32 secret bytes (clamped by X25519 when used, RFC 7748 §5).
-    pub fn from_bytes(bytes: &[u8; 32]) -> Self {
+    ///
+    /// Public with the `hazmat` feature only: applications never need it.
+    #[cfg_attr(feature = "hazmat", visibility::make(pub))]
+    pub(crate) fn from_bytes(bytes: &[u8; 32]) -> Self {
         Self(StaticSecret::from(*bytes))
     }
 

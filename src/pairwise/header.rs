@@ -9,7 +9,7 @@ use crate::keys::{
     SealingKeyId, SealingPublicKey,
 };
 
-use super::ContentType;
+use crate::message::{COMMITMENT_LEN, ContentType, SALT_LEN};
 
 /// Wire version of LS3 pairwise messages (the ratchet; version 1 was draft 1's static sessions).
 pub const VERSION: u8 = 2;
@@ -23,10 +23,6 @@ pub const FLAG_ONE_TIME: u8 = 0x02;
 pub const FLAG_KEM_STEP: u8 = 0x04;
 /// Length of a session id.
 pub const SESSION_ID_LEN: usize = 16;
-/// Length of the per-message salt.
-pub const SALT_LEN: usize = 16;
-/// Length of the key commitment.
-pub const COMMITMENT_LEN: usize = 32;
 /// Length of the header fields every message has, before the optional ones.
 pub const FIXED_FIELDS_LEN: usize = 1 + 1 + 1 + 2 + SESSION_ID_LEN + 32 + 4 + 4 + 4;
 /// Length of the smallest header (no optional fields).
@@ -179,7 +175,10 @@ impl Header {
 
     /// Reads a header from the front of `r` (SPEC.md §7.3): version, kind,
     /// flags, every field complete, canonical keys, a valid new KEM key.
-    pub fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    ///
+    /// Public with the `hazmat` feature only: applications never need it.
+    #[cfg_attr(feature = "hazmat", visibility::make(pub))]
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let version = r.u8()?;
         if version != VERSION {
             return Err(DecodeError::UnknownVersion(version));

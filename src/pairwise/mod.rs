@@ -48,9 +48,13 @@
 //! assert_eq!(at_alice.open(&mut alice, now, &reply, b"chat 42").unwrap().plaintext.as_slice(), b"hi Alice");
 //! ```
 
-mod content;
 mod header;
+#[cfg(feature = "hazmat")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hazmat")))]
 pub mod kdf;
+#[cfg(not(feature = "hazmat"))]
+#[allow(unreachable_pub, reason = "public with the `hazmat` feature")]
+mod kdf;
 #[cfg(test)]
 mod limits_tests;
 mod persist;
@@ -58,19 +62,21 @@ mod persist;
 mod pq_tests;
 mod ratchet;
 mod session;
-mod window;
 
-pub use content::{APPLICATION_BASE, Chain, ContentType};
+/// Re-exported from [`crate::message`], their home (shared with groups and attachments).
+pub use crate::message::{
+    APPLICATION_BASE, COMMITMENT_LEN, Chain, ContentType, Delivery, ReplayWindow, SALT_LEN,
+    WINDOW_SIZE, WindowError,
+};
 pub use header::{
-    COMMITMENT_LEN, FIXED_FIELDS_LEN, FLAG_INIT, FLAG_KEM_STEP, FLAG_ONE_TIME, Header, InitFields,
-    KIND_PAIRWISE, KemStepFields, MIN_HEADER_LEN, SALT_LEN, SESSION_ID_LEN, SessionId, VERSION,
+    FIXED_FIELDS_LEN, FLAG_INIT, FLAG_KEM_STEP, FLAG_ONE_TIME, Header, InitFields, KIND_PAIRWISE,
+    KemStepFields, MIN_HEADER_LEN, SESSION_ID_LEN, SessionId, VERSION,
 };
 pub use ratchet::RatchetPolicy;
 pub use session::{
     EXPIRY_SKEW_SECONDS, MAX_SEEN_SESSIONS, MAX_STATES, OpenError, Opened, OpenedInto,
     SESSION_BLOB_VERSION, SealError, Session, SessionError, plaintext_len,
 };
-pub use window::{Delivery, ReplayWindow, WINDOW_SIZE, WindowError};
 
 /// Bytes a sealed message adds to its plaintext at least: the smallest header and the tag.
 pub const OVERHEAD: usize = MIN_HEADER_LEN + crate::aead::TAG_LEN;

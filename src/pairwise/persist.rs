@@ -5,9 +5,8 @@ use alloc::vec::Vec;
 
 use zeroize::Zeroizing;
 
-use super::content::Chain;
 use super::header::{InitFields, KemStepFields, SessionId};
-use super::kdf::{ChainKey, MessageSecret, RootKey};
+use super::kdf::RootKey;
 use super::ratchet::{
     LocalKem, MAX_OLD_EPOCHS, MAX_OWN_PREVIOUS, OldEpoch, PeerKem, RatchetKeyPair, RatchetPolicy,
     RatchetState, ReceivingChain, ReceivingEpoch, SendingChain, SendingEpoch, Skipped,
@@ -16,7 +15,6 @@ use super::session::{
     MAX_SEEN_SESSIONS, MAX_STATES, Party, PeerBundle, PeerOneTimeKey, SESSION_BLOB_VERSION,
     Session, Slot,
 };
-use super::window::{ReplayWindow, WINDOW_ENCODED_LEN};
 use crate::codec::{Reader, Writer};
 use crate::ids::DeviceAddress;
 use crate::keys::{
@@ -24,6 +22,9 @@ use crate::keys::{
     KemDecapsulationKey, KemEncapsulationKey, KemKeyId, SealingKeyId, SealingPublicKey,
     SealingSecretKey,
 };
+use crate::message::Chain;
+use crate::message::keys::{ChainKey, MessageSecret};
+use crate::message::window::{ReplayWindow, WINDOW_ENCODED_LEN};
 use crate::state::{StateCodec, StateError, StateKind, check, field, read_list, write_len};
 use crate::time::Timestamp;
 

@@ -12,7 +12,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
 use super::header::Header;
-use super::kdf::{ChainKey, InitialSecrets, PartyKeys, initial_keys};
+use super::kdf::{InitialSecrets, PartyKeys, initial_keys};
 use super::session::{Session, init_context};
 use super::{ContentType, RatchetPolicy};
 use crate::aead::{self, TAG_LEN};
@@ -20,6 +20,7 @@ use crate::codec::Reader;
 use crate::device::DeviceKeys;
 use crate::ids::{DeviceAddress, DeviceId, UserId};
 use crate::keys::{KemSharedSecret, SealingPublicKey};
+use crate::message::keys::ChainKey;
 use crate::registration::{NoDirectory, RegistrationPolicy, VerifiedBundle};
 use crate::time::Timestamp;
 

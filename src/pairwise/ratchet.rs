@@ -10,17 +10,19 @@ use alloc::vec::Vec;
 use rand_core::CryptoRng;
 use zeroize::Zeroize;
 
-use super::content::{Chain, ContentType};
-use super::header::{COMMITMENT_LEN, Header, InitFields, KemStepFields, SALT_LEN, SessionId};
-use super::kdf::{ChainKey, EpochKeys, MessageKeys, MessageSecret, RootKey};
+use super::header::{Header, InitFields, KemStepFields, SessionId};
+use super::kdf::{EpochKeys, RootKey};
 use super::session::{OpenError, SealError};
-use super::window::{ReplayWindow, WindowError};
 use crate::aead::{self, OpenIntoError, TAG_LEN};
 use crate::device::DeviceKeys;
 use crate::keys::{
     KemDecapsulationKey, KemEncapsulationKey, KemKeyId, KemSharedSecret, SealingKeyId,
     SealingPublicKey, SealingSecretKey,
 };
+use crate::message::keys::{ChainKey, MessageKeys, MessageSecret};
+use crate::message::{COMMITMENT_LEN, SALT_LEN};
+use crate::message::{Chain, ContentType};
+use crate::message::{ReplayWindow, WindowError};
 use crate::time::Timestamp;
 
 /// Limits and schedules of the ratchet (SPEC.md §7.6–7.7).

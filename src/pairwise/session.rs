@@ -7,7 +7,6 @@ use core::fmt;
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
-use super::content::{Chain, ContentType};
 use super::header::{Header, InitFields, SessionId};
 use super::kdf::{InitialSecrets, PartyKeys, initial_keys, session_id};
 use super::ratchet::{
@@ -21,6 +20,7 @@ use crate::ids::DeviceAddress;
 use crate::keys::{
     IdentityPublicKey, KemEncapsulationKey, KemKeyId, SealingKeyId, SealingPublicKey,
 };
+use crate::message::{Chain, ContentType};
 use crate::registration::VerifiedBundle;
 use crate::registration::VerifiedOneTimeKey;
 use crate::state::{self, SealedState, StateError, StorageKey};
@@ -1156,7 +1156,7 @@ impl Session {
     /// - a failed tag ([`OpenError::AuthenticationFailed`]) leaves it
     ///   untouched with the default AES-GCM backend, which checks the tag
     ///   before it decrypts, and zeroes it with the `ring` backend, which
-    ///   decrypts while it authenticates ([`crate::aead::open_detached_into`]).
+    ///   decrypts while it authenticates (`aead::open_detached_into`, feature `hazmat`).
     ///
     /// ```
     /// # use letterseal::device::DeviceKeys;

@@ -17,7 +17,7 @@ use crate::group::{
 };
 use crate::ids::DeviceAddress;
 use crate::keys::{IdentityPublicKey, IdentitySecretKey, SealingKeyId, SealingPublicKey};
-use crate::pairwise::kdf::ChainKey;
+use crate::message::keys::ChainKey;
 use crate::pairwise::{ContentType, Session};
 use crate::time::Timestamp;
 use crate::vectors::{CaseError, FixedRng, Inputs, StepOutput, hex_string};

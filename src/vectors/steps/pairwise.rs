@@ -11,9 +11,8 @@ use crate::codec::Reader;
 use crate::device::DeviceKeys;
 use crate::ids::DeviceAddress;
 use crate::keys::{IdentitySecretKey, SealingPublicKey, SealingSecretKey};
-use crate::pairwise::kdf::{
-    ChainKey, InitialSecrets, MessageSecret, PartyKeys, RootKey, initial_keys, session_id,
-};
+use crate::message::keys::{ChainKey, MessageSecret};
+use crate::pairwise::kdf::{InitialSecrets, PartyKeys, RootKey, initial_keys, session_id};
 use crate::pairwise::{Chain, ContentType, Header, Opened, RatchetPolicy, Session};
 use crate::registration::{
     BundleContent, ExpectedOwner, KeyBundle, OneTimeKeyContent, RegistrationPolicy, VerifiedBundle,
