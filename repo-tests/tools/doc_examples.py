@@ -549,6 +549,9 @@ def classify(scans: list[FileScan]) -> None:
             for owner, name in link_targets(source.docs):
                 if owner == "Self":
                     owner = self_type
+                # `module::item` names a free item; `Type::item` an associated one.
+                if owner and owner[:1].islower():
+                    owner = None
                 for target in by_name.get(name, []):
                     if target is it or (owner and target.owner != owner):
                         continue

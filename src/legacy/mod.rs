@@ -166,7 +166,7 @@ impl std::error::Error for LegacyError {}
 
 /// An opened 1:1 or group message (SPEC.md §11.2–§11.4). See the examples on
 /// [`PeerSession`](session::PeerSession) and
-/// [`GroupMemberSession`](session::GroupMemberSession).
+/// [`GroupSenderSession`](session::GroupSenderSession).
 pub struct Opened {
     /// The plaintext (UTF-8 JSON for v2, see [`payload`]). Zeroized on drop.
     pub plaintext: Zeroizing<Vec<u8>>,

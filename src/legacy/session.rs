@@ -228,6 +228,7 @@ fn payload_json(
 /// use letterseal::legacy::ids::{LegacyContentType, LegacyKeyId, LineId};
 /// use letterseal::legacy::keys::LegacyKeyPair;
 /// use letterseal::legacy::payload::Payload;
+/// use letterseal::legacy::Opened;
 /// use letterseal::legacy::session::{LegacyVersion, PeerSession, Received, SealOptions};
 /// use letterseal::legacy::v2::{NonceLength, V2Nonce};
 /// # use rand_core::SeedableRng;
@@ -243,7 +244,8 @@ fn payload_json(
 /// // Bytes as they are (a bridge passing content through), v2.
 /// let json = br#"{"text":"hi"}"#;
 /// let chunks = at_alice.seal_bytes(&mut rng, LegacyContentType::TEXT, json)?;
-/// let (opened, _) = at_bob.open_bytes(LegacyVersion::V2, LegacyContentType::TEXT, &chunks)?;
+/// let (opened, _): (Opened, _) =
+///     at_bob.open_bytes(LegacyVersion::V2, LegacyContentType::TEXT, &chunks)?;
 /// assert_eq!(opened.plaintext.as_slice(), json);
 ///
 /// // v1, for old clients (binds no content type).
@@ -433,11 +435,15 @@ impl fmt::Debug for PeerSession {
 /// same `SS_g`). Zeroized on drop; `Debug` shows the ids only.
 ///
 /// ```
-/// use letterseal::legacy::group::{GroupKey, SharedGroupKey, WeakKeyPolicy, wrap_group_key};
+/// use letterseal::legacy::group::{
+///     GroupKey, SharedGroupKey, UnwrappedGroupKey, WeakKeyPolicy, wrap_group_key,
+/// };
 /// use letterseal::legacy::ids::{LegacyContentType, LegacyKeyId, LineId};
 /// use letterseal::legacy::keys::LegacyKeyPair;
 /// use letterseal::legacy::payload::Payload;
+/// use letterseal::legacy::Opened;
 /// use letterseal::legacy::session::{GroupMemberSession, GroupSenderSession};
+/// use letterseal::legacy::v2::{NonceLength, V2Nonce};
 /// # use rand_core::SeedableRng;
 /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([33; 32]);
 /// # let group = LineId::parse("c0123456789abcdef0123456789abcdef")?;
@@ -452,7 +458,7 @@ impl fmt::Debug for PeerSession {
 /// #     wrap: wrap_group_key(alice.secret_key(), &bob.public_key(), &key)?,
 /// # };
 /// // bob unwrapped the group key from the server's record (see `legacy::group`).
-/// let unwrapped = record.open(&[bob], &alice.public(), &WeakKeyPolicy::WARN)?;
+/// let unwrapped: UnwrappedGroupKey = record.open(&[bob], &alice.public(), &WeakKeyPolicy::WARN)?;
 ///
 /// // alice sends to the group; she can read her own messages back.
 /// let at_alice = GroupSenderSession::new(&alice, alice_id, &unwrapped.public(), group)?;
@@ -466,13 +472,15 @@ impl fmt::Debug for PeerSession {
 ///     unwrapped.key(), unwrapped.group_key_id(), group, &alice.public(), alice_id,
 /// )?;
 /// assert_eq!(from_alice.open(LegacyContentType::TEXT, &chunks)?.payload, hello);
-/// let (opened, _) = from_alice.open_bytes(LegacyContentType::TEXT, &raw)?;
+/// let (opened, _): (Opened, _) = from_alice.open_bytes(LegacyContentType::TEXT, &raw)?;
 /// assert_eq!(opened.plaintext.as_slice(), br#"{"text":"raw"}"#);
+///
+/// // A given salt and nonce, to reproduce another client's bytes.
+/// let nonce = V2Nonce::random(&mut rng, NonceLength::Sixteen);
+/// let fixed = at_alice.seal_bytes_with(&[9; 16], &nonce, LegacyContentType::TEXT, b"{}")?;
+/// assert_eq!(from_alice.open_bytes(LegacyContentType::TEXT, &fixed)?.0.plaintext.as_slice(), b"{}");
 /// # Ok::<(), letterseal::legacy::LegacyError>(())
 /// ```
-///
-/// [`seal_bytes_with`](Self::seal_bytes_with) takes a given salt and nonce,
-/// as [`PeerSession::seal_bytes_with`] does.
 pub struct GroupSenderSession {
     core: Core,
     me: LineId,
