@@ -2,8 +2,8 @@
 """Which public items of letterseal have a runnable example in their docs.
 
 Usage:
-    python3 repo-tests/tools/doc_examples.py [--scope user-facing|all] [--missing] [--json]
-                                              [PATH ...]
+    python3 repo-tests/tools/doc_examples.py [--scope user-facing|all] [--missing | --list]
+                                              [--json] [--check] [--root DIR] [PATH ...]
 
 With no PATH, scans the scope's files (default: the user-facing ones, see USER_FACING below);
 PATHs (files or directories under src/) replace them. Standard library only.
@@ -34,7 +34,10 @@ An item is
     blocks searched are few and local, which keeps that rare.
   * **missing** otherwise.
 
-Output: one line per module (file) with the totals, then the missing items with `--missing`.
+Output: one line per file with the totals (and whether its module page has an example), then
+the missing items with `--missing` (every item with its status and where its example is with
+`--list`). `--check` exits with status 1 if any item is missing (for CI). `--root` scans another
+checkout (for a before/after comparison).
 """
 
 from __future__ import annotations
@@ -611,6 +614,7 @@ def main() -> int:
     ap.add_argument("--list", action="store_true", help="list every item with its status")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ap.add_argument("--root", help="the crate to scan (default: this repository)")
+    ap.add_argument("--check", action="store_true", help="exit 1 if any item has no example")
     args = ap.parse_args()
     if args.root:
         global REPO
@@ -674,13 +678,16 @@ def main() -> int:
         f"{'total':<{width}}  {total['items']:5} {total['direct']:6} {total['via']:5} "
         f"{total['missing']:7}  ({covered}/{total['items']} with an example)"
     )
-    if args.missing or args.list:
+    if args.missing or args.list or (args.check and total["missing"]):
         print()
         for s in scans:
             for it in s.items:
                 if args.list or it.status == "missing":
                     extra = f" (via {it.via})" if it.status == "via" else ""
                     print(f"{it.status:8} {rel(it.file)}:{it.line} {it.kind} {it.qualname}{extra}")
+    if args.check and total["missing"]:
+        print(f"\n{total['missing']} item(s) without an example", file=sys.stderr)
+        return 1
     return 0
 
 
