@@ -27,9 +27,11 @@
 //! use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 //! use letterseal::pairwise::ContentType;
 //! use letterseal::time::Timestamp;
-//! # use rand_core::SeedableRng;
-//! // Tests use a seeded RNG; an app passes the OS generator.
-//! # let mut rng = rand_chacha::ChaCha20Rng::from_seed([7; 32]);
+//! use rand_core::SeedableRng;
+//!
+//! // A seeded RNG keeps the example reproducible; an app passes the OS generator,
+//! // `rand_core::UnwrapErr(getrandom::SysRng)`, and its clock's time.
+//! let mut rng = rand_chacha::ChaCha20Rng::from_seed([7; 32]);
 //! let now = Timestamp::from_unix_seconds(1_800_000_000);
 //! let (alice_id, bob_id) = (UserId::new("alice")?, UserId::new("bob")?);
 //! let alice_phone = DeviceAddress::new(alice_id.clone(), DeviceId::new(1));
@@ -114,12 +116,13 @@
 //! ```
 //!
 //! **Devices.** A user's other devices are secondaries
-//! ([`Account::create_secondary`]), listed by the primary
-//! ([`Account::add_device`], [`Account::remove_device`]); a lost primary is
-//! replaced with the recovery secret ([`Account::restore_primary`]). Each of
-//! those methods has its own example, as do [`Account::safety_number`],
-//! [`Account::forget_user`] (a peer's new user key) and [`Account::expire`]
-//! (housekeeping and key renewal).
+//! ([`Account::create_secondary`], whose example also lists the new device
+//! with [`Account::add_device`]); the primary removes a lost one
+//! ([`Account::remove_device`]); a lost primary is replaced with the recovery
+//! secret ([`Account::restore_primary`]). Those methods have examples, as do
+//! [`Account::safety_number`], [`Account::forget_user`] (a peer's new user
+//! key), [`Account::expire`] (housekeeping and key renewal) and
+//! [`Account::one_time_keys`].
 //!
 //! **When something is missing.** A peer's message can arrive before its
 //! device list: [`ReceiveError::DeviceListNeeded`] and

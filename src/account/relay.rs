@@ -109,10 +109,11 @@ impl From<GroupError> for RelayError {
 
 /// A server's records and checks, in memory.
 ///
-/// Every call takes the device the server authenticated (its own login, not
-/// part of letterseal) and the bytes it uploaded; [`Self::upload`] checks and
+/// [`Self::upload`] takes the device the server authenticated (by its own
+/// login, not part of letterseal) and the bytes it uploaded; it checks and
 /// stores keys and device lists, checks group changes against the group's
-/// record, and returns each message with the device to deliver it to. A
+/// record, and returns each message with the device to deliver it to.
+/// [`Self::fetch_user`] hands out what a device needs to talk to a user. A
 /// deployment with its own storage makes the same checks through the calls
 /// this wraps ([`DeviceList::verify`],
 /// [`KeyBundle::verify`](crate::registration::KeyBundle::verify),
