@@ -1,12 +1,17 @@
 //! Who a key belongs to: user ids, device ids and device addresses (SPEC.md §4.1).
 //!
 //! ```
-//! use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+//! use letterseal::ids::{DeviceAddress, DeviceId, InvalidUserId, UserId};
 //!
-//! let alice = UserId::new("alice@example.org").unwrap();
+//! let alice = UserId::new("alice@example.org")?;
+//! assert_eq!(alice.as_bytes(), b"alice@example.org");
 //! let phone = DeviceAddress::new(alice, DeviceId::new(1));
+//! assert_eq!(phone.device.get(), 1);
 //! assert_eq!(phone.to_string(), "alice@example.org/1");
-//! assert!(UserId::new("").is_err());
+//! // 1 to 255 bytes.
+//! assert_eq!(UserId::new(""), Err(InvalidUserId));
+//! assert_eq!(UserId::new([b'x'; 256]), Err(InvalidUserId));
+//! # Ok::<(), InvalidUserId>(())
 //! ```
 
 use alloc::vec::Vec;
@@ -21,7 +26,8 @@ pub const MAX_USER_ID_LEN: usize = 255;
 // A user id is written with a `u8` length prefix (`Lp8`), which holds exactly this much.
 const _: () = assert!(MAX_USER_ID_LEN == u8::MAX as usize);
 
-/// A user id was empty or longer than [`MAX_USER_ID_LEN`] bytes.
+/// A user id was empty or longer than [`MAX_USER_ID_LEN`] bytes. See the
+/// example in the [module docs](self).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InvalidUserId;
 

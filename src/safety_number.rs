@@ -1,5 +1,9 @@
 //! Safety numbers (SPEC.md §6): a fingerprint of two identities that both sides
 //! compute identically, read aloud as 60 digits or scanned as a QR code.
+//! An app built on [`Account`](crate::account::Account) gets the number between
+//! two users from [`Account::safety_number`](crate::account::Account::safety_number)
+//! (over the user keys, so it survives device changes); this module computes it
+//! for any two identity keys.
 //!
 //! ```
 //! use letterseal::ids::UserId;

@@ -115,6 +115,17 @@ impl fmt::Debug for StorageKey {
 
 /// Which state type a blob holds. Bound into the blob's key derivation and
 /// associated data, so a blob of one kind never imports as another.
+///
+/// ```
+/// use letterseal::state::StateKind;
+///
+/// assert_eq!(StateKind::Account.code(), 4); // the kind byte of an account blob
+/// assert_eq!(StateKind::from_code(4), Some(StateKind::Account));
+/// assert_eq!(StateKind::from_code(0), None);
+/// ```
+///
+/// [`StateError::WrongKind`] reports a blob of another kind (see the example
+/// on [`StateError`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum StateKind {
@@ -174,7 +185,8 @@ impl StateKind {
 /// *edited.last_mut().unwrap() ^= 1;
 /// assert_eq!(DeviceKeys::import(&key, &edited, 0).err(), Some(StateError::Tampered));
 /// // Cut short.
-/// assert_eq!(DeviceKeys::import(&key, &blob[..20], 0).err(), Some(StateError::Truncated));
+/// let err = DeviceKeys::import(&key, &blob[..20], 0).unwrap_err();
+/// assert_eq!((err, err.name()), (StateError::Truncated, "Truncated"));
 /// // A device blob offered as a group state.
 /// assert_eq!(
 ///     Group::import(&key, &blob, 0).err(),

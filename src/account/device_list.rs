@@ -17,6 +17,16 @@ pub const DEVICE_LIST_VERSION: u8 = 1;
 pub const MAX_DEVICES: usize = 32;
 
 /// Why a device list was refused. Each check of SPEC.md §13.3 has its own variant.
+///
+/// ```
+/// use letterseal::account::{DeviceList, DeviceListError};
+///
+/// let err = DeviceList::decode(b"not a device list").unwrap_err();
+/// assert!(matches!(err, DeviceListError::Malformed(_)));
+/// assert_eq!(err.name(), "Malformed"); // stable, for logs
+/// ```
+///
+/// [`DeviceList::verify`] shows [`Stale`](Self::Stale), the refusal of a replayed old list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DeviceListError {
@@ -104,7 +114,7 @@ impl From<DecodeError> for DeviceListError {
     }
 }
 
-/// One listed device.
+/// One listed device. See the example on [`DeviceList`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ListedDevice {
     /// Its id.
@@ -115,6 +125,45 @@ pub struct ListedDevice {
 
 /// A device list as received: decoded and well-formed, signature not yet
 /// checked. [`Self::verify`] turns it into a [`VerifiedDeviceList`].
+///
+/// Clients do not handle lists themselves: an [`Account`](super::Account)
+/// signs, sends, receives and checks them. A server with its own storage
+/// checks each upload as below, holding the latest verified list of each user.
+///
+/// ```
+/// use letterseal::account::{DeviceList, ListedDevice, UserSecretKey, VerifiedDeviceList};
+/// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+/// use letterseal::keys::IdentitySecretKey;
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([9; 32]);
+/// let user_key = UserSecretKey::generate(&mut rng); // on alice's primary
+/// let alice = UserId::new("alice")?;
+/// let phone = ListedDevice {
+///     device: DeviceId::new(1),
+///     identity_key: IdentitySecretKey::generate(&mut rng).public_key(),
+/// };
+/// let wire = DeviceList::sign(&user_key, alice.clone(), 1, vec![phone])?.encode();
+///
+/// // The server (or a peer): decode, then verify; nothing is held yet for alice.
+/// let received = DeviceList::decode(&wire)?;
+/// assert_eq!((received.user(), received.version()), (&alice, 1));
+/// assert_eq!(received.user_key(), &user_key.public_key());
+/// assert_eq!(received.devices(), [phone]);
+/// let held: VerifiedDeviceList = received.verify(&alice, None)?;
+/// assert_eq!(held.identity_key(DeviceId::new(1)), Some(&phone.identity_key));
+/// assert!(held.lists(&DeviceAddress::new(alice.clone(), DeviceId::new(1))));
+/// assert_eq!(held.addresses().count(), 1);
+///
+/// // The primary adds a laptop in version 2, which replaces version 1.
+/// let laptop = ListedDevice {
+///     device: DeviceId::new(2),
+///     identity_key: IdentitySecretKey::generate(&mut rng).public_key(),
+/// };
+/// let v2 = held.next(&user_key, vec![phone, laptop])?;
+/// let held = DeviceList::decode(v2.as_bytes())?.verify(&alice, Some(&held))?;
+/// assert_eq!(held.list().version(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeviceList {
     user: UserId,
@@ -341,7 +390,7 @@ impl DeviceList {
 }
 
 /// A device list that passed [`DeviceList::verify`]: the devices that speak
-/// for the user.
+/// for the user. See the example on [`DeviceList`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedDeviceList(DeviceList);
 

@@ -13,6 +13,14 @@ use crate::ids::{DeviceAddress, UserId};
 pub const ENVELOPE_VERSION: u8 = 1;
 
 /// What an envelope carries (SPEC.md §13.1).
+///
+/// ```
+/// use letterseal::account::EnvelopeKind;
+///
+/// let code = EnvelopeKind::KeyBundle.code(); // the kind byte on the wire
+/// assert_eq!(EnvelopeKind::from_code(code), Some(EnvelopeKind::KeyBundle));
+/// assert_eq!(EnvelopeKind::from_code(0), None);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum EnvelopeKind {
@@ -57,7 +65,7 @@ impl EnvelopeKind {
     }
 }
 
-/// Why bytes are not an envelope.
+/// Why bytes are not an envelope. See the example on [`Envelope`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EnvelopeError {
@@ -104,6 +112,22 @@ impl From<DecodeError> for EnvelopeError {
 }
 
 /// A decoded envelope, borrowing its body from the input.
+///
+/// An [`Account`](super::Account) makes and reads envelopes itself; a server
+/// with its own storage decodes each upload to route it by kind.
+///
+/// ```
+/// use letterseal::account::{Envelope, EnvelopeError, EnvelopeKind};
+///
+/// let wire = Envelope::encode(EnvelopeKind::DeviceList, b"body")?;
+/// let envelope = Envelope::decode(&wire)?;
+/// assert_eq!(envelope.kind(), EnvelopeKind::DeviceList);
+/// assert_eq!(envelope.body(), b"body");
+/// let err = Envelope::decode(&[1, 99, 0, 0, 0, 0]).unwrap_err();
+/// assert_eq!(err, EnvelopeError::UnknownKind(99));
+/// assert_eq!(err.name(), "UnknownKind");
+/// # Ok::<(), EnvelopeError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Envelope<'a> {
     kind: EnvelopeKind,
@@ -112,18 +136,7 @@ pub struct Envelope<'a> {
 
 impl<'a> Envelope<'a> {
     /// Decodes strictly: the version, a known kind, an lp32 body filling the
-    /// rest of the input exactly.
-    ///
-    /// ```
-    /// use letterseal::account::{Envelope, EnvelopeError, EnvelopeKind};
-    ///
-    /// let wire = Envelope::encode(EnvelopeKind::DeviceList, b"body")?;
-    /// let envelope = Envelope::decode(&wire)?;
-    /// assert_eq!(envelope.kind(), EnvelopeKind::DeviceList);
-    /// assert_eq!(envelope.body(), b"body");
-    /// assert_eq!(Envelope::decode(&[1, 99, 0, 0, 0, 0]), Err(EnvelopeError::UnknownKind(99)));
-    /// # Ok::<(), EnvelopeError>(())
-    /// ```
+    /// rest of the input exactly. See the example on [`Envelope`].
     pub fn decode(bytes: &'a [u8]) -> Result<Self, EnvelopeError> {
         let mut r = Reader::new(bytes);
         let version = r.u8()?;

@@ -13,6 +13,24 @@ use crate::registration::RegistrationError;
 
 /// Why an account call that makes something (a message, a group change, a
 /// device list, an upload) was refused. Nothing changed.
+///
+/// ```
+/// use letterseal::account::{Account, AccountError};
+/// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+/// use letterseal::pairwise::ContentType;
+/// use letterseal::time::Timestamp;
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([3; 32]);
+/// let now = Timestamp::from_unix_seconds(1_800_000_000);
+/// let phone = DeviceAddress::new(UserId::new("alice")?, DeviceId::new(1));
+/// let mut alice = Account::create_primary(&mut rng, now, phone);
+/// let carol = UserId::new("carol")?;
+/// // Nothing is known about carol yet: the error says what to fetch.
+/// let err = alice.seal_to_user(&mut rng, now, &carol, ContentType::Text, b"hi").unwrap_err();
+/// assert_eq!(err, AccountError::DeviceListNeeded(carol));
+/// assert_eq!(err.name(), "DeviceListNeeded");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AccountError {
@@ -54,6 +72,43 @@ pub enum AccountError {
 
 /// Why [`Account::receive`](super::Account::receive) refused an envelope.
 /// Nothing changed and no plaintext was released.
+///
+/// A message can arrive before what it needs: fetch what the error names,
+/// then receive the same envelope again.
+///
+/// ```
+/// # use letterseal::account::{Account, Relay};
+/// # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+/// # use letterseal::time::Timestamp;
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([4; 32]);
+/// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+/// # let mut relay = Relay::new();
+/// # let (alice_id, bob_id) = (UserId::new("alice")?, UserId::new("bob")?);
+/// # let phone = DeviceAddress::new(alice_id.clone(), DeviceId::new(1));
+/// # let bob_phone = DeviceAddress::new(bob_id.clone(), DeviceId::new(1));
+/// # let mut alice = Account::create_primary(&mut rng, now, phone.clone());
+/// # let mut bob = Account::create_primary(&mut rng, now, bob_phone.clone());
+/// # for u in alice.uploads(&mut rng, now)? { relay.upload(now, &phone, &u)?; }
+/// # for u in bob.uploads(&mut rng, now)? { relay.upload(now, &bob_phone, &u)?; }
+/// # for e in relay.fetch_user(&alice_id) { bob.receive(now, &e)?; }
+/// use letterseal::account::ReceiveError;
+/// use letterseal::pairwise::ContentType;
+///
+/// // bob knows alice, but alice has not fetched bob yet.
+/// let out = bob.seal_to_user(&mut rng, now, &alice_id, ContentType::Text, b"hi")?;
+/// let envelope = &out[0].envelope;
+/// let err = alice.receive(now, envelope).unwrap_err();
+/// assert_eq!(err, ReceiveError::DeviceListNeeded(bob_id.clone()));
+/// assert_eq!(err.name(), "DeviceListNeeded");
+/// for e in relay.fetch_user(&bob_id) {
+///     alice.receive(now, &e)?;
+/// }
+/// assert_eq!(alice.receive(now, envelope)?.plaintext(), Some(&b"hi"[..]));
+/// // Bytes that are not an envelope are refused the same way.
+/// assert!(matches!(alice.receive(now, b"junk"), Err(ReceiveError::Envelope(_))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ReceiveError {

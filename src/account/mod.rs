@@ -8,41 +8,126 @@
 //! Everything that travels is an [`Envelope`]; [`Account::receive`] takes any
 //! of them and returns a typed [`Event`], so an application never guesses
 //! what bytes are. A refusal is a [`ReceiveError`] and changes nothing.
+//! [`Relay`] is the server's side: the checks a server makes (no secrets) and
+//! the fan-out, in memory.
+//!
+//! # Walkthrough: the client
+//!
+//! **1. Create the account and upload.** A new user's first device is its
+//! *primary* ([`Account::create_primary`]); [`Account::uploads`] gives its
+//! signed device list and key bundle for the server. **2. Learn a peer**:
+//! feed what the server hands out for a user ([`Relay::fetch_user`]) to
+//! [`Account::receive`]. **3. Seal to a user** with
+//! [`Account::seal_to_user`]: one [`Outgoing`] envelope per device of the
+//! peer (and per other device of one's own); the receiver's
+//! [`Account::receive`] returns [`Event::Message`].
 //!
 //! ```
-//! use letterseal::account::{Account, Event};
+//! use letterseal::account::{Account, Event, Outgoing, Relay};
 //! use letterseal::ids::{DeviceAddress, DeviceId, UserId};
 //! use letterseal::pairwise::ContentType;
 //! use letterseal::time::Timestamp;
-//! # use rand_core::SeedableRng;
-//! # let mut rng = rand_chacha::ChaCha20Rng::from_seed([7; 32]);
+//! use rand_core::SeedableRng;
+//!
+//! // A seeded RNG keeps the example reproducible; an app passes the OS generator,
+//! // `rand_core::UnwrapErr(getrandom::SysRng)`, and its clock's time.
+//! let mut rng = rand_chacha::ChaCha20Rng::from_seed([7; 32]);
 //! let now = Timestamp::from_unix_seconds(1_800_000_000);
-//! let alice_id = UserId::new("alice")?;
-//! let bob_id = UserId::new("bob")?;
-//! let mut alice = Account::create_primary(&mut rng, now, DeviceAddress::new(alice_id.clone(), DeviceId::new(1)));
-//! let mut bob = Account::create_primary(&mut rng, now, DeviceAddress::new(bob_id.clone(), DeviceId::new(1)));
+//! let (alice_id, bob_id) = (UserId::new("alice")?, UserId::new("bob")?);
+//! let alice_phone = DeviceAddress::new(alice_id.clone(), DeviceId::new(1));
+//! let bob_phone = DeviceAddress::new(bob_id.clone(), DeviceId::new(1));
+//! let mut relay = Relay::new(); // the server
 //!
-//! // Each side learns the other's signed device list and key bundle (from the server).
-//! for upload in bob.uploads(&mut rng, now)? {
-//!     alice.receive(now, &upload)?;
-//! }
-//! for upload in alice.uploads(&mut rng, now)? {
-//!     bob.receive(now, &upload)?;
-//! }
+//! // 1. Create and upload (the relay checks every upload).
+//! let mut alice = Account::create_primary(&mut rng, now, alice_phone.clone());
+//! let mut bob = Account::create_primary(&mut rng, now, bob_phone.clone());
+//! for upload in alice.uploads(&mut rng, now)? { relay.upload(now, &alice_phone, &upload)?; }
+//! for upload in bob.uploads(&mut rng, now)? { relay.upload(now, &bob_phone, &upload)?; }
 //!
-//! // One call seals to every device of bob's (and to alice's own other devices).
-//! let outgoing = alice.seal_to_user(&mut rng, now, &bob_id, ContentType::Text, b"hi bob")?;
+//! // 2. Learn the peer: its device list, then each device's bundle.
+//! for envelope in relay.fetch_user(&bob_id) { alice.receive(now, &envelope)?; }
+//! for envelope in relay.fetch_user(&alice_id) { bob.receive(now, &envelope)?; }
+//!
+//! // 3. Seal to a user; the relay delivers; the receiver gets a typed event.
+//! let outgoing: Vec<Outgoing> =
+//!     alice.seal_to_user(&mut rng, now, &bob_id, ContentType::Text, b"hi bob")?;
 //! for out in outgoing {
-//!     match bob.receive(now, &out.envelope)? {
-//!         Event::Message { from, plaintext, .. } => {
-//!             assert_eq!(from.user, alice_id);
-//!             assert_eq!(&plaintext[..], b"hi bob");
-//!         }
-//!         other => panic!("unexpected {other:?}"),
+//!     for delivery in relay.upload(now, &alice_phone, &out.envelope)? {
+//!         let event = bob.receive(now, &delivery.envelope)?;
+//!         assert_eq!(event.sender(), Some(&alice_phone));
+//!         assert_eq!(event.plaintext(), Some(&b"hi bob"[..]));
+//!         assert!(matches!(event, Event::Message { content_type: ContentType::Text, .. }));
 //!     }
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! **4. Groups.** [`Account::create_group`] proposes a group of users (every
+//! device of their device lists); the server orders proposals and fans each
+//! member its view, which [`Account::receive`] installs
+//! ([`Event::GroupChanged`]). [`Account::seal_to_group`] makes one envelope
+//! the server delivers to every member device; [`Account::update_group`]
+//! adds or removes users. **5. Save and restore**: [`Account::export`] seals
+//! the whole account under a [`StorageKey`]; [`Account::import`] refuses a
+//! blob older than the last generation the app saved.
+//!
+//! ```
+//! # use letterseal::account::{Account, Event, Relay};
+//! # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+//! # use letterseal::pairwise::ContentType;
+//! # use letterseal::time::Timestamp;
+//! # use rand_core::SeedableRng;
+//! # let mut rng = rand_chacha::ChaCha20Rng::from_seed([7; 32]);
+//! # let now = Timestamp::from_unix_seconds(1_800_000_000);
+//! # let (alice_id, bob_id) = (UserId::new("alice")?, UserId::new("bob")?);
+//! # let alice_phone = DeviceAddress::new(alice_id.clone(), DeviceId::new(1));
+//! # let bob_phone = DeviceAddress::new(bob_id.clone(), DeviceId::new(1));
+//! # let mut relay = Relay::new();
+//! # let mut alice = Account::create_primary(&mut rng, now, alice_phone.clone());
+//! # let mut bob = Account::create_primary(&mut rng, now, bob_phone.clone());
+//! # for u in alice.uploads(&mut rng, now)? { relay.upload(now, &alice_phone, &u)?; }
+//! # for u in bob.uploads(&mut rng, now)? { relay.upload(now, &bob_phone, &u)?; }
+//! # for e in relay.fetch_user(&bob_id) { alice.receive(now, &e)?; }
+//! # for e in relay.fetch_user(&alice_id) { bob.receive(now, &e)?; }
+//! use letterseal::group::GroupId;
+//! use letterseal::state::StorageKey;
+//!
+//! // 4. A group: the proposal goes to the server, which sends each member its view.
+//! let club = GroupId::new("book club")?;
+//! let upload = alice.create_group(&mut rng, now, club.clone(), &[bob_id.clone()])?;
+//! for delivery in relay.upload(now, &alice_phone, &upload)? {
+//!     let member = if delivery.to == alice_phone { &mut alice } else { &mut bob };
+//!     let event = member.receive(now, &delivery.envelope)?;
+//!     assert!(matches!(event, Event::GroupChanged { .. }));
+//! }
+//! assert_eq!(bob.group_users(&club), [alice_id.clone(), bob_id.clone()]);
+//! let sealed = bob.seal_to_group(&mut rng, now, &club, ContentType::Text, b"hello club")?;
+//! for delivery in relay.upload(now, &bob_phone, &sealed)? {
+//!     let event = alice.receive(now, &delivery.envelope)?;
+//!     assert_eq!(event.plaintext(), Some(&b"hello club"[..]));
+//! }
+//!
+//! // 5. Save the whole account as one sealed blob; keep the generation somewhere trusted.
+//! let key = StorageKey::generate(&mut rng); // in the OS keystore
+//! let blob = alice.export(&mut rng, &key)?;
+//! let alice = Account::import(&key, blob.as_bytes(), blob.generation())?;
+//! assert_eq!(alice.groups().collect::<Vec<_>>(), [&club]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! **Devices.** A user's other devices are secondaries
+//! ([`Account::create_secondary`], whose example also lists the new device
+//! with [`Account::add_device`]); the primary removes a lost one
+//! ([`Account::remove_device`]); a lost primary is replaced with the recovery
+//! secret ([`Account::restore_primary`]). Those methods have examples, as do
+//! [`Account::safety_number`], [`Account::forget_user`] (a peer's new user
+//! key), [`Account::expire`] (housekeeping and key renewal) and
+//! [`Account::one_time_keys`].
+//!
+//! **When something is missing.** A peer's message can arrive before its
+//! device list: [`ReceiveError::DeviceListNeeded`] and
+//! [`ReceiveError::BundleNeeded`] name what to fetch; fetch it and call
+//! [`Account::receive`] again (see the example on [`ReceiveError`]).
 
 mod device_list;
 mod envelope;
@@ -294,6 +379,26 @@ impl Account {
     /// A new user's first device, its *primary*: it creates the user key and
     /// signs device list version 1 listing itself (SPEC.md §13.4). Send the
     /// envelopes of [`Self::uploads`] to the server.
+    ///
+    /// ```
+    /// use letterseal::account::Account;
+    /// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([1; 32]);
+    /// let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// let phone = DeviceAddress::new(UserId::new("alice")?, DeviceId::new(1));
+    /// let mut alice = Account::create_primary(&mut rng, now, phone.clone());
+    /// assert_eq!(alice.address(), &phone);
+    /// assert!(alice.is_primary());
+    /// // Device list version 1 lists this device under its identity key.
+    /// let list = alice.device_list(&phone.user).unwrap();
+    /// assert_eq!(list.list().version(), 1);
+    /// assert_eq!(list.identity_key(phone.device), Some(&alice.identity_key()));
+    /// assert_eq!(alice.uploads(&mut rng, now)?.len(), 2); // the list, then the bundle
+    /// assert_eq!(alice.generation(), 0); // not exported yet
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn create_primary<R: CryptoRng + ?Sized>(
         rng: &mut R,
         now: Timestamp,
@@ -381,24 +486,27 @@ impl Account {
         }
     }
 
-    /// This device's address.
+    /// This device's address. See the example on [`Self::create_primary`].
     pub fn address(&self) -> &DeviceAddress {
         self.device.address()
     }
 
-    /// This device's identity key (what the primary lists).
+    /// This device's identity key (what the primary lists). See the examples
+    /// on [`Self::create_primary`] and [`Self::create_secondary`].
     pub fn identity_key(&self) -> IdentityPublicKey {
         self.device.identity().public_key()
     }
 
-    /// Whether this device holds the user key.
+    /// Whether this device holds the user key. See the example on
+    /// [`Self::create_primary`].
     pub fn is_primary(&self) -> bool {
         self.user_key.is_some()
     }
 
     /// The user key's recovery secret, for the user to keep offline (SPEC.md
     /// §13.4): with it a replacement primary keeps the user's identity
-    /// ([`Self::restore_primary`]). `None` on a secondary device.
+    /// ([`Self::restore_primary`]). `None` on a secondary device. See the
+    /// example on [`Self::restore_primary`].
     pub fn user_key_recovery_secret(&self) -> Option<Zeroizing<[u8; 32]>> {
         self.user_key
             .as_ref()
@@ -452,6 +560,7 @@ impl Account {
     }
 
     /// The device list held for `user` (this account's own user included).
+    /// See the example on [`Self::create_primary`].
     pub fn device_list(&self, user: &UserId) -> Option<&VerifiedDeviceList> {
         self.contacts.get(user).map(|c| &c.list)
     }
@@ -549,7 +658,8 @@ impl Account {
     /// What to upload to the server now: on the primary the current device
     /// list, then this device's key bundle. A sealing key that expires within
     /// [`SEALING_KEY_RENEWAL_SECONDS`] is replaced first (the old one stays
-    /// live until it expires).
+    /// live until it expires). See the walkthrough in the [module docs](self)
+    /// and the example on [`Self::expire`] (renewal).
     pub fn uploads<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
@@ -586,6 +696,35 @@ impl Account {
     /// `count` fresh one-time keys of this device, as envelopes for the
     /// server (SPEC.md §5.5): a peer that starts a session with one gets
     /// forward secrecy for this device's sealing key.
+    ///
+    /// ```
+    /// # use letterseal::account::{Account, Event, Relay};
+    /// # use letterseal::group::GroupId;
+    /// # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// # use letterseal::pairwise::ContentType;
+    /// # use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let mut relay = Relay::new();
+    /// # let (alice_id, bob_id) = (UserId::new("alice")?, UserId::new("bob")?);
+    /// # let phone = DeviceAddress::new(alice_id.clone(), DeviceId::new(1));
+    /// # let bob_phone = DeviceAddress::new(bob_id.clone(), DeviceId::new(1));
+    /// # let mut alice = Account::create_primary(&mut rng, now, phone.clone());
+    /// # let mut bob = Account::create_primary(&mut rng, now, bob_phone.clone());
+    /// # for u in alice.uploads(&mut rng, now)? { relay.upload(now, &phone, &u)?; }
+    /// # for u in bob.uploads(&mut rng, now)? { relay.upload(now, &bob_phone, &u)?; }
+    /// for envelope in alice.one_time_keys(&mut rng, now, 5)? {
+    ///     relay.upload(now, &phone, &envelope)?;
+    /// }
+    /// // bob's fetch claims one; his first message to alice starts from it.
+    /// let mut last = None;
+    /// for envelope in relay.fetch_user(&alice_id) {
+    ///     last = Some(bob.receive(now, &envelope)?);
+    /// }
+    /// assert!(matches!(last, Some(Event::OneTimeKeyLearned { device }) if device == phone));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn one_time_keys<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
@@ -602,7 +741,8 @@ impl Account {
     /// On the primary: lists a new device of this user (its identity key
     /// came from the new device, e.g. by a QR code) in device list version
     /// `v + 1`. Returns the list's envelope for the server; the new device and
-    /// every peer learn it through [`Self::receive`].
+    /// every peer learn it through [`Self::receive`]. See the example on
+    /// [`Self::create_secondary`].
     pub fn add_device(
         &mut self,
         device: DeviceId,
@@ -726,7 +866,8 @@ impl Account {
     /// Seals one message to a user (SPEC.md §13.6): to every device in
     /// `user`'s verified device list and to this account's own other listed
     /// devices, each over its own session. Every session is checked before
-    /// any is advanced: a refusal changes nothing.
+    /// any is advanced: a refusal changes nothing. See the walkthrough in the
+    /// [module docs](self) and the example on [`AccountError`].
     pub fn seal_to_user<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
@@ -782,17 +923,20 @@ impl Account {
         Ok(out)
     }
 
-    /// The groups this account is in.
+    /// The groups this account is in. See the examples in the [module
+    /// docs](self) and on [`Self::commit_group`].
     pub fn groups(&self) -> impl Iterator<Item = &GroupId> {
         self.groups.keys()
     }
 
     /// A group's state (roster, epoch, policy), if this account is in it.
+    /// See the example on [`Self::commit_group`].
     pub fn group(&self, group: &GroupId) -> Option<&Group> {
         self.groups.get(group)
     }
 
-    /// The users whose devices are in `group`'s current roster.
+    /// The users whose devices are in `group`'s current roster. See the
+    /// example on [`Self::update_group`].
     pub fn group_users(&self, group: &GroupId) -> Vec<UserId> {
         let mut users: Vec<UserId> = self
             .groups
@@ -808,7 +952,8 @@ impl Account {
     /// roster is every device in their verified device lists (SPEC.md §13.7).
     /// Returns the upload for the server; the group's first epoch is pending
     /// until the server accepts it (it comes back through [`Self::receive`],
-    /// or call [`Self::commit_group`]).
+    /// or call [`Self::commit_group`]). See the examples on
+    /// [`Self::update_group`] and [`Self::commit_group`].
     pub fn create_group<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
@@ -943,6 +1088,39 @@ impl Account {
 
     /// The server accepted this account's pending proposal for `group`:
     /// its epoch is now current. (Receiving the upload back does the same.)
+    ///
+    /// ```
+    /// # use letterseal::account::{Account, Event, Relay};
+    /// # use letterseal::group::GroupId;
+    /// # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// # use letterseal::pairwise::ContentType;
+    /// # use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let mut relay = Relay::new();
+    /// # let (alice_id, bob_id) = (UserId::new("alice")?, UserId::new("bob")?);
+    /// # let phone = DeviceAddress::new(alice_id.clone(), DeviceId::new(1));
+    /// # let bob_phone = DeviceAddress::new(bob_id.clone(), DeviceId::new(1));
+    /// # let mut alice = Account::create_primary(&mut rng, now, phone.clone());
+    /// # let mut bob = Account::create_primary(&mut rng, now, bob_phone.clone());
+    /// # for u in alice.uploads(&mut rng, now)? { relay.upload(now, &phone, &u)?; }
+    /// # for u in bob.uploads(&mut rng, now)? { relay.upload(now, &bob_phone, &u)?; }
+    /// # for e in relay.fetch_user(&bob_id) { alice.receive(now, &e)?; }
+    /// # for e in relay.fetch_user(&alice_id) { bob.receive(now, &e)?; }
+    /// let club = GroupId::new("club")?;
+    /// let upload = alice.create_group(&mut rng, now, club.clone(), &[bob_id.clone()])?;
+    /// // The server refused it (say, the id is taken): the pending group is dropped.
+    /// alice.abort_group(&club)?;
+    /// assert_eq!(alice.groups().count(), 0);
+    ///
+    /// // Proposed again; this time the server says yes (without echoing the upload).
+    /// let upload = alice.create_group(&mut rng, now, club.clone(), &[bob_id.clone()])?;
+    /// let change = alice.commit_group(now, &club)?;
+    /// assert_eq!(alice.group(&club).and_then(|g| g.current_epoch()), Some(change.epoch));
+    /// assert_eq!(alice.groups().collect::<Vec<_>>(), [&club]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn commit_group(
         &mut self,
         now: Timestamp,
@@ -957,7 +1135,8 @@ impl Account {
     }
 
     /// The server refused this account's pending proposal for `group`: it is
-    /// dropped (a group whose first epoch was refused is deleted).
+    /// dropped (a group whose first epoch was refused is deleted). See the
+    /// example on [`Self::commit_group`].
     pub fn abort_group(&mut self, group: &GroupId) -> Result<(), AccountError> {
         let state = self
             .groups
@@ -971,7 +1150,8 @@ impl Account {
     }
 
     /// Seals a message to `group` in its current epoch (SPEC.md §13.7): one
-    /// envelope, which the server delivers to every member device.
+    /// envelope, which the server delivers to every member device. See the
+    /// walkthrough in the [module docs](self).
     pub fn seal_to_group<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
@@ -1066,6 +1246,39 @@ impl Account {
     /// The groups whose key should be rotated at `now` under their rotation
     /// policy (SPEC.md §8.12), and why; rotate one with
     /// [`Self::update_group`] with no change of users.
+    ///
+    /// ```
+    /// # use letterseal::account::{Account, Event, Relay};
+    /// # use letterseal::group::GroupId;
+    /// # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// # use letterseal::pairwise::ContentType;
+    /// # use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let mut relay = Relay::new();
+    /// # let (alice_id, bob_id) = (UserId::new("alice")?, UserId::new("bob")?);
+    /// # let phone = DeviceAddress::new(alice_id.clone(), DeviceId::new(1));
+    /// # let bob_phone = DeviceAddress::new(bob_id.clone(), DeviceId::new(1));
+    /// # let mut alice = Account::create_primary(&mut rng, now, phone.clone());
+    /// # let mut bob = Account::create_primary(&mut rng, now, bob_phone.clone());
+    /// # for u in alice.uploads(&mut rng, now)? { relay.upload(now, &phone, &u)?; }
+    /// # for u in bob.uploads(&mut rng, now)? { relay.upload(now, &bob_phone, &u)?; }
+    /// # for e in relay.fetch_user(&bob_id) { alice.receive(now, &e)?; }
+    /// # for e in relay.fetch_user(&alice_id) { bob.receive(now, &e)?; }
+    /// use letterseal::group::RotationReason;
+    ///
+    /// let club = GroupId::new("club")?;
+    /// let upload = alice.create_group(&mut rng, now, club.clone(), &[bob_id.clone()])?;
+    /// alice.commit_group(now, &club)?;
+    /// assert!(alice.groups_due_for_rotation(now).is_empty());
+    /// // The default policy rotates a group key after 7 days.
+    /// let later = now.saturating_add(8 * 86_400);
+    /// let due = alice.groups_due_for_rotation(later);
+    /// assert!(matches!(&due[..], [(id, RotationReason::Age(_))] if *id == club));
+    /// let rotation = alice.update_group(&mut rng, later, &club, &[], &[])?; // same users, new key
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn groups_due_for_rotation(&self, now: Timestamp) -> Vec<(GroupId, RotationReason)> {
         let bundles: Vec<VerifiedBundle> = self
             .contacts
@@ -1083,7 +1296,8 @@ impl Account {
 
     /// Takes any envelope that arrived and returns what it was (SPEC.md
     /// §13.8). Never panics; a refusal is a typed [`ReceiveError`] and changes
-    /// nothing.
+    /// nothing. See the walkthrough in the [module docs](self) and the
+    /// example on [`ReceiveError`] (retrying after a fetch).
     pub fn receive(&mut self, now: Timestamp, bytes: &[u8]) -> Result<Event, ReceiveError> {
         let envelope = Envelope::decode(bytes)?;
         let body = envelope.body();
@@ -1392,6 +1606,7 @@ impl Account {
 
     /// Opens a blob made by [`Self::export`], refusing a generation below
     /// `minimum_generation` and any damaged, foreign or inconsistent blob.
+    /// See the example on [`Self::export`].
     pub fn import(
         key: &StorageKey,
         blob: &[u8],
@@ -1401,6 +1616,26 @@ impl Account {
     }
 
     /// The generation of the last export (or of the imported blob); 0 if none.
+    ///
+    /// ```
+    /// # use letterseal::account::Account;
+    /// # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// # use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
+    /// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// # let phone = DeviceAddress::new(UserId::new("alice")?, DeviceId::new(1));
+    /// use letterseal::state::StorageKey;
+    ///
+    /// let mut alice = Account::create_primary(&mut rng, now, phone);
+    /// let key = StorageKey::generate(&mut rng);
+    /// assert_eq!(alice.generation(), 0);
+    /// let blob = alice.export(&mut rng, &key)?;
+    /// assert_eq!((alice.generation(), blob.generation()), (1, 1));
+    /// let restored = Account::import(&key, blob.as_bytes(), 1)?;
+    /// assert_eq!(restored.generation(), 1); // its next export is generation 2
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn generation(&self) -> u64 {
         self.generation
     }

@@ -21,7 +21,8 @@ use crate::registration::{
 };
 use crate::time::Timestamp;
 
-/// Why the relay refused an upload. Nothing was stored or delivered.
+/// Why the relay refused an upload. Nothing was stored or delivered. See
+/// the examples on [`Relay`] and [`Relay::upload`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RelayError {
@@ -106,7 +107,58 @@ impl From<GroupError> for RelayError {
     }
 }
 
-/// A server's records and checks, in memory (see the module docs).
+/// A server's records and checks, in memory.
+///
+/// [`Self::upload`] takes the device the server authenticated (by its own
+/// login, not part of letterseal) and the bytes it uploaded; it checks and
+/// stores keys and device lists, checks group changes against the group's
+/// record, and returns each message with the device to deliver it to.
+/// [`Self::fetch_user`] hands out what a device needs to talk to a user. A
+/// deployment with its own storage makes the same checks through the calls
+/// this wraps ([`DeviceList::verify`],
+/// [`KeyBundle::verify`](crate::registration::KeyBundle::verify),
+/// [`Distribution::verify_for_server`]).
+///
+/// # Walkthrough: the server
+///
+/// ```
+/// use letterseal::account::{Account, Relay, RelayError};
+/// use letterseal::group::GroupId;
+/// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+/// use letterseal::pairwise::ContentType;
+/// use letterseal::time::Timestamp;
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([8; 32]);
+/// # let now = Timestamp::from_unix_seconds(1_800_000_000);
+/// # let (alice_id, bob_id) = (UserId::new("alice")?, UserId::new("bob")?);
+/// # let alice_phone = DeviceAddress::new(alice_id.clone(), DeviceId::new(1));
+/// # let bob_phone = DeviceAddress::new(bob_id.clone(), DeviceId::new(1));
+/// # let mut alice = Account::create_primary(&mut rng, now, alice_phone.clone());
+/// # let mut bob = Account::create_primary(&mut rng, now, bob_phone.clone());
+/// let mut relay = Relay::new();
+/// // Registration: each device's list and bundle, checked and stored.
+/// for upload in alice.uploads(&mut rng, now)? { relay.upload(now, &alice_phone, &upload)?; }
+/// for upload in bob.uploads(&mut rng, now)? { relay.upload(now, &bob_phone, &upload)?; }
+/// // Lookup: what a device needs to talk to a user.
+/// for envelope in relay.fetch_user(&bob_id) { alice.receive(now, &envelope)?; }
+/// for envelope in relay.fetch_user(&alice_id) { bob.receive(now, &envelope)?; }
+///
+/// // A message: delivered only if the sender is the uploader and the recipient is listed.
+/// let out = alice.seal_to_user(&mut rng, now, &bob_id, ContentType::Text, b"hi")?;
+/// let deliveries = relay.upload(now, &alice_phone, &out[0].envelope)?;
+/// assert_eq!(deliveries[0].to, bob_phone);
+/// let forged = relay.upload(now, &bob_phone, &out[0].envelope).unwrap_err();
+/// assert_eq!(forged, RelayError::SenderMismatch);
+/// assert_eq!(forged.name(), "SenderMismatch");
+///
+/// // A group change: checked against the record, one view per member device.
+/// let club = GroupId::new("club")?;
+/// let upload = alice.create_group(&mut rng, now, club.clone(), &[bob_id.clone()])?;
+/// assert_eq!(relay.upload(now, &alice_phone, &upload)?.len(), 2);
+/// let record = relay.group_record(&club).unwrap();
+/// assert_eq!(record.roster.len(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Relay {
     policy: RegistrationPolicy,
@@ -118,7 +170,8 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// An empty relay with the default [`RegistrationPolicy`].
+    /// An empty relay with the default [`RegistrationPolicy`]. See the
+    /// example on [`Relay`].
     pub fn new() -> Self {
         Self::default()
     }
@@ -293,6 +346,8 @@ impl Relay {
     /// What a device fetches to talk to `user`: its device list, then each
     /// listed device's bundle and (claimed, so handed out once) one of its
     /// one-time keys, all as envelopes for [`Account::receive`](super::Account::receive).
+    /// See the examples on [`Relay`] and
+    /// [`Account::one_time_keys`](super::Account::one_time_keys).
     pub fn fetch_user(&mut self, user: &UserId) -> Vec<Vec<u8>> {
         let Some(list) = self.lists.get(user) else {
             return Vec::new();
@@ -312,7 +367,7 @@ impl Relay {
         out
     }
 
-    /// The record held for a group.
+    /// The record held for a group. See the example on [`Relay`].
     pub fn group_record(&self, group: &GroupId) -> Option<&ServerRecord> {
         self.groups.get(group)
     }

@@ -10,6 +10,26 @@ use crate::labels;
 
 /// A user's secret key: it signs the user's [`DeviceList`](super::DeviceList).
 /// Held by the user's primary device; zeroized on drop, never printed.
+///
+/// An [`Account`](super::Account) makes and keeps its own (see
+/// [`Account::user_key_recovery_secret`](super::Account::user_key_recovery_secret));
+/// this type is for servers, tests and tools that sign lists themselves.
+///
+/// ```
+/// use letterseal::account::{UserPublicKey, UserSecretKey};
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([2; 32]);
+/// let user_key = UserSecretKey::generate(&mut rng);
+/// // The recovery secret, written down offline, gives back the same key.
+/// let secret = user_key.to_recovery_secret();
+/// let recovered = UserSecretKey::from_recovery_secret(&secret);
+/// assert_eq!(recovered.public_key(), user_key.public_key());
+/// // The public half travels in every device list.
+/// let public: UserPublicKey = user_key.public_key();
+/// assert_eq!(UserPublicKey::from_bytes(public.as_bytes())?, public);
+/// assert_eq!(public.as_identity_key().as_bytes(), public.as_bytes());
+/// # Ok::<(), letterseal::keys::KeyError>(())
+/// ```
 pub struct UserSecretKey(IdentitySecretKey);
 
 impl UserSecretKey {
@@ -48,6 +68,7 @@ impl fmt::Debug for UserSecretKey {
 }
 
 /// A user's public key: what safety numbers between users cover (SPEC.md §13.5).
+/// See the example on [`UserSecretKey`].
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UserPublicKey(IdentityPublicKey);
 

@@ -22,6 +22,19 @@ pub const LEGACY_DESCRIPTOR_VERSION: u8 = 1;
 
 /// A random 32-byte key for one attachment. Zeroized on drop; no secret in
 /// `Debug`; compared in constant time.
+///
+/// The sealers draw it themselves and return it in the [`FileDescriptor`];
+/// making one directly is for tools and test vectors.
+///
+/// ```
+/// use letterseal::attachment::FileKey;
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([16; 32]);
+/// let key = FileKey::generate(&mut rng);
+/// let copy = FileKey::from_bytes(*key.as_bytes());
+/// assert_eq!(copy, key);
+/// assert_eq!(format!("{key:?}"), "FileKey(<secret>)"); // never printed
+/// ```
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct FileKey([u8; 32]);
 
@@ -65,6 +78,17 @@ impl fmt::Debug for FileKey {
 /// `"letterseal/LS3/v1 attachment content"`, over the plaintext (SPEC.md §9.4). It binds a
 /// descriptor to one plaintext (a sender cannot make two plaintexts match it), and a hedged
 /// sealer mixes it into the file key (SPEC.md §9.1). Compared in constant time.
+///
+/// ```
+/// use letterseal::attachment::ContentDigest;
+///
+/// let digest = ContentDigest::of(b"the whole plaintext");
+/// assert_eq!(ContentDigest::from_bytes(*digest.as_bytes()), digest);
+/// assert_ne!(ContentDigest::of(b"another plaintext"), digest);
+/// ```
+///
+/// [`ContentHasher`] computes it piece by piece; the walkthrough in the
+/// [module docs](super) checks a received descriptor's [`Binding`] with it.
 #[derive(Clone, Copy)]
 pub struct ContentDigest([u8; 32]);
 
@@ -146,7 +170,9 @@ impl fmt::Debug for ContentHasher {
     }
 }
 
-/// What binds a descriptor to the content it describes (SPEC.md §9.4).
+/// What binds a descriptor to the content it describes (SPEC.md §9.4). See
+/// the walkthrough in the [module docs](super) and the example on
+/// [`AttachmentSealer`](super::AttachmentSealer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Binding {
     /// Format 2, binding 0: nothing beyond the key-committing stream. Anyone who does not hold
@@ -162,7 +188,8 @@ pub enum Binding {
 }
 
 /// What a streaming sealer binds its descriptor with (SPEC.md §9.4). The hedged whole-file
-/// forms always bind the content (they hash it anyway).
+/// forms always bind the content (they hash it anyway). See the example on
+/// [`AttachmentSealer`](super::AttachmentSealer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum BindingMode {
     /// The content digest (BLAKE3 over the plaintext, computed while sealing): every recipient
@@ -176,7 +203,20 @@ pub enum BindingMode {
 }
 
 /// What a recipient needs to fetch and open an attachment: sent as the
-/// content of an LS3 `FileReference` message (SPEC.md §9.4).
+/// content of an LS3 `FileReference` message (SPEC.md §9.4). See the
+/// walkthrough in the [module docs](super).
+///
+/// ```
+/// use letterseal::attachment::{FileDescriptor, seal};
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([17; 32]);
+/// let (blob, descriptor) = seal(&mut rng, b"minutes of the meeting", 65_536, "text/plain")?;
+/// let content = descriptor.encode(); // the message content
+/// let received = FileDescriptor::decode(&content)?;
+/// assert_eq!(received, descriptor);
+/// assert_eq!((received.size, received.chunk_size), (22, 65_536));
+/// # Ok::<(), letterseal::attachment::AttachmentError>(())
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct FileDescriptor {
     /// The file key.

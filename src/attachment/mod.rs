@@ -23,6 +23,56 @@
 //! file size. The `_into` forms write into caller buffers and allocate nothing per chunk;
 //! [`VerifiedOpener`] and [`open_into`] release no plaintext before the whole file verified.
 //!
+//! # Walkthrough: sending a file to a user
+//!
+//! The sender seals the file ([`seal`]: hedged, content-bound), uploads the
+//! blob wherever files go, and sends the encoded [`FileDescriptor`] to the
+//! user as an LS3 message of content type `FileReference`. The receiver's
+//! [`Account::receive`](crate::account::Account::receive) returns it; it
+//! decodes the descriptor, downloads the blob and opens it ([`open_into`]).
+//!
+//! ```
+//! # use letterseal::account::{Account, Event, Relay};
+//! # use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+//! # use letterseal::time::Timestamp;
+//! # use rand_core::SeedableRng;
+//! # let mut rng = rand_chacha::ChaCha20Rng::from_seed([14; 32]);
+//! # let now = Timestamp::from_unix_seconds(1_800_000_000);
+//! # let mut relay = Relay::new();
+//! # let (alice_id, bob_id) = (UserId::new("alice")?, UserId::new("bob")?);
+//! # let phone = DeviceAddress::new(alice_id.clone(), DeviceId::new(1));
+//! # let bob_phone = DeviceAddress::new(bob_id.clone(), DeviceId::new(1));
+//! # let mut alice = Account::create_primary(&mut rng, now, phone.clone());
+//! # let mut bob = Account::create_primary(&mut rng, now, bob_phone.clone());
+//! # for u in alice.uploads(&mut rng, now)? { relay.upload(now, &phone, &u)?; }
+//! # for u in bob.uploads(&mut rng, now)? { relay.upload(now, &bob_phone, &u)?; }
+//! # for e in relay.fetch_user(&bob_id) { alice.receive(now, &e)?; }
+//! # for e in relay.fetch_user(&alice_id) { bob.receive(now, &e)?; }
+//! use letterseal::attachment::{Binding, ContentDigest, FileDescriptor, open_into, seal};
+//! use letterseal::pairwise::ContentType;
+//!
+//! // alice: seal the photo, store `blob`, send the descriptor to bob.
+//! let photo = vec![0x42u8; 150_000];
+//! let (blob, descriptor) = seal(&mut rng, &photo, 65_536, "image/jpeg")?;
+//! let content = descriptor.encode();
+//! let out = alice.seal_to_user(&mut rng, now, &bob_id, ContentType::FileReference, &content)?;
+//!
+//! // bob: the message carries the descriptor; the blob comes from the file store.
+//! let event = bob.receive(now, &out[0].envelope)?;
+//! let Event::Message { content_type: ContentType::FileReference, plaintext, .. } = event else {
+//!     panic!("expected a file reference");
+//! };
+//! let descriptor = FileDescriptor::decode(&plaintext)?;
+//! assert_eq!(descriptor.media_type, "image/jpeg");
+//! assert_eq!(descriptor.binding, Binding::Content(ContentDigest::of(&photo)));
+//! let mut opened = vec![0u8; usize::try_from(descriptor.size)?];
+//! open_into(&descriptor, &blob, &mut opened)?; // nothing released before the verdict
+//! assert_eq!(opened, photo);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Streaming, in pieces of any size, and random access:
+//!
 //! ```
 //! use letterseal::attachment::{AttachmentOpener, AttachmentSealer, FileDescriptor, RandomAccess};
 //! # use rand_core::SeedableRng;
@@ -211,6 +261,19 @@ pub fn open_into(
 }
 
 /// Why an attachment could not be sealed or opened.
+///
+/// ```
+/// use letterseal::attachment::{AttachmentError, FileDescriptor, seal};
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([15; 32]);
+/// let err = seal(&mut rng, b"file", 0, "text/plain").unwrap_err();
+/// assert_eq!((err, err.name()), (AttachmentError::InvalidChunkSize, "InvalidChunkSize"));
+/// assert!(matches!(FileDescriptor::decode(&[2, 0]), Err(AttachmentError::Malformed(_))));
+/// assert_eq!(FileDescriptor::decode(&[9]).unwrap_err(), AttachmentError::UnsupportedVersion(9));
+/// ```
+///
+/// The examples on [`seal`] and [`AttachmentSealer::update_into`] show
+/// refusals of a changed blob and of a short buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AttachmentError {

@@ -30,6 +30,13 @@ const COMMITMENT_LEN: usize = 32;
 pub const HEDGE_RANDOMNESS_LEN: usize = 32;
 
 /// Number of chunks of a file: `max(1, ceil(size / chunk_size))`.
+///
+/// ```
+/// use letterseal::attachment::chunk_count;
+///
+/// assert_eq!(chunk_count(200_000, 65_536), 4);
+/// assert_eq!(chunk_count(0, 65_536), 1); // an empty file is one empty chunk
+/// ```
 pub fn chunk_count(size: u64, chunk_size: u32) -> u64 {
     size.div_ceil(u64::from(chunk_size.max(1))).max(1)
 }
@@ -196,6 +203,40 @@ enum SealerDigest {
 /// allocate nothing; a buffer shorter than [`update_len`](Self::update_len) /
 /// [`finish_len`](Self::finish_len) is refused with [`AttachmentError::BufferTooSmall`] and
 /// left untouched.
+///
+/// ```
+/// use letterseal::attachment::{AttachmentSealer, Binding, BindingMode, ContentHasher, sealed_len};
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([22; 32]);
+/// let file = vec![3u8; 100_000];
+///
+/// // A seekable file: hash it in a first pass, then seal hedged and content-bound.
+/// let mut hasher = ContentHasher::new();
+/// file.chunks(30_000).for_each(|piece| hasher.update(piece));
+/// let digest = hasher.finalize();
+/// let mut sealer = AttachmentSealer::new_hedged(&mut rng, &digest, 65_536, "application/pdf")?;
+/// let mut blob = sealer.header().to_vec();
+/// for piece in file.chunks(30_000) {
+///     let mut out = vec![0u8; sealer.update_len(piece.len())]; // what this call writes
+///     let n = sealer.update_into(piece, &mut out)?;
+///     blob.extend_from_slice(&out[..n]);
+/// }
+/// let mut out = vec![0u8; sealer.finish_len()];
+/// let (n, descriptor) = sealer.finish_into(&mut out)?;
+/// blob.extend_from_slice(&out[..n]);
+/// assert_eq!(descriptor.binding, Binding::Content(digest));
+/// assert_eq!(Some(blob.len()), sealed_len(100_000, 65_536));
+///
+/// // A stream read once: bind the content in the same pass (not hedged).
+/// let sealer = AttachmentSealer::new_with_binding(&mut rng, 65_536, "audio/ogg", BindingMode::Content)?;
+/// let (_last, descriptor) = sealer.finish()?; // an empty file
+/// assert!(matches!(descriptor.binding, Binding::Content(_)));
+/// # Ok::<(), letterseal::attachment::AttachmentError>(())
+/// ```
+///
+/// The [module docs](super) seal with [`new`](Self::new) and
+/// [`update`](Self::update); [`update_into`](Self::update_into) streams into
+/// one reused buffer.
 pub struct AttachmentSealer {
     keys: StreamKeys,
     file_key: FileKey,
@@ -567,6 +608,32 @@ enum OpenerCheck {
 ///
 /// The `_into` forms write into a caller buffer; the opener allocates one sealed chunk of
 /// buffer when it is created and nothing per chunk.
+///
+/// ```
+/// use letterseal::attachment::{AttachmentOpener, seal};
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([23; 32]);
+/// let file = vec![5u8; 100_000];
+/// let (blob, descriptor) = seal(&mut rng, &file, 65_536, "image/png")?;
+///
+/// // Stream the download through one reused buffer.
+/// let mut opener = AttachmentOpener::new(&descriptor);
+/// let mut buffer = vec![0u8; 65_536];
+/// let mut opened = Vec::new();
+/// for piece in blob.chunks(40_000) {
+///     assert!(opener.update_len(piece.len()) <= buffer.len());
+///     let n = opener.update_into(piece, &mut buffer)?;
+///     opened.extend_from_slice(&buffer[..n]); // authenticated chunks only
+/// }
+/// assert!(opener.finish_len() <= buffer.len());
+/// let n = opener.finish_into(&mut buffer)?; // the last chunk, then the whole-file verdict
+/// opened.extend_from_slice(&buffer[..n]);
+/// assert_eq!(opened, file);
+/// # Ok::<(), letterseal::attachment::AttachmentError>(())
+/// ```
+///
+/// The [module docs](super) use [`update`](Self::update) and
+/// [`finish`](Self::finish), which allocate.
 pub struct AttachmentOpener {
     file_key: FileKey,
     size: u64,
@@ -941,6 +1008,28 @@ impl Drop for VerifiedOpener<'_> {
 
 /// Opens single chunks of a sealed blob, for seeking (SPEC.md §9.3). Random access checks each
 /// chunk, not the whole file: the content digest is only checked by a full open.
+///
+/// ```
+/// use letterseal::attachment::{HEADER_LEN, RandomAccess, seal};
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([24; 32]);
+/// let file: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
+/// let (blob, descriptor) = seal(&mut rng, &file, 65_536, "video/mp4")?;
+///
+/// let access = RandomAccess::new(&descriptor, &blob[..HEADER_LEN])?;
+/// assert_eq!(access.chunk_count(), 4);
+/// assert_eq!(access.chunk_plaintext_len(3), Some(200_000 - 3 * 65_536));
+/// // Seek to chunk 1: fetch only its byte range of the blob.
+/// let range = access.chunk_range(1).unwrap();
+/// let chunk = access.open_chunk(1, &blob[range.clone()])?;
+/// assert_eq!(chunk.as_slice(), &file[65_536..131_072]);
+/// // Into a caller buffer of exactly its length, or in place.
+/// let mut out = vec![0u8; access.chunk_plaintext_len(1).unwrap()];
+/// access.open_chunk_into(1, &blob[range.clone()], &mut out)?;
+/// let mut sealed = blob[range].to_vec();
+/// assert_eq!(access.open_chunk_in_place(1, &mut sealed)?, &out[..]);
+/// # Ok::<(), letterseal::attachment::AttachmentError>(())
+/// ```
 pub struct RandomAccess {
     keys: StreamKeys,
     size: u64,

@@ -32,6 +32,18 @@ const MIN_MEMBER_LEN: usize = 1 + 1 + MEMBER_TAIL_LEN;
 const MIN_ADDRESS_LEN: usize = 1 + 1 + 4;
 
 /// A group id chosen by the application: 1 to 255 opaque bytes.
+///
+/// ```
+/// use letterseal::group::{GroupError, GroupId};
+///
+/// let club = GroupId::new("book club")?;
+/// assert_eq!(club.as_bytes(), b"book club");
+/// assert_eq!(GroupId::new(""), Err(GroupError::InvalidGroupId));
+/// assert_eq!(GroupId::new([0u8; 256]), Err(GroupError::InvalidGroupId));
+/// # Ok::<(), GroupError>(())
+/// ```
+///
+/// [`Account::create_group`](crate::account::Account::create_group) takes one.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GroupId(Lp8<Vec<u8>>);
 

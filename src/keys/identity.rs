@@ -73,6 +73,26 @@ fn signature_input(label: &[u8], content: &[u8]) -> Vec<u8> {
 }
 
 /// A device's Ed25519 identity public key: a valid, canonical point of large order.
+///
+/// A client meets it when a new device joins: the new device's
+/// [`Account::identity_key`](crate::account::Account::identity_key) reaches
+/// the primary as 32 bytes (a QR code, say) for
+/// [`Account::add_device`](crate::account::Account::add_device).
+///
+/// ```
+/// use letterseal::keys::{IdentityPublicKey, IdentitySecretKey, KeyError};
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([10; 32]);
+/// let key = IdentitySecretKey::generate(&mut rng).public_key();
+/// let qr_code: [u8; 32] = key.to_bytes();
+/// let scanned = IdentityPublicKey::from_bytes(&qr_code)?;
+/// assert_eq!(scanned.as_bytes(), &qr_code);
+/// // The identity point (small order) is not a key.
+/// let mut identity_point = [0u8; 32];
+/// identity_point[0] = 1;
+/// assert_eq!(IdentityPublicKey::from_bytes(&identity_point), Err(KeyError::InvalidIdentityKey));
+/// # Ok::<(), KeyError>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct IdentityPublicKey(VerifyingKey);
 

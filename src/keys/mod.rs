@@ -39,7 +39,8 @@ pub use sealing::{
     KEY_ID_LEN, SMALL_ORDER_U, SealingKeyId, SealingPublicKey, SealingSecretKey, SharedSecret,
 };
 
-/// Why a key operation failed.
+/// Why a key operation failed. See the examples on [`IdentityPublicKey`] and
+/// [`SealingPublicKey`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeyError {

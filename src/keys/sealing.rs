@@ -122,6 +122,23 @@ pub const SMALL_ORDER_U: [[u8; 32]; 5] = [
 /// An X25519 public key as 32 bytes. Any 32 bytes can be held (RFC 7748
 /// decoding is total); [`SealingPublicKey::validate`] applies the registration
 /// rules of SPEC.md §4.3.
+///
+/// A server meets it as the key of its
+/// [`KeyDirectory`](crate::registration::KeyDirectory) (see the walkthrough in
+/// [`registration`](crate::registration)).
+///
+/// ```
+/// use letterseal::keys::{KeyError, SealingPublicKey, SealingSecretKey};
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([11; 32]);
+/// let key = SealingSecretKey::generate(&mut rng).public_key();
+/// let stored: [u8; 32] = key.to_bytes();
+/// let loaded = SealingPublicKey::from_bytes(stored); // no checks: any 32 bytes
+/// assert_eq!(loaded.as_bytes(), &stored);
+/// assert_eq!(loaded.key_id(), key.key_id()); // anyone can derive the id
+/// assert_eq!(SealingPublicKey::from_bytes([0; 32]).validate(), Err(KeyError::SmallOrderSealingKey));
+/// # Ok::<(), KeyError>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SealingPublicKey(#[serde(with = "crate::serde_hex")] [u8; 32]);
 

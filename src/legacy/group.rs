@@ -110,6 +110,24 @@ fn clamp(bytes: &[u8; 32]) -> Zeroizing<[u8; 32]> {
 
 /// A group's X25519 private key (SPEC.md §11.4). Zeroized on drop; `Debug`
 /// shows the public key only.
+///
+/// ```
+/// use letterseal::legacy::group::{GroupKey, WeakKeyPolicy};
+/// use letterseal::legacy::ids::LegacyKeyId;
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([34; 32]);
+/// let key = GroupKey::generate(&mut rng);
+/// assert!(key.check(&WeakKeyPolicy::STRICT)?.is_empty());
+/// let stored = key.to_bytes(); // zeroized on drop
+/// assert_eq!(GroupKey::from_bytes(&stored).public_key(), key.public_key());
+///
+/// // Receivers open with it as a key pair named by the group key id.
+/// let id = LegacyKeyId::new(77);
+/// assert_eq!(key.key_pair(id).public(), key.public(id));
+/// // `from_random` clamps 32 random bytes, as `generate` does.
+/// assert_eq!(GroupKey::from_random(&[0xff; 32]).to_bytes()[0] & 7, 0);
+/// # Ok::<(), letterseal::legacy::LegacyError>(())
+/// ```
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct GroupKey([u8; 32]);
 
@@ -210,6 +228,15 @@ impl fmt::Debug for GroupKey {
 
 /// What is weak about a group key (SPEC.md §11.4), for auditors. Any flag set
 /// means outsiders may know the key, or some clients cannot use it.
+///
+/// ```
+/// use letterseal::legacy::group::{GroupKey, WeakKeyFlags};
+///
+/// // A creator that drew no randomness.
+/// let flags: WeakKeyFlags = GroupKey::from_random(&[0; 32]).weaknesses(&[]);
+/// assert!(flags.zero_derived && !flags.is_empty());
+/// assert!(flags.names().contains(&"ZeroDerived"));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct WeakKeyFlags {
     /// After clamping, the key equals a constant published in client source
@@ -359,7 +386,9 @@ impl SharedGroupKey {
 }
 
 /// An unwrapped group key with its group key id and its weakness flags.
-/// Zeroized on drop; `Debug` shows no secret.
+/// Zeroized on drop; `Debug` shows no secret. See the examples in the
+/// [module docs](self) and on
+/// [`GroupSenderSession`](super::session::GroupSenderSession).
 #[derive(Debug)]
 pub struct UnwrappedGroupKey {
     key: GroupKey,
@@ -425,6 +454,19 @@ fn wrap_shared(
 /// check ([`SharedGroupKey::open`] does both). A padding error or a result
 /// that is not 32 bytes is [`LegacyError::DecryptionFailed`]. The wrap is not
 /// authenticated: a wrong key usually, but not always, fails the padding check.
+///
+/// ```
+/// use letterseal::keys::SealingSecretKey;
+/// use letterseal::legacy::group::{GroupKey, unwrap_group_key, wrap_group_key};
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([37; 32]);
+/// let (creator, member) = (SealingSecretKey::generate(&mut rng), SealingSecretKey::generate(&mut rng));
+/// let key = GroupKey::generate(&mut rng);
+/// let wrap = wrap_group_key(&creator, &member.public_key(), &key)?;
+/// let unwrapped = unwrap_group_key(&member, &creator.public_key(), &wrap)?;
+/// assert_eq!(unwrapped.public_key(), key.public_key());
+/// # Ok::<(), letterseal::legacy::LegacyError>(())
+/// ```
 pub fn unwrap_group_key(
     member: &SealingSecretKey,
     creator: &SealingPublicKey,

@@ -41,6 +41,11 @@
 //! assert_eq!(LegacyKeyId::from_compact_chunk(&[0xd2, 0x0f])?, LegacyKeyId::new(1001));
 //! assert_eq!(LegacyKeyId::from_compact_chunk(&[0xd2, 0x8f, 0x00]), Err(LegacyError::NonMinimal));
 //! assert_eq!(LegacyKeyId::from_compact_chunk(&[0xd2]), Err(LegacyError::Truncated));
+//! assert_eq!(LegacyKeyId::decode(&[0x03], KeyIdEncoding::Compact)?.get(), -2);
+//!
+//! // Ids arrive as text or bytes from the transport.
+//! let alice = LineId::from_bytes(b"u0123456789abcdef0123456789abcdef")?;
+//! assert_eq!(alice.as_str(), "u0123456789abcdef0123456789abcdef");
 //! # Ok::<(), LegacyError>(())
 //! ```
 
@@ -358,6 +363,14 @@ impl fmt::Display for LegacyKeyId {
 }
 
 /// A v2 content type, an `i32` bound into the AAD (SPEC.md §11.3, §11.6).
+///
+/// ```
+/// use letterseal::legacy::ids::LegacyContentType;
+///
+/// assert_eq!(LegacyContentType::LOCATION.get(), 15);
+/// assert!(LegacyContentType::IMAGE.is_media()); // its payload carries media key material
+/// assert!(!LegacyContentType::new(15).is_media());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LegacyContentType(i32);
 

@@ -57,7 +57,7 @@ use crate::keys::{SealingPublicKey, SealingSecretKey};
 
 /// A public key with the key id the server assigned to it: what a sender
 /// needs to seal for a recipient (or for a group: the group public key and
-/// the group key id).
+/// the group key id). See the example on [`LegacyKeyPair`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct LegacyPublicKey {
     /// The server-assigned key id.
@@ -114,6 +114,23 @@ mod sealed {
 /// A local private key with its server-assigned key id: a clamped
 /// [`LegacyKeyPair`] (the norm) or a [`RawScalarKeyPair`] (imported from a
 /// build that does not clamp). Sealed: the crate implements it for these two.
+///
+/// ```
+/// use letterseal::legacy::ids::LegacyKeyId;
+/// use letterseal::legacy::keys::{LegacyKeyPair, LegacyPrivateKey, RawScalarKeyPair};
+///
+/// // Sessions and group-key unwraps take either convention through this trait.
+/// fn announce(key: &impl LegacyPrivateKey) -> LegacyKeyId {
+///     key.public().key_id
+/// }
+/// let mut scalar = [0x42; 32];
+/// scalar[0] &= 0xf8; // already clamped: both conventions give the same key
+/// scalar[31] = (scalar[31] & 0x7f) | 0x40;
+/// let clamped = LegacyKeyPair::from_bytes(LegacyKeyId::new(1), &scalar);
+/// let raw = RawScalarKeyPair::from_unclamped_scalar(LegacyKeyId::new(1), &scalar);
+/// assert_eq!(announce(&clamped), announce(&raw));
+/// assert_eq!(clamped.public(), LegacyPrivateKey::public(&raw));
+/// ```
 pub trait LegacyPrivateKey: sealed::Sealed {
     /// The server-assigned key id.
     fn key_id(&self) -> LegacyKeyId;
@@ -136,6 +153,22 @@ pub trait LegacyPrivateKey: sealed::Sealed {
 
 /// A static X25519 key pair with its server-assigned key id (SPEC.md §11.1).
 /// The secret is zeroized on drop; `Debug` shows the key id and public key only.
+///
+/// ```
+/// use letterseal::keys::SealingSecretKey;
+/// use letterseal::legacy::ids::LegacyKeyId;
+/// use letterseal::legacy::keys::{LegacyKeyPair, LegacyPublicKey};
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([32; 32]);
+/// // A private key exported from an X25519 client: 32 bytes, clamped on use.
+/// let exported = [0x11; 32];
+/// let mine = LegacyKeyPair::from_bytes(LegacyKeyId::new(2_500_001), &exported);
+/// let same = LegacyKeyPair::from_secret(LegacyKeyId::new(2_500_001), SealingSecretKey::from_bytes(&exported));
+/// assert_eq!(mine.public(), same.public());
+/// // What peers seal to: the public key with its server-assigned id.
+/// let public: LegacyPublicKey = mine.public();
+/// assert_eq!((public.key_id, public.key), (mine.key_id(), mine.public_key()));
+/// ```
 pub struct LegacyKeyPair {
     key_id: LegacyKeyId,
     secret: SealingSecretKey,

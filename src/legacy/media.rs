@@ -97,6 +97,26 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// The 32 random bytes an attachment's keys derive from. Zeroized on drop;
 /// `Debug` prints no secret.
+///
+/// ```
+/// use letterseal::legacy::ids::LegacyContentType;
+/// use letterseal::legacy::media::MediaKeyMaterial;
+/// use letterseal::legacy::payload::Payload;
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([35; 32]);
+/// let km = MediaKeyMaterial::generate(&mut rng);
+/// // It travels base64-encoded in the message's payload.
+/// let json = Payload::Media(km.clone()).to_json();
+/// let Payload::Media(received) = Payload::parse(LegacyContentType::IMAGE, &json)? else {
+///     unreachable!()
+/// };
+/// assert_eq!(received.as_bytes(), km.as_bytes());
+/// // From storage: an array, or a slice of exactly 32 bytes.
+/// assert_eq!(MediaKeyMaterial::from_bytes(*km.as_bytes()).as_bytes(), km.as_bytes());
+/// assert_eq!(MediaKeyMaterial::from_slice(&km.as_bytes()[..])?.as_bytes(), km.as_bytes());
+/// assert!(MediaKeyMaterial::from_slice(&[0; 31]).is_err());
+/// # Ok::<(), letterseal::legacy::LegacyError>(())
+/// ```
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct MediaKeyMaterial([u8; KEY_MATERIAL_LEN]);
 
@@ -231,7 +251,7 @@ fn advance(position: u64, len: usize) -> Option<u64> {
 
 /// Seals an attachment piece by piece in constant memory (SPEC.md §11.5):
 /// the blob is every piece, encrypted in place, then [`MediaSealer::finish`].
-/// Zeroized on drop.
+/// Zeroized on drop. See the example on [`VerifiedMedia`].
 pub struct MediaSealer {
     cipher: Aes256Ctr32,
     mac: HmacSha256,
@@ -375,6 +395,53 @@ impl fmt::Debug for MediaVerifier {
 
 /// A blob whose HMAC pass 1 verified: the key to pass 2 (SPEC.md §11.5).
 /// Zeroized on drop; `Debug` prints no secret.
+///
+/// A video, streamed both ways in constant memory:
+///
+/// ```
+/// use letterseal::legacy::media::{
+///     MediaDecryptor, MediaKeyMaterial, MediaSealer, MediaVerifier, VerifiedMedia,
+/// };
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([36; 32]);
+/// let km = MediaKeyMaterial::generate(&mut rng);
+/// let video = vec![1u8; 10_000];
+///
+/// // Sealing, one pass; the HMAC goes at the end.
+/// let mut sealer = MediaSealer::new(&km);
+/// let mut blob = video.clone();
+/// for piece in blob.chunks_mut(4_096) {
+///     sealer.encrypt_in_place(piece)?;
+/// }
+/// assert_eq!(sealer.ciphertext_len(), 10_000);
+/// blob.extend_from_slice(&sealer.finish());
+///
+/// // Opening, pass 1: the whole blob is verified; nothing is released.
+/// let mut verifier = MediaVerifier::new(&km);
+/// for piece in blob.chunks(4_096) {
+///     verifier.update(piece)?;
+/// }
+/// let verified: VerifiedMedia = verifier.finish()?;
+/// assert_eq!(verified.ciphertext_len(), 10_000);
+///
+/// // Pass 2: the same bytes again (a local file), decrypted in order.
+/// let mut decryptor: MediaDecryptor = verified.decryptor();
+/// let mut plain = blob[..10_000].to_vec();
+/// for piece in plain.chunks_mut(3_000) {
+///     decryptor.decrypt_in_place(piece)?;
+/// }
+/// assert_eq!(decryptor.position(), 10_000);
+/// decryptor.finish()?;
+/// assert_eq!(plain, video);
+///
+/// // A source that could change between the passes: the checked decryptor
+/// // recomputes the HMAC, and its `finish` fails if the bytes differed.
+/// let mut checked = verified.checked_decryptor();
+/// let mut plain = blob[..10_000].to_vec();
+/// checked.decrypt_in_place(&mut plain)?;
+/// checked.finish()?;
+/// # Ok::<(), letterseal::legacy::LegacyError>(())
+/// ```
 pub struct VerifiedMedia {
     keys: MediaKeys,
     ciphertext_len: u64,
@@ -437,7 +504,8 @@ impl fmt::Debug for VerifiedMedia {
 }
 
 /// Pass 2 of opening a blob (SPEC.md §11.5): decrypts `C` in order, piece by
-/// piece, after pass 1's verdict. Zeroized on drop.
+/// piece, after pass 1's verdict. Zeroized on drop. See the example on
+/// [`VerifiedMedia`].
 pub struct MediaDecryptor {
     cipher: Aes256Ctr32,
     /// The HMAC recomputed over pass 2's bytes, and pass 1's tag.

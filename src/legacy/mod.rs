@@ -77,6 +77,14 @@ use ids::LegacyKeyId;
 
 /// Why a legacy operation failed. The names are the error names of the legacy
 /// test vectors (`test-vectors/legacy/`).
+///
+/// ```
+/// use letterseal::legacy::LegacyError;
+/// use letterseal::legacy::ids::LineId;
+///
+/// let err = LineId::parse("not a LINE id").unwrap_err();
+/// assert_eq!((err, err.name()), (LegacyError::InvalidId, "InvalidId"));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum LegacyError {
@@ -156,7 +164,9 @@ impl fmt::Display for LegacyError {
 #[cfg(feature = "std")]
 impl std::error::Error for LegacyError {}
 
-/// An opened 1:1 or group message (SPEC.md §11.2–§11.4).
+/// An opened 1:1 or group message (SPEC.md §11.2–§11.4). See the examples on
+/// [`PeerSession`](session::PeerSession) and
+/// [`GroupSenderSession`](session::GroupSenderSession).
 pub struct Opened {
     /// The plaintext (UTF-8 JSON for v2, see [`payload`]). Zeroized on drop.
     pub plaintext: Zeroizing<Vec<u8>>,

@@ -62,6 +62,19 @@ use super::ids::LegacyContentType;
 use super::media::MediaKeyMaterial;
 
 /// A location (content type 15).
+///
+/// ```
+/// use letterseal::legacy::payload::Location;
+///
+/// let station = Location::new(35.6812, 139.7671)?
+///     .with_title("Tokyo Station")
+///     .with_address("1 Marunouchi, Chiyoda, Tokyo");
+/// assert_eq!((station.latitude(), station.longitude()), (35.6812, 139.7671));
+/// assert_eq!(station.title(), Some("Tokyo Station"));
+/// assert_eq!(station.address(), Some("1 Marunouchi, Chiyoda, Tokyo"));
+/// assert!(Location::new(f64::NAN, 0.0).is_err()); // coordinates must be finite
+/// # Ok::<(), letterseal::legacy::LegacyError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Location {
     latitude: f64,
@@ -122,6 +135,19 @@ impl Location {
 
 /// A parsed v2 plaintext (SPEC.md §11.6). `Debug` prints no content (the
 /// kind and a length only).
+///
+/// ```
+/// use letterseal::legacy::ids::LegacyContentType;
+/// use letterseal::legacy::payload::Payload;
+///
+/// let sticker = LegacyContentType::new(7); // no payload format in SPEC.md §11.6
+/// assert!(!Payload::has_format(sticker));
+/// let other = Payload::parse_any(sticker, br#"{"stickerId":1}"#)?; // passed on as it is
+/// assert!(matches!(other, Payload::Other(_)));
+/// assert!(other.fits(sticker) && !other.fits(LegacyContentType::TEXT));
+/// assert!(Payload::Text("hi".into()).fits(LegacyContentType::TEXT));
+/// # Ok::<(), letterseal::legacy::LegacyError>(())
+/// ```
 #[derive(Clone, PartialEq)]
 pub enum Payload {
     /// Content type 0.

@@ -88,7 +88,7 @@ pub struct SealOptions {
 }
 
 /// An opened message: content type, typed payload, and how it was written.
-/// `Debug` prints no content.
+/// `Debug` prints no content. See the example on [`PeerSession`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Received {
     /// The content type (v2 authenticates it; v1 does not).
@@ -220,6 +220,47 @@ fn payload_json(
 /// A 1:1 conversation between one of my key pairs and one key of a peer
 /// (SPEC.md §11.9). Caches `SS = X25519(mine, theirs)`; zeroized on drop;
 /// `Debug` shows the ids only.
+///
+/// The [module docs](self) seal and open a typed [`Payload`] (v2). The other
+/// forms:
+///
+/// ```
+/// use letterseal::legacy::ids::{LegacyContentType, LegacyKeyId, LineId};
+/// use letterseal::legacy::keys::LegacyKeyPair;
+/// use letterseal::legacy::payload::Payload;
+/// use letterseal::legacy::Opened;
+/// use letterseal::legacy::session::{LegacyVersion, PeerSession, Received, SealOptions};
+/// use letterseal::legacy::v2::{NonceLength, V2Nonce};
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([31; 32]);
+/// # let alice_id = LineId::parse("u000000000000000000000000000a11ce")?;
+/// # let bob_id = LineId::parse("u00000000000000000000000000000b0b")?;
+/// # let alice = LegacyKeyPair::generate(&mut rng, LegacyKeyId::new(1));
+/// # let bob = LegacyKeyPair::generate(&mut rng, LegacyKeyId::new(2));
+/// let at_alice = PeerSession::new(&alice, alice_id, &bob.public(), bob_id)?;
+/// let at_bob = PeerSession::new(&bob, bob_id, &alice.public(), alice_id)?;
+/// assert_eq!(at_alice.options(), SealOptions::default()); // 16-byte nonces, big-endian ids
+///
+/// // Bytes as they are (a bridge passing content through), v2.
+/// let json = br#"{"text":"hi"}"#;
+/// let chunks = at_alice.seal_bytes(&mut rng, LegacyContentType::TEXT, json)?;
+/// let (opened, _): (Opened, _) =
+///     at_bob.open_bytes(LegacyVersion::V2, LegacyContentType::TEXT, &chunks)?;
+/// assert_eq!(opened.plaintext.as_slice(), json);
+///
+/// // v1, for old clients (binds no content type).
+/// let text = Payload::Text("hi".into());
+/// let chunks = at_alice.seal_v1(&mut rng, LegacyContentType::TEXT, &text)?;
+/// let received: Received = at_bob.open(LegacyVersion::V1, LegacyContentType::TEXT, &chunks)?;
+/// assert_eq!((received.payload, received.version), (text, LegacyVersion::V1));
+///
+/// // A given salt and nonce reproduce another client's bytes (never reuse them to send).
+/// let nonce = V2Nonce::random(&mut rng, NonceLength::Twelve);
+/// let one = at_alice.seal_bytes_with(&[7; 16], &nonce, LegacyContentType::TEXT, b"{}")?;
+/// let two = at_alice.seal_bytes_with(&[7; 16], &nonce, LegacyContentType::TEXT, b"{}")?;
+/// assert_eq!(one, two);
+/// # Ok::<(), letterseal::legacy::LegacyError>(())
+/// ```
 pub struct PeerSession {
     core: Core,
     me: LineId,
@@ -392,6 +433,54 @@ impl fmt::Debug for PeerSession {
 /// the group public key with its group key id. Caches
 /// `SS_g = X25519(mine, groupPublic)`; also opens my own group messages (the
 /// same `SS_g`). Zeroized on drop; `Debug` shows the ids only.
+///
+/// ```
+/// use letterseal::legacy::group::{
+///     GroupKey, SharedGroupKey, UnwrappedGroupKey, WeakKeyPolicy, wrap_group_key,
+/// };
+/// use letterseal::legacy::ids::{LegacyContentType, LegacyKeyId, LineId};
+/// use letterseal::legacy::keys::LegacyKeyPair;
+/// use letterseal::legacy::payload::Payload;
+/// use letterseal::legacy::Opened;
+/// use letterseal::legacy::session::{GroupMemberSession, GroupSenderSession};
+/// use letterseal::legacy::v2::{NonceLength, V2Nonce};
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([33; 32]);
+/// # let group = LineId::parse("c0123456789abcdef0123456789abcdef")?;
+/// # let alice_id = LineId::parse("u000000000000000000000000000a11ce")?;
+/// # let alice = LegacyKeyPair::generate(&mut rng, LegacyKeyId::new(1));
+/// # let bob = LegacyKeyPair::generate(&mut rng, LegacyKeyId::new(2));
+/// # let key = GroupKey::generate(&mut rng);
+/// # let record = SharedGroupKey {
+/// #     group_key_id: LegacyKeyId::new(77),
+/// #     creator_key_id: alice.key_id(),
+/// #     receiver_key_id: bob.key_id(),
+/// #     wrap: wrap_group_key(alice.secret_key(), &bob.public_key(), &key)?,
+/// # };
+/// // bob unwrapped the group key from the server's record (see `legacy::group`).
+/// let unwrapped: UnwrappedGroupKey = record.open(&[bob], &alice.public(), &WeakKeyPolicy::WARN)?;
+///
+/// // alice sends to the group; she can read her own messages back.
+/// let at_alice = GroupSenderSession::new(&alice, alice_id, &unwrapped.public(), group)?;
+/// let hello = Payload::Text("hello group".into());
+/// let chunks = at_alice.seal(&mut rng, LegacyContentType::TEXT, &hello)?;
+/// assert_eq!(at_alice.open_own(LegacyContentType::TEXT, &chunks)?.payload, hello);
+/// let raw = at_alice.seal_bytes(&mut rng, LegacyContentType::TEXT, br#"{"text":"raw"}"#)?;
+///
+/// // bob opens alice's messages with the group key and alice's public key.
+/// let from_alice = GroupMemberSession::new(
+///     unwrapped.key(), unwrapped.group_key_id(), group, &alice.public(), alice_id,
+/// )?;
+/// assert_eq!(from_alice.open(LegacyContentType::TEXT, &chunks)?.payload, hello);
+/// let (opened, _): (Opened, _) = from_alice.open_bytes(LegacyContentType::TEXT, &raw)?;
+/// assert_eq!(opened.plaintext.as_slice(), br#"{"text":"raw"}"#);
+///
+/// // A given salt and nonce, to reproduce another client's bytes.
+/// let nonce = V2Nonce::random(&mut rng, NonceLength::Sixteen);
+/// let fixed = at_alice.seal_bytes_with(&[9; 16], &nonce, LegacyContentType::TEXT, b"{}")?;
+/// assert_eq!(from_alice.open_bytes(LegacyContentType::TEXT, &fixed)?.0.plaintext.as_slice(), b"{}");
+/// # Ok::<(), letterseal::legacy::LegacyError>(())
+/// ```
 pub struct GroupSenderSession {
     core: Core,
     me: LineId,
@@ -502,7 +591,7 @@ impl fmt::Debug for GroupSenderSession {
 /// §11.4, §11.9). Caches `SS_g = X25519(k, pk_member)`. It cannot seal:
 /// sealing with `SS_g` would forge messages "from" that member (the group
 /// impersonation weakness of §11.8). Zeroized on drop; `Debug` shows the ids
-/// only.
+/// only. See the example on [`GroupSenderSession`].
 pub struct GroupMemberSession {
     core: Core,
     group: LineId,

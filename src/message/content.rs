@@ -6,6 +6,21 @@ use serde::{Deserialize, Serialize};
 
 /// What a message carries. Encoded as a `u16`; every value round-trips, so a
 /// receiver can pass on content types it does not know.
+///
+/// ```
+/// use letterseal::pairwise::{Chain, ContentType};
+///
+/// assert_eq!(ContentType::Text.code(), 0);
+/// assert_eq!(ContentType::from(0x8001), ContentType::Application(0x8001)); // app-defined
+/// assert_eq!(ContentType::from(99), ContentType::Unknown(99)); // passed on as is
+/// assert_eq!(ContentType::Unknown(99).code(), 99);
+/// // Group keys and control messages travel on their own chain.
+/// assert_eq!(ContentType::GroupKey.chain(), Chain::Control);
+/// assert_eq!(ContentType::FileReference.chain(), Chain::Message);
+/// ```
+///
+/// [`Account::seal_to_user`](crate::account::Account::seal_to_user) takes one;
+/// [`Event::Message`](crate::account::Event::Message) carries it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(from = "u16", into = "u16")]
 pub enum ContentType {

@@ -27,6 +27,37 @@ pub const BUNDLE_VERSION: u8 = 2;
 const TBS_FIXED_LEN: usize = 32 + 32 + KEY_ID_LEN + KEM_ENCAPSULATION_KEY_LEN + KEM_KEY_ID_LEN + 16;
 
 /// The signed fields of a bundle (SPEC.md §5.1).
+///
+/// [`Account`](crate::account::Account) and
+/// [`DeviceKeys`](crate::device::DeviceKeys) make bundles themselves; this is
+/// for tools that hold the keys separately.
+///
+/// ```
+/// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+/// use letterseal::keys::{IdentitySecretKey, KemDecapsulationKey, SealingSecretKey};
+/// use letterseal::registration::{BundleContent, NoDirectory, RegistrationPolicy};
+/// use letterseal::time::Timestamp;
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([3; 32]);
+/// let now = Timestamp::from_unix_seconds(1_800_000_000);
+/// let me = DeviceAddress::new(UserId::new("alice")?, DeviceId::new(1));
+/// let identity = IdentitySecretKey::generate(&mut rng);
+/// let sealing = SealingSecretKey::generate(&mut rng);
+/// let kem = KemDecapsulationKey::generate(&mut rng);
+/// let content = BundleContent::new(
+///     me.clone(),
+///     identity.public_key(),
+///     sealing.public_key(),
+///     kem.encapsulation_key_ref(),
+///     now,
+///     now.saturating_add(7 * 86_400),
+/// );
+/// assert_eq!(content.sealing_key_id, sealing.public_key().key_id());
+/// let bundle = content.sign(&identity);
+/// let policy = RegistrationPolicy::default();
+/// assert!(bundle.verify(&me.into(), &policy, now, None, &NoDirectory).is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BundleContent {
     /// The device the keys belong to.
@@ -123,6 +154,7 @@ impl BundleContent {
 /// let wire = bundle.encode();
 /// let received = KeyBundle::decode(&wire).unwrap();
 /// assert_eq!(received, bundle);
+/// assert_eq!(received.signature(), bundle.signature());
 /// assert_eq!(received.content().owner, me); // unverified until `verify`
 ///
 /// // Decoding is strict: a truncated or extended upload is refused.
@@ -355,7 +387,10 @@ impl KeyBundle {
 ///     .verify(&bob.clone().into(), &RegistrationPolicy::default(), now, None, &NoDirectory)
 ///     .unwrap();
 /// assert_eq!(verified.owner(), &bob);
+/// assert_eq!(verified.identity_key(), &bob_keys.identity().public_key());
 /// assert_eq!(verified.sealing_key_id(), verified.sealing_key().key_id());
+/// assert_eq!(verified.kem_key_id(), verified.kem_key().key_id());
+/// assert_eq!(verified.bundle().content().owner, bob);
 /// assert_eq!(verified.validity(), (now, Timestamp::from_unix_seconds(1_800_086_400)));
 ///
 /// // Alice starts a session to Bob from it.

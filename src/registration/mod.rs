@@ -14,6 +14,72 @@
 //! before they open a session; only a [`VerifiedBundle`] (and a
 //! [`VerifiedOneTimeKey`]) can be used for that.
 //!
+//! # Walkthrough: a server with its own storage
+//!
+//! Clients built on [`Account`](crate::account::Account) upload their bundle
+//! and one-time keys as envelopes ([`Account::uploads`](crate::account::Account::uploads),
+//! [`Account::one_time_keys`](crate::account::Account::one_time_keys)).
+//! [`Relay`](crate::account::Relay) checks them in memory; a server with its own
+//! database makes the same calls. The directory answers "who registered this
+//! X25519 key?" from the server's store; the pinned key is the identity key
+//! the server already holds for the device (here: from its device list).
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use letterseal::account::{Account, Envelope, EnvelopeKind};
+//! use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+//! use letterseal::keys::SealingPublicKey;
+//! use letterseal::registration::{
+//!     ExpectedOwner, KeyBundle, KeyDirectory, OneTimeKeyBundle, RegistrationError,
+//!     RegistrationPolicy,
+//! };
+//! use letterseal::time::Timestamp;
+//! # use rand_core::SeedableRng;
+//! # let mut rng = rand_chacha::ChaCha20Rng::from_seed([1; 32]);
+//! # let now = Timestamp::from_unix_seconds(1_800_000_000);
+//! // The server's table of registered X25519 keys (sealing and one-time keys).
+//! struct Registered(BTreeMap<SealingPublicKey, DeviceAddress>);
+//! impl KeyDirectory for Registered {
+//!     fn owner_of(&self, key: &SealingPublicKey) -> Option<DeviceAddress> {
+//!         self.0.get(key).cloned()
+//!     }
+//! }
+//! let mut registered = Registered(BTreeMap::new());
+//! let policy = RegistrationPolicy::default(); // 90 days at most, 5 minutes of skew
+//!
+//! let phone = DeviceAddress::new(UserId::new("alice")?, DeviceId::new(1));
+//! let mut alice = Account::create_primary(&mut rng, now, phone.clone());
+//! let uploads = alice.uploads(&mut rng, now)?; // [device list, key bundle]
+//! let envelope = Envelope::decode(&uploads[1])?;
+//! assert_eq!(envelope.kind(), EnvelopeKind::KeyBundle);
+//!
+//! // The upload came on a session authenticated as alice.
+//! let uploader = ExpectedOwner::User(phone.user.clone());
+//! assert!(uploader.accepts(&phone));
+//! let pinned = alice.identity_key(); // what alice's device list lists for her phone
+//! let bundle = KeyBundle::decode(envelope.body())?;
+//! let verified = bundle.clone().verify(&uploader, &policy, now, Some(&pinned), &registered)?;
+//! registered.0.insert(*verified.sealing_key(), verified.owner().clone());
+//! assert_eq!(registered.owner_of(verified.sealing_key()), Some(phone.clone()));
+//!
+//! // The same key uploaded for another account is refused.
+//! let mallory = ExpectedOwner::User(UserId::new("mallory")?);
+//! let err = bundle.verify(&mallory, &policy, now, None, &registered).unwrap_err();
+//! assert_eq!((err, err.name()), (RegistrationError::OwnerMismatch, "OwnerMismatch"));
+//!
+//! // One-time keys: the same checks, one key each.
+//! for upload in alice.one_time_keys(&mut rng, now, 2)? {
+//!     let key = OneTimeKeyBundle::decode(Envelope::decode(&upload)?.body())?;
+//!     let verified = key.verify(&uploader, &policy, now, Some(&pinned), &registered)?;
+//!     registered.0.insert(*verified.key(), verified.owner().clone());
+//! }
+//! assert_eq!(registered.0.len(), 3);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The same with the lower-level [`DeviceKeys`](crate::device::DeviceKeys)
+//! making the bundle, and two refusals:
+//!
 //! ```
 //! use letterseal::device::DeviceKeys;
 //! use letterseal::ids::{DeviceAddress, DeviceId, UserId};
@@ -194,7 +260,16 @@ impl From<UserId> for ExpectedOwner {
     }
 }
 
-/// The server's rules for accepting bundles and one-time keys.
+/// The server's rules for accepting bundles and one-time keys. See the
+/// walkthrough in the [module docs](self).
+///
+/// ```
+/// use letterseal::registration::RegistrationPolicy;
+///
+/// // Accept sealing keys valid for at most 30 days.
+/// let policy = RegistrationPolicy { max_lifetime_seconds: 30 * 86_400, ..Default::default() };
+/// assert_eq!(policy.max_clock_skew_seconds, 300);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RegistrationPolicy {
     /// Longest allowed `not_after - not_before`, in seconds.
@@ -215,13 +290,16 @@ impl Default for RegistrationPolicy {
 
 /// What the server already has registered. The library does no I/O: the server
 /// answers this lookup from its own store. It covers every registered X25519
-/// key: sealing keys and one-time keys alike.
+/// key: sealing keys and one-time keys alike. A closure
+/// `Fn(&SealingPublicKey) -> Option<DeviceAddress>` is one; the walkthrough in
+/// the [module docs](self) implements it for a table.
 pub trait KeyDirectory {
     /// The device `key` is registered to, if any.
     fn owner_of(&self, key: &SealingPublicKey) -> Option<DeviceAddress>;
 }
 
 /// A directory with nothing registered (for peers, who have no directory).
+/// See the example on [`KeyBundle::verify`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoDirectory;
 

@@ -49,6 +49,29 @@ use crate::time::Timestamp;
 pub const ONE_TIME_KEY_VERSION: u8 = 1;
 
 /// The signed fields of a one-time key (SPEC.md §5.5).
+///
+/// [`Account::one_time_keys`](crate::account::Account::one_time_keys) and
+/// [`DeviceKeys::add_one_time_keys`](crate::device::DeviceKeys::add_one_time_keys)
+/// make them; this is for tools that hold the keys separately.
+///
+/// ```
+/// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+/// use letterseal::keys::{IdentitySecretKey, SealingSecretKey};
+/// use letterseal::registration::OneTimeKeyContent;
+/// use letterseal::time::Timestamp;
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([4; 32]);
+/// let now = Timestamp::from_unix_seconds(1_800_000_000);
+/// let me = DeviceAddress::new(UserId::new("bob")?, DeviceId::new(1));
+/// let identity = IdentitySecretKey::generate(&mut rng);
+/// let one_time = SealingSecretKey::generate(&mut rng);
+/// let content = OneTimeKeyContent::new(
+///     me, identity.public_key(), one_time.public_key(), now, now.saturating_add(86_400),
+/// );
+/// let signed = content.sign(&identity);
+/// assert_eq!(signed.content().key_id, one_time.public_key().key_id());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OneTimeKeyContent {
     /// The device the key belongs to.
@@ -108,6 +131,36 @@ impl OneTimeKeyContent {
 }
 
 /// A signed one-time key that has not been verified yet.
+///
+/// A server checks each uploaded key as it checks bundles; a peer checks the
+/// key the server hands out the same way, naming the device it asked for.
+///
+/// ```
+/// use letterseal::device::DeviceKeys;
+/// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+/// use letterseal::registration::{ExpectedOwner, NoDirectory, OneTimeKeyBundle, RegistrationPolicy};
+/// use letterseal::time::Timestamp;
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([4; 32]);
+/// let now = Timestamp::from_unix_seconds(1_800_000_000);
+/// let bob_phone = DeviceAddress::new(UserId::new("bob")?, DeviceId::new(1));
+/// let mut bob = DeviceKeys::generate(&mut rng, bob_phone.clone());
+/// let upload = bob.add_one_time_keys(&mut rng, 1, now, 86_400).remove(0).encode();
+///
+/// // Server: decode and verify for the uploading account.
+/// let received = OneTimeKeyBundle::decode(&upload)?;
+/// assert_eq!(received.content().owner, bob_phone); // unverified until `verify`
+/// assert_eq!(received.encode(), upload);
+/// let signature = *received.signature();
+/// let uploader = ExpectedOwner::User(bob_phone.user.clone());
+/// let verified = received.verify(&uploader, &RegistrationPolicy::default(), now, None, &NoDirectory)?;
+/// assert_eq!(verified.owner(), &bob_phone);
+/// assert_eq!(verified.identity_key(), &bob.identity().public_key());
+/// assert_eq!(verified.key_id(), verified.key().key_id());
+/// assert_eq!(verified.validity(), (now, now.saturating_add(86_400)));
+/// assert_eq!(verified.bundle().signature(), &signature);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OneTimeKeyBundle {
     content: OneTimeKeyContent,
@@ -255,7 +308,8 @@ impl OneTimeKeyBundle {
 
 /// A one-time key that passed [`OneTimeKeyBundle::verify`]. A distinct type
 /// from [`VerifiedBundle`](super::VerifiedBundle): it cannot stand in for a
-/// device's signed sealing key.
+/// device's signed sealing key. Its accessors are shown in the example on
+/// [`OneTimeKeyBundle`].
 ///
 /// A peer that starts a session offers one with
 /// [`Session::with_one_time_key`](crate::pairwise::Session::with_one_time_key);

@@ -11,16 +11,31 @@
 //!   `aead_test_schema_v1.json`, run through the crate's X25519, HKDF and
 //!   AES-256-GCM paths.
 //!
-//! ```
-//! use letterseal::vectors::{check_file, generate};
+//! # Walkthrough: the auditor
 //!
-//! for file in generate::all().unwrap() {
-//!     let text = file.to_json();
-//!     let report = check_file(&text).unwrap();
-//!     assert_eq!(report.failed.len(), 0, "{}", report.step);
-//!     assert!(report.passed > 0);
-//! }
+//! What `letterseal vectors verify` does, for the LS3 files at the top of
+//! `test-vectors/` (the CLI also walks `external/` and `legacy/`): read each
+//! file, check it, and require every case to behave as stated. A file the
+//! checker cannot read is an error ([`VectorError`]), never an empty pass.
+//!
 //! ```
+//! use letterseal::vectors::{FileReport, check_file};
+//!
+//! let mut cases = 0;
+//! for entry in std::fs::read_dir("test-vectors")? {
+//!     let path = entry?.path();
+//!     if path.extension().is_some_and(|e| e == "json") {
+//!         let report: FileReport = check_file(&std::fs::read_to_string(&path)?)?;
+//!         assert!(report.failed.is_empty(), "{}: {:?}", report.step, report.failed);
+//!         cases += report.passed;
+//!     }
+//! }
+//! assert!(cases > 500);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`check_vector_file`] shows a case that does not behave as stated being
+//! reported; [`generate::all`] rebuilds every file from fixed seeds.
 
 pub mod generate;
 mod steps;
@@ -37,7 +52,7 @@ use serde_json::{Map, Value};
 /// The schema name of our vector files.
 pub const SCHEMA: &str = "letterseal-vectors-v1";
 
-/// Whether a case must succeed or fail.
+/// Whether a case must succeed or fail. See the example on [`check_vector_file`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
@@ -47,7 +62,8 @@ pub enum Verdict {
     Invalid,
 }
 
-/// One vector file: one protocol step (SPEC.md §10).
+/// One vector file: one protocol step (SPEC.md §10). See the examples on
+/// [`check_vector_file`] and [`generate::all`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VectorFile {
@@ -77,7 +93,7 @@ impl VectorFile {
     }
 }
 
-/// One test case.
+/// One test case. See the example on [`check_vector_file`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TestCase {
@@ -100,7 +116,7 @@ pub struct TestCase {
     pub error: Option<String>,
 }
 
-/// The outcome of checking one file.
+/// The outcome of checking one file. See the walkthrough in the [module docs](self).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileReport {
     /// The step (or Wycheproof algorithm) of the file.
@@ -114,7 +130,7 @@ pub struct FileReport {
     pub failed: Vec<(u64, String)>,
 }
 
-/// A file that could not be checked at all.
+/// A file that could not be checked at all. See the example on [`check_file`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VectorError {
     /// Not JSON, or JSON of an unknown shape.
@@ -199,14 +215,14 @@ pub fn check_file(text: &str) -> Result<FileReport, VectorError> {
 /// [`FileReport::failed`] with its `tcId` and the reason, and the others still run.
 ///
 /// ```
-/// use letterseal::vectors::{VectorFile, Verdict, check_vector_file};
+/// use letterseal::vectors::{TestCase, VectorFile, Verdict, check_vector_file};
 ///
 /// let text = std::fs::read_to_string("test-vectors/safety-number.json").unwrap();
 /// let mut file: VectorFile = serde_json::from_str(&text).unwrap();
 /// assert!(check_vector_file(&file).unwrap().failed.is_empty());
 ///
 /// // Claim that a valid case must fail: the checker reports that case.
-/// let case = file.tests.iter_mut().find(|c| c.result == Verdict::Valid).unwrap();
+/// let case: &mut TestCase = file.tests.iter_mut().find(|c| c.result == Verdict::Valid).unwrap();
 /// case.result = Verdict::Invalid;
 /// case.output.clear();
 /// case.error = Some("InvalidIdentityKey".into());
