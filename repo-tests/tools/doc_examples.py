@@ -70,7 +70,7 @@ USER_FACING: dict[str, object] = {
     "src/safety_number.rs": ALL,
     "src/state.rs": ALL,
     "src/group/roster.rs": {"GroupId"},
-    "src/pairwise/content.rs": {"ContentType"},
+    "src/message/content.rs": {"ContentType"},
     "src/keys/identity.rs": {
         "IdentityPublicKey::from_bytes",
         "IdentityPublicKey::to_bytes",
