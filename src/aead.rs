@@ -19,6 +19,7 @@
 //! is refused with [`BufferLengthError`] before anything is read or written.
 //!
 //! ```
+//! # #[cfg(feature = "hazmat")] { // public with `hazmat` only
 //! use letterseal::aead::{AeadKey, AeadNonce, open, open_detached_into, seal, seal_detached_into};
 //!
 //! let key = AeadKey::from_bytes([7u8; 32]);
@@ -38,6 +39,7 @@
 //! let mut too_short = [0u8; 4];
 //! assert!(open_detached_into(&key, &nonce, b"header", &ciphertext, &tag, &mut too_short).is_err());
 //! assert_eq!(too_short, [0u8; 4]);
+//! # }
 //! ```
 
 use alloc::vec::Vec;

@@ -6,6 +6,7 @@
 //! rejects trailing bytes, so each decoder accepts exactly one encoding per value.
 //!
 //! ```
+//! # #[cfg(feature = "hazmat")] { // public with `hazmat` only
 //! use letterseal::codec::{Reader, Writer};
 //!
 //! let mut w = Writer::new();
@@ -17,6 +18,7 @@
 //! assert_eq!(r.u32().unwrap(), 7);
 //! assert_eq!(r.bytes_u8().unwrap(), b"alice");
 //! r.finish().unwrap();
+//! # }
 //! ```
 
 use alloc::vec::Vec;

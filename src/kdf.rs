@@ -8,6 +8,7 @@
 //! ```
 //!
 //! ```
+//! # #[cfg(feature = "hazmat")] { // public with `hazmat` only
 //! use letterseal::kdf::{derive_labeled, Prk};
 //! use letterseal::labels;
 //!
@@ -19,6 +20,7 @@
 //! let mut again = [0u8; 16];
 //! prk.expand_labeled(labels::kdf::SEALING_KEY_ID, b"", &mut again).unwrap();
 //! assert_eq!(out, again);
+//! # }
 //! ```
 
 use core::fmt;
@@ -189,11 +191,13 @@ pub fn derive_labeled(
 /// concatenation is the `ikm` (no copy of a large input is made).
 ///
 /// ```
+/// # #[cfg(feature = "hazmat")] { // public with `hazmat` only
 /// use letterseal::kdf::{derive_labeled, derive_labeled_from_parts};
 /// let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
 /// derive_labeled(b"", b"wrap 1wrap 2", b"label", b"", &mut a).unwrap();
 /// derive_labeled_from_parts(b"", [&b"wrap 1"[..], b"wrap 2"], b"label", b"", &mut b).unwrap();
 /// assert_eq!(a, b);
+/// # }
 /// ```
 pub fn derive_labeled_from_parts<'a>(
     salt: &[u8],
@@ -228,6 +232,7 @@ pub const HEDGE_RANDOM_LEN: usize = 32;
 /// gets the same salt, which reveals only that the two are equal.
 ///
 /// ```
+/// # #[cfg(feature = "hazmat")] { // public with `hazmat` only
 /// use letterseal::kdf::HedgeKey;
 /// let hedge = HedgeKey::derive(&[7u8; 32]);
 /// let random = [1u8; 32]; // as if the RNG repeated this output
@@ -235,6 +240,7 @@ pub const HEDGE_RANDOM_LEN: usize = 32;
 /// let b = hedge.salt_with(&random, b"header", b"", b"attack at dusk");
 /// assert_ne!(a, b);
 /// assert_eq!(a, hedge.salt_with(&random, b"header", b"", b"attack at dawn"));
+/// # }
 /// ```
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct HedgeKey {

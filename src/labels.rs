@@ -5,9 +5,11 @@
 //! [`PROTOCOL_ID`] and length-prefix the label, so no two uses can collide.
 //!
 //! ```
+//! # #[cfg(feature = "hazmat")] { // public with `hazmat` only
 //! use letterseal::labels;
 //! assert_eq!(labels::PROTOCOL_ID, b"letterseal/LS3/v1");
 //! assert_eq!(labels::kdf::SEALING_KEY_ID, b"sealing key id");
+//! # }
 //! ```
 
 /// The protocol prefix of every labelled derivation and signature input.

@@ -9,9 +9,11 @@
 //! use letterseal::ids::UserId;
 //! use letterseal::keys::IdentitySecretKey;
 //! use letterseal::safety_number::SafetyNumber;
+//! # use rand_core::SeedableRng;
+//! # let mut rng = rand_chacha::ChaCha20Rng::from_seed([1; 32]);
 //!
-//! let alice = (UserId::new("alice").unwrap(), IdentitySecretKey::from_seed(&[1; 32]).public_key());
-//! let bob = (UserId::new("bob").unwrap(), IdentitySecretKey::from_seed(&[2; 32]).public_key());
+//! let alice = (UserId::new("alice").unwrap(), IdentitySecretKey::generate(&mut rng).public_key());
+//! let bob = (UserId::new("bob").unwrap(), IdentitySecretKey::generate(&mut rng).public_key());
 //! let at_alice = SafetyNumber::new((&alice.0, &alice.1), (&bob.0, &bob.1));
 //! let at_bob = SafetyNumber::new((&bob.0, &bob.1), (&alice.0, &alice.1));
 //! assert_eq!(at_alice.digits(), at_bob.digits());
@@ -48,12 +50,14 @@ const DIGIT_SOURCE_LEN: usize = 30;
 /// use letterseal::ids::UserId;
 /// use letterseal::keys::IdentitySecretKey;
 /// use letterseal::safety_number::SafetyNumber;
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([1; 32]);
 ///
 /// let alice = UserId::new("alice").unwrap();
 /// let bob = UserId::new("bob").unwrap();
-/// let alice_key = IdentitySecretKey::from_seed(&[1; 32]).public_key();
-/// let bob_key = IdentitySecretKey::from_seed(&[2; 32]).public_key();
-/// let mallory_key = IdentitySecretKey::from_seed(&[3; 32]).public_key();
+/// let alice_key = IdentitySecretKey::generate(&mut rng).public_key();
+/// let bob_key = IdentitySecretKey::generate(&mut rng).public_key();
+/// let mallory_key = IdentitySecretKey::generate(&mut rng).public_key();
 ///
 /// // Alice holds Bob's real key; Bob's app was handed Mallory's key as "Alice's".
 /// let at_alice = SafetyNumber::new((&alice, &alice_key), (&bob, &bob_key));

@@ -31,8 +31,8 @@ pub const LEGACY_DESCRIPTOR_VERSION: u8 = 1;
 /// # use rand_core::SeedableRng;
 /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([16; 32]);
 /// let key = FileKey::generate(&mut rng);
-/// let copy = FileKey::from_bytes(*key.as_bytes());
-/// assert_eq!(copy, key);
+/// assert_eq!(key.clone(), key); // compared in constant time
+/// assert_ne!(FileKey::generate(&mut rng), key);
 /// assert_eq!(format!("{key:?}"), "FileKey(<secret>)"); // never printed
 /// ```
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
