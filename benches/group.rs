@@ -135,8 +135,8 @@ fn random_array<const N: usize>(rng: &mut ChaCha20Rng) -> [u8; N] {
 }
 
 /// Length of the labelled Ed25519 input (SPEC.md §3.2).
-fn labeled_signature_input_len(label: &[u8], content_len: usize) -> usize {
-    labels::PROTOCOL_ID.len() + 1 + label.len() + content_len
+fn labeled_signature_input_len(label: labels::SignatureLabel, content_len: usize) -> usize {
+    labels::PROTOCOL_ID.len() + 1 + label.as_bytes().len() + content_len
 }
 
 /// Length of the labelled HKDF info (SPEC.md §3.1).

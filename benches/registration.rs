@@ -68,8 +68,8 @@ fn random_array(rng: &mut ChaCha20Rng) -> [u8; 32] {
 
 /// Length of the labelled Ed25519 input (SPEC.md §3.2):
 /// `PROTOCOL_ID ‖ u8(len(label)) ‖ label ‖ content`.
-fn labeled_signature_input_len(label: &[u8], content_len: usize) -> usize {
-    labels::PROTOCOL_ID.len() + 1 + label.len() + content_len
+fn labeled_signature_input_len(label: labels::SignatureLabel, content_len: usize) -> usize {
+    labels::PROTOCOL_ID.len() + 1 + label.as_bytes().len() + content_len
 }
 
 /// Length of the labelled HKDF info (SPEC.md §3.1):

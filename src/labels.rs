@@ -67,14 +67,48 @@ pub const ATTACHMENT_CONTENT_CONTEXT: &str = "letterseal/LS3/v1 attachment conte
 
 /// Labels (domains) of Ed25519 signatures.
 pub mod sig {
+    use super::SignatureLabel;
+
     /// A device's key bundle (SPEC.md §5.1).
-    pub const KEY_BUNDLE: &[u8] = b"key bundle";
+    pub const KEY_BUNDLE: SignatureLabel = SignatureLabel::new(b"key bundle");
     /// A one-time prekey (SPEC.md §5.5).
-    pub const ONE_TIME_KEY: &[u8] = b"one-time key";
+    pub const ONE_TIME_KEY: SignatureLabel = SignatureLabel::new(b"one-time key");
     /// The core of a group epoch distribution (SPEC.md §8.5).
-    pub const GROUP_DISTRIBUTION: &[u8] = b"group distribution";
+    pub const GROUP_DISTRIBUTION: SignatureLabel = SignatureLabel::new(b"group distribution");
     /// A group message (SPEC.md §8.8).
-    pub const GROUP_MESSAGE: &[u8] = b"group message";
+    pub const GROUP_MESSAGE: SignatureLabel = SignatureLabel::new(b"group message");
     /// A user's device list, signed by the user key (SPEC.md §13.2).
-    pub const DEVICE_LIST: &[u8] = b"device list";
+    pub const DEVICE_LIST: SignatureLabel = SignatureLabel::new(b"device list");
+}
+
+/// A signature label (SPEC.md §3.2): fewer than 256 bytes, so `u8(len(label))` is exact. Only
+/// the constants of [`sig`] exist; the length is checked when they are compiled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignatureLabel {
+    bytes: &'static [u8],
+    len: u8,
+}
+
+impl SignatureLabel {
+    /// Evaluated at compile time for the constants of [`sig`]: a label of 256 bytes or more
+    /// does not compile.
+    const fn new(bytes: &'static [u8]) -> Self {
+        let len = bytes.len();
+        assert!(len <= u8::MAX as usize, "a signature label is shorter than 256 bytes");
+        #[expect(clippy::cast_possible_truncation, reason = "checked just above")]
+        Self {
+            bytes,
+            len: len as u8,
+        }
+    }
+
+    /// The label's bytes.
+    pub const fn as_bytes(&self) -> &'static [u8] {
+        self.bytes
+    }
+
+    /// `u8(len(label))`.
+    pub const fn len_u8(&self) -> u8 {
+        self.len
+    }
 }

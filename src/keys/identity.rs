@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use super::KeyError;
-use crate::labels::PROTOCOL_ID;
+use crate::labels::{PROTOCOL_ID, SignatureLabel};
 
 /// Length of an Ed25519 signature.
 pub const SIGNATURE_LEN: usize = 64;
@@ -48,7 +48,7 @@ impl IdentitySecretKey {
 
     /// Signs `content` under a domain label (SPEC.md §3.2):
     /// `Ed25519(PROTOCOL_ID ‖ u8(len(label)) ‖ label ‖ content)`.
-    pub fn sign_labeled(&self, label: &'static [u8], content: &[u8]) -> Signature {
+    pub fn sign_labeled(&self, label: SignatureLabel, content: &[u8]) -> Signature {
         Signature(self.0.sign(&signature_input(label, content)).to_bytes())
     }
 }
@@ -61,13 +61,13 @@ impl fmt::Debug for IdentitySecretKey {
     }
 }
 
-/// `PROTOCOL_ID ‖ u8(len(label)) ‖ label ‖ content`. Labels are crate constants
-/// shorter than 256 bytes.
-fn signature_input(label: &[u8], content: &[u8]) -> Vec<u8> {
-    let mut input = Vec::with_capacity(PROTOCOL_ID.len() + 1 + label.len() + content.len());
+/// `PROTOCOL_ID ‖ u8(len(label)) ‖ label ‖ content`.
+fn signature_input(label: SignatureLabel, content: &[u8]) -> Vec<u8> {
+    let label_bytes = label.as_bytes();
+    let mut input = Vec::with_capacity(PROTOCOL_ID.len() + 1 + label_bytes.len() + content.len());
     input.extend_from_slice(PROTOCOL_ID);
-    input.push(u8::try_from(label.len()).unwrap_or(u8::MAX));
-    input.extend_from_slice(label);
+    input.push(label.len_u8());
+    input.extend_from_slice(label_bytes);
     input.extend_from_slice(content);
     input
 }
@@ -148,7 +148,7 @@ impl IdentityPublicKey {
     /// (canonical `S`, no small-order `R`).
     pub fn verify_labeled(
         &self,
-        label: &'static [u8],
+        label: SignatureLabel,
         content: &[u8],
         signature: &Signature,
     ) -> Result<(), KeyError> {
@@ -270,7 +270,7 @@ mod tests {
             Err(KeyError::BadSignature)
         );
         assert_eq!(
-            public.verify_labeled(b"another label", b"content", &sig),
+            public.verify_labeled(labels::sig::ONE_TIME_KEY, b"content", &sig),
             Err(KeyError::BadSignature)
         );
     }

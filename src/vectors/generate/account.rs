@@ -169,8 +169,8 @@ fn small_order_r_list(seed: &[u8; 32], content: Vec<u8>) -> Result<Vec<u8>, Stri
     hash.update(r);
     hash.update(public);
     hash.update(labels::PROTOCOL_ID);
-    hash.update([labels::sig::DEVICE_LIST.len() as u8]);
-    hash.update(labels::sig::DEVICE_LIST);
+    hash.update([labels::sig::DEVICE_LIST.len_u8()]);
+    hash.update(labels::sig::DEVICE_LIST.as_bytes());
     hash.update(&content);
     let one: U256 = [1, 0, 0, 0];
     let k = mul_mod_l(&one, &hash.finalize());
@@ -182,8 +182,8 @@ fn small_order_r_list(seed: &[u8; 32], content: Vec<u8>) -> Result<Vec<u8>, Stri
     }
     // The case is only worth having if a lax verifier accepts it.
     let mut message = labels::PROTOCOL_ID.to_vec();
-    message.push(labels::sig::DEVICE_LIST.len() as u8);
-    message.extend_from_slice(labels::sig::DEVICE_LIST);
+    message.push(labels::sig::DEVICE_LIST.len_u8());
+    message.extend_from_slice(labels::sig::DEVICE_LIST.as_bytes());
     message.extend_from_slice(&content);
     let sig_bytes: [u8; 64] = signature
         .clone()
