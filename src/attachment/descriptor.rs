@@ -63,7 +63,10 @@ impl FileKey {
     }
 
     /// The raw key.
-    pub fn as_bytes(&self) -> &[u8; 32] {
+    ///
+    /// Public with the `hazmat` feature only: the key travels inside the encoded descriptor.
+    #[cfg_attr(feature = "hazmat", visibility::make(pub))]
+    pub(crate) fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
 }
