@@ -4,6 +4,9 @@
  * (exit 1 otherwise) but asserts nothing about speed.
  * Usage: seal_open ITERATIONS   (prints c_us_per_seal_open=...)
  * Build and run: bash capi/run_c_test.sh timing */
+/* clock_gettime and CLOCK_MONOTONIC under -std=c11. */
+#define _POSIX_C_SOURCE 199309L
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -88,7 +88,7 @@ RUST_BACKTRACE=0 run_kotlin "$build/test/classes" "$target_dir/debug" AccountTes
 
 if [ "$timing" = 1 ]; then
     # Release profile on both sides, the shipped feature set (no test hooks).
-    iterations=500
+    iterations=2000
     cargo build -q --locked --release -p letterseal-ffi --lib
     compile "$build/timing" "$target_dir/release/$lib_name" "$kotlin_dir/timing"
     native=$(cargo run -q --locked --release -p letterseal-ffi --example seal_open_native -- "$iterations")

@@ -93,3 +93,18 @@ pub fn generate_storage_key() -> Result<Vec<u8>, LettersealError> {
 pub fn test_hook_panic(message: String) -> Result<(), LettersealError> {
     error::guard(|| panic!("{message}"))
 }
+
+#[cfg(all(test, feature = "test-hooks"))]
+mod tests {
+    use super::{LettersealError, test_hook_panic};
+
+    #[test]
+    fn the_test_hook_panics_inside_the_guard() {
+        assert_eq!(
+            test_hook_panic("boom".to_owned()),
+            Err(LettersealError::Panic {
+                message: "boom".to_owned()
+            })
+        );
+    }
+}
