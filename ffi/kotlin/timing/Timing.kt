@@ -35,4 +35,15 @@ fun main(args: Array<String>) {
     val kotlin = (System.nanoTime() - start) / 1e3 / iterations
     println("1 KiB seal_to_user+receive, $iterations iterations, release profile:")
     println("  native Rust: %.1f us   Kotlin/JVM bindings: %.1f us   ratio %.2f".format(native, kotlin, kotlin / native))
+    // Where the time goes: a call that moves only scalars, and one that returns 32 bytes (a
+    // RustBuffer: JNA by-value structures, an alloc and a free call).
+    fun perCall(body: () -> Unit): Double {
+        repeat(iterations) { body() }
+        val t0 = System.nanoTime()
+        repeat(10 * iterations) { body() }
+        return (System.nanoTime() - t0) / 1e3 / (10 * iterations)
+    }
+    val scalar = perCall { alice.generation() }
+    val bytesOut = perCall { alice.identityKey() }
+    println("  per call: generation() %.2f us (scalars only)   identityKey() %.2f us (32 bytes out)".format(scalar, bytesOut))
 }
