@@ -1,5 +1,6 @@
 """Times 1 KiB seal_to_user + receive through the Python bindings and prints the ratio to the
-native Rust loop (examples/seal_open_native.rs), whose output line is passed as argv[1].
+native Rust loop (examples/seal_open_native.rs), whose output line is passed as argv[1];
+argv[2] is the iteration count, argv[3] (optional, default "dev") the profile both were built in.
 A measurement, not a test: nothing is asserted about speed."""
 
 import sys
@@ -15,6 +16,7 @@ NOW = 1_800_000_000
 
 def main():
     native_line, iterations = sys.argv[1], int(sys.argv[2])
+    profile = sys.argv[3] if len(sys.argv) > 3 else "dev"
     native = float(native_line.strip().split("=")[1])
     alice = Account.create_primary(NOW, b"alice", 1)
     bob = Account.create_primary(NOW, b"bob", 1)
@@ -35,7 +37,7 @@ def main():
     for _ in range(iterations):
         round_trip()
     python = (time.perf_counter() - start) * 1e6 / iterations
-    print(f"1 KiB seal_to_user+receive, {iterations} iterations, dev profile:")
+    print(f"1 KiB seal_to_user+receive, {iterations} iterations, {profile} profile:")
     print(f"  native Rust: {native:.1f} us   Python bindings: {python:.1f} us   "
           f"ratio {python / native:.2f}")
 

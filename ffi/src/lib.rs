@@ -79,3 +79,32 @@ pub fn generate_storage_key() -> Result<Vec<u8>, LettersealError> {
         Ok(key.to_vec())
     })
 }
+
+/// Test builds only (feature `test-hooks`): panics with `message` inside the
+/// same panic guard every exported call runs in, so a foreign test suite can
+/// check that a Rust panic arrives as [`LettersealError::Panic`] and not as
+/// an abort. No application build enables this feature.
+#[cfg(feature = "test-hooks")]
+#[expect(
+    clippy::panic,
+    reason = "the hook's purpose is to panic inside the guard"
+)]
+#[uniffi::export]
+pub fn test_hook_panic(message: String) -> Result<(), LettersealError> {
+    error::guard(|| panic!("{message}"))
+}
+
+#[cfg(all(test, feature = "test-hooks"))]
+mod tests {
+    use super::{LettersealError, test_hook_panic};
+
+    #[test]
+    fn the_test_hook_panics_inside_the_guard() {
+        assert_eq!(
+            test_hook_panic("boom".to_owned()),
+            Err(LettersealError::Panic {
+                message: "boom".to_owned()
+            })
+        );
+    }
+}
