@@ -22,18 +22,12 @@ case "${1:-}" in
 esac
 
 # --- Toolchain: pinned, idempotent ------------------------------------------------------------
-KOTLIN_VERSION=2.4.20
+bash "$kotlin_dir/install_toolchain.sh"
 kotlin_home="$kotlin_dir/node_modules/kotlin-compiler"
-if [ "$(node -p 'require(process.argv[1]).version' "$kotlin_home/package.json" 2>/dev/null)" \
-        != "$KOTLIN_VERSION" ]; then
-    (cd "$kotlin_dir" && npm ci --no-audit --no-fund --loglevel=error)
-fi
+KOTLIN_VERSION=$(node -p 'require(process.argv[1]).version' "$kotlin_home/package.json")
 kotlinc="$kotlin_home/bin/kotlinc-jvm"
 kotlin_lib="$kotlin_home/lib"
 JNA_JAR=/usr/share/java/jna.jar
-if [ ! -f "$JNA_JAR" ]; then
-    apt-get update -qq && apt-get install -y -qq libjna-java >/dev/null
-fi
 java -version 2>&1 | head -n 1
 
 # --- Library and generated bindings ---------------------------------------------------------------
