@@ -18,7 +18,16 @@ PROFILE=(--release
     --config 'profile.release.panic="abort"'
     --config 'profile.release.debug=false')
 
-step() { printf '\n--- wasm: %s\n' "$*"; }
+# Each step prints the seconds the previous one took.
+step_start=$SECONDS
+step_name=""
+step() {
+    [ -z "$step_name" ] || printf -- '--- wasm: %s: %d s\n' "$step_name" $((SECONDS - step_start))
+    step_name="$*"
+    step_start=$SECONDS
+    printf '\n--- wasm: %s\n' "$*"
+}
+trap 'step done' EXIT
 
 step "toolchain and tools"
 rustup target list --installed | grep -qx "$TARGET" || rustup target add "$TARGET"
