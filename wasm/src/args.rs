@@ -20,16 +20,28 @@ use crate::error::Failure;
 pub(crate) const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// A `Uint8Array` (or a subclass such as Node's `Buffer`), copied into Rust.
+/// The copy's memory is reserved fallibly: an array larger than the wasm
+/// memory can still take is a `RangeError`, not an allocation failure (which
+/// would abort the instance).
 pub(crate) fn bytes(what: &str, value: &JsValue) -> Result<Vec<u8>, Failure> {
-    value
-        .dyn_ref::<Uint8Array>()
-        .map(Uint8Array::to_vec)
-        .ok_or_else(|| {
-            Failure::Type(format!(
-                "{what} must be a Uint8Array, got {}",
-                type_name(value)
-            ))
-        })
+    let array = value.dyn_ref::<Uint8Array>().ok_or_else(|| {
+        Failure::Type(format!(
+            "{what} must be a Uint8Array, got {}",
+            type_name(value)
+        ))
+    })?;
+    let too_large = || {
+        Failure::Range(format!(
+            "{what} ({} bytes) does not fit in the WebAssembly memory",
+            array.length()
+        ))
+    };
+    let len = usize::try_from(array.length()).map_err(|_| too_large())?;
+    let mut copy = Vec::new();
+    copy.try_reserve_exact(len).map_err(|_| too_large())?;
+    copy.resize(len, 0);
+    array.copy_to(&mut copy);
+    Ok(copy)
 }
 
 /// As [`bytes`], for a secret: the Rust copy is zeroized on drop.

@@ -404,6 +404,17 @@ export function scenarios(ls) {
     refused(() => alice.oneTimeKeys(NOW, 101), 'InvalidInput', 'TooManyOneTimeKeys');
     refused(() => alice.sealToUser(NOW, b('carol'), TEXT, b('x')), 'Account', 'DeviceListNeeded');
     refused(() => w.relay.upload(NOW, { user: new Uint8Array(0), device: 1 }, b('x')), 'InvalidInput', 'InvalidUserId');
+    // An array longer than the wasm memory can hold (faked: its `length` getter lies) is a
+    // RangeError from the fallible copy, not an allocation failure that would abort the instance.
+    class Huge extends Uint8Array {
+      get length() {
+        return 2 ** 32 - 1;
+      }
+    }
+    throwsType(() => alice.receive(NOW, new Huge(1)), RangeError, 'an array too large for the memory');
+    throwsType(() => alice.sealToUser(NOW, b('bob'), TEXT, new Huge(1)), RangeError, 'a plaintext too large');
+    // The instance still works.
+    eq(generateStorageKey().length, 32);
   });
 
   test('wrong JS types are TypeErrors and change nothing', () => {
@@ -517,6 +528,9 @@ function notAPoint() {
 // After a trap (a Rust panic; wasm32 aborts on panic) the instance refuses every call. `ls` must
 // be a fresh instance of a build with the `test-trap` feature: it is unusable afterwards.
 export function trapCase(ls) {
+  if (typeof ls._testTrap !== 'function') {
+    fail('this build has no _testTrap export: build with --features test-trap (wasm/run_tests.sh does)');
+  }
   const alice = ls.Account.createPrimary(NOW, b('alice'), 1);
   const relay = new ls.Relay();
   const trap = throwsWith(
