@@ -4,7 +4,9 @@
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const ls = require('../pkg/node/letterseal_wasm.js');
+// LETTERSEAL_WASM_PKG: another directory with the nodejs glue (run_tests.sh: the wasm-opt output).
+const dir = process.env.LETTERSEAL_WASM_PKG || new URL('../pkg/node', import.meta.url).pathname;
+const ls = require(`${dir}/letterseal_wasm.js`);
 const iterations = Number(process.argv[2] || 500);
 const NOW = 1_800_000_000;
 const enc = new TextEncoder();
