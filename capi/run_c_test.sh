@@ -26,8 +26,13 @@ if [ "$mode" = header ] || [ "$mode" = all ]; then
 fi
 
 if [ "$mode" = program ] || [ "$mode" = all ]; then
-    cargo build -q --locked -p letterseal-capi
-    target="${CARGO_TARGET_DIR:-target}/debug"
+    # LETTERSEAL_PREBUILT_DIR (CI): the static library is already built there.
+    if [ -n "${LETTERSEAL_PREBUILT_DIR:-}" ]; then
+        target="$LETTERSEAL_PREBUILT_DIR"
+    else
+        cargo build -q --locked -p letterseal-capi
+        target="${CARGO_TARGET_DIR:-target}/debug"
+    fi
     out="$(mktemp -d)"
     gcc -std=c11 -Wall -Wextra -Werror -O1 -Icapi/include capi/tests/chat.c \
         "$target/libletterseal_capi.a" -lpthread -ldl -lm -o "$out/chat"

@@ -45,8 +45,7 @@ compile() {
     shift 2
     mkdir -p "$out"
     rm -rf "$out/generated"
-    cargo run -q --locked -p letterseal-ffi --bin uniffi-bindgen -- \
-        generate --no-format --library "$library" --language kotlin --out-dir "$out/generated"
+    "${bindgen[@]}" generate --no-format --library "$library" --language kotlin --out-dir "$out/generated"
     local stamp
     stamp=$( (echo "$KOTLIN_VERSION"; cat "$JNA_JAR"; find "$out/generated" "$@" -type f -name '*.kt' \
         | sort | xargs cat) | sha256sum | cut -d' ' -f1)
@@ -74,11 +73,20 @@ run_kotlin() {
 
 # The tests use a library built with the `test-hooks` feature (one extra export that panics inside
 # the boundary's guard, so the Panic mapping is tested end to end).
-cargo build -q --locked -p letterseal-ffi --features test-hooks
-compile "$build/test" "$target_dir/debug/$lib_name" "$kotlin_dir/tests"
+# LETTERSEAL_PREBUILT_DIR (CI): a directory holding the library (with the feature `test-hooks`) and `uniffi-bindgen` already
+# built (with the whole workspace's features, so nothing is compiled twice); nothing is built here.
+if [ -n "${LETTERSEAL_PREBUILT_DIR:-}" ]; then
+    test_lib_dir="$LETTERSEAL_PREBUILT_DIR"
+    bindgen=("$test_lib_dir/uniffi-bindgen")
+else
+    cargo build -q --locked -p letterseal-ffi --features test-hooks
+    test_lib_dir="$target_dir/debug"
+    bindgen=(cargo run -q --locked -p letterseal-ffi --bin uniffi-bindgen --)
+fi
+compile "$build/test" "$test_lib_dir/$lib_name" "$kotlin_dir/tests"
 # The panic test prints Rust's panic messages ("thread ... panicked at ffi/src/lib.rs") on stderr:
 # that is the default panic hook reporting a caught panic; without a backtrace to keep logs short.
-RUST_BACKTRACE=0 run_kotlin "$build/test/classes" "$target_dir/debug" AccountTestsKt
+RUST_BACKTRACE=0 run_kotlin "$build/test/classes" "$test_lib_dir" AccountTestsKt
 
 if [ "$timing" = 1 ]; then
     # Release profile on both sides, the shipped feature set (no test hooks).

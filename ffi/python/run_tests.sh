@@ -26,15 +26,23 @@ fi
 PYTEST_VERSION=8.4.2
 PACKAGE=ffi/python/letterseal
 
-cargo build -q -p letterseal-ffi --lib "${cargo_profile[@]}"
-target_dir=$(cargo metadata --format-version 1 --no-deps \
-    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+# LETTERSEAL_PREBUILT_DIR (CI): a directory holding the library and `uniffi-bindgen` already
+# built (with the whole workspace's features, so nothing is compiled twice); nothing is built here.
+if [ -n "${LETTERSEAL_PREBUILT_DIR:-}" ]; then
+    lib_dir="$LETTERSEAL_PREBUILT_DIR"
+    bindgen=("$lib_dir/uniffi-bindgen")
+else
+    cargo build -q -p letterseal-ffi --lib "${cargo_profile[@]}"
+    target_dir=$(cargo metadata --format-version 1 --no-deps \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+    lib_dir="$target_dir/$profile_dir"
+    bindgen=(cargo run -q -p letterseal-ffi --bin uniffi-bindgen --)
+fi
 case "$(uname -s)" in
-    Darwin) library="$target_dir/$profile_dir/libletterseal_ffi.dylib" ;;
-    *) library="$target_dir/$profile_dir/libletterseal_ffi.so" ;;
+    Darwin) library="$lib_dir/libletterseal_ffi.dylib" ;;
+    *) library="$lib_dir/libletterseal_ffi.so" ;;
 esac
-cargo run -q -p letterseal-ffi --bin uniffi-bindgen -- \
-    generate --library "$library" --language python --out-dir "$PACKAGE"
+"${bindgen[@]}" generate --library "$library" --language python --out-dir "$PACKAGE"
 cp "$library" "$PACKAGE/"
 
 python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("pytest") != sys.argv[1])' \

@@ -14,18 +14,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-cargo build -q --locked -p letterseal-ffi --lib
-target_dir=$(cargo metadata --format-version 1 --no-deps \
-    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+# LETTERSEAL_PREBUILT_DIR (CI): a directory holding the library and `uniffi-bindgen` already
+# built (with the whole workspace's features, so nothing is compiled twice); nothing is built here.
+if [ -n "${LETTERSEAL_PREBUILT_DIR:-}" ]; then
+    lib_dir="$LETTERSEAL_PREBUILT_DIR"
+    bindgen=("$lib_dir/uniffi-bindgen")
+else
+    cargo build -q --locked -p letterseal-ffi --lib
+    target_dir=$(cargo metadata --format-version 1 --no-deps \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+    lib_dir="$target_dir/debug"
+    bindgen=(cargo run -q --locked -p letterseal-ffi --bin uniffi-bindgen --)
+fi
 case "$(uname -s)" in
-    Darwin) library="$target_dir/debug/libletterseal_ffi.dylib" ;;
-    *) library="$target_dir/debug/libletterseal_ffi.so" ;;
+    Darwin) library="$lib_dir/libletterseal_ffi.dylib" ;;
+    *) library="$lib_dir/libletterseal_ffi.so" ;;
 esac
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 for language in swift kotlin; do
-    cargo run -q --locked -p letterseal-ffi --bin uniffi-bindgen -- \
-        generate --no-format --library "$library" --language "$language" --out-dir "$out/$language"
+    "${bindgen[@]}" generate --no-format --library "$library" --language "$language" --out-dir "$out/$language"
 done
 if [ "$(uname -s)" = Darwin ]; then
     nm -gU "$library" | awk '{print $NF}' | sed 's/^_//' > "$out/exported"
