@@ -79,9 +79,9 @@ if [ -n "${LETTERSEAL_PREBUILT_DIR:-}" ]; then
     test_lib_dir="$LETTERSEAL_PREBUILT_DIR"
     bindgen=("$test_lib_dir/uniffi-bindgen")
 else
-    cargo build -q --locked -p letterseal-ffi --features test-hooks
+    cargo build -q --locked -p letterseal-ffi --features test-hooks,auditor
     test_lib_dir="$target_dir/debug"
-    bindgen=(cargo run -q --locked -p letterseal-ffi --bin uniffi-bindgen --)
+    bindgen=(cargo run -q --locked -p letterseal-ffi --features test-hooks,auditor --bin uniffi-bindgen --)
 fi
 compile "$build/test" "$test_lib_dir/$lib_name" "$kotlin_dir/tests"
 # The panic test prints Rust's panic messages ("thread ... panicked at ffi/src/lib.rs") on stderr:

@@ -32,11 +32,11 @@ if [ -n "${LETTERSEAL_PREBUILT_DIR:-}" ]; then
     lib_dir="$LETTERSEAL_PREBUILT_DIR"
     bindgen=("$lib_dir/uniffi-bindgen")
 else
-    cargo build -q -p letterseal-ffi --lib "${cargo_profile[@]}"
+    cargo build -q -p letterseal-ffi --lib --features auditor "${cargo_profile[@]}"
     target_dir=$(cargo metadata --format-version 1 --no-deps \
         | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
     lib_dir="$target_dir/$profile_dir"
-    bindgen=(cargo run -q -p letterseal-ffi --bin uniffi-bindgen --)
+    bindgen=(cargo run -q -p letterseal-ffi --features auditor --bin uniffi-bindgen --)
 fi
 case "$(uname -s)" in
     Darwin) library="$lib_dir/libletterseal_ffi.dylib" ;;

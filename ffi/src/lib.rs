@@ -44,11 +44,15 @@
 //! library must therefore be built with `panic = "unwind"` (the default).
 
 mod account;
+#[cfg(feature = "auditor")]
+mod auditor;
 mod error;
 mod relay;
 mod types;
 
 pub use account::{Account, MAX_ONE_TIME_KEYS_PER_CALL};
+#[cfg(feature = "auditor")]
+pub use auditor::{VectorCaseFailure, VectorFileReport, check_vector_file};
 pub use error::LettersealError;
 pub use relay::Relay;
 pub use types::{Address, Event, ExportedAccount, GroupChange, Outgoing, RemovedDevice};

@@ -24,6 +24,7 @@ import uniffi.letterseal_ffi.Event
 import uniffi.letterseal_ffi.LettersealException
 import uniffi.letterseal_ffi.Outgoing
 import uniffi.letterseal_ffi.Relay
+import uniffi.letterseal_ffi.checkVectorFile
 import uniffi.letterseal_ffi.generateStorageKey
 import uniffi.letterseal_ffi.testHookPanic
 
@@ -613,6 +614,18 @@ fun fetchedKeysArriveAsTypedEvents() {
     assertEquals(Event.Duplicate, alice.receive(NOW, again[1]))
 }
 
+/** The auditor's vector run (feature `auditor`): every vector file of the repository passes. */
+fun everyVectorFilePasses() {
+    val files = java.io.File("test-vectors").walk().filter { it.isFile && it.name.endsWith(".json") }.toList()
+    assertTrue(files.size > 50, "vector files: ${files.size}")
+    for (file in files) {
+        val report = checkVectorFile(file.readText())
+        assertTrue(report.failed.isEmpty(), "${file.path}: ${report.failed.take(3)}")
+        assertTrue(report.passed > 0uL, "${file.path}: nothing passed")
+    }
+    refused("InvalidInput", "VectorParse") { checkVectorFile("not json") }
+}
+
 val TESTS: List<Pair<String, () -> Unit>> =
     listOf(
         "one to one with a reply" to ::oneToOneWithAReply,
@@ -632,6 +645,7 @@ val TESTS: List<Pair<String, () -> Unit>> =
         "a closed object refuses calls" to ::aClosedObjectRefusesCalls,
         "one account shared between threads" to ::oneAccountSharedBetweenThreads,
         "fetched keys arrive as typed events" to ::fetchedKeysArriveAsTypedEvents,
+        "every vector file passes the auditor's check" to ::everyVectorFilePasses,
     )
 
 fun main() {
