@@ -170,12 +170,14 @@ def main() -> int:
     commands = []
     if not args.no_run:
         since = time.time()
-        runs = [["cargo", "bench", "--bench", "aead", "--bench", "attachment", "--", "--noplot"],
-                ["cargo", "bench", "--features", "ring", "--bench", "aead", "--bench", "attachment", "--", "--noplot"],
-                ["cargo", "bench", "--bench", "pairwise", "--", "--noplot"]]
+        # The benches build their inputs with deterministic constructors (feature `hazmat`).
+        runs = [["cargo", "bench", "--features", "hazmat", "--bench", "aead", "--bench", "attachment", "--", "--noplot"],
+                ["cargo", "bench", "--features", "hazmat,ring", "--bench", "aead", "--bench", "attachment", "--", "--noplot"],
+                ["cargo", "bench", "--features", "hazmat", "--bench", "pairwise", "--", "--noplot"]]
         if args.all:
-            runs.append(["cargo", "bench", "--features", "legacy", "--bench", "registration", "--bench", "group",
-                         "--bench", "legacy", "--", "--noplot"])
+            runs.append(["cargo", "bench", "--features", "hazmat", "--bench", "registration", "--bench", "group",
+                         "--", "--noplot"])
+            runs.append(["cargo", "bench", "-p", "letterseal-legacy", "--bench", "legacy", "--", "--noplot"])
         for cmd in runs:
             sh(cmd)
             commands.append(" ".join(cmd))

@@ -11,7 +11,7 @@
 //! with either). Differences a caller may notice: *ring* does not zeroize its expanded key on drop,
 //! and it decrypts while it authenticates, so [`open_detached_into`] zeroizes `out` on a failed
 //! tag where the default backend (which checks the tag first) leaves it untouched. The legacy
-//! format (feature `legacy`) always uses RustCrypto: *ring* has no 128-bit-nonce GCM.
+//! format (crate `letterseal-legacy`) always uses RustCrypto: *ring* has no 128-bit-nonce GCM.
 //!
 //! **Caller buffers.** Besides the allocating [`seal`]/[`open`] and the in-place detached
 //! functions, [`seal_detached_into`] and [`open_detached_into`] (and their [`PreparedKey`]

@@ -82,11 +82,13 @@ impl UserId {
     }
 
     /// Writes `u8(len) ‖ bytes` (the constructor checked that the length fits).
+    #[cfg_attr(feature = "hazmat", visibility::make(pub))]
     pub(crate) fn encode(&self, w: &mut Writer) {
         w.lp8(&self.0);
     }
 
     /// Reads `u8(len) ‖ bytes` and checks the length.
+    #[cfg_attr(feature = "hazmat", visibility::make(pub))]
     pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let bytes = r.lp8()?;
         if bytes.as_bytes().is_empty() {
@@ -168,12 +170,14 @@ impl DeviceAddress {
     }
 
     /// Writes `u8(len(user)) ‖ user ‖ u32(device)`.
+    #[cfg_attr(feature = "hazmat", visibility::make(pub))]
     pub(crate) fn encode(&self, w: &mut Writer) {
         self.user.encode(w);
         w.u32(self.device.0);
     }
 
     /// Reads what [`Self::encode`] writes.
+    #[cfg_attr(feature = "hazmat", visibility::make(pub))]
     pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let user = UserId::decode(r)?;
         let device = DeviceId(r.u32()?);

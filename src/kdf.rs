@@ -169,7 +169,7 @@ fn expand_with(hk: &Hkdf<Sha256>, info: &[&[u8]], out: &mut [u8]) -> Result<(), 
 }
 
 /// RFC 5869 HKDF-SHA-256: Expand(Extract(salt, ikm), info, out.len()).
-#[cfg(any(feature = "hazmat", feature = "legacy", test))]
+#[cfg(any(feature = "hazmat", test))]
 pub fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8]) -> Result<(), KdfError> {
     let (_, hk) = Hkdf::<Sha256>::extract(Some(salt), ikm);
     expand_with(&hk, &[info], out)

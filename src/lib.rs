@@ -12,8 +12,6 @@ pub mod device;
 pub mod group;
 pub mod ids;
 pub mod keys;
-#[cfg(feature = "legacy")]
-pub mod legacy;
 pub mod message;
 pub mod pairwise;
 pub mod registration;
@@ -21,8 +19,6 @@ pub mod safety_number;
 mod serde_hex;
 pub mod state;
 pub mod time;
-#[cfg(feature = "vectors")]
-pub mod vectors;
 
 /// The raw building blocks: public with the `hazmat` feature only (for test vectors, fuzzing,
 /// benchmarks and migration tools), crate-private otherwise. An application never needs them:

@@ -1,5 +1,6 @@
 //! Every type that holds a secret zeroizes on drop (checked at compile time)
-//! and prints no secret in `Debug` (checked at run time).
+//! and prints no secret in `Debug` (checked at run time). The legacy
+//! crate's secret types have the same checks in `legacy/tests/secrets.rs`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -32,12 +33,6 @@ fn secret_types_are_zeroize_on_drop() {
     zeroize_on_drop::<letterseal::group::NodeSecret>();
     zeroize_on_drop::<EpochSecret>();
     zeroize_on_drop::<FileKey>();
-    #[cfg(feature = "legacy")]
-    {
-        zeroize_on_drop::<letterseal::legacy::keys::LegacyKeyPair>();
-        zeroize_on_drop::<letterseal::legacy::group::GroupKey>();
-        zeroize_on_drop::<letterseal::legacy::media::MediaKeyMaterial>();
-    }
 }
 
 /// `Debug` of a value built from `secret` must not contain the secret in hex
@@ -91,18 +86,4 @@ fn debug_prints_no_secret() {
     assert_hidden(&format!("{:?}", ChainKey::from_bytes(s32)), &secret);
     assert_hidden(&format!("{:?}", EpochSecret::from_bytes(s32)), &secret);
     assert_hidden(&format!("{:?}", FileKey::from_bytes(s32)), &secret);
-    #[cfg(feature = "legacy")]
-    {
-        use letterseal::legacy::ids::LegacyKeyId;
-        let pair = letterseal::legacy::keys::LegacyKeyPair::from_bytes(LegacyKeyId::new(1), &s32);
-        assert_hidden(&format!("{pair:?}"), &secret);
-        let group = letterseal::legacy::group::GroupKey::from_bytes(&s32);
-        assert_hidden(&format!("{group:?}"), &secret);
-        let km = letterseal::legacy::media::MediaKeyMaterial::from_bytes(s32);
-        assert_hidden(&format!("{km:?}"), &secret);
-        assert_hidden(
-            &format!("{:?}", km.derive_keys()),
-            km.derive_keys().enc_key(),
-        );
-    }
 }

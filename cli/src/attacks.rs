@@ -11,23 +11,23 @@ use letterseal::group::{
     tree_leaf,
 };
 use letterseal::ids::{DeviceAddress, DeviceId, UserId};
-use letterseal::legacy::LegacyError;
-use letterseal::legacy::chunks::Chunks;
-use letterseal::legacy::group::{
-    GroupKey, KNOWN_CONSTANT_GROUP_KEYS, SharedGroupKey, UnwrappedGroupKey, WeakKeyPolicy,
-    open_group, seal_group, unwrap_group_key, wrap_group_key,
-};
-use letterseal::legacy::ids::{LegacyContentType, LegacyKeyId, LineId};
-use letterseal::legacy::keys::{LegacyKeyPair, LegacyPublicKey};
-use letterseal::legacy::payload::Payload;
-use letterseal::legacy::session::{GroupMemberSession, GroupSenderSession};
-use letterseal::legacy::v1::{open_v1, seal_v1};
-use letterseal::legacy::v2::{Envelope, NonceLength, open_v2, seal_v2};
 use letterseal::pairwise::{ContentType, Session};
 use letterseal::registration::{
     BundleContent, KeyBundle, NoDirectory, RegistrationPolicy, VerifiedBundle,
 };
 use letterseal::time::Timestamp;
+use letterseal_legacy::LegacyError;
+use letterseal_legacy::chunks::Chunks;
+use letterseal_legacy::group::{
+    GroupKey, KNOWN_CONSTANT_GROUP_KEYS, SharedGroupKey, UnwrappedGroupKey, WeakKeyPolicy,
+    open_group, seal_group, unwrap_group_key, wrap_group_key,
+};
+use letterseal_legacy::ids::{LegacyContentType, LegacyKeyId, LineId};
+use letterseal_legacy::keys::{LegacyKeyPair, LegacyPublicKey};
+use letterseal_legacy::payload::Payload;
+use letterseal_legacy::session::{GroupMemberSession, GroupSenderSession};
+use letterseal_legacy::v1::{open_v1, seal_v1};
+use letterseal_legacy::v2::{Envelope, NonceLength, open_v2, seal_v2};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
@@ -634,8 +634,8 @@ fn constant_group_key(rng: &mut ChaCha20Rng) -> Result<AttackRow> {
     })
 }
 
-fn clone_secret(pair: &LegacyKeyPair) -> letterseal::keys::SealingSecretKey {
-    letterseal::keys::SealingSecretKey::from_bytes(&pair.secret_key().to_bytes())
+fn clone_secret(pair: &LegacyKeyPair) -> letterseal_legacy::keys::X25519SecretKey {
+    letterseal_legacy::keys::X25519SecretKey::from_bytes(&pair.secret_key().to_bytes())
 }
 
 /// The table as text, for the demo.

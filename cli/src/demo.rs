@@ -19,11 +19,11 @@ use letterseal::safety_number::SafetyNumber;
 use letterseal::time::Timestamp;
 use rand_core::UnwrapErr;
 
-/// The auditor's view of a legacy group key (feature `legacy`): a member
+/// The auditor's view of a legacy group key (crate `letterseal-legacy`): a member
 /// unwraps the constant key one open-source client registers for every group.
 fn legacy_group_key_audit() -> Result<(), String> {
-    use letterseal::legacy::ids::LegacyKeyId;
-    use letterseal::legacy::keys::LegacyKeyPair;
+    use letterseal_legacy::ids::LegacyKeyId;
+    use letterseal_legacy::keys::LegacyKeyPair;
     println!(
         "18. An auditor bridges a legacy group whose creator used CHRLINE's constant group key:"
     );

@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use letterseal::vectors::{self, FileReport};
+use letterseal_vectors::FileReport;
 use serde_json::{Value, json};
 use walkdir::WalkDir;
 
@@ -17,16 +17,14 @@ pub(crate) const MAX_VECTOR_FILE: u64 = 16 * 1024 * 1024;
 /// The format name of `vectors verify --json` output.
 pub(crate) const JSON_REPORT_FORMAT: &str = "letterseal-verify-report-v1";
 
-/// `test-vectors/` in the current directory if there is one, else the repository's (the one this
-/// binary was built from).
+/// `test-vectors/` in the current directory if there is one, else letterseal-vectors' files (the
+/// ones this binary was built with).
 pub(crate) fn default_vector_dir() -> PathBuf {
     let local = PathBuf::from("test-vectors");
     if local.is_dir() {
         local
     } else {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join("test-vectors")
+        letterseal_vectors::data_dir().to_path_buf()
     }
 }
 
@@ -37,7 +35,8 @@ struct Checked {
 }
 
 /// The inputs named by `roots`: `-` is standard input, a file is itself, a folder is every
-/// `*.json` below it (recursively, sorted, symbolic links followed, loops reported). A root that
+/// `*.json` below it that is not hidden (recursively, sorted, symbolic links followed, loops
+/// reported). A root that
 /// cannot be read, or a folder without any `.json` file, is an error entry of its own.
 fn collect(roots: &[OsString]) -> Vec<Result<Source, (String, String)>> {
     let mut inputs = Vec::new();
@@ -62,8 +61,11 @@ fn collect(roots: &[OsString]) -> Vec<Result<Source, (String, String)>> {
                 for entry in walk {
                     match entry {
                         Ok(entry) => {
+                            // Hidden files are not vectors (`.cargo_vcs_info.json` in a
+                            // package).
                             if entry.file_type().is_file()
                                 && entry.path().extension().is_some_and(|e| e == "json")
+                                && !entry.file_name().to_string_lossy().starts_with('.')
                             {
                                 inputs.push(Ok(Source::File(entry.into_path())));
                             }
@@ -95,7 +97,7 @@ fn check(source: &Source) -> Result<FileReport, String> {
             e.utf8_error()
         )
     })?;
-    vectors::check_file(&text).map_err(|e| e.to_string())
+    letterseal_vectors::check_file(&text).map_err(|e| e.to_string())
 }
 
 /// Checks every vector file under `roots` (default: [`default_vector_dir`]) and writes the report
@@ -227,7 +229,7 @@ fn json_report(checked: &[Checked], outcome: Outcome, totals: [usize; 4]) -> Val
 /// Writes every generated vector file into `dir` (created if missing).
 pub(crate) fn generate(dir: &Path, out: &mut String) -> Result<Outcome, CommandError> {
     // Generate (and self-check) everything before writing anything.
-    let files = match vectors::generate::all() {
+    let files = match letterseal_vectors::generate::all() {
         Ok(files) => files,
         Err(e) => {
             outln!(out, "generator self-check failed, nothing written: {e}");

@@ -7,10 +7,10 @@
     clippy::indexing_slicing
 )]
 
-use letterseal::legacy::LegacyError;
-use letterseal::legacy::ids::LegacyKeyId;
-use letterseal::legacy::keys::LegacyKeyPair;
 use letterseal_cli::attacks::{audit_constant_group_key, run_all};
+use letterseal_legacy::LegacyError;
+use letterseal_legacy::ids::LegacyKeyId;
+use letterseal_legacy::keys::LegacyKeyPair;
 
 #[test]
 fn every_attack_works_on_legacy_and_fails_on_ls3() {

@@ -36,16 +36,16 @@ use letterseal::keys::{
 };
 use letterseal::keys::{KemDecapsulationKey, SharedSecret};
 use letterseal::labels;
-use letterseal::legacy::chunks::Chunks;
-use letterseal::legacy::group::{
+use letterseal_legacy::chunks::Chunks;
+use letterseal_legacy::group::{
     GroupKey, open_group, seal_group_with, unwrap_group_key, wrap_group_key,
 };
-use letterseal::legacy::ids::{LegacyContentType, LegacyKeyId, LineId};
-use letterseal::legacy::keys::LegacyKeyPair;
-use letterseal::legacy::media::{MediaKeyMaterial, open_media, seal_media};
-use letterseal::legacy::v1::{open_v1, seal_v1_with_salt};
-use letterseal::legacy::v2::{Envelope, V2Nonce, open_v2, seal_v2_with};
-use letterseal::legacy::{LegacyError, Opened as LegacyOpened};
+use letterseal_legacy::ids::{LegacyContentType, LegacyKeyId, LineId};
+use letterseal_legacy::keys::LegacyKeyPair;
+use letterseal_legacy::media::{MediaKeyMaterial, open_media, seal_media};
+use letterseal_legacy::v1::{open_v1, seal_v1_with_salt};
+use letterseal_legacy::v2::{Envelope, V2Nonce, open_v2, seal_v2_with};
+use letterseal_legacy::{LegacyError, Opened as LegacyOpened};
 use letterseal::message::keys::{ChainKey, MessageKeys, MessageSecret};
 use letterseal::pairwise::kdf::{EpochKeys, InitialSecrets, RootKey, initial_keys};
 use letterseal::pairwise::{

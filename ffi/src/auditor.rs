@@ -1,8 +1,8 @@
 //! The auditor's vector run (feature `auditor`): the check `letterseal vectors verify` makes on
 //! each file, for an auditor's own Python or JVM tooling.
 //!
-//! Off by default and meant for auditors' builds only: it compiles the core's vector checker, and
-//! with it the `hazmat` deterministic constructors, into the library — which an application's
+//! Off by default and meant for auditors' builds only: it compiles letterseal-vectors, and with it
+//! the core's `hazmat` deterministic constructors, into the library — which an application's
 //! library must not carry (README "Feature flags").
 
 use crate::error::{self, LettersealError};
@@ -16,7 +16,7 @@ pub struct VectorCaseFailure {
     pub reason: String,
 }
 
-/// The outcome of checking one vector file (`letterseal::vectors::FileReport`).
+/// The outcome of checking one vector file (`letterseal_vectors::FileReport`).
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct VectorFileReport {
     /// The protocol step (or Wycheproof algorithm) of the file.
@@ -30,13 +30,13 @@ pub struct VectorFileReport {
 }
 
 /// Checks one vector file given as its text: ours (`letterseal-vectors-v1`) or Wycheproof's
-/// (`letterseal::vectors::check_file`). A file that cannot be checked at all (not JSON, an unknown
+/// (`letterseal_vectors::check_file`). A file that cannot be checked at all (not JSON, an unknown
 /// step, a wrong case count) is `InvalidInput` with kind `VectorParse`, `VectorUnknownStep` or
 /// `VectorInconsistent`; a case that fails is in the report, not an error.
 #[uniffi::export]
 pub fn check_vector_file(text: String) -> Result<VectorFileReport, LettersealError> {
     error::guard(|| {
-        use letterseal::vectors::{VectorError, check_file};
+        use letterseal_vectors::{VectorError, check_file};
         let report = check_file(&text).map_err(|e| {
             let kind = match e {
                 VectorError::Parse(_) => "VectorParse",

@@ -1,5 +1,5 @@
 //! Fuzz target: the legacy LINE Letter Sealing openers and parsers (SPEC.md
-//! §11, feature `legacy`): `open_v1`, `open_v2` (12- and 16-byte nonces),
+//! §11, crate `letterseal-legacy`): `open_v1`, `open_v2` (12- and 16-byte nonces),
 //! `open_group`, `unwrap_group_key`, `open_media`, the payload parsers and
 //! the id and chunk readers.
 //!
@@ -55,7 +55,7 @@
 //! `repo-tests/tests/fuzz_corpus.rs`, which both include it with `#[path]`.
 //! The seeds in `fuzz/corpus/legacy_open/` are generated from the fixture
 //! (`seeds` below); regenerate them after a change to the fixture or the
-//! format (`cargo test -p letterseal-repo-tests --test fuzz_corpus --features legacy -- --ignored
+//! format (`cargo test -p letterseal-repo-tests --test fuzz_corpus -- --ignored
 //! regenerate_legacy_open_seeds`).
 #![allow(
     clippy::unwrap_used,
@@ -66,29 +66,29 @@
 
 use std::sync::OnceLock;
 
-use letterseal::keys::SealingPublicKey;
-use letterseal::legacy::LegacyError;
-use letterseal::legacy::chunks::Chunks;
-use letterseal::legacy::group::{
+use letterseal_legacy::LegacyError;
+use letterseal_legacy::chunks::Chunks;
+use letterseal_legacy::group::{
     GroupKey, WRAP_LEN, WrappedGroupKey, open_group, seal_group_with, unwrap_group_key,
     wrap_group_key,
 };
-use letterseal::legacy::ids::{
+use letterseal_legacy::ids::{
     KeyIdEncoding, LegacyContentType, LegacyKeyId, LineId, LineIdKind, detect_key_id_encoding,
 };
-use letterseal::legacy::keys::LegacyKeyPair;
-use letterseal::legacy::media::{
+use letterseal_legacy::keys::LegacyKeyPair;
+use letterseal_legacy::keys::X25519PublicKey;
+use letterseal_legacy::media::{
     MediaKeyMaterial, MediaSealer, MediaVerifier, open_media, seal_media,
 };
-use letterseal::legacy::payload::{
+use letterseal_legacy::payload::{
     Location, Payload, location_json, media_json, parse_key_material, parse_location, parse_text,
     text_json,
 };
-use letterseal::legacy::session::{
+use letterseal_legacy::session::{
     GroupMemberSession, GroupSenderSession, LegacyVersion, PeerSession, SealOptions,
 };
-use letterseal::legacy::v1::{V1Message, open_v1, seal_v1};
-use letterseal::legacy::v2::{Envelope, V2Message, V2Nonce, open_v2, seal_v2_with};
+use letterseal_legacy::v1::{V1Message, open_v1, seal_v1};
+use letterseal_legacy::v2::{Envelope, V2Message, V2Nonce, open_v2, seal_v2_with};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 
@@ -98,6 +98,13 @@ const ALICE_ID: &str = "u000000000000000000000000000a11ce";
 const BOB_ID: &str = "u00000000000000000000000000000b0b";
 const CAROL_ID: &str = "u000000000000000000000000000ca201";
 const GROUP_ID: &str = "c0000000000000000000000000000f00d";
+
+/// The model's small-order test: the core crate's (SPEC.md §4.3), an oracle
+/// independent of the legacy crate's X25519.
+fn has_small_order(key: &X25519PublicKey) -> bool {
+    letterseal::keys::SealingPublicKey::from_bytes(key.to_bytes()).has_small_order()
+}
+
 /// The group key id the server assigned.
 const GROUP_KEY_ID: LegacyKeyId = LegacyKeyId::new(77);
 const DAVE_ID: &str = "u0000000000000000000000000000da7e";
@@ -118,14 +125,14 @@ struct Message {
     plaintext: Vec<u8>,
     /// The sender's and the recipient's public keys (the group public key
     /// for group messages).
-    from: SealingPublicKey,
-    to: SealingPublicKey,
+    from: X25519PublicKey,
+    to: X25519PublicKey,
     envelope: Option<Envelope>,
 }
 
 /// A group key wrap made at setup, for Bob's key 2002.
 struct Wrap {
-    creator: SealingPublicKey,
+    creator: X25519PublicKey,
     bytes: [u8; WRAP_LEN],
     key: [u8; 32],
 }
@@ -135,7 +142,7 @@ struct Fixture {
     bob: [LegacyKeyPair; 2],
     group_key: GroupKey,
     /// Alice, Carol, Bob's key 2002, the all-zero point.
-    senders: [SealingPublicKey; 4],
+    senders: [X25519PublicKey; 4],
     /// The envelopes v2 opens with, and those group messages open with.
     envelopes: [Envelope; 4],
     group_envelopes: [Envelope; 4],
@@ -348,7 +355,7 @@ fn build_fixture() -> Fixture {
         ..SealOptions::default()
     };
     let twelve = SealOptions {
-        nonce_length: letterseal::legacy::v2::NonceLength::Twelve,
+        nonce_length: letterseal_legacy::v2::NonceLength::Twelve,
         ..SealOptions::default()
     };
     let location = location_json(
@@ -414,8 +421,8 @@ fn build_fixture() -> Fixture {
         });
     }
 
-    let zero = SealingPublicKey::from_bytes([0; 32]);
-    assert!(zero.has_small_order());
+    let zero = X25519PublicKey::from_bytes([0; 32]);
+    assert!(has_small_order(&zero));
     let senders = [
         alice.public_key(),
         carol.public_key(),
@@ -536,7 +543,7 @@ fn open(fx: &Fixture, format: Format, param: u8, payload: &[u8]) {
         };
         if !known {
             Err(LegacyError::UnknownKey)
-        } else if sender.has_small_order() {
+        } else if has_small_order(&sender) {
             Err(LegacyError::NonContributory)
         } else {
             Ok(())
@@ -622,7 +629,7 @@ fn unwrap(fx: &Fixture, param: u8, payload: &[u8]) {
         assert_eq!(result.err(), Some(LegacyError::Malformed));
         return;
     }
-    if creator.has_small_order() {
+    if has_small_order(&creator) {
         assert_eq!(result.err(), Some(LegacyError::NonContributory));
         return;
     }
@@ -997,7 +1004,7 @@ fn session_open(
     kind: SessionKind,
     content_type: LegacyContentType,
     chunks: &Chunks,
-) -> Result<letterseal::legacy::session::Received, LegacyError> {
+) -> Result<letterseal_legacy::session::Received, LegacyError> {
     match kind {
         SessionKind::Peer(version) => fx.at_erin.open(version, content_type, chunks),
         SessionKind::Group => fx.from_carol.open(content_type, chunks),

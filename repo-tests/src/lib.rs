@@ -5,6 +5,6 @@
 //! - `tests/fuzz_corpus.rs` replays the fuzz seed corpora (`fuzz/corpus/`)
 //!   through the fuzz targets' logic (`fuzz/logic/`).
 //!
-//! Run by `cargo test --workspace --all-features` (the `legacy` feature adds
-//! the `legacy_open` corpus). This crate has no code of its own.
+//! Run by `cargo test --workspace --all-features`. This crate has no code of
+//! its own.
 #![no_std]

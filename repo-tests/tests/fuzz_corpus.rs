@@ -5,8 +5,7 @@
 //! Each target's logic (fixture, `check`, and the outcome classifier and seed
 //! generator used here) lives in one file, `fuzz/logic/<target>.rs`, which
 //! both the cargo-fuzz target and this test include with `#[path]`: there is
-//! no copy to keep in step. The `legacy_open` target needs the `legacy`
-//! feature (`cargo test --all-features` or `--features legacy`).
+//! no copy to keep in step.
 //!
 //! It lives in the unpublished `letterseal-repo-tests` crate because the
 //! corpora and the logic files are not part of the published `letterseal`
@@ -46,7 +45,6 @@ mod group_distribution;
 mod group_open;
 #[path = "../../fuzz/logic/group_state.rs"]
 mod group_state;
-#[cfg(feature = "legacy")]
 #[path = "../../fuzz/logic/legacy_open.rs"]
 mod legacy_open;
 #[path = "../../fuzz/logic/pairwise_header.rs"]
@@ -582,7 +580,6 @@ fn regenerate_attachment_open_seeds() {
 
 // ---- legacy -----------------------------------------------------------------
 
-#[cfg(feature = "legacy")]
 #[test]
 fn legacy_open_corpus() {
     let files = replay("legacy_open", legacy_open::check);
@@ -628,7 +625,6 @@ fn legacy_open_corpus() {
 
 /// Writes the seed corpus of `legacy_open` from its fixture:
 /// `cargo test -p letterseal-repo-tests --test fuzz_corpus --all-features -- --ignored regenerate_legacy_open_seeds`.
-#[cfg(feature = "legacy")]
 #[test]
 #[ignore = "writes fuzz/corpus/legacy_open; run by hand to regenerate the seeds"]
 fn regenerate_legacy_open_seeds() {
@@ -712,7 +708,6 @@ fn generated_seeds_are_current() {
         &group_state::seeds(),
         "regenerate_group_state_seeds",
     );
-    #[cfg(feature = "legacy")]
     require_current(
         "legacy_open",
         &legacy_open::seeds(),

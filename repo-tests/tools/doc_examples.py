@@ -6,7 +6,7 @@ Usage:
                                               [--json] [--check] [--root DIR] [PATH ...]
 
 With no PATH, scans the scope's files (default: the user-facing ones, see USER_FACING below);
-PATHs (files or directories under src/) replace them. Standard library only.
+PATHs (files or directories under a crate's src/) replace them. Standard library only.
 
 What counts as an item: `pub fn`, `pub struct`, `pub enum`, `pub trait`, `pub const`,
 `pub static` and `pub type` at module level, `pub fn`/`pub const`/`pub type` inside an inherent
@@ -112,23 +112,25 @@ USER_FACING: dict[str, object] = {
     "src/registration/bundle.rs": ALL,
     "src/registration/one_time.rs": ALL,
     # auditor
-    "src/vectors/mod.rs": ALL,
-    "src/vectors/generate/mod.rs": ALL,
-    # legacy client entry points (feature `legacy`)
-    "src/legacy/mod.rs": {"LegacyError", "Opened"},
-    "src/legacy/session.rs": ALL,
-    "src/legacy/keys.rs": {
+    "test-vectors/src/lib.rs": ALL,
+    "test-vectors/src/generate/mod.rs": ALL,
+    # legacy client entry points (crate letterseal-legacy)
+    "legacy/src/lib.rs": {"LegacyError", "Opened"},
+    "legacy/src/session.rs": ALL,
+    "legacy/src/keys.rs": {
+        "X25519PublicKey",
+        "X25519SecretKey",
         "LegacyKeyPair",
         "RawScalarKeyPair",
         "LegacyPublicKey",
         "LegacyPrivateKey",
         "find_key",
     },
-    "src/legacy/ids.rs": {"LineId", "LegacyKeyId", "LegacyContentType"},
-    "src/legacy/payload.rs": {"Payload", "Location"},
-    "src/legacy/v1.rs": {"seal_v1", "open_v1"},
-    "src/legacy/v2.rs": {"seal_v2", "open_v2"},
-    "src/legacy/group.rs": {
+    "legacy/src/ids.rs": {"LineId", "LegacyKeyId", "LegacyContentType"},
+    "legacy/src/payload.rs": {"Payload", "Location"},
+    "legacy/src/v1.rs": {"seal_v1", "open_v1"},
+    "legacy/src/v2.rs": {"seal_v2", "open_v2"},
+    "legacy/src/group.rs": {
         "GroupKey",
         "SharedGroupKey",
         "UnwrappedGroupKey",
@@ -139,7 +141,7 @@ USER_FACING: dict[str, object] = {
         "seal_group",
         "open_group",
     },
-    "src/legacy/media.rs": {
+    "legacy/src/media.rs": {
         "MediaKeyMaterial::generate",
         "MediaKeyMaterial::from_bytes",
         "MediaKeyMaterial::from_slice",
@@ -400,10 +402,21 @@ def scan(path: str) -> FileScan:
     return out
 
 
+def crate_src(path: str) -> str:
+    """The `src/` directory of the crate this file belongs to (the workspace has several:
+    `src/`, `legacy/src/`, `test-vectors/src/`)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    while os.path.dirname(directory) != directory:
+        if os.path.basename(directory) == "src" and os.path.isfile(os.path.join(directory, "lib.rs")):
+            return directory
+        directory = os.path.dirname(directory)
+    return os.path.join(REPO, "src")
+
+
 def module_is_public(path: str) -> bool:
     """Whether rustdoc renders the `//!` docs of this file: its module and every parent are
     `pub mod` (files of private modules hold items that are re-exported one by one)."""
-    src = os.path.join(REPO, "src")
+    src = crate_src(path)
     path = os.path.abspath(path)
     while True:
         directory, name = os.path.split(path)
@@ -434,7 +447,7 @@ def module_is_public(path: str) -> bool:
 
 def parent_module_file(path: str) -> str | None:
     """The file of the module that declares this file's module."""
-    src = os.path.join(REPO, "src")
+    src = crate_src(path)
     directory, name = os.path.split(os.path.abspath(path))
     parent_dir = os.path.dirname(directory) if name == "mod.rs" else directory
     if parent_dir == src:

@@ -90,30 +90,8 @@ pub use state::{
 use crate::codec::DecodeError;
 use crate::pairwise::{OpenError, SealError, SessionError};
 
-/// Group states built from test-vector inputs (feature `vectors`).
-#[cfg(feature = "vectors")]
-pub(crate) mod state_for_vectors {
-    pub(crate) use super::state::Epoch;
-    use super::state::Group;
-    use super::{GracePolicy, GroupId};
-    use crate::ids::DeviceAddress;
-    use alloc::vec::Vec;
-
-    /// A state holding `epochs` (ascending; the last is current).
-    pub(crate) fn with_epochs(
-        group_id: GroupId,
-        local: DeviceAddress,
-        grace: GracePolicy,
-        epochs: Vec<Epoch>,
-    ) -> Result<Group, &'static str> {
-        Group::from_epochs(group_id, local, grace, epochs)
-    }
-
-    /// The current epoch's secret.
-    pub(crate) fn current_secret(group: &Group) -> Option<[u8; 32]> {
-        group.hazmat_current_secret().map(|s| *s.as_bytes())
-    }
-}
+#[cfg(feature = "hazmat")]
+pub use state::RawEpoch;
 
 /// Wire version of group structures (distributions and group messages).
 pub const GROUP_VERSION: u8 = 2;

@@ -132,6 +132,7 @@ impl RosterPolicy {
     }
 
     /// `u8(0)` or `u8(1) ‖ u8(k) ‖ k × lp8(admin)` (SPEC.md §8.2).
+    #[cfg_attr(feature = "hazmat", visibility::make(pub))]
     pub(crate) fn encode(&self, w: &mut Writer) {
         match &self.0 {
             Policy::AnyMember => w.u8(ANY_MEMBER),
@@ -147,6 +148,7 @@ impl RosterPolicy {
 
     /// Reads a policy: `InvalidPolicy` for an unknown kind, no admin, an
     /// empty admin, or admins not strictly increasing; `Malformed` if cut short.
+    #[cfg_attr(feature = "hazmat", visibility::make(pub))]
     pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, GroupError> {
         match r.u8()? {
             ANY_MEMBER => Ok(Self::any_member()),

@@ -68,6 +68,8 @@ impl GroupId {
         w.lp8(&self.0);
     }
 
+    /// Reads `lp8(id)` (SPEC.md §8.1), refusing an empty id.
+    #[cfg_attr(feature = "hazmat", visibility::make(pub))]
     pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let bytes = r.lp8()?;
         if bytes.as_bytes().is_empty() {

@@ -353,13 +353,8 @@ impl Epoch {
     /// Sets this device's sending chain (test vectors: a sender that sealed
     /// `next` messages), taking its leaf from the tree. False if `local` is
     /// not in the roster.
-    #[cfg(feature = "vectors")]
-    pub(crate) fn set_own_chain(
-        &mut self,
-        local: &DeviceAddress,
-        key: ChainKey,
-        next: u64,
-    ) -> bool {
+    #[cfg(feature = "hazmat")]
+    fn set_own_chain(&mut self, local: &DeviceAddress, key: ChainKey, next: u64) -> bool {
         match self.position(local).and_then(|i| self.tree.take_leaf(i)) {
             Some(_) => {
                 self.own = Some(key);
@@ -1787,14 +1782,69 @@ impl StateCodec for Group {
     }
 }
 
-#[cfg(feature = "vectors")]
+/// One epoch of a group state given as raw parts (feature `hazmat`): what a
+/// test vector or a hostile-member test states directly instead of reaching it
+/// through distributions. See [`Group::hazmat_from_epochs`].
+#[cfg(feature = "hazmat")]
+#[derive(Debug)]
+pub struct RawEpoch {
+    /// The epoch number.
+    pub epoch: u64,
+    /// The epoch's transcript hash (its tag is derived from it).
+    pub transcript: Transcript,
+    /// The epoch's roster; its first member is taken as the distributor, and
+    /// any member may change it.
+    pub roster: Roster,
+    /// The epoch secret, before any chain is derived from it.
+    pub secret: EpochSecret,
+    /// This device's sending chain key and the counter of its next message:
+    /// set only if the local device is in the roster (it takes the device's
+    /// leaf of the secret tree, SPEC.md §8.8).
+    pub own_chain: Option<(ChainKey, u64)>,
+    /// When a later epoch superseded this one; `None` for the current epoch.
+    pub superseded_at: Option<Timestamp>,
+}
+
+#[cfg(feature = "hazmat")]
 impl Group {
-    /// A state holding `epochs`, ascending by number (test vectors).
-    pub(crate) fn from_epochs(
+    /// A state for `local` holding `epochs`, oldest first, the last one
+    /// current (feature `hazmat`: test vectors, SPEC.md §10). An application
+    /// never builds a group this way: it skips every check of a distribution.
+    /// Refused when the epoch numbers do not ascend.
+    ///
+    /// ```
+    /// use letterseal::device::DeviceKeys;
+    /// use letterseal::group::{EpochSecret, GracePolicy, Group, GroupId, Member, RawEpoch, Roster, Transcript};
+    /// use letterseal::ids::{DeviceAddress, DeviceId, UserId};
+    /// use letterseal::registration::{ExpectedOwner, NoDirectory, RegistrationPolicy};
+    /// use letterseal::time::Timestamp;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([8; 32]);
+    /// let now = Timestamp::from_unix_seconds(1_800_000_000);
+    /// let alice = DeviceAddress::new(UserId::new("alice")?, DeviceId::new(1));
+    /// let mut keys = DeviceKeys::generate(&mut rng, alice.clone());
+    /// let bundle = keys.add_sealing_key(&mut rng, now, 86_400).verify(
+    ///     &ExpectedOwner::Device(alice.clone()), &RegistrationPolicy::default(), now, None, &NoDirectory,
+    /// )?;
+    /// let epoch = |n: u64| RawEpoch {
+    ///     epoch: n,
+    ///     transcript: Transcript::from_bytes([n as u8; 32]),
+    ///     roster: Roster::new(vec![Member::from_bundle(&bundle)]).unwrap(),
+    ///     secret: EpochSecret::from_bytes([7; 32]),
+    ///     own_chain: None,
+    ///     superseded_at: None,
+    /// };
+    /// let (id, grace) = (GroupId::new("club")?, GracePolicy::default());
+    /// let group = Group::hazmat_from_epochs(id.clone(), alice.clone(), grace, vec![epoch(4)]).unwrap();
+    /// assert_eq!(group.current_epoch(), Some(4));
+    /// assert!(Group::hazmat_from_epochs(id, alice, grace, vec![epoch(4), epoch(3)]).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn hazmat_from_epochs(
         group_id: GroupId,
         local: DeviceAddress,
         grace: GracePolicy,
-        epochs: Vec<Epoch>,
+        epochs: Vec<RawEpoch>,
     ) -> Result<Self, &'static str> {
         let ascending = epochs.windows(2).all(|w| match w {
             [a, b] => a.epoch < b.epoch,
@@ -1804,7 +1854,26 @@ impl Group {
             return Err("epochs must be listed oldest first");
         }
         let mut group = Self::new(group_id, local, grace);
-        group.epochs = epochs;
+        for raw in epochs {
+            let distributor = match raw.roster.member(0) {
+                Some(first) => first.address(),
+                None => return Err("an epoch's roster is empty"),
+            };
+            let mut epoch = Epoch::new(
+                raw.epoch,
+                raw.transcript,
+                raw.roster,
+                RosterPolicy::any_member(),
+                distributor,
+                raw.secret,
+            );
+            if let Some((key, next)) = raw.own_chain {
+                // A sender outside the roster has no leaf: sealing refuses it.
+                let _ = epoch.set_own_chain(&group.local, key, next);
+            }
+            epoch.superseded_at = raw.superseded_at;
+            group.epochs.push(epoch);
+        }
         Ok(group)
     }
 

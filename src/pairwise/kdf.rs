@@ -29,6 +29,7 @@ pub struct PartyKeys<'a> {
 
 impl PartyKeys<'_> {
     /// `address ‖ identity key ‖ sealing key` (SPEC.md §7.1).
+    #[cfg_attr(feature = "hazmat", visibility::make(pub))]
     pub(crate) fn encode(&self, w: &mut Writer) {
         self.address.encode(w);
         w.raw(self.identity_key.as_bytes());
