@@ -630,6 +630,14 @@ mod tests {
     }
 
     #[test]
+    fn key_material_compares_by_value() {
+        assert_eq!(counting(), counting());
+        let mut other = *counting().as_bytes();
+        other[31] ^= 1;
+        assert_ne!(counting(), MediaKeyMaterial::from_bytes(other));
+    }
+
+    #[test]
     fn round_trips() {
         for len in [0usize, 1, 15, 16, 17, 1000] {
             let plaintext = alloc::vec![0x42u8; len];

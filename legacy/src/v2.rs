@@ -717,6 +717,7 @@ mod tests {
         let message = V2Message::from_chunks(&chunks).unwrap();
         assert_eq!(message.key_id_encoding(), KeyIdEncoding::BigEndian);
         let compact = message.clone().with_key_id_encoding(KeyIdEncoding::Compact);
+        assert_eq!(compact.key_id_encoding(), KeyIdEncoding::Compact);
         let compact_chunks = compact.to_chunks();
         assert_eq!(compact_chunks.as_slices()[1], chunks.as_slices()[1]);
         // zigzag(100) = 200 = 0xc8 0x01; zigzag(200) = 400 = 0x90 0x03.
