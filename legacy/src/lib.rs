@@ -1,5 +1,5 @@
-//! Legacy LINE Letter Sealing v1 and v2 (SPEC.md §11 of the letterseal
-//! repository), byte-compatible with the deployed format. **Interoperability
+//! Legacy LINE Letter Sealing v1 and v2 (SPEC.md §11; the package includes
+//! SPEC.md), byte-compatible with the deployed format. **Interoperability
 //! only**: nothing here is used by LS3 (the `letterseal` crate), and every
 //! published weakness of the format is kept (§11.8). This crate does not depend
 //! on `letterseal`; it is `no_std` + `alloc` (feature `std`, on by default, adds
