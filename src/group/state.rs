@@ -351,17 +351,18 @@ impl Epoch {
     }
 
     /// Sets this device's sending chain (test vectors: a sender that sealed
-    /// `next` messages), taking its leaf from the tree. False if `local` is
-    /// not in the roster.
+    /// `next` messages), taking its leaf from the tree. Nothing changes if
+    /// `local` is not in the roster: such a device has no leaf, and sealing
+    /// refuses it.
     #[cfg(feature = "hazmat")]
-    fn set_own_chain(&mut self, local: &DeviceAddress, key: ChainKey, next: u64) -> bool {
-        match self.position(local).and_then(|i| self.tree.take_leaf(i)) {
-            Some(_) => {
-                self.own = Some(key);
-                self.next_counter = next;
-                true
-            }
-            None => false,
+    fn set_own_chain(&mut self, local: &DeviceAddress, key: ChainKey, next: u64) {
+        if self
+            .position(local)
+            .and_then(|i| self.tree.take_leaf(i))
+            .is_some()
+        {
+            self.own = Some(key);
+            self.next_counter = next;
         }
     }
 
@@ -1868,8 +1869,7 @@ impl Group {
                 raw.secret,
             );
             if let Some((key, next)) = raw.own_chain {
-                // A sender outside the roster has no leaf: sealing refuses it.
-                let _ = epoch.set_own_chain(&group.local, key, next);
+                epoch.set_own_chain(&group.local, key, next);
             }
             epoch.superseded_at = raw.superseded_at;
             group.epochs.push(epoch);
